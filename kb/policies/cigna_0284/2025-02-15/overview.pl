@@ -1,0 +1,15 @@
+%## Instructions for use and Overview
+
+%# > Coverage determinations in each specific instance require consideration
+%# > of 1) the terms of the applicable benefit plan document in effect on the
+%# > date of service; ...
+% Not formalised: covkb has no benefit plan documents, laws or collateral
+% sources; it answers what this policy says, nothing more.
+not_formalised(instructions_for_use, "In the event of a conflict, a customer's benefit plan document always supersedes the information in the Coverage Policies.", "covkb reads no benefit plan document; its answers are what this policy says, which a plan document may override.").
+not_formalised(instructions_for_use, "Medical directors are expected to exercise clinical judgment where appropriate and have discretion in making individual coverage determinations.", "Clinical judgment and medical-director discretion are outside any encoding.").
+
+%# > This Coverage Policy addresses recurrent pregnancy loss.
+%!  scope(Concept, Section, Quote)
+% Every statement of the policy is about services for this concept: where
+% the request rules it out, the policy does not address the service.
+scope(recurrent_pregnancy_loss, overview, "This Coverage Policy addresses recurrent pregnancy loss.").
