@@ -1,0 +1,91 @@
+"""SWI-Prolog through pyswip: kb/engine/evaluator.pl over one version.
+
+pyswip drives one SWI-Prolog per process and is not thread-safe: the
+evaluator is consulted once per process, each version is read into its own
+module once, and every query is exhausted and closed before returning.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from ..errors import EngineError, KnowledgeBaseError, from_engine
+from ..policy import VersionData
+from ..paths import kb_dir
+
+_loaded_modules: set[str] = set()
+_prolog = None
+
+
+def _swipl() -> None:
+    global _prolog
+    if _prolog is None:
+        try:
+            from pyswip import Prolog
+        except Exception as exc:  # pyswip raises plain exceptions when libswipl is missing
+            raise EngineError(f"SWI-Prolog is not available: {exc}") from exc
+        _prolog = Prolog()
+        from pyswip import Functor
+
+        if not _solve_once(Functor("use_module", 1)(str(kb_dir() / "engine" / "evaluator.pl"))):
+            raise EngineError("cannot load kb/engine/evaluator.pl")
+
+
+def _evaluator_goal(name: str, *args: Any) -> Any:
+    """covkb_evaluator:Name(Args...) as a term."""
+    from pyswip import Functor
+
+    # pyswip puts a Python str as an atom: the request JSON arrives as an atom
+    # of text that the evaluator parses as JSON data.
+    # Wrapped in call/1: pyswip does not run a bare Module:Goal at the top.
+    return Functor("call", 1)(Functor(":", 2)("covkb_evaluator", Functor(name, len(args))(*args)))
+
+
+def _solve_once(goal: Any, out: Any = None) -> Any:
+    """First solution of a goal built as a term (never source text); the
+    query is always closed.  Returns out's value, True, or None on failure."""
+    from pyswip import Query
+
+    q = Query(goal)
+    try:
+        if not q.nextSolution():
+            return None
+        return out.value if out is not None else True
+    except Exception as exc:  # pyswip's PrologError and friends
+        raise EngineError(f"Prolog error: {exc}") from exc
+    finally:
+        q.closeQuery()
+
+
+class PrologEngine:
+    name = "prolog"
+
+    def __init__(self, data: VersionData) -> None:
+        _swipl()
+        self.module = "covkb_v_" + re.sub(r"\W", "_", data.version.id)
+        if self.module not in _loaded_modules:
+            try:
+                ok = _solve_once(_evaluator_goal("load_kb", self.module, [str(f) for f in data.files]))
+            except EngineError as exc:
+                raise KnowledgeBaseError(f"cannot load version {data.version.id}: {exc}") from exc
+            if not ok:
+                raise KnowledgeBaseError(f"cannot load version {data.version.id} into Prolog")
+            _loaded_modules.add(self.module)
+
+    def evaluate(self, request: dict[str, Any]) -> dict[str, Any]:
+        from pyswip import Variable
+
+        out = Variable()
+        res = _solve_once(_evaluator_goal("determine_json", self.module, json.dumps(request), out), out)
+        if res is None:
+            raise EngineError("the Prolog evaluator found no determination")
+        raw = json.loads(res.decode("utf-8") if isinstance(res, bytes) else str(res))
+        if "error" in raw:
+            raise from_engine(raw["error"]["code"], raw["error"]["message"])
+        return raw
+
+    def close(self) -> None:
+        # SWI-Prolog lives as long as the process; loaded versions stay cached.
+        pass
