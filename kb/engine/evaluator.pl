@@ -56,6 +56,7 @@ kb_predicate(code_note, 2).
 kb_predicate(code_reports, 2).
 kb_predicate(code_qualifier, 4).
 kb_predicate(code_implies, 4).
+kb_predicate(code_open_ended, 2).
 kb_predicate(interpretation, 2).
 kb_predicate(not_formalised, 3).
 
@@ -181,7 +182,10 @@ code_candidates(M, Req, Code, Svc, Cands, Proofs, Var) :-
               member(S, Leaves),
               service_node(M, S, Code, Node0, Node)
             ), Pairs0),
-    (   Q \== none, ( QVal == none ; \+ M:code_qualifier(Code, _, Q, QVal) ), Svc == none
+    (   Svc == none,
+        (   Q \== none, ( QVal == none ; \+ M:code_qualifier(Code, _, Q, QVal) )
+        ;   M:code_open_ended(Code, _)
+        )
     ->  other_node(M, Code, Q, QVal, ONode), append(Pairs0, [other-ONode], Pairs)
     ;   Pairs = Pairs0
     ),
@@ -237,9 +241,12 @@ code_node(M, Code, S, Node) :-
     dict_pairs(Node, _, [kind-code, id-Code, reports-S, section-Section, quote-Desc,
                          heading-Heading, interpretation-I, children-[]|Extra]).
 
-other_node(M, Code, Q, QVal, _{kind: service, id: other, source: code, code: Code, qualifier: Q,
-                               value: V, section: Section, quote: Heading, children: []}) :-
-    M:code(Code, Section, _), M:code_heading(Code, Heading),
+other_node(M, Code, Q, QVal, _{kind: service, id: other, source: code, code: Code, qualifier: Q1,
+                               value: V, section: Section, quote: Quote, children: []}) :-
+    M:code(Code, Section, _),
+    (   Q == none, M:code_open_ended(Code, Quote) -> Q1 = service
+    ;   M:code_heading(Code, Quote), Q1 = Q
+    ),
     ( QVal == none -> V = null ; V = QVal ).
 
 unlisted_code_node(M, Code, _{kind: code, id: Code, listed: false, section: coding_information,
@@ -386,12 +393,12 @@ decide(Ctx, Assign, Svc, SProof, Outcome, Stmt, Met, Referral, Proof) :-
         partition(requirements_hold(Ctx, Assign), Ss, Applicable, NotApplicable),
         (   Applicable == []
         ->  Outcome = not_addressed, Stmt = null, Met = [], Referral = null,
-            maplist(statement_node(Ctx, Assign), NotApplicable, WhyNot),
+            maplist(statement_node(Ctx, Assign, Svc), NotApplicable, WhyNot),
             Proof = _{kind: outcome, outcome: not_addressed, reason: no_statement, service: Svc,
                       children: [SProof|WhyNot]}
         ;   Applicable = [S]
         ->  Stmt = S,
-            statement_node(Ctx, Assign, S, SNode),
+            statement_node(Ctx, Assign, Svc, S, SNode),
             Outcome = SNode.outcome, Met = SNode.criteria_met,
             ( M:referral(S, Referral) -> true ; Referral = null ),
             Proof = _{kind: outcome, outcome: Outcome, reason: statement,
@@ -402,8 +409,10 @@ decide(Ctx, Assign, Svc, SProof, Outcome, Stmt, Met, Referral, Proof) :-
     ).
 
 scope_node(M, V, FactProof, _{kind: scope, id: recurrent_pregnancy_loss, value: V,
-                              section: Section, quote: Quote, children: [FactProof]}) :-
-    M:scope(recurrent_pregnancy_loss, Section, Quote).
+                              section: Section, quote: Quote, interpretation: I,
+                              children: [FactProof]}) :-
+    M:scope(recurrent_pregnancy_loss, Section, Quote),
+    interp(M, scope(recurrent_pregnancy_loss), I).
 
 %   fact_value(+Ctx, +Assign, +Fact, -Value, -Proof)
 fact_value(ctx(_, _, _, V0-P0), Assign, recurrent_pregnancy_loss, V, P) :- !,
@@ -423,9 +432,9 @@ requirements_hold(Ctx, Assign, S) :-
     Ctx = ctx(M, _, _, _),
     forall(M:requires(S, F, Want, _), fact_value(Ctx, Assign, F, Want, _)).
 
-%   statement_node(+Ctx, +Assign, +S, -Node): the statement, each requirement
+%   statement_node(+Ctx, +Assign, +Service, +S, -Node): the statement, each requirement
 %   and each criterion with the facts that decided it (why and why not).
-statement_node(Ctx, Assign, S, Node) :-
+statement_node(Ctx, Assign, Svc, S, Node) :-
     Ctx = ctx(M, _, _, _),
     M:statement(S, Section, Decides),
     findall(N-Q, M:statement_quote(S, N, Q), NQs), keysort(NQs, NQs1), pairs_values(NQs1, Quotes),
@@ -442,14 +451,19 @@ statement_node(Ctx, Assign, S, Node) :-
     ;   Met = [], Children = Reqs, Outcome = Decides
     ),
     (   Holds == false -> NodeOutcome = null ; NodeOutcome = Outcome ),
-    statement_interpretation(M, S, I),
+    statement_interpretation(M, Svc, S, I),
     ( M:referral(S, Ref) -> true ; Ref = null ),
     Node = _{kind: statement, id: S, section: Section, quotes: Quotes, decides: Decides,
              applies: Holds, outcome: NodeOutcome, criteria_met: Met, referral: Ref,
              interpretation: I, children: Children}.
 
-statement_interpretation(M, S, I) :-
-    (   M:applies_to(S, G), interp(M, applies_to(S, G), I0), I0 \== null -> I = I0 ; I = null ).
+%   The interpretation, if any, behind the statement covering this case's service.
+statement_interpretation(M, Svc, S, I) :-
+    (   M:applies_to(S, G), service_below(M, Svc, G),
+        interp(M, applies_to(S, G), I0), I0 \== null
+    ->  I = I0
+    ;   I = null
+    ).
 
 requirement_node(Ctx, Assign, S, _{kind: requirement, id: F, expected: Want, holds: H,
                                    quote: Q, children: [P]}) :-
@@ -523,8 +537,8 @@ differ_only_in(V, A1, A2) :-
     maplist([K-X, K-Y]>>( K == V -> X \== Y ; X == Y ), A1, A2).
 
 case_node(case(Assign, O, S, _, _, Proof),
-          _{kind: case, assume: AssumeDict, outcome: O, statement: S, children: [Proof]}) :-
-    dict_pairs(AssumeDict, _, Assign).
+          _{kind: case, assume: Assume, outcome: O, statement: S, children: [Proof]}) :-
+    maplist([F-V, _{fact: F, value: V}]>>true, Assign, Assume).
 
 collect_citations(Node, Acc0, Acc) :-
     (   get_dict(quote, Node, Q), Q \== null, get_dict(section, Node, Sec), Sec \== null

@@ -19,7 +19,9 @@ service(paternal_cell_immunization, "Paternal cell (paternal leukocyte) immuniza
 service(third_party_donor_leukocytes, "Third-party donor leukocytes").
 service(ivig, "Intravenous immunoglobulin (IVIG, IGIV)").
 service(intralipid_infusion, "Intralipid infusion").
+service(karyotyping, "Karyotyping (parental or of products of conception)").
 service(parental_karyotyping, "Parental karyotyping").
+service(products_of_conception_karyotyping, "Karyotype analysis of the products of conception").
 service(preimplantation_genetic_testing, "Preimplantation genetic testing or diagnosis").
 service(chromosomal_microarray, "Chromosomal microarray analysis").
 service(medication, "Medication for recurrent pregnancy loss").
@@ -30,6 +32,8 @@ service(medication, "Medication for recurrent pregnancy loss").
 % placement is transabdominal); the two cover the general service.
 service_is_a(transabdominal_cerclage, cervical_cerclage).
 service_is_a(transvaginal_cerclage, cervical_cerclage).
+service_is_a(parental_karyotyping, karyotyping).
+service_is_a(products_of_conception_karyotyping, karyotyping).
 
 %## Patient facts
 

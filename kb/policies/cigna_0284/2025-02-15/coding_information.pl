@@ -8,6 +8,9 @@
 %                                               the code reports Service only
 %                                               when Qualifier is Value
 %   code_implies(Code, Fact, Value, Quote)      reporting the code settles Fact
+%   code_open_ended(Code, Quote)                an "unlisted procedure" code: it
+%                                               reports this policy's service only
+%                                               when the request names that service
 % A code that takes a qualifier reports no service of this policy for any
 % other value of it.
 
@@ -30,6 +33,8 @@ code_reports("83520", placental_tnf_alpha_test).
 code_qualifier("83520", inhibin_b_test, analyte, inhibin_b).
 code_qualifier("83520", placental_ppar_test, analyte, ppar).
 code_qualifier("83520", placental_tnf_alpha_test, analyte, tnf_alpha).
+interpretation(code_reports("83520", placental_ppar_test), "The heading limits PPARs and TNF-alpha to 'placenta tissues'; covkb reads analyte ppar or tnf_alpha with 83520 as measured in placenta tissue, since a request does not state the specimen.").
+interpretation(code_reports("83520", placental_tnf_alpha_test), "The heading limits PPARs and TNF-alpha to 'placenta tissues'; covkb reads analyte ppar or tnf_alpha with 83520 as measured in placenta tissue, since a request does not state the specimen.").
 
 %# > Not Covered or Reimbursable:
 %# > 86357  Natural killer (NK) cells, total count
@@ -55,6 +60,7 @@ code("58578", coding_treatment, "Unlisted laparoscopic procedure, uterus").
 code_heading("58578", "Considered Medically Necessary when criteria in the applicable policy statements listed above are met:").
 code_note("58578", "When used to represent laparoscopic approach for transabdominal cerclage, during pregnancy or for non-pregnant uterus.").
 code_reports("58578", transabdominal_cerclage).
+code_open_ended("58578", "When used to represent laparoscopic approach for transabdominal cerclage, during pregnancy or for non-pregnant uterus.").
 
 %# > 58999 [††]  Unlisted procedure, female genital system (nonobstetrical)
 %# > [††]Note: When used to represent approach for transabdominal cerclage for
@@ -63,6 +69,7 @@ code("58999", coding_treatment, "Unlisted procedure, female genital system (nono
 code_heading("58999", "Considered Medically Necessary when criteria in the applicable policy statements listed above are met:").
 code_note("58999", "When used to represent approach for transabdominal cerclage for non-pregnant uterus.").
 code_reports("58999", transabdominal_cerclage).
+code_open_ended("58999", "When used to represent approach for transabdominal cerclage for non-pregnant uterus.").
 code_implies("58999", pregnant, no, "When used to represent approach for transabdominal cerclage for non-pregnant uterus.").
 
 %# > 59325  Cerclage of cervix, during pregnancy; abdominal
@@ -78,6 +85,7 @@ code_heading("86950", "Considered Not Medically Necessary:").
 code_reports("86950", paternal_cell_immunization).
 code_reports("86950", third_party_donor_leukocytes).
 interpretation(code_reports("86950", paternal_cell_immunization), "Leukocyte transfusion is read as reporting the two leukocyte immunotherapies the treatment statements name; both are not medically necessary, so no qualifier is needed.").
+interpretation(code_reports("86950", third_party_donor_leukocytes), "Leukocyte transfusion is read as reporting the two leukocyte immunotherapies the treatment statements name; both are not medically necessary, so no qualifier is needed.").
 
 %# > 96365  Intravenous infusion, for therapy, prophylaxis, or diagnosis
 %# >        (specify substance or drug); initial, up to 1 hour
@@ -91,4 +99,7 @@ code_qualifier("96365", paternal_cell_immunization, substance, paternal_leukocyt
 code_qualifier("96365", third_party_donor_leukocytes, substance, donor_leukocytes).
 code_qualifier("96365", ivig, substance, ivig).
 code_qualifier("96365", intralipid_infusion, substance, intralipid).
+interpretation(code_reports("96365", paternal_cell_immunization), "The table lists 96365 as not medically necessary; covkb reads an infusion of paternal leukocytes as the paternal leukocyte immunization the treatment statements name.").
+interpretation(code_reports("96365", third_party_donor_leukocytes), "The table lists 96365 as not medically necessary; covkb reads an infusion of donor leukocytes as the third-party donor leukocytes the treatment statements name.").
+interpretation(code_reports("96365", ivig), "The table lists 96365 as not medically necessary, but the coverage section sends IVIG for recurrent spontaneous abortion to the Immune Globulin policy; covkb follows the coverage statement, so an IVIG infusion is referred.").
 interpretation(code_reports("96365", intralipid_infusion), "The table lists 96365 as not medically necessary, but no statement of this version rules on intralipid infusion (only the background discusses it), so an intralipid infusion reported with 96365 is not addressed.").

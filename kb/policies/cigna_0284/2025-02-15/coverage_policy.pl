@@ -28,7 +28,7 @@ referral(ivig_refer_to_immune_globulin_policy, "Cigna Drug and Biologic Coverage
 statement(genetic_testing_refer_to_genetic_testing_policy, coverage_policy, refer_to_other_policy).
 statement_quote(genetic_testing_refer_to_genetic_testing_policy, 1, "For information regarding coverage for parental preimplantation genetic diagnosis, chromosomal abnormalities, karyotyping, molecular cytogenetics, and other genetic related conditions, please reference Cigna Coverage Policy Genetic Testing for Reproductive Carrier Screening and Prenatal Diagnosis.").
 applies_to(genetic_testing_refer_to_genetic_testing_policy, preimplantation_genetic_testing).
-applies_to(genetic_testing_refer_to_genetic_testing_policy, parental_karyotyping).
+applies_to(genetic_testing_refer_to_genetic_testing_policy, karyotyping).
 applies_to(genetic_testing_refer_to_genetic_testing_policy, chromosomal_microarray).
 referral(genetic_testing_refer_to_genetic_testing_policy, "Cigna Coverage Policy Genetic Testing for Reproductive Carrier Screening and Prenatal Diagnosis").
 interpretation(applies_to(genetic_testing_refer_to_genetic_testing_policy, chromosomal_microarray), "Chromosomal microarray is read as 'molecular cytogenetics' for 'chromosomal abnormalities'; the policy's related resources also list a separate CGH/CMA policy, which this statement does not name.").

@@ -13,3 +13,4 @@ not_formalised(instructions_for_use, "Medical directors are expected to exercise
 % Every statement of the policy is about services for this concept: where
 % the request rules it out, the policy does not address the service.
 scope(recurrent_pregnancy_loss, overview, "This Coverage Policy addresses recurrent pregnancy loss.").
+interpretation(scope(recurrent_pregnancy_loss), "The statements speak of services 'for recurrent pregnancy loss'. A request cannot state a service's purpose, so covkb reads this as: the individual has recurrent pregnancy loss (two or more failed pregnancies, or an RPL diagnosis code); where that is ruled out, the policy does not address the service.").

@@ -1,0 +1,57 @@
+"""Named example queries (queries/*.json): a request, its expected
+outcome, and one sentence saying why.  The tests and `make run` run them all.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import InvalidRequest
+from .paths import queries_dir
+
+
+@dataclass(frozen=True, slots=True)
+class NamedQuery:
+    name: str
+    title: str
+    request: dict[str, Any]
+    expect: dict[str, Any]
+    why: str
+    path: Path
+
+    def check(self, result: dict[str, Any]) -> list[str]:
+        """Differences between a result (determination dict or {'error': {...}}) and the expectation."""
+        problems = []
+        for key, want in self.expect.items():
+            got = result.get("error", {}).get("code") if key == "error" else result.get(key)
+            if isinstance(want, list):
+                got = list(got or [])
+            if got != want:
+                problems.append(f"{key}: expected {want!r}, got {got!r}")
+        return problems
+
+
+def load_queries(folder: Path | None = None) -> list[NamedQuery]:
+    folder = folder or queries_dir()
+    return [_load(p) for p in sorted(folder.glob("*.json"))]
+
+
+def load_query(name: str, folder: Path | None = None) -> NamedQuery:
+    folder = folder or queries_dir()
+    path = folder / f"{name}.json"
+    if not path.is_file():
+        import difflib
+
+        names = [p.stem for p in folder.glob("*.json")]
+        near = difflib.get_close_matches(name, names, n=1)
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        raise InvalidRequest(f"no query named {name!r}{hint}; `covkb query --list` lists them")
+    return _load(path)
+
+
+def _load(path: Path) -> NamedQuery:
+    d = json.loads(path.read_text(encoding="utf-8"))
+    return NamedQuery(path.stem, d["title"], d["request"], d["expect"], d["why"], path)

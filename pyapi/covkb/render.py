@@ -1,0 +1,175 @@
+"""Render a determination: a text tree for the terminal, Markdown, JSON.
+
+Every line comes from a node of the derivation the engine returned; the
+renderer only words it.  Quotes are shown with their section path.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+from typing import Any
+
+from rich.console import Console
+from rich.tree import Tree
+
+from .determination import Determination, Node
+
+SectionPath = Callable[[str], str]
+
+_SOURCES = {
+    "request": "stated in the request",
+    "closed_world": "not listed in the request; unlisted findings are absent",
+    "ontology": "a more specific finding is present",
+    "assumed": "assumed in this case",
+    "general_finding_listed": "unknown: the request states only a more general finding",
+    "specific_form_unknown": "unknown: a more specific form is marked unknown",
+}
+
+_REASONS = {
+    "statement": "decided by a policy statement",
+    "out_of_scope": "recurrent pregnancy loss is ruled out, so this policy does not address the service",
+    "no_statement": "no statement of this version applies to the service in this case",
+    "other": "the code reports no service of this policy with that qualifier",
+    "unlisted_code": "the coding table does not list this code",
+}
+
+
+def _mark(holds: Any) -> str:
+    return "✓" if holds is True else "✗"
+
+
+def label(n: Node) -> str:
+    """One line saying what the node concluded."""
+    g = n.get
+    k = n.kind
+    if k == "determination":
+        return f"why {g('outcome')}:"
+    if k == "case":
+        assume = ", ".join(f"{dict(a)['fact']} = {dict(a)['value']}" for a in (g("assume") or ()))
+        stmt = f" (statement {g('statement')})" if g("statement") else ""
+        return f"if {assume}: {g('outcome')}{stmt}"
+    if k == "outcome":
+        return f"{g('outcome')}: {_REASONS.get(g('reason'), g('reason'))}"
+    if k == "scope":
+        return f"{_mark(g('value') == 'yes') if g('value') != 'unknown' else '?'} in scope: recurrent_pregnancy_loss = {g('value')}"
+    if k == "fact":
+        return f"{g('id')} = {g('value')} ({_fact_source(n)})"
+    if k == "service":
+        if g("id") == "other":
+            return f"service: none of this policy (CPT {g('code')} with {g('qualifier')} = {g('value') or 'not stated'})"
+        src = {"request": "requested", "code": f"reported by CPT {g('code')}", "assumed": f"one form of requested {g('requested')}"}
+        return f"service {g('id')} ({src.get(g('source'), g('source'))})"
+    if k == "code":
+        if g("listed") is False:
+            return f"CPT {g('id')} is not listed in the coding table"
+        return f"CPT {g('id')} \"{g('quote')}\" listed under \"{g('heading')}\""
+    if k == "statement":
+        out = g("outcome") if g("applies") else "does not apply"
+        return f"{_mark(g('applies'))} statement {g('id')} → {out}"
+    if k == "requirement":
+        return f"{_mark(g('holds'))} requires {g('id')} = {g('expected')} \"{g('quote')}\""
+    if k == "criteria":
+        return f"{_mark(g('holds'))} {str(g('mode')).upper()} of the conditions \"{g('quote')}\""
+    if k == "criterion":
+        return f"{_mark(g('holds'))} criterion {g('id')}"
+    return k
+
+
+def _fact_source(n: Node) -> str:
+    g = n.get
+    src = g("source")
+    if src == "prior_pregnancy_losses":
+        op = "≥" if g("value") == "yes" else "<"
+        return f"{g('losses')} prior failed pregnancies {op} {g('minimum')}"
+    if src == "diagnosis":
+        return f"diagnosis {g('code')}"
+    if src == "code":
+        return f"implied by CPT {g('code')}"
+    if src == "request" and g("value") == "unknown":
+        return "unknown: the request does not say"
+    text = _SOURCES.get(src, src)
+    if g("would_suffice"):
+        text += "; would suffice: " + " or ".join(g("would_suffice"))
+    return text
+
+
+def details(n: Node, section_path: SectionPath) -> list[str]:
+    """Cited words and interpretation notes under a node's line."""
+    lines = []
+    sec = n.get("section")
+    quotes = list(n.get("quotes") or ())
+    if n.kind not in ("requirement", "criteria", "code") and n.get("quote"):
+        quotes.append(n.get("quote"))
+    for q in quotes:
+        lines.append(f"[{section_path(sec)}] \"{q}\"" if sec else f"\"{q}\"")
+    if n.kind == "code" and n.get("note"):
+        lines.append(f"note: \"{n.get('note')}\"")
+    if n.get("referral"):
+        lines.append(f"refer to: {n.get('referral')}")
+    if n.get("interpretation"):
+        lines.append(f"interpretation: {n.get('interpretation')}")
+    return lines
+
+
+def _tree(n: Node, section_path: SectionPath, parent: Tree | None = None) -> Tree:
+    text = label(n) + "".join(f"\n  {d}" for d in details(n, section_path))
+    t = Tree(text, guide_style="dim") if parent is None else parent.add(text)
+    for c in n.children:
+        _tree(c, section_path, t)
+    return t
+
+
+def header(d: Determination) -> list[str]:
+    lines = [f"{d.outcome}  ({d.policy} version {d.version})"]
+    if d.statement:
+        lines.append(f"statement: {d.statement}")
+    if d.criteria_met:
+        lines.append(f"criteria met: {', '.join(d.criteria_met)}")
+    if d.missing:
+        lines.append(f"missing: {', '.join(d.missing)}")
+    if d.possible_outcomes:
+        lines.append(f"possible outcomes: {', '.join(d.possible_outcomes)}")
+    if d.referral:
+        lines.append(f"referral: {d.referral}")
+    lines += [f"warning: {w}" for w in d.warnings]
+    return lines
+
+
+def to_text(d: Determination, section_path: SectionPath, *, width: int = 100, color: bool = False) -> str:
+    buf = io.StringIO()
+    console = Console(file=buf, width=width, no_color=not color, color_system="auto" if color else None,
+                      highlight=False, emoji=False, markup=False, force_terminal=color)
+    for line in header(d):
+        console.print(line, markup=False, highlight=False)
+    console.print(_tree(d.explanation, section_path))
+    return buf.getvalue()
+
+
+def to_markdown(d: Determination, section_path: SectionPath) -> str:
+    out = [f"## {d.outcome}", ""]
+    out += [f"- {line}" for line in header(d)[1:]]
+    out += ["", "### Why", ""]
+
+    def walk(n: Node, depth: int) -> None:
+        pad = "  " * depth
+        out.append(f"{pad}- {_md_escape(label(n))}")
+        for line in details(n, section_path):
+            out.append(f"{pad}  > {_md_escape(line)}")
+        for c in n.children:
+            walk(c, depth + 1)
+
+    walk(d.explanation, 0)
+    if d.citations:
+        out += ["", "### Citations", ""]
+        out += [f"- **{c.section_path}**: \"{_md_escape(c.quote)}\"" for c in d.citations]
+    return "\n".join(out) + "\n"
+
+
+def _md_escape(s: str) -> str:
+    return s.replace("*", "\\*").replace("_", "\\_")
+
+
+def to_json(d: Determination) -> str:
+    return json.dumps(d.to_dict(), ensure_ascii=False, indent=2)
