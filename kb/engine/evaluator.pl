@@ -69,6 +69,17 @@ load_kb(M, Files) :-
     forall(kb_predicate(N, A), ( functor(H, N, A), retractall(M:H), dynamic(M:N/A) )),
     maplist(load_fact_file(M), Files).
 
+%!  load_kb_status(+Module, +Files:list, -Status:string) is det.
+%
+%   As load_kb/2, for callers across the FFI: Status is "ok" or the
+%   error message, so no exception has to cross pyswip.
+load_kb_status(M, Files, Status) :-
+    catch(( load_kb(M, Files), Status = "ok" ),
+          E,
+          (   E = covkb_error(_, Status) -> true
+          ;   term_string(E, Status)
+          )).
+
 load_fact_file(M, File) :-
     setup_call_cleanup(
         open(File, read, In, [encoding(utf8)]),

@@ -66,12 +66,13 @@ class PrologEngine:
         _swipl()
         self.module = "covkb_v_" + re.sub(r"\W", "_", data.version.id)
         if self.module not in _loaded_modules:
-            try:
-                ok = _solve_once(_evaluator_goal("load_kb", self.module, [str(f) for f in data.files]))
-            except EngineError as exc:
-                raise KnowledgeBaseError(f"cannot load version {data.version.id}: {exc}") from exc
-            if not ok:
-                raise KnowledgeBaseError(f"cannot load version {data.version.id} into Prolog")
+            from pyswip import Variable
+
+            status = Variable()
+            res = _solve_once(_evaluator_goal("load_kb_status", self.module, [str(f) for f in data.files], status), status)
+            text = res.decode("utf-8") if isinstance(res, bytes) else str(res)
+            if text != "ok":
+                raise KnowledgeBaseError(f"cannot load version {data.version.id}: {text}", code="kb_syntax")
             _loaded_modules.add(self.module)
 
     def evaluate(self, request: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,37 @@
+# covkb — two commands on a fresh Debian/Ubuntu machine with Python 3.11+:
+#   make run    set up, then run every named query with its explanation
+#   make test   set up, then run the test suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: setup swipl run test bench clean
+
+setup: swipl $(VENV)/.installed
+
+# SWI-Prolog from apt, only where it is missing.
+swipl:
+	@command -v swipl >/dev/null 2>&1 || { \
+	  echo "installing SWI-Prolog (swi-prolog-nox) with apt"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq swi-prolog-nox; }
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "covkb needs Python 3.11+"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	@touch $@
+
+run: setup
+	$(BIN)/covkb query --all
+
+test: setup
+	$(BIN)/pytest
+
+bench: setup
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache bench/results

@@ -1,0 +1,102 @@
+"""The KB's fact files: one syntax both engines read, every statement cited
+verbatim, and nothing but facts of the schema."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import clingo
+import pytest
+
+from covkb import KnowledgeBaseError
+from covkb.facts import atom, read_facts
+from covkb.policy import Policy, normalise_quote
+
+POLICY = Policy()
+VERSIONS = POLICY.versions
+FACT_FILES = sorted({f for v in VERSIONS for f in POLICY.version_files(v)} | {POLICY.folder / "policy.pl"})
+
+# Facts whose string arguments are quotes of the source text (argument index).
+QUOTED = {
+    "statement_quote": [2], "requires": [3], "criteria": [2], "criterion": [3],
+    "finding_example": [3], "code": [2], "code_heading": [1], "code_note": [1],
+    "code_implies": [3], "code_open_ended": [1], "scope": [2], "definition": [2], "not_formalised": [1],
+}
+
+
+@pytest.mark.parametrize("path", FACT_FILES, ids=lambda p: str(p.relative_to(POLICY.root)))
+def test_fact_file_loads_into_clingo_unchanged(path: Path) -> None:
+    ctl = clingo.Control(["--warn=none"])
+    ctl.load(str(path))
+    ctl.ground([("base", [])])
+    assert any(a.is_fact for a in ctl.symbolic_atoms)
+
+
+@pytest.mark.parametrize("path", FACT_FILES, ids=lambda p: str(p.relative_to(POLICY.root)))
+def test_fact_file_uses_only_the_shared_syntax(path: Path) -> None:
+    code = "\n".join(line for line in path.read_text(encoding="utf-8").splitlines() if not line.lstrip().startswith("%"))
+    assert ":-" not in code, "no directives or rules in fact files"
+    assert not re.search(r"\[|'", re.sub(r'"(?:[^"\\]|\\.)*"', '""', code)), "no lists or quoted atoms"
+
+
+@pytest.mark.parametrize("version", VERSIONS, ids=lambda v: v.id)
+def test_every_quote_is_verbatim_in_the_source_text(version) -> None:
+    data = POLICY.data(version)
+    missing = [
+        (f.name, f.args[i])
+        for f in data.facts
+        for i in QUOTED.get(f.name, [])
+        if normalise_quote(f.args[i]) not in data.normalised_source
+    ]
+    assert missing == []
+
+
+@pytest.mark.parametrize("version", VERSIONS, ids=lambda v: v.id)
+def test_every_statement_has_a_section_an_outcome_a_quote_and_a_service(version) -> None:
+    data = POLICY.data(version)
+    sections = set(data.sections)
+    outcomes = set(data.vocabulary.outcomes)
+    quoted = {atom(r[0]) for r in data.rows("statement_quote")}
+    applied = {atom(r[0]) for r in data.rows("applies_to")}
+    for sid, section, outcome in data.rows("statement"):
+        assert atom(section) in sections, sid
+        assert atom(outcome) in outcomes, sid
+        assert atom(sid) in quoted and atom(sid) in applied, sid
+
+
+@pytest.mark.parametrize("version", VERSIONS, ids=lambda v: v.id)
+def test_every_id_a_fact_uses_is_declared(version) -> None:
+    data = POLICY.data(version)
+    v = data.vocabulary
+    facts = set(v.findings) | set(v.patient_facts)
+    for r in data.rows("applies_to") + data.rows("code_reports"):
+        assert atom(r[1]) in v.services, r
+    for r in data.rows("requires"):
+        assert atom(r[1]) in facts and atom(r[2]) in {"yes", "no"}, r
+    for r in data.rows("criterion"):
+        assert atom(r[2]) in facts, r
+    for r in data.rows("finding_example") + data.rows("finding_is_a"):
+        assert atom(r[0]) in v.findings and atom(r[1]) in v.findings, r
+
+
+def test_a_fact_file_with_a_rule_is_rejected_by_the_prolog_loader(tmp_path: Path, kb) -> None:
+    from covkb.engines.prolog import PrologEngine
+    from covkb.policy import Version, VersionData
+
+    marker = tmp_path / "ran"
+    bad = tmp_path / "bad.pl"
+    bad.write_text(f'statement(x, treatment, medically_necessary).\nrun :- shell("touch {marker}").\n')
+    v = POLICY.latest()
+    forged = Version("forged", v.effective, v.next_review, "complete", v.source, tmp_path)
+    with pytest.raises(KnowledgeBaseError, match="not a fact of the KB schema"):
+        PrologEngine(VersionData(forged, (bad,), ()))
+    assert not marker.exists()
+
+
+def test_read_facts_reports_a_syntax_error_in_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.pl"
+    bad.write_text("statement(x, treatment\n")
+    with pytest.raises(KnowledgeBaseError) as exc:
+        read_facts([bad])
+    assert "\n" not in str(exc.value)
