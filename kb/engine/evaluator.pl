@@ -406,7 +406,7 @@ decide(Ctx, Assign, Svc, SProof, Outcome, Stmt, Met, Referral, Proof) :-
         ->  Outcome = not_addressed, Stmt = null, Met = [], Referral = null,
             maplist(statement_node(Ctx, Assign, Svc), NotApplicable, WhyNot),
             Proof = _{kind: outcome, outcome: not_addressed, reason: no_statement, service: Svc,
-                      children: [SProof|WhyNot]}
+                      children: [ScopeNode, SProof|WhyNot]}
         ;   Applicable = [S]
         ->  Stmt = S,
             statement_node(Ctx, Assign, Svc, S, SNode),

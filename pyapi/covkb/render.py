@@ -148,7 +148,7 @@ def to_text(d: Determination, section_path: SectionPath, *, width: int = 100, co
 
 
 def to_markdown(d: Determination, section_path: SectionPath) -> str:
-    out = [f"## {d.outcome}", ""]
+    out = [f"## Outcome: `{d.outcome}`", ""]
     out += [f"- {line}" for line in header(d)[1:]]
     out += ["", "### Why", ""]
 
