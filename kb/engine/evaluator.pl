@@ -434,9 +434,12 @@ fact_value(ctx(M, Req, _, _), Assign, F, V, P) :-
     finding_status(M, Req, F, V0, P0),
     settled_or_assumed(F, V0, P0, Assign, V, P).
 
-settled_or_assumed(F, unknown, P0, Assign, V, P) :- !,
-    memberchk(F-V, Assign),
+settled_or_assumed(F, unknown, P0, Assign, V, P) :-
+    memberchk(F-V, Assign), !,
     P = _{kind: fact, id: F, value: V, source: assumed, children: [P0]}.
+%   An unknown that is no case variable cannot change the outcome (no
+%   statement depends on it): it stays unknown.
+settled_or_assumed(_, unknown, P, _, unknown, P) :- !.
 settled_or_assumed(_, V, P, _, V, P).
 
 requirements_hold(Ctx, Assign, S) :-
