@@ -47,7 +47,7 @@ def label(n: Node) -> str:
     if k == "determination":
         return f"why {g('outcome')}:"
     if k == "case":
-        assume = ", ".join(f"{dict(a)['fact']} = {dict(a)['value']}" for a in (g("assume") or ()))
+        assume = ", ".join(_assumption(dict(a)["fact"], dict(a)["value"]) for a in (g("assume") or ()))
         stmt = f" (statement {g('statement')})" if g("statement") else ""
         return f"if {assume}: {g('outcome')}{stmt}"
     if k == "outcome":
@@ -77,6 +77,14 @@ def label(n: Node) -> str:
     return k
 
 
+def _assumption(fact: str, value: str) -> str:
+    if fact in ("analyte", "substance"):  # the case fixes which service the code reports
+        return f"the {fact} is another one" if value == "other" else f"the {fact} makes it {value}"
+    if fact == "service" and value == "other":
+        return "the code reports another procedure"
+    return f"{fact} = {value}"
+
+
 def _fact_source(n: Node) -> str:
     g = n.get
     src = g("source")
@@ -95,8 +103,9 @@ def _fact_source(n: Node) -> str:
     return text
 
 
-def details(n: Node, section_path: SectionPath) -> list[str]:
-    """Cited words and interpretation notes under a node's line."""
+def details(n: Node, section_path: SectionPath, seen: set[str] | None = None) -> list[str]:
+    """Cited words and interpretation notes under a node's line; an
+    interpretation already shown (in ``seen``) is referred to, not repeated."""
     lines = []
     sec = n.get("section")
     quotes = list(n.get("quotes") or ())
@@ -108,16 +117,22 @@ def details(n: Node, section_path: SectionPath) -> list[str]:
         lines.append(f"note: \"{n.get('note')}\"")
     if n.get("referral"):
         lines.append(f"refer to: {n.get('referral')}")
-    if n.get("interpretation"):
-        lines.append(f"interpretation: {n.get('interpretation')}")
+    note = n.get("interpretation")
+    if note:
+        if seen is not None and note in seen:
+            lines.append("interpretation: as noted above")
+        else:
+            lines.append(f"interpretation: {note}")
+            if seen is not None:
+                seen.add(note)
     return lines
 
 
-def _tree(n: Node, section_path: SectionPath, parent: Tree | None = None) -> Tree:
-    text = label(n) + "".join(f"\n  {d}" for d in details(n, section_path))
+def _tree(n: Node, section_path: SectionPath, seen: set[str], parent: Tree | None = None) -> Tree:
+    text = label(n) + "".join(f"\n  {d}" for d in details(n, section_path, seen))
     t = Tree(text, guide_style="dim") if parent is None else parent.add(text)
     for c in n.children:
-        _tree(c, section_path, t)
+        _tree(c, section_path, seen, t)
     return t
 
 
@@ -143,7 +158,7 @@ def to_text(d: Determination, section_path: SectionPath, *, width: int = 100, co
                       highlight=False, emoji=False, markup=False, force_terminal=color)
     for line in header(d):
         console.print(line, markup=False, highlight=False)
-    console.print(_tree(d.explanation, section_path))
+    console.print(_tree(d.explanation, section_path, set()))
     return buf.getvalue()
 
 
@@ -152,10 +167,12 @@ def to_markdown(d: Determination, section_path: SectionPath) -> str:
     out += [f"- {line}" for line in header(d)[1:]]
     out += ["", "### Why", ""]
 
+    seen: set[str] = set()
+
     def walk(n: Node, depth: int) -> None:
         pad = "  " * depth
         out.append(f"{pad}- {_md_escape(label(n))}")
-        for line in details(n, section_path):
+        for line in details(n, section_path, seen):
             out.append(f"{pad}  > {_md_escape(line)}")
         for c in n.children:
             walk(c, depth + 1)
