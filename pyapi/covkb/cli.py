@@ -186,6 +186,48 @@ def query(
         raise _Exit(1)
 
 
+@app.command()
+def batch(
+    input_path: str = typer.Argument(..., metavar="INPUT", help="JSON Lines or .csv file of requests (- for stdin)."),
+    output: str = typer.Option(..., "--output", "-o", help="Output .jsonl or .csv (- for stdout)."),
+    engine: EngineName = typer.Option(EngineName.prolog, help="Reasoning engine."),
+    workers: int = typer.Option(1, "--workers", "-w", min=0, help="Worker processes (0: one per core)."),
+    citations: bool = typer.Option(False, "--citations", help="Include citations in JSON Lines records."),
+    summary_json: Optional[Path] = typer.Option(None, "--summary-json", help="Also write the summary as JSON here."),
+) -> None:
+    """Decide every line of INPUT; one record per line, in order, errors included."""
+    import os
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .batch import run_batch
+
+    n_workers = workers or os.cpu_count() or 1
+    err_console = Console(stderr=True)
+    try:
+        if err_console.is_terminal:
+            with Progress(TextColumn("deciding"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                          console=err_console, transient=True) as bar:
+                task = bar.add_task("lines", total=None)
+                summary = run_batch(input_path, output, engine=engine.value, workers=n_workers,
+                                    citations=citations, progress=lambda k: bar.advance(task, k))
+        else:
+            summary = run_batch(input_path, output, engine=engine.value, workers=n_workers, citations=citations)
+    except CovkbError as err:
+        _fail(err, Format.text)
+    d = summary.to_dict()
+    outcomes = ", ".join(f"{k} {v}" for k, v in sorted(d["outcomes"].items()))
+    errors = ", ".join(f"{k} {v}" for k, v in sorted(d["error_codes"].items()))
+    typer.echo(
+        f"{d['lines']} lines in {d['seconds']} s ({d['lines_per_second']} lines/s, {n_workers} worker(s)); "
+        f"outcomes: {outcomes or 'none'}; errors: {d['errors']}{f' ({errors})' if errors else ''}",
+        err=True,
+    )
+    if summary_json:
+        summary_json.write_text(json.dumps(d, indent=2) + "\n", encoding="utf-8")
+
+
 def main() -> None:
     """Console entry point: one line per failure, never a traceback."""
     try:

@@ -1,0 +1,248 @@
+"""Batch determinations: JSON Lines or CSV in, one record per line out.
+
+Streams: lines are read, decided and written in bounded chunks, so memory
+does not grow with the input.  Lines in == lines out, always: a line that
+cannot be decided becomes an error record carrying its line number.  With
+``workers > 1`` the work runs in processes (pyswip is one SWI-Prolog per
+process and not thread-safe), each loading the KB once.
+
+Identical request lines get identical determinations, so each worker keeps
+a bounded memo of the lines it has decided.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any, TextIO
+
+from .errors import CovkbError, InvalidRequest
+
+CSV_LIST_FIELDS = ("diagnoses", "findings", "unknown_findings")
+CSV_OUT_FIELDS = (
+    "line", "outcome", "statement", "criteria_met", "missing", "possible_outcomes",
+    "referral", "version", "warnings", "error_code", "error_message",
+)
+CHUNK = 2048          # lines in flight at once: bounds memory
+MEMO_LIMIT = 50_000   # distinct lines remembered per worker
+
+Item = tuple[int, Any]  # (line number, raw JSON text or CSV row dict)
+
+
+@dataclass
+class BatchSummary:
+    lines: int = 0
+    errors: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    error_codes: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+
+    @property
+    def lines_per_second(self) -> float:
+        return self.lines / self.seconds if self.seconds else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"lines": self.lines, "errors": self.errors, "outcomes": dict(self.outcomes),
+                "error_codes": dict(self.error_codes), "seconds": round(self.seconds, 3),
+                "lines_per_second": round(self.lines_per_second, 1)}
+
+
+# -- reading ----------------------------------------------------------------
+
+def is_csv(path: str) -> bool:
+    return path.lower().endswith(".csv")
+
+
+def read_items(stream: TextIO, csv_input: bool) -> Iterator[Item]:
+    if not csv_input:
+        for n, line in enumerate(stream, 1):
+            yield n, line
+        return
+    reader = csv.DictReader(stream)
+    for row in reader:
+        # DictReader puts surplus cells under None; keep them to report the row
+        yield reader.line_num, row
+
+
+def csv_request(row: dict[str | None, Any]) -> dict[str, Any]:
+    """A CSV row as a request: empty cells are absent, lists are ;-separated."""
+    if None in row:
+        raise InvalidRequest(f"row has {len(row[None])} more cells than the header")
+    req: dict[str, Any] = {}
+    for key, cell in row.items():
+        cell = (cell or "").strip()
+        if not cell or key is None:
+            continue
+        if key in CSV_LIST_FIELDS:
+            req[key] = [x.strip() for x in cell.split(";") if x.strip()]
+        elif key == "pregnant":
+            if cell.lower() not in ("true", "false", "yes", "no"):
+                raise InvalidRequest(f"pregnant: {cell!r} is not true or false")
+            req[key] = cell.lower() in ("true", "yes")
+        elif key == "prior_pregnancy_losses":
+            if not cell.isdigit():
+                raise InvalidRequest(f"prior_pregnancy_losses: {cell!r} is not a whole number")
+            req[key] = int(cell)
+        else:
+            req[key] = cell
+    return req
+
+
+def json_request(text: str) -> dict[str, Any]:
+    text = text.strip()
+    if not text:
+        raise InvalidRequest("empty line")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidRequest(f"not valid JSON: {exc.msg} at column {exc.colno}") from exc
+    if not isinstance(data, dict):
+        raise InvalidRequest("a request is a JSON object")
+    return data
+
+
+# -- deciding (in a worker) -----------------------------------------------------
+
+_kb: Any = None
+_citations = False
+_memo: dict[Any, dict[str, Any]] = {}
+
+
+def _init_worker(engine: str, citations: bool = False) -> None:
+    global _kb, _citations
+    from .kb import KnowledgeBase
+
+    _kb = KnowledgeBase(engine=engine)
+    _citations = citations
+    _memo.clear()
+
+
+def decide(item: Item) -> dict[str, Any]:
+    """One record for one input line; never raises."""
+    n, raw = item
+    key = raw if isinstance(raw, str) else tuple((k, str(v)) for k, v in raw.items())
+    body = _memo.get(key)
+    if body is None:
+        body = _decide_raw(raw)
+        if len(_memo) >= MEMO_LIMIT:
+            _memo.clear()
+        _memo[key] = body
+    return {"line": n, **body}
+
+
+def _decide_raw(raw: Any) -> dict[str, Any]:
+    try:
+        req = json_request(raw) if isinstance(raw, str) else csv_request(raw)
+        d = _kb.determine(req).to_dict(explanation=False)
+        if not _citations:
+            del d["citations"]
+        return d
+    except CovkbError as err:
+        return {"error": err.to_dict()}
+    except Exception as exc:  # a batch never stops on one line
+        return {"error": {"code": "internal", "message": f"{type(exc).__name__}: {exc}"}}
+
+
+def _decide_chunk(chunk: list[Item]) -> list[dict[str, Any]]:
+    return [decide(i) for i in chunk]
+
+
+# -- writing ----------------------------------------------------------------------
+
+class JsonlWriter:
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    def write(self, rec: dict[str, Any]) -> None:
+        self.out.write(json.dumps(rec, ensure_ascii=False, separators=(",", ":")) + "\n")
+
+
+class CsvWriter:
+    def __init__(self, out: TextIO) -> None:
+        self.w = csv.DictWriter(out, fieldnames=CSV_OUT_FIELDS, extrasaction="ignore")
+        self.w.writeheader()
+
+    def write(self, rec: dict[str, Any]) -> None:
+        row = {k: (";".join(v) if isinstance(v, list) else v) for k, v in rec.items() if k in CSV_OUT_FIELDS}
+        if "error" in rec:
+            row["error_code"], row["error_message"] = rec["error"]["code"], rec["error"]["message"]
+        self.w.writerow(row)
+
+
+# -- the run ----------------------------------------------------------------------
+
+def run_batch(
+    input_path: str,
+    output_path: str,
+    *,
+    engine: str = "prolog",
+    workers: int = 1,
+    citations: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> BatchSummary:
+    """Decide every line of input_path into output_path; return the summary."""
+    summary = BatchSummary()
+    start = time.perf_counter()
+    csv_in, csv_out = is_csv(input_path), is_csv(output_path)
+    try:
+        src = sys.stdin if input_path == "-" else open(input_path, encoding="utf-8", newline="" if csv_in else None)
+    except OSError as exc:
+        raise InvalidRequest(f"cannot read {input_path}: {exc.strerror}") from exc
+    try:
+        dst = sys.stdout if output_path == "-" else open(output_path, "w", encoding="utf-8", newline="" if csv_out else None)
+    except OSError as exc:
+        raise InvalidRequest(f"cannot write {output_path}: {exc.strerror}") from exc
+    with src, dst:
+        writer = CsvWriter(dst) if csv_out else JsonlWriter(dst)
+        items = read_items(src, csv_in)
+        for records in _decided_chunks(items, engine, workers, citations):
+            for rec in records:
+                writer.write(rec)
+                summary.lines += 1
+                if "error" in rec:
+                    summary.errors += 1
+                    summary.error_codes[rec["error"]["code"]] += 1
+                else:
+                    summary.outcomes[rec["outcome"]] += 1
+            if progress:
+                progress(len(records))
+    summary.seconds = time.perf_counter() - start
+    return summary
+
+
+def _decided_chunks(
+    items: Iterator[Item], engine: str, workers: int, citations: bool
+) -> Iterator[list[dict[str, Any]]]:
+    chunks = iter(lambda: list(islice(items, CHUNK)), [])
+    if workers <= 1:
+        _init_worker(engine, citations)
+        for chunk in chunks:
+            yield _decide_chunk(chunk)
+        return
+    # Processes, not threads; each loads the KB once.  Sub-chunks go out in
+    # order and imap returns them in order, a bounded number at a time.
+    with get_context("spawn").Pool(workers, initializer=_init_worker, initargs=(engine, citations)) as pool:
+        def sub_chunks() -> Iterator[list[Item]]:
+            for chunk in chunks:
+                step = max(1, len(chunk) // (workers * 4))
+                for i in range(0, len(chunk), step):
+                    yield chunk[i : i + step]
+
+        pending: deque[Any] = deque()
+        source = sub_chunks()
+        window = workers * 8
+        for sub in islice(source, window):
+            pending.append(pool.apply_async(_decide_chunk, (sub,)))
+        while pending:
+            yield pending.popleft().get()
+            nxt = next(source, None)
+            if nxt is not None:
+                pending.append(pool.apply_async(_decide_chunk, (nxt,)))
