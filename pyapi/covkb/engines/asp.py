@@ -1,0 +1,267 @@
+"""clingo: kb/engine/evaluator.lp over one version.
+
+The evaluator and a version's fact files are grounded once per process into
+one program whose request atoms are ``#external``; a request only switches
+externals on (and the previous request's off) and enumerates the answer
+sets, one per case.  Request values are looked up in the externals' domains
+and never become program text.  This module assembles what the program
+derived into the dict evaluator.pl returns: each case's explanation tree from
+node/attr/list/item/edge atoms, and the three-valued aggregation over the
+cases (an outcome when every case agrees; else the possible outcomes and the
+unknowns on which the outcome depends).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import clingo
+
+from ..errors import EngineError, KnowledgeBaseError, from_engine
+from ..paths import kb_dir
+from ..policy import VersionData
+from ..request import MAX_LOSSES
+
+Symbol = clingo.Symbol
+_F = clingo.Function
+_OUTCOME = _F("outcome")
+_JSON_CONSTANTS: dict[str, Any] = {"null": None, "true": True, "false": False}
+
+
+class _Context:
+    """Functions the evaluator calls while it is grounded (never per request)."""
+
+    def contains(self, text: Symbol, part: Symbol) -> Symbol:
+        return clingo.Number(int(part.string in text.string))
+
+
+@dataclass
+class _Case:
+    """One answer set: a completion of the unknowns and what it decides."""
+
+    assign: list[tuple[Symbol, str, Any, Symbol]] = field(default_factory=list)  # order, var, value, value order
+    outcome: str | None = None
+    statement: str | None = None
+    referral: str | None = None
+    met: set[str] = field(default_factory=set)
+    cites: set[tuple[str, str]] = field(default_factory=set)
+    error: tuple[str, str] | None = None
+    proof: dict[str, Any] = field(default_factory=dict)
+
+    def key(self) -> tuple[Symbol, ...]:
+        return tuple(vo for _, _, _, vo in self.assign)
+
+    def values(self) -> dict[str, Any]:
+        return {var: value for _, var, value, _ in self.assign}
+
+
+class _Program:
+    """The ground evaluator for one version, solved once per request."""
+
+    def __init__(self, files: tuple[Path, ...]) -> None:
+        messages: list[str] = []
+        self.ctl = clingo.Control(
+            ["--models=0", "-c", f"max_losses={MAX_LOSSES}"], logger=lambda _c, m: messages.append(m)
+        )
+        try:
+            self.ctl.load(str(kb_dir() / "engine" / "evaluator.lp"))
+            for f in files:
+                self.ctl.load(str(f))
+            self.ctl.ground([("base", [])], context=_Context())
+        except RuntimeError as exc:
+            detail = messages[0].strip().splitlines()[0] if messages else str(exc)
+            raise KnowledgeBaseError(f"cannot ground the ASP evaluator: {detail}", code="kb_syntax") from exc
+        self.domain: dict[tuple[str, tuple[Any, ...]], Symbol] = {}
+        self.templates: dict[str, str] = {}
+        for sa in self.ctl.symbolic_atoms:
+            s = sa.symbol
+            if sa.is_external:
+                self.domain[(s.name, tuple(_value(a) for a in s.arguments))] = s
+            elif s.name == "message" and len(s.arguments) == 2:
+                self.templates[s.arguments[0].name] = s.arguments[1].string
+        self.qualifiers = sorted({k[1][0] for k in self.domain if k[0] == "req_qualifier"})
+        self.on: list[Symbol] = []
+        self.lock = threading.Lock()
+
+    def externals(self, request: dict[str, Any]) -> list[Symbol]:
+        """The request as the externals that are true (validated values only)."""
+        wanted: list[tuple[str, tuple[Any, ...]]] = []
+        sentinels: list[tuple[tuple[str, tuple[Any, ...]], tuple[str, tuple[Any, ...]]]] = []
+        if request.get("service") is not None:
+            wanted.append(("req_service", (request["service"],)))
+        if request.get("cpt") is not None:
+            sentinels.append((("req_cpt", (request["cpt"],)), ("req_cpt", ("unlisted",))))
+        for q in self.qualifiers:
+            if request.get(q) is not None:
+                sentinels.append((("req_qualifier", (q, request[q])), ("req_qualifier", (q, "other"))))
+        if request.get("pregnant") is not None:
+            wanted.append(("req_pregnant", ("yes" if request["pregnant"] else "no",)))
+        if request.get("prior_pregnancy_losses") is not None:
+            wanted.append(("req_losses", (request["prior_pregnancy_losses"],)))
+        wanted += [("req_finding", (f,)) for f in request.get("findings") or ()]
+        wanted += [("req_unknown_finding", (f,)) for f in request.get("unknown_findings") or ()]
+        out = [self.domain[k] for k, other in sentinels if k in self.domain]
+        out += [self.domain[other] for k, other in sentinels if k not in self.domain]
+        # Only diagnoses that record recurrent pregnancy loss are in the domain.
+        out += [self.domain[k] for d in request.get("diagnoses") or () if (k := ("req_diagnosis", (d,))) in self.domain]
+        for k in wanted:
+            if k not in self.domain:
+                raise EngineError(f"{k[0][4:]} {k[1][0]!r} is not in the ASP evaluator's domain")
+            out.append(self.domain[k])
+        return out
+
+    def cases(self, request: dict[str, Any]) -> list[_Case]:
+        on = self.externals(request)
+        with self.lock:
+            for s in self.on:
+                self.ctl.assign_external(s, False)
+            for s in on:
+                self.ctl.assign_external(s, True)
+            self.on = on
+            with self.ctl.solve(yield_=True) as handle:
+                shown = [m.symbols(shown=True) for m in handle]
+        return sorted((self.case(syms, request) for syms in shown), key=_Case.key)
+
+    def case(self, syms: list[Symbol], request: dict[str, Any]) -> _Case:
+        c = _Case()
+        kinds: dict[Symbol, str] = {}
+        attrs: dict[Symbol, dict[str, Any]] = defaultdict(dict)
+        lists: dict[Symbol, dict[str, list[tuple[Symbol, Any]]]] = defaultdict(dict)
+        edges: dict[Symbol, list[tuple[Symbol, Symbol]]] = defaultdict(list)
+        error_key, error_code = None, ""
+        args: dict[int, list[Symbol]] = defaultdict(list)
+        for s in syms:
+            a = s.arguments
+            match s.name:
+                case "assign":
+                    c.assign.append((a[0], _value(a[1]), _value(a[2], request), a[3]))
+                case "outcome" | "statement" | "referral":
+                    setattr(c, s.name, _value(a[0]))
+                case "met":
+                    c.met.add(_value(a[0]))
+                case "cites":
+                    c.cites.add((_value(a[0]), _value(a[1])))
+                case "node":
+                    kinds[a[0]] = _value(a[1])
+                case "attr":
+                    attrs[a[0]][_value(a[1])] = _value(a[2], request)
+                case "list":
+                    lists[a[0]].setdefault(_value(a[1]), [])
+                case "item":
+                    lists[a[0]].setdefault(_value(a[1]), []).append((a[2], _value(a[3], request)))
+                case "edge":
+                    edges[a[0]].append((a[1], a[2]))
+                case "error":
+                    error_code, error_key = _value(a[0]), _value(a[1])
+                case "error_arg":
+                    args[a[1].number].append(a[2])
+        c.assign.sort(key=lambda t: t[0])
+        if error_key is not None:
+            c.error = (error_code, _format(self.templates[error_key], args, request))
+            return c
+
+        def build(n: Symbol) -> dict[str, Any]:
+            d: dict[str, Any] = {"kind": kinds[n], **attrs[n]}
+            for key, items in lists[n].items():
+                d[key] = [v for _, v in sorted(items, key=lambda t: t[0])]
+            d["children"] = [build(ch) for _, ch in sorted(edges[n], key=lambda t: t[0])]
+            return d
+
+        c.proof = build(_OUTCOME)
+        return c
+
+
+def _value(sym: Symbol, request: dict[str, Any] | None = None) -> Any:
+    """A shown term as JSON data; request(Field) is the request's own value."""
+    if sym.type == clingo.SymbolType.Number:
+        return sym.number
+    if sym.type == clingo.SymbolType.String:
+        return sym.string
+    if sym.type == clingo.SymbolType.Function and not sym.arguments:
+        return _JSON_CONSTANTS.get(sym.name, sym.name)
+    if sym.name == "request" and request is not None:
+        return request[sym.arguments[0].name]
+    return str(sym)
+
+
+def _format(template: str, args: dict[int, list[Symbol]], request: dict[str, Any]) -> str:
+    """Fill the ~w of an evaluator message in order, as Prolog's format/2 would;
+    an argument given as list(X) items prints as a Prolog list."""
+    shown = []
+    for i in sorted(args):
+        vals = args[i]
+        if all(v.match("list", 1) for v in vals):
+            shown.append("[" + ",".join(sorted(str(_value(v.arguments[0], request)) for v in vals)) + "]")
+        else:
+            shown.append(str(_value(vals[0], request)))
+    parts = template.split("~w")
+    return parts[0] + "".join(a + p for a, p in zip(shown, parts[1:]))
+
+
+def _aggregate(cases: list[_Case]) -> dict[str, Any]:
+    """aggregate_cases/3 of evaluator.pl over the answer sets."""
+    outcomes = sorted({c.outcome for c in cases})
+    statements = {c.statement for c in cases}
+    referrals = {c.referral for c in cases}
+    statement = statements.pop() if len(statements) == 1 else None
+    if len(outcomes) == 1:
+        outcome, missing, possible = outcomes[0], [], []
+    else:
+        outcome, possible = "insufficient_information", outcomes
+        missing = [var for _, var, _, _ in cases[0].assign if _essential(var, cases)]
+    if len(cases) == 1 and not cases[0].assign:
+        children = [cases[0].proof]
+    else:
+        children = [
+            {"kind": "case", "assume": [{"fact": v, "value": x} for _, v, x, _ in c.assign],
+             "outcome": c.outcome, "statement": c.statement, "children": [c.proof]}
+            for c in cases
+        ]
+    return {
+        "outcome": outcome,
+        "statement": statement,
+        "criteria_met": sorted(set.intersection(*(c.met for c in cases))),
+        "missing": missing,
+        "possible_outcomes": possible,
+        "referral": referrals.pop() if len(referrals) == 1 else None,
+        "citations": [{"section": s, "quote": q} for s, q in sorted(set().union(*(c.cites for c in cases)))],
+        "explanation": {"kind": "determination", "outcome": outcome, "statement": statement, "children": children},
+    }
+
+
+def _essential(var: str, cases: list[_Case]) -> bool:
+    """Two cases that differ only in var have different outcomes."""
+    seen: dict[tuple[tuple[str, Any], ...], set[str | None]] = defaultdict(set)
+    for c in cases:
+        seen[tuple((k, x) for k, x in c.values().items() if k != var)].add(c.outcome)
+    return any(len(os) > 1 for os in seen.values())
+
+
+_programs: dict[tuple[Path, ...], _Program] = {}
+
+
+class AspEngine:
+    name = "asp"
+
+    def __init__(self, data: VersionData) -> None:
+        files = tuple(data.files)
+        if files not in _programs:
+            _programs[files] = _Program(files)
+        self.program = _programs[files]
+
+    def evaluate(self, request: dict[str, Any]) -> dict[str, Any]:
+        cases = self.program.cases(request)
+        if not cases:
+            raise EngineError("the ASP evaluator found no determination")
+        for c in cases:
+            if c.error is not None:
+                raise from_engine(*c.error)
+        return _aggregate(cases)
+
+    def close(self) -> None:
+        # The ground program lives as long as the process, like Prolog's modules.
+        pass
