@@ -68,3 +68,18 @@ def test_outcome_is_what_every_completion_agrees_on(kb: KnowledgeBase, req: dict
         assert len(outcomes) > 1 and set(d.possible_outcomes) == outcomes and d.missing
     else:
         assert outcomes == {d.outcome} and d.missing == () and d.possible_outcomes == ()
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(req=requests(), extra=st.sets(st.sampled_from(sorted(_DATA.vocabulary.findings)), max_size=4))
+def test_findings_outside_the_decision_key_do_not_change_the_answer(kb: KnowledgeBase, req: dict, extra: set) -> None:
+    """Batch memoises by decision_key; that is sound only if the findings it
+    drops cannot change any field of the answer."""
+    more = {**req, "findings": sorted(set(req["findings"]) | (extra - set(req["unknown_findings"])))}
+    try:
+        same_key = kb.decision_key(req) == kb.decision_key(more)
+        a, b = kb.determine(req), kb.determine(more)
+    except InvalidRequest:
+        return
+    if same_key:
+        assert a.comparable() == b.comparable()

@@ -14,7 +14,8 @@
 :- module(covkb_evaluator,
           [ load_kb/2,            % +Module, +Files
             determine_json/3,     % +Module, +RequestJson, -DeterminationJson
-            determine/3           % +Module, +Request, -Determination
+            determine/3,          % +Module, +Request, -Determination
+            relevant_findings_json/3 % +Module, +RequestJson, -FindingsJson
           ]).
 :- use_module(library(apply)).
 :- use_module(library(lists)).
@@ -108,7 +109,9 @@ check_fact(File, Pos, T) :-
 %   The boundary used from Python.  Errors become {"error": {...}}.
 determine_json(M, RequestJson, Out) :-
     catch(( atom_json_dict(RequestJson, Req, [value_string_as(string)]),
-            determine(M, Req, Det)
+            determine(M, Req, Det0),
+            % "explain": false leaves the derivation out of the answer
+            (   get_dict(explain, Req, false) -> del_dict(explanation, Det0, _, Det) ; Det = Det0 )
           ),
           covkb_error(Code, Msg),
           Det = _{error: _{code: Code, message: Msg}}),
@@ -131,6 +134,27 @@ determine(M, Req0, Det) :-
     Cases0 \== [],
     !,
     aggregate_cases(Vars, Cases0, Det).
+
+%!  relevant_findings_json(+Module, +RequestJson, -Out:string) is det.
+%
+%   The findings whose presence, absence or unknownness can change the
+%   answer to requests for this service/code/qualifiers: the facts of every
+%   statement that may apply, with their more general and more specific
+%   forms.  Batch runs use it to recognise requests that must get the same
+%   answer.  Out is {"findings": [...]} or {"error": {...}}.
+relevant_findings_json(M, RequestJson, Out) :-
+    catch(( atom_json_dict(RequestJson, Req0, [value_string_as(string)]),
+            normalise_request(Req0, Req),
+            resolve_services(ctx(M, Req), Cands, _, _),
+            relevant_statements(M, Cands, Stmts),
+            findall(G, ( member(S, Stmts), statement_fact(M, S, F), M:finding(F, _),
+                         ( finding_below(M, F, G) ; finding_above(M, F, G) ) ), Gs),
+            sort(Gs, Findings),
+            R = _{findings: Findings}
+          ),
+          covkb_error(Code, Msg),
+          R = _{error: _{code: Code, message: Msg}}),
+    with_output_to(string(Out), json_write_dict(current_output, R, [width(0)])).
 
 %%  Request --------------------------------------------------------------
 

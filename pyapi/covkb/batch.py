@@ -6,8 +6,9 @@ cannot be decided becomes an error record carrying its line number.  With
 ``workers > 1`` the work runs in processes (pyswip is one SWI-Prolog per
 process and not thread-safe), each loading the KB once.
 
-Identical request lines get identical determinations, so each worker keeps
-a bounded memo of the lines it has decided.
+Identical request lines get identical determinations, and so do requests
+that differ only in findings the engine says cannot matter for their service
+(``KnowledgeBase.decision_key``): each worker keeps bounded memos of both.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ CHUNK = 2048          # lines in flight at once: bounds memory
 MEMO_LIMIT = 50_000   # distinct lines remembered per worker
 
 Item = tuple[int, Any]  # (line number, raw JSON text or CSV row dict)
+# A decided line: (line number, record body, the body as JSON without its "{")
+Decided = tuple[int, dict[str, Any], str]
 
 
 @dataclass
@@ -113,7 +116,8 @@ def json_request(text: str) -> dict[str, Any]:
 
 _kb: Any = None
 _citations = False
-_memo: dict[Any, dict[str, Any]] = {}
+_memo: dict[Any, tuple[dict[str, Any], str]] = {}        # raw line -> record
+_decided: dict[tuple[Any, ...], tuple[dict[str, Any], str]] = {}  # decision key -> record
 
 
 def _init_worker(engine: str, citations: bool = False) -> None:
@@ -123,35 +127,47 @@ def _init_worker(engine: str, citations: bool = False) -> None:
     _kb = KnowledgeBase(engine=engine)
     _citations = citations
     _memo.clear()
+    _decided.clear()
 
 
-def decide(item: Item) -> dict[str, Any]:
+def decide(item: Item) -> Decided:
     """One record for one input line; never raises."""
     n, raw = item
     key = raw if isinstance(raw, str) else tuple((k, str(v)) for k, v in raw.items())
-    body = _memo.get(key)
-    if body is None:
-        body = _decide_raw(raw)
+    hit = _memo.get(key)
+    if hit is None:
+        hit = _decide_raw(raw)
         if len(_memo) >= MEMO_LIMIT:
             _memo.clear()
-        _memo[key] = body
-    return {"line": n, **body}
+        _memo[key] = hit
+    return n, hit[0], hit[1]
 
 
-def _decide_raw(raw: Any) -> dict[str, Any]:
+def _decide_raw(raw: Any) -> tuple[dict[str, Any], str]:
     try:
-        req = json_request(raw) if isinstance(raw, str) else csv_request(raw)
-        d = _kb.determine(req).to_dict(explanation=False)
-        if not _citations:
-            del d["citations"]
-        return d
+        req = _kb.parse(json_request(raw) if isinstance(raw, str) else csv_request(raw))
+        key = _kb.decision_key(req)
+        hit = _decided.get(key)
+        if hit is None:
+            d = _kb.determine(req, explain=False).to_dict(explanation=False)
+            if not _citations:
+                del d["citations"]
+            hit = _record(d)
+            if len(_decided) >= MEMO_LIMIT:
+                _decided.clear()
+            _decided[key] = hit
+        return hit
     except CovkbError as err:
-        return {"error": err.to_dict()}
+        return _record({"error": err.to_dict()})
     except Exception as exc:  # a batch never stops on one line
-        return {"error": {"code": "internal", "message": f"{type(exc).__name__}: {exc}"}}
+        return _record({"error": {"code": "internal", "message": f"{type(exc).__name__}: {exc}"}})
 
 
-def _decide_chunk(chunk: list[Item]) -> list[dict[str, Any]]:
+def _record(body: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    return body, json.dumps(body, ensure_ascii=False, separators=(",", ":"))[1:]
+
+
+def _decide_chunk(chunk: list[Item]) -> list[Decided]:
     return [decide(i) for i in chunk]
 
 
@@ -161,8 +177,8 @@ class JsonlWriter:
     def __init__(self, out: TextIO) -> None:
         self.out = out
 
-    def write(self, rec: dict[str, Any]) -> None:
-        self.out.write(json.dumps(rec, ensure_ascii=False, separators=(",", ":")) + "\n")
+    def write(self, n: int, body: dict[str, Any], body_json: str) -> None:
+        self.out.write(f'{{"line":{n},{body_json}\n' if body else f'{{"line":{n}}}\n')
 
 
 class CsvWriter:
@@ -170,10 +186,11 @@ class CsvWriter:
         self.w = csv.DictWriter(out, fieldnames=CSV_OUT_FIELDS, extrasaction="ignore")
         self.w.writeheader()
 
-    def write(self, rec: dict[str, Any]) -> None:
-        row = {k: (";".join(v) if isinstance(v, list) else v) for k, v in rec.items() if k in CSV_OUT_FIELDS}
-        if "error" in rec:
-            row["error_code"], row["error_message"] = rec["error"]["code"], rec["error"]["message"]
+    def write(self, n: int, body: dict[str, Any], body_json: str) -> None:
+        row = {k: (";".join(v) if isinstance(v, list) else v) for k, v in body.items() if k in CSV_OUT_FIELDS}
+        row["line"] = n
+        if "error" in body:
+            row["error_code"], row["error_message"] = body["error"]["code"], body["error"]["message"]
         self.w.writerow(row)
 
 
@@ -204,23 +221,24 @@ def run_batch(
         writer = CsvWriter(dst) if csv_out else JsonlWriter(dst)
         items = read_items(src, csv_in)
         for records in _decided_chunks(items, engine, workers, citations):
-            for rec in records:
-                writer.write(rec)
-                summary.lines += 1
-                if "error" in rec:
-                    summary.errors += 1
-                    summary.error_codes[rec["error"]["code"]] += 1
+            for n, body, body_json in records:
+                writer.write(n, body, body_json)
+                err = body.get("error")
+                if err:
+                    summary.error_codes[err["code"]] += 1
                 else:
-                    summary.outcomes[rec["outcome"]] += 1
+                    summary.outcomes[body["outcome"]] += 1
+            summary.lines += len(records)
             if progress:
                 progress(len(records))
+    summary.errors = sum(summary.error_codes.values())
     summary.seconds = time.perf_counter() - start
     return summary
 
 
 def _decided_chunks(
     items: Iterator[Item], engine: str, workers: int, citations: bool
-) -> Iterator[list[dict[str, Any]]]:
+) -> Iterator[list[Decided]]:
     chunks = iter(lambda: list(islice(items, CHUNK)), [])
     if workers <= 1:
         _init_worker(engine, citations)

@@ -102,7 +102,7 @@ class Determination:
             possible_outcomes=tuple(sorted(raw.get("possible_outcomes", ()))),
             referral=raw.get("referral"),
             citations=tuple(Citation(s, data.section_path(s), q) for s, q in ordered),
-            explanation=Node.from_dict(raw["explanation"]),
+            explanation=Node.from_dict(raw["explanation"]) if "explanation" in raw else Node("omitted", ()),
             warnings=tuple(warnings),
             engine=engine,
         )

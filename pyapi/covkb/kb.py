@@ -29,6 +29,7 @@ class KnowledgeBase:
         self.policy = Policy(root)
         self.today = today
         self._engines: dict[str, Engine] = {}
+        self._relevance: dict[str, dict[tuple[Any, ...], frozenset[str]]] = {}
 
     # lifecycle ---------------------------------------------------------
     def __enter__(self) -> KnowledgeBase:
@@ -60,13 +61,15 @@ class KnowledgeBase:
             self._engines[version.id] = make_engine(self.engine_name, self.policy.data(version))
         return self._engines[version.id]
 
-    def determine(self, request: Request | dict[str, Any]) -> Determination:
+    def determine(self, request: Request | dict[str, Any], *, explain: bool = True) -> Determination:
+        """Decide one request.  explain=False leaves the derivation out of
+        the answer (batch runs); outcome, statement and citations are the same."""
         req = self.parse(request)
         version, warnings = self.version_for(req)
         data = self.policy.data(version)
         warnings = warnings + _qualifier_warnings(req, data.vocabulary)
         try:
-            raw = self.engine(version).evaluate(req.engine_dict())
+            raw = self.engine(version).evaluate({**req.engine_dict(), "explain": explain})
         except CovkbError:
             raise
         except Exception as exc:  # the one boundary where engine failures are translated
@@ -74,6 +77,25 @@ class KnowledgeBase:
         return Determination.from_engine(
             raw, policy=self.policy.number, data=data, warnings=warnings, engine=self.engine_name
         )
+
+
+    def decision_key(self, request: Request | dict[str, Any]) -> tuple[Any, ...]:
+        """A key equal for requests that must get the same determination.
+
+        The engine names the findings that can matter for the request's
+        service, code and qualifiers; every other finding is dropped.
+        Raises like determine() for a request that is invalid.
+        """
+        req = self.parse(request)
+        version, _ = self.version_for(req)
+        what = (req.service, req.cpt, req.analyte, req.substance)
+        cache = self._relevance.setdefault(version.id, {})
+        if what not in cache:
+            cache[what] = self.engine(version).relevant_findings(req.engine_dict())
+        rel = cache[what]
+        return (version.id, req.date_of_service or self.today or dt.date.today(), *what, req.pregnant,
+                req.prior_pregnancy_losses, tuple(sorted(req.diagnoses)),
+                tuple(sorted(rel.intersection(req.findings))), tuple(sorted(rel.intersection(req.unknown_findings))))
 
 
 def _qualifier_warnings(req: Request, vocab: Vocabulary) -> list[str]:

@@ -16,6 +16,10 @@ class Engine(Protocol):
 
     def evaluate(self, request: dict[str, Any]) -> dict[str, Any]: ...
 
+    def relevant_findings(self, request: dict[str, Any]) -> frozenset[str]:
+        """Findings that can change the answer for this service/code/qualifiers."""
+        ...
+
     def close(self) -> None: ...
 
 

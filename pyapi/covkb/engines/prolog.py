@@ -76,12 +76,18 @@ class PrologEngine:
             _loaded_modules.add(self.module)
 
     def evaluate(self, request: dict[str, Any]) -> dict[str, Any]:
+        return self._ask("determine_json", request)
+
+    def relevant_findings(self, request: dict[str, Any]) -> frozenset[str]:
+        return frozenset(self._ask("relevant_findings_json", request)["findings"])
+
+    def _ask(self, pred: str, request: dict[str, Any]) -> dict[str, Any]:
         from pyswip import Variable
 
         out = Variable()
-        res = _solve_once(_evaluator_goal("determine_json", self.module, json.dumps(request), out), out)
+        res = _solve_once(_evaluator_goal(pred, self.module, json.dumps(request), out), out)
         if res is None:
-            raise EngineError("the Prolog evaluator found no determination")
+            raise EngineError(f"the Prolog evaluator's {pred} failed")
         raw = json.loads(res.decode("utf-8") if isinstance(res, bytes) else str(res))
         if "error" in raw:
             raise from_engine(raw["error"]["code"], raw["error"]["message"])

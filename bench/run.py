@@ -1,0 +1,222 @@
+"""covkb benchmarks: `make bench` prints a table and writes bench/results/latest.json.
+
+Every figure is measured in this run on this machine, beside a baseline of
+the same run, and reported as a ratio:
+
+- latency: warm single-request p50/p99 through the API, per engine, beside
+  the bare engine round trip (pyswip `true`; a solve of a one-fact clingo
+  program);
+- batch: throughput on N deterministic synthetic requests (default
+  1,000,000) through `covkb batch`, beside a floor that reads, parses, makes
+  a trivial decision and writes the same file in plain Python; peak memory
+  (RSS of the whole process tree) of the batch run;
+- uncached batch: throughput on distinct requests only (no repeats to
+  remember), per engine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import synth  # noqa: E402
+
+from covkb import CovkbError, KnowledgeBase  # noqa: E402
+from covkb.queries import load_queries  # noqa: E402
+
+
+def percentile(xs: list[float], p: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+
+
+def time_calls(fn, n: int) -> list[float]:
+    out = []
+    for i in range(n):
+        t = time.perf_counter()
+        fn(i)
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def bare_prolog(n: int) -> list[float]:
+    from pyswip import Functor, Prolog, Query
+
+    Prolog()
+    true = Functor("true", 0)
+
+    def once(_: int) -> None:
+        q = Query(true())
+        q.nextSolution()
+        q.closeQuery()
+
+    time_calls(once, 200)
+    return time_calls(once, n)
+
+
+def bare_clingo(n: int) -> list[float]:
+    import clingo
+
+    ctl = clingo.Control(["0"])
+    ctl.add("base", [], "a.")
+    ctl.ground([("base", [])])
+
+    def once(_: int) -> None:
+        with ctl.solve(yield_=True) as h:
+            for _m in h:
+                pass
+
+    time_calls(once, 200)
+    return time_calls(once, n)
+
+
+def api_latency(engine: str, n: int) -> list[float]:
+    kb = KnowledgeBase(engine=engine)
+    reqs = []
+    for q in load_queries():
+        try:
+            kb.determine(q.request)
+            reqs.append(kb.parse(q.request))
+        except CovkbError:
+            pass
+    time_calls(lambda i: kb.determine(reqs[i % len(reqs)]), 2 * len(reqs))
+    return time_calls(lambda i: kb.determine(reqs[i % len(reqs)]), n)
+
+
+def floor(src: str, dst: str) -> float:
+    t = time.perf_counter()
+    with open(src, encoding="utf-8") as f, open(dst, "w", encoding="utf-8") as out:
+        for n, line in enumerate(f, 1):
+            r = json.loads(line)
+            outcome = "not_addressed" if r.get("prior_pregnancy_losses", 0) < 2 else "insufficient_information"
+            out.write(json.dumps({"line": n, "outcome": outcome}, separators=(",", ":")) + "\n")
+    return time.perf_counter() - t
+
+
+def tree_rss_kb(pid: int) -> int:
+    """Resident memory of pid and its descendants, from /proc."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{d}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        rss[int(d)] = int(line.split()[1])
+            children.setdefault(ppid, []).append(int(d))
+        except (OSError, ValueError, IndexError):
+            continue
+    total, stack = 0, [pid]
+    while stack:
+        p = stack.pop()
+        total += rss.get(p, 0)
+        stack += children.get(p, [])
+    return total
+
+
+def batch_run(src: str, dst: str, engine: str, workers: int) -> tuple[float, int, dict]:
+    covkb = str(Path(sys.executable).with_name("covkb"))
+    summary = dst + ".summary.json"
+    t = time.perf_counter()
+    proc = subprocess.Popen([covkb, "batch", src, "-o", dst, "--engine", engine, "--workers", str(workers),
+                             "--summary-json", summary], stderr=subprocess.DEVNULL)
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, tree_rss_kb(proc.pid))
+        time.sleep(0.05)
+    seconds = time.perf_counter() - t
+    if proc.returncode != 0:
+        raise SystemExit(f"covkb batch failed with {proc.returncode}")
+    return seconds, peak, json.loads(Path(summary).read_text())
+
+
+def count_lines(path: str) -> int:
+    with open(path, "rb") as f:
+        return sum(1 for _ in f)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--lines", type=int, default=1_000_000)
+    ap.add_argument("--latency-calls", type=int, default=2000)
+    ap.add_argument("--engines", default="prolog,asp")
+    ap.add_argument("--out", default=str(HERE / "results" / "latest.json"))
+    args = ap.parse_args()
+    engines = args.engines.split(",")
+    res: dict = {"machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
+                             "python": platform.python_version()}, "lines": args.lines}
+    rows: list[tuple[str, str, str]] = []
+
+    # latency --------------------------------------------------------------
+    bare = {"prolog": bare_prolog, "asp": bare_clingo}
+    for e in engines:
+        base = bare[e](args.latency_calls)
+        api = api_latency(e, args.latency_calls)
+        b50, a50, a99 = statistics.median(base), statistics.median(api), percentile(api, 99)
+        res[f"latency_{e}"] = {"bare_p50_us": b50 * 1e6, "api_p50_us": a50 * 1e6, "api_p99_us": a99 * 1e6,
+                               "p50_ratio_to_bare": a50 / b50}
+        rows.append((f"latency {e}: API p50 / p99", f"{a50 * 1e6:,.0f} / {a99 * 1e6:,.0f} µs",
+                     f"{a50 / b50:,.0f}× bare round trip ({b50 * 1e6:,.1f} µs)"))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src = os.path.join(tmp, "requests.jsonl")
+        distinct = synth.write_jsonl(src, args.lines)
+        res["distinct_requests"] = distinct
+        fl = floor(src, os.path.join(tmp, "floor.jsonl"))
+        fl_rate = args.lines / fl
+        res["floor_lines_per_s"] = fl_rate
+        rows.append(("floor: read, parse, trivial decision, write", f"{fl_rate:,.0f} lines/s", "1.00×"))
+        for e in engines:
+            for w in (1, 2):
+                dst = os.path.join(tmp, f"out-{e}-{w}.jsonl")
+                sec, peak, summ = batch_run(src, dst, e, w)
+                assert count_lines(dst) == args.lines, "lines in != lines out"
+                rate = args.lines / sec
+                res[f"batch_{e}_w{w}"] = {"seconds": sec, "lines_per_s": rate, "ratio_to_floor": rate / fl_rate,
+                                          "peak_rss_mb": peak / 1024, "summary": summ}
+                rows.append((f"batch {e}, {w} worker(s), {args.lines:,} lines ({distinct:,} distinct)",
+                             f"{rate:,.0f} lines/s, peak {peak / 1024:,.0f} MB", f"{rate / fl_rate:.2f}× floor"))
+        # every line distinct: the engines' own throughput
+        uniq = os.path.join(tmp, "distinct.jsonl")
+        seen: set[str] = set()
+        with open(src) as f, open(uniq, "w") as out:
+            for line in f:
+                if line not in seen:
+                    seen.add(line)
+                    out.write(line)
+        for e in engines:
+            dst = os.path.join(tmp, f"uniq-{e}.jsonl")
+            sec, peak, _ = batch_run(uniq, dst, e, 2)
+            rate = len(seen) / sec
+            res[f"batch_distinct_{e}_w2"] = {"lines": len(seen), "seconds": sec, "lines_per_s": rate,
+                                             "ratio_to_floor": rate / fl_rate, "peak_rss_mb": peak / 1024}
+            rows.append((f"batch {e}, 2 workers, {len(seen):,} distinct lines only", f"{rate:,.0f} lines/s",
+                         f"{rate / fl_rate:.3f}× floor"))
+
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(res, indent=2) + "\n")
+    w0 = max(len(r[0]) for r in rows)
+    w1 = max(len(r[1]) for r in rows)
+    print(f"covkb bench on {res['machine']['platform']}, {res['machine']['cpus']} CPUs, Python {res['machine']['python']}")
+    for a, b, c in rows:
+        print(f"{a:<{w0}}  {b:>{w1}}  {c}")
+    print(f"results: {args.out}")
+
+
+if __name__ == "__main__":
+    main()
