@@ -116,7 +116,6 @@ def json_request(text: str) -> dict[str, Any]:
 
 _kb: Any = None
 _citations = False
-_memo: dict[Any, tuple[dict[str, Any], str]] = {}        # raw line -> record
 _decided: dict[tuple[Any, ...], tuple[dict[str, Any], str]] = {}  # decision key -> record
 
 
@@ -126,21 +125,16 @@ def _init_worker(engine: str, citations: bool = False) -> None:
 
     _kb = KnowledgeBase(engine=engine)
     _citations = citations
-    _memo.clear()
     _decided.clear()
 
 
-def decide(item: Item) -> Decided:
-    """One record for one input line; never raises."""
-    n, raw = item
-    key = raw if isinstance(raw, str) else tuple((k, str(v)) for k, v in raw.items())
-    hit = _memo.get(key)
-    if hit is None:
-        hit = _decide_raw(raw)
-        if len(_memo) >= MEMO_LIMIT:
-            _memo.clear()
-        _memo[key] = hit
-    return n, hit[0], hit[1]
+def _line_key(raw: Any) -> Any:
+    return raw if isinstance(raw, str) else tuple((k, str(v)) for k, v in raw.items())
+
+
+def _decide_raws(raws: list[Any]) -> list[tuple[dict[str, Any], str]]:
+    """Records for distinct raw lines (runs in a worker); never raises."""
+    return [_decide_raw(r) for r in raws]
 
 
 def _decide_raw(raw: Any) -> tuple[dict[str, Any], str]:
@@ -165,10 +159,6 @@ def _decide_raw(raw: Any) -> tuple[dict[str, Any], str]:
 
 def _record(body: dict[str, Any]) -> tuple[dict[str, Any], str]:
     return body, json.dumps(body, ensure_ascii=False, separators=(",", ":"))[1:]
-
-
-def _decide_chunk(chunk: list[Item]) -> list[Decided]:
-    return [decide(i) for i in chunk]
 
 
 # -- writing ----------------------------------------------------------------------
@@ -239,28 +229,64 @@ def run_batch(
 def _decided_chunks(
     items: Iterator[Item], engine: str, workers: int, citations: bool
 ) -> Iterator[list[Decided]]:
+    """Chunks of decided lines, in input order.
+
+    The reading process remembers every distinct line it has seen decided
+    and sends only new ones out; a repeated line costs a dictionary lookup.
+    """
     chunks = iter(lambda: list(islice(items, CHUNK)), [])
     if workers <= 1:
         _init_worker(engine, citations)
-        for chunk in chunks:
-            yield _decide_chunk(chunk)
+        yield from _with_line_memo(chunks, _run_here, 0)
         return
-    # Processes, not threads; each loads the KB once.  Sub-chunks go out in
-    # order and imap returns them in order, a bounded number at a time.
+    # Processes, not threads (pyswip is one SWI-Prolog per process); each loads the KB once.
     with get_context("spawn").Pool(workers, initializer=_init_worker, initargs=(engine, citations)) as pool:
-        def sub_chunks() -> Iterator[list[Item]]:
-            for chunk in chunks:
-                step = max(1, len(chunk) // (workers * 4))
-                for i in range(0, len(chunk), step):
-                    yield chunk[i : i + step]
+        yield from _with_line_memo(chunks, lambda batches: pool.map_async(_decide_raws, batches).get, workers)
 
-        pending: deque[Any] = deque()
-        source = sub_chunks()
-        window = workers * 8
-        for sub in islice(source, window):
-            pending.append(pool.apply_async(_decide_chunk, (sub,)))
-        while pending:
-            yield pending.popleft().get()
-            nxt = next(source, None)
-            if nxt is not None:
-                pending.append(pool.apply_async(_decide_chunk, (nxt,)))
+
+def _run_here(batches: list[list[Any]]) -> Callable[[], list[list[tuple[dict[str, Any], str]]]]:
+    done = [_decide_raws(b) for b in batches]
+    return lambda: done
+
+
+def _with_line_memo(
+    chunks: Iterator[list[Item]],
+    submit: Callable[[list[list[Any]]], Callable[[], list[list[tuple[dict[str, Any], str]]]]],
+    workers: int,
+) -> Iterator[list[Decided]]:
+    """Decide chunks with a few in flight; repeated lines are looked up.
+
+    A line already decided, or being decided for an earlier chunk, is not
+    sent again.  The memo stops growing at MEMO_LIMIT (lines past it are
+    simply decided again), so no remembered line ever disappears while a
+    later chunk still needs it.
+    """
+    memo: dict[Any, tuple[dict[str, Any], str]] = {}
+    pending: dict[Any, None] = {}  # keys sent out, not yet back
+    in_flight: deque[tuple[list[Item], list[Any], list[Any], Callable[[], Any]]] = deque()
+
+    def finish() -> list[Decided]:
+        chunk, keys, sent, result = in_flight.popleft()
+        decided = [rec for part in result() for rec in part]
+        local = dict(zip(sent, decided))
+        for k in sent:
+            pending.pop(k, None)
+        room = MEMO_LIMIT - len(memo)
+        if room > 0:
+            memo.update(islice(local.items(), room))
+        return [(n, *(local.get(k) or memo[k])) for (n, _), k in zip(chunk, keys)]
+
+    for chunk in chunks:
+        keys = [_line_key(raw) for _, raw in chunk]
+        new: dict[Any, Any] = {}
+        for k, (_, raw) in zip(keys, chunk):
+            if k not in memo and k not in pending and k not in new:
+                new[k] = raw
+        raws = list(new.values())
+        step = max(1, -(-len(raws) // (max(workers, 1) * 2)))
+        in_flight.append((chunk, keys, list(new), submit([raws[i : i + step] for i in range(0, len(raws), step)])))
+        pending.update(dict.fromkeys(new))
+        if len(in_flight) > workers:
+            yield finish()
+    while in_flight:
+        yield finish()
