@@ -15,7 +15,8 @@ from covkb.policy import Policy, normalise_quote
 
 POLICY = Policy()
 VERSIONS = POLICY.versions
-FACT_FILES = sorted({f for v in VERSIONS for f in POLICY.version_files(v)} | {POLICY.folder / "policy.pl"})
+FACT_FILES = sorted(POLICY.root.rglob("*.pl"))
+FACT_FILES = [f for f in FACT_FILES if "engine" not in f.parts]
 
 # Facts whose string arguments are quotes of the source text (argument index).
 QUOTED = {
@@ -80,17 +81,30 @@ def test_every_id_a_fact_uses_is_declared(version) -> None:
         assert atom(r[0]) in v.findings and atom(r[1]) in v.findings, r
 
 
-def test_a_fact_file_with_a_rule_is_rejected_by_the_prolog_loader(tmp_path: Path, kb) -> None:
+@pytest.mark.parametrize("text,message", [
+    ('statement(x, treatment, medically_necessary).\nrun :- shell("touch {m}").\n', "only facts are allowed"),
+    ('#script (python)\nimport os\nos.system("touch {m}")\n#end.\n', "only facts are allowed"),
+    ("statement(X, treatment, medically_necessary).\n", "must be ground"),
+    ("shell(1).\n", "not a predicate of kb/schema.pl"),
+])
+def test_the_fact_reader_refuses_anything_but_schema_facts(tmp_path: Path, text: str, message: str) -> None:
+    marker = tmp_path / "ran"
+    bad = tmp_path / "draft.pl"
+    bad.write_text(text.format(m=marker))
+    with pytest.raises(KnowledgeBaseError, match=message):
+        read_facts([bad])
+    assert not marker.exists()
+
+
+def test_the_prolog_loader_refuses_a_rule_even_past_the_reader(tmp_path: Path, kb) -> None:
     from covkb.engines.prolog import PrologEngine
-    from covkb.policy import Version, VersionData
+    from covkb.policy import VersionData
 
     marker = tmp_path / "ran"
-    bad = tmp_path / "bad.pl"
-    bad.write_text(f'statement(x, treatment, medically_necessary).\nrun :- shell("touch {marker}").\n')
-    v = POLICY.latest()
-    forged = Version("forged", v.effective, v.next_review, "complete", v.source, tmp_path)
+    data = VersionData(POLICY.latest(), ())
+    data.__dict__["fact_text"] = f'statement(x, treatment, medically_necessary).\nrun :- shell("touch {marker}").\n'
     with pytest.raises(KnowledgeBaseError, match="not a fact of the KB schema"):
-        PrologEngine(VersionData(forged, (bad,), ()))
+        PrologEngine(data)
     assert not marker.exists()
 
 

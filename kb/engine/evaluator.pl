@@ -24,42 +24,26 @@
 
 %!  kb_predicate(?Name, ?Arity) is nondet.
 %
-%   The fact predicates of the KB schema (kb/README.md).  Only these may
-%   appear in a fact file; each is declared dynamic in a version module so
-%   that a version without, say, code notes simply has none.
-kb_predicate(outcome, 2).
-kb_predicate(truth, 2).
-kb_predicate(qualifier, 2).
-kb_predicate(policy, 3).
-kb_predicate(version, 4).
-kb_predicate(version_source, 2).
-kb_predicate(service, 2).
-kb_predicate(service_is_a, 2).
-kb_predicate(patient_fact, 2).
-kb_predicate(finding, 2).
-kb_predicate(finding_is_a, 2).
-kb_predicate(section, 3).
-kb_predicate(scope, 3).
-kb_predicate(definition, 3).
-kb_predicate(rpl_minimum_failed_pregnancies, 1).
-kb_predicate(rpl_diagnosis_code, 1).
-kb_predicate(statement, 3).
-kb_predicate(statement_quote, 3).
-kb_predicate(applies_to, 2).
-kb_predicate(requires, 4).
-kb_predicate(criteria, 3).
-kb_predicate(criterion, 4).
-kb_predicate(referral, 2).
-kb_predicate(finding_example, 4).
-kb_predicate(code, 3).
-kb_predicate(code_heading, 2).
-kb_predicate(code_note, 2).
-kb_predicate(code_reports, 2).
-kb_predicate(code_qualifier, 4).
-kb_predicate(code_implies, 4).
-kb_predicate(code_open_ended, 2).
-kb_predicate(interpretation, 2).
-kb_predicate(not_formalised, 3).
+%   The fact predicates of the KB schema, read from kb/schema.pl when this
+%   module loads.  Only these may appear in a fact file; each is declared
+%   dynamic in a version module so that a version without, say, code notes
+%   simply has none.
+:- dynamic kb_predicate/2.
+
+load_schema(File) :-
+    retractall(kb_predicate(_, _)),
+    setup_call_cleanup(open(File, read, In, [encoding(utf8)]), read_schema(In), close(In)).
+
+read_schema(In) :-
+    read_term(In, T, []),
+    (   T == end_of_file -> true
+    ;   ( T = schema(N, A) -> assertz(kb_predicate(N, A)) ; true ),
+        read_schema(In)
+    ).
+
+:- prolog_load_context(directory, Dir),
+   directory_file_path(Dir, '../schema.pl', Schema),
+   load_schema(Schema).
 
 %!  load_kb(+Module, +Files:list) is det.
 %
@@ -70,12 +54,16 @@ load_kb(M, Files) :-
     forall(kb_predicate(N, A), ( functor(H, N, A), retractall(M:H), dynamic(M:N/A) )),
     maplist(load_fact_file(M), Files).
 
-%!  load_kb_status(+Module, +Files:list, -Status:string) is det.
+%!  load_kb_text_status(+Module, +Text, -Status:string) is det.
 %
-%   As load_kb/2, for callers across the FFI: Status is "ok" or the
-%   error message, so no exception has to cross pyswip.
-load_kb_status(M, Files, Status) :-
-    catch(( load_kb(M, Files), Status = "ok" ),
+%   As load_kb/2, reading the facts from Text (a version's effective facts,
+%   written by the Python reader from values it validated); for callers
+%   across the FFI: Status is "ok" or the error message, so no exception
+%   has to cross pyswip.
+load_kb_text_status(M, Text, Status) :-
+    catch(( forall(kb_predicate(N, A), ( functor(H, N, A), retractall(M:H), dynamic(M:N/A) )),
+            setup_call_cleanup(open_string(Text, In), read_facts(M, 'facts', In), close(In)),
+            Status = "ok" ),
           E,
           (   E = covkb_error(_, Status) -> true
           ;   term_string(E, Status)

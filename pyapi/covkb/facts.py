@@ -1,18 +1,23 @@
-"""Read KB fact files as data, through clingo's parser.
+"""Read fact files as data, through clingo's parser, and nothing else.
 
-The fact files are one syntax for both engines; Python reads them the same
-way clingo does, so there is no third parser to drift.  Each fact becomes a
-``Fact`` (predicate name, tuple of Python values).
+The fact files are one syntax for both engines; Python parses them with
+clingo's own parser (``clingo.ast``), which never runs anything: a
+``#script``, a rule, a variable or a predicate outside ``kb/schema.pl`` is
+an error naming the file and line.  Drafts are user files, so this matters.
+Facts come back as ``Fact`` (name, tuple of Python values) and can be
+written back as text both engines read (``fact_text``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Union
 
 import clingo
+from clingo.ast import ASTType, parse_files
 
 from .errors import KnowledgeBaseError
 
@@ -29,17 +34,23 @@ class Term:
     def __str__(self) -> str:
         if not self.args:
             return self.name
-        return f"{self.name}({', '.join(_show(a) for a in self.args)})"
+        return f"{self.name}({','.join(show(a) for a in self.args)})"
 
 
-def _show(v: Value) -> str:
-    return f'"{v}"' if isinstance(v, str) else str(v)
+def show(v: Value) -> str:
+    """A value in the shared fact syntax (strings escaped as clingo does)."""
+    if isinstance(v, str):
+        return str(clingo.String(v))
+    return str(v)
 
 
 @dataclass(frozen=True, slots=True)
 class Fact:
     name: str
     args: tuple[Value, ...]
+
+    def __str__(self) -> str:
+        return f"{self.name}({','.join(show(a) for a in self.args)})." if self.args else f"{self.name}."
 
 
 def _value(sym: clingo.Symbol) -> Value:
@@ -59,20 +70,62 @@ def atom(v: Value) -> str:
     raise KnowledgeBaseError(f"expected an id, found {v}")
 
 
-def read_facts(files: Iterable[Path]) -> list[Fact]:
-    """Parse and ground the files alone; they hold facts only."""
+def _parse(files: Iterable[Path], schema: frozenset[tuple[str, int]] | None) -> list[Fact]:
+    facts: list[Fact] = []
+    problems: list[str] = []
+
+    def where(stm) -> str:
+        loc = stm.location.begin
+        return f"{loc.filename}:{loc.line}"
+
+    def on_statement(stm) -> None:
+        if stm.ast_type == ASTType.Comment or (
+            stm.ast_type == ASTType.Program and stm.name == "base" and len(stm.parameters) == 0
+        ):
+            return
+        head = getattr(stm, "head", None)
+        if stm.ast_type != ASTType.Rule or stm.body or head is None or head.ast_type != ASTType.Literal \
+                or head.sign != 0 or head.atom.ast_type != ASTType.SymbolicAtom:
+            problems.append(f"{where(stm)}: only facts are allowed, found: {str(stm).splitlines()[0][:60]}")
+            return
+        try:
+            sym = clingo.parse_term(str(head.atom.symbol))
+        except RuntimeError:
+            problems.append(f"{where(stm)}: a fact must be ground: {str(stm)[:60]}")
+            return
+        if sym.type != clingo.SymbolType.Function or (schema is not None and (sym.name, len(sym.arguments)) not in schema):
+            problems.append(f"{where(stm)}: {sym.name}/{len(sym.arguments)} is not a predicate of kb/schema.pl")
+            return
+        facts.append(Fact(sym.name, tuple(_value(a) for a in sym.arguments)))
+
+    paths = [str(f) for f in files]
+    for p in paths:
+        if not Path(p).is_file():
+            raise KnowledgeBaseError(f"no fact file {p}")
     messages: list[str] = []
-    ctl = clingo.Control(["--warn=none"], logger=lambda _code, msg: messages.append(msg))
     try:
-        for f in files:
-            ctl.load(str(f))
-        ctl.ground([("base", [])])
+        parse_files(paths, on_statement, logger=lambda _c, m: messages.append(m))
     except RuntimeError as exc:
         detail = messages[0].strip().splitlines()[0] if messages else str(exc)
-        raise KnowledgeBaseError(f"cannot read KB facts: {detail}", code="kb_syntax") from exc
-    out = []
-    for sa in ctl.symbolic_atoms:
-        if sa.is_fact:
-            s = sa.symbol
-            out.append(Fact(s.name, tuple(_value(a) for a in s.arguments)))
-    return out
+        raise KnowledgeBaseError(f"cannot parse KB facts: {detail}", code="kb_syntax") from exc
+    if problems:
+        raise KnowledgeBaseError(problems[0], code="kb_syntax")
+    return facts
+
+
+@lru_cache(maxsize=4)
+def schema(path: Path) -> frozenset[tuple[str, int]]:
+    """The predicates kb/schema.pl allows."""
+    return frozenset((atom(f.args[0]), f.args[1]) for f in _parse([path], None) if f.name == "schema")
+
+
+def read_facts(files: Iterable[Path], schema_file: Path | None = None) -> list[Fact]:
+    """Parse fact files: only ground facts of the schema, nothing runs."""
+    from .paths import kb_dir
+
+    return _parse(files, schema(schema_file or kb_dir() / "schema.pl"))
+
+
+def fact_text(facts: Iterable[Fact]) -> str:
+    """Facts as text in the shared syntax, one per line (from validated values only)."""
+    return "".join(f"{f}\n" for f in facts)

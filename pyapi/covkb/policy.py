@@ -13,27 +13,41 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from .errors import KnowledgeBaseError, VersionNotAvailable
-from .facts import Fact, Term, atom, read_facts
+from .errors import InvalidRequest, KnowledgeBaseError, VersionNotAvailable
+from .facts import Fact, Term, Value, atom, fact_text, read_facts
 from .paths import kb_dir
 
 POLICY_DIR = "policies/cigna_0284"
 ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
-def _date(yyyymmdd: int) -> dt.date:
+def _date(yyyymmdd: Value) -> dt.date | None:
+    """A YYYYMMDD number as a date; the atom `unknown` as None."""
+    if not isinstance(yyyymmdd, int):
+        return None
     s = str(yyyymmdd)
     return dt.date(int(s[:4]), int(s[4:6]), int(s[6:]))
 
 
 @dataclass(frozen=True, slots=True)
 class Version:
+    """A version of the policy, or a draft revision of one.
+
+    ``files`` are its own fact files; a revision (``revision_of/1``) adds
+    them to its base's facts.  ``effective`` is None when not known.
+    """
+
     id: str
-    effective: dt.date
-    next_review: dt.date
-    knowledge: str
-    source: Path
-    folder: Path
+    effective: dt.date | None
+    next_review: dt.date | None
+    knowledge: str               # complete | partial | draft
+    source: Path                 # the text its quotes must be found in
+    files: tuple[Path, ...]
+    extra_sources: tuple[Path, ...] = ()
+
+    @property
+    def folder(self) -> Path:
+        return self.files[0].parent
 
 
 @dataclass(frozen=True)
@@ -41,8 +55,7 @@ class VersionData:
     """The facts of one version, plus the vocabulary files, indexed."""
 
     version: Version
-    files: tuple[Path, ...]
-    facts: tuple[Fact, ...]
+    facts: tuple[Fact, ...]          # effective: vocabulary + base chain + own facts
 
     def rows(self, name: str) -> list[tuple]:
         return [f.args for f in self.facts if f.name == name]
@@ -60,8 +73,14 @@ class VersionData:
         return " > ".join(reversed(parts)) or section
 
     @cached_property
+    def fact_text(self) -> str:
+        """The effective facts as text both engines read."""
+        return fact_text(self.facts)
+
+    @cached_property
     def source_text(self) -> str:
-        return self.version.source.read_text(encoding="utf-8")
+        texts = [self.version.source, *self.version.extra_sources]
+        return "\n".join(p.read_text(encoding="utf-8") for p in texts)
 
     @cached_property
     def normalised_source(self) -> str:
@@ -113,6 +132,49 @@ def normalise_quote(text: str) -> str:
     return re.sub(r"\s+", " ", text.replace("**", "")).strip()
 
 
+STATEMENT_KEYED = ("statement", "statement_quote", "applies_to", "requires", "criteria", "criterion", "referral")
+CODE_KEYED = ("code", "code_heading", "code_note", "code_reports", "code_qualifier", "code_implies", "code_open_ended")
+REVISION_CONTROL = ("revision_of", "drops_statement", "drops_code", "known_statement", "known_code")
+
+
+def _subject_ids(v: Value) -> set[str]:
+    """Ids and codes a term mentions (to drop interpretations with what they explain)."""
+    if isinstance(v, Term):
+        out = {v.name} if not v.args else set()
+        for a in v.args:
+            out |= _subject_ids(a)
+        return out
+    return {v} if isinstance(v, str) else set()
+
+
+def apply_revision(base: list[Fact], own: list[Fact]) -> list[Fact]:
+    """The facts of a revision: its base's, less what it drops or does not
+    know, plus its own.  Statements and codes go with every fact about them."""
+    rows = lambda n: [f.args for f in own if f.name == n]  # noqa: E731
+    partial = bool(rows("partial_version"))
+    base_statements = {atom(f.args[0]) for f in base if f.name == "statement"}
+    base_codes = {f.args[0] for f in base if f.name == "code"}
+    gone_statements = {atom(r[0]) for r in rows("drops_statement")}
+    gone_codes = {r[0] for r in rows("drops_code")}
+    if partial:
+        gone_statements |= base_statements - {atom(r[0]) for r in rows("known_statement")}
+        gone_codes |= base_codes - {r[0] for r in rows("known_code")}
+    gone = gone_statements | gone_codes
+
+    def kept(f: Fact) -> bool:
+        if f.name in STATEMENT_KEYED:
+            return atom(f.args[0]) not in gone_statements
+        if f.name in CODE_KEYED:
+            return f.args[0] not in gone_codes
+        if f.name in ("interpretation", "evidence"):
+            return not (_subject_ids(f.args[0]) & gone)
+        if f.name in REVISION_CONTROL or f.name == "partial_version":
+            return False  # a base's own revision facts do not carry over
+        return True
+
+    return list(dict.fromkeys([f for f in base if kept(f)] + own))
+
+
 class Policy:
     """Cigna 0284 as encoded in kb/: its versions and their facts."""
 
@@ -126,44 +188,80 @@ class Policy:
         sources = dict(rows("version_source"))
         self.versions = sorted(
             (
-                Version(vid, _date(eff), _date(nxt), atom(k), self.folder / sources[vid], self.folder / vid)
+                Version(vid, _date(eff), _date(nxt), atom(k), self.folder / sources[vid],
+                        tuple(sorted((self.folder / vid).glob("*.pl"))))
                 for vid, eff, nxt, k in rows("version")
             ),
-            key=lambda v: v.effective,
+            key=lambda v: v.effective or dt.date.min,
         )
         self._data: dict[str, VersionData] = {}
 
     def vocabulary_files(self) -> list[Path]:
         return [self.root / "vocabulary.pl", self.folder / "vocabulary.pl"]
 
-    def version_files(self, version: Version) -> list[Path]:
-        files = sorted(version.folder.glob("*.pl"))
-        if not files:
-            raise KnowledgeBaseError(f"version {version.id} has no fact files in {version.folder}")
-        return self.vocabulary_files() + files
+    def data(self, version: Version | str) -> VersionData:
+        v = self.version(version) if isinstance(version, str) else version
+        if v.id not in self._data:
+            self._data[v.id] = VersionData(v, tuple(self._facts(v, set())))
+        return self._data[v.id]
 
-    def data(self, version: Version) -> VersionData:
-        if version.id not in self._data:
-            files = tuple(self.version_files(version))
-            self._data[version.id] = VersionData(version, files, tuple(read_facts(files)))
-        return self._data[version.id]
+    def _facts(self, v: Version, seen: set[str]) -> list[Fact]:
+        if v.id in seen:
+            raise KnowledgeBaseError(f"version {v.id} is its own revision base")
+        if not v.files:
+            raise KnowledgeBaseError(f"version {v.id} has no fact files")
+        own = read_facts(v.files)
+        bases = [f.args[0] for f in own if f.name == "revision_of"]
+        if not bases:
+            return list(dict.fromkeys(read_facts(self.vocabulary_files()) + own))
+        return apply_revision(self._facts(self.version(bases[0]), seen | {v.id}), own)
+
+    def draft(self, path: Path) -> Version:
+        """A draft revision: one fact file (with revision_of/1), and the
+        proposed wording beside it (same name, .txt) if it has one."""
+        if not path.is_file():
+            raise InvalidRequest(f"no draft file {path}")
+        own = read_facts([path])
+        bases = [f.args[0] for f in own if f.name == "revision_of"]
+        if not bases:
+            raise InvalidRequest(f"draft {path.name} names no base version: add revision_of(\"2025-02-15\").")
+        base = self.version(bases[0])
+        text = path.with_suffix(".txt")
+        v = Version(f"draft:{path.stem}", None, None, "draft", base.source, (path,),
+                    (text,) if text.is_file() else ())
+        self._data.pop(v.id, None)
+        return v
+
+    def resolve(self, ref: str) -> Version:
+        """A version id, or the path of a draft file."""
+        if ref.endswith(".pl") or "/" in ref:
+            return self.draft(Path(ref))
+        return self.version(ref)
 
     def version_in_force(self, on: dt.date) -> tuple[Version, list[str]]:
         """The version for a date of service, with any warnings."""
-        in_force = [v for v in self.versions if v.effective <= on]
+        in_force = [v for v in self.versions if v.effective is None or v.effective <= on]
         if not in_force:
             first = self.versions[0]
             raise VersionNotAvailable(
                 f"no version of {self.number} is encoded for {on.isoformat()}: "
-                f"the earliest encoded version takes effect {first.effective.isoformat()}"
+                f"the earliest encoded version takes effect {first.effective.isoformat() if first.effective else '?'}"
             )
         v = in_force[-1]
         warnings = []
-        if on > v.next_review and v is self.versions[-1]:
+        if v.effective is None:
+            nxt = self.versions[self.versions.index(v) + 1]
+            warnings.append(
+                f"version {v.id} is in force before {nxt.id}; when it took effect is not known, "
+                f"so it may not be the version in force on {on.isoformat()}"
+            )
+        if v is self.versions[-1] and v.next_review and on > v.next_review:
             warnings.append(
                 f"date of service {on.isoformat()} is after version {v.id}'s next review date "
                 f"{v.next_review.isoformat()}; a newer version may be in force but is not encoded"
             )
+        if v.knowledge == "partial":
+            warnings.append(f"version {v.id} is only partly known; where it is not, the outcome is unknown")
         return v, warnings
 
     def version(self, vid: str) -> Version:
@@ -176,4 +274,4 @@ class Policy:
         return self.versions[-1]
 
 
-__all__ = ["Policy", "Version", "VersionData", "Vocabulary", "Term", "normalise_quote", "ID_RE"]
+__all__ = ["Policy", "Version", "VersionData", "Vocabulary", "Term", "normalise_quote", "ID_RE", "apply_revision"]

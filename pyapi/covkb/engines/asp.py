@@ -27,8 +27,6 @@ from ..policy import VersionData
 from ..request import MAX_LOSSES
 
 Symbol = clingo.Symbol
-_F = clingo.Function
-_OUTCOME = _F("outcome")
 _JSON_CONSTANTS: dict[str, Any] = {"null": None, "true": True, "false": False}
 
 
@@ -43,7 +41,7 @@ class _Context:
 class _Case:
     """One answer set: a completion of the unknowns and what it decides."""
 
-    assign: list[tuple[Symbol, str, Any, Symbol]] = field(default_factory=list)  # order, var, value, value order
+    assign: list[tuple[Any, str, Any, Any]] = field(default_factory=list)  # order, var, value, value order
     outcome: str | None = None
     statement: str | None = None
     referral: str | None = None
@@ -52,7 +50,7 @@ class _Case:
     error: tuple[str, str] | None = None
     proof: dict[str, Any] = field(default_factory=dict)
 
-    def key(self) -> tuple[Symbol, ...]:
+    def key(self) -> tuple[Any, ...]:
         return tuple(vo for _, _, _, vo in self.assign)
 
     def values(self) -> dict[str, Any]:
@@ -62,15 +60,16 @@ class _Case:
 class _Program:
     """The ground evaluator for one version, solved once per request."""
 
-    def __init__(self, files: tuple[Path, ...]) -> None:
+    def __init__(self, facts: str) -> None:
         messages: list[str] = []
         self.ctl = clingo.Control(
             ["--models=0", "-c", f"max_losses={MAX_LOSSES}"], logger=lambda _c, m: messages.append(m)
         )
         try:
             self.ctl.load(str(kb_dir() / "engine" / "evaluator.lp"))
-            for f in files:
-                self.ctl.load(str(f))
+            # The version's effective facts, as text written back from values
+            # clingo's parser validated (facts.py): no file is loaded unread.
+            self.ctl.add("base", [], facts)
             self.ctl.ground([("base", [])], context=_Context())
         except RuntimeError as exc:
             detail = messages[0].strip().splitlines()[0] if messages else str(exc)
@@ -85,6 +84,7 @@ class _Program:
                 self.templates[s.arguments[0].name] = s.arguments[1].string
         self.qualifiers = sorted({k[1][0] for k in self.domain if k[0] == "req_qualifier"})
         self.on: list[Symbol] = []
+        self.decoded: dict[Symbol, tuple[str, tuple[Any, ...]]] = {}
         self.lock = threading.Lock()
 
     def externals(self, request: dict[str, Any]) -> list[Symbol]:
@@ -123,81 +123,114 @@ class _Program:
                 self.ctl.assign_external(s, True)
             self.on = on
             with self.ctl.solve(yield_=True) as handle:
-                shown = [m.symbols(shown=True) for m in handle]
-        return sorted((self.case(syms, request) for syms in shown), key=_Case.key)
+                shown = [[self.decode(s) for s in m.symbols(shown=True)] for m in handle]
+        return sorted((self.case(atoms, request) for atoms in shown), key=_Case.key)
 
-    def case(self, syms: list[Symbol], request: dict[str, Any]) -> _Case:
+    def decode(self, sym: Symbol) -> tuple[str, tuple[Any, ...]]:
+        """A shown atom as (name, Python arguments), decoded once per process:
+        the ground program, hence the set of atoms it can show, is fixed."""
+        atom = self.decoded.get(sym)
+        if atom is None:
+            atom = self.decoded[sym] = (sym.name, tuple(_value(a) for a in sym.arguments))
+        return atom
+
+    def case(self, atoms: list[tuple[str, tuple[Any, ...]]], request: dict[str, Any]) -> _Case:
         c = _Case()
-        kinds: dict[Symbol, str] = {}
-        attrs: dict[Symbol, dict[str, Any]] = defaultdict(dict)
-        lists: dict[Symbol, dict[str, list[tuple[Symbol, Any]]]] = defaultdict(dict)
-        edges: dict[Symbol, list[tuple[Symbol, Symbol]]] = defaultdict(list)
+        kinds: dict[Any, str] = {}
+        attrs: dict[Any, dict[str, Any]] = defaultdict(dict)
+        lists: dict[Any, dict[str, list[tuple[Any, Any]]]] = defaultdict(dict)
+        edges: dict[Any, list[tuple[Any, Any]]] = defaultdict(list)
         error_key, error_code = None, ""
-        args: dict[int, list[Symbol]] = defaultdict(list)
-        for s in syms:
-            a = s.arguments
-            match s.name:
+        args: dict[int, list[Any]] = defaultdict(list)
+        for name, a in atoms:
+            match name:
                 case "assign":
-                    c.assign.append((a[0], _value(a[1]), _value(a[2], request), a[3]))
+                    c.assign.append((a[0], a[1], _sub(a[2], request), a[3]))
                 case "outcome" | "statement" | "referral":
-                    setattr(c, s.name, _value(a[0]))
+                    setattr(c, name, a[0])
                 case "met":
-                    c.met.add(_value(a[0]))
+                    c.met.add(a[0])
                 case "cites":
-                    c.cites.add((_value(a[0]), _value(a[1])))
+                    c.cites.add((a[0], a[1]))
                 case "node":
-                    kinds[a[0]] = _value(a[1])
+                    kinds[a[0]] = a[1]
                 case "attr":
-                    attrs[a[0]][_value(a[1])] = _value(a[2], request)
+                    attrs[a[0]][a[1]] = _sub(a[2], request)
                 case "list":
-                    lists[a[0]].setdefault(_value(a[1]), [])
+                    lists[a[0]].setdefault(a[1], [])
                 case "item":
-                    lists[a[0]].setdefault(_value(a[1]), []).append((a[2], _value(a[3], request)))
+                    lists[a[0]].setdefault(a[1], []).append((a[2], _sub(a[3], request)))
                 case "edge":
                     edges[a[0]].append((a[1], a[2]))
                 case "error":
-                    error_code, error_key = _value(a[0]), _value(a[1])
+                    error_code, error_key = a
                 case "error_arg":
-                    args[a[1].number].append(a[2])
+                    args[a[1]].append(_sub(a[2], request))
         c.assign.sort(key=lambda t: t[0])
         if error_key is not None:
-            c.error = (error_code, _format(self.templates[error_key], args, request))
+            c.error = (error_code, _format(self.templates[error_key], args))
             return c
 
-        def build(n: Symbol) -> dict[str, Any]:
+        def build(n: Any) -> dict[str, Any]:
             d: dict[str, Any] = {"kind": kinds[n], **attrs[n]}
             for key, items in lists[n].items():
                 d[key] = [v for _, v in sorted(items, key=lambda t: t[0])]
             d["children"] = [build(ch) for _, ch in sorted(edges[n], key=lambda t: t[0])]
             return d
 
-        c.proof = build(_OUTCOME)
+        c.proof = build("outcome")
         return c
 
 
-def _value(sym: Symbol, request: dict[str, Any] | None = None) -> Any:
-    """A shown term as JSON data; request(Field) is the request's own value."""
+@dataclass(frozen=True, slots=True)
+class _Field:
+    """request(Field): the request's own value of Field, which clingo never sees."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class _List:
+    """list(X): X is one item of a list argument of an error message."""
+
+    item: Any
+
+
+def _value(sym: Symbol) -> Any:
+    """A term as Python data: numbers, strings and ids as themselves; null, true,
+    false as JSON's; tuples and other compound terms as tuples (name first)."""
     if sym.type == clingo.SymbolType.Number:
         return sym.number
     if sym.type == clingo.SymbolType.String:
         return sym.string
-    if sym.type == clingo.SymbolType.Function and not sym.arguments:
+    args = tuple(_value(a) for a in sym.arguments)
+    if not args:
         return _JSON_CONSTANTS.get(sym.name, sym.name)
-    if sym.name == "request" and request is not None:
-        return request[sym.arguments[0].name]
-    return str(sym)
+    if sym.name == "request" and len(args) == 1:
+        return _Field(args[0])
+    if sym.name == "list" and len(args) == 1:
+        return _List(args[0])
+    return args if sym.name == "" else (sym.name, *args)
 
 
-def _format(template: str, args: dict[int, list[Symbol]], request: dict[str, Any]) -> str:
+def _sub(v: Any, request: dict[str, Any]) -> Any:
+    if isinstance(v, _Field):
+        return request[v.name]
+    if isinstance(v, _List):
+        return _List(_sub(v.item, request))
+    return v
+
+
+def _format(template: str, args: dict[int, list[Any]]) -> str:
     """Fill the ~w of an evaluator message in order, as Prolog's format/2 would;
     an argument given as list(X) items prints as a Prolog list."""
     shown = []
     for i in sorted(args):
         vals = args[i]
-        if all(v.match("list", 1) for v in vals):
-            shown.append("[" + ",".join(sorted(str(_value(v.arguments[0], request)) for v in vals)) + "]")
+        if all(isinstance(v, _List) for v in vals):
+            shown.append("[" + ",".join(sorted(str(v.item) for v in vals)) + "]")
         else:
-            shown.append(str(_value(vals[0], request)))
+            shown.append(str(vals[0]))
     parts = template.split("~w")
     return parts[0] + "".join(a + p for a, p in zip(shown, parts[1:]))
 
@@ -241,17 +274,16 @@ def _essential(var: str, cases: list[_Case]) -> bool:
     return any(len(os) > 1 for os in seen.values())
 
 
-_programs: dict[tuple[Path, ...], _Program] = {}
+_programs: dict[str, _Program] = {}
 
 
 class AspEngine:
     name = "asp"
 
     def __init__(self, data: VersionData) -> None:
-        files = tuple(data.files)
-        if files not in _programs:
-            _programs[files] = _Program(files)
-        self.program = _programs[files]
+        if data.fact_text not in _programs:
+            _programs[data.fact_text] = _Program(data.fact_text)
+        self.program = _programs[data.fact_text]
 
     def evaluate(self, request: dict[str, Any]) -> dict[str, Any]:
         cases = self.program.cases(request)

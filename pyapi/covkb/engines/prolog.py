@@ -7,6 +7,7 @@ module once, and every query is exhausted and closed before returning.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from typing import Any
@@ -64,12 +65,14 @@ class PrologEngine:
 
     def __init__(self, data: VersionData) -> None:
         _swipl()
-        self.module = "covkb_v_" + re.sub(r"\W", "_", data.version.id)
+        # One module per distinct fact set (a draft may be re-read after an edit).
+        self.module = "covkb_v_" + re.sub(r"\W", "_", data.version.id) + "_" + hashlib.sha1(
+            data.fact_text.encode("utf-8")).hexdigest()[:12]
         if self.module not in _loaded_modules:
             from pyswip import Variable
 
             status = Variable()
-            res = _solve_once(_evaluator_goal("load_kb_status", self.module, [str(f) for f in data.files], status), status)
+            res = _solve_once(_evaluator_goal("load_kb_text_status", self.module, data.fact_text, status), status)
             text = res.decode("utf-8") if isinstance(res, bytes) else str(res)
             if text != "ok":
                 raise KnowledgeBaseError(f"cannot load version {data.version.id}: {text}", code="kb_syntax")
