@@ -13,6 +13,7 @@ outcome(criteria_not_met, "Medically necessary only when the criteria are met; t
 outcome(not_addressed, "Not addressed by this policy").
 outcome(refer_to_other_policy, "Addressed by another coverage policy or benefit").
 outcome(insufficient_information, "Cannot be decided from the facts given").
+outcome(unknown, "Not known: the version in force is only partly known, and not here").
 
 %!  truth(Value, Label)
 % The values a patient fact can take in a request or a case.

@@ -410,15 +410,18 @@ decide(Ctx, Assign, Svc, SProof, Outcome, Stmt, Met, Referral, Proof) :-
         Proof = _{kind: outcome, outcome: not_addressed, reason: out_of_scope,
                   children: [ScopeNode, SProof]}
     ;   memberchk(Svc, [other, unlisted_code])
-    ->  Outcome = not_addressed, Stmt = null, Met = [], Referral = null,
-        Proof = _{kind: outcome, outcome: not_addressed, reason: Svc, children: [SProof]}
+    ->  Stmt = null, Met = [], Referral = null,
+        unaddressed(M, Outcome, Why),
+        Proof = _{kind: outcome, outcome: Outcome, reason: Svc, children: [SProof|Why]}
     ;   findall(S, applies(M, S, Svc), Ss0), sort(Ss0, Ss),
         partition(requirements_hold(Ctx, Assign), Ss, Applicable, NotApplicable),
         (   Applicable == []
-        ->  Outcome = not_addressed, Stmt = null, Met = [], Referral = null,
+        ->  Stmt = null, Met = [], Referral = null,
+            unaddressed(M, Outcome, Why),
             maplist(statement_node(Ctx, Assign, Svc), NotApplicable, WhyNot),
-            Proof = _{kind: outcome, outcome: not_addressed, reason: no_statement, service: Svc,
-                      children: [ScopeNode, SProof|WhyNot]}
+            append(WhyNot, Why, Children),
+            Proof = _{kind: outcome, outcome: Outcome, reason: no_statement, service: Svc,
+                      children: [ScopeNode, SProof|Children]}
         ;   Applicable = [S]
         ->  Stmt = S,
             statement_node(Ctx, Assign, Svc, S, SNode),
@@ -430,6 +433,14 @@ decide(Ctx, Assign, Svc, SProof, Outcome, Stmt, Met, Referral, Proof) :-
             throw(covkb_error(policy_conflict, Msg))
         )
     ).
+
+%   unaddressed(+M, -Outcome, -Nodes): what "no statement decides" means in
+%   this version: not_addressed where the version is known whole, unknown
+%   (with the reason) where only part of it is.
+unaddressed(M, unknown, [_{kind: partial_version, section: Section, quote: Quote, reason: Reason,
+                          children: []}]) :-
+    M:partial_version(Section, Quote, Reason), !.
+unaddressed(_, not_addressed, []).
 
 scope_node(M, V, FactProof, _{kind: scope, id: recurrent_pregnancy_loss, value: V,
                               section: Section, quote: Quote, interpretation: I,
@@ -492,9 +503,10 @@ statement_interpretation(M, Svc, S, I) :-
     ).
 
 requirement_node(Ctx, Assign, S, _{kind: requirement, id: F, expected: Want, holds: H,
-                                   quote: Q, children: [P]}) :-
+                                   quote: Q, interpretation: I, children: [P]}) :-
     Ctx = ctx(M, _, _, _),
     M:requires(S, F, Want, Q),
+    interp(M, requires(S, F), I),
     fact_value(Ctx, Assign, F, V, P),
     ( V == Want -> H = true ; H = false ).
 

@@ -34,6 +34,11 @@ _REASONS = {
     "other": "the code reports no service of this policy with that qualifier",
     "unlisted_code": "the coding table does not list this code",
 }
+_UNKNOWN_REASONS = {
+    "no_statement": "no known statement of this version decides it, and the version is only partly known",
+    "other": "the code's use here is not known in this version",
+    "unlisted_code": "this version's coding table is not known",
+}
 
 
 def _mark(holds: Any) -> str:
@@ -51,7 +56,10 @@ def label(n: Node) -> str:
         stmt = f" (statement {g('statement')})" if g("statement") else ""
         return f"if {assume}: {g('outcome')}{stmt}"
     if k == "outcome":
-        return f"{g('outcome')}: {_REASONS.get(g('reason'), g('reason'))}"
+        reasons = _UNKNOWN_REASONS if g("outcome") == "unknown" else _REASONS
+        return f"{g('outcome')}: {reasons.get(g('reason'), g('reason'))}"
+    if k == "partial_version":
+        return f"only partly known: {g('reason')}"
     if k == "scope":
         return f"{_mark(g('value') == 'yes') if g('value') != 'unknown' else '?'} in scope: recurrent_pregnancy_loss = {g('value')}"
     if k == "fact":

@@ -1,0 +1,76 @@
+"""The Prolog and the ASP engine agree on every scenario of the policy.
+
+covkb.scenarios enumerates every distinct relevant request of the version in
+force on DATE; each runs through KnowledgeBase(engine="prolog") and
+KnowledgeBase(engine="asp") and the two answers must be equal: the same
+Determination.comparable(), or the same error code and message.  On a
+disagreement the request and both answers are printed.
+
+The space is split over worker processes (pyswip runs one SWI-Prolog per
+process), interleaved so each gets its share of the expensive requests.
+COVKB_AGREEMENT_WORKERS sets their number (default: the CPUs, at most 2).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from typing import Any
+
+from covkb import CovkbError, KnowledgeBase
+from covkb.policy import Policy
+from covkb.scenarios import scenarios
+
+DATE = "2025-06-01"
+SHOWN = 20  # disagreements printed in full
+
+
+def _answer(kb: KnowledgeBase, request: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return {"determination": kb.determine(request).comparable()}
+    except CovkbError as exc:
+        return {"error": {"code": exc.code, "message": exc.message}}
+
+
+def run_shard(shard: int, shards: int) -> dict[str, Any]:
+    """Every shards-th scenario from shard on, through both engines."""
+    policy = Policy()
+    data = policy.data(policy.version_in_force(dt.date.fromisoformat(DATE))[0])
+    engines = [KnowledgeBase(engine=e) for e in ("prolog", "asp")]
+    seconds = [0.0, 0.0]
+    n, bad = 0, []
+    for i, req in enumerate(scenarios(data)):
+        if i % shards != shard:
+            continue
+        req = {**req, "date_of_service": DATE}
+        answers = []
+        for j, kb in enumerate(engines):
+            t = time.perf_counter()
+            answers.append(_answer(kb, req))
+            seconds[j] += time.perf_counter() - t
+        n += 1
+        if answers[0] != answers[1]:
+            bad.append({"request": req, "prolog": answers[0], "asp": answers[1]})
+    return {"n": n, "disagreements": len(bad), "shown": bad[:SHOWN], "prolog_s": seconds[0], "asp_s": seconds[1]}
+
+
+def test_engines_agree_on_every_scenario() -> None:
+    workers = int(os.environ.get("COVKB_AGREEMENT_WORKERS", min(2, os.cpu_count() or 1)))
+    start = time.perf_counter()
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        results = list(pool.map(run_shard, range(workers), [workers] * workers))
+    n = sum(r["n"] for r in results)
+    bad = sum(r["disagreements"] for r in results)
+    print(
+        f"\n{n} scenarios, {bad} disagreements, agreement {100 * (n - bad) / n:.3f}%, "
+        f"{time.perf_counter() - start:.0f}s wall on {workers} workers "
+        f"(engine time: prolog {sum(r['prolog_s'] for r in results):.0f}s, asp {sum(r['asp_s'] for r in results):.0f}s)"
+    )
+    for d in [d for r in results for d in r["shown"]][:SHOWN]:
+        print(json.dumps(d, indent=1, ensure_ascii=False))
+    assert n > 0
+    assert bad == 0, f"{bad} of {n} scenarios disagree (first {min(bad, SHOWN)} printed above)"
