@@ -16,7 +16,6 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import clingo
@@ -48,7 +47,9 @@ class _Case:
     met: set[str] = field(default_factory=set)
     cites: set[tuple[str, str]] = field(default_factory=set)
     error: tuple[str, str] | None = None
-    proof: dict[str, Any] = field(default_factory=dict)
+    resolution_error: bool = False  # the error is that the request names no service
+    relevant: set[str] = field(default_factory=set)
+    proof: dict[str, Any] | None = None
 
     def key(self) -> tuple[Any, ...]:
         return tuple(vo for _, _, _, vo in self.assign)
@@ -104,6 +105,8 @@ class _Program:
             wanted.append(("req_losses", (request["prior_pregnancy_losses"],)))
         wanted += [("req_finding", (f,)) for f in request.get("findings") or ()]
         wanted += [("req_unknown_finding", (f,)) for f in request.get("unknown_findings") or ()]
+        if request.get("explain", True) is not False:
+            wanted.append(("req_explain", ()))
         out = [self.domain[k] for k, other in sentinels if k in self.domain]
         out += [self.domain[other] for k, other in sentinels if k not in self.domain]
         # Only diagnoses that record recurrent pregnancy loss are in the domain.
@@ -166,6 +169,10 @@ class _Program:
                     error_code, error_key = a
                 case "error_arg":
                     args[a[1]].append(_sub(a[2], request))
+                case "resolution_error":
+                    c.resolution_error = True
+                case "relevant_finding":
+                    c.relevant.add(a[0])
         c.assign.sort(key=lambda t: t[0])
         if error_key is not None:
             c.error = (error_code, _format(self.templates[error_key], args))
@@ -178,7 +185,7 @@ class _Program:
             d["children"] = [build(ch) for _, ch in sorted(edges[n], key=lambda t: t[0])]
             return d
 
-        c.proof = build("outcome")
+        c.proof = build("outcome") if "outcome" in kinds else None
         return c
 
 
@@ -235,8 +242,9 @@ def _format(template: str, args: dict[int, list[Any]]) -> str:
     return parts[0] + "".join(a + p for a, p in zip(shown, parts[1:]))
 
 
-def _aggregate(cases: list[_Case]) -> dict[str, Any]:
-    """aggregate_cases/3 of evaluator.pl over the answer sets."""
+def _aggregate(cases: list[_Case], explain: bool) -> dict[str, Any]:
+    """aggregate_cases/3 of evaluator.pl over the answer sets (without the
+    explanation when not asked to explain)."""
     outcomes = sorted({c.outcome for c in cases})
     statements = {c.statement for c in cases}
     referrals = {c.referral for c in cases}
@@ -246,15 +254,7 @@ def _aggregate(cases: list[_Case]) -> dict[str, Any]:
     else:
         outcome, possible = "insufficient_information", outcomes
         missing = [var for _, var, _, _ in cases[0].assign if _essential(var, cases)]
-    if len(cases) == 1 and not cases[0].assign:
-        children = [cases[0].proof]
-    else:
-        children = [
-            {"kind": "case", "assume": [{"fact": v, "value": x} for _, v, x, _ in c.assign],
-             "outcome": c.outcome, "statement": c.statement, "children": [c.proof]}
-            for c in cases
-        ]
-    return {
+    answer = {
         "outcome": outcome,
         "statement": statement,
         "criteria_met": sorted(set.intersection(*(c.met for c in cases))),
@@ -262,8 +262,19 @@ def _aggregate(cases: list[_Case]) -> dict[str, Any]:
         "possible_outcomes": possible,
         "referral": referrals.pop() if len(referrals) == 1 else None,
         "citations": [{"section": s, "quote": q} for s, q in sorted(set().union(*(c.cites for c in cases)))],
-        "explanation": {"kind": "determination", "outcome": outcome, "statement": statement, "children": children},
     }
+    if explain:
+        if len(cases) == 1 and not cases[0].assign:
+            children = [cases[0].proof]
+        else:
+            children = [
+                {"kind": "case", "assume": [{"fact": v, "value": x} for _, v, x, _ in c.assign],
+                 "outcome": c.outcome, "statement": c.statement, "children": [c.proof]}
+                for c in cases
+            ]
+        answer["explanation"] = {"kind": "determination", "outcome": outcome, "statement": statement,
+                                 "children": children}
+    return answer
 
 
 def _essential(var: str, cases: list[_Case]) -> bool:
@@ -292,7 +303,17 @@ class AspEngine:
         for c in cases:
             if c.error is not None:
                 raise from_engine(*c.error)
-        return _aggregate(cases)
+        return _aggregate(cases, explain=request.get("explain", True) is not False)
+
+    def relevant_findings(self, request: dict[str, Any]) -> frozenset[str]:
+        """Findings that can change the answer for the request's service, code
+        and qualifiers (the same in every case)."""
+        cases = self.program.cases({**request, "explain": False})
+        if not cases:
+            raise EngineError("the ASP evaluator found no determination")
+        if cases[0].resolution_error and cases[0].error is not None:
+            raise from_engine(*cases[0].error)
+        return frozenset(cases[0].relevant)
 
     def close(self) -> None:
         # The ground program lives as long as the process, like Prolog's modules.
