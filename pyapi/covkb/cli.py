@@ -228,6 +228,37 @@ def batch(
         summary_json.write_text(json.dumps(d, indent=2) + "\n", encoding="utf-8")
 
 
+@app.command()
+def check(
+    version: str = typer.Argument(..., metavar="VERSION|DRAFT", help="A version id (e.g. 2025-02-15) or a draft .pl file."),
+    fmt: Format = typer.Option(Format.text, "--format", "-f"),
+) -> None:
+    """Check one version or draft for conflicts, gaps and citation faults (exit 1 on errors)."""
+    from .check import check as run_check
+    from .policy import Policy
+
+    try:
+        policy = Policy()
+        report = run_check(policy.data(policy.resolve(version)))
+    except CovkbError as err:
+        _fail(err, fmt)
+    d = report.to_dict()
+    if fmt == Format.json:
+        typer.echo(json.dumps(d, indent=2, ensure_ascii=False))
+    else:
+        c = d["counts"]
+        status = "ok" if d["ok"] else "FAILED"
+        head = f"{status}: {c['error']} error(s), {c['warning']} warning(s), {c['info']} note(s)"
+        typer.echo(f"{'#' * 2 + ' ' if fmt == Format.markdown else ''}covkb check {report.version}: {head}")
+        for f in report.findings:
+            bullet = "- " if fmt == Format.markdown else ""
+            typer.echo(f"{bullet}{f.severity:<7} {f.kind:<22} {f.message}")
+            if f.witness:
+                typer.echo(f"{'  ' if bullet else ''}{'':30} witness: {json.dumps(f.witness)}")
+    if report.errors:
+        raise _Exit(1)
+
+
 def main() -> None:
     """Console entry point: one line per failure, never a traceback."""
     try:

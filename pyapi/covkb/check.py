@@ -1,0 +1,262 @@
+"""`covkb check`: is one version (or draft) of the policy consistent?
+
+Each finding names its kind, the statements involved and, where the fault
+shows in a request, a witness request.  Semantic checks run in clingo over
+evaluator.lp and kb/engine/check.lp (every answer set a fully known request
+with what the evaluator derives for it); text checks (citations,
+vocabulary, ontology) run over the facts.
+
+Severities: ``error`` (the version is inconsistent; exit status 1),
+``warning`` (probably unintended), ``info`` (worth knowing, not a fault).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import combinations
+from typing import Any
+
+import clingo
+
+from .errors import KnowledgeBaseError
+from .facts import Term, atom
+from .paths import kb_dir
+from .policy import VersionData, normalise_quote
+
+QUOTED = {
+    "statement_quote": 2, "requires": 3, "criteria": 2, "criterion": 3, "finding_example": 3, "code": 2,
+    "code_heading": 1, "code_note": 1, "code_implies": 3, "code_open_ended": 1, "scope": 2, "definition": 2,
+    "not_formalised": 1, "partial_version": 1, "evidence": 2,
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str
+    severity: str
+    message: str
+    statements: tuple[str, ...] = ()
+    witness: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "severity": self.severity, "message": self.message,
+                "statements": list(self.statements), "witness": self.witness}
+
+
+@dataclass
+class CheckReport:
+    version: str
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def errors(self) -> int:
+        return sum(f.severity == "error" for f in self.findings)
+
+    def to_dict(self) -> dict[str, Any]:
+        counts = {s: sum(f.severity == s for f in self.findings) for s in ("error", "warning", "info")}
+        return {"version": self.version, "ok": self.errors == 0, "counts": counts,
+                "findings": [f.to_dict() for f in self.findings]}
+
+
+class _Solver:
+    """evaluator.lp + check.lp over one version's facts, ground once."""
+
+    def __init__(self, data: VersionData) -> None:
+        messages: list[str] = []
+        self.ctl = clingo.Control(["--opt-mode=opt", "-c", "max_losses=99"], logger=lambda _c, m: messages.append(m))
+        try:
+            self.ctl.load(str(kb_dir() / "engine" / "evaluator.lp"))
+            self.ctl.load(str(kb_dir() / "engine" / "check.lp"))
+            self.ctl.add("base", [], data.fact_text)
+            from .engines.asp import _Context  # the evaluator's grounding-time functions
+
+            self.ctl.ground([("base", [])], context=_Context())
+        except RuntimeError as exc:
+            detail = messages[0].strip().splitlines()[0] if messages else str(exc)
+            raise KnowledgeBaseError(f"cannot ground the checks: {detail}", code="kb_syntax") from exc
+
+    def witness(self, name: str, *args: str) -> dict[str, Any] | None:
+        """A request in whose answer set the atom holds, or None."""
+        sym = clingo.Function(name, [clingo.Function(a) for a in args])
+        found: list[dict[str, Any]] = []
+
+        def on_model(m: clingo.Model) -> None:
+            req: dict[str, Any] = {"findings": []}
+            for s in m.symbols(shown=True):
+                if s.name == "req_service":
+                    req["service"] = s.arguments[0].name
+                elif s.name == "req_pregnant":
+                    req["pregnant"] = s.arguments[0].name == "yes"
+                elif s.name == "req_finding":
+                    req["findings"].append(s.arguments[0].name)
+            req["findings"].sort()
+            found.append(req)
+
+        if not any(True for _ in self.ctl.symbolic_atoms.by_signature(name, len(args))):
+            return None
+        self.ctl.solve(assumptions=[(sym, True)], on_model=on_model)
+        return found[-1] if found else None  # the last model is the optimal one
+
+
+def check(data: VersionData, *, losses: int = 2) -> CheckReport:
+    report = CheckReport(data.version.id)
+    add = report.findings.append
+    rows = data.rows
+    statements = {atom(r[0]): atom(r[2]) for r in rows("statement")}
+    vocab = data.vocabulary
+
+    _check_vocabulary(data, add)
+    _check_citations(data, add)
+
+    solver = _Solver(data)
+
+    def with_losses(w: dict[str, Any] | None) -> dict[str, Any] | None:
+        return None if w is None else {**w, "prior_pregnancy_losses": losses}
+
+    services_of: dict[str, set[str]] = {}
+    for s, svc in rows("applies_to"):
+        services_of.setdefault(atom(s), set()).add(atom(svc))
+    # reachability: a statement no fully known request lets decide
+    for s in sorted(statements):
+        if solver.witness("reachable", s) is None:
+            add(Finding("unreachable_statement", "error",
+                        f"statement {s} applies to no request: its conditions can never hold together", (s,)))
+    # conflicts and subsumption, for pairs on related services
+    for a, b in combinations(sorted(statements), 2):
+        w = solver.witness("conflict", a, b)
+        if w is not None:
+            add(Finding("conflict", "error",
+                        f"statements {a} and {b} both apply to the witness request with different outcomes",
+                        (a, b), with_losses(w)))
+            continue
+        if solver.witness("overlap", a, b) is None:
+            continue
+        for x, y in ((a, b), (b, a)):
+            if solver.witness("only", x, y) is None:
+                add(Finding("subsumed_statement", "warning",
+                            f"statement {x} applies only where {y} also applies, to the same effect: it adds nothing",
+                            (x, y), with_losses(solver.witness("overlap", x, y))))
+                break
+        else:
+            add(Finding("overlap", "warning",
+                        f"statements {a} and {b} both apply to some requests (with the same outcome)",
+                        (a, b), with_losses(solver.witness("overlap", a, b))))
+    _check_codes(data, add, services_of)
+    return report
+
+
+def _leaves(data: VersionData, service: str) -> set[str]:
+    kids = {atom(s) for s, g in data.rows("service_is_a") if atom(g) == service}
+    return set().union(*(_leaves(data, k) for k in kids)) if kids else {service}
+
+
+def _above(data: VersionData, service: str) -> set[str]:
+    out = {service}
+    for s, g in data.rows("service_is_a"):
+        if atom(s) == service:
+            out |= _above(data, atom(g))
+    return out
+
+
+def _check_codes(data: VersionData, add, services_of: dict[str, set[str]]) -> None:
+    covered = {svc for svcs in services_of.values() for svc in svcs}
+    by_code: dict[str, set[str]] = {}
+    for code, svc in data.rows("code_reports"):
+        by_code.setdefault(code, set()).add(atom(svc))
+    listed = {r[0] for r in data.rows("code")}
+    for code in sorted(listed):
+        svcs = by_code.get(code, set())
+        if not svcs:
+            add(Finding("code_gap", "warning", f"CPT {code} is in the coding table but reports no service"))
+            continue
+        for svc in sorted(svcs):
+            if not any(_above(data, leaf) & covered for leaf in _leaves(data, svc)):
+                add(Finding("code_gap", "warning",
+                            f"CPT {code} reports {svc}, which no statement of this version rules on"))
+        outcomes = {data.vocabulary.statements[s] for s, svs in services_of.items()
+                    if any(_above(data, leaf) & svs for svc in svcs for leaf in _leaves(data, svc))}
+        q = data.vocabulary.code_qualifiers.get(code)
+        open_ended = any(r[0] == code for r in data.rows("code_open_ended"))
+        if q or open_ended:
+            outcomes.add("not_addressed")  # other analytes, substances, procedures
+        witness = {"cpt": code, "prior_pregnancy_losses": 2}
+        if (len(svcs) > 1 or open_ended) and (q or open_ended):
+            decider = f"the {q}" if q else "naming the service"
+            add(Finding("ambiguous_code", "info",
+                        f"CPT {code} reports {', '.join(sorted(svcs))}{' or other procedures' if open_ended else ''}, "
+                        f"with outcomes {', '.join(sorted(outcomes))}; {decider} decides which", (), witness))
+        elif len(svcs) > 1 and len(outcomes) > 1:
+            add(Finding("ambiguous_code", "warning",
+                        f"CPT {code} reports services with different outcomes ({', '.join(sorted(outcomes))}) "
+                        f"and no qualifier decides which", (), witness))
+    coded = {svc for svcs in by_code.values() for svc in svcs}
+    for s, svcs in sorted(services_of.items()):
+        if data.vocabulary.statements.get(s) == "refer_to_other_policy":
+            continue  # a referral has no code of its own in this policy
+        if not any(_above(data, leaf) & coded or leaf in coded for svc in svcs for leaf in _leaves(data, svc)) \
+                and not any(svc in coded for svc in svcs):
+            add(Finding("statement_without_code", "warning" if data.rows("code") else "info",
+                        f"no code of the coding table reports a service statement {s} rules on", (s,)))
+
+
+def _check_citations(data: VersionData, add) -> None:
+    quoted = {atom(r[0]) for r in data.rows("statement_quote")}
+    for s in sorted(data.vocabulary.statements):
+        if s not in quoted:
+            add(Finding("citation", "error", f"statement {s} has no quote of the policy text", (s,)))
+    for f in data.facts:
+        i = QUOTED.get(f.name)
+        if i is None or not isinstance(f.args[i], str):
+            continue
+        if data.quote_position(f.args[i]) < 0:
+            subject = atom(f.args[0]) if isinstance(f.args[0], Term) and not f.args[0].args else None
+            add(Finding("citation", "error",
+                        f"{f.name} quote is not in the version's source text: \"{f.args[i][:70]}\"",
+                        (subject,) if subject in data.vocabulary.statements else ()))
+
+
+def _check_vocabulary(data: VersionData, add) -> None:
+    v = data.vocabulary
+    facts = set(v.findings) | set(v.patient_facts)
+    sections = set(data.sections) | {"root"}
+
+    def need(ok: bool, what: str) -> None:
+        if not ok:
+            add(Finding("vocabulary", "error", what))
+
+    for s, sec, out in data.rows("statement"):
+        need(atom(sec) in sections, f"statement {atom(s)} names undeclared section {atom(sec)}")
+        need(atom(out) in v.outcomes, f"statement {atom(s)} has undeclared outcome {atom(out)}")
+    for s, svc in data.rows("applies_to") + [(c, s) for c, s in data.rows("code_reports")]:
+        need(atom(svc) in v.services, f"undeclared service {atom(svc)} (in a fact about {s})")
+    for r in data.rows("requires"):
+        need(atom(r[1]) in facts, f"statement {atom(r[0])} requires undeclared fact {atom(r[1])}")
+    for r in data.rows("criterion"):
+        need(atom(r[2]) in facts, f"statement {atom(r[0])} has a criterion on undeclared finding {atom(r[2])}")
+    edges = [(atom(a), atom(b)) for a, b in data.rows("finding_is_a")] + \
+            [(atom(r[0]), atom(r[1])) for r in data.rows("finding_example")]
+    for a, b in edges:
+        need(a in v.findings and b in v.findings, f"ontology names undeclared finding in {a} -> {b}")
+    for cycle in _cycles(edges) + _cycles([(atom(a), atom(b)) for a, b in data.rows("service_is_a")]):
+        add(Finding("vocabulary", "error", f"the ontology has a cycle: {' -> '.join(cycle)}"))
+
+
+def _cycles(edges: list[tuple[str, str]]) -> list[list[str]]:
+    graph: dict[str, list[str]] = {}
+    for a, b in edges:
+        graph.setdefault(a, []).append(b)
+    found, state = [], {}
+
+    def visit(n: str, path: list[str]) -> None:
+        state[n] = 1
+        for m in graph.get(n, []):
+            if state.get(m) == 1:
+                found.append(path[path.index(m):] + [m] if m in path else [n, m])
+            elif m not in state:
+                visit(m, path + [m])
+        state[n] = 2
+
+    for n in sorted(graph):
+        if n not in state:
+            visit(n, [n])
+    return found
