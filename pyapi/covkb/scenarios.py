@@ -1,0 +1,154 @@
+"""Every distinct relevant request for one policy version.
+
+The subjects are each service, each code of the coding table plus one code it
+does not list, and each code with each service; a code that takes a
+qualifier comes with each of the qualifier's values, one value the table
+does not list, and none.  Each subject is combined with every combination of
+the facts its statements can depend on, each fact in three states:
+
+* recurrent pregnancy loss: yes (the policy's minimum of failed
+  pregnancies), no (one fewer), unknown (no count);
+* pregnant: true, false, unknown — when a statement on the subject's
+  services depends on it, or the code settles it (to exercise
+  contradictions);
+* every finding a statement on the subject's services names, with its more
+  general and more specific forms (the ontology): present, absent, unknown.
+
+The facts are read from the KB (requires/4, criterion/4, finding_example/4,
+finding_is_a/2, code_implies/4), never listed here.  Invalid requests (a code
+that does not report the service, a code that contradicts the pregnancy) are
+kept: both engines must reject them with the same error.  The order is
+deterministic.  ``python -m covkb.scenarios`` prints the size.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from typing import Any
+
+from .facts import atom
+from .policy import Policy, VersionData
+
+RPL = "recurrent_pregnancy_loss"
+PREGNANT = "pregnant"
+
+
+class _Kb:
+    """The few relations of a version the scenario space is drawn from."""
+
+    def __init__(self, data: VersionData) -> None:
+        self.vocab = data.vocabulary
+        ids = lambda name, i, j: [(_id(r[i]), _id(r[j])) for r in data.rows(name)]  # noqa: E731
+        self.service_is_a = ids("service_is_a", 0, 1)
+        self.finding_links = ids("finding_example", 0, 1) + ids("finding_is_a", 0, 1)
+        self.applies_to = ids("applies_to", 0, 1)
+        self.statement_facts = ids("requires", 0, 1) + ids("criterion", 0, 2)
+        self.code_reports = ids("code_reports", 0, 1)
+        self.code_qualifier = {(r[0], _id(r[1])): _id(r[3]) for r in data.rows("code_qualifier")}
+        self.code_implies = {(r[0], _id(r[1])) for r in data.rows("code_implies")}
+        (self.rpl_minimum,) = [r[0] for r in data.rows("rpl_minimum_failed_pregnancies")]
+
+    def statements_on(self, services: set[str]) -> set[str]:
+        general = _closure(services, self.service_is_a)  # a statement on g applies to every form of g
+        return {st for st, g in self.applies_to if g in general}
+
+    def facts_of(self, services: set[str], code: str | None) -> list[str]:
+        """The facts the subject's statements depend on (RPL first, pregnant next, findings by id)."""
+        named = {f for st, f in self.statement_facts if st in self.statements_on(services)}
+        findings = named & set(self.vocab.findings)
+        up = _closure(findings, [(s, g) for s, g in self.finding_links])
+        down = _closure(findings, [(g, s) for s, g in self.finding_links])
+        pregnant = PREGNANT in named or (code, PREGNANT) in self.code_implies
+        return [RPL] + ([PREGNANT] if pregnant else []) + sorted(up | down)
+
+    def below(self, s: str) -> set[str]:
+        return _closure({s}, [(g, x) for x, g in self.service_is_a])
+
+    def about(self, code: str, qvalue: str | None, service: str | None) -> set[str]:
+        """The services a code (with a qualifier value, or none) and a requested
+        service may be about: of the reported and the requested service, the more
+        specific when one is a form of the other, with its specific forms."""
+        out: set[str] = set()
+        for c, s0 in self.code_reports:
+            if c != code or (qvalue is not None and self.code_qualifier.get((c, s0)) not in (None, qvalue)):
+                continue
+            if service is None or s0 in self.below(service):
+                out |= self.below(s0)
+            elif service in self.below(s0):
+                out |= self.below(service)
+        return out
+
+
+def _id(v: Any) -> str:
+    return atom(v) if not isinstance(v, str) else v
+
+
+def _closure(start: set[str], edges: list[tuple[str, str]]) -> set[str]:
+    """start and everything reachable along edges (a -> b)."""
+    seen, todo = set(start), list(start)
+    while todo:
+        x = todo.pop()
+        for a, b in edges:
+            if a == x and b not in seen:
+                seen.add(b)
+                todo.append(b)
+    return seen
+
+
+def _unlisted(taken: set[str], candidates: list[str]) -> str:
+    return next(c for c in candidates if c not in taken)
+
+
+def _subjects(kb: _Kb) -> Iterator[tuple[dict[str, Any], set[str], str | None]]:
+    """(request fields, services the request may be about, code)."""
+    vocab = kb.vocab
+    services = sorted(vocab.services)
+    codes = sorted(vocab.codes) + [_unlisted(set(vocab.codes), ["99999", "99998", "00000"])]
+    for s in services:
+        yield {"service": s}, kb.below(s), None
+    for code in codes:
+        q = vocab.code_qualifiers.get(code)
+        values: list[str | None] = [None]
+        if q is not None:
+            known = list(vocab.qualifier_values[q])
+            values = known + [_unlisted(set(known), ["unlisted_" + q, "other_" + q])] + [None]
+        for v, s in itertools.product(values, [None, *services]):
+            fields = {"cpt": code} | ({q: v} if q and v else {}) | ({"service": s} if s else {})
+            yield fields, kb.about(code, v, s), code
+
+
+def _states(fact: str, kb: _Kb) -> list[dict[str, Any]]:
+    """A fact's three states as request fields."""
+    if fact == RPL:
+        return [{"prior_pregnancy_losses": kb.rpl_minimum}, {"prior_pregnancy_losses": kb.rpl_minimum - 1}, {}]
+    if fact == PREGNANT:
+        return [{"pregnant": True}, {"pregnant": False}, {}]
+    return [{"findings": [fact]}, {}, {"unknown_findings": [fact]}]
+
+
+def _merge(parts: tuple[dict[str, Any], ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for p in parts:
+        for k, v in p.items():
+            out[k] = out.get(k, []) + v if isinstance(v, list) else v
+    return out
+
+
+def scenarios(data: VersionData) -> Iterator[dict[str, Any]]:
+    """Every distinct relevant request of the version (no date), in a fixed order."""
+    kb = _Kb(data)
+    for fields, about, code in _subjects(kb):
+        facts = kb.facts_of(about, code)
+        for combo in itertools.product(*(_states(f, kb) for f in facts)):
+            yield {**fields, **_merge(combo)}
+
+
+def size(data: VersionData) -> int:
+    return sum(1 for _ in scenarios(data))
+
+
+if __name__ == "__main__":
+    policy = Policy()
+    for version in policy.versions:
+        print(f"{policy.number} {version.id}: {size(policy.data(version))} scenarios")
