@@ -374,7 +374,12 @@ statement_fact(M, S, F) :- M:criterion(S, _, F, _).
 %   a case must fix, each Var-Domain, in a fixed order.
 unknown_vars(ctx(M, Req, Preg-_, Rpl-_), Cands, SVar, Stmts, Vars) :-
     ( Cands = [_, _|_] -> V1 = [SVar-Cands] ; V1 = [] ),
-    ( Stmts \== [], Rpl == unknown -> V2 = [recurrent_pregnancy_loss-[yes, no]] ; V2 = [] ),
+    % recurrent pregnancy loss matters when a statement may apply, and in a
+    % partly known version (out of scope is known there; the rest is not)
+    (   Rpl == unknown, ( Stmts \== [] ; M:partial_version(_, _, _) )
+    ->  V2 = [recurrent_pregnancy_loss-[yes, no]]
+    ;   V2 = []
+    ),
     findall(F, ( member(S, Stmts), statement_fact(M, S, F) ), Fs0),
     sort(Fs0, Fs),
     (   memberchk(pregnant, Fs), Preg == unknown -> V3 = [pregnant-[yes, no]] ; V3 = [] ),

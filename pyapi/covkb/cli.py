@@ -259,6 +259,43 @@ def check(
         raise _Exit(1)
 
 
+@app.command()
+def diff(
+    a: str = typer.Argument(..., metavar="A", help="The version or draft before (a version id or a draft .pl file)."),
+    b: str = typer.Argument(..., metavar="B", help="The version or draft after."),
+    fmt: Format = typer.Option(Format.text, "--format", "-f"),
+) -> None:
+    """Which cases change from A to B: regions of the request space, classified."""
+    from .diff import diff as run_diff
+    from .policy import Policy
+
+    try:
+        report = run_diff(Policy(), a, b)
+    except CovkbError as err:
+        _fail(err, fmt)
+    d = report.to_dict()
+    if fmt == Format.json:
+        typer.echo(json.dumps(d, indent=2, ensure_ascii=False))
+        return
+    md = fmt == Format.markdown
+    kinds = ", ".join(f"{k} {n}" for k, n in sorted(d["by_kind"].items())) or "no change"
+    typer.echo(f"{'# ' if md else ''}covkb diff {report.a} → {report.b}: {d['changed_regions']} changed region(s) "
+               f"({kinds}); {d['regions_examined']} regions examined in {d['seconds']} s")
+    for r in report.regions:
+        after = r.after["outcome"] + (f" {r.after['possible_outcomes']}" if "possible_outcomes" in r.after else "")
+        head = f"{r.kind}: {r.describe()}: {r.before['outcome']} → {after}"
+        typer.echo(f"\n{'## ' if md else ''}{head}")
+        pad = "- " if md else "    "
+        typer.echo(f"{pad}before: statement {r.before.get('statement')}, criteria met {r.before.get('criteria_met')}")
+        typer.echo(f"{pad}after:  statement {r.after.get('statement')}, criteria met {r.after.get('criteria_met')}"
+                   + (f", missing {r.after['missing']}" if "missing" in r.after else ""))
+        typer.echo(f"{pad}witness: {json.dumps(r.witness)}")
+        for side, cites in (("before", r.citations_before), ("after", r.citations_after)):
+            for c in cites:
+                if c not in (r.citations_after if side == "before" else r.citations_before):
+                    typer.echo(f"{pad}{side} cites [{c['section']}] \"{c['quote']}\"")
+
+
 def main() -> None:
     """Console entry point: one line per failure, never a traceback."""
     try:

@@ -1,0 +1,391 @@
+"""`covkb diff A B`: which cases a revision changes, as regions.
+
+Computed with the ASP engine over the whole request space, without
+enumerating it.  A region is a request that leaves some facts unknown; the
+three-valued semantics says its outcome when every completion agrees, and
+clingo says so with two solver calls (brave and cautious consequences of
+evaluator.lp), however many completions there are.  Starting from requests
+that leave every fact unknown (one per service and per code), the diff
+splits a region on an unknown that one side still depends on until both
+sides are decided, compares the two answers, and merges sibling regions with
+the same change back together.  A region is described by the facts it fixes;
+every fact it does not mention may be anything.
+
+Kinds of change (before → after):
+  gained              now medically necessary
+  revoked             was medically necessary, no longer
+  restricted/relaxed  another outcome, less/more favourable to coverage
+  reason_changed      the same outcome, by another statement or criteria
+  became_conditional  was decided, now needs more information
+  maybe_changed       either side is unknown (a partly known version)
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import clingo
+
+from .facts import atom
+from .policy import Policy, VersionData
+
+# How favourable an outcome is to coverage, to tell restricted from relaxed.
+_FAVOUR = {
+    "medically_necessary": 5, "refer_to_other_policy": 4, "not_addressed": 3, "insufficient_information": 3,
+    "criteria_not_met": 2, "not_medically_necessary": 1, "not_covered": 0,
+}
+UNLISTED_VALUE = "unlisted_value"
+KINDS = ("gained", "revoked", "restricted", "relaxed", "became_conditional", "reason_changed", "maybe_changed")  # a qualifier value no code_qualifier/4 fact names
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What one version says for a region: decided or not, and why."""
+
+    outcomes: frozenset[str]
+    statement: str | None
+    criteria_met: frozenset[str]
+    variables: tuple[tuple[tuple[int, str], str, tuple[str, ...]], ...]  # ((order), var, values) still open
+    error: str | None = None
+    citations: frozenset[tuple[str, str]] = frozenset()  # (section id, quote) cited in every case
+
+    @property
+    def decided(self) -> bool:
+        return len(self.outcomes) == 1 and self.error is None
+
+    @property
+    def outcome(self) -> str:
+        return next(iter(self.outcomes)) if self.decided else "insufficient_information"
+
+    def summary(self) -> dict[str, Any]:
+        return {"outcome": self.outcome, "statement": self.statement, "criteria_met": sorted(self.criteria_met)}
+
+
+class _Side:
+    """One version's ASP evaluator, asked for brave and cautious consequences."""
+
+    def __init__(self, data: VersionData) -> None:
+        from .engines.asp import AspEngine
+
+        self.data = data
+        self.engine = AspEngine(data)
+        self.program = self.engine.program
+        self.findings = set(data.vocabulary.findings)
+        self.services = set(data.vocabulary.services)
+        self._answers: dict[str, Answer] = {}  # a diff asks the same region more than once
+
+    def answer(self, request: dict[str, Any]) -> Answer:
+        key = json.dumps(request, sort_keys=True)
+        hit = self._answers.get(key)
+        if hit is None:
+            hit = self._answers[key] = self._answer(request)
+        return hit
+
+    def _answer(self, request: dict[str, Any]) -> Answer:
+        req = dict(request)
+        req["explain"] = False
+        req["findings"] = [f for f in req.get("findings", ()) if f in self.findings]
+        req["unknown_findings"] = [f for f in req.get("unknown_findings", ()) if f in self.findings]
+        if req.get("service") is not None and req["service"] not in self.services:
+            return Answer(frozenset({"not_addressed"}), None, frozenset(), ())
+        brave, cautious = self._consequences(req)
+        if brave is None:
+            return Answer(frozenset(), None, frozenset(), (), error="no case")
+        errors = [a for a in brave if a.name == "error"]
+        if errors:
+            return Answer(frozenset(), None, frozenset(), (), error=str(errors[0]))
+        outcomes = frozenset(a.arguments[0].name for a in brave if a.name == "outcome")
+        stmt = [a.arguments[0].name for a in cautious or () if a.name == "statement"]
+        met = frozenset(a.arguments[0].name for a in cautious or () if a.name == "met")
+        open_: dict[tuple[int, str], tuple[str, set[str]]] = {}
+        for a in brave:
+            if a.name == "assign":
+                order = (a.arguments[0].arguments[0].number, a.arguments[0].arguments[1].name)
+                value = a.arguments[2]
+                open_.setdefault(order, (a.arguments[1].name, set()))[1].add(
+                    value.name if value.type == clingo.SymbolType.Function else str(value))
+        variables = tuple((o, v, tuple(sorted(xs))) for o, (v, xs) in sorted(open_.items()))
+        cites = frozenset((a.arguments[0].name, a.arguments[1].string) for a in cautious or () if a.name == "cites")
+        return Answer(outcomes, stmt[0] if len(stmt) == 1 else None, met, variables, citations=cites)
+
+    def _consequences(self, request: dict[str, Any]) -> tuple[list[clingo.Symbol] | None, list[clingo.Symbol] | None]:
+        """Brave and cautious consequences (union and intersection of all
+        cases) for one request; only the externals that change are touched."""
+        p = self.program
+        on = p.externals(request)
+        with p.lock:
+            now, new = set(p.on), set(on)
+            for s in now - new:
+                p.ctl.assign_external(s, False)
+            for s in new - now:
+                p.ctl.assign_external(s, True)
+            p.on = on
+            out: list[list[clingo.Symbol] | None] = []
+            try:
+                for mode in ("brave", "cautious"):
+                    if mode == "cautious" and not _single_outcome(out[0]):
+                        out.append(None)  # undecided: only the open unknowns (brave) are needed
+                        break
+                    p.ctl.configuration.solve.enum_mode = mode
+                    last: list[clingo.Symbol] | None = None
+                    with p.ctl.solve(yield_=True) as handle:
+                        for m in handle:
+                            last = m.symbols(shown=True)
+                    out.append(last)
+            finally:
+                p.ctl.configuration.solve.enum_mode = "auto"
+        return out[0], out[1]
+
+
+def _single_outcome(symbols: list[clingo.Symbol] | None) -> bool:
+    return symbols is not None and sum(1 for a in symbols if a.name == "outcome") == 1
+
+
+@dataclass
+class Region:
+    root: dict[str, Any]                 # the service or code the region is about
+    fixed: dict[str, str]                # facts the region fixes; others may be anything
+    kind: str
+    before: dict[str, Any]
+    after: dict[str, Any]
+    witness: dict[str, Any] = field(default_factory=dict)
+    citations_before: list[dict[str, str]] = field(default_factory=list)
+    citations_after: list[dict[str, str]] = field(default_factory=list)
+
+    def describe(self) -> str:
+        what = ", ".join(f"{k}={v}" for k, v in self.root.items())
+        facts = ", ".join(f"{k} = {v}" for k, v in self.fixed.items()) or "any facts"
+        return f"{what}; {facts}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "region": {**self.root, "fixed": self.fixed}, "description": self.describe(),
+                "before": self.before, "after": self.after, "witness": self.witness,
+                "citations_before": self.citations_before, "citations_after": self.citations_after}
+
+
+@dataclass
+class DiffReport:
+    a: str
+    b: str
+    regions: list[Region]
+    regions_examined: int
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        counts: dict[str, int] = {}
+        for r in self.regions:
+            counts[r.kind] = counts.get(r.kind, 0) + 1
+        return {"from": self.a, "to": self.b, "changed_regions": len(self.regions), "by_kind": counts,
+                "regions_examined": self.regions_examined, "seconds": round(self.seconds, 3),
+                "regions": [r.to_dict() for r in self.regions]}
+
+
+def classify(before: Answer, after: Answer) -> str | None:
+    ob, oa = before.outcome, after.outcome
+    if "unknown" in (ob, oa):
+        return "maybe_changed"
+    if ob != oa:
+        if oa == "medically_necessary":
+            return "gained"
+        if ob == "medically_necessary":
+            return "revoked"
+        return "relaxed" if _FAVOUR.get(oa, 3) > _FAVOUR.get(ob, 3) else "restricted"
+    if (before.statement, before.criteria_met) != (after.statement, after.criteria_met):
+        return "reason_changed"
+    return None
+
+
+def _below(data: list[VersionData]) -> dict[str, set[str]]:
+    """Each finding with its more specific forms, in either version."""
+    child: dict[str, set[str]] = {}
+    for d in data:
+        for s, g in d.rows("finding_is_a"):
+            child.setdefault(atom(g), set()).add(atom(s))
+        for r in d.rows("finding_example"):
+            child.setdefault(atom(r[1]), set()).add(atom(r[0]))
+
+    def down(f: str, seen: frozenset[str] = frozenset()) -> set[str]:
+        out = {f}
+        for c in child.get(f, ()):
+            if c not in seen:
+                out |= down(c, seen | {f})
+        return out
+
+    return {f: down(f) for f in set(child) | {c for cs in child.values() for c in cs}}
+
+
+def _roots(a: VersionData, b: VersionData) -> list[dict[str, Any]]:
+    roots: list[dict[str, Any]] = []
+    for data in (a, b):
+        general = {atom(g) for _, g in data.rows("service_is_a")}
+        roots += [{"service": s} for s in sorted(data.vocabulary.services) if s not in general]
+        quals: dict[str, dict[str, set[str]]] = {}
+        for code, _svc, q, v in data.rows("code_qualifier"):
+            quals.setdefault(code, {}).setdefault(atom(q), set()).add(atom(v))
+        for code in sorted(data.vocabulary.codes):
+            if code in quals:
+                for q, values in quals[code].items():
+                    roots += [{"cpt": code, q: v} for v in sorted(values | {UNLISTED_VALUE})]
+            else:
+                roots.append({"cpt": code})
+    return list({tuple(sorted(r.items())): r for r in roots}.values())
+
+
+def diff(policy: Policy, a_ref: str, b_ref: str) -> DiffReport:
+    start = time.perf_counter()
+    va, vb = policy.resolve(a_ref), policy.resolve(b_ref)
+    da, db = policy.data(va), policy.data(vb)
+    sa, sb = _Side(da), _Side(db)
+    below = _below([da, db])
+    findings = sorted(set(da.vocabulary.findings) | set(db.vocabulary.findings))
+    minimum = [r[0] for d in (da, db) for r in d.rows("rpl_minimum_failed_pregnancies")] or [2]
+    rpl_losses = {"yes": max(minimum), "no": min(minimum) - 1}
+    leaves: list[tuple[dict[str, Any], dict[str, str], Answer, Answer, str]] = []
+    conditional: list[tuple[dict[str, Any], dict[str, str], Answer, Answer, dict[str, Any]]] = []
+    examined = 0
+
+    def split(request: dict[str, Any], var: str, value: str) -> dict[str, Any]:
+        r = dict(request)
+        if var == "pregnant":
+            r["pregnant"] = value == "yes"
+        elif var == "recurrent_pregnancy_loss":
+            r["prior_pregnancy_losses"] = rpl_losses[value]
+        elif var in ("service", "analyte", "substance"):
+            if value == "other":
+                if var != "service":
+                    r[var] = UNLISTED_VALUE
+            else:
+                r["service"] = value
+        else:  # a finding: listed present, or no longer listed as unknown
+            if value == "yes":
+                r["findings"] = sorted(set(r["findings"]) | {var})
+            r["unknown_findings"] = [f for f in r["unknown_findings"] if f != var]
+        return r
+
+    def request_fact(request: dict[str, Any], var: str) -> str | None:
+        """The request's unknown finding to settle so that finding var can
+        become known: its most specific open form first, then itself, then
+        its most general open form.  None when only a listed more general
+        finding keeps it open (no request can say more)."""
+        if var in ("pregnant", "recurrent_pregnancy_loss", "service", "analyte", "substance"):
+            return var
+        open_ = set(request["unknown_findings"])
+        forms = [d for d in below.get(var, {var}) if d in open_ and d != var]
+        if forms:
+            return max(forms, key=lambda d: (_depth(d), d))
+        if var in open_:
+            return var
+        up = [g for g, ds in below.items() if var in ds and g != var and g in open_]
+        return min(up, key=lambda g: (_depth(g), g)) if up else None
+
+    def _depth(f: str) -> int:
+        return sum(1 for g, ds in below.items() if f in ds and g != f)
+
+    def visit(root: dict[str, Any], request: dict[str, Any], fixed: dict[str, str], conditional_above: bool = False) -> None:
+        nonlocal examined
+        examined += 1
+        before, after = sa.answer(request), sb.answer(request)
+        if before.error or after.error:
+            if before.error and after.error:
+                return  # an invalid request on both sides (e.g. a code contradicting the facts)
+        if before.decided and after.decided:
+            kind = classify(before, after)
+            if kind:
+                leaves.append((root, fixed, before, after, kind))
+            return
+        became = before.decided and before.outcome != "unknown" and not after.decided and not after.error
+        if became and not conditional_above:
+            conditional.append((root, fixed, before, after, request))
+        candidates = sorted(before.variables + after.variables, key=lambda t: t[0])
+        for _, var, _ in candidates:
+            fact = request_fact(request, var)
+            if fact is not None:
+                break
+        else:
+            return  # nothing a request can say would decide it further
+        if fact == var and var in ("service", "analyte", "substance"):
+            values = sorted({x for _, v, xs in candidates if v == var for x in xs})
+        else:
+            values = ["yes", "no"]
+        for x in values:
+            nxt = split(request, fact, x)
+            if nxt != request:  # `other` procedures of an open-ended code: nothing to say
+                visit(root, nxt, {**fixed, fact: x}, conditional_above or became)
+
+    for root in _roots(da, db):
+        visit(root, {**root, "findings": [], "unknown_findings": findings}, {})
+
+    def request_for(root: dict[str, Any], cube: dict[str, str]) -> dict[str, Any]:
+        r = {**root, "findings": [], "unknown_findings": findings}
+        for var, val in cube.items():
+            r = split(r, var, val)
+        return r
+
+    def same_change(root: dict[str, Any], cube: dict[str, str], before: Answer, after: Answer) -> bool:
+        req = request_for(root, cube)
+        b, a = sa.answer(req), sb.answer(req)
+        if before.decided and after.decided:
+            return b.decided and a.decided and (b.summary(), a.summary()) == (before.summary(), after.summary())
+        return b.decided and b.summary() == before.summary() and not a.decided and not a.error
+
+    def generalise(root: dict[str, Any], cube: dict[str, str], before: Answer, after: Answer) -> dict[str, str]:
+        """Drop every fixed fact the change does not depend on (the engine
+        decides, three-valued, whether the larger region still has it)."""
+        for var in reversed(list(cube)):
+            trial = {k: v for k, v in cube.items() if k != var}
+            if same_change(root, trial, before, after):
+                cube = trial
+        return cube
+
+    seen: set[tuple[Any, ...]] = set()
+    regions: list[Region] = []
+    for root, fixed, before, after, kind in [(r, f, b, a, "became_conditional") for r, f, b, a, _ in conditional] + leaves:
+        cube = generalise(root, fixed, before, after)
+        key = (tuple(sorted(root.items())), kind, tuple(sorted(cube.items())))
+        if key in seen:
+            continue
+        seen.add(key)
+        if kind == "became_conditional":
+            after_d = {"outcome": "insufficient_information", "possible_outcomes": sorted(after.outcomes),
+                       "missing": sorted({v for _, v, _ in after.variables})}
+        else:
+            after_d = after.summary()
+        regions.append(Region(root, dict(sorted(cube.items())), kind, before.summary(), after_d))
+    regions.sort(key=lambda r: (KINDS.index(r.kind), str(sorted(r.root.items())), sorted(r.fixed.items())))
+    for r in regions:
+        r.witness = _witness(r, rpl_losses)
+        req = request_for(r.root, r.fixed)
+        r.citations_before = _cited(da, sa.answer(req))
+        r.citations_after = _cited(db, sb.answer(req))
+    return DiffReport(va.id, vb.id, regions, examined, time.perf_counter() - start)
+
+
+def _witness(region: Region, rpl_losses: dict[str, int]) -> dict[str, Any]:
+    w: dict[str, Any] = dict(region.root)
+    w["prior_pregnancy_losses"] = rpl_losses["yes"]
+    findings = []
+    for var, val in region.fixed.items():
+        if var == "pregnant":
+            w["pregnant"] = val == "yes"
+        elif var == "recurrent_pregnancy_loss":
+            w["prior_pregnancy_losses"] = rpl_losses[val]
+        elif var in ("service", "analyte", "substance"):
+            if val == "other":
+                if var != "service":
+                    w[var] = UNLISTED_VALUE
+            else:
+                w["service"] = val
+        elif val == "yes":
+            findings.append(var)
+    if findings:
+        w["findings"] = sorted(findings)
+    return w
+
+
+def _cited(data: VersionData, answer: Answer) -> list[dict[str, str]]:
+    """The region's citations on one side, in document order."""
+    return [{"section": data.section_path(sec), "quote": q}
+            for sec, q in sorted(answer.citations, key=lambda c: (data.quote_position(c[1]), c[1]))]
