@@ -39,7 +39,10 @@ class _Kb:
 
     def __init__(self, data: VersionData) -> None:
         self.vocab = data.vocabulary
-        ids = lambda name, i, j: [(_id(r[i]), _id(r[j])) for r in data.rows(name)]  # noqa: E731
+
+        def ids(name: str, i: int, j: int) -> list[tuple[str, str]]:
+            return [(_id(r[i]), _id(r[j])) for r in data.rows(name)]
+
         self.service_is_a = ids("service_is_a", 0, 1)
         self.finding_links = ids("finding_example", 0, 1) + ids("finding_is_a", 0, 1)
         self.applies_to = ids("applies_to", 0, 1)
@@ -112,10 +115,14 @@ def _subjects(kb: _Kb) -> Iterator[tuple[dict[str, Any], set[str], str | None]]:
         values: list[str | None] = [None]
         if q is not None:
             known = list(vocab.qualifier_values[q])
-            values = known + [_unlisted(set(known), ["unlisted_" + q, "other_" + q])] + [None]
-        for v, s in itertools.product(values, [None, *services]):
-            fields = {"cpt": code} | ({q: v} if q and v else {}) | ({"service": s} if s else {})
-            yield fields, kb.about(code, v, s), code
+            values = [*known, _unlisted(set(known), ["unlisted_" + q, "other_" + q]), None]
+        for v, svc in itertools.product(values, [None, *services]):
+            fields: dict[str, Any] = {"cpt": code}
+            if q and v:
+                fields[q] = v
+            if svc:
+                fields["service"] = svc
+            yield fields, kb.about(code, v, svc), code
 
 
 def _states(fact: str, kb: _Kb) -> list[dict[str, Any]]:
@@ -145,7 +152,9 @@ def scenarios(data: VersionData) -> Iterator[dict[str, Any]]:
 
 
 def size(data: VersionData) -> int:
-    return sum(1 for _ in scenarios(data))
+    """The number of scenarios (counted, not enumerated)."""
+    kb = _Kb(data)
+    return sum(3 ** len(kb.facts_of(about, code)) for _, about, code in _subjects(kb))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """clingo: kb/engine/evaluator.lp over one version.
 
-The evaluator and a version's fact files are grounded once per process into
-one program whose request atoms are ``#external``; a request only switches
+The evaluator and a version's effective facts are grounded once per process
+into one program whose request atoms are ``#external``; a request only switches
 externals on (and the previous request's off) and enumerates the answer
 sets, one per case.  Request values are looked up in the externals' domains
 and never become program text.  This module assembles what the program
@@ -41,7 +41,7 @@ class _Case:
     """One answer set: a completion of the unknowns and what it decides."""
 
     assign: list[tuple[Any, str, Any, Any]] = field(default_factory=list)  # order, var, value, value order
-    outcome: str | None = None
+    outcome: str = ""
     statement: str | None = None
     referral: str | None = None
     met: set[str] = field(default_factory=set)
@@ -254,7 +254,7 @@ def _aggregate(cases: list[_Case], explain: bool) -> dict[str, Any]:
     else:
         outcome, possible = "insufficient_information", outcomes
         missing = [var for _, var, _, _ in cases[0].assign if _essential(var, cases)]
-    answer = {
+    answer: dict[str, Any] = {
         "outcome": outcome,
         "statement": statement,
         "criteria_met": sorted(set.intersection(*(c.met for c in cases))),
