@@ -121,3 +121,26 @@ def test_engines_explain_the_named_queries_alike() -> None:
             where, p, a = _difference(trees[0], trees[1])
             print(f"{q.name} {json.dumps(q.request)}\n  at {where}\n  prolog: {p}\n  asp:    {a}")
     assert not bad, f"explanations differ for {bad}"
+
+
+def test_engines_name_the_same_relevant_findings() -> None:
+    """The findings that can matter (batch decision keys) for every service,
+    code and qualifier of the scenario space."""
+    policy = Policy()
+    version = policy.version_in_force(dt.date.fromisoformat(DATE))[0]
+    engines = [KnowledgeBase(engine=e) for e in ("prolog", "asp")]
+    subjects = {}
+    for req in scenarios(policy.data(version)):
+        subjects.setdefault(tuple(req.get(k) for k in ("service", "cpt", "analyte", "substance")), req)
+    bad = []
+    for req in subjects.values():
+        answers = []
+        for kb in engines:
+            try:
+                answers.append(sorted(kb.engine(version).relevant_findings(kb.parse(req).engine_dict())))
+            except CovkbError as exc:
+                answers.append([exc.code, exc.message])
+        if answers[0] != answers[1]:
+            bad.append(req)
+            print(json.dumps(req), *answers, sep="\n  ")
+    assert not bad, f"{len(bad)} of {len(subjects)} subjects differ"
