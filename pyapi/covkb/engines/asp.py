@@ -120,9 +120,10 @@ class _Program:
     def cases(self, request: dict[str, Any]) -> list[_Case]:
         on = self.externals(request)
         with self.lock:
-            for s in self.on:
+            now, new = set(self.on), set(on)  # the previous request's externals go False
+            for s in now - new:
                 self.ctl.assign_external(s, False)
-            for s in on:
+            for s in new - now:
                 self.ctl.assign_external(s, True)
             self.on = on
             with self.ctl.solve(yield_=True) as handle:
