@@ -54,16 +54,13 @@ load_kb(M, Files) :-
     forall(kb_predicate(N, A), ( functor(H, N, A), retractall(M:H), dynamic(M:N/A) )),
     maplist(load_fact_file(M), Files).
 
-%!  load_kb_text_status(+Module, +Text, -Status:string) is det.
+%!  load_kb_status(+Module, +Files:list, -Status:string) is det.
 %
-%   As load_kb/2, reading the facts from Text (a version's effective facts,
-%   written by the Python reader from values it validated); for callers
-%   across the FFI: Status is "ok" or the error message, so no exception
-%   has to cross pyswip.
-load_kb_text_status(M, Text, Status) :-
-    catch(( forall(kb_predicate(N, A), ( functor(H, N, A), retractall(M:H), dynamic(M:N/A) )),
-            setup_call_cleanup(open_string(Text, In), read_facts(M, 'facts', In), close(In)),
-            Status = "ok" ),
+%   As load_kb/2, for callers across the FFI: Status is "ok" or the error
+%   message, so no exception has to cross pyswip.  (The facts arrive in
+%   files, read as UTF-8: pyswip would pass text as Latin-1.)
+load_kb_status(M, Files, Status) :-
+    catch(( load_kb(M, Files), Status = "ok" ),
           E,
           (   E = covkb_error(_, Status) -> true
           ;   term_string(E, Status)
@@ -384,6 +381,7 @@ unknown_vars(ctx(M, Req, Preg-_, Rpl-_), Cands, SVar, Stmts, Vars) :-
     sort(Fs0, Fs),
     (   memberchk(pregnant, Fs), Preg == unknown -> V3 = [pregnant-[yes, no]] ; V3 = [] ),
     findall(F-[yes, no], ( member(F, Fs), F \== pregnant,
+                           \+ finding_status(M, Req, F, yes, _),
                            finding_status(M, Req, F, unknown, _) ), V4),
     append([V1, V2, V3, V4], Vars).
 

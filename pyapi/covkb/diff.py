@@ -38,6 +38,7 @@ _FAVOUR = {
     "criteria_not_met": 2, "not_medically_necessary": 1, "not_covered": 0,
 }
 UNLISTED_VALUE = "unlisted_value"
+SLICE_ABOVE = 40  # statements; beyond this the diff solves per-root slices
 KINDS = ("gained", "revoked", "restricted", "relaxed", "became_conditional", "reason_changed", "maybe_changed")  # a qualifier value no code_qualifier/4 fact names
 
 
@@ -64,8 +65,46 @@ class Answer:
         return {"outcome": self.outcome, "statement": self.statement, "criteria_met": sorted(self.criteria_met)}
 
 
+def _slice(data: VersionData, root: dict[str, Any]) -> VersionData:
+    """The version's facts that can bear on requests about one service or
+    code: every fact but the statements on unrelated services and the other
+    codes.  A request names one service (or a code reporting some), and
+    only statements applying to it, or to a more general or more specific
+    form of it, can decide it; the ground program, hence each solve, stays
+    small however large the policy."""
+    up: dict[str, set[str]] = {}
+    for sp, g in data.rows("service_is_a"):
+        up.setdefault(atom(sp), set()).add(atom(g))
+    down: dict[str, set[str]] = {}
+    for sp, g in data.rows("service_is_a"):
+        down.setdefault(atom(g), set()).add(atom(sp))
+
+    def closure(start: set[str], edges: dict[str, set[str]]) -> set[str]:
+        out, todo = set(start), list(start)
+        while todo:
+            for n in edges.get(todo.pop(), ()):
+                if n not in out:
+                    out.add(n)
+                    todo.append(n)
+        return out
+
+    code = root.get("cpt")
+    services = {root["service"]} if "service" in root else {atom(sv) for c, sv in data.rows("code_reports") if c == code}
+    related = closure(closure(services, down), up) | closure(services, up)
+    keep_statements = {atom(st) for st, sv in data.rows("applies_to") if atom(sv) in related}
+    from .policy import CODE_KEYED, STATEMENT_KEYED
+
+    facts = tuple(
+        f for f in data.facts
+        if not (f.name in STATEMENT_KEYED and atom(f.args[0]) not in keep_statements)
+        and not (f.name in CODE_KEYED and f.args[0] != code)
+    )
+    return VersionData(data.version, facts)
+
+
 class _Side:
-    """One version's ASP evaluator, asked for brave and cautious consequences."""
+    """One version's ASP evaluator over the slice for one root, asked for
+    brave and cautious consequences."""
 
     def __init__(self, data: VersionData) -> None:
         from .engines.asp import AspEngine
@@ -238,7 +277,17 @@ def diff(policy: Policy, a_ref: str, b_ref: str) -> DiffReport:
     start = time.perf_counter()
     va, vb = policy.resolve(a_ref), policy.resolve(b_ref)
     da, db = policy.data(va), policy.data(vb)
-    sa, sb = _Side(da), _Side(db)
+    sides: dict[str, tuple[_Side, _Side]] = {}
+
+    # A small policy is one program per side; a large one a slice per root,
+    # since each solve costs in proportion to the whole ground program.
+    sliced = max(len(da.vocabulary.statements), len(db.vocabulary.statements)) > SLICE_ABOVE
+
+    def side(root: dict[str, Any]) -> tuple[_Side, _Side]:
+        key = json.dumps(root, sort_keys=True) if sliced else ""
+        if key not in sides:
+            sides[key] = (_Side(_slice(da, root)), _Side(_slice(db, root))) if sliced else (_Side(da), _Side(db))
+        return sides[key]
     below = _below([da, db])
     findings = sorted(set(da.vocabulary.findings) | set(db.vocabulary.findings))
     minimum = [r[0] for d in (da, db) for r in d.rows("rpl_minimum_failed_pregnancies")] or [2]
@@ -287,6 +336,7 @@ def diff(policy: Policy, a_ref: str, b_ref: str) -> DiffReport:
     def visit(root: dict[str, Any], request: dict[str, Any], fixed: dict[str, str], conditional_above: bool = False) -> None:
         nonlocal examined
         examined += 1
+        sa, sb = side(root)
         before, after = sa.answer(request), sb.answer(request)
         if before.error or after.error:
             if before.error and after.error:
@@ -326,6 +376,7 @@ def diff(policy: Policy, a_ref: str, b_ref: str) -> DiffReport:
 
     def same_change(root: dict[str, Any], cube: dict[str, str], before: Answer, after: Answer) -> bool:
         req = request_for(root, cube)
+        sa, sb = side(root)
         b, a = sa.answer(req), sb.answer(req)
         if before.decided and after.decided:
             return b.decided and a.decided and (b.summary(), a.summary()) == (before.summary(), after.summary())
@@ -358,6 +409,7 @@ def diff(policy: Policy, a_ref: str, b_ref: str) -> DiffReport:
     for r in regions:
         r.witness = _witness(r, rpl_losses)
         req = request_for(r.root, r.fixed)
+        sa, sb = side(r.root)
         r.citations_before = _cited(da, sa.answer(req))
         r.citations_after = _cited(db, sb.answer(req))
     return DiffReport(va.id, vb.id, regions, examined, time.perf_counter() - start)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from ..errors import EngineError, KnowledgeBaseError, from_engine
@@ -72,7 +74,11 @@ class PrologEngine:
             from pyswip import Variable
 
             status = Variable()
-            res = _solve_once(_evaluator_goal("load_kb_text_status", self.module, data.fact_text, status), status)
+            # Through a UTF-8 file: pyswip passes a str as Latin-1 bytes.
+            with tempfile.TemporaryDirectory() as tmp:
+                facts = Path(tmp) / "facts.pl"
+                facts.write_text(data.fact_text, encoding="utf-8")
+                res = _solve_once(_evaluator_goal("load_kb_status", self.module, [str(facts)], status), status)
             text = res.decode("utf-8") if isinstance(res, bytes) else str(res)
             if text != "ok":
                 raise KnowledgeBaseError(f"cannot load version {data.version.id}: {text}", code="kb_syntax")
