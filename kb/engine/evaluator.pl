@@ -369,7 +369,11 @@ statement_fact(M, S, F) :- M:criterion(S, _, F, _).
 
 %   unknown_vars(+Ctx, +Cands, +ServiceVar, +Stmts, -Vars): the unknowns
 %   a case must fix, each Var-Domain, in a fixed order.
-unknown_vars(ctx(M, Req, Preg-_, Rpl-_), Cands, SVar, Stmts, Vars) :-
+unknown_vars(Ctx, Cands, SVar, Stmts0, Vars) :-
+    Ctx = ctx(M, Req, Preg-_, Rpl-_),
+    % only statements whose requirements the request does not rule out can
+    % decide a case, so only their facts become unknowns
+    include(live_statement(Ctx), Stmts0, Stmts),
     ( Cands = [_, _|_] -> V1 = [SVar-Cands] ; V1 = [] ),
     % recurrent pregnancy loss matters when a statement may apply, and in a
     % partly known version (out of scope is known there; the rest is not)
@@ -384,6 +388,14 @@ unknown_vars(ctx(M, Req, Preg-_, Rpl-_), Cands, SVar, Stmts, Vars) :-
                            \+ finding_status(M, Req, F, yes, _),
                            finding_status(M, Req, F, unknown, _) ), V4),
     append([V1, V2, V3, V4], Vars).
+
+%   live_statement(+Ctx, +S): no requirement of S is known to fail.
+live_statement(ctx(M, Req, Preg-_, Rpl-_), S) :-
+    forall(M:requires(S, F, Want, _),
+           (   F == pregnant -> memberchk(Preg, [Want, unknown])
+           ;   F == recurrent_pregnancy_loss -> memberchk(Rpl, [Want, unknown])
+           ;   once(finding_status(M, Req, F, V, _)), memberchk(V, [Want, unknown])
+           )).
 
 %%  Cases --------------------------------------------------------------------
 

@@ -98,6 +98,7 @@ def _slice(data: VersionData, root: dict[str, Any]) -> VersionData:
         f for f in data.facts
         if not (f.name in STATEMENT_KEYED and atom(f.args[0]) not in keep_statements)
         and not (f.name in CODE_KEYED and f.args[0] != code)
+        and not (f.name in ("service", "service_is_a") and not {atom(a) for a in f.args[:2] if not isinstance(a, str)} & related)
     )
     return VersionData(data.version, facts)
 

@@ -58,6 +58,12 @@ class _Case:
         return {var: value for _, var, value, _ in self.assign}
 
 
+_REQUEST_SIGNATURES = (
+    ("req_service", 1), ("req_cpt", 1), ("req_qualifier", 2), ("req_pregnant", 1), ("req_losses", 1),
+    ("req_diagnosis", 1), ("req_finding", 1), ("req_unknown_finding", 1), ("req_explain", 0),
+)
+
+
 class _Program:
     """The ground evaluator for one version, solved once per request."""
 
@@ -77,12 +83,17 @@ class _Program:
             raise KnowledgeBaseError(f"cannot ground the ASP evaluator: {detail}", code="kb_syntax") from exc
         self.domain: dict[tuple[str, tuple[Any, ...]], Symbol] = {}
         self.templates: dict[str, str] = {}
-        for sa in self.ctl.symbolic_atoms:
+        # Only the request signatures are read: walking every atom of a large
+        # ground program costs more than grounding it.
+        atoms = self.ctl.symbolic_atoms
+        for name, arity in _REQUEST_SIGNATURES:
+            for sa in atoms.by_signature(name, arity):
+                if sa.is_external:
+                    s = sa.symbol
+                    self.domain[(s.name, tuple(_value(a) for a in s.arguments))] = s
+        for sa in atoms.by_signature("message", 2):
             s = sa.symbol
-            if sa.is_external:
-                self.domain[(s.name, tuple(_value(a) for a in s.arguments))] = s
-            elif s.name == "message" and len(s.arguments) == 2:
-                self.templates[s.arguments[0].name] = s.arguments[1].string
+            self.templates[s.arguments[0].name] = s.arguments[1].string
         self.qualifiers = sorted({k[1][0] for k in self.domain if k[0] == "req_qualifier"})
         self.on: list[Symbol] = []
         self.decoded: dict[Symbol, tuple[str, tuple[Any, ...]]] = {}
