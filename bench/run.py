@@ -11,7 +11,12 @@ the same run, and reported as a ratio:
   a trivial decision and writes the same file in plain Python; peak memory
   (RSS of the whole process tree) of the batch run;
 - uncached batch: throughput on distinct requests only (no repeats to
-  remember), per engine.
+  remember), per engine;
+- diff: `covkb diff` between the real versions and for each example draft
+  (warm, in-process), beside an estimate of the brute-force alternative
+  (every scenario of the space through the ASP engine on both sides, at the
+  per-request time measured here); and a synthetic policy (~500 statements
+  over 30 findings) diffed against a mutated copy, cold, in a subprocess.
 """
 
 from __future__ import annotations
@@ -145,51 +150,75 @@ def batch_run(src: str, dst: str, engine: str, workers: int) -> tuple[float, int
     return seconds, peak, json.loads(Path(summary).read_text())
 
 
-def count_lines(path: str) -> int:
-    with open(path, "rb") as f:
-        return sum(1 for _ in f)
+def diff_figures(res: dict, rows: list) -> None:
+    from covkb.diff import diff
+    from covkb.policy import Policy
+    from covkb.scenarios import size
+
+    policy = Policy()
+    drafts = sorted((HERE.parent / "queries" / "drafts").glob("*.pl"))
+    pairs = [("before-2024-04-15", "2024-04-15"), ("2024-04-15", "2025-02-15")]
+    pairs += [("2025-02-15", str(d)) for d in drafts]
+    kb = KnowledgeBase(engine="asp")
+    for a, b in pairs:
+        diff(policy, a, b)  # warm: both programs ground
+        t = time.perf_counter()
+        rep = diff(policy, a, b)
+        sec = time.perf_counter() - t
+        # brute force: every scenario of both sides' spaces through the engine
+        n = size(policy.data(policy.resolve(a))) + size(policy.data(policy.resolve(b)))
+        sample = [q.request for q in load_queries()][:40]
+        t = time.perf_counter()
+        for r in sample:
+            try:
+                kb.determine(r, explain=False)
+            except CovkbError:
+                pass
+        per = (time.perf_counter() - t) / len(sample)
+        name = f"{policy.resolve(a).id} -> {policy.resolve(b).id}"
+        res.setdefault("diff", {})[name] = {"seconds": sec, "regions": len(rep.regions),
+                                            "examined": rep.regions_examined, "scenarios": n,
+                                            "enumeration_estimate_s": n * per}
+        rows.append((f"diff {name}", f"{sec:.2f} s, {len(rep.regions)} regions",
+                     f"{n * per / sec:,.0f}× faster than enumerating {n:,} scenarios (est.)"))
+    with tempfile.TemporaryDirectory() as tmp:
+        import synthetic_policy
+
+        draft = synthetic_policy.write(Path(tmp))
+        code = ("import sys, time; from pathlib import Path; from covkb.policy import Policy; from covkb.diff import diff;"
+                "t = time.perf_counter(); r = diff(Policy(Path(sys.argv[1])), '2025-02-15', sys.argv[2]);"
+                "print(time.perf_counter() - t, len(r.regions), r.regions_examined)")
+        env = {**os.environ, "COVKB_KB": str(Path(tmp) / "kb")}
+        t = time.perf_counter()
+        out = subprocess.run([sys.executable, "-c", code, str(Path(tmp) / "kb"), str(draft)],
+                             capture_output=True, text=True, env=env, check=True).stdout.split()
+        wall = time.perf_counter() - t
+        sec, regions, examined = float(out[0]), int(out[1]), int(out[2])
+        res.setdefault("diff", {})["synthetic 500 statements / 30 findings"] = {
+            "seconds": sec, "wall_seconds_with_startup": wall, "regions": regions, "examined": examined}
+        rows.append(("diff synthetic: 500 statements, 30 findings, 25 mutations",
+                     f"{sec:.1f} s ({wall:.1f} s with start-up)",
+                     f"{regions} regions from {examined:,} examined; target 30 s"))
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--lines", type=int, default=1_000_000)
-    ap.add_argument("--latency-calls", type=int, default=2000)
-    ap.add_argument("--engines", default="prolog,asp")
-    ap.add_argument("--out", default=str(HERE / "results" / "latest.json"))
-    args = ap.parse_args()
-    engines = args.engines.split(",")
-    res: dict = {"machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
-                             "python": platform.python_version()}, "lines": args.lines}
-    rows: list[tuple[str, str, str]] = []
-
-    # latency --------------------------------------------------------------
-    bare = {"prolog": bare_prolog, "asp": bare_clingo}
-    for e in engines:
-        base = bare[e](args.latency_calls)
-        api = api_latency(e, args.latency_calls)
-        b50, a50, a99 = statistics.median(base), statistics.median(api), percentile(api, 99)
-        res[f"latency_{e}"] = {"bare_p50_us": b50 * 1e6, "api_p50_us": a50 * 1e6, "api_p99_us": a99 * 1e6,
-                               "p50_ratio_to_bare": a50 / b50}
-        rows.append((f"latency {e}: API p50 / p99", f"{a50 * 1e6:,.0f} / {a99 * 1e6:,.0f} µs",
-                     f"{a50 / b50:,.0f}× bare round trip ({b50 * 1e6:,.1f} µs)"))
-
+def batch_figures(lines: int, engines: list[str], res: dict, rows: list) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         src = os.path.join(tmp, "requests.jsonl")
-        distinct = synth.write_jsonl(src, args.lines)
+        distinct = synth.write_jsonl(src, lines)
         res["distinct_requests"] = distinct
         fl = floor(src, os.path.join(tmp, "floor.jsonl"))
-        fl_rate = args.lines / fl
+        fl_rate = lines / fl
         res["floor_lines_per_s"] = fl_rate
         rows.append(("floor: read, parse, trivial decision, write", f"{fl_rate:,.0f} lines/s", "1.00×"))
         for e in engines:
             for w in (1, 2):
                 dst = os.path.join(tmp, f"out-{e}-{w}.jsonl")
                 sec, peak, summ = batch_run(src, dst, e, w)
-                assert count_lines(dst) == args.lines, "lines in != lines out"
-                rate = args.lines / sec
+                assert count_lines(dst) == lines, "lines in != lines out"
+                rate = lines / sec
                 res[f"batch_{e}_w{w}"] = {"seconds": sec, "lines_per_s": rate, "ratio_to_floor": rate / fl_rate,
                                           "peak_rss_mb": peak / 1024, "summary": summ}
-                rows.append((f"batch {e}, {w} worker(s), {args.lines:,} lines ({distinct:,} distinct)",
+                rows.append((f"batch {e}, {w} worker(s), {lines:,} lines ({distinct:,} distinct)",
                              f"{rate:,.0f} lines/s, peak {peak / 1024:,.0f} MB", f"{rate / fl_rate:.2f}× floor"))
         # every line distinct: the engines' own throughput
         uniq = os.path.join(tmp, "distinct.jsonl")
@@ -208,6 +237,42 @@ def main() -> None:
                                                    "ratio_to_floor": rate / fl_rate, "peak_rss_mb": peak / 1024}
                 rows.append((f"batch {e}, {w} worker(s), {len(seen):,} distinct lines only",
                              f"{rate:,.0f} lines/s", f"{rate / fl_rate:.3f}× floor"))
+
+
+def count_lines(path: str) -> int:
+    with open(path, "rb") as f:
+        return sum(1 for _ in f)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--lines", type=int, default=1_000_000)
+    ap.add_argument("--latency-calls", type=int, default=2000)
+    ap.add_argument("--engines", default="prolog,asp")
+    ap.add_argument("--out", default=str(HERE / "results" / "latest.json"))
+    ap.add_argument("--skip", default="", help="comma-separated parts to skip: latency,batch,diff")
+    args = ap.parse_args()
+    engines = args.engines.split(",")
+    res: dict = {"machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
+                             "python": platform.python_version()}, "lines": args.lines}
+    rows: list[tuple[str, str, str]] = []
+
+    skip = set(args.skip.split(",")) - {""}
+    # latency --------------------------------------------------------------
+    bare = {"prolog": bare_prolog, "asp": bare_clingo}
+    for e in engines if "latency" not in skip else ():
+        base = bare[e](args.latency_calls)
+        api = api_latency(e, args.latency_calls)
+        b50, a50, a99 = statistics.median(base), statistics.median(api), percentile(api, 99)
+        res[f"latency_{e}"] = {"bare_p50_us": b50 * 1e6, "api_p50_us": a50 * 1e6, "api_p99_us": a99 * 1e6,
+                               "p50_ratio_to_bare": a50 / b50}
+        rows.append((f"latency {e}: API p50 / p99", f"{a50 * 1e6:,.0f} / {a99 * 1e6:,.0f} µs",
+                     f"{a50 / b50:,.0f}× bare round trip ({b50 * 1e6:,.1f} µs)"))
+
+    if "diff" not in skip:
+        diff_figures(res, rows)
+    if "batch" not in skip:
+        batch_figures(args.lines, engines, res, rows)
 
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(res, indent=2) + "\n")
