@@ -229,6 +229,36 @@ def batch(
 
 
 @app.command()
+def scenarios(
+    date: Optional[str] = typer.Option(None, "--date", help="Pick the version in force on this date (default: today)."),
+    version: Optional[str] = typer.Option(None, "--version", help="A version id or draft file instead of a date."),
+    count: bool = typer.Option(False, "--count", help="Print only how many scenarios there are."),
+) -> None:
+    """Every distinct relevant request of the version in force, as JSON Lines."""
+    from .policy import Policy
+    from .request import parse_date
+    from .scenarios import scenarios as space, size
+
+    try:
+        policy = Policy()
+        if version:
+            v = policy.resolve(version)
+        else:
+            on = parse_date(date) if date else dt.date.today()
+            v = policy.version_in_force(on)[0]
+        data = policy.data(v)
+    except CovkbError as err:
+        _fail(err, Format.text)
+    if count:
+        typer.echo(str(size(data)))
+        return
+    stamp = {"date_of_service": date} if date else {}
+    out = sys.stdout
+    for req in space(data):
+        out.write(json.dumps({**req, **stamp}, separators=(",", ":")) + "\n")
+
+
+@app.command()
 def check(
     version: str = typer.Argument(..., metavar="VERSION|DRAFT", help="A version id (e.g. 2025-02-15) or a draft .pl file."),
     fmt: Format = typer.Option(Format.text, "--format", "-f"),

@@ -64,9 +64,9 @@ class Request(BaseModel):
             return v
         if isinstance(v, str):
             try:
-                return dt.date.fromisoformat(v) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", v) else _bad_date(v)
-            except ValueError:
-                _bad_date(v)
+                return parse_date(v)
+            except InvalidRequest:
+                raise PydanticCustomError("malformed_date", f"{v!r} is not a date YYYY-MM-DD") from None
         raise PydanticCustomError("malformed_date", "must be a date YYYY-MM-DD")
 
     @field_validator("service")
@@ -139,8 +139,14 @@ class Request(BaseModel):
         return {k: v for k, v in d.items() if v not in (None, [], ())}
 
 
-def _bad_date(v: str) -> Any:
-    raise PydanticCustomError("malformed_date", f"{v!r} is not a date YYYY-MM-DD")
+def parse_date(text: str) -> dt.date:
+    """A YYYY-MM-DD date from untrusted text, or InvalidRequest."""
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            pass
+    raise InvalidRequest(f"date: {text!r} is not a date YYYY-MM-DD")
 
 
 def _vocab(info: ValidationInfo) -> Vocabulary:
