@@ -192,13 +192,21 @@ class Region:
     before: dict[str, Any]
     after: dict[str, Any]
     witness: dict[str, Any] = field(default_factory=dict)
+    present_via: frozenset[str] = frozenset()  # "no" facts a listed specific form makes present
     citations_before: list[dict[str, str]] = field(default_factory=list)
     citations_after: list[dict[str, str]] = field(default_factory=list)
 
     def describe(self) -> str:
-        what = ", ".join(f"{k}={v}" for k, v in self.root.items())
-        facts = ", ".join(f"{k} = {v}" for k, v in self.fixed.items()) or "any facts"
-        return f"{what}; {facts}"
+        """"transabdominal_cerclage (cpt 59325): pregnant, cone_biopsy; none of: a, b"."""
+        what = ", ".join(f"{k} {v}" for k, v in self.root.items())
+        yes = [k if k not in ("service", "analyte", "substance") else f"{k} {v}"
+               for k, v in self.fixed.items() if v != "no"]
+        no = [k for k, v in self.fixed.items() if v == "no" and k not in self.present_via]
+        parts = [", ".join(yes)] if yes else []
+        parts += [f"no other {k}" for k in sorted(self.present_via) if k in self.fixed]
+        if no:
+            parts.append("none of: " + ", ".join(no))
+        return f"{what}: {'; '.join(parts) if parts else 'any facts'}"
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "region": {**self.root, "fixed": self.fixed}, "description": self.describe(),
@@ -405,7 +413,9 @@ def diff(policy: Policy, a_ref: str, b_ref: str) -> DiffReport:
                        "missing": sorted({v for _, v, _ in after.variables})}
         else:
             after_d = after.summary()
-        regions.append(Region(root, dict(sorted(cube.items())), kind, before.summary(), after_d))
+        listed = {k for k, v in cube.items() if v == "yes"}
+        via = frozenset(k for k, v in cube.items() if v == "no" and below.get(k, {k}) & listed)
+        regions.append(Region(root, dict(sorted(cube.items())), kind, before.summary(), after_d, present_via=via))
     regions.sort(key=lambda r: (KINDS.index(r.kind), str(sorted(r.root.items())), sorted(r.fixed.items())))
     for r in regions:
         r.witness = _witness(r, rpl_losses)

@@ -16,7 +16,9 @@ partial_version(revision_details, "Revised the policy statement for 'prior faile
 %# > ... 'antenatal' ... 'prior failed or contraindication to transvaginal
 %# > cerclage' in the transabdominal cervical cerclage treatment section
 known_statement(antenatal_transabdominal_cerclage_before_2024).
-statement(antenatal_transabdominal_cerclage_before_2024, treatment, medically_necessary).
+% Its words are known only from the Revision Details table, so that is where
+% its citations point.
+statement(antenatal_transabdominal_cerclage_before_2024, revision_details, medically_necessary).
 statement_quote(antenatal_transabdominal_cerclage_before_2024, 1, "Revised the policy statement for 'prior failed or contraindication to transvaginal cerclage' in the transabdominal cervical cerclage treatment section of the policy by adding specific examples instead.").
 applies_to(antenatal_transabdominal_cerclage_before_2024, transabdominal_cerclage).
 requires(antenatal_transabdominal_cerclage_before_2024, pregnant, yes, "to clarify the word 'antenatal'").
