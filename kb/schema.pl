@@ -50,6 +50,7 @@ schema(not_formalised, 3).
 %   revision_of(Base)          start from Base's facts
 %   drops_statement(S)         ... without statement S (and its facts)
 %   drops_code(C)              ... without code C (and its facts)
+%   drops_criterion(S, C)      ... without criterion C of statement S
 %   partial_version(Section, Quote, Reason)
 %                              only part of this version is known: keep from
 %                              Base only the statements and codes named by
@@ -60,6 +61,7 @@ schema(not_formalised, 3).
 schema(revision_of, 1).
 schema(drops_statement, 1).
 schema(drops_code, 1).
+schema(drops_criterion, 2).
 schema(partial_version, 3).
 schema(known_statement, 1).
 schema(known_code, 1).

@@ -12,7 +12,7 @@ from covkb.batch import run_batch
 LINES = [
     ('{"service": "nk_cell_test", "prior_pregnancy_losses": 2, "date_of_service": "2025-06-01"}', "not_covered"),
     ("not json", "invalid_request"),
-    ("", "invalid_request"),
+    ("", "invalid_request"),  # an empty line
     ('{"service": "tac"}', "unknown_id"),
     ('["a", "list"]', "invalid_request"),
     ('{"cpt": "59325", "pregnant": false}', "invalid_request"),

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .errors import CovkbError, InvalidRequest
+from .request import request_json
 
 CSV_LIST_FIELDS = ("diagnoses", "findings", "unknown_findings")
 CSV_OUT_FIELDS = (
@@ -99,19 +100,6 @@ def csv_request(row: dict[str | None, Any]) -> dict[str, Any]:
     return req
 
 
-def json_request(text: str) -> dict[str, Any]:
-    text = text.strip()
-    if not text:
-        raise InvalidRequest("empty line")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidRequest(f"not valid JSON: {exc.msg} at column {exc.colno}") from exc
-    if not isinstance(data, dict):
-        raise InvalidRequest("a request is a JSON object")
-    return data
-
-
 # -- deciding (in a worker) -----------------------------------------------------
 
 _kb: Any = None
@@ -139,7 +127,7 @@ def _decide_raws(raws: list[Any]) -> list[tuple[dict[str, Any], str]]:
 
 def _decide_raw(raw: Any) -> tuple[dict[str, Any], str]:
     try:
-        req = _kb.parse(json_request(raw) if isinstance(raw, str) else csv_request(raw))
+        req = _kb.parse(request_json(raw) if isinstance(raw, str) else csv_request(raw))
         key = _kb.decision_key(req)
         hit = _decided.get(key)
         if hit is None:

@@ -57,17 +57,13 @@ def _kb(engine: EngineName):
 
 
 def _read_request(source: str) -> dict[str, Any]:
+    from .request import request_json
+
     try:
         text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
     except OSError as exc:
         raise InvalidRequest(f"cannot read request {source}: {exc.strerror}") from exc
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidRequest(f"request is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
-    if not isinstance(data, dict):
-        raise InvalidRequest("a request is a JSON object")
-    return data
+    return request_json(text)
 
 
 def _render(kb: Any, det: Any, fmt: Format) -> str:

@@ -306,22 +306,7 @@ def diff(policy: Policy, a_ref: str, b_ref: str) -> DiffReport:
     examined = 0
 
     def split(request: dict[str, Any], var: str, value: str) -> dict[str, Any]:
-        r = dict(request)
-        if var == "pregnant":
-            r["pregnant"] = value == "yes"
-        elif var == "recurrent_pregnancy_loss":
-            r["prior_pregnancy_losses"] = rpl_losses[value]
-        elif var in ("service", "analyte", "substance"):
-            if value == "other":
-                if var != "service":
-                    r[var] = UNLISTED_VALUE
-            else:
-                r["service"] = value
-        else:  # a finding: listed present, or no longer listed as unknown
-            if value == "yes":
-                r["findings"] = sorted(set(r["findings"]) | {var})
-            r["unknown_findings"] = [f for f in r["unknown_findings"] if f != var]
-        return r
+        return _fix(request, var, value, rpl_losses)
 
     def request_fact(request: dict[str, Any], var: str) -> str | None:
         """The request's unknown finding to settle so that finding var can
@@ -426,25 +411,34 @@ def diff(policy: Policy, a_ref: str, b_ref: str) -> DiffReport:
     return DiffReport(va.id, vb.id, regions, examined, time.perf_counter() - start)
 
 
+def _fix(request: dict[str, Any], var: str, value: str, rpl_losses: dict[str, int]) -> dict[str, Any]:
+    """The request with one more fact fixed, as request fields."""
+    r = dict(request)
+    if var == "pregnant":
+        r["pregnant"] = value == "yes"
+    elif var == "recurrent_pregnancy_loss":
+        r["prior_pregnancy_losses"] = rpl_losses[value]
+    elif var in ("service", "analyte", "substance"):
+        if value == "other":
+            if var != "service":
+                r[var] = UNLISTED_VALUE
+        else:
+            r["service"] = value
+    else:  # a finding: listed present, or no longer listed as unknown
+        if value == "yes":
+            r["findings"] = sorted(set(r.get("findings", ())) | {var})
+        r["unknown_findings"] = [f for f in r.get("unknown_findings", ()) if f != var]
+    return r
+
+
 def _witness(region: Region, rpl_losses: dict[str, int]) -> dict[str, Any]:
-    w: dict[str, Any] = dict(region.root)
-    w["prior_pregnancy_losses"] = rpl_losses["yes"]
-    findings = []
+    """A fully known request in the region: its facts, every other finding
+    absent, recurrent pregnancy loss present unless the region says not."""
+    w: dict[str, Any] = {**region.root, "prior_pregnancy_losses": rpl_losses["yes"]}
     for var, val in region.fixed.items():
-        if var == "pregnant":
-            w["pregnant"] = val == "yes"
-        elif var == "recurrent_pregnancy_loss":
-            w["prior_pregnancy_losses"] = rpl_losses[val]
-        elif var in ("service", "analyte", "substance"):
-            if val == "other":
-                if var != "service":
-                    w[var] = UNLISTED_VALUE
-            else:
-                w["service"] = val
-        elif val == "yes":
-            findings.append(var)
-    if findings:
-        w["findings"] = sorted(findings)
+        w = _fix(w, var, val, rpl_losses)
+    if not w.get("unknown_findings"):
+        w.pop("unknown_findings", None)
     return w
 
 

@@ -134,7 +134,7 @@ def normalise_quote(text: str) -> str:
 
 STATEMENT_KEYED = ("statement", "statement_quote", "applies_to", "requires", "criteria", "criterion", "referral")
 CODE_KEYED = ("code", "code_heading", "code_note", "code_reports", "code_qualifier", "code_implies", "code_open_ended")
-REVISION_CONTROL = ("revision_of", "drops_statement", "drops_code", "known_statement", "known_code")
+REVISION_CONTROL = ("revision_of", "drops_statement", "drops_code", "drops_criterion", "known_statement", "known_code")
 
 
 def _subject_ids(v: Value) -> set[str]:
@@ -160,8 +160,11 @@ def apply_revision(base: list[Fact], own: list[Fact]) -> list[Fact]:
         gone_statements |= base_statements - {atom(r[0]) for r in rows("known_statement")}
         gone_codes |= base_codes - {r[0] for r in rows("known_code")}
     gone = gone_statements | gone_codes
+    gone_criteria = {(atom(r[0]), atom(r[1])) for r in rows("drops_criterion")}
 
     def kept(f: Fact) -> bool:
+        if f.name == "criterion" and (atom(f.args[0]), atom(f.args[1])) in gone_criteria:
+            return False
         if f.name in STATEMENT_KEYED:
             return atom(f.args[0]) not in gone_statements
         if f.name in CODE_KEYED:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import json
 import re
 from typing import Any
 
@@ -137,6 +138,19 @@ class Request(BaseModel):
         d = self.engine_dict()
         d["date_of_service"] = self.date_of_service.isoformat() if self.date_of_service else None
         return {k: v for k, v in d.items() if v not in (None, [], ())}
+
+
+def request_json(text: str) -> dict[str, Any]:
+    """Untrusted JSON text as a request object (not yet validated)."""
+    if not text.strip():
+        raise InvalidRequest("empty request")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidRequest(f"request is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+    if not isinstance(data, dict):
+        raise InvalidRequest("a request is a JSON object")
+    return data
 
 
 def parse_date(text: str) -> dt.date:
