@@ -19,7 +19,7 @@ from typing import Any
 import clingo
 
 from .errors import KnowledgeBaseError
-from .facts import Term, atom
+from .facts import Term, atom, closure
 from .paths import kb_dir
 from .policy import VersionData, normalise_quote
 
@@ -146,16 +146,15 @@ def check(data: VersionData, *, losses: int = 2) -> CheckReport:
 
 
 def _leaves(data: VersionData, service: str) -> set[str]:
-    kids = {atom(s) for s, g in data.rows("service_is_a") if atom(g) == service}
-    return set().union(*(_leaves(data, k) for k in kids)) if kids else {service}
+    """The most specific forms of a service (itself if it has none)."""
+    edges = [(atom(g), atom(sp)) for sp, g in data.rows("service_is_a")]
+    general = {g for g, _ in edges}
+    return {s for s in closure({service}, edges) if s not in general} or {service}
 
 
 def _above(data: VersionData, service: str) -> set[str]:
-    out = {service}
-    for s, g in data.rows("service_is_a"):
-        if atom(s) == service:
-            out |= _above(data, atom(g))
-    return out
+    """A service and every more general form of it."""
+    return closure({service}, [(atom(sp), atom(g)) for sp, g in data.rows("service_is_a")])
 
 
 def _check_codes(data: VersionData, add, services_of: dict[str, set[str]]) -> None:

@@ -29,7 +29,7 @@ from typing import Any
 
 import clingo
 
-from .facts import atom
+from .facts import atom, closure
 from .policy import Policy, VersionData
 
 # How favourable an outcome is to coverage, to tell restricted from relaxed.
@@ -72,25 +72,11 @@ def _slice(data: VersionData, root: dict[str, Any]) -> VersionData:
     only statements applying to it, or to a more general or more specific
     form of it, can decide it; the ground program, hence each solve, stays
     small however large the policy."""
-    up: dict[str, set[str]] = {}
-    for sp, g in data.rows("service_is_a"):
-        up.setdefault(atom(sp), set()).add(atom(g))
-    down: dict[str, set[str]] = {}
-    for sp, g in data.rows("service_is_a"):
-        down.setdefault(atom(g), set()).add(atom(sp))
-
-    def closure(start: set[str], edges: dict[str, set[str]]) -> set[str]:
-        out, todo = set(start), list(start)
-        while todo:
-            for n in edges.get(todo.pop(), ()):
-                if n not in out:
-                    out.add(n)
-                    todo.append(n)
-        return out
-
+    up = [(atom(sp), atom(g)) for sp, g in data.rows("service_is_a")]
+    down = [(g, sp) for sp, g in up]
     code = root.get("cpt")
     services = {root["service"]} if "service" in root else {atom(sv) for c, sv in data.rows("code_reports") if c == code}
-    related = closure(closure(services, down), up) | closure(services, up)
+    related = closure(closure(services, down), up)
     keep_statements = {atom(st) for st, sv in data.rows("applies_to") if atom(sv) in related}
     from .policy import CODE_KEYED, STATEMENT_KEYED
 
@@ -248,21 +234,9 @@ def classify(before: Answer, after: Answer) -> str | None:
 
 def _below(data: list[VersionData]) -> dict[str, set[str]]:
     """Each finding with its more specific forms, in either version."""
-    child: dict[str, set[str]] = {}
-    for d in data:
-        for s, g in d.rows("finding_is_a"):
-            child.setdefault(atom(g), set()).add(atom(s))
-        for r in d.rows("finding_example"):
-            child.setdefault(atom(r[1]), set()).add(atom(r[0]))
-
-    def down(f: str, seen: frozenset[str] = frozenset()) -> set[str]:
-        out = {f}
-        for c in child.get(f, ()):
-            if c not in seen:
-                out |= down(c, seen | {f})
-        return out
-
-    return {f: down(f) for f in set(child) | {c for cs in child.values() for c in cs}}
+    edges = [(atom(g), atom(sp)) for d in data for sp, g in d.rows("finding_is_a")]
+    edges += [(atom(r[1]), atom(r[0])) for d in data for r in d.rows("finding_example")]
+    return {f: closure({f}, edges) for f in {x for e in edges for x in e}}
 
 
 def _roots(a: VersionData, b: VersionData) -> list[dict[str, Any]]:

@@ -126,6 +126,21 @@ def read_facts(files: Iterable[Path], schema_file: Path | None = None) -> list[F
     return _parse(files, schema(schema_file or kb_dir() / "schema.pl"))
 
 
+def closure(start: Iterable[str], edges: Iterable[tuple[str, str]]) -> set[str]:
+    """start and everything reachable along edges (a -> b); cycles are safe."""
+    step: dict[str, set[str]] = {}
+    for a, b in edges:
+        step.setdefault(a, set()).add(b)
+    seen = set(start)
+    todo = list(seen)
+    while todo:
+        for n in step.get(todo.pop(), ()):
+            if n not in seen:
+                seen.add(n)
+                todo.append(n)
+    return seen
+
+
 def fact_text(facts: Iterable[Fact]) -> str:
     """Facts as text in the shared syntax, one per line (from validated values only)."""
     return "".join(f"{f}\n" for f in facts)

@@ -27,7 +27,7 @@ import itertools
 from collections.abc import Iterator
 from typing import Any
 
-from .facts import atom
+from .facts import atom, closure
 from .policy import Policy, VersionData
 
 RPL = "recurrent_pregnancy_loss"
@@ -53,20 +53,20 @@ class _Kb:
         (self.rpl_minimum,) = [r[0] for r in data.rows("rpl_minimum_failed_pregnancies")]
 
     def statements_on(self, services: set[str]) -> set[str]:
-        general = _closure(services, self.service_is_a)  # a statement on g applies to every form of g
+        general = closure(services, self.service_is_a)  # a statement on g applies to every form of g
         return {st for st, g in self.applies_to if g in general}
 
     def facts_of(self, services: set[str], code: str | None) -> list[str]:
         """The facts the subject's statements depend on (RPL first, pregnant next, findings by id)."""
         named = {f for st, f in self.statement_facts if st in self.statements_on(services)}
         findings = named & set(self.vocab.findings)
-        up = _closure(findings, [(s, g) for s, g in self.finding_links])
-        down = _closure(findings, [(g, s) for s, g in self.finding_links])
+        up = closure(findings, [(s, g) for s, g in self.finding_links])
+        down = closure(findings, [(g, s) for s, g in self.finding_links])
         pregnant = PREGNANT in named or (code, PREGNANT) in self.code_implies
         return [RPL] + ([PREGNANT] if pregnant else []) + sorted(up | down)
 
     def below(self, s: str) -> set[str]:
-        return _closure({s}, [(g, x) for x, g in self.service_is_a])
+        return closure({s}, [(g, x) for x, g in self.service_is_a])
 
     def about(self, code: str, qvalue: str | None, service: str | None) -> set[str]:
         """The services a code (with a qualifier value, or none) and a requested
@@ -85,18 +85,6 @@ class _Kb:
 
 def _id(v: Any) -> str:
     return atom(v) if not isinstance(v, str) else v
-
-
-def _closure(start: set[str], edges: list[tuple[str, str]]) -> set[str]:
-    """start and everything reachable along edges (a -> b)."""
-    seen, todo = set(start), list(start)
-    while todo:
-        x = todo.pop()
-        for a, b in edges:
-            if a == x and b not in seen:
-                seen.add(b)
-                todo.append(b)
-    return seen
 
 
 def _unlisted(taken: set[str], candidates: list[str]) -> str:
