@@ -3,37 +3,188 @@
 % Every fact in kb/ (and in a draft revision) is a ground fact of one of
 % these predicates; both evaluators and the Python reader refuse anything
 % else.  Read by evaluator.pl's loader and by pyapi/covkb/facts.py.
+%
+% Nothing here names a policy's terms: a policy declares its own request
+% language, scope, derived facts and code meanings with these predicates.
 
 %!  schema(Predicate, Arity)
+%   A predicate a fact file may use.
+%!  argument(Predicate, Position, Role)
+%   What an argument is, for the tools that treat facts generically:
+%     statement  a statement id: the fact belongs to that statement (a
+%                revision that drops the statement drops the fact)
+%     code       a code of the coding table: the fact belongs to that code
+%     quote      verbatim text of the source document (checked by `check`)
+%     section    a section id;  subject  what an interpretation is about
+%     id         any other id;  text  free text;  value  a value or number
 
-%## Vocabulary (kb/vocabulary.pl, kb/policies/*/vocabulary.pl)
+%## Vocabulary shared by every policy (kb/vocabulary.pl)
 schema(schema, 2).
+schema(argument, 3).
+schema(revision_fact, 1).
+argument(revision_fact, 1, id).
+argument(schema, 1, id).
+argument(schema, 2, value).
+argument(argument, 1, id).
+argument(argument, 2, value).
+argument(argument, 3, id).
+%   outcome(Outcome, Label)             a determination's outcome
+%   outcome_favour(Outcome, Rank)       how favourable to coverage (higher: more)
+%   truth(Value, Label)                 the values of a yes/no fact
 schema(outcome, 2).
+schema(outcome_favour, 2).
 schema(truth, 2).
-schema(qualifier, 2).
+argument(outcome, 1, id).
+argument(outcome, 2, text).
+argument(outcome_favour, 1, id).
+argument(outcome_favour, 2, value).
+argument(truth, 1, id).
+argument(truth, 2, text).
+
+%## A policy's vocabulary and request language (kb/policies/*/vocabulary.pl)
+%   service(Service, Label)             a service a request may name
+%   service_is_a(Specific, General)
+%   patient_fact(Fact, Label)           a fact about the patient (yes/no unless
+%                                       fact_value/3 gives its values)
+%   fact_value(Fact, Value, Label)      one value of a non-boolean fact
+%   finding(Finding, Label)             a clinical finding (closed world: listed
+%                                       means present, unlisted absent)
+%   finding_is_a(Specific, General)
+%   qualifier(Qualifier, Label)         a request field that says which service a
+%                                       code reports (values: code_qualifier/4)
+%   request_field(Field, Kind, Label)   a request field; Kind is one of
+%                                         boolean     yes/no, the value of a fact
+%                                         choice      one of a fact's values
+%                                         count       a whole number
+%                                         measurement a whole number in a unit
+%                                         code_list   codes of a code system
+%   field_fact(Field, Fact)             a boolean or choice field states Fact
+%   field_range(Field, Min, Max)        bounds of a count or measurement
+%   field_unit(Field, Unit)             the unit of a measurement ("mm")
+%   field_code_system(Field, System)    the code system of a code list
+%   field_alias(Field, Alias)           a short command-line name
 schema(service, 2).
 schema(service_is_a, 2).
 schema(patient_fact, 2).
+schema(fact_value, 3).
 schema(finding, 2).
 schema(finding_is_a, 2).
+schema(qualifier, 2).
+schema(request_field, 3).
+schema(field_fact, 2).
+schema(field_range, 3).
+schema(field_unit, 2).
+schema(field_code_system, 2).
+schema(field_alias, 2).
+argument(service, 1, id).
+argument(service, 2, text).
+argument(service_is_a, 1, id).
+argument(service_is_a, 2, id).
+argument(patient_fact, 1, id).
+argument(patient_fact, 2, text).
+argument(fact_value, 1, id).
+argument(fact_value, 2, id).
+argument(fact_value, 3, text).
+argument(finding, 1, id).
+argument(finding, 2, text).
+argument(finding_is_a, 1, id).
+argument(finding_is_a, 2, id).
+argument(qualifier, 1, id).
+argument(qualifier, 2, text).
+argument(request_field, 1, id).
+argument(request_field, 2, id).
+argument(request_field, 3, text).
+argument(field_fact, 1, id).
+argument(field_fact, 2, id).
+argument(field_range, 1, id).
+argument(field_range, 2, value).
+argument(field_range, 3, value).
+argument(field_unit, 1, id).
+argument(field_unit, 2, text).
+argument(field_code_system, 1, id).
+argument(field_code_system, 2, text).
+argument(field_alias, 1, id).
+argument(field_alias, 2, id).
 
 %## Versions (kb/policies/*/policy.pl)
+%   policy(Policy, Number, Title)
+%   version(Version, EffectiveYYYYMMDD, NextReviewYYYYMMDD, Knowledge)
+%   version_source(Version, File)
 schema(policy, 3).
 schema(version, 4).
 schema(version_source, 2).
+argument(policy, 1, id).
+argument(policy, 2, text).
+argument(policy, 3, text).
+argument(version, 1, text).
+argument(version, 2, value).
+argument(version, 3, value).
+argument(version, 4, id).
+argument(version_source, 1, text).
+argument(version_source, 2, text).
 
 %## A version's or draft's content
+%   section(Section, Parent, Title)
+%   scope(Fact, Section, Quote)         the policy addresses a request only
+%                                       where Fact is yes; where it is no, the
+%                                       outcome is not_addressed
+%   number_at_least(Fact, Field, Minimum, Section, Quote)
+%                                       Fact is yes when the count or
+%                                       measurement Field is at least Minimum,
+%                                       no when it is less
+%   number_below(Fact, Field, Threshold, Section, Quote)
+%                                       Fact is yes when Field is below
+%                                       Threshold, no when it is not
+%   listed_code_implies(Field, Code, Fact, Value)
+%                                       a code listed in the code-list Field
+%                                       settles Fact (an interpretation/2 fact
+%                                       says where the meaning comes from)
+%   statement(Id, Section, Outcome)     what a statement decides
+%   statement_quote(Id, N, Quote)       its words, lead sentence first
+%   applies_to(Id, Service)             the service it rules on (and every
+%                                       more specific form of it)
+%   requires(Id, Fact, Value, Quote)    what must hold for it to apply
+%   criteria(Id, Mode, Quote)           Mode any or all, over its criteria
+%   criterion(Id, Criterion, Fact, Quote)
+%                                       a condition: Fact is yes
+%   criterion_group(Id, Group, Mode, Quote)
+%                                       a nested condition: any or all of its
+%                                       members
+%   member_of(Id, Criterion, Group)     Criterion (or a group) belongs to Group,
+%                                       not to the statement's own criteria
+%   referral(Id, Target)                the policy or benefit it defers to
+%   finding_example(Specific, General, Section, Quote)
+%   code(Code, Section, Description)    a row of the coding table
+%   code_heading(Code, Quote)           the heading it is listed under
+%   code_note(Code, Quote)              a footnote on the row
+%   code_reports(Code, Service)
+%   code_qualifier(Code, Service, Qualifier, Value)
+%   code_implies(Code, Fact, Value, Quote)
+%   code_open_ended(Code, Quote)        an "unlisted procedure" code
+%   codes_not_exhaustive(Section, Quote)
+%                                       the coding table may miss codes: a
+%                                       request naming a service the policy
+%                                       rules on, with a code the table does
+%                                       not list, is decided by the service
+%   uncovered_code_denial(Section, Quote)
+%                                       claims whose code the coding table does
+%                                       not list are denied as not covered (a
+%                                       notice beside the determination)
+%   interpretation(Subject, Note)       a reading beyond the text
+%   not_formalised(Section, Quote, Why) text deliberately not encoded
 schema(section, 3).
 schema(scope, 3).
-schema(definition, 3).
-schema(rpl_minimum_failed_pregnancies, 1).
-schema(rpl_diagnosis_code, 1).
+schema(number_at_least, 5).
+schema(number_below, 5).
+schema(listed_code_implies, 4).
 schema(statement, 3).
 schema(statement_quote, 3).
 schema(applies_to, 2).
 schema(requires, 4).
 schema(criteria, 3).
 schema(criterion, 4).
+schema(criterion_group, 4).
+schema(member_of, 3).
 schema(referral, 2).
 schema(finding_example, 4).
 schema(code, 3).
@@ -43,8 +194,90 @@ schema(code_reports, 2).
 schema(code_qualifier, 4).
 schema(code_implies, 4).
 schema(code_open_ended, 2).
+schema(codes_not_exhaustive, 2).
+schema(uncovered_code_denial, 2).
 schema(interpretation, 2).
 schema(not_formalised, 3).
+argument(section, 1, id).
+argument(section, 2, id).
+argument(section, 3, text).
+argument(scope, 1, id).
+argument(scope, 2, section).
+argument(scope, 3, quote).
+argument(number_at_least, 1, id).
+argument(number_at_least, 2, id).
+argument(number_at_least, 3, value).
+argument(number_at_least, 4, section).
+argument(number_at_least, 5, quote).
+argument(number_below, 1, id).
+argument(number_below, 2, id).
+argument(number_below, 3, value).
+argument(number_below, 4, section).
+argument(number_below, 5, quote).
+argument(listed_code_implies, 1, id).
+argument(listed_code_implies, 2, text).
+argument(listed_code_implies, 3, id).
+argument(listed_code_implies, 4, id).
+argument(statement, 1, statement).
+argument(statement, 2, section).
+argument(statement, 3, id).
+argument(statement_quote, 1, statement).
+argument(statement_quote, 2, value).
+argument(statement_quote, 3, quote).
+argument(applies_to, 1, statement).
+argument(applies_to, 2, id).
+argument(requires, 1, statement).
+argument(requires, 2, id).
+argument(requires, 3, id).
+argument(requires, 4, quote).
+argument(criteria, 1, statement).
+argument(criteria, 2, id).
+argument(criteria, 3, quote).
+argument(criterion, 1, statement).
+argument(criterion, 2, id).
+argument(criterion, 3, id).
+argument(criterion, 4, quote).
+argument(criterion_group, 1, statement).
+argument(criterion_group, 2, id).
+argument(criterion_group, 3, id).
+argument(criterion_group, 4, quote).
+argument(member_of, 1, statement).
+argument(member_of, 2, id).
+argument(member_of, 3, id).
+argument(referral, 1, statement).
+argument(referral, 2, text).
+argument(finding_example, 1, id).
+argument(finding_example, 2, id).
+argument(finding_example, 3, section).
+argument(finding_example, 4, quote).
+argument(code, 1, code).
+argument(code, 2, section).
+argument(code, 3, quote).
+argument(code_heading, 1, code).
+argument(code_heading, 2, quote).
+argument(code_note, 1, code).
+argument(code_note, 2, quote).
+argument(code_reports, 1, code).
+argument(code_reports, 2, id).
+argument(code_qualifier, 1, code).
+argument(code_qualifier, 2, id).
+argument(code_qualifier, 3, id).
+argument(code_qualifier, 4, id).
+argument(code_implies, 1, code).
+argument(code_implies, 2, id).
+argument(code_implies, 3, id).
+argument(code_implies, 4, quote).
+argument(code_open_ended, 1, code).
+argument(code_open_ended, 2, quote).
+argument(codes_not_exhaustive, 1, section).
+argument(codes_not_exhaustive, 2, quote).
+argument(uncovered_code_denial, 1, section).
+argument(uncovered_code_denial, 2, quote).
+argument(interpretation, 1, subject).
+argument(interpretation, 2, text).
+argument(not_formalised, 1, section).
+argument(not_formalised, 2, quote).
+argument(not_formalised, 3, text).
 
 %## Revisions: a version or draft written as changes to another
 %   revision_of(Base)          start from Base's facts
@@ -58,6 +291,9 @@ schema(not_formalised, 3).
 %                              known statement decides, the outcome is unknown
 %   evidence(Subject, Section, Quote)
 %                              the text a revision's claim about Subject rests on
+%!  revision_fact(Predicate)
+%   Revision facts describe how a version is made from its base; they never
+%   carry over to a revision of that version.
 schema(revision_of, 1).
 schema(drops_statement, 1).
 schema(drops_code, 1).
@@ -66,3 +302,23 @@ schema(partial_version, 3).
 schema(known_statement, 1).
 schema(known_code, 1).
 schema(evidence, 3).
+revision_fact(revision_of).
+revision_fact(drops_statement).
+revision_fact(drops_code).
+revision_fact(drops_criterion).
+revision_fact(partial_version).
+revision_fact(known_statement).
+revision_fact(known_code).
+argument(revision_of, 1, text).
+argument(drops_statement, 1, id).
+argument(drops_code, 1, text).
+argument(drops_criterion, 1, id).
+argument(drops_criterion, 2, id).
+argument(partial_version, 1, section).
+argument(partial_version, 2, quote).
+argument(partial_version, 3, text).
+argument(known_statement, 1, id).
+argument(known_code, 1, text).
+argument(evidence, 1, subject).
+argument(evidence, 2, section).
+argument(evidence, 3, quote).

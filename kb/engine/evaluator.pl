@@ -1,20 +1,25 @@
 /*  covkb — the generic Prolog evaluator.
 
     Policy content is not here: it lives once in kb/ as facts that SWI-Prolog
-    and clingo both read.  This module loads those facts into one module per
-    policy version and answers requests over them, three-valued: an outcome
-    is reported only when it is the same in every completion of the facts the
-    request leaves unknown.  Every answer carries the derivation that
-    produced it (a proof tree of dicts), from which explanations and
-    citations are rendered.
+    and clingo both read, and a policy declares there its own request
+    language (request_field/3), scope (scope/3), derived facts
+    (number_at_least/5, number_below/5, listed_code_implies/4, code_implies/4)
+    and statements.  This module loads those facts into one module per
+    policy version and, for a request, resolves the service, derives the
+    facts the request settles, and decides every completion of the facts it
+    leaves unknown: each case with the derivation that produced it (a proof
+    tree of dicts).  Aggregating the cases into one three-valued outcome,
+    collecting citations and wording errors is done once, in Python
+    (pyapi/covkb/determination.py and errors.py), for both engines.
 
     Requests arrive as JSON text and are read as data (atom_json_dict/3);
     nothing a user sends is ever read as a Prolog term or called.
 */
 :- module(covkb_evaluator,
-          [ load_kb/2,            % +Module, +Files
-            determine_json/3,     % +Module, +RequestJson, -DeterminationJson
-            determine/3,          % +Module, +Request, -Determination
+          [ load_kb/2,              % +Module, +Files
+            load_kb_status/3,       % +Module, +Files, -Status
+            cases_json/3,           % +Module, +RequestJson, -CasesJson
+            cases/3,                % +Module, +Request, -Cases
             relevant_findings_json/3 % +Module, +RequestJson, -FindingsJson
           ]).
 :- use_module(library(apply)).
@@ -89,36 +94,36 @@ check_fact(File, Pos, T) :-
         throw(covkb_error(kb_syntax, Msg))
     ).
 
-%!  determine_json(+Module, +RequestJson, -DeterminationJson:string) is det.
+%!  cases_json(+Module, +RequestJson, -CasesJson:string) is det.
 %
-%   The boundary used from Python.  Errors become {"error": {...}}.
-determine_json(M, RequestJson, Out) :-
+%   The boundary used from Python: {"cases": [...]} or, for a request
+%   that cannot be answered, {"error": {"code", "key", "args"}}.
+cases_json(M, RequestJson, Out) :-
     catch(( atom_json_dict(RequestJson, Req, [value_string_as(string)]),
-            determine(M, Req, Det0),
-            % "explain": false leaves the derivation out of the answer
-            (   get_dict(explain, Req, false) -> del_dict(explanation, Det0, _, Det) ; Det = Det0 )
+            cases(M, Req, Cases),
+            R = _{cases: Cases}
           ),
-          covkb_error(Code, Msg),
-          Det = _{error: _{code: Code, message: Msg}}),
-    with_output_to(string(Out), json_write_dict(current_output, Det, [width(0)])).
+          covkb_error(Code, Key, Args),
+          R = _{error: _{code: Code, key: Key, args: Args}}),
+    with_output_to(string(Out), json_write_dict(current_output, R, [width(0)])).
 
-%!  determine(+Module, +Request:dict, -Determination:dict) is det.
+%!  cases(+Module, +Request:dict, -Cases:list) is det.
 %
-%   Request is the validated request (pyapi/covkb/request.py): ids are
-%   strings, absent fields are null.
-determine(M, Req0, Det) :-
+%   Request is the validated request (pyapi/covkb/request.py, engine form):
+%   service, cpt (null or a string), qualifiers, values and codes (objects
+%   keyed by field), findings and unknown_findings (lists).  Each case is
+%   a dict: assign (the completion: var, value, rank), outcome, statement,
+%   criteria_met, referral and proof (the derivation).
+cases(M, Req0, Cases) :-
     normalise_request(Req0, Req),
-    Ctx = ctx(M, Req),
-    resolve_services(Ctx, Cands, ServiceProofs, ServiceVar),
-    settled_pregnancy(Ctx, Pregnant),
-    rpl_status(Ctx, Rpl),
-    Ctx2 = ctx(M, Req, Pregnant, Rpl),
+    resolve_services(M, Req, Cands, ServiceProofs, ServiceVar),
+    settle_facts(M, Req, Settled),
+    Ctx = ctx(M, Req, Settled),
     relevant_statements(M, Cands, Stmts),
-    unknown_vars(Ctx2, Cands, ServiceVar, Stmts, Vars),
-    findall(Case, case(Ctx2, Cands, ServiceProofs, Vars, Case), Cases0),
-    Cases0 \== [],
-    !,
-    aggregate_cases(Vars, Cases0, Det).
+    unknown_vars(Ctx, Cands, ServiceVar, Stmts, Vars),
+    findall(Case, case(Ctx, Cands, ServiceProofs, Vars, Case), Cases),
+    Cases \== [],
+    !.
 
 %!  relevant_findings_json(+Module, +RequestJson, -Out:string) is det.
 %
@@ -130,32 +135,27 @@ determine(M, Req0, Det) :-
 relevant_findings_json(M, RequestJson, Out) :-
     catch(( atom_json_dict(RequestJson, Req0, [value_string_as(string)]),
             normalise_request(Req0, Req),
-            resolve_services(ctx(M, Req), Cands, _, _),
+            resolve_services(M, Req, Cands, _, _),
             relevant_statements(M, Cands, Stmts),
             findall(G, ( member(S, Stmts), statement_fact(M, S, F), M:finding(F, _),
                          ( finding_below(M, F, G) ; finding_above(M, F, G) ) ), Gs),
             sort(Gs, Findings),
             R = _{findings: Findings}
           ),
-          covkb_error(Code, Msg),
-          R = _{error: _{code: Code, message: Msg}}),
+          covkb_error(Code, Key, Args),
+          R = _{error: _{code: Code, key: Key, args: Args}}),
     with_output_to(string(Out), json_write_dict(current_output, R, [width(0)])).
 
 %%  Request --------------------------------------------------------------
 
-normalise_request(R0, req{service: S, cpt: C, analyte: An, substance: Su,
-                          pregnant: P, losses: L, diagnoses: Ds,
+normalise_request(R0, req{service: S, cpt: C, quals: Qs, values: Vs, codes: Cs,
                           findings: Fs, unknown_findings: Us}) :-
     opt_atom(R0, service, S),
     opt_string(R0, cpt, C),
-    opt_atom(R0, analyte, An),
-    opt_atom(R0, substance, Su),
-    (   get_dict(pregnant, R0, true) -> P = yes
-    ;   get_dict(pregnant, R0, false) -> P = no
-    ;   P = unknown
-    ),
-    (   get_dict(prior_pregnancy_losses, R0, L), integer(L) -> true ; L = unknown ),
-    list_field(R0, diagnoses, Ds0), maplist(to_string, Ds0, Ds),
+    dict_field(R0, qualifiers, Q0), dict_pairs(Q0, _, QP), maplist(atom_value, QP, Qs),
+    dict_field(R0, values, V0), dict_pairs(V0, _, VP), maplist(fact_field_value, VP, Vs),
+    dict_field(R0, codes, C0), dict_pairs(C0, _, CP),
+    findall(K-D, ( member(K-L, CP), is_list(L), member(D0, L), to_string(D0, D) ), Cs),
     list_field(R0, findings, Fs0), maplist(to_atom, Fs0, Fs),
     list_field(R0, unknown_findings, Us0), maplist(to_atom, Us0, Us).
 
@@ -165,42 +165,55 @@ opt_string(D, K, V) :-
     (   get_dict(K, D, X), X \== null -> to_string(X, V) ; V = none ).
 list_field(D, K, L) :-
     (   get_dict(K, D, L0), is_list(L0) -> L = L0 ; L = [] ).
+dict_field(D, K, V) :-
+    (   get_dict(K, D, V0), is_dict(V0) -> V = V0 ; V = _{} ).
+atom_value(K-V0, K-V) :- to_atom(V0, V).
+% numbers stay numbers; yes/no and choice values become atoms
+fact_field_value(K-V0, K-V) :- ( number(V0) -> V = V0 ; to_atom(V0, V) ).
 to_atom(X, A) :- atom_string(A, X).
 to_string(X, S) :- atom_string(X, S0), S = S0.
 
-invalid(Fmt, Args) :-
-    format(string(Msg), Fmt, Args),
-    throw(covkb_error(invalid_request, Msg)).
+%!  fail_request(+Key, +Args:dict) is det.
+%
+%   Give up on the request: Key names the reason, Args its details; the
+%   message is worded once, in Python (errors.py).
+fail_request(Key, Args) :-
+    throw(covkb_error(invalid_request, Key, Args)).
 
 %%  Which service the request is about -----------------------------------
 
-%   resolve_services(+Ctx, -Candidates, -Proofs, -Var)
-%   Candidates: the specific services (or `other`) the request may be
-%   about; Proofs: Service-ProofNode; Var: the request field that would
-%   settle a choice among them (service, analyte, substance).
-resolve_services(ctx(M, Req), Cands, Proofs, Var) :-
+%   resolve_services(+M, +Req, -Candidates, -Proofs, -Var)
+%   Candidates: the specific services (or `other`, `unlisted_code`) the
+%   request may be about; Proofs: Service-ProofNode; Var: the request field
+%   that would settle a choice among them (service, or a qualifier).
+resolve_services(M, Req, Cands, Proofs, Var) :-
     Code = Req.cpt, Svc = Req.service,
     (   Code \== none, \+ M:code(Code, _, _)
-    ->  Cands = [unlisted_code], Var = service,
-        unlisted_code_node(M, Code, Node), Proofs = [unlisted_code-Node]
+    ->  unlisted_code_node(M, Code, CodeNode),
+        (   Svc == none
+        ->  Cands = [unlisted_code], Proofs = [unlisted_code-CodeNode]
+        ;   leaf_services(M, Svc, Cands),
+            maplist(unlisted_code_service_proof(Svc, Code, CodeNode), Cands, Proofs)
+        ),
+        Var = service
     ;   Code \== none
     ->  code_candidates(M, Req, Code, Svc, Cands, Proofs, Var)
     ;   Svc \== none
     ->  leaf_services(M, Svc, Cands),
         maplist(requested_service_proof(Svc), Cands, Proofs),
         Var = service
-    ;   invalid("a request needs a service or a cpt code", [])
+    ;   fail_request(no_service, _{})
     ).
 
 code_candidates(M, Req, Code, Svc, Cands, Proofs, Var) :-
     (   code_takes_qualifier(M, Code, Q) -> true ; Q = none ),
-    (   Q \== none -> QVal = Req.Q ; QVal = none ),
+    (   Q \== none, memberchk(Q-QVal0, Req.quals) -> QVal = QVal0 ; QVal = none ),
     findall(S-Node,
             ( code_service(M, Code, Q, QVal, S0, Node0),
               refine_service(M, Svc, S0, S1),
               leaf_services(M, S1, Leaves),
               member(S, Leaves),
-              service_node(M, S, Code, Node0, Node)
+              service_node(S, Code, Node0, Node)
             ), Pairs0),
     (   Svc == none,
         (   Q \== none, ( QVal == none ; \+ M:code_qualifier(Code, _, Q, QVal) )
@@ -211,8 +224,8 @@ code_candidates(M, Req, Code, Svc, Cands, Proofs, Var) :-
     ),
     (   Pairs == []
     ->  (   QVal \== none
-        ->  invalid("cpt ~w with ~w ~w does not report service ~w", [Code, Q, QVal, Svc])
-        ;   invalid("cpt ~w does not report service ~w", [Code, Svc])
+        ->  fail_request(code_service_qualifier, _{code: Code, qualifier: Q, value: QVal, service: Svc})
+        ;   fail_request(code_service, _{code: Code, service: Svc})
         )
     ;   true
     ),
@@ -249,9 +262,12 @@ leaf_below(M, S, L) :-
 requested_service_proof(Svc, S, S-_{kind: service, id: S, source: Src, requested: Svc, children: []}) :-
     ( S == Svc -> Src = request ; Src = assumed ).
 
-service_node(M, S, Code, CodeNode, _{kind: service, id: S, source: code, code: Code, children: [CodeNode]}) :-
-    M:service(S, _), !.
-service_node(_, S, Code, CodeNode, _{kind: service, id: S, source: code, code: Code, children: [CodeNode]}).
+unlisted_code_service_proof(Svc, Code, CodeNode, S,
+                            S-_{kind: service, id: S, source: Src, requested: Svc, code: Code,
+                                children: [CodeNode]}) :-
+    ( S == Svc -> Src = request ; Src = assumed ).
+
+service_node(S, Code, CodeNode, _{kind: service, id: S, source: code, code: Code, children: [CodeNode]}).
 
 code_node(M, Code, S, Node) :-
     M:code(Code, Section, Desc),
@@ -269,63 +285,74 @@ other_node(M, Code, Q, QVal, _{kind: service, id: other, source: code, code: Cod
     ),
     ( QVal == none -> V = null ; V = QVal ).
 
-unlisted_code_node(M, Code, _{kind: code, id: Code, listed: false, section: coding_information,
-                              quote: Q, children: []}) :-
-    (   M:not_formalised(coding_information, Q, _), sub_string(Q, _, _, _, "all-inclusive")
-    ->  true
-    ;   Q = null
-    ).
+%   A code the coding table does not list, with the notices the policy
+%   gives for it: that the table may not be complete, and how claims with a
+%   code it does not cover are treated.
+unlisted_code_node(M, Code, _{kind: code, id: Code, listed: false, children: Notices}) :-
+    findall(_{kind: notice, id: Id, code: Code, section: S, quote: Q, children: []},
+            (   M:codes_not_exhaustive(S, Q), Id = codes_not_exhaustive
+            ;   M:uncovered_code_denial(S, Q), Id = uncovered_code_denial
+            ), Notices).
 
 %%  Facts the request settles -----------------------------------------------
 
-%   settled_pregnancy(+Ctx, -Value-Proof): yes/no/unknown, from the request
-%   or from a code that implies it; a contradiction is an invalid request.
-settled_pregnancy(ctx(M, Req), V-P) :-
-    Req.pregnant = Given,
-    Code = Req.cpt,
-    (   Code \== none, M:code_implies(Code, pregnant, Implied, Quote)
-    ->  (   Given \== unknown, Given \== Implied
-        ->  invalid("cpt ~w implies pregnant = ~w, but the request says pregnant = ~w", [Code, Implied, Given])
+%   settle_facts(+M, +Req, -Settled): Fact-(Value-Proof) for every patient
+%   fact; a fact whose sources disagree makes the request invalid (the
+%   least such fact by id is reported, with every source).
+settle_facts(M, Req, Settled) :-
+    findall(F, M:patient_fact(F, _), Fs0), sort(Fs0, Fs),
+    maplist(settle_fact(M, Req), Fs, Settled).
+
+settle_fact(M, Req, F, F-(V-P)) :-
+    findall(src(Rank, Key, Val, Node), fact_source(M, Req, F, Rank, Key, Val, Node), Srcs0),
+    sort(Srcs0, Srcs),
+    (   Srcs == []
+    ->  V = unknown, P = _{kind: fact, id: F, value: unknown, source: request, children: []}
+    ;   Srcs = [src(_, _, V, P)|_],
+        (   member(src(_, _, V2, _), Srcs), V2 \== V
+        ->  findall(N, member(src(_, _, _, N), Srcs), Nodes),
+            fail_request(contradiction, _{fact: F, sources: Nodes})
         ;   true
-        ),
-        M:code(Code, Section, _),
-        interp(M, code_implies(Code, pregnant, Implied), I),
-        V = Implied,
-        (   Given == unknown
-        ->  P = _{kind: fact, id: pregnant, value: Implied, source: code, code: Code,
-                  section: Section, quote: Quote, interpretation: I, children: []}
-        ;   P = _{kind: fact, id: pregnant, value: Implied, source: request, children: []}
         )
-    ;   V = Given,
-        P = _{kind: fact, id: pregnant, value: Given, source: request, children: []}
     ).
 
-%   rpl_status(+Ctx, -Value-Proof): recurrent pregnancy loss by the
-%   policy's definition (failed pregnancies) or a diagnosis code.
-rpl_status(ctx(M, Req), V-P) :-
-    M:definition(recurrent_pregnancy_loss, DefSection, DefQuote),
-    M:rpl_minimum_failed_pregnancies(Min),
-    L = Req.losses,
-    (   member(D, Req.diagnoses), M:rpl_diagnosis_code(D)
-    ->  interp(M, rpl_diagnosis_code, I),
-        V = yes,
-        P = _{kind: fact, id: recurrent_pregnancy_loss, value: yes, source: diagnosis, code: D,
-              section: DefSection, quote: DefQuote, interpretation: I, children: []}
-    ;   integer(L), L >= Min
-    ->  V = yes,
-        P = _{kind: fact, id: recurrent_pregnancy_loss, value: yes, source: prior_pregnancy_losses,
-              losses: L, minimum: Min, section: DefSection, quote: DefQuote, children: []}
-    ;   integer(L)
-    ->  V = no,
-        P = _{kind: fact, id: recurrent_pregnancy_loss, value: no, source: prior_pregnancy_losses,
-              losses: L, minimum: Min, section: DefSection, quote: DefQuote, children: []}
-    ;   V = unknown,
-        P = _{kind: fact, id: recurrent_pregnancy_loss, value: unknown, source: request,
-              section: DefSection, quote: DefQuote, children: []}
-    ).
+%   fact_source(+M, +Req, +Fact, -Rank, -Key, -Value, -Proof): one thing in
+%   the request that settles Fact.  Rank and Key order the sources (the
+%   first is shown); the ASP evaluator orders them the same way.
+fact_source(M, Req, F, 0, Field, V, _{kind: fact, id: F, value: V, source: request, field: Field,
+                                      children: []}) :-
+    M:field_fact(Field, F),
+    memberchk(Field-V, Req.values).
+fact_source(M, Req, F, 1, Field-at_least, V, Node) :-
+    M:number_at_least(F, Field, Min, Section, Quote),
+    memberchk(Field-N, Req.values), number(N),
+    ( N >= Min -> V = yes ; V = no ),
+    interp(M, number_at_least(F, Field), I),
+    Node = _{kind: fact, id: F, value: V, source: number, field: Field, number: N, rule: at_least,
+             threshold: Min, section: Section, quote: Quote, interpretation: I, children: []}.
+fact_source(M, Req, F, 1, Field-below, V, Node) :-
+    M:number_below(F, Field, T, Section, Quote),
+    memberchk(Field-N, Req.values), number(N),
+    ( N < T -> V = yes ; V = no ),
+    interp(M, number_below(F, Field), I),
+    Node = _{kind: fact, id: F, value: V, source: number, field: Field, number: N, rule: below,
+             threshold: T, section: Section, quote: Quote, interpretation: I, children: []}.
+fact_source(M, Req, F, 2, Code, V, Node) :-
+    Code = Req.cpt, Code \== none,
+    M:code_implies(Code, F, V, Quote),
+    M:code(Code, Section, _),
+    interp(M, code_implies(Code, F, V), I),
+    Node = _{kind: fact, id: F, value: V, source: code, code: Code, section: Section, quote: Quote,
+             interpretation: I, children: []}.
+fact_source(M, Req, F, 3, Field-Code, V, Node) :-
+    member(Field-Code, Req.codes),
+    M:listed_code_implies(Field, Code, F, V),
+    interp(M, listed_code_implies(Field, Code), I),
+    Node = _{kind: fact, id: F, value: V, source: code_list, field: Field, code: Code,
+             interpretation: I, children: []}.
 
-%   finding_status(+Ctx, +Finding, -Value, -Proof): three-valued status of a
-%   finding under the request's closed world and the findings ontology.
+%   finding_status(+M, +Req, +Finding, -Value, -Proof): three-valued status of
+%   a finding under the request's closed world and the findings ontology.
 finding_status(_, Req, F, yes, P) :-
     memberchk(F, Req.findings), !,
     P = _{kind: fact, id: F, value: yes, source: request, children: []}.
@@ -356,6 +383,19 @@ finding_below(M, F, D) :- finding_child(M, F, C, _, _), finding_below(M, C, D).
 finding_above(M, F, A) :- finding_child(M, A, F, _, _).
 finding_above(M, F, A) :- finding_child(M, P, F, _, _), finding_above(M, P, A).
 
+%   status(+Ctx, +Fact, -Value, -Proof): a patient fact as settled, or a finding.
+status(ctx(M, Req, Settled), F, V, P) :-
+    (   memberchk(F-(V0-P0), Settled)
+    ->  V = V0, P = P0
+    ;   M:finding(F, _)
+    ->  once(finding_status(M, Req, F, V, P))
+    ;   V = unknown, P = _{kind: fact, id: F, value: unknown, source: request, children: []}
+    ).
+
+%   domain(+M, +Fact, -Values): yes/no, or a non-boolean fact's values.
+domain(M, F, Vs) :-
+    (   setof(V, L^M:fact_value(F, V, L), Vs0) -> Vs = Vs0 ; Vs = [yes, no] ).
+
 %%  Statements and the facts they depend on ------------------------------
 
 applies(M, S, Svc) :- M:applies_to(S, G), service_below(M, Svc, G).
@@ -367,63 +407,68 @@ relevant_statements(M, Cands, Stmts) :-
 statement_fact(M, S, F) :- M:requires(S, F, _, _).
 statement_fact(M, S, F) :- M:criterion(S, _, F, _).
 
-%   unknown_vars(+Ctx, +Cands, +ServiceVar, +Stmts, -Vars): the unknowns
-%   a case must fix, each Var-Domain, in a fixed order.
+scope_fact(M, F) :- M:scope(F, _, _).
+
+%   unknown_vars(+Ctx, +Cands, +ServiceVar, +Stmts, -Vars): the unknowns a
+%   case must fix, each Var-Domain-Rank: the service (rank 0), scope facts
+%   (1), other patient facts (2), findings (3).
 unknown_vars(Ctx, Cands, SVar, Stmts0, Vars) :-
-    Ctx = ctx(M, Req, Preg-_, Rpl-_),
+    Ctx = ctx(M, _, _),
     % only statements whose requirements the request does not rule out can
     % decide a case, so only their facts become unknowns
     include(live_statement(Ctx), Stmts0, Stmts),
-    ( Cands = [_, _|_] -> V1 = [SVar-Cands] ; V1 = [] ),
-    % recurrent pregnancy loss matters when a statement may apply, and in a
-    % partly known version (out of scope is known there; the rest is not)
-    (   Rpl == unknown, ( Stmts \== [] ; M:partial_version(_, _, _) )
-    ->  V2 = [recurrent_pregnancy_loss-[yes, no]]
+    ( Cands = [_, _|_] -> V1 = [var(SVar, Cands, 0)] ; V1 = [] ),
+    % a scope fact matters when a statement may apply, and in a partly
+    % known version (out of scope is known there; the rest is not)
+    findall(F, scope_fact(M, F), Sc0), sort(Sc0, Scope),
+    (   ( Stmts \== [] ; M:partial_version(_, _, _) )
+    ->
+        findall(var(F, D, 1), ( member(F, Scope), status(Ctx, F, unknown, _), domain(M, F, D) ), V2)
     ;   V2 = []
     ),
-    findall(F, ( member(S, Stmts), statement_fact(M, S, F) ), Fs0),
+    findall(F, ( member(S, Stmts), statement_fact(M, S, F), \+ scope_fact(M, F) ), Fs0),
     sort(Fs0, Fs),
-    (   memberchk(pregnant, Fs), Preg == unknown -> V3 = [pregnant-[yes, no]] ; V3 = [] ),
-    findall(F-[yes, no], ( member(F, Fs), F \== pregnant,
-                           \+ finding_status(M, Req, F, yes, _),
-                           finding_status(M, Req, F, unknown, _) ), V4),
+    findall(var(F, D, 2), ( member(F, Fs), \+ M:finding(F, _),
+                            status(Ctx, F, unknown, _), domain(M, F, D) ), V3),
+    findall(var(F, [yes, no], 3), ( member(F, Fs), M:finding(F, _),
+                                    status(Ctx, F, unknown, _) ), V4),
     append([V1, V2, V3, V4], Vars).
 
 %   live_statement(+Ctx, +S): no requirement of S is known to fail.
-live_statement(ctx(M, Req, Preg-_, Rpl-_), S) :-
+live_statement(Ctx, S) :-
+    Ctx = ctx(M, _, _),
     forall(M:requires(S, F, Want, _),
-           (   F == pregnant -> memberchk(Preg, [Want, unknown])
-           ;   F == recurrent_pregnancy_loss -> memberchk(Rpl, [Want, unknown])
-           ;   once(finding_status(M, Req, F, V, _)), memberchk(V, [Want, unknown])
-           )).
+           ( status(Ctx, F, V, _), memberchk(V, [Want, unknown]) )).
 
 %%  Cases --------------------------------------------------------------------
 
 %   case(+Ctx, +Cands, +ServiceProofs, +Vars, -Case): one completion of the
 %   unknowns and what the policy decides in it.
-case(Ctx, Cands, SProofs, Vars, case(Assign, Outcome, Stmt, Met, Referral, Proof)) :-
+case(Ctx, Cands, SProofs, Vars, _{assign: Assume, outcome: Outcome, statement: Stmt,
+                                  criteria_met: Met, referral: Referral, proof: Proof}) :-
     assignment(Vars, Assign),
     consistent(Ctx, Assign),
-    ( Cands = [Only] -> Svc = Only ; Assign = [_-Svc|_] ),
+    ( Cands = [Only] -> Svc = Only ; Assign = [_-Svc-_|_] ),
     memberchk(Svc-SProof0, SProofs),
     copy_term(SProof0, SProof),
-    decide(Ctx, Assign, Svc, SProof, Outcome, Stmt, Met, Referral, Proof).
+    decide(Ctx, Assign, Svc, SProof, Outcome, Stmt, Met, Referral, Proof),
+    maplist([V-X-R, _{var: V, value: X, rank: R}]>>true, Assign, Assume).
 
 assignment([], []).
-assignment([V-Dom|Vs], [V-X|As]) :- member(X, Dom), assignment(Vs, As).
+assignment([var(V, Dom, R)|Vs], [V-X-R|As]) :- member(X, Dom), assignment(Vs, As).
 
 %   An assumed specific finding needs its assumed general finding.
-consistent(ctx(M, _, _, _), Assign) :-
-    \+ ( member(F-yes, Assign), finding_above(M, F, A), memberchk(A-no, Assign) ).
+consistent(ctx(M, _, _), Assign) :-
+    \+ ( member(F-yes-_, Assign), finding_above(M, F, A), memberchk(A-no-_, Assign) ).
 
 decide(Ctx, Assign, Svc, SProof, Outcome, Stmt, Met, Referral, Proof) :-
-    Ctx = ctx(M, _, _, _),
-    fact_value(Ctx, Assign, recurrent_pregnancy_loss, RplV, RplP),
-    scope_node(M, RplV, RplP, ScopeNode),
-    (   RplV == no
+    Ctx = ctx(M, _, _),
+    findall(F, scope_fact(M, F), Sc0), sort(Sc0, Scope),
+    maplist(scope_node(Ctx, Assign), Scope, ScopeNodes),
+    (   member(F, Scope), fact_value(Ctx, Assign, F, no, _)
     ->  Outcome = not_addressed, Stmt = null, Met = [], Referral = null,
-        Proof = _{kind: outcome, outcome: not_addressed, reason: out_of_scope,
-                  children: [ScopeNode, SProof]}
+        append(ScopeNodes, [SProof], Children),
+        Proof = _{kind: outcome, outcome: not_addressed, reason: out_of_scope, children: Children}
     ;   memberchk(Svc, [other, unlisted_code])
     ->  Stmt = null, Met = [], Referral = null,
         unaddressed(M, Outcome, Why),
@@ -434,18 +479,19 @@ decide(Ctx, Assign, Svc, SProof, Outcome, Stmt, Met, Referral, Proof) :-
         ->  Stmt = null, Met = [], Referral = null,
             unaddressed(M, Outcome, Why),
             maplist(statement_node(Ctx, Assign, Svc), NotApplicable, WhyNot),
-            append(WhyNot, Why, Children),
+            append([ScopeNodes, [SProof], WhyNot, Why], Children),
             Proof = _{kind: outcome, outcome: Outcome, reason: no_statement, service: Svc,
-                      children: [ScopeNode, SProof|Children]}
-        ;   Applicable = [S]
-        ->  Stmt = S,
-            statement_node(Ctx, Assign, Svc, S, SNode),
-            Outcome = SNode.outcome, Met = SNode.criteria_met,
-            ( M:referral(S, Referral) -> true ; Referral = null ),
-            Proof = _{kind: outcome, outcome: Outcome, reason: statement,
-                      children: [ScopeNode, SProof, SNode]}
-        ;   format(string(Msg), "statements ~w all apply to the same case", [Applicable]),
-            throw(covkb_error(policy_conflict, Msg))
+                      children: Children}
+        ;   maplist(statement_node(Ctx, Assign, Svc), Applicable, SNodes),
+            findall(O, ( member(N, SNodes), O = N.outcome ), Os0), sort(Os0, Os),
+            (   Os = [Outcome]
+            ->  Applicable = [Stmt|_],
+                findall(C, ( member(N, SNodes), member(C, N.criteria_met) ), Met0), sort(Met0, Met),
+                (   member(S, Applicable), M:referral(S, Referral) -> true ; Referral = null ),
+                append([ScopeNodes, [SProof], SNodes], Children),
+                Proof = _{kind: outcome, outcome: Outcome, reason: statement, children: Children}
+            ;   throw(covkb_error(policy_conflict, policy_conflict, _{statements: Applicable}))
+            )
         )
     ).
 
@@ -457,47 +503,42 @@ unaddressed(M, unknown, [_{kind: partial_version, section: Section, quote: Quote
     M:partial_version(Section, Quote, Reason), !.
 unaddressed(_, not_addressed, []).
 
-scope_node(M, V, FactProof, _{kind: scope, id: recurrent_pregnancy_loss, value: V,
-                              section: Section, quote: Quote, interpretation: I,
-                              children: [FactProof]}) :-
-    M:scope(recurrent_pregnancy_loss, Section, Quote),
-    interp(M, scope(recurrent_pregnancy_loss), I).
+scope_node(Ctx, Assign, F, _{kind: scope, id: F, value: V, section: Section, quote: Quote,
+                             interpretation: I, children: [P]}) :-
+    Ctx = ctx(M, _, _),
+    M:scope(F, Section, Quote), !,
+    fact_value(Ctx, Assign, F, V, P),
+    interp(M, scope(F), I).
 
 %   fact_value(+Ctx, +Assign, +Fact, -Value, -Proof)
-fact_value(ctx(_, _, _, V0-P0), Assign, recurrent_pregnancy_loss, V, P) :- !,
-    settled_or_assumed(recurrent_pregnancy_loss, V0, P0, Assign, V, P).
-fact_value(ctx(_, _, V0-P0, _), Assign, pregnant, V, P) :- !,
-    settled_or_assumed(pregnant, V0, P0, Assign, V, P).
-fact_value(ctx(M, Req, _, _), Assign, F, V, P) :-
-    finding_status(M, Req, F, V0, P0),
-    settled_or_assumed(F, V0, P0, Assign, V, P).
-
-settled_or_assumed(F, unknown, P0, Assign, V, P) :-
-    memberchk(F-V, Assign), !,
-    P = _{kind: fact, id: F, value: V, source: assumed, children: [P0]}.
-%   An unknown that is no case variable cannot change the outcome (no
-%   statement depends on it): it stays unknown.
-settled_or_assumed(_, unknown, P, _, unknown, P) :- !.
-settled_or_assumed(_, V, P, _, V, P).
+fact_value(Ctx, Assign, F, V, P) :-
+    status(Ctx, F, V0, P0),
+    (   V0 == unknown, memberchk(F-V1-_, Assign)
+    ->  V = V1, P = _{kind: fact, id: F, value: V1, source: assumed, children: [P0]}
+    ;   % an unknown that is no case variable cannot change the outcome (no
+        % statement depends on it): it stays unknown
+        V = V0, P = P0
+    ).
 
 requirements_hold(Ctx, Assign, S) :-
-    Ctx = ctx(M, _, _, _),
+    Ctx = ctx(M, _, _),
     forall(M:requires(S, F, Want, _), fact_value(Ctx, Assign, F, Want, _)).
 
-%   statement_node(+Ctx, +Assign, +Service, +S, -Node): the statement, each requirement
-%   and each criterion with the facts that decided it (why and why not).
+%   statement_node(+Ctx, +Assign, +Service, +S, -Node): the statement, each
+%   requirement and each criterion with the facts that decided it (why and
+%   why not).
 statement_node(Ctx, Assign, Svc, S, Node) :-
-    Ctx = ctx(M, _, _, _),
+    Ctx = ctx(M, _, _),
     M:statement(S, Section, Decides),
     findall(N-Q, M:statement_quote(S, N, Q), NQs), keysort(NQs, NQs1), pairs_values(NQs1, Quotes),
     findall(R, requirement_node(Ctx, Assign, S, R), Reqs),
     (   forall(member(R, Reqs), node_holds(R)) -> Holds = true ; Holds = false ),
-    (   M:criteria(S, Kind, CQuote)
-    ->  findall(C, criterion_node(Ctx, Assign, S, C), Crits),
+    (   M:criteria(S, Mode, CQuote)
+    ->  member_nodes(Ctx, Assign, S, top, Section, Crits),
         include(node_holds, Crits, MetNodes),
         maplist(node_id, MetNodes, Met),
-        criteria_hold(Kind, Crits, CHold),
-        CNode = _{kind: criteria, mode: Kind, holds: CHold, quote: CQuote, children: Crits},
+        group_holds(Mode, Crits, CHold),
+        CNode = _{kind: criteria, mode: Mode, holds: CHold, quote: CQuote, children: Crits},
         append(Reqs, [CNode], Children),
         ( CHold == true -> Outcome = Decides ; Outcome = criteria_not_met )
     ;   Met = [], Children = Reqs, Outcome = Decides
@@ -519,91 +560,45 @@ statement_interpretation(M, Svc, S, I) :-
 
 requirement_node(Ctx, Assign, S, _{kind: requirement, id: F, expected: Want, holds: H,
                                    quote: Q, interpretation: I, children: [P]}) :-
-    Ctx = ctx(M, _, _, _),
+    Ctx = ctx(M, _, _),
     M:requires(S, F, Want, Q),
     interp(M, requires(S, F), I),
     fact_value(Ctx, Assign, F, V, P),
     ( V == Want -> H = true ; H = false ).
 
-criterion_node(Ctx, Assign, S, _{kind: criterion, id: C, finding: F, holds: H, quote: Q,
-                                 section: Section, interpretation: I, children: [P]}) :-
-    Ctx = ctx(M, _, _, _),
-    M:criterion(S, C, F, Q),
-    M:statement(S, Section, _),
+%   member_nodes(+Ctx, +Assign, +S, +Group, +Section, -Nodes): the criteria
+%   and nested groups of Group (`top`: the statement's own), by id.
+member_nodes(Ctx, Assign, S, Group, Section, Nodes) :-
+    Ctx = ctx(M, _, _),
+    findall(C-N,
+            (   M:criterion(S, C, _, _), parent(M, S, C, Group),
+                criterion_node(Ctx, Assign, S, C, Section, N)
+            ;   M:criterion_group(S, C, _, _), parent(M, S, C, Group),
+                group_node(Ctx, Assign, S, C, Section, N)
+            ), Pairs),
+    keysort(Pairs, Sorted), pairs_values(Sorted, Nodes).
+
+parent(M, S, C, P) :- ( M:member_of(S, C, P0) -> P = P0 ; P = top ).
+
+criterion_node(Ctx, Assign, S, C, Section, _{kind: criterion, id: C, fact: F, holds: H, quote: Q,
+                                            section: Section, interpretation: I, children: [P]}) :-
+    Ctx = ctx(M, _, _),
+    M:criterion(S, C, F, Q), !,
     fact_value(Ctx, Assign, F, V, P),
     ( V == yes -> H = true ; H = false ),
     interp(M, F, I).
 
-criteria_hold(any, Crits, H) :- ( member(C, Crits), node_holds(C) -> H = true ; H = false ).
-criteria_hold(all, Crits, H) :- ( forall(member(C, Crits), node_holds(C)) -> H = true ; H = false ).
+group_node(Ctx, Assign, S, G, Section, _{kind: criterion_group, id: G, mode: Mode, holds: H, quote: Q,
+                                         section: Section, children: Members}) :-
+    Ctx = ctx(M, _, _),
+    M:criterion_group(S, G, Mode, Q), !,
+    member_nodes(Ctx, Assign, S, G, Section, Members),
+    group_holds(Mode, Members, H).
+
+group_holds(any, Crits, H) :- ( member(C, Crits), node_holds(C) -> H = true ; H = false ).
+group_holds(all, Crits, H) :- ( forall(member(C, Crits), node_holds(C)) -> H = true ; H = false ).
 
 node_holds(Node) :- get_dict(holds, Node, true).
 node_id(Node, Id) :- get_dict(id, Node, Id).
 
 interp(M, Subject, I) :- ( M:interpretation(Subject, I0) -> I = I0 ; I = null ).
-
-%%  Three-valued aggregation ---------------------------------------------
-
-%   aggregate_cases(+Vars, +Cases, -Determination): the outcome when every
-%   case agrees, else insufficient_information with the unknowns on which
-%   the outcome depends (an unknown is missing when changing it alone
-%   changes the outcome in some case).
-aggregate_cases(Vars, Cases, Det) :-
-    findall(O, member(case(_, O, _, _, _, _), Cases), Os0), sort(Os0, Os),
-    findall(S, member(case(_, _, S, _, _, _), Cases), Ss0), sort(Ss0, Ss),
-    findall(R, member(case(_, _, _, _, R, _), Cases), Rs0), sort(Rs0, Rs),
-    findall(Met, member(case(_, _, _, Met, _, _), Cases), Mets),
-    intersection_all(Mets, Common),
-    (   Ss = [Stmt0] -> Stmt = Stmt0 ; Stmt = null ),
-    (   Rs = [Ref0] -> Ref = Ref0 ; Ref = null ),
-    (   Os = [Outcome]
-    ->  Missing = [], Possible = []
-    ;   Outcome = insufficient_information,
-        essential_vars(Vars, Cases, Missing),
-        Possible = Os
-    ),
-    (   Cases = [case([], _, _, _, _, Proof)]
-    ->  Children = [Proof]
-    ;   maplist(case_node, Cases, Children)
-    ),
-    foldl(collect_citations, Children, [], Cits0), reverse(Cits0, Cits1),
-    list_to_set(Cits1, Citations),
-    Det = _{outcome: Outcome, statement: Stmt, criteria_met: Common,
-            missing: Missing, possible_outcomes: Possible, referral: Ref,
-            citations: Citations,
-            explanation: _{kind: determination, outcome: Outcome, statement: Stmt,
-                           children: Children}}.
-
-intersection_all([], []).
-intersection_all([L|Ls], I) :- foldl([A, B, C]>>intersection(B, A, C), Ls, L, I).
-
-essential_vars(Vars, Cases, Missing) :-
-    findall(V, ( member(V-_, Vars), essential(V, Cases) ), Missing).
-
-essential(V, Cases) :-
-    member(case(A1, O1, _, _, _, _), Cases),
-    member(case(A2, O2, _, _, _, _), Cases),
-    O1 \== O2,
-    differ_only_in(V, A1, A2), !.
-
-differ_only_in(V, A1, A2) :-
-    maplist([K-X, K-Y]>>( K == V -> X \== Y ; X == Y ), A1, A2).
-
-case_node(case(Assign, O, S, _, _, Proof),
-          _{kind: case, assume: Assume, outcome: O, statement: S, children: [Proof]}) :-
-    maplist([F-V, _{fact: F, value: V}]>>true, Assign, Assume).
-
-collect_citations(Node, Acc0, Acc) :-
-    (   get_dict(quote, Node, Q), Q \== null, get_dict(section, Node, Sec), Sec \== null
-    ->  Acc1 = [_{section: Sec, quote: Q}|Acc0]
-    ;   Acc1 = Acc0
-    ),
-    (   get_dict(quotes, Node, Qs), get_dict(section, Node, Sec1)
-    ->  foldl([Q1, A0, [_{section: Sec1, quote: Q1}|A0]]>>true, Qs, Acc1, Acc1b)
-    ;   Acc1b = Acc1
-    ),
-    (   get_dict(heading, Node, H), get_dict(section, Node, Sec2)
-    ->  Acc2 = [_{section: Sec2, quote: H}|Acc1b]
-    ;   Acc2 = Acc1b
-    ),
-    (   get_dict(children, Node, Cs) -> foldl(collect_citations, Cs, Acc2, Acc) ; Acc = Acc2 ).

@@ -1,11 +1,17 @@
 """Determinations: the typed answers the API returns.
 
-Built from what an evaluator derived (``Determination.from_engine``); never
-raw pyswip or clingo values.
+An engine resolves the request, derives what it settles and decides every
+completion of what it leaves unknown, returning one ``Case`` per completion
+with its derivation.  The rest is written here once, for both engines:
+aggregating the cases into the three-valued outcome (``aggregate``), the
+unknowns the outcome depends on, the citations and the notices, all read off
+the derivations.  Never raw pyswip or clingo values.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,6 +77,123 @@ def _thaw(v: Any) -> Any:
 
 
 @dataclass(frozen=True, slots=True)
+class Case:
+    """One completion of the unknowns and what the policy decides in it."""
+
+    assign: tuple[tuple[str, Any, int], ...]   # (variable, value, rank), in variable order
+    outcome: str
+    statement: str | None
+    criteria_met: tuple[str, ...]
+    referral: str | None
+    proof: dict[str, Any]                      # the derivation, as the engine built it
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Case:
+        assign = sorted(((a["var"], a["value"], a["rank"]) for a in d["assign"]), key=lambda t: (t[2], t[0]))
+        return cls(tuple(assign), d["outcome"], d.get("statement"), tuple(sorted(d.get("criteria_met") or ())),
+                   d.get("referral"), d["proof"])
+
+    def values(self) -> dict[str, Any]:
+        return {v: x for v, x, _ in self.assign}
+
+    def order(self) -> tuple[Any, ...]:
+        return tuple(value_order(x) for _, x, _ in self.assign)
+
+
+def value_order(value: Any) -> tuple[int, str]:
+    """The order cases are listed in: yes before no, a code's other services last."""
+    if value == "yes":
+        return (0, "")
+    if value == "no":
+        return (1, "")
+    if value in ("other", "unlisted_code"):
+        return (3, str(value))
+    return (2, str(value))
+
+
+def walk(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield node
+    for child in node.get("children", ()):
+        yield from walk(child)
+
+
+def cited(nodes: Iterable[dict[str, Any]]) -> set[tuple[str, str]]:
+    """Every quote a derivation shows, with the section it stands in: a node's
+    quote, a statement's quotes, a code's heading and note."""
+    out: set[tuple[str, str]] = set()
+    for n in nodes:
+        sec = n.get("section")
+        if sec is None:
+            continue
+        for key in ("quote", "heading", "note"):
+            if n.get(key) is not None:
+                out.add((sec, n[key]))
+        out.update((sec, q) for q in n.get("quotes") or ())
+    return out
+
+
+def aggregate(cases: list[Case], *, explain: bool = True) -> dict[str, Any]:
+    """The three-valued determination over an engine's cases: an outcome
+    when every case agrees; else insufficient_information, the possible
+    outcomes, and the unknowns on which the outcome depends (an unknown is
+    missing when changing it alone changes the outcome in some case)."""
+    cases = sorted(cases, key=Case.order)
+    outcomes = sorted({c.outcome for c in cases})
+    statements = {c.statement for c in cases}
+    referrals = {c.referral for c in cases}
+    if len(outcomes) == 1:
+        outcome, missing, possible = outcomes[0], [], []
+    else:
+        outcome, possible = "insufficient_information", outcomes
+        missing = [v for v, _, _ in cases[0].assign if _essential(v, cases)]
+    nodes = [n for c in cases for n in walk(c.proof)]
+    notices = sorted({(n.get("id"), n.get("code"), n.get("section"), n.get("quote"))
+                      for n in nodes if n.get("kind") == "notice"}, key=str)
+    answer: dict[str, Any] = {
+        "outcome": outcome,
+        "statement": statements.pop() if len(statements) == 1 else None,
+        "criteria_met": sorted(set.intersection(*(set(c.criteria_met) for c in cases))),
+        "missing": missing,
+        "possible_outcomes": possible,
+        "referral": referrals.pop() if len(referrals) == 1 else None,
+        "citations": cited(nodes),
+        "notices": notices,
+    }
+    if explain:
+        if len(cases) == 1 and not cases[0].assign:
+            children = [cases[0].proof]
+        else:
+            children = [{"kind": "case", "assume": [{"fact": v, "value": x} for v, x, _ in c.assign],
+                         "outcome": c.outcome, "statement": c.statement, "children": [c.proof]} for c in cases]
+        answer["explanation"] = {"kind": "determination", "outcome": outcome, "statement": answer["statement"],
+                                 "children": children}
+    return answer
+
+
+def _essential(var: str, cases: list[Case]) -> bool:
+    """Two cases that differ only in var have different outcomes."""
+    seen: dict[tuple[tuple[str, Any], ...], set[str]] = defaultdict(set)
+    for c in cases:
+        seen[tuple((v, x) for v, x, _ in c.assign if v != var)].add(c.outcome)
+    return any(len(os) > 1 for os in seen.values())
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A rule beside the determination (e.g. how claims with a code the table
+    does not list are treated), cited from the derivation."""
+
+    id: str
+    code: str | None
+    section_path: str
+    quote: str
+
+    def __str__(self) -> str:
+        what = f"CPT {self.code} is not in this policy's coding table; " if self.code else ""
+        return f"{what}[{self.section_path}] \"{self.quote}\""
+
+
+@dataclass(frozen=True, slots=True)
 class Determination:
     outcome: str
     policy: str
@@ -84,12 +207,16 @@ class Determination:
     explanation: Node
     warnings: tuple[str, ...] = ()
     engine: str = field(default="prolog", compare=False)
+    notices: tuple[Notice, ...] = ()
 
     @classmethod
-    def from_engine(
-        cls, raw: dict[str, Any], *, policy: str, data: VersionData, warnings: list[str], engine: str
+    def from_cases(
+        cls, cases: list[Case], *, policy: str, data: VersionData, warnings: list[str], engine: str,
+        explain: bool = True,
     ) -> Determination:
-        cites = {(c["section"], c["quote"]) for c in raw["citations"]}
+        raw = aggregate(cases, explain=explain)
+        notices = tuple(Notice(i, c, data.section_path(s), q) for i, c, s, q in raw["notices"])
+        cites = raw["citations"]
         # Document order: where each quote stands in the source text.
         ordered = sorted(cites, key=lambda sq: (data.quote_position(sq[1]), sq[1]))
         return cls(
@@ -103,8 +230,9 @@ class Determination:
             referral=raw.get("referral"),
             citations=tuple(Citation(s, data.section_path(s), q) for s, q in ordered),
             explanation=Node.from_dict(raw["explanation"]) if "explanation" in raw else Node("omitted", ()),
-            warnings=tuple(warnings),
+            warnings=tuple(warnings) + tuple(str(n) for n in notices),
             engine=engine,
+            notices=notices,
         )
 
     def to_dict(self, *, explanation: bool = True) -> dict[str, Any]:

@@ -16,6 +16,9 @@ the API.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 
 class CovkbError(Exception):
     """Base of every covkb error: a machine code and a one-line message."""
@@ -55,10 +58,46 @@ class EngineError(CovkbError):
     code = "engine"
 
 
-def from_engine(code: str, message: str) -> CovkbError:
+def _source(node: dict[str, Any]) -> str:
+    """Where a fact's value came from, in words (a fact node's source)."""
+    src = node.get("source")
+    if src == "request":
+        return f"the request's {node.get('field', node.get('id'))}"
+    if src == "number":
+        return f"{node.get('field')} {node.get('number')}"
+    if src == "code":
+        return f"cpt {node.get('code')}"
+    if src == "code_list":
+        return f"{node.get('field')} code {node.get('code')}"
+    return str(src)
+
+
+def _contradiction(args: dict[str, Any]) -> str:
+    sources = args["sources"]  # in the engines' order: the first is the one shown
+    first = sources[0]
+    other = next(s for s in sources if s["value"] != first["value"])
+    return (f"the request contradicts itself: {_source(first)} means {args['fact']} = {first['value']}, "
+            f"but {_source(other)} means {args['fact']} = {other['value']}")
+
+
+# Every message an engine can report, worded once for both engines.
+_TEMPLATES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "no_service": lambda a: "a request needs a service or a cpt code",
+    "code_service_qualifier": lambda a: (
+        f"cpt {a['code']} with {a['qualifier']} {a['value']} does not report service {a['service']}"),
+    "code_service": lambda a: f"cpt {a['code']} does not report service {a['service']}",
+    "contradiction": _contradiction,
+    "policy_conflict": lambda a: (
+        f"statements {', '.join(sorted(a['statements']))} apply to the same case with different outcomes"),
+}
+
+
+def from_engine(code: str, key: str, args: dict[str, Any]) -> CovkbError:
     """Translate an error an evaluator reported as data into the tree."""
+    template = _TEMPLATES.get(key)
+    message = template(args) if template else f"{key}: {args}"
     if code == "invalid_request":
-        return InvalidRequest(message)
+        return InvalidRequest(message, code="invalid_request")
     if code in ("kb_syntax", "policy_conflict"):
         return KnowledgeBaseError(message, code=code)
     return EngineError(message, code=code)

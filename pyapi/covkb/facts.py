@@ -10,7 +10,7 @@ written back as text both engines read (``fact_text``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -113,10 +113,37 @@ def _parse(files: Iterable[Path], schema: frozenset[tuple[str, int]] | None) -> 
     return facts
 
 
+@dataclass(frozen=True)
+class Schema:
+    """kb/schema.pl: the predicates a fact file may use, what each argument
+    is (its role: statement, code, quote, section, subject, id, text, value)
+    and which predicates only say how a revision is made."""
+
+    predicates: frozenset[tuple[str, int]]
+    roles: dict[str, dict[int, str]]        # predicate -> {position (0-based): role}
+    revision_facts: frozenset[str]
+
+    def positions(self, name: str, role: str) -> list[int]:
+        return [i for i, r in self.roles.get(name, {}).items() if r == role]
+
+
 @lru_cache(maxsize=4)
+def read_schema(path: Path) -> Schema:
+    facts = _parse([path], None)
+    roles: dict[str, dict[int, str]] = {}
+    for f in facts:
+        if f.name == "argument":
+            roles.setdefault(atom(f.args[0]), {})[int(f.args[1]) - 1] = atom(f.args[2])  # type: ignore[arg-type]
+    return Schema(
+        frozenset((atom(f.args[0]), f.args[1]) for f in facts if f.name == "schema"),  # type: ignore[misc]
+        roles,
+        frozenset(atom(f.args[0]) for f in facts if f.name == "revision_fact"),
+    )
+
+
 def schema(path: Path) -> frozenset[tuple[str, int]]:
     """The predicates kb/schema.pl allows."""
-    return frozenset((atom(f.args[0]), f.args[1]) for f in _parse([path], None) if f.name == "schema")
+    return read_schema(path).predicates
 
 
 def read_facts(files: Iterable[Path], schema_file: Path | None = None) -> list[Fact]:
@@ -124,6 +151,41 @@ def read_facts(files: Iterable[Path], schema_file: Path | None = None) -> list[F
     from .paths import kb_dir
 
     return _parse(files, schema(schema_file or kb_dir() / "schema.pl"))
+
+
+def kb_schema() -> Schema:
+    from .paths import kb_dir
+
+    return read_schema(kb_dir() / "schema.pl")
+
+
+def cycles(edges: Iterable[tuple[str, str]]) -> list[list[str]]:
+    """The cycles of a graph (each as a path that returns to its start)."""
+    graph: dict[str, list[str]] = {}
+    for a, b in edges:
+        graph.setdefault(a, []).append(b)
+    found: list[list[str]] = []
+    state: dict[str, int] = {}
+    for start in sorted(graph):
+        if start in state:
+            continue
+        stack: list[tuple[str, Iterator[str]]] = [(start, iter(graph.get(start, ())))]
+        path = [start]
+        state[start] = 1
+        while stack:
+            node, it = stack[-1]
+            nxt = next(it, None)
+            if nxt is None:
+                stack.pop()
+                path.pop()
+                state[node] = 2
+            elif state.get(nxt) == 1:
+                found.append(path[path.index(nxt):] + [nxt])
+            elif nxt not in state:
+                state[nxt] = 1
+                path.append(nxt)
+                stack.append((nxt, iter(graph.get(nxt, ()))))
+    return found
 
 
 def closure(start: Iterable[str], edges: Iterable[tuple[str, str]]) -> set[str]:

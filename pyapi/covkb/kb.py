@@ -5,7 +5,9 @@
                           "prior_pregnancy_losses": 3, "findings": ["cone_biopsy"]})
         d.outcome            # 'medically_necessary'
 
-Loads kb/ once; engines are made per version on first use and reused.
+Loads one policy of kb/ once (``policy=``: an id, a number such as
+"cigna-0284", or a policy folder; by default the only one installed);
+engines are made per version on first use and reused.
 """
 
 from __future__ import annotations
@@ -22,11 +24,12 @@ from .request import Request, parse_request
 
 
 class KnowledgeBase:
-    def __init__(self, engine: str = "prolog", *, root: Path | None = None, today: dt.date | None = None) -> None:
+    def __init__(self, engine: str = "prolog", *, policy: str | Path | None = None, root: Path | None = None,
+                 today: dt.date | None = None) -> None:
         if engine not in ENGINES:
             raise InvalidRequest(f"unknown engine {engine!r} (choose {' or '.join(ENGINES)})")
         self.engine_name = engine
-        self.policy = Policy(root)
+        self.policy = Policy(root, policy=policy)
         self.today = today
         self._engines: dict[str, Engine] = {}
         self._relevance: dict[str, dict[tuple[Any, ...], frozenset[str]]] = {}
@@ -69,13 +72,15 @@ class KnowledgeBase:
         data = self.policy.data(version)
         warnings = warnings + _qualifier_warnings(req, data.vocabulary)
         try:
-            raw = self.engine(version).evaluate({**req.engine_dict(), "explain": explain})
+            cases = self.engine(version).cases({**req.engine_dict(), "explain": explain})
         except CovkbError:
             raise
         except Exception as exc:  # the one boundary where engine failures are translated
             raise EngineError(f"{self.engine_name} engine failed: {exc}") from exc
-        return Determination.from_engine(
-            raw, policy=self.policy.number, data=data, warnings=warnings, engine=self.engine_name
+        if not cases:
+            raise EngineError(f"the {self.engine_name} engine found no case")
+        return Determination.from_cases(
+            cases, policy=self.policy.number, data=data, warnings=warnings, engine=self.engine_name, explain=explain
         )
 
 
@@ -88,13 +93,14 @@ class KnowledgeBase:
         """
         req = self.parse(request)
         version, _ = self.version_for(req)
-        what = (req.service, req.cpt, req.analyte, req.substance)
+        quals = tuple(req.get(q) for q in sorted(self.vocabulary.qualifiers))
+        what = (req.service, req.cpt, *quals)
         cache = self._relevance.setdefault(version.id, {})
         if what not in cache:
             cache[what] = self.engine(version).relevant_findings(req.engine_dict())
         rel = cache[what]
-        return (version.id, req.date_of_service or self.today or dt.date.today(), *what, req.pregnant,
-                req.prior_pregnancy_losses, tuple(sorted(req.diagnoses)),
+        fields = tuple(req.get(f) for f in sorted(self.vocabulary.fields))
+        return (version.id, req.date_of_service or self.today or dt.date.today(), *what, *fields,
                 tuple(sorted(rel.intersection(req.findings))), tuple(sorted(rel.intersection(req.unknown_findings))))
 
 
@@ -103,6 +109,6 @@ def _qualifier_warnings(req: Request, vocab: Vocabulary) -> list[str]:
     takes = vocab.code_qualifiers.get(req.cpt or "")
     return [
         f"{q} is ignored: only a code that takes it ({', '.join(sorted(c for c, x in vocab.code_qualifiers.items() if x == q))}) uses it"
-        for q in ("analyte", "substance")
-        if getattr(req, q) is not None and takes != q
+        for q in sorted(vocab.qualifiers)
+        if req.get(q) is not None and takes != q
     ]

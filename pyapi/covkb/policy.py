@@ -1,8 +1,10 @@
-"""The policy as Python sees it: versions, vocabulary and section titles.
+"""The policies as Python sees them: versions, vocabulary, request language.
 
 Read from the same fact files the engines load (``facts.read_facts``); used
-to validate requests against the vocabulary, to pick the version in force,
-and to render section paths.  The reasoning itself stays in the engines.
+to validate requests against the vocabulary and the request language a
+policy declares, to pick the version in force, and to render section paths.
+The reasoning itself stays in the engines.  Nothing here names a policy's
+terms: every policy folder in kb/policies/ (or given by path) is read alike.
 """
 
 from __future__ import annotations
@@ -14,10 +16,9 @@ from functools import cached_property
 from pathlib import Path
 
 from .errors import InvalidRequest, KnowledgeBaseError, VersionNotAvailable
-from .facts import Fact, Term, Value, atom, fact_text, read_facts
+from .facts import Fact, Term, Value, atom, cycles, fact_text, kb_schema, read_facts
 from .paths import kb_dir
 
-POLICY_DIR = "policies/cigna_0284"
 ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -101,6 +102,22 @@ class VersionData:
         for code, _svc, q, v in self.rows("code_qualifier"):
             qual_values.setdefault(atom(q), set()).add(atom(v))
             code_qualifiers[code] = atom(q)
+        fact_values: dict[str, list[str]] = {}
+        for f, v, _label in self.rows("fact_value"):
+            fact_values.setdefault(atom(f), []).append(atom(v))
+        one = lambda name: {atom(r[0]): r[1] for r in self.rows(name)}  # noqa: E731
+        field_fact, alias, unit, system = one("field_fact"), one("field_alias"), one("field_unit"), one("field_code_system")
+        ranges = {atom(r[0]): (r[1], r[2]) for r in self.rows("field_range")}
+        fields = {}
+        for name, kind, label in self.rows("request_field"):
+            n = atom(name)
+            fact = atom(field_fact[n]) if n in field_fact else None
+            fields[n] = RequestField(
+                n, atom(kind), label, fact,
+                *ranges.get(n, (None, None)),
+                unit.get(n), system.get(n), atom(alias[n]) if n in alias else None,
+                tuple(sorted(fact_values.get(fact, ()))) if fact and atom(kind) == "choice" else ("yes", "no"),
+            )
         return Vocabulary(
             outcomes=ids("outcome"),
             services=ids("service"),
@@ -111,7 +128,31 @@ class VersionData:
             codes=codes,
             code_qualifiers=code_qualifiers,
             statements={atom(r[0]): atom(r[2]) for r in self.rows("statement")},
+            fields=fields,
+            fact_values={f: tuple(sorted(v)) for f, v in fact_values.items()},
+            scope=tuple(sorted(atom(r[0]) for r in self.rows("scope"))),
+            favour={atom(r[0]): r[1] for r in self.rows("outcome_favour")},
         )
+
+
+@dataclass(frozen=True, slots=True)
+class RequestField:
+    """A request field a policy declares (request_field/3 and its details)."""
+
+    name: str
+    kind: str                    # boolean | choice | count | measurement | code_list
+    label: str
+    fact: str | None             # the fact a boolean or choice field states
+    minimum: int | None
+    maximum: int | None
+    unit: str | None
+    code_system: str | None
+    alias: str | None
+    values: tuple[str, ...]      # a boolean's or choice's values
+
+    @property
+    def numeric(self) -> bool:
+        return self.kind in ("count", "measurement")
 
 
 @dataclass(frozen=True)
@@ -125,16 +166,19 @@ class Vocabulary:
     codes: dict[str, str]
     code_qualifiers: dict[str, str]
     statements: dict[str, str] = field(default_factory=dict)
+    fields: dict[str, RequestField] = field(default_factory=dict)
+    fact_values: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    scope: tuple[str, ...] = ()
+    favour: dict[str, int] = field(default_factory=dict)
+
+    def domain(self, fact: str) -> tuple[str, ...]:
+        """The values a patient fact or finding can take."""
+        return self.fact_values.get(fact, ("yes", "no"))
 
 
 def normalise_quote(text: str) -> str:
     """Collapse whitespace and drop markdown bold, as quotes are checked."""
     return re.sub(r"\s+", " ", text.replace("**", "")).strip()
-
-
-STATEMENT_KEYED = ("statement", "statement_quote", "applies_to", "requires", "criteria", "criterion", "referral")
-CODE_KEYED = ("code", "code_heading", "code_note", "code_reports", "code_qualifier", "code_implies", "code_open_ended")
-REVISION_CONTROL = ("revision_of", "drops_statement", "drops_code", "drops_criterion", "known_statement", "known_code")
 
 
 def _subject_ids(v: Value) -> set[str]:
@@ -145,6 +189,18 @@ def _subject_ids(v: Value) -> set[str]:
             out |= _subject_ids(a)
         return out
     return {v} if isinstance(v, str) else set()
+
+
+def belongs_to(f: Fact, statements: set[str], codes: set[str]) -> bool:
+    """The fact is about one of these statements or codes (by its
+    arguments' roles in kb/schema.pl, or, for an interpretation or evidence,
+    by what its subject mentions)."""
+    sch = kb_schema()
+    if any(atom(f.args[i]) in statements for i in sch.positions(f.name, "statement")):
+        return True
+    if any(f.args[i] in codes for i in sch.positions(f.name, "code")):
+        return True
+    return any(_subject_ids(f.args[i]) & (statements | codes) for i in sch.positions(f.name, "subject"))
 
 
 def apply_revision(base: list[Fact], own: list[Fact]) -> list[Fact]:
@@ -159,31 +215,77 @@ def apply_revision(base: list[Fact], own: list[Fact]) -> list[Fact]:
     if partial:
         gone_statements |= base_statements - {atom(r[0]) for r in rows("known_statement")}
         gone_codes |= base_codes - {r[0] for r in rows("known_code")}
-    gone = gone_statements | gone_codes
     gone_criteria = {(atom(r[0]), atom(r[1])) for r in rows("drops_criterion")}
+    gone_criterion_terms = {(s, Term(c)) for s, c in gone_criteria}
+    sch = kb_schema()
 
     def kept(f: Fact) -> bool:
-        if f.name == "criterion" and (atom(f.args[0]), atom(f.args[1])) in gone_criteria:
-            return False
-        if f.name in STATEMENT_KEYED:
-            return atom(f.args[0]) not in gone_statements
-        if f.name in CODE_KEYED:
-            return f.args[0] not in gone_codes
-        if f.name in ("interpretation", "evidence"):
-            return not (_subject_ids(f.args[0]) & gone)
-        if f.name in REVISION_CONTROL or f.name == "partial_version":
+        if f.name in sch.revision_facts:
             return False  # a base's own revision facts do not carry over
-        return True
+        # a dropped criterion (or group) goes with every fact of its statement about it
+        if any((atom(f.args[i]), f.args[i + 1]) in gone_criterion_terms
+               for i in sch.positions(f.name, "statement") if i + 1 < len(f.args)):
+            return False
+        return not belongs_to(f, gone_statements, gone_codes)
 
     return list(dict.fromkeys([f for f in base if kept(f)] + own))
 
 
-class Policy:
-    """Cigna 0284 as encoded in kb/: its versions and their facts."""
+def _refuse_cycles(v: Version, facts: tuple[Fact, ...]) -> None:
+    """An ontology or criteria cycle would make an evaluator loop: refuse the
+    version at load, naming the cycle."""
+    ids = lambda f, i, j: (atom(f.args[i]), atom(f.args[j]))  # noqa: E731
+    graphs = {
+        "services": [ids(f, 0, 1) for f in facts if f.name == "service_is_a"],
+        "findings": [ids(f, 0, 1) for f in facts if f.name in ("finding_is_a", "finding_example")],
+        "criteria": [(f"{atom(f.args[0])}:{atom(f.args[1])}", f"{atom(f.args[0])}:{atom(f.args[2])}")
+                     for f in facts if f.name == "member_of"],
+    }
+    for what, edges in graphs.items():
+        found = cycles(edges)
+        if found:
+            raise KnowledgeBaseError(f"{v.id}: the {what} form a cycle: {' -> '.join(found[0])}", code="kb_cycle")
 
-    def __init__(self, root: Path | None = None) -> None:
+
+def policy_folders(root: Path | None = None) -> list[Path]:
+    """The policies installed in kb/policies/, one folder each."""
+    base = (root or kb_dir()).resolve() / "policies"
+    return sorted(p.parent for p in base.glob("*/policy.pl"))
+
+
+def _policy_folder(policy: str | Path | None, root: Path) -> Path:
+    """A policy given by id, number or folder path; the only one installed by default."""
+    installed = policy_folders(root)
+    if policy is None:
+        if len(installed) == 1:
+            return installed[0]
+        names = ", ".join(p.name for p in installed) or "none"
+        raise InvalidRequest(f"choose a policy (--policy): installed are {names}")
+    if isinstance(policy, Path) or "/" in str(policy):
+        folder = Path(policy)
+        if not (folder / "policy.pl").is_file():
+            raise InvalidRequest(f"no policy folder {folder} (it needs a policy.pl)")
+        return folder
+    for folder in installed:
+        meta = read_facts([folder / "policy.pl"])
+        ids = {folder.name} | {atom(f.args[0]) for f in meta if f.name == "policy"} | \
+              {f.args[1] for f in meta if f.name == "policy"}
+        if policy in ids:
+            return folder
+    import difflib
+
+    near = difflib.get_close_matches(str(policy), [p.name for p in installed], n=1)
+    hint = f" (did you mean {near[0]!r}?)" if near else ""
+    raise InvalidRequest(f"no policy {str(policy)!r}{hint}; `covkb policies` lists them")
+
+
+class Policy:
+    """One policy as encoded in kb/ (or in a folder of the same layout): its
+    versions and their facts."""
+
+    def __init__(self, root: Path | None = None, *, policy: str | Path | None = None) -> None:
         self.root = (root or kb_dir()).resolve()
-        self.folder = self.root / POLICY_DIR
+        self.folder = _policy_folder(policy, self.root).resolve()
         meta = read_facts([self.folder / "policy.pl"])
         rows = lambda n: [f.args for f in meta if f.name == n]  # noqa: E731
         (pid, number, title), = rows("policy")
@@ -205,7 +307,9 @@ class Policy:
     def data(self, version: Version | str) -> VersionData:
         v = self.version(version) if isinstance(version, str) else version
         if v.id not in self._data:
-            self._data[v.id] = VersionData(v, tuple(self._facts(v, set())))
+            facts = tuple(self._facts(v, set()))
+            _refuse_cycles(v, facts)
+            self._data[v.id] = VersionData(v, facts)
         return self._data[v.id]
 
     def _facts(self, v: Version, seen: set[str]) -> list[Fact]:
@@ -227,7 +331,8 @@ class Policy:
         own = read_facts([path])
         bases = [f.args[0] for f in own if f.name == "revision_of"]
         if not bases:
-            raise InvalidRequest(f"draft {path.name} names no base version: add revision_of(\"2025-02-15\").")
+            raise InvalidRequest(
+                f"draft {path.name} names no base version: add revision_of(\"{self.latest().id}\").")
         base = self.version(bases[0])
         text = path.with_suffix(".txt")
         v = Version(f"draft:{path.stem}", None, None, "draft", base.source, (path,),
@@ -277,4 +382,5 @@ class Policy:
         return self.versions[-1]
 
 
-__all__ = ["Policy", "Version", "VersionData", "Vocabulary", "Term", "normalise_quote", "ID_RE", "apply_revision"]
+__all__ = ["Policy", "Version", "VersionData", "Vocabulary", "RequestField", "Term", "normalise_quote", "ID_RE",
+           "apply_revision", "belongs_to", "policy_folders"]

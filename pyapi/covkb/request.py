@@ -1,8 +1,13 @@
-"""Requests: what a user asks, validated against the vocabulary.
+"""Requests: what a user asks, validated against the policy's vocabulary.
 
-A request never becomes Prolog or ASP source text: every id is checked
-against the vocabulary read from kb/, codes and dates against their formats,
-and the engines receive the values as data.
+A request has the fields every policy shares (date of service, service, CPT
+code, findings present and unknown) and the fields its policy declares in
+kb/ (``request_field/3``: booleans, choices, counts, measurements, code lists;
+``qualifier/2``).  The model for a policy is built from those declarations
+(``request_model``).  A request never becomes Prolog or ASP source text:
+every id is checked against the vocabulary, codes and dates against their
+formats, numbers against their declared ranges, and the engines receive the
+values as data (``engine_dict``).
 """
 
 from __future__ import annotations
@@ -11,22 +16,33 @@ import datetime as dt
 import difflib
 import json
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError,
+                      ValidationInfo, create_model, field_validator, model_validator)
 from pydantic_core import PydanticCustomError
 
 from .errors import InvalidRequest, UnknownId
-from .policy import ID_RE, Vocabulary
+from .policy import ID_RE, RequestField, Vocabulary
 
-CPT_RE = re.compile(r"^[0-9]{4}[0-9A-Z]$")
-ICD10_RE = re.compile(r"^([A-TV-Z][0-9][0-9A-Z])\.?([0-9A-Z]{1,4})?$")
-MAX_LOSSES = 99  # a bound on a count of pregnancies; also the ASP externals' domain
+# CPT (five digits, or four and a letter) and HCPCS Level II (a letter and four digits)
+CPT_RE = re.compile(r"^(?:[0-9]{4}[0-9A-Z]|[A-Z][0-9]{4})$", re.ASCII)
+ICD10_RE = re.compile(r"^([A-Z][0-9][0-9A-Z])\.?([0-9A-Z]{1,4})?$", re.ASCII)
+MAX_LIST = 200  # codes or findings in one request
 
-FIELDS = (
-    "date_of_service", "service", "cpt", "analyte", "substance", "pregnant",
-    "prior_pregnancy_losses", "diagnoses", "findings", "unknown_findings",
-)
+COMMON_FIELDS = ("date_of_service", "service", "cpt", "findings", "unknown_findings")
+
+
+def _icd10(code: str) -> str:
+    m = ICD10_RE.match(code.strip().upper()) if code.isascii() else None
+    if not m:
+        raise PydanticCustomError("malformed_code", f"{code!r} is not an ICD-10-CM code (e.g. N96, O26.21)")
+    return m.group(1) + (f".{m.group(2)}" if m.group(2) else "")
+
+
+# How each code system's codes are checked and written (generic: no policy's codes).
+CODE_SYSTEMS: dict[str, Callable[[str], str]] = {"ICD-10-CM": _icd10}
 
 
 def _closest(word: str, choices: list[str]) -> str:
@@ -34,7 +50,7 @@ def _closest(word: str, choices: list[str]) -> str:
     return f" (did you mean {near[0]!r}?)" if near else ""
 
 
-def _check_id(value: str, kind: str, known: dict[str, str] | None) -> str:
+def _check_id(value: str, kind: str, known: dict[str, str] | tuple[str, ...] | None) -> str:
     if not ID_RE.match(value):
         raise PydanticCustomError("malformed_id", f"{value!r} is not a {kind} id (ids are lower_snake_case)")
     if known is not None and value not in known:
@@ -43,20 +59,17 @@ def _check_id(value: str, kind: str, known: dict[str, str] | None) -> str:
 
 
 class Request(BaseModel):
-    """One question: is this service, for this patient, medically necessary?"""
+    """One question: is this service, for this patient, medically necessary?
+
+    The fields every policy shares; ``request_model`` adds a policy's own."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     date_of_service: dt.date | None = None
     service: str | None = None
     cpt: str | None = None
-    analyte: str | None = None
-    substance: str | None = None
-    pregnant: bool | None = None
-    prior_pregnancy_losses: int | None = Field(default=None, ge=0, le=MAX_LOSSES)
-    diagnoses: tuple[str, ...] = ()
-    findings: tuple[str, ...] = ()
-    unknown_findings: tuple[str, ...] = ()
+    findings: tuple[str, ...] = Field(default=(), max_length=MAX_LIST)
+    unknown_findings: tuple[str, ...] = Field(default=(), max_length=MAX_LIST)
 
     @field_validator("date_of_service", mode="before")
     @classmethod
@@ -75,35 +88,15 @@ class Request(BaseModel):
     def _service(cls, v: str | None, info: ValidationInfo) -> str | None:
         return None if v is None else _check_id(v, "service", _vocab(info).services)
 
-    @field_validator("analyte", "substance")
-    @classmethod
-    def _qualifier(cls, v: str | None, info: ValidationInfo) -> str | None:
-        return None if v is None else _check_id(v, info.field_name or "value", None)
-
     @field_validator("cpt")
     @classmethod
     def _cpt(cls, v: str | None) -> str | None:
         if v is None:
             return v
-        v = v.strip().upper()
-        if not CPT_RE.match(v):
-            raise PydanticCustomError("malformed_code", f"{v!r} is not a CPT code (five characters, e.g. 59325)")
-        return v
-
-    @field_validator("diagnoses", mode="before")
-    @classmethod
-    def _diagnoses(cls, v: Any) -> Any:
-        if not isinstance(v, (list, tuple)):
-            return v
-        out = []
-        for code in v:
-            if not isinstance(code, str):
-                raise PydanticCustomError("malformed_code", "diagnosis codes are strings")
-            m = ICD10_RE.match(code.strip().upper())
-            if not m:
-                raise PydanticCustomError("malformed_code", f"{code!r} is not an ICD-10-CM code (e.g. N96, O26.21)")
-            out.append(m.group(1) + (f".{m.group(2)}" if m.group(2) else ""))
-        return tuple(out)
+        w = v.strip().upper() if v.isascii() else v
+        if not CPT_RE.match(w):
+            raise PydanticCustomError("malformed_code", f"{v!r} is not a CPT or HCPCS code (five characters, e.g. 59325)")
+        return w
 
     @field_validator("findings", "unknown_findings", mode="before")
     @classmethod
@@ -127,17 +120,102 @@ class Request(BaseModel):
             )
         return self
 
+    # the policy's own fields, as declared (set on each generated model)
+    __policy_fields__: tuple[RequestField, ...] = ()
+    __qualifiers__: tuple[str, ...] = ()
+
+    def get(self, name: str) -> Any:
+        """A field's value by name (a policy's own fields included)."""
+        return getattr(self, name, None)
+
     def engine_dict(self) -> dict[str, Any]:
         """The request as the evaluators receive it (JSON-able, dates dropped)."""
-        d = self.model_dump(exclude={"date_of_service"})
-        for k in ("diagnoses", "findings", "unknown_findings"):
-            d[k] = list(d[k])
-        return d
+        values: dict[str, Any] = {}
+        codes: dict[str, list[str]] = {}
+        for f in self.__policy_fields__:
+            v = getattr(self, f.name)
+            if f.kind == "code_list":
+                if v:
+                    codes[f.name] = list(v)
+            elif v is not None:
+                values[f.name] = ("yes" if v else "no") if f.kind == "boolean" else v
+        return {
+            "service": self.service, "cpt": self.cpt,
+            "qualifiers": {q: getattr(self, q) for q in self.__qualifiers__ if getattr(self, q) is not None},
+            "values": values, "codes": codes,
+            "findings": list(self.findings), "unknown_findings": list(self.unknown_findings),
+        }
 
     def to_json_dict(self) -> dict[str, Any]:
-        d = self.engine_dict()
+        """The request as a user writes it (absent fields left out)."""
+        d = self.model_dump()
         d["date_of_service"] = self.date_of_service.isoformat() if self.date_of_service else None
-        return {k: v for k, v in d.items() if v not in (None, [], ())}
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in d.items() if v not in (None, [], ())}
+
+
+def _field_type(f: RequestField) -> tuple[Any, Any]:
+    """The pydantic type and default of a policy's request field."""
+    if f.kind == "boolean":
+        return (bool | None, None)
+    if f.kind == "choice":
+        return (Annotated[str | None, AfterValidator(lambda v, f=f: v if v is None else _check_id(v, f.name, f.values))],
+                None)
+    if f.numeric:
+        lo = f.minimum if f.minimum is not None else 0
+        hi = f.maximum if f.maximum is not None else 10**6
+        return (int | None, Field(default=None, ge=lo, le=hi))
+    if f.kind == "code_list":
+        norm = CODE_SYSTEMS.get(f.code_system or "")
+
+        def codes(v: Any, norm: Callable[[str], str] | None = norm, f: RequestField = f) -> Any:
+            if isinstance(v, list):
+                v = tuple(v)
+            if not isinstance(v, tuple):
+                return v
+            out = []
+            for code in v:
+                if not isinstance(code, str):
+                    raise PydanticCustomError("malformed_code", f"{f.name}: codes are strings")
+                if norm is not None:
+                    code = norm(code)
+                elif not code.isascii() or not code.strip():
+                    raise PydanticCustomError("malformed_code", f"{code!r} is not a code")
+                out.append(code)
+            return tuple(dict.fromkeys(out))
+
+        return (Annotated[tuple[str, ...], BeforeValidator(codes), Field(max_length=MAX_LIST)], ())
+    raise InvalidRequest(f"request field {f.name} has an unknown kind {f.kind}")
+
+
+def _qualifier_type(q: str) -> tuple[Any, Any]:
+    # a value no code names is allowed: the code then reports another service
+    return (Annotated[str | None, AfterValidator(lambda v, q=q: v if v is None else _check_id(v, q, None))], None)
+
+
+_models: dict[tuple[Any, ...], type[Request]] = {}
+
+
+def request_model(vocabulary: Vocabulary) -> type[Request]:
+    """The Request model of a policy: the shared fields and the policy's own."""
+    fields = tuple(sorted(vocabulary.fields.values(), key=lambda f: f.name))
+    quals = tuple(sorted(vocabulary.qualifiers))
+    key = (fields, quals)
+    model = _models.get(key)
+    if model is None:
+        clash = {f.name for f in fields} & (set(quals) | set(COMMON_FIELDS))
+        if clash:
+            raise InvalidRequest(f"request field {sorted(clash)[0]} is declared twice")
+        spec: dict[str, Any] = {f.name: _field_type(f) for f in fields}
+        spec.update({q: _qualifier_type(q) for q in quals})
+        model = create_model("PolicyRequest", __base__=Request, **spec)
+        model.__policy_fields__ = fields
+        model.__qualifiers__ = quals
+        _models[key] = model
+    return model
+
+
+def field_names(vocabulary: Vocabulary) -> list[str]:
+    return [*COMMON_FIELDS, *sorted(vocabulary.qualifiers), *sorted(vocabulary.fields)]
 
 
 def request_json(text: str) -> dict[str, Any]:
@@ -148,6 +226,10 @@ def request_json(text: str) -> dict[str, Any]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidRequest(f"request is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+    except RecursionError as exc:
+        raise InvalidRequest("request is nested too deeply") from exc
+    except ValueError as exc:  # e.g. an integer with too many digits
+        raise InvalidRequest(f"request is not valid JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise InvalidRequest("a request is a JSON object")
     return data
@@ -155,7 +237,7 @@ def request_json(text: str) -> dict[str, Any]:
 
 def parse_date(text: str) -> dt.date:
     """A YYYY-MM-DD date from untrusted text, or InvalidRequest."""
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text, re.ASCII):
         try:
             return dt.date.fromisoformat(text)
         except ValueError:
@@ -172,17 +254,20 @@ def _vocab(info: ValidationInfo) -> Vocabulary:
 
 def parse_request(data: Any, vocabulary: Vocabulary) -> Request:
     """Validate untrusted data into a Request; raise InvalidRequest with one line."""
-    if isinstance(data, Request):
+    model = request_model(vocabulary)
+    if isinstance(data, model):
         return data
+    if isinstance(data, Request):
+        data = data.to_json_dict()
     if not isinstance(data, dict):
         raise InvalidRequest("a request is a JSON object")
     try:
-        return Request.model_validate(data, context={"vocabulary": vocabulary})
+        return model.model_validate(data, context={"vocabulary": vocabulary})
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = ".".join(str(p) for p in err["loc"])
         if err["type"] == "extra_forbidden":
-            msg = f"unknown field {loc!r}{_closest(str(err['loc'][0]), list(FIELDS))}"
+            msg = f"unknown field {loc!r}{_closest(str(err['loc'][0]), field_names(vocabulary))}"
         else:
             msg = f"{loc}: {err['msg']}" if loc else err["msg"]
         cls = UnknownId if err["type"] == "unknown_id" else InvalidRequest

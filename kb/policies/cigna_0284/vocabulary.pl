@@ -38,9 +38,29 @@ service_is_a(products_of_conception_karyotyping, karyotyping).
 %## Patient facts
 
 %!  patient_fact(Fact, Label)
-% Yes/no facts about the patient other than findings.
+% Yes/no facts about the patient other than findings.  Where a request
+% states neither them nor anything that settles them, they are unknown.
 patient_fact(pregnant, "The individual is pregnant").
 patient_fact(recurrent_pregnancy_loss, "The individual has recurrent pregnancy loss").
+
+%## Request language
+% What a request may state besides the service, the CPT code and findings.
+% How each field settles a patient fact is version content (the scope and
+% definitions of 2025-02-15/overview.pl and general_background.pl).
+
+%!  qualifier(Qualifier, Label)
+qualifier(analyte, "Analyte measured (CPT 83520)").
+qualifier(substance, "Substance infused (CPT 96365)").
+
+%!  request_field(Field, Kind, Label)
+request_field(pregnant, boolean, "Pregnancy status").
+field_fact(pregnant, pregnant).
+request_field(prior_pregnancy_losses, count, "Number of prior failed pregnancies").
+field_range(prior_pregnancy_losses, 0, 99).
+field_alias(prior_pregnancy_losses, losses).
+request_field(diagnoses, code_list, "Diagnosis codes").
+field_code_system(diagnoses, "ICD-10-CM").
+field_alias(diagnoses, diagnosis).
 
 %!  finding(Finding, Label)
 % Clinical findings a request lists.  Listed means present, unlisted means

@@ -1,20 +1,28 @@
 """Evaluators: one small adapter per engine over the same kb/ facts.
 
-An engine is loaded for one policy version and answers ``evaluate`` with the
-evaluator's raw determination (a JSON-able dict) or raises CovkbError.
+An engine is loaded for one policy version.  It does what only it can do:
+resolve the request's service, derive the facts the request settles and
+decide every completion of the unknowns.  ``cases`` returns one typed
+``Case`` per completion (with its derivation) or raises CovkbError; the
+aggregation into a determination is written once (determination.aggregate).
+
+The request an engine receives is ``Request.engine_dict()``: service, cpt,
+qualifiers {q: v}, values {field: yes|no|value|number}, codes {field:
+[codes]}, findings, unknown_findings, explain — validated values only.
 """
 
 from __future__ import annotations
 
 from typing import Any, Protocol
 
+from ..determination import Case
 from ..policy import VersionData
 
 
 class Engine(Protocol):
     name: str
 
-    def evaluate(self, request: dict[str, Any]) -> dict[str, Any]: ...
+    def cases(self, request: dict[str, Any]) -> list[Case]: ...
 
     def relevant_findings(self, request: dict[str, Any]) -> frozenset[str]:
         """Findings that can change the answer for this service/code/qualifiers."""

@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from ..determination import Case
 from ..errors import EngineError, KnowledgeBaseError, from_engine
 from ..policy import VersionData
 from ..paths import kb_dir
@@ -84,8 +85,8 @@ class PrologEngine:
                 raise KnowledgeBaseError(f"cannot load version {data.version.id}: {text}", code="kb_syntax")
             _loaded_modules.add(self.module)
 
-    def evaluate(self, request: dict[str, Any]) -> dict[str, Any]:
-        return self._ask("determine_json", request)
+    def cases(self, request: dict[str, Any]) -> list[Case]:
+        return [Case.from_dict(c) for c in self._ask("cases_json", request)["cases"]]
 
     def relevant_findings(self, request: dict[str, Any]) -> frozenset[str]:
         return frozenset(self._ask("relevant_findings_json", request)["findings"])
@@ -99,7 +100,8 @@ class PrologEngine:
             raise EngineError(f"the Prolog evaluator's {pred} failed")
         raw = json.loads(res.decode("utf-8") if isinstance(res, bytes) else str(res))
         if "error" in raw:
-            raise from_engine(raw["error"]["code"], raw["error"]["message"])
+            e = raw["error"]
+            raise from_engine(e["code"], e["key"], e["args"])
         return raw
 
     def close(self) -> None:

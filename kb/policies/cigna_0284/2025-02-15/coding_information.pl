@@ -14,8 +14,13 @@
 % A code that takes a qualifier reports no service of this policy for any
 % other value of it.
 
-%# > Notes: 1. This list of codes may not be all-inclusive ...
-not_formalised(coding_information, "This list of codes may not be all-inclusive since the American Medical Association (AMA) and Centers for Medicare and Medicaid Services (CMS) code updates may occur more frequently than policy updates.", "A code the table does not list gets not_addressed, with this note as the reason.").
+%# > Notes: 1. This list of codes may not be all-inclusive since the American
+%# > Medical Association (AMA) and Centers for Medicare and Medicaid Services
+%# > (CMS) code updates may occur more frequently than policy updates.
+% A request naming a service a statement rules on, with a code the table
+% does not list, is decided by that statement (with this note beside it); a
+% code the table does not list, with no service named, is not addressed.
+codes_not_exhaustive(coding_information, "This list of codes may not be all-inclusive since the American Medical Association (AMA) and Centers for Medicare and Medicaid Services (CMS) code updates may occur more frequently than policy updates.").
 not_formalised(coding_information, "Deleted codes and codes which are not effective at the time the service is rendered may not be eligible for reimbursement.", "covkb holds no code effective-date tables.").
 
 %## Coding Information — Diagnostic Testing

@@ -4,23 +4,32 @@
 %# > abortion (RSA) or recurrent miscarriage, is defined as two or more failed
 %# > pregnancies (ACOG, 2024; ASRM, 2020)
 
-%!  definition(Concept, Section, Quote)
-definition(recurrent_pregnancy_loss, general_background, "Recurrent pregnancy loss, also referred to as recurrent spontaneous abortion (RSA) or recurrent miscarriage, is defined as two or more failed pregnancies").
+%!  number_at_least(Fact, Field, Minimum, Section, Quote)
+% "two or more failed pregnancies": prior_pregnancy_losses >= 2.
+number_at_least(recurrent_pregnancy_loss, prior_pregnancy_losses, 2, general_background, "Recurrent pregnancy loss, also referred to as recurrent spontaneous abortion (RSA) or recurrent miscarriage, is defined as two or more failed pregnancies").
 
-%!  rpl_minimum_failed_pregnancies(N)
-% "two or more failed pregnancies": prior_pregnancy_losses >= N.
-rpl_minimum_failed_pregnancies(2).
+%## Diagnosis codes
+% The policy lists no diagnosis codes.  covkb reads two ICD-10-CM
+% categories whose titles name recurrent pregnancy loss; what each says of
+% a current pregnancy comes from ICD-10-CM itself, so every fact below is
+% an interpretation, marked as such.
 
-%!  rpl_diagnosis_code(Code)
-% ICD-10-CM codes that record recurrent pregnancy loss: N96 (recurrent
-% pregnancy loss) and O26.2- (pregnancy care for patient with recurrent
-% pregnancy loss).  The policy's coding table lists no ICD-10 codes.
-rpl_diagnosis_code("N96").
-rpl_diagnosis_code("O26.20").
-rpl_diagnosis_code("O26.21").
-rpl_diagnosis_code("O26.22").
-rpl_diagnosis_code("O26.23").
-interpretation(rpl_diagnosis_code, "The policy lists no diagnosis codes; covkb takes ICD-10-CM N96 and O26.2x as recording recurrent pregnancy loss, because their code titles name it.").
+%!  listed_code_implies(Field, Code, Fact, Value)
+listed_code_implies(diagnoses, "N96", recurrent_pregnancy_loss, yes).
+listed_code_implies(diagnoses, "N96", pregnant, no).
+interpretation(listed_code_implies(diagnoses, "N96"), "ICD-10-CM N96 'Recurrent pregnancy loss' records recurrent pregnancy loss; its Excludes1 note ('recurrent pregnancy loss with current pregnancy (O26.2-)') means it is not coded during a pregnancy, so covkb reads it as: not pregnant.").
+listed_code_implies(diagnoses, "O26.20", recurrent_pregnancy_loss, yes).
+listed_code_implies(diagnoses, "O26.20", pregnant, yes).
+listed_code_implies(diagnoses, "O26.21", recurrent_pregnancy_loss, yes).
+listed_code_implies(diagnoses, "O26.21", pregnant, yes).
+listed_code_implies(diagnoses, "O26.22", recurrent_pregnancy_loss, yes).
+listed_code_implies(diagnoses, "O26.22", pregnant, yes).
+listed_code_implies(diagnoses, "O26.23", recurrent_pregnancy_loss, yes).
+listed_code_implies(diagnoses, "O26.23", pregnant, yes).
+interpretation(listed_code_implies(diagnoses, "O26.20"), "ICD-10-CM O26.2- 'Pregnancy care for patient with recurrent pregnancy loss' records recurrent pregnancy loss in a current pregnancy, so covkb reads it as: pregnant.").
+interpretation(listed_code_implies(diagnoses, "O26.21"), "ICD-10-CM O26.2- 'Pregnancy care for patient with recurrent pregnancy loss' records recurrent pregnancy loss in a current pregnancy, so covkb reads it as: pregnant.").
+interpretation(listed_code_implies(diagnoses, "O26.22"), "ICD-10-CM O26.2- 'Pregnancy care for patient with recurrent pregnancy loss' records recurrent pregnancy loss in a current pregnancy, so covkb reads it as: pregnant.").
+interpretation(listed_code_implies(diagnoses, "O26.23"), "ICD-10-CM O26.2- 'Pregnancy care for patient with recurrent pregnancy loss' records recurrent pregnancy loss in a current pregnancy, so covkb reads it as: pregnant.").
 
 %# > Intralipid infusions ... As a result, strong evidence based conclusions
 %# > cannot be made at this time regarding safety, efficacy, and the clinical
