@@ -394,7 +394,8 @@ status(ctx(M, Req, Settled), F, V, P) :-
 
 %   domain(+M, +Fact, -Values): yes/no, or a non-boolean fact's values.
 domain(M, F, Vs) :-
-    (   setof(V, L^M:fact_value(F, V, L), Vs0) -> Vs = Vs0 ; Vs = [yes, no] ).
+    findall(V, M:fact_value(F, V, _), Vs0), sort(Vs0, Vs1),
+    (   Vs1 == [] -> Vs = [yes, no] ; Vs = Vs1 ).
 
 %%  Statements and the facts they depend on ------------------------------
 

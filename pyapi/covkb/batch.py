@@ -28,7 +28,7 @@ from typing import Any, TextIO
 from .errors import CovkbError, InvalidRequest
 from .request import request_json
 
-CSV_LIST_FIELDS = ("diagnoses", "findings", "unknown_findings")
+CSV_LIST_FIELDS = ("findings", "unknown_findings")  # and the policy's code-list fields
 CSV_OUT_FIELDS = (
     "line", "outcome", "statement", "criteria_met", "missing", "possible_outcomes",
     "referral", "version", "warnings", "error_code", "error_message",
@@ -76,24 +76,27 @@ def read_items(stream: TextIO, csv_input: bool) -> Iterator[Item]:
         yield reader.line_num, row
 
 
-def csv_request(row: dict[str | None, Any]) -> dict[str, Any]:
-    """A CSV row as a request: empty cells are absent, lists are ;-separated."""
+def csv_request(row: dict[str | None, Any], vocabulary: Any) -> dict[str, Any]:
+    """A CSV row as a request: empty cells are absent, lists are ;-separated,
+    and each of the policy's own fields is read as its declared kind."""
     if None in row:
         raise InvalidRequest(f"row has {len(row[None])} more cells than the header")
+    fields = vocabulary.fields
     req: dict[str, Any] = {}
     for key, cell in row.items():
         cell = (cell or "").strip()
         if not cell or key is None:
             continue
-        if key in CSV_LIST_FIELDS:
+        f = fields.get(key)
+        if key in CSV_LIST_FIELDS or (f is not None and f.kind == "code_list"):
             req[key] = [x.strip() for x in cell.split(";") if x.strip()]
-        elif key == "pregnant":
+        elif f is not None and f.kind == "boolean":
             if cell.lower() not in ("true", "false", "yes", "no"):
-                raise InvalidRequest(f"pregnant: {cell!r} is not true or false")
+                raise InvalidRequest(f"{key}: {cell!r} is not true or false")
             req[key] = cell.lower() in ("true", "yes")
-        elif key == "prior_pregnancy_losses":
-            if not cell.isdigit():
-                raise InvalidRequest(f"prior_pregnancy_losses: {cell!r} is not a whole number")
+        elif f is not None and f.numeric:
+            if not (cell.isascii() and cell.isdigit()):
+                raise InvalidRequest(f"{key}: {cell!r} is not a whole number")
             req[key] = int(cell)
         else:
             req[key] = cell
@@ -107,11 +110,11 @@ _citations = False
 _decided: dict[tuple[Any, ...], tuple[dict[str, Any], str]] = {}  # decision key -> record
 
 
-def _init_worker(engine: str, citations: bool = False) -> None:
+def _init_worker(engine: str, citations: bool = False, policy: str | None = None) -> None:
     global _kb, _citations
     from .kb import KnowledgeBase
 
-    _kb = KnowledgeBase(engine=engine)
+    _kb = KnowledgeBase(engine=engine, policy=policy)
     _citations = citations
     _decided.clear()
 
@@ -127,7 +130,7 @@ def _decide_raws(raws: list[Any]) -> list[tuple[dict[str, Any], str]]:
 
 def _decide_raw(raw: Any) -> tuple[dict[str, Any], str]:
     try:
-        req = _kb.parse(request_json(raw) if isinstance(raw, str) else csv_request(raw))
+        req = _kb.parse(request_json(raw) if isinstance(raw, str) else csv_request(raw, _kb.vocabulary))
         key = _kb.decision_key(req)
         hit = _decided.get(key)
         if hit is None:
@@ -182,6 +185,7 @@ def run_batch(
     workers: int = 1,
     citations: bool = False,
     progress: Callable[[int], None] | None = None,
+    policy: str | None = None,
 ) -> BatchSummary:
     """Decide every line of input_path into output_path; return the summary."""
     summary = BatchSummary()
@@ -198,7 +202,7 @@ def run_batch(
     with src, dst:
         writer = CsvWriter(dst) if csv_out else JsonlWriter(dst)
         items = read_items(src, csv_in)
-        for records in _decided_chunks(items, engine, workers, citations):
+        for records in _decided_chunks(items, engine, workers, citations, policy):
             for n, body, body_json in records:
                 writer.write(n, body, body_json)
                 err = body.get("error")
@@ -215,7 +219,7 @@ def run_batch(
 
 
 def _decided_chunks(
-    items: Iterator[Item], engine: str, workers: int, citations: bool
+    items: Iterator[Item], engine: str, workers: int, citations: bool, policy: str | None = None
 ) -> Iterator[list[Decided]]:
     """Chunks of decided lines, in input order.
 
@@ -224,11 +228,11 @@ def _decided_chunks(
     """
     chunks = iter(lambda: list(islice(items, CHUNK)), [])
     if workers <= 1:
-        _init_worker(engine, citations)
+        _init_worker(engine, citations, policy)
         yield from _with_line_memo(chunks, _run_here, 0)
         return
     # Processes, not threads (pyswip is one SWI-Prolog per process); each loads the KB once.
-    with get_context("spawn").Pool(workers, initializer=_init_worker, initargs=(engine, citations)) as pool:
+    with get_context("spawn").Pool(workers, initializer=_init_worker, initargs=(engine, citations, policy)) as pool:
         yield from _with_line_memo(chunks, lambda batches: pool.map_async(_decide_raws, batches).get, workers)
 
 

@@ -22,8 +22,10 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    help="Explainable coverage determinations for Cigna Medical Coverage Policy 0284.",
+    help="Explainable, self-checking coverage determinations for medical coverage policies.",
 )
+
+POLICY_HELP = "Policy id, number or folder (default: the only one installed; `covkb policies` lists them)."
 
 
 class Format(str, Enum):
@@ -50,10 +52,67 @@ def _fail(err: CovkbError, fmt: Format) -> None:
     raise _Exit(2)
 
 
-def _kb(engine: EngineName):
+def _kb(engine: EngineName, policy: str | None = None):
     from .kb import KnowledgeBase
 
-    return KnowledgeBase(engine=engine.value)
+    return KnowledgeBase(engine=engine.value, policy=policy)
+
+
+def _policy(ref: str | None):
+    from .policy import Policy
+
+    return Policy(policy=ref)
+
+
+def _policy_fields(args: list[str], vocabulary: Any) -> dict[str, Any]:
+    """A policy's own request fields given as options (``--FIELD VALUE``,
+    ``--FIELD=VALUE``, ``--BOOLEAN``/``--not-BOOLEAN``, a code list's field
+    repeated), read against the fields the policy declares; values stay data."""
+    from .request import _closest
+
+    fields = {f.name: f for f in vocabulary.fields.values()}
+    names: dict[str, str] = {}
+    for f in fields.values():
+        names[f.name] = f.name
+        if f.alias:
+            names[f.alias] = f.name
+    for q in vocabulary.qualifiers:
+        names[q] = q
+    out: dict[str, Any] = {}
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        i += 1
+        if not arg.startswith("--"):
+            raise InvalidRequest(f"unexpected argument {arg!r}")
+        opt, eq, value = arg[2:].partition("=")
+        key = opt.replace("-", "_")
+        negated = key.startswith("not_") and names.get(key[4:]) in fields and fields[names[key[4:]]].kind == "boolean"
+        name = names.get(key[4:] if negated else key)
+        if name is None:
+            choices = sorted({n.replace("_", "-") for n in names})
+            raise InvalidRequest(f"unknown option --{opt}{_closest(opt, choices)}; `covkb vocab` lists the request fields")
+        f = fields.get(name)
+        if f is not None and f.kind == "boolean" and not eq:
+            out[name] = not negated
+            continue
+        if not eq:
+            if i >= len(args):
+                raise InvalidRequest(f"option --{opt} needs a value")
+            value, i = args[i], i + 1
+        if f is None or f.kind == "choice":
+            out[name] = value
+        elif f.kind == "boolean":
+            if value.lower() not in ("true", "false", "yes", "no"):
+                raise InvalidRequest(f"--{opt}: {value!r} is not yes or no")
+            out[name] = value.lower() in ("true", "yes")
+        elif f.numeric:
+            if not (value.isascii() and value.lstrip("-").isdigit() and len(value) < 12):
+                raise InvalidRequest(f"--{opt}: {value!r} is not a whole number")
+            out[name] = int(value)
+        else:
+            out.setdefault(name, []).append(value)
+    return out
 
 
 def _read_request(source: str) -> dict[str, Any]:
@@ -77,51 +136,86 @@ def _render(kb: Any, det: Any, fmt: Format) -> str:
     return render.to_text(det, section_path, color=sys.stdout.isatty()).rstrip("\n")
 
 
-@app.command()
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def determine(
+    ctx: typer.Context,
     request: Optional[str] = typer.Option(None, "--request", "-r", help="Request JSON file, or - for stdin."),
     service: Optional[str] = typer.Option(None, help="Service id (see `covkb vocab`)."),
     cpt: Optional[str] = typer.Option(None, help="CPT code, e.g. 59325."),
-    analyte: Optional[str] = typer.Option(None, help="Analyte measured, for CPT 83520."),
-    substance: Optional[str] = typer.Option(None, help="Substance infused, for CPT 96365."),
-    pregnant: Optional[bool] = typer.Option(None, "--pregnant/--not-pregnant", help="Pregnancy status (default: unknown)."),
-    losses: Optional[int] = typer.Option(None, "--losses", help="Number of prior failed pregnancies."),
-    diagnosis: list[str] = typer.Option([], "--diagnosis", help="ICD-10-CM code; repeatable."),
     finding: list[str] = typer.Option([], "--finding", help="Finding present; repeatable."),
     unknown_finding: list[str] = typer.Option([], "--unknown-finding", help="Finding whose presence is unknown; repeatable."),
     date: Optional[str] = typer.Option(None, "--date", help="Date of service YYYY-MM-DD (default: today)."),
+    policy: Optional[str] = typer.Option(None, "--policy", help=POLICY_HELP),
     engine: EngineName = typer.Option(EngineName.prolog, help="Reasoning engine."),
     fmt: Format = typer.Option(Format.text, "--format", "-f", help="Output format."),
 ) -> None:
-    """Is this service medically necessary for this patient, and why (not)?"""
+    """Is this service medically necessary for this patient, and why (not)?
+
+    The policy's own request fields are options too, as `covkb vocab` lists
+    them: --FIELD VALUE (a code list's field repeated), --BOOLEAN or
+    --not-BOOLEAN, a qualifier as --QUALIFIER VALUE; e.g. for Cigna 0284
+    --pregnant --losses 3 --diagnosis N96 --analyte inhibin_b."""
     try:
         data: dict[str, Any] = _read_request(request) if request else {}
-        flags = {
-            "service": service, "cpt": cpt, "analyte": analyte, "substance": substance,
-            "pregnant": pregnant, "prior_pregnancy_losses": losses, "date_of_service": date,
-        }
+        kb = _kb(engine, policy)
+        data.update(_policy_fields(list(ctx.args), kb.vocabulary))
+        flags = {"service": service, "cpt": cpt, "date_of_service": date}
         data.update({k: v for k, v in flags.items() if v is not None})
-        for key, values in (("diagnoses", diagnosis), ("findings", finding), ("unknown_findings", unknown_finding)):
+        for key, values in (("findings", finding), ("unknown_findings", unknown_finding)):
             if values:
                 data[key] = list(values)
-        kb = _kb(engine)
         det = kb.determine(data)
         typer.echo(_render(kb, det, fmt))
     except CovkbError as err:
         _fail(err, fmt)
 
 
-@app.command()
-def vocab(fmt: Format = typer.Option(Format.text, "--format", "-f")) -> None:
-    """List every id a request may use, with its label."""
-    from .policy import Policy
+def _field_label(f: Any) -> str:
+    kind = {"count": "a whole number", "measurement": f"a whole number ({f.unit or 'no unit'})",
+            "boolean": "yes/no", "choice": "one of " + "|".join(f.values),
+            "code_list": f"{f.code_system or ''} codes, repeatable".strip()}.get(f.kind, f.kind)
+    alias = f"; option --{f.alias.replace('_', '-')}" if f.alias else ""
+    return f"{f.label} ({kind}{alias})"
 
+
+@app.command()
+def policies(fmt: Format = typer.Option(Format.text, "--format", "-f")) -> None:
+    """List the installed policies, each with its versions and what is known of each."""
+    from .policy import Policy, policy_folders
+
+    out = []
     try:
-        policy = Policy()
-        v = policy.data(policy.latest()).vocabulary
+        for folder in policy_folders():
+            p = Policy(policy=folder)
+            out.append({"policy": p.id, "number": p.number, "title": p.title, "versions": [
+                {"version": v.id, "effective": v.effective.isoformat() if v.effective else None,
+                 "next_review": v.next_review.isoformat() if v.next_review else None, "known": v.knowledge}
+                for v in p.versions]})
+    except CovkbError as err:
+        _fail(err, fmt)
+    if fmt == Format.json:
+        typer.echo(json.dumps(out, indent=2, ensure_ascii=False))
+        return
+    for p in out:
+        typer.echo(f"{'## ' if fmt == Format.markdown else ''}{p['policy']}  {p['number']}  {p['title']}")
+        for v in p["versions"]:
+            typer.echo(f"{'- ' if fmt == Format.markdown else '  '}{v['version']:<20} effective {v['effective'] or 'unknown':<10}"
+                       f"  next review {v['next_review'] or 'unknown':<10}  {v['known']}")
+
+
+@app.command()
+def vocab(
+    policy: Optional[str] = typer.Option(None, "--policy", help=POLICY_HELP),
+    fmt: Format = typer.Option(Format.text, "--format", "-f"),
+) -> None:
+    """List every id a request may use, with its label, and the policy's request fields."""
+    try:
+        p = _policy(policy)
+        v = p.data(p.latest()).vocabulary
     except CovkbError as err:
         _fail(err, fmt)
     groups = {
+        "request fields": {f.name: _field_label(f) for f in sorted(v.fields.values(), key=lambda f: f.name)},
         "outcomes": v.outcomes, "services": v.services, "findings": v.findings,
         "patient facts": v.patient_facts, "qualifiers": v.qualifiers,
         "qualifier values": {f"{q}={x}": f"known value of {q}" for q, xs in v.qualifier_values.items() for x in xs},
@@ -141,21 +235,23 @@ def query(
     name: Optional[str] = typer.Argument(None, help="Query name (a file stem in queries/)."),
     all_: bool = typer.Option(False, "--all", help="Run every named query."),
     list_: bool = typer.Option(False, "--list", help="List the named queries."),
+    policy: Optional[str] = typer.Option(None, "--policy", help=POLICY_HELP),
     engine: EngineName = typer.Option(EngineName.prolog, help="Reasoning engine."),
     fmt: Format = typer.Option(Format.text, "--format", "-f"),
 ) -> None:
-    """Run a named example query from queries/ and check its expected outcome."""
+    """Run a named example query of the policy and check its expected outcome."""
     from .queries import load_queries, load_query
 
     try:
+        folder = _policy(policy).queries_dir
         if list_:
-            for q in load_queries():
+            for q in load_queries(folder):
                 typer.echo(f"{q.name}\n    {q.title}")
             return
         if not all_ and not name:
             raise InvalidRequest("name a query, or use --all or --list")
-        queries = load_queries() if all_ else [load_query(name or "")]
-        kb = _kb(engine)
+        queries = load_queries(folder) if all_ else [load_query(name or "", folder)]
+        kb = _kb(engine, policy)
     except CovkbError as err:
         _fail(err, fmt)
     failures = 0
@@ -190,6 +286,7 @@ def batch(
     workers: int = typer.Option(1, "--workers", "-w", min=0, help="Worker processes (0: one per core)."),
     citations: bool = typer.Option(False, "--citations", help="Include citations in JSON Lines records."),
     summary_json: Optional[Path] = typer.Option(None, "--summary-json", help="Also write the summary as JSON here."),
+    policy: Optional[str] = typer.Option(None, "--policy", help=POLICY_HELP),
 ) -> None:
     """Decide every line of INPUT; one record per line, in order, errors included."""
     import os
@@ -207,9 +304,10 @@ def batch(
                           console=err_console, transient=True) as bar:
                 task = bar.add_task("lines", total=None)
                 summary = run_batch(input_path, output, engine=engine.value, workers=n_workers,
-                                    citations=citations, progress=lambda k: bar.advance(task, k))
+                                    citations=citations, progress=lambda k: bar.advance(task, k), policy=policy)
         else:
-            summary = run_batch(input_path, output, engine=engine.value, workers=n_workers, citations=citations)
+            summary = run_batch(input_path, output, engine=engine.value, workers=n_workers, citations=citations,
+                                policy=policy)
     except CovkbError as err:
         _fail(err, Format.text)
     d = summary.to_dict()
@@ -229,20 +327,20 @@ def scenarios(
     date: Optional[str] = typer.Option(None, "--date", help="Pick the version in force on this date (default: today)."),
     version: Optional[str] = typer.Option(None, "--version", help="A version id or draft file instead of a date."),
     count: bool = typer.Option(False, "--count", help="Print only how many scenarios there are."),
+    policy: Optional[str] = typer.Option(None, "--policy", help=POLICY_HELP),
 ) -> None:
     """Every distinct relevant request of the version in force, as JSON Lines."""
-    from .policy import Policy
     from .request import parse_date
     from .scenarios import scenarios as space, size
 
     try:
-        policy = Policy()
+        p = _policy(policy)
         if version:
-            v = policy.resolve(version)
+            v = p.resolve(version)
         else:
             on = parse_date(date) if date else dt.date.today()
-            v = policy.version_in_force(on)[0]
-        data = policy.data(v)
+            v = p.version_in_force(on)[0]
+        data = p.data(v)
     except CovkbError as err:
         _fail(err, Format.text)
     if count:
@@ -257,15 +355,15 @@ def scenarios(
 @app.command()
 def check(
     version: str = typer.Argument(..., metavar="VERSION|DRAFT", help="A version id (e.g. 2025-02-15) or a draft .pl file."),
+    policy: Optional[str] = typer.Option(None, "--policy", help=POLICY_HELP),
     fmt: Format = typer.Option(Format.text, "--format", "-f"),
 ) -> None:
     """Check one version or draft for conflicts, gaps and citation faults (exit 1 on errors)."""
     from .check import check as run_check
-    from .policy import Policy
 
     try:
-        policy = Policy()
-        report = run_check(policy.data(policy.resolve(version)))
+        p = _policy(policy)
+        report = run_check(p.data(p.resolve(version)))
     except CovkbError as err:
         _fail(err, fmt)
     d = report.to_dict()
@@ -289,14 +387,14 @@ def check(
 def diff(
     a: str = typer.Argument(..., metavar="A", help="The version or draft before (a version id or a draft .pl file)."),
     b: str = typer.Argument(..., metavar="B", help="The version or draft after."),
+    policy: Optional[str] = typer.Option(None, "--policy", help=POLICY_HELP),
     fmt: Format = typer.Option(Format.text, "--format", "-f"),
 ) -> None:
     """Which cases change from A to B: regions of the request space, classified."""
     from .diff import diff as run_diff
-    from .policy import Policy
 
     try:
-        report = run_diff(Policy(), a, b)
+        report = run_diff(_policy(policy), a, b)
     except CovkbError as err:
         _fail(err, fmt)
     d = report.to_dict()

@@ -163,7 +163,7 @@ def aggregate(cases: list[Case], *, explain: bool = True) -> dict[str, Any]:
         if len(cases) == 1 and not cases[0].assign:
             children = [cases[0].proof]
         else:
-            children = [{"kind": "case", "assume": [{"fact": v, "value": x} for v, x, _ in c.assign],
+            children = [{"kind": "case", "assume": [{"fact": v, "value": x, "rank": r} for v, x, r in c.assign],
                          "outcome": c.outcome, "statement": c.statement, "children": [c.proof]} for c in cases]
         answer["explanation"] = {"kind": "determination", "outcome": outcome, "statement": answer["statement"],
                                  "children": children}

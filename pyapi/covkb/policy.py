@@ -14,10 +14,11 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from .errors import InvalidRequest, KnowledgeBaseError, VersionNotAvailable
 from .facts import Fact, Term, Value, atom, cycles, fact_text, kb_schema, read_facts
-from .paths import kb_dir
+from .paths import kb_dir, queries_dir
 
 ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -90,6 +91,33 @@ class VersionData:
     def quote_position(self, quote: str) -> int:
         """Where the quote starts in the source (for document order); -1 if absent."""
         return self.normalised_source.find(normalise_quote(quote))
+
+    def realize(self, fact: str, value: str) -> dict[str, Any] | None:
+        """Request fields that settle a patient fact or finding to a value
+        (``{}`` for unknown), by the first way the version offers: the field
+        that states it, a number rule, a code-list code; None when none can."""
+        if value == "unknown":
+            return {}
+        vocab = self.vocabulary
+        if fact in vocab.findings and fact not in vocab.patient_facts:
+            return {"findings": [fact]} if value == "yes" else {} if value == "no" else None
+        for f in sorted(vocab.fields.values(), key=lambda f: f.name):
+            if f.fact == fact and value in f.values:
+                return {f.name: value == "yes"} if f.kind == "boolean" else {f.name: value}
+        for name, sign in (("number_at_least", 0), ("number_below", -1)):
+            for r in sorted(self.rows(name)):
+                if atom(r[0]) != fact or value not in ("yes", "no"):
+                    continue
+                field_ = vocab.fields.get(atom(r[1]))
+                # at least N: yes N, no N-1; below T: yes T-1, no T
+                n = r[2] + (sign if value == "yes" else -1 - sign)
+                if field_ is not None and (field_.minimum is None or n >= field_.minimum) and \
+                        (field_.maximum is None or n <= field_.maximum):
+                    return {field_.name: n}
+        for r in sorted(self.rows("listed_code_implies"), key=str):
+            if atom(r[2]) == fact and atom(r[3]) == value:
+                return {atom(r[0]): [r[1]]}
+        return None
 
     @cached_property
     def vocabulary(self) -> Vocabulary:
@@ -300,6 +328,12 @@ class Policy:
             key=lambda v: v.effective or dt.date.min,
         )
         self._data: dict[str, VersionData] = {}
+
+    @property
+    def queries_dir(self) -> Path:
+        """The policy's named queries: queries/ in its folder, else queries/<folder name>/."""
+        own = self.folder / "queries"
+        return own if own.is_dir() else queries_dir() / self.folder.name
 
     def vocabulary_files(self) -> list[Path]:
         return [self.root / "vocabulary.pl", self.folder / "vocabulary.pl"]

@@ -1,5 +1,5 @@
-"""Named example queries (queries/*.json): a request, its expected
-outcome, and one sentence saying why.  The tests and `make run` run them all.
+"""Named example queries (queries/<policy>/*.json, or queries/ in a policy
+folder): a request, its expected outcome, and one sentence saying why.  The tests and `make run` run them all.
 """
 
 from __future__ import annotations
@@ -10,7 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InvalidRequest
-from .paths import queries_dir
+
+
+def _default_folder() -> Path:
+    from .policy import Policy
+
+    return Policy().queries_dir
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,12 +40,12 @@ class NamedQuery:
 
 
 def load_queries(folder: Path | None = None) -> list[NamedQuery]:
-    folder = folder or queries_dir()
+    folder = folder or _default_folder()
     return [_load(p) for p in sorted(folder.glob("*.json"))]
 
 
 def load_query(name: str, folder: Path | None = None) -> NamedQuery:
-    folder = folder or queries_dir()
+    folder = folder or _default_folder()
     path = folder / f"{name}.json"
     if not path.is_file():
         import difflib

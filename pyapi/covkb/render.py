@@ -29,7 +29,7 @@ _SOURCES = {
 
 _REASONS = {
     "statement": "decided by a policy statement",
-    "out_of_scope": "recurrent pregnancy loss is ruled out, so this policy does not address the service",
+    "out_of_scope": "the request is outside the policy's scope, so the policy does not address the service",
     "no_statement": "no statement of this version applies to the service in this case",
     "other": "the code reports no service of this policy with that qualifier",
     "unlisted_code": "the coding table does not list this code",
@@ -52,7 +52,7 @@ def label(n: Node) -> str:
     if k == "determination":
         return f"why {g('outcome')}:"
     if k == "case":
-        assume = ", ".join(_assumption(dict(a)["fact"], dict(a)["value"]) for a in (g("assume") or ()))
+        assume = ", ".join(_assumption(dict(a)) for a in (g("assume") or ()))
         stmt = f" (statement {g('statement')})" if g("statement") else ""
         return f"if {assume}: {g('outcome')}{stmt}"
     if k == "outcome":
@@ -61,14 +61,15 @@ def label(n: Node) -> str:
     if k == "partial_version":
         return f"only partly known: {g('reason')}"
     if k == "scope":
-        return f"{_mark(g('value') == 'yes') if g('value') != 'unknown' else '?'} in scope: recurrent_pregnancy_loss = {g('value')}"
+        return f"{_mark(g('value') == 'yes') if g('value') != 'unknown' else '?'} in scope: {g('id')} = {g('value')}"
     if k == "fact":
         return f"{g('id')} = {g('value')} ({_fact_source(n)})"
     if k == "service":
         if g("id") == "other":
             return f"service: none of this policy (CPT {g('code')} with {g('qualifier')} = {g('value') or 'not stated'})"
         src = {"request": "requested", "code": f"reported by CPT {g('code')}", "assumed": f"one form of requested {g('requested')}"}
-        return f"service {g('id')} ({src.get(g('source'), g('source'))})"
+        coded = f"; CPT {g('code')} is not in the coding table" if g("source") != "code" and g("code") else ""
+        return f"service {g('id')} ({src.get(g('source'), g('source'))}{coded})"
     if k == "code":
         if g("listed") is False:
             return f"CPT {g('id')} is not listed in the coding table"
@@ -82,11 +83,22 @@ def label(n: Node) -> str:
         return f"{_mark(g('holds'))} {str(g('mode')).upper()} of the conditions \"{g('quote')}\""
     if k == "criterion":
         return f"{_mark(g('holds'))} criterion {g('id')}"
+    if k == "criterion_group":
+        return f"{_mark(g('holds'))} {str(g('mode')).upper()} of the conditions of {g('id')} \"{g('quote')}\""
+    if k == "notice":
+        return f"notice: {_NOTICES.get(g('id'), g('id'))}"
     return k
 
 
-def _assumption(fact: str, value: str) -> str:
-    if fact in ("analyte", "substance"):  # the case fixes which service the code reports
+_NOTICES = {
+    "codes_not_exhaustive": "the coding table may not list every code",
+    "uncovered_code_denial": "how claims with a code the policy does not list are treated",
+}
+
+
+def _assumption(a: dict[str, Any]) -> str:
+    fact, value = a["fact"], a["value"]
+    if a.get("rank") == 0 and fact != "service":  # a qualifier: it fixes which service the code reports
         return f"the {fact} is another one" if value == "other" else f"the {fact} makes it {value}"
     if fact == "service" and value == "other":
         return "the code reports another procedure"
@@ -96,11 +108,11 @@ def _assumption(fact: str, value: str) -> str:
 def _fact_source(n: Node) -> str:
     g = n.get
     src = g("source")
-    if src == "prior_pregnancy_losses":
-        op = "≥" if g("value") == "yes" else "<"
-        return f"{g('losses')} prior failed pregnancies {op} {g('minimum')}"
-    if src == "diagnosis":
-        return f"diagnosis {g('code')}"
+    if src == "number":
+        at_least = (g("rule") == "at_least") == (g("value") == "yes")
+        return f"{g('field')} {g('number')} {'≥' if at_least else '<'} {g('threshold')}"
+    if src == "code_list":
+        return f"{g('field')} code {g('code')}"
     if src == "code":
         return f"implied by CPT {g('code')}"
     if src == "request" and g("value") == "unknown":

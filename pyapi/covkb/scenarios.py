@@ -6,16 +6,18 @@ qualifier comes with each of the qualifier's values, one value the table
 does not list, and none.  Each subject is combined with every combination of
 the facts its statements can depend on, each fact in three states:
 
-* recurrent pregnancy loss: yes (the policy's minimum of failed
-  pregnancies), no (one fewer), unknown (no count);
-* pregnant: true, false, unknown — when a statement on the subject's
-  services depends on it, or the code settles it (to exercise
-  contradictions);
+* every scope fact (scope/3), first;
+* every patient fact a statement on the subject's services depends on, or
+  the subject's code settles (to exercise contradictions);
 * every finding a statement on the subject's services names, with its more
   general and more specific forms (the ontology): present, absent, unknown.
 
-The facts are read from the KB (requires/4, criterion/4, finding_example/4,
-finding_is_a/2, code_implies/4), never listed here.  Invalid requests (a code
+A fact's states are yes, no and unknown, each written as the request fields
+that settle it (``VersionData.realize``: the field that states it, a number
+at a rule's threshold or just off it, a code-list code); a state no field
+can express is left out.  The facts are read from the KB (scope/3,
+requires/4, criterion/4, finding_example/4, finding_is_a/2, code_implies/4),
+never listed here.  Invalid requests (a code
 that does not report the service, a code that contradicts the pregnancy) are
 kept: both engines must reject them with the same error.  The order is
 deterministic.  ``python -m covkb.scenarios`` prints the size.
@@ -30,14 +32,11 @@ from typing import Any
 from .facts import atom, closure
 from .policy import Policy, VersionData
 
-RPL = "recurrent_pregnancy_loss"
-PREGNANT = "pregnant"
-
-
 class _Kb:
     """The few relations of a version the scenario space is drawn from."""
 
     def __init__(self, data: VersionData) -> None:
+        self.data = data
         self.vocab = data.vocabulary
 
         def ids(name: str, i: int, j: int) -> list[tuple[str, str]]:
@@ -50,20 +49,33 @@ class _Kb:
         self.code_reports = ids("code_reports", 0, 1)
         self.code_qualifier = {(r[0], _id(r[1])): _id(r[3]) for r in data.rows("code_qualifier")}
         self.code_implies = {(r[0], _id(r[1])) for r in data.rows("code_implies")}
-        (self.rpl_minimum,) = [r[0] for r in data.rows("rpl_minimum_failed_pregnancies")]
+        self.scope = sorted(self.vocab.scope)
+        self._states: dict[str, list[dict[str, Any]]] = {}
 
     def statements_on(self, services: set[str]) -> set[str]:
         general = closure(services, self.service_is_a)  # a statement on g applies to every form of g
         return {st for st, g in self.applies_to if g in general}
 
     def facts_of(self, services: set[str], code: str | None) -> list[str]:
-        """The facts the subject's statements depend on (RPL first, pregnant next, findings by id)."""
+        """The facts the subject depends on: scope facts first, then patient
+        facts by id, then findings (with their ontology) by id."""
         named = {f for st, f in self.statement_facts if st in self.statements_on(services)}
-        findings = named & set(self.vocab.findings)
+        findings = (named & set(self.vocab.findings)) - set(self.scope)
         up = closure(findings, [(s, g) for s, g in self.finding_links])
         down = closure(findings, [(g, s) for s, g in self.finding_links])
-        pregnant = PREGNANT in named or (code, PREGNANT) in self.code_implies
-        return [RPL] + ([PREGNANT] if pregnant else []) + sorted(up | down)
+        patient = {f for f in self.vocab.patient_facts if f in named or (code, f) in self.code_implies}
+        return self.scope + sorted(patient - set(self.scope)) + sorted((up | down) - set(self.scope))
+
+    def states(self, fact: str) -> list[dict[str, Any]]:
+        """A fact's states (each of its values, then unknown) as request fields."""
+        if fact not in self._states:
+            values = [*self.vocab.domain(fact), "unknown"]
+            if fact in self.vocab.findings and fact not in self.vocab.patient_facts:
+                out = [{"findings": [fact]}, {}, {"unknown_findings": [fact]}]
+            else:
+                out = [r for v in values if (r := self.data.realize(fact, v)) is not None]
+            self._states[fact] = out
+        return self._states[fact]
 
     def below(self, s: str) -> set[str]:
         return closure({s}, [(g, x) for x, g in self.service_is_a])
@@ -113,15 +125,6 @@ def _subjects(kb: _Kb) -> Iterator[tuple[dict[str, Any], set[str], str | None]]:
             yield fields, kb.about(code, v, svc), code
 
 
-def _states(fact: str, kb: _Kb) -> list[dict[str, Any]]:
-    """A fact's three states as request fields."""
-    if fact == RPL:
-        return [{"prior_pregnancy_losses": kb.rpl_minimum}, {"prior_pregnancy_losses": kb.rpl_minimum - 1}, {}]
-    if fact == PREGNANT:
-        return [{"pregnant": True}, {"pregnant": False}, {}]
-    return [{"findings": [fact]}, {}, {"unknown_findings": [fact]}]
-
-
 def _merge(parts: tuple[dict[str, Any], ...]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for p in parts:
@@ -135,14 +138,20 @@ def scenarios(data: VersionData) -> Iterator[dict[str, Any]]:
     kb = _Kb(data)
     for fields, about, code in _subjects(kb):
         facts = kb.facts_of(about, code)
-        for combo in itertools.product(*(_states(f, kb) for f in facts)):
+        for combo in itertools.product(*(kb.states(f) for f in facts)):
             yield {**fields, **_merge(combo)}
 
 
 def size(data: VersionData) -> int:
     """The number of scenarios (counted, not enumerated)."""
     kb = _Kb(data)
-    return sum(3 ** len(kb.facts_of(about, code)) for _, about, code in _subjects(kb))
+    total = 0
+    for _, about, code in _subjects(kb):
+        n = 1
+        for f in kb.facts_of(about, code):
+            n *= len(kb.states(f))
+        total += n
+    return total
 
 
 if __name__ == "__main__":
