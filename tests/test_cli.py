@@ -50,15 +50,15 @@ def test_request_from_stdin() -> None:
 BAD = [
     (["--service", "tac"], "unknown service 'tac'"),
     (["--service", "transabdominal_cerclag"], "did you mean 'transabdominal_cerclage'"),
-    (["--cpt", "59-325"], "is not a CPT code"),
-    (["--cpt", "59325", "--not-pregnant"], "implies pregnant = yes"),
+    (["--cpt", "59-325"], "is not a CPT or HCPCS code"),
+    (["--cpt", "59325", "--not-pregnant"], "means pregnant = yes"),
     (["--service", "nk_cell_test", "--date", "2025-13-01"], "is not a date"),
     (["--service", "nk_cell_test", "--date", "2025-02-30"], "is not a date"),
     (["--service", "nk_cell_test", "--engine", "lisp"], "Invalid value for '--engine'"),
     (["--service", "nk_cell_test", "--diagnosis", "N96;halt"], "is not an ICD-10-CM code"),
     (["--service", "nk_cell_test", "--losses", "-1"], "prior_pregnancy_losses"),
     (["--losses", "2"], "needs a service or a cpt code"),
-    (["--bogus"], "No such option"),
+    (["--bogus"], "unknown option"),
     (["--request", "/nonexistent/req.json"], "cannot read request"),
 ]
 

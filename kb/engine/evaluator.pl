@@ -568,16 +568,16 @@ requirement_node(Ctx, Assign, S, _{kind: requirement, id: F, expected: Want, hol
     ( V == Want -> H = true ; H = false ).
 
 %   member_nodes(+Ctx, +Assign, +S, +Group, +Section, -Nodes): the criteria
-%   and nested groups of Group (`top`: the statement's own), by id.
+%   and nested groups of Group (`top`: the statement's own), in the order
+%   the policy lists them (fact order; the ASP evaluator orders by id).
 member_nodes(Ctx, Assign, S, Group, Section, Nodes) :-
     Ctx = ctx(M, _, _),
-    findall(C-N,
-            (   M:criterion(S, C, _, _), parent(M, S, C, Group),
-                criterion_node(Ctx, Assign, S, C, Section, N)
-            ;   M:criterion_group(S, C, _, _), parent(M, S, C, Group),
+    findall(N,
+            (   M:criterion_group(S, C, _, _), parent(M, S, C, Group),
                 group_node(Ctx, Assign, S, C, Section, N)
-            ), Pairs),
-    keysort(Pairs, Sorted), pairs_values(Sorted, Nodes).
+            ;   M:criterion(S, C, _, _), parent(M, S, C, Group),
+                criterion_node(Ctx, Assign, S, C, Section, N)
+            ), Nodes).
 
 parent(M, S, C, P) :- ( M:member_of(S, C, P0) -> P = P0 ; P = top ).
 

@@ -110,7 +110,7 @@ def _fact_source(n: Node) -> str:
     src = g("source")
     if src == "number":
         at_least = (g("rule") == "at_least") == (g("value") == "yes")
-        return f"{g('field')} {g('number')} {'≥' if at_least else '<'} {g('threshold')}"
+        return f"{g('field')} = {g('number')} {'≥' if at_least else '<'} {g('threshold')}"
     if src == "code_list":
         return f"{g('field')} code {g('code')}"
     if src == "code":
