@@ -92,6 +92,13 @@ class VersionData:
         """Where the quote starts in the source (for document order); -1 if absent."""
         return self.normalised_source.find(normalise_quote(quote))
 
+    def quotes(self) -> list[tuple[Fact, str]]:
+        """Every quote of the source text the facts hold (arguments whose role
+        in kb/schema.pl is `quote`), with its fact."""
+        sch = kb_schema()
+        return [(f, f.args[i]) for f in self.facts for i in sch.positions(f.name, "quote")
+                if isinstance(f.args[i], str)]
+
     def realize(self, fact: str, value: str) -> dict[str, Any] | None:
         """Request fields that settle a patient fact or finding to a value
         (``{}`` for unknown), by the first way the version offers: the field
