@@ -13,7 +13,7 @@ QUERIES = load_queries()
 
 def run(kb: KnowledgeBase, q: NamedQuery) -> dict:
     try:
-        return kb.determine(q.request).to_dict()
+        return kb.determine(q.request, version=q.version_ref()).to_dict()
     except CovkbError as err:
         return {"error": err.to_dict()}
 
@@ -37,3 +37,19 @@ def test_every_listed_code_is_exercised_by_a_named_query(kb: KnowledgeBase) -> N
 def test_every_outcome_of_the_vocabulary_is_reached(kb: KnowledgeBase) -> None:
     reached = {run(kb, q).get("outcome") for q in QUERIES}
     assert set(kb.vocabulary.outcomes) - reached == set()
+
+
+def test_a_code_resolved_through_its_coding_note_cites_the_note(kb: KnowledgeBase) -> None:
+    """58578 counts only 'when used to represent' transabdominal cerclage (its † note)."""
+    d = kb.determine({"cpt": "58578", "service": "transabdominal_cerclage", "pregnant": True,
+                      "prior_pregnancy_losses": 2, "findings": ["cone_biopsy"], "date_of_service": "2025-06-01"})
+    note = "When used to represent laparoscopic approach for transabdominal cerclage, during pregnancy or for non-pregnant uterus."
+    assert note in [c.quote for c in d.citations]
+
+
+def test_a_code_the_table_does_not_list_cites_the_coding_note_and_the_claims_rule(kb: KnowledgeBase) -> None:
+    d = kb.determine({"cpt": "86356", "service": "nk_cell_test", "prior_pregnancy_losses": 2,
+                      "date_of_service": "2025-06-01"}).to_dict()
+    quotes = {c["quote"][:40] for c in d["citations"]}
+    assert {"This list of codes may not be all-inclu", "Claims submitted for services that are n"} <= quotes
+    assert [n["code"] for n in d["notices"]] == ["86356", "86356"]

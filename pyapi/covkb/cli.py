@@ -128,7 +128,7 @@ def _read_request(source: str) -> dict[str, Any]:
 def _render(kb: Any, det: Any, fmt: Format) -> str:
     from . import render
 
-    section_path = kb.policy.data(kb.policy.version(det.version)).section_path
+    section_path = kb.policy.data(det.version).section_path
     if fmt == Format.json:
         return render.to_json(det)
     if fmt == Format.markdown:
@@ -146,6 +146,8 @@ def determine(
     unknown_finding: list[str] = typer.Option([], "--unknown-finding", help="Finding whose presence is unknown; repeatable."),
     date: Optional[str] = typer.Option(None, "--date", help="Date of service YYYY-MM-DD (default: today)."),
     policy: Optional[str] = typer.Option(None, "--policy", help=POLICY_HELP),
+    version: Optional[str] = typer.Option(
+        None, "--version", "--draft", help="Decide by this version id or draft .pl file, not the one in force."),
     engine: EngineName = typer.Option(EngineName.prolog, help="Reasoning engine."),
     fmt: Format = typer.Option(Format.text, "--format", "-f", help="Output format."),
 ) -> None:
@@ -164,7 +166,7 @@ def determine(
         for key, values in (("findings", finding), ("unknown_findings", unknown_finding)):
             if values:
                 data[key] = list(values)
-        det = kb.determine(data)
+        det = kb.determine(data, version=version)
         typer.echo(_render(kb, det, fmt))
     except CovkbError as err:
         _fail(err, fmt)
@@ -257,7 +259,7 @@ def query(
     failures = 0
     for q in queries:
         try:
-            det = kb.determine(q.request)
+            det = kb.determine(q.request, version=q.version_ref())
             result, shown = det.to_dict(), _render(kb, det, fmt)
         except CovkbError as err:
             result = {"error": err.to_dict()}

@@ -247,6 +247,7 @@ class Determination:
             "referral": self.referral,
             "citations": [c.to_dict() for c in self.citations],
             "warnings": list(self.warnings),
+            "notices": [{"id": n.id, "code": n.code, "section": n.section_path, "quote": n.quote} for n in self.notices],
         }
         if explanation:
             d["explanation"] = self.explanation.to_dict()

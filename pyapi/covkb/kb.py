@@ -64,11 +64,19 @@ class KnowledgeBase:
             self._engines[version.id] = make_engine(self.engine_name, self.policy.data(version))
         return self._engines[version.id]
 
-    def determine(self, request: Request | dict[str, Any], *, explain: bool = True) -> Determination:
+    def determine(self, request: Request | dict[str, Any], *, explain: bool = True,
+                  version: Version | str | None = None) -> Determination:
         """Decide one request.  explain=False leaves the derivation out of
-        the answer (batch runs); outcome, statement and citations are the same."""
+        the answer (batch runs); outcome, statement and citations are the same.
+        version (a version id, a draft file's path, or a Version) decides it
+        by that version instead of the one in force on the date of service."""
         req = self.parse(request)
-        version, warnings = self.version_for(req)
+        if version is None:
+            version, warnings = self.version_for(req)
+        else:
+            version = self.policy.resolve(version) if isinstance(version, str) else version
+            warnings = [f"decided by {'draft' if version.knowledge == 'draft' else 'version'} {version.id} "
+                        f"as asked, whatever the date of service"]
         data = self.policy.data(version)
         warnings = warnings + _qualifier_warnings(req, data.vocabulary)
         try:

@@ -15,3 +15,7 @@ def kb_dir() -> Path:
 
 def queries_dir() -> Path:
     return Path(os.environ.get("COVKB_QUERIES", _REPO / "queries"))
+
+
+def repo_dir() -> Path:
+    return _REPO

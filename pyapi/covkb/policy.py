@@ -346,6 +346,8 @@ class Policy:
         return [self.root / "vocabulary.pl", self.folder / "vocabulary.pl"]
 
     def data(self, version: Version | str) -> VersionData:
+        if isinstance(version, str) and version in self._data:
+            return self._data[version]  # a version, or a draft already read
         v = self.version(version) if isinstance(version, str) else version
         if v.id not in self._data:
             facts = tuple(self._facts(v, set()))

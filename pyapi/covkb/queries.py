@@ -26,12 +26,23 @@ class NamedQuery:
     expect: dict[str, Any]
     why: str
     path: Path
+    version: str | None = None  # a version id or draft file (relative to the repository) to decide it by
+
+    def version_ref(self) -> str | None:
+        """The version to decide by, a draft's path made absolute."""
+        if self.version is None or not self.version.endswith(".pl"):
+            return self.version
+        from .paths import repo_dir
+
+        return str(repo_dir() / self.version)
 
     def check(self, result: dict[str, Any]) -> list[str]:
         """Differences between a result (determination dict or {'error': {...}}) and the expectation."""
         problems = []
         for key, want in self.expect.items():
             got = result.get("error", {}).get("code") if key == "error" else result.get(key)
+            if key == "notices":  # compared by id
+                got = [n["id"] for n in got or ()]
             if isinstance(want, list):
                 got = list(got or [])
             if got != want:
@@ -59,4 +70,4 @@ def load_query(name: str, folder: Path | None = None) -> NamedQuery:
 
 def _load(path: Path) -> NamedQuery:
     d = json.loads(path.read_text(encoding="utf-8"))
-    return NamedQuery(path.stem, d["title"], d["request"], d["expect"], d["why"], path)
+    return NamedQuery(path.stem, d["title"], d["request"], d["expect"], d["why"], path, d.get("version"))
