@@ -1,17 +1,18 @@
-"""covkb: explainable coverage determinations over Cigna policy 0284.
+"""covkb: explainable coverage determinations over the policies in kb/.
 
     from covkb import KnowledgeBase
-    with KnowledgeBase() as kb:
-        print(kb.determine({"cpt": "59325", "prior_pregnancy_losses": 2,
-                            "findings": ["cone_biopsy"]}).outcome)
+    with KnowledgeBase(policy=...) as kb:     # the only installed policy by default
+        print(kb.determine({"cpt": ..., "findings": [...], ...}).outcome)
+
+Each policy declares its own request fields (``covkb vocab`` lists them).
 """
 
-from .determination import Citation, Determination, Node
+from .determination import Case, Citation, Determination, Node, Notice
 from .errors import CovkbError, EngineError, InvalidRequest, KnowledgeBaseError, UnknownId, VersionNotAvailable
 from .kb import KnowledgeBase
 from .request import Request
 
 __all__ = [
-    "KnowledgeBase", "Request", "Determination", "Citation", "Node",
+    "KnowledgeBase", "Request", "Determination", "Citation", "Node", "Notice", "Case",
     "CovkbError", "InvalidRequest", "UnknownId", "VersionNotAvailable", "KnowledgeBaseError", "EngineError",
 ]

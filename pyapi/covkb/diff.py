@@ -185,8 +185,7 @@ class Region:
     def describe(self) -> str:
         """"transabdominal_cerclage (cpt 59325): pregnant, cone_biopsy; none of: a, b"."""
         what = ", ".join(f"{k} {v}" for k, v in self.root.items())
-        yes = [k if k not in ("service", "analyte", "substance") else f"{k} {v}"
-               for k, v in self.fixed.items() if v != "no"]
+        yes = [k if v == "yes" else f"{k} {v}" for k, v in self.fixed.items() if v != "no"]
         no = [k for k, v in self.fixed.items() if v == "no" and k not in self.present_via]
         parts = [", ".join(yes)] if yes else []
         parts += [f"no other {k}" for k in sorted(self.present_via) if k in self.fixed]
@@ -273,21 +272,20 @@ def diff(policy: Policy, a_ref: str, b_ref: str) -> DiffReport:
         return sides[key]
     below = _below([da, db])
     findings = sorted(set(da.vocabulary.findings) | set(db.vocabulary.findings))
-    minimum = [r[0] for d in (da, db) for r in d.rows("rpl_minimum_failed_pregnancies")] or [2]
-    rpl_losses = {"yes": max(minimum), "no": min(minimum) - 1}
+    settle = _Settle(da, db)
     leaves: list[tuple[dict[str, Any], dict[str, str], Answer, Answer, str]] = []
     conditional: list[tuple[dict[str, Any], dict[str, str], Answer, Answer, dict[str, Any]]] = []
     examined = 0
 
     def split(request: dict[str, Any], var: str, value: str) -> dict[str, Any]:
-        return _fix(request, var, value, rpl_losses)
+        return settle.fix(request, var, value)
 
     def request_fact(request: dict[str, Any], var: str) -> str | None:
         """The request's unknown finding to settle so that finding var can
         become known: its most specific open form first, then itself, then
         its most general open form.  None when only a listed more general
         finding keeps it open (no request can say more)."""
-        if var in ("pregnant", "recurrent_pregnancy_loss", "service", "analyte", "substance"):
+        if var in settle.direct:
             return var
         open_ = set(request["unknown_findings"])
         forms = [d for d in below.get(var, {var}) if d in open_ and d != var]
@@ -324,10 +322,10 @@ def diff(policy: Policy, a_ref: str, b_ref: str) -> DiffReport:
                 break
         else:
             return  # nothing a request can say would decide it further
-        if fact == var and var in ("service", "analyte", "substance"):
+        if fact == var and var in settle.selectors:
             values = sorted({x for _, v, xs in candidates if v == var for x in xs})
         else:
-            values = ["yes", "no"]
+            values = list(settle.domain(fact))
         for x in values:
             nxt = split(request, fact, x)
             if nxt != request:  # `other` procedures of an open-ended code: nothing to say
@@ -377,7 +375,7 @@ def diff(policy: Policy, a_ref: str, b_ref: str) -> DiffReport:
         regions.append(Region(root, dict(sorted(cube.items())), kind, before.summary(), after_d, present_via=via))
     regions.sort(key=lambda r: (KINDS.index(r.kind), str(sorted(r.root.items())), sorted(r.fixed.items())))
     for r in regions:
-        r.witness = _witness(r, rpl_losses)
+        r.witness = settle.witness(r)
         req = request_for(r.root, r.fixed)
         sa, sb = side(r.root)
         r.citations_before = _cited(da, sa.answer(req))
@@ -385,35 +383,54 @@ def diff(policy: Policy, a_ref: str, b_ref: str) -> DiffReport:
     return DiffReport(va.id, vb.id, regions, examined, time.perf_counter() - start)
 
 
-def _fix(request: dict[str, Any], var: str, value: str, rpl_losses: dict[str, int]) -> dict[str, Any]:
-    """The request with one more fact fixed, as request fields."""
-    r = dict(request)
-    if var == "pregnant":
-        r["pregnant"] = value == "yes"
-    elif var == "recurrent_pregnancy_loss":
-        r["prior_pregnancy_losses"] = rpl_losses[value]
-    elif var in ("service", "analyte", "substance"):
-        if value == "other":
-            if var != "service":
-                r[var] = UNLISTED_VALUE
-        else:
-            r["service"] = value
-    else:  # a finding: listed present, or no longer listed as unknown
-        if value == "yes":
-            r["findings"] = sorted(set(r.get("findings", ())) | {var})
-        r["unknown_findings"] = [f for f in r.get("unknown_findings", ()) if f != var]
-    return r
+class _Settle:
+    """Facts as request fields, read from the two sides' declarations: the
+    service and qualifiers select the service; a patient fact is written
+    the way its version lets a request state it (VersionData.realize); a
+    finding is listed or no longer listed as unknown."""
 
+    def __init__(self, da: VersionData, db: VersionData) -> None:
+        self.sides = (da, db)
+        self.qualifiers = set(da.vocabulary.qualifiers) | set(db.vocabulary.qualifiers)
+        self.patient_facts = set(da.vocabulary.patient_facts) | set(db.vocabulary.patient_facts)
+        self.selectors = {"service"} | self.qualifiers
+        self.direct = self.selectors | self.patient_facts
+        self.scope = sorted(set(da.vocabulary.scope) | set(db.vocabulary.scope))
 
-def _witness(region: Region, rpl_losses: dict[str, int]) -> dict[str, Any]:
-    """A fully known request in the region: its facts, every other finding
-    absent, recurrent pregnancy loss present unless the region says not."""
-    w: dict[str, Any] = {**region.root, "prior_pregnancy_losses": rpl_losses["yes"]}
-    for var, val in region.fixed.items():
-        w = _fix(w, var, val, rpl_losses)
-    if not w.get("unknown_findings"):
-        w.pop("unknown_findings", None)
-    return w
+    def domain(self, fact: str) -> tuple[str, ...]:
+        return self.sides[1].vocabulary.fact_values.get(fact) or self.sides[0].vocabulary.domain(fact)
+
+    def fix(self, request: dict[str, Any], var: str, value: str) -> dict[str, Any]:
+        """The request with one more fact fixed, as request fields."""
+        r = dict(request)
+        if var in self.selectors:
+            if value == "other":
+                if var != "service":
+                    r[var] = UNLISTED_VALUE
+            else:
+                r["service"] = value
+        elif var in self.patient_facts:
+            fields = next((f for d in self.sides if (f := d.realize(var, value)) is not None), {})
+            for k, v in fields.items():
+                r[k] = sorted(set(r.get(k, ())) | set(v)) if isinstance(v, list) else v
+        else:  # a finding: listed present, or no longer listed as unknown
+            if value == "yes":
+                r["findings"] = sorted(set(r.get("findings", ())) | {var})
+            r["unknown_findings"] = [f for f in r.get("unknown_findings", ()) if f != var]
+        return r
+
+    def witness(self, region: Region) -> dict[str, Any]:
+        """A fully known request in the region: its facts, every other finding
+        absent, every scope fact the region does not fix in scope."""
+        w: dict[str, Any] = dict(region.root)
+        for fact in self.scope:
+            if fact not in region.fixed:
+                w = self.fix(w, fact, "yes")
+        for var, val in region.fixed.items():
+            w = self.fix(w, var, val)
+        if not w.get("unknown_findings"):
+            w.pop("unknown_findings", None)
+        return w
 
 
 def _cited(data: VersionData, answer: Answer) -> list[dict[str, str]]:

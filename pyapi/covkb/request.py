@@ -37,7 +37,7 @@ COMMON_FIELDS = ("date_of_service", "service", "cpt", "findings", "unknown_findi
 def _icd10(code: str) -> str:
     m = ICD10_RE.match(code.strip().upper()) if code.isascii() else None
     if not m:
-        raise PydanticCustomError("malformed_code", f"{code!r} is not an ICD-10-CM code (e.g. N96, O26.21)")
+        raise PydanticCustomError("malformed_code", f"{code!r} is not an ICD-10-CM code (e.g. E11.9)")
     return m.group(1) + (f".{m.group(2)}" if m.group(2) else "")
 
 

@@ -18,7 +18,7 @@ at a rule's threshold or just off it, a code-list code); a state no field
 can express is left out.  The facts are read from the KB (scope/3,
 requires/4, criterion/4, finding_example/4, finding_is_a/2, code_implies/4),
 never listed here.  Invalid requests (a code
-that does not report the service, a code that contradicts the pregnancy) are
+that does not report the service, a code that contradicts a fact the request states) are
 kept: both engines must reject them with the same error.  The order is
 deterministic.  ``python -m covkb.scenarios`` prints the size.
 """
