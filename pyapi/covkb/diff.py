@@ -32,11 +32,6 @@ import clingo
 from .facts import atom, closure
 from .policy import Policy, VersionData
 
-# How favourable an outcome is to coverage, to tell restricted from relaxed.
-_FAVOUR = {
-    "medically_necessary": 5, "refer_to_other_policy": 4, "not_addressed": 3, "insufficient_information": 3,
-    "criteria_not_met": 2, "not_medically_necessary": 1, "not_covered": 0,
-}
 UNLISTED_VALUE = "unlisted_value"
 SLICE_ABOVE = 40  # statements; beyond this the diff solves per-root slices
 KINDS = ("gained", "revoked", "restricted", "relaxed", "became_conditional", "reason_changed", "maybe_changed")  # a qualifier value no code_qualifier/4 fact names
@@ -216,7 +211,8 @@ class DiffReport:
                 "regions": [r.to_dict() for r in self.regions]}
 
 
-def classify(before: Answer, after: Answer) -> str | None:
+def classify(before: Answer, after: Answer, favour: dict[str, int]) -> str | None:
+    """The kind of change; favour ranks outcomes (outcome_favour/2 in kb/vocabulary.pl)."""
     ob, oa = before.outcome, after.outcome
     if "unknown" in (ob, oa):
         return "maybe_changed"
@@ -225,7 +221,8 @@ def classify(before: Answer, after: Answer) -> str | None:
             return "gained"
         if ob == "medically_necessary":
             return "revoked"
-        return "relaxed" if _FAVOUR.get(oa, 3) > _FAVOUR.get(ob, 3) else "restricted"
+        neutral = favour.get("not_addressed", 0)
+        return "relaxed" if favour.get(oa, neutral) > favour.get(ob, neutral) else "restricted"
     if (before.statement, before.criteria_met) != (after.statement, after.criteria_met):
         return "reason_changed"
     return None
@@ -273,6 +270,7 @@ def diff(policy: Policy, a_ref: str, b_ref: str) -> DiffReport:
     below = _below([da, db])
     findings = sorted(set(da.vocabulary.findings) | set(db.vocabulary.findings))
     settle = _Settle(da, db)
+    favour = {**da.vocabulary.favour, **db.vocabulary.favour}
     leaves: list[tuple[dict[str, Any], dict[str, str], Answer, Answer, str]] = []
     conditional: list[tuple[dict[str, Any], dict[str, str], Answer, Answer, dict[str, Any]]] = []
     examined = 0
@@ -308,7 +306,7 @@ def diff(policy: Policy, a_ref: str, b_ref: str) -> DiffReport:
             if before.error and after.error:
                 return  # an invalid request on both sides (e.g. a code contradicting the facts)
         if before.decided and after.decided:
-            kind = classify(before, after)
+            kind = classify(before, after, favour)
             if kind:
                 leaves.append((root, fixed, before, after, kind))
             return
