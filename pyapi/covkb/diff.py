@@ -30,7 +30,7 @@ from typing import Any
 import clingo
 
 from .facts import atom, closure
-from .policy import Policy, VersionData
+from .policy import Policy, VersionData, belongs_to
 
 UNLISTED_VALUE = "unlisted_value"
 SLICE_ABOVE = 40  # statements; beyond this the diff solves per-root slices
@@ -73,12 +73,11 @@ def _slice(data: VersionData, root: dict[str, Any]) -> VersionData:
     services = {root["service"]} if "service" in root else {atom(sv) for c, sv in data.rows("code_reports") if c == code}
     related = closure(closure(services, down), up)
     keep_statements = {atom(st) for st, sv in data.rows("applies_to") if atom(sv) in related}
-    from .policy import CODE_KEYED, STATEMENT_KEYED
-
+    drop_statements = {atom(st) for st, _ in data.rows("applies_to")} - keep_statements
+    drop_codes = {c for c, *_ in data.rows("code")} - {code}
     facts = tuple(
         f for f in data.facts
-        if not (f.name in STATEMENT_KEYED and atom(f.args[0]) not in keep_statements)
-        and not (f.name in CODE_KEYED and f.args[0] != code)
+        if not belongs_to(f, drop_statements, drop_codes)
         and not (f.name in ("service", "service_is_a") and not {atom(a) for a in f.args[:2] if not isinstance(a, str)} & related)
     )
     return VersionData(data.version, facts)
