@@ -1,332 +1,520 @@
 """clingo: kb/engine/evaluator.lp over one version.
 
 The evaluator and a version's effective facts are grounded once per process
-into one program whose request atoms are ``#external``; a request only switches
-externals on (and the previous request's off) and enumerates the answer
-sets, one per case.  Request values are looked up in the externals' domains
-and never become program text.  This module assembles what the program
-derived into the dict evaluator.pl returns: each case's explanation tree from
-node/attr/list/item/edge atoms, and the three-valued aggregation over the
-cases (an outcome when every case agrees; else the possible outcomes and the
-unknowns on which the outcome depends).
+into one program whose request atoms are ``#external``; a request only
+switches externals on (and the previous request's off) and enumerates the
+answer sets, one per case.  Request values are looked up in the externals'
+domains and never become program text.  This module turns each answer set
+into a ``Case`` (its derivation built from node/attr/list/item/edge atoms),
+exactly what evaluator.pl returns; aggregation, citations and error wording
+are determination.py's and errors.py's, for both engines.
+
+Besides ``AspEngine.cases`` it offers what only an ASP engine can:
+
+* ``AspEngine.consequences(request)``: what holds in some case (brave) and
+  in every case (cautious) of a request that leaves facts unknown, in two
+  solver calls however many cases there are (``covkb diff``);
+* ``CheckProgram(data).witness(name, *args)``: a fully known request in
+  whose answer set an atom of kb/engine/check.lp holds (``covkb check``).
 """
 
 from __future__ import annotations
 
+import operator
 import threading
+from bisect import bisect_right
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import clingo
 
-from ..errors import EngineError, KnowledgeBaseError, from_engine
+from ..determination import Case
+from ..errors import CovkbError, EngineError, KnowledgeBaseError, from_engine
 from ..paths import kb_dir
 from ..policy import VersionData
-from ..request import MAX_LOSSES
 
 Symbol = clingo.Symbol
 _JSON_CONSTANTS: dict[str, Any] = {"null": None, "true": True, "false": False}
 
-
-class _Context:
-    """Functions the evaluator calls while it is grounded (never per request)."""
-
-    def contains(self, text: Symbol, part: Symbol) -> Symbol:
-        return clingo.Number(int(part.string in text.string))
-
-
-@dataclass
-class _Case:
-    """One answer set: a completion of the unknowns and what it decides."""
-
-    assign: list[tuple[Any, str, Any, Any]] = field(default_factory=list)  # order, var, value, value order
-    outcome: str = ""
-    statement: str | None = None
-    referral: str | None = None
-    met: set[str] = field(default_factory=set)
-    cites: set[tuple[str, str]] = field(default_factory=set)
-    error: tuple[str, str] | None = None
-    resolution_error: bool = False  # the error is that the request names no service
-    relevant: set[str] = field(default_factory=set)
-    proof: dict[str, Any] | None = None
-
-    def key(self) -> tuple[Any, ...]:
-        return tuple(vo for _, _, _, vo in self.assign)
-
-    def values(self) -> dict[str, Any]:
-        return {var: value for _, var, value, _ in self.assign}
-
-
+# The request atoms of evaluator.lp: only these signatures are read at load
+# (walking every atom of a large ground program costs more than grounding it).
 _REQUEST_SIGNATURES = (
-    ("req_service", 1), ("req_cpt", 1), ("req_qualifier", 2), ("req_pregnant", 1), ("req_losses", 1),
-    ("req_diagnosis", 1), ("req_finding", 1), ("req_unknown_finding", 1), ("req_explain", 0),
+    ("req_service", 1), ("req_cpt", 1), ("req_qualifier", 2), ("req_value", 2), ("req_code", 2),
+    ("req_finding", 1), ("req_unknown_finding", 1), ("req_explain", 0),
 )
 
 
-class _Program:
-    """The ground evaluator for one version, solved once per request."""
+@dataclass(frozen=True, slots=True)
+class _Request:
+    """request(...) in a derivation: a value of the request clingo never sees
+    (an unlisted code, a qualifier value or a number), filled in by Python."""
 
-    def __init__(self, facts: str) -> None:
-        messages: list[str] = []
-        self.ctl = clingo.Control(
-            ["--models=0", "-c", f"max_losses={MAX_LOSSES}"], logger=lambda _c, m: messages.append(m)
+    path: tuple[Any, ...]
+
+    def lookup(self, request: dict[str, Any]) -> Any:
+        match self.path:
+            case ("cpt",):
+                return request.get("cpt")
+            case ("qualifier", q):
+                return (request.get("qualifiers") or {}).get(q)
+            case ("value", f):
+                return (request.get("values") or {}).get(f)
+        raise EngineError(f"the ASP evaluator shows an unknown request value {self.path}")
+
+
+def _value(sym: Symbol) -> Any:
+    """A term as Python data: numbers, strings and ids as themselves; null,
+    true, false as JSON's; request(...) as a _Request; other compound terms as
+    tuples (name first, none for a tuple)."""
+    if sym.type == clingo.SymbolType.Number:
+        return sym.number
+    if sym.type == clingo.SymbolType.String:
+        return sym.string
+    if sym.type != clingo.SymbolType.Function:
+        return str(sym)
+    args = tuple(_value(a) for a in sym.arguments)
+    if not args:
+        return _JSON_CONSTANTS.get(sym.name, sym.name)
+    if sym.name == "request":
+        return _Request(args)
+    return args if sym.name == "" else (sym.name, *args)
+
+
+def _fill(v: Any, request: dict[str, Any]) -> Any:
+    return v.lookup(request) if isinstance(v, _Request) else v
+
+
+def _order(sym: Symbol) -> tuple[Any, ...]:
+    """A sort key that orders terms as clingo does: numbers, constants,
+    strings, then compound terms by arity, name and arguments."""
+    if sym.type == clingo.SymbolType.Number:
+        return (0, sym.number)
+    if sym.type == clingo.SymbolType.String:
+        return (2, sym.string)
+    if sym.type != clingo.SymbolType.Function:
+        return (4, str(sym))
+    args = sym.arguments
+    if not args:
+        return (1, sym.name)
+    return (3, len(args), sym.name, *(_order(a) for a in args))
+
+
+# The arguments of a shown atom that are positions among siblings or list
+# items, kept as sort keys in clingo's order.
+_POSITIONS = {"item": (2,), "edge": (1,), "error_item": (2,), "error_node": (2,)}
+
+
+def _decode(sym: Symbol) -> tuple[Any, ...]:
+    """A shown atom as (name, *arguments): Python data, positions as sort keys."""
+    pos = _POSITIONS.get(sym.name, ())
+    return (sym.name, *(_order(a) if i in pos else _value(a) for i, a in enumerate(sym.arguments)))
+
+
+# clingo interns symbols: equal symbols have the same representation, whose
+# int is a cheaper dict key than the Symbol (hashed through cffi).
+_identity: Callable[[Symbol], Any] = (
+    operator.attrgetter("_rep") if isinstance(getattr(clingo.Number(0), "_rep", None), int) else (lambda s: s))
+
+
+class _Model:
+    """The shown atoms of one answer set, sorted by kind."""
+
+    __slots__ = ("assign", "outcome", "statement", "referral", "met", "kinds", "attrs", "lists", "edges",
+                 "error", "args", "relevant", "resolution_error", "cites")
+
+    def __init__(self) -> None:
+        self.assign: list[tuple[str, Any, int]] = []
+        self.outcome: str | None = None
+        self.statement: str | None = None
+        self.referral: str | None = None
+        self.met: list[str] = []
+        # node names are Python data, positions sort keys (_decode)
+        self.kinds: dict[Any, str] = {}
+        self.attrs: dict[Any, dict[str, Any]] = defaultdict(dict)
+        self.lists: dict[Any, dict[str, list[tuple[Any, Any]]]] = defaultdict(dict)
+        self.edges: dict[Any, list[tuple[Any, Any]]] = defaultdict(list)
+        self.error: tuple[str, str] | None = None
+        self.args: dict[str, Any] = {}
+        self.relevant: set[str] = set()
+        self.resolution_error = False
+        self.cites: set[tuple[str, str]] = set()
+
+    def read(self, atoms: Iterable[tuple[Any, ...]], request: dict[str, Any]) -> _Model:
+        """Take in a model's shown atoms, as _decode made them."""
+        arg_lists: dict[str, list[tuple[Any, Any, bool]]] = defaultdict(list)
+        for name, *a in atoms:
+            if name == "attr":
+                v = a[2]
+                self.attrs[a[0]][a[1]] = v.lookup(request) if isinstance(v, _Request) else v
+            elif name == "edge":
+                self.edges[a[0]].append((a[1], a[2]))
+            elif name == "node":
+                self.kinds[a[0]] = a[1]
+            elif name == "item":
+                self.lists[a[0]].setdefault(a[1], []).append((a[2], _fill(a[3], request)))
+            elif name == "list":
+                self.lists[a[0]].setdefault(a[1], [])
+            elif name == "assign":
+                self.assign.append((a[0], a[1], a[2]))
+            elif name == "outcome":
+                self.outcome = a[0]
+            elif name == "statement":
+                self.statement = a[0]
+            elif name == "referral":
+                self.referral = a[0]
+            elif name == "met":
+                self.met.append(a[0])
+            elif name == "cites":
+                self.cites.add((a[0], a[1]))
+            elif name == "relevant_finding":
+                self.relevant.add(a[0])
+            elif name == "resolution_error":
+                self.resolution_error = True
+            elif name == "error":
+                self.error = (a[0], a[1])
+            elif name == "error_arg":
+                self.args[a[1]] = _fill(a[2], request)
+            elif name == "error_item":
+                arg_lists[a[1]].append((a[2], _fill(a[3], request), False))
+            elif name == "error_node":
+                arg_lists[a[1]].append((a[2], a[3], True))
+        for key, items in arg_lists.items():
+            items.sort(key=lambda t: t[0])
+            self.args[key] = [self.build(v) if is_node else v for _, v, is_node in items]
+        return self
+
+    def build(self, n: Any) -> dict[str, Any]:
+        """The derivation below node n, as evaluator.pl's dicts."""
+        d: dict[str, Any] = {"kind": self.kinds[n], **self.attrs[n]}
+        for key, items in self.lists[n].items():
+            d[key] = [v for _, v in sorted(items, key=_first)]
+        d["children"] = [self.build(c) for _, c in sorted(self.edges[n], key=_first)]
+        return d
+
+    def case(self) -> Case:
+        return Case(
+            assign=tuple(sorted(self.assign, key=lambda t: (t[2], t[0]))),
+            outcome=self.outcome or "",
+            statement=self.statement,
+            criteria_met=tuple(sorted(self.met)),
+            referral=self.referral,
+            proof=self.build(_OUTCOME),
         )
+
+
+_OUTCOME = "outcome"  # the root node's name, decoded
+
+
+def _first(t: tuple[Any, ...]) -> Any:
+    return t[0]
+_EXPLAIN = clingo.Function("req_explain")
+
+
+@dataclass(frozen=True, slots=True)
+class Consequences:
+    """What a request's cases have in common (``AspEngine.consequences``).
+
+    ``outcomes`` and ``variables`` hold in some case (brave); ``statement``,
+    ``criteria_met`` and ``citations`` in every case (cautious, computed only
+    when every case has the same outcome).  ``error`` is the error the
+    request gets instead of cases, as (code, key, args)."""
+
+    outcomes: frozenset[str]
+    statement: str | None
+    criteria_met: frozenset[str]
+    citations: frozenset[tuple[str, str]]          # (section id, quote)
+    variables: tuple[tuple[int, str, tuple[Any, ...]], ...]  # (rank, var, values) still open
+    error: tuple[str, str, dict[str, Any]] | None = None
+
+    @property
+    def decided(self) -> bool:
+        return len(self.outcomes) == 1 and self.error is None
+
+
+class _Program:
+    """A ground evaluator (evaluator.lp and a version's facts, plus any extra
+    program), solved once per request by switching its externals."""
+
+    def __init__(self, facts: str, *, extra: tuple[str, ...] = (), options: tuple[str, ...] = ("--models=0",),
+                 what: str = "the ASP evaluator") -> None:
+        messages: list[str] = []
+        self.ctl = clingo.Control(list(options), logger=lambda _c, m: messages.append(m))
         try:
-            self.ctl.load(str(kb_dir() / "engine" / "evaluator.lp"))
+            for name in ("evaluator.lp", *extra):
+                self.ctl.load(str(kb_dir() / "engine" / name))
             # The version's effective facts, as text written back from values
             # clingo's parser validated (facts.py): no file is loaded unread.
             self.ctl.add("base", [], facts)
-            self.ctl.ground([("base", [])], context=_Context())
+            self.ctl.ground([("base", [])])
         except RuntimeError as exc:
             detail = messages[0].strip().splitlines()[0] if messages else str(exc)
-            raise KnowledgeBaseError(f"cannot ground the ASP evaluator: {detail}", code="kb_syntax") from exc
+            raise KnowledgeBaseError(f"cannot ground {what}: {detail}", code="kb_syntax") from exc
         self.domain: dict[tuple[str, tuple[Any, ...]], Symbol] = {}
-        self.templates: dict[str, str] = {}
-        # Only the request signatures are read: walking every atom of a large
-        # ground program costs more than grounding it.
+        points: dict[str, list[int]] = defaultdict(list)
         atoms = self.ctl.symbolic_atoms
         for name, arity in _REQUEST_SIGNATURES:
             for sa in atoms.by_signature(name, arity):
                 if sa.is_external:
                     s = sa.symbol
-                    self.domain[(s.name, tuple(_value(a) for a in s.arguments))] = s
-        for sa in atoms.by_signature("message", 2):
-            s = sa.symbol
-            self.templates[s.arguments[0].name] = s.arguments[1].string
-        self.qualifiers = sorted({k[1][0] for k in self.domain if k[0] == "req_qualifier"})
-        self.on: list[Symbol] = []
-        self.decoded: dict[Symbol, tuple[str, tuple[Any, ...]]] = {}
+                    key = tuple(_value(a) for a in s.arguments)
+                    self.domain[(name, key)] = s
+                    if name == "req_value" and isinstance(key[1], int):
+                        points[key[0]].append(key[1])
+        # the numbers each count or measurement field is passed as
+        self.points = {f: sorted(ps) for f, ps in points.items()}
+        self.on: set[Symbol] = set()
         self.lock = threading.Lock()
+        # shown atoms, decoded once per process: the ground program, hence
+        # the set of atoms it can show, is fixed
+        self.decoded: dict[Any, tuple[Any, ...]] = {}
 
-    def externals(self, request: dict[str, Any]) -> list[Symbol]:
-        """The request as the externals that are true (validated values only)."""
-        wanted: list[tuple[str, tuple[Any, ...]]] = []
-        sentinels: list[tuple[tuple[str, tuple[Any, ...]], tuple[str, tuple[Any, ...]]]] = []
-        if request.get("service") is not None:
-            wanted.append(("req_service", (request["service"],)))
-        if request.get("cpt") is not None:
-            sentinels.append((("req_cpt", (request["cpt"],)), ("req_cpt", ("unlisted",))))
-        for q in self.qualifiers:
-            if request.get(q) is not None:
-                sentinels.append((("req_qualifier", (q, request[q])), ("req_qualifier", (q, "other"))))
-        if request.get("pregnant") is not None:
-            wanted.append(("req_pregnant", ("yes" if request["pregnant"] else "no",)))
-        if request.get("prior_pregnancy_losses") is not None:
-            wanted.append(("req_losses", (request["prior_pregnancy_losses"],)))
-        wanted += [("req_finding", (f,)) for f in request.get("findings") or ()]
-        wanted += [("req_unknown_finding", (f,)) for f in request.get("unknown_findings") or ()]
-        if request.get("explain", True) is not False:
-            wanted.append(("req_explain", ()))
-        out = [self.domain[k] for k, other in sentinels if k in self.domain]
-        out += [self.domain[other] for k, other in sentinels if k not in self.domain]
-        # Only diagnoses that record recurrent pregnancy loss are in the domain.
-        out += [self.domain[k] for d in request.get("diagnoses") or () if (k := ("req_diagnosis", (d,))) in self.domain]
-        for k in wanted:
-            if k not in self.domain:
-                raise EngineError(f"{k[0][4:]} {k[1][0]!r} is not in the ASP evaluator's domain")
-            out.append(self.domain[k])
+    def decode(self, symbols: Iterable[Symbol]) -> list[tuple[Any, ...]]:
+        cache, key = self.decoded, _identity
+        out = []
+        for s in symbols:
+            k = key(s)
+            d = cache.get(k)
+            if d is None:
+                d = cache[k] = _decode(s)
+            out.append(d)
         return out
 
-    def cases(self, request: dict[str, Any]) -> list[_Case]:
-        on = self.externals(request)
+    def externals(self, request: dict[str, Any], *, explain: bool) -> set[Symbol]:
+        """The request (engine form, validated values) as the externals that are true."""
+        dom = self.domain
+        out: set[Symbol] = set()
+
+        def need(name: str, *key: Any) -> None:
+            sym = dom.get((name, key))
+            if sym is None:
+                raise EngineError(f"{name[4:]} {key[-1]!r} is not in the ASP evaluator's domain")
+            out.add(sym)
+
+        if request.get("service") is not None:
+            need("req_service", request["service"])
+        if request.get("cpt") is not None:
+            sym = dom.get(("req_cpt", (request["cpt"],)))
+            out.add(sym if sym is not None else dom[("req_cpt", (_Request(("cpt",)),))])
+        for q, v in (request.get("qualifiers") or {}).items():
+            sym = dom.get(("req_qualifier", (q, v)))
+            if sym is None:
+                sym = dom.get(("req_qualifier", (q, _Request(("qualifier", q)))))
+            if sym is not None:  # a qualifier no code takes settles nothing
+                out.add(sym)
+        for f, v in (request.get("values") or {}).items():
+            if isinstance(v, int) and not isinstance(v, bool):
+                # a number is passed as the greatest point not above it (the
+                # least when none is): the same side of every threshold
+                ps = self.points.get(f)
+                if ps:
+                    i = bisect_right(ps, v)
+                    out.add(dom[("req_value", (f, ps[i - 1] if i else ps[0]))])
+            elif ("req_value", (f, v)) in dom:
+                out.add(dom[("req_value", (f, v))])
+            elif any(k[0] == "req_value" and k[1][0] == f for k in dom):
+                raise EngineError(f"value {v!r} of {f} is not in the ASP evaluator's domain")
+        for f, codes in (request.get("codes") or {}).items():
+            # codes no listed_code_implies/4 fact names settle nothing
+            out.update(s for c in codes if (s := dom.get(("req_code", (f, c)))) is not None)
+        for f in request.get("findings") or ():
+            need("req_finding", f)
+        for f in request.get("unknown_findings") or ():
+            need("req_unknown_finding", f)
+        if explain:
+            out.add(_EXPLAIN)
+        return out
+
+    def switch(self, on: set[Symbol]) -> None:
+        """Make exactly `on` true (call with the lock held)."""
+        for s in self.on - on:
+            self.ctl.assign_external(s, False)
+        for s in on - self.on:
+            self.ctl.assign_external(s, True)
+        self.on = on
+
+    def models(self, request: dict[str, Any], *, explain: bool, limit: int = 0) -> list[_Model]:
+        """The answer sets of a request (at most limit, 0: all)."""
+        on = self.externals(request, explain=explain)
         with self.lock:
-            now, new = set(self.on), set(on)  # the previous request's externals go False
-            for s in now - new:
-                self.ctl.assign_external(s, False)
-            for s in new - now:
-                self.ctl.assign_external(s, True)
-            self.on = on
+            self.switch(on)
+            out: list[_Model] = []
             with self.ctl.solve(yield_=True) as handle:
-                shown = [[self.decode(s) for s in m.symbols(shown=True)] for m in handle]
-        return sorted((self.case(atoms, request) for atoms in shown), key=_Case.key)
+                for m in handle:
+                    out.append(_Model().read(self.decode(m.symbols(shown=True)), request))
+                    if limit and len(out) >= limit:
+                        handle.cancel()
+                        break
+        return out
 
-    def decode(self, sym: Symbol) -> tuple[str, tuple[Any, ...]]:
-        """A shown atom as (name, Python arguments), decoded once per process:
-        the ground program, hence the set of atoms it can show, is fixed."""
-        atom = self.decoded.get(sym)
-        if atom is None:
-            atom = self.decoded[sym] = (sym.name, tuple(_value(a) for a in sym.arguments))
-        return atom
-
-    def case(self, atoms: list[tuple[str, tuple[Any, ...]]], request: dict[str, Any]) -> _Case:
-        c = _Case()
-        kinds: dict[Any, str] = {}
-        attrs: dict[Any, dict[str, Any]] = defaultdict(dict)
-        lists: dict[Any, dict[str, list[tuple[Any, Any]]]] = defaultdict(dict)
-        edges: dict[Any, list[tuple[Any, Any]]] = defaultdict(list)
-        error_key, error_code = None, ""
-        args: dict[int, list[Any]] = defaultdict(list)
-        for name, a in atoms:
-            match name:
-                case "assign":
-                    c.assign.append((a[0], a[1], _sub(a[2], request), a[3]))
-                case "outcome" | "statement" | "referral":
-                    setattr(c, name, a[0])
-                case "met":
-                    c.met.add(a[0])
-                case "cites":
-                    c.cites.add((a[0], a[1]))
-                case "node":
-                    kinds[a[0]] = a[1]
-                case "attr":
-                    attrs[a[0]][a[1]] = _sub(a[2], request)
-                case "list":
-                    lists[a[0]].setdefault(a[1], [])
-                case "item":
-                    lists[a[0]].setdefault(a[1], []).append((a[2], _sub(a[3], request)))
-                case "edge":
-                    edges[a[0]].append((a[1], a[2]))
-                case "error":
-                    error_code, error_key = a
-                case "error_arg":
-                    args[a[1]].append(_sub(a[2], request))
-                case "resolution_error":
-                    c.resolution_error = True
-                case "relevant_finding":
-                    c.relevant.add(a[0])
-        c.assign.sort(key=lambda t: t[0])
-        if error_key is not None:
-            c.error = (error_code, _format(self.templates[error_key], args))
-            return c
-
-        def build(n: Any) -> dict[str, Any]:
-            d: dict[str, Any] = {"kind": kinds[n], **attrs[n]}
-            for key, items in lists[n].items():
-                d[key] = [v for _, v in sorted(items, key=lambda t: t[0])]
-            d["children"] = [build(ch) for _, ch in sorted(edges[n], key=lambda t: t[0])]
-            return d
-
-        c.proof = build("outcome") if "outcome" in kinds else None
-        return c
+    def consequence(self, request: dict[str, Any], mode: str) -> list[Symbol] | None:
+        """The brave or cautious consequences of a request (None: no answer set)."""
+        on = self.externals(request, explain=False)
+        with self.lock:
+            self.switch(on)
+            self.ctl.configuration.solve.enum_mode = mode  # type: ignore[union-attr]
+            try:
+                last: list[Symbol] | None = None
+                with self.ctl.solve(yield_=True) as handle:
+                    for m in handle:
+                        last = m.symbols(shown=True)
+            finally:
+                self.ctl.configuration.solve.enum_mode = "auto"  # type: ignore[union-attr]
+        return last
 
 
-@dataclass(frozen=True, slots=True)
-class _Field:
-    """request(Field): the request's own value of Field, which clingo never sees."""
-
-    name: str
-
-
-@dataclass(frozen=True, slots=True)
-class _List:
-    """list(X): X is one item of a list argument of an error message."""
-
-    item: Any
+# The predicates of which evaluator.pl takes the first fact that fits (it
+# reads the facts in order); evaluator.lp is told each one's position.
+_ORDERED = frozenset({
+    "interpretation", "code_qualifier", "code_reports", "code_note", "code_open_ended", "finding_example",
+    "finding_is_a", "scope", "partial_version", "applies_to", "referral", "member_of",
+})
 
 
-def _value(sym: Symbol) -> Any:
-    """A term as Python data: numbers, strings and ids as themselves; null, true,
-    false as JSON's; tuples and other compound terms as tuples (name first)."""
-    if sym.type == clingo.SymbolType.Number:
-        return sym.number
-    if sym.type == clingo.SymbolType.String:
-        return sym.string
-    args = tuple(_value(a) for a in sym.arguments)
-    if not args:
-        return _JSON_CONSTANTS.get(sym.name, sym.name)
-    if sym.name == "request" and len(args) == 1:
-        return _Field(args[0])
-    if sym.name == "list" and len(args) == 1:
-        return _List(args[0])
-    return args if sym.name == "" else (sym.name, *args)
-
-
-def _sub(v: Any, request: dict[str, Any]) -> Any:
-    if isinstance(v, _Field):
-        return request[v.name]
-    if isinstance(v, _List):
-        return _List(_sub(v.item, request))
-    return v
-
-
-def _format(template: str, args: dict[int, list[Any]]) -> str:
-    """Fill the ~w of an evaluator message in order, as Prolog's format/2 would;
-    an argument given as list(X) items prints as a Prolog list."""
-    shown = []
-    for i in sorted(args):
-        vals = args[i]
-        if all(isinstance(v, _List) for v in vals):
-            shown.append("[" + ",".join(sorted(str(v.item) for v in vals)) + "]")
-        else:
-            shown.append(str(vals[0]))
-    parts = template.split("~w")
-    return parts[0] + "".join(a + p for a, p in zip(shown, parts[1:]))
-
-
-def _aggregate(cases: list[_Case], explain: bool) -> dict[str, Any]:
-    """aggregate_cases/3 of evaluator.pl over the answer sets (without the
-    explanation when not asked to explain)."""
-    outcomes = sorted({c.outcome for c in cases})
-    statements = {c.statement for c in cases}
-    referrals = {c.referral for c in cases}
-    statement = statements.pop() if len(statements) == 1 else None
-    if len(outcomes) == 1:
-        outcome, missing, possible = outcomes[0], [], []
-    else:
-        outcome, possible = "insufficient_information", outcomes
-        missing = [var for _, var, _, _ in cases[0].assign if _essential(var, cases)]
-    answer: dict[str, Any] = {
-        "outcome": outcome,
-        "statement": statement,
-        "criteria_met": sorted(set.intersection(*(c.met for c in cases))),
-        "missing": missing,
-        "possible_outcomes": possible,
-        "referral": referrals.pop() if len(referrals) == 1 else None,
-        "citations": [{"section": s, "quote": q} for s, q in sorted(set().union(*(c.cites for c in cases)))],
-    }
-    if explain:
-        if len(cases) == 1 and not cases[0].assign:
-            children = [cases[0].proof]
-        else:
-            children = [
-                {"kind": "case", "assume": [{"fact": v, "value": x} for _, v, x, _ in c.assign],
-                 "outcome": c.outcome, "statement": c.statement, "children": [c.proof]}
-                for c in cases
-            ]
-        answer["explanation"] = {"kind": "determination", "outcome": outcome, "statement": statement,
-                                 "children": children}
-    return answer
-
-
-def _essential(var: str, cases: list[_Case]) -> bool:
-    """Two cases that differ only in var have different outcomes."""
-    seen: dict[tuple[tuple[str, Any], ...], set[str | None]] = defaultdict(set)
-    for c in cases:
-        seen[tuple((k, x) for k, x in c.values().items() if k != var)].add(c.outcome)
-    return any(len(os) > 1 for os in seen.values())
+def program_text(data: VersionData) -> str:
+    """A version's facts as evaluator.lp reads them: the fact text both
+    engines read, and fact_order(Fact, N) for the facts whose order matters."""
+    seen: dict[str, int] = {}
+    for i, f in enumerate(data.facts):
+        if f.name in _ORDERED:
+            seen.setdefault(str(f)[:-1], i)
+    return data.fact_text + "".join(f"fact_order({t},{i}).\n" for t, i in seen.items())
 
 
 _programs: dict[str, _Program] = {}
+_programs_lock = threading.Lock()
+
+
+def _program(data: VersionData) -> _Program:
+    """The ground evaluator of a fact set, made once per process."""
+    with _programs_lock:
+        if data.fact_text not in _programs:
+            _programs[data.fact_text] = _Program(program_text(data))
+        return _programs[data.fact_text]
 
 
 class AspEngine:
     name = "asp"
 
     def __init__(self, data: VersionData) -> None:
-        if data.fact_text not in _programs:
-            _programs[data.fact_text] = _Program(data.fact_text)
-        self.program = _programs[data.fact_text]
+        self._program = _program(data)
+        self._fact_values = data.vocabulary.fact_values
 
-    def evaluate(self, request: dict[str, Any]) -> dict[str, Any]:
-        cases = self.program.cases(request)
-        if not cases:
-            raise EngineError("the ASP evaluator found no determination")
-        for c in cases:
-            if c.error is not None:
-                raise from_engine(*c.error)
-        return _aggregate(cases, explain=request.get("explain", True) is not False)
+    def cases(self, request: dict[str, Any]) -> list[Case]:
+        """Every completion of the request's unknowns, with its derivation
+        (always: citations and notices are read off it)."""
+        models = self._program.models(request, explain=True)
+        if not models:
+            raise EngineError("the ASP evaluator found no case")
+        failed = [m for m in models if m.error is not None]
+        if failed:
+            raise self._error(failed)
+        return [m.case() for m in models]
 
     def relevant_findings(self, request: dict[str, Any]) -> frozenset[str]:
         """Findings that can change the answer for the request's service, code
         and qualifiers (the same in every case)."""
-        cases = self.program.cases({**request, "explain": False})
-        if not cases:
-            raise EngineError("the ASP evaluator found no determination")
-        if cases[0].resolution_error and cases[0].error is not None:
-            raise from_engine(*cases[0].error)
-        return frozenset(cases[0].relevant)
+        models = self._program.models(request, explain=False, limit=1)
+        if not models:
+            raise EngineError("the ASP evaluator found no case")
+        m = models[0]
+        if m.resolution_error and m.error is not None:
+            raise from_engine(m.error[0], m.error[1], m.args)
+        return frozenset(m.relevant)
+
+    def consequences(self, request: dict[str, Any]) -> Consequences:
+        """Brave and cautious consequences of a request (engine form): the
+        possible outcomes and the unknowns still open, and, when every case
+        has the same outcome, the statement, criteria met and citations of
+        every case.  An invalid request gives its error, not an exception."""
+        brave = self._program.consequence(request, "brave")
+        if brave is None:
+            raise EngineError("the ASP evaluator found no case")
+        if any(s.name == "error" for s in brave):
+            models = self._program.models(request, explain=False)
+            failed = [m for m in models if m.error is not None]
+            first = self._first_failed(failed)
+            assert first.error is not None
+            return Consequences(frozenset(), None, frozenset(), frozenset(), (),
+                                (first.error[0], first.error[1], first.args))
+        outcomes = frozenset(s.arguments[0].name for s in brave if s.name == "outcome")
+        open_: dict[tuple[int, str], set[Any]] = defaultdict(set)
+        for s in brave:
+            if s.name == "assign":
+                open_[(s.arguments[2].number, s.arguments[0].name)].add(_value(s.arguments[1]))
+        variables = tuple((r, v, tuple(sorted(xs, key=str))) for (r, v), xs in sorted(open_.items()))
+        statement, met, cites = None, frozenset[str](), frozenset[tuple[str, str]]()
+        if len(outcomes) == 1:
+            cautious = self._program.consequence(request, "cautious") or []
+            stmts = [s.arguments[0].name for s in cautious if s.name == "statement"]
+            statement = stmts[0] if len(stmts) == 1 else None
+            met = frozenset(s.arguments[0].name for s in cautious if s.name == "met")
+            cites = frozenset((_value(s.arguments[0]), _value(s.arguments[1])) for s in cautious if s.name == "cites")
+        return Consequences(outcomes, statement, met, cites, variables)
+
+    def _error(self, failed: list[_Model]) -> CovkbError:
+        m = self._first_failed(failed)
+        assert m.error is not None
+        return from_engine(m.error[0], m.error[1], m.args)
+
+    def _first_failed(self, failed: list[_Model]) -> _Model:
+        """The failing case evaluator.pl meets first: it enumerates the
+        variables by rank and id, each over its domain in order (yes before
+        no, a fact's values sorted, a code's other services last)."""
+        return min(failed, key=lambda m: tuple(self._order(v, x, r) for v, x, r in sorted(m.assign, key=lambda t: (t[2], t[0]))))
+
+    def _order(self, var: str, value: Any, rank: int) -> tuple[int, str]:
+        if rank == 0:
+            return (1, "") if value in ("other", "unlisted_code") else (0, str(value))
+        if rank < 3 and var in self._fact_values:
+            return (0, str(value))
+        return (0 if value == "yes" else 1, str(value))
 
     def close(self) -> None:
         # The ground program lives as long as the process, like Prolog's modules.
         pass
+
+
+class CheckProgram:
+    """evaluator.lp with kb/engine/check.lp over one version, ground once: every
+    answer set is one fully known request (a specific service, a value for
+    every field, some findings and codes) with what the evaluator derives for
+    it.  ``witness`` asks for a request in which an atom of check.lp holds."""
+
+    def __init__(self, data: VersionData) -> None:
+        self._program = _Program(program_text(data), extra=("check.lp",), options=("--opt-mode=opt",),
+                                 what="the checks")
+        self._fields = data.vocabulary.fields
+
+    def witness(self, name: str, *args: str) -> dict[str, Any] | None:
+        """A request (in the user's field format) in whose answer set
+        name(args) holds, listing as few findings and codes as it can; None
+        when there is none."""
+        ctl = self._program.ctl
+        if not any(True for _ in ctl.symbolic_atoms.by_signature(name, len(args))):
+            return None
+        sym = clingo.Function(name, [clingo.Function(a) for a in args])
+        found: list[list[Symbol]] = []
+        with self._program.lock:
+            ctl.solve(assumptions=[(sym, True)], on_model=lambda m: found.append(m.symbols(shown=True)))
+        return self._request(found[-1]) if found else None  # the last model is the optimal one
+
+    def _request(self, symbols: list[Symbol]) -> dict[str, Any]:
+        req: dict[str, Any] = {}
+        findings: list[str] = []
+        codes: dict[str, list[str]] = defaultdict(list)
+        for s in symbols:
+            a = [_value(x) for x in s.arguments]
+            if s.name == "req_service":
+                req["service"] = a[0]
+            elif s.name == "req_value":
+                f = self._fields.get(a[0])
+                req[a[0]] = a[1] == "yes" if f is not None and f.kind == "boolean" else a[1]
+            elif s.name == "req_code":
+                codes[a[0]].append(a[1])
+            elif s.name == "req_finding":
+                findings.append(a[0])
+        req.update({f: sorted(cs) for f, cs in sorted(codes.items())})
+        req["findings"] = sorted(findings)
+        return req
