@@ -16,11 +16,8 @@ from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any
 
-import clingo
-
-from .errors import KnowledgeBaseError
+from .engines.asp import CheckProgram
 from .facts import Term, atom, closure
-from .paths import kb_dir
 from .policy import VersionData, normalise_quote
 
 QUOTED = {
@@ -58,47 +55,7 @@ class CheckReport:
                 "findings": [f.to_dict() for f in self.findings]}
 
 
-class _Solver:
-    """evaluator.lp + check.lp over one version's facts, ground once."""
-
-    def __init__(self, data: VersionData) -> None:
-        messages: list[str] = []
-        self.ctl = clingo.Control(["--opt-mode=opt", "-c", "max_losses=99"], logger=lambda _c, m: messages.append(m))
-        try:
-            self.ctl.load(str(kb_dir() / "engine" / "evaluator.lp"))
-            self.ctl.load(str(kb_dir() / "engine" / "check.lp"))
-            self.ctl.add("base", [], data.fact_text)
-            from .engines.asp import _Context  # the evaluator's grounding-time functions
-
-            self.ctl.ground([("base", [])], context=_Context())
-        except RuntimeError as exc:
-            detail = messages[0].strip().splitlines()[0] if messages else str(exc)
-            raise KnowledgeBaseError(f"cannot ground the checks: {detail}", code="kb_syntax") from exc
-
-    def witness(self, name: str, *args: str) -> dict[str, Any] | None:
-        """A request in whose answer set the atom holds, or None."""
-        sym = clingo.Function(name, [clingo.Function(a) for a in args])
-        found: list[dict[str, Any]] = []
-
-        def on_model(m: clingo.Model) -> None:
-            req: dict[str, Any] = {"findings": []}
-            for s in m.symbols(shown=True):
-                if s.name == "req_service":
-                    req["service"] = s.arguments[0].name
-                elif s.name == "req_pregnant":
-                    req["pregnant"] = s.arguments[0].name == "yes"
-                elif s.name == "req_finding":
-                    req["findings"].append(s.arguments[0].name)
-            req["findings"].sort()
-            found.append(req)
-
-        if not any(True for _ in self.ctl.symbolic_atoms.by_signature(name, len(args))):
-            return None
-        self.ctl.solve(assumptions=[(sym, True)], on_model=on_model)
-        return found[-1] if found else None  # the last model is the optimal one
-
-
-def check(data: VersionData, *, losses: int = 2) -> CheckReport:
+def check(data: VersionData) -> CheckReport:
     report = CheckReport(data.version.id)
     add = report.findings.append
     rows = data.rows
@@ -108,10 +65,9 @@ def check(data: VersionData, *, losses: int = 2) -> CheckReport:
     _check_vocabulary(data, add)
     _check_citations(data, add)
 
-    solver = _Solver(data)
-
-    def with_losses(w: dict[str, Any] | None) -> dict[str, Any] | None:
-        return None if w is None else {**w, "prior_pregnancy_losses": losses}
+    # evaluator.lp with kb/engine/check.lp, ground once: witnesses are fully
+    # known requests in the policy's own fields
+    solver = CheckProgram(data)
 
     services_of: dict[str, set[str]] = {}
     for s, svc in rows("applies_to"):
@@ -127,7 +83,7 @@ def check(data: VersionData, *, losses: int = 2) -> CheckReport:
         if w is not None:
             add(Finding("conflict", "error",
                         f"statements {a} and {b} both apply to the witness request with different outcomes",
-                        (a, b), with_losses(w)))
+                        (a, b), w))
             continue
         if solver.witness("overlap", a, b) is None:
             continue
@@ -135,12 +91,12 @@ def check(data: VersionData, *, losses: int = 2) -> CheckReport:
             if solver.witness("only", x, y) is None:
                 add(Finding("subsumed_statement", "warning",
                             f"statement {x} applies only where {y} also applies, to the same effect: it adds nothing",
-                            (x, y), with_losses(solver.witness("overlap", x, y))))
+                            (x, y), solver.witness("overlap", x, y)))
                 break
         else:
             add(Finding("overlap", "warning",
                         f"statements {a} and {b} both apply to some requests (with the same outcome)",
-                        (a, b), with_losses(solver.witness("overlap", a, b))))
+                        (a, b), solver.witness("overlap", a, b)))
     _check_codes(data, add, services_of)
     return report
 
