@@ -27,8 +27,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import clingo
-
+from .errors import from_engine
 from .facts import atom, closure
 from .policy import Policy, VersionData, belongs_to
 
@@ -85,14 +84,14 @@ def _slice(data: VersionData, root: dict[str, Any]) -> VersionData:
 
 class _Side:
     """One version's ASP evaluator over the slice for one root, asked for
-    brave and cautious consequences."""
+    brave and cautious consequences (AspEngine.consequences)."""
 
     def __init__(self, data: VersionData) -> None:
         from .engines.asp import AspEngine
 
         self.data = data
         self.engine = AspEngine(data)
-        self.program = self.engine.program
+        self.vocabulary = data.vocabulary
         self.findings = set(data.vocabulary.findings)
         self.services = set(data.vocabulary.services)
         self._answers: dict[str, Answer] = {}  # a diff asks the same region more than once
@@ -105,63 +104,34 @@ class _Side:
         return hit
 
     def _answer(self, request: dict[str, Any]) -> Answer:
-        req = dict(request)
-        req["explain"] = False
-        req["findings"] = [f for f in req.get("findings", ()) if f in self.findings]
-        req["unknown_findings"] = [f for f in req.get("unknown_findings", ()) if f in self.findings]
-        if req.get("service") is not None and req["service"] not in self.services:
+        if request.get("service") is not None and request["service"] not in self.services:
             return Answer(frozenset({"not_addressed"}), None, frozenset(), ())
-        brave, cautious = self._consequences(req)
-        if brave is None:
-            return Answer(frozenset(), None, frozenset(), (), error="no case")
-        errors = [a for a in brave if a.name == "error"]
-        if errors:
-            return Answer(frozenset(), None, frozenset(), (), error=str(errors[0]))
-        outcomes = frozenset(a.arguments[0].name for a in brave if a.name == "outcome")
-        stmt = [a.arguments[0].name for a in cautious or () if a.name == "statement"]
-        met = frozenset(a.arguments[0].name for a in cautious or () if a.name == "met")
-        open_: dict[tuple[int, str], tuple[str, set[str]]] = {}
-        for a in brave:
-            if a.name == "assign":
-                order = (a.arguments[0].arguments[0].number, a.arguments[0].arguments[1].name)
-                value = a.arguments[2]
-                open_.setdefault(order, (a.arguments[1].name, set()))[1].add(
-                    value.name if value.type == clingo.SymbolType.Function else str(value))
-        variables = tuple((o, v, tuple(sorted(xs))) for o, (v, xs) in sorted(open_.items()))
-        cites = frozenset((a.arguments[0].name, a.arguments[1].string) for a in cautious or () if a.name == "cites")
-        return Answer(outcomes, stmt[0] if len(stmt) == 1 else None, met, variables, citations=cites)
+        c = self.engine.consequences(self._engine_request(request))
+        if c.error is not None:
+            return Answer(frozenset(), None, frozenset(), (), error=from_engine(*c.error).message)
+        variables = tuple(((rank, var), var, tuple(str(x) for x in values)) for rank, var, values in c.variables)
+        return Answer(c.outcomes, c.statement, c.criteria_met, variables, citations=c.citations)
 
-    def _consequences(self, request: dict[str, Any]) -> tuple[list[clingo.Symbol] | None, list[clingo.Symbol] | None]:
-        """Brave and cautious consequences (union and intersection of all
-        cases) for one request; only the externals that change are touched."""
-        p = self.program
-        on = p.externals(request)
-        with p.lock:
-            now, new = set(p.on), set(on)
-            for s in now - new:
-                p.ctl.assign_external(s, False)
-            for s in new - now:
-                p.ctl.assign_external(s, True)
-            p.on = on
-            out: list[list[clingo.Symbol] | None] = []
-            try:
-                for mode in ("brave", "cautious"):
-                    if mode == "cautious" and not _single_outcome(out[0]):
-                        out.append(None)  # undecided: only the open unknowns (brave) are needed
-                        break
-                    p.ctl.configuration.solve.enum_mode = mode
-                    last: list[clingo.Symbol] | None = None
-                    with p.ctl.solve(yield_=True) as handle:
-                        for m in handle:
-                            last = m.symbols(shown=True)
-                    out.append(last)
-            finally:
-                p.ctl.configuration.solve.enum_mode = "auto"
-        return out[0], out[1]
-
-
-def _single_outcome(symbols: list[clingo.Symbol] | None) -> bool:
-    return symbols is not None and sum(1 for a in symbols if a.name == "outcome") == 1
+    def _engine_request(self, request: dict[str, Any]) -> dict[str, Any]:
+        """A request in the user's fields as the engines receive it (as
+        Request.engine_dict() writes it), findings this side does not know left out."""
+        values: dict[str, Any] = {}
+        codes: dict[str, list[str]] = {}
+        for name, f in self.vocabulary.fields.items():
+            v = request.get(name)
+            if v is None or v == [] or v == ():
+                continue
+            if f.kind == "code_list":
+                codes[name] = list(v)
+            else:
+                values[name] = ("yes" if v else "no") if f.kind == "boolean" else v
+        return {
+            "service": request.get("service"), "cpt": request.get("cpt"),
+            "qualifiers": {q: request[q] for q in self.vocabulary.qualifiers if request.get(q) is not None},
+            "values": values, "codes": codes,
+            "findings": [f for f in request.get("findings", ()) if f in self.findings],
+            "unknown_findings": [f for f in request.get("unknown_findings", ()) if f in self.findings],
+        }
 
 
 @dataclass
