@@ -56,3 +56,10 @@ def test_check_cli_exit_status_gates_a_draft() -> None:
                          capture_output=True, text=True, timeout=120)
     assert ok.returncode == 0 and json.loads(ok.stdout)["ok"] is True
     assert bad.returncode == 1 and "conflict" in bad.stdout and "witness" in bad.stdout
+
+
+def test_a_draft_with_an_ontology_cycle_is_refused_at_load_naming_the_cycle() -> None:
+    r = subprocess.run([sys.executable, "-m", "covkb.cli", "check", str(DRAFTS / "cycle.pl")],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2
+    assert "prior_cervical_trauma -> cone_biopsy -> prior_cervical_trauma" in r.stderr

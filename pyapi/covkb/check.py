@@ -20,11 +20,6 @@ from .engines.asp import CheckProgram
 from .facts import Term, atom, closure
 from .policy import VersionData, normalise_quote
 
-QUOTED = {
-    "statement_quote": 2, "requires": 3, "criteria": 2, "criterion": 3, "finding_example": 3, "code": 2,
-    "code_heading": 1, "code_note": 1, "code_implies": 3, "code_open_ended": 1, "scope": 2, "definition": 2,
-    "not_formalised": 1, "partial_version": 1, "evidence": 2,
-}
 
 
 @dataclass(frozen=True)
@@ -134,7 +129,9 @@ def _check_codes(data: VersionData, add, services_of: dict[str, set[str]]) -> No
         open_ended = any(r[0] == code for r in data.rows("code_open_ended"))
         if q or open_ended:
             outcomes.add("not_addressed")  # other analytes, substances, procedures
-        witness = {"cpt": code, "prior_pregnancy_losses": 2}
+        witness: dict[str, Any] = {"cpt": code}
+        for fact in data.vocabulary.scope:  # in scope, as the request language says it
+            witness.update(data.realize(fact, "yes") or {})
         if (len(svcs) > 1 or open_ended) and (q or open_ended):
             decider = f"the {q}" if q else "naming the service"
             add(Finding("ambiguous_code", "info",
@@ -159,14 +156,11 @@ def _check_citations(data: VersionData, add) -> None:
     for s in sorted(data.vocabulary.statements):
         if s not in quoted:
             add(Finding("citation", "error", f"statement {s} has no quote of the policy text", (s,)))
-    for f in data.facts:
-        i = QUOTED.get(f.name)
-        if i is None or not isinstance(f.args[i], str):
-            continue
-        if data.quote_position(f.args[i]) < 0:
+    for f, quote in data.quotes():
+        if data.quote_position(quote) < 0:
             subject = atom(f.args[0]) if isinstance(f.args[0], Term) and not f.args[0].args else None
             add(Finding("citation", "error",
-                        f"{f.name} quote is not in the version's source text: \"{f.args[i][:70]}\"",
+                        f"{f.name} quote is not in the version's source text: \"{quote[:70]}\"",
                         (subject,) if subject in data.vocabulary.statements else ()))
 
 
@@ -179,6 +173,28 @@ def _check_vocabulary(data: VersionData, add) -> None:
         if not ok:
             add(Finding("vocabulary", "error", what))
 
+    kinds = ("boolean", "choice", "count", "measurement", "code_list")
+    for name, f in v.fields.items():
+        need(f.kind in kinds, f"request field {name} has kind {f.kind}, not one of {', '.join(kinds)}")
+        need(f.kind not in ("boolean", "choice") or f.fact in v.patient_facts,
+             f"request field {name} states no declared patient fact (field_fact/2)")
+    for name in ("number_at_least", "number_below"):
+        for r in data.rows(name):
+            fld = v.fields.get(atom(r[1]))
+            need(fld is not None and fld.numeric, f"{name} reads {atom(r[1])}, which is no count or measurement field")
+            need(atom(r[0]) in v.patient_facts, f"{name} settles undeclared patient fact {atom(r[0])}")
+    for r in data.rows("listed_code_implies"):
+        fld = v.fields.get(atom(r[0]))
+        need(fld is not None and fld.kind == "code_list", f"listed_code_implies reads {atom(r[0])}, which is no code list")
+        need(atom(r[2]) in v.patient_facts, f"listed_code_implies settles undeclared patient fact {atom(r[2])}")
+    for r in data.rows("code_implies"):
+        need(atom(r[1]) in v.patient_facts and atom(r[2]) in v.domain(atom(r[1])),
+             f"CPT {r[0]} implies {atom(r[1])} = {atom(r[2])}, which is no declared fact and value")
+    for r in data.rows("scope"):
+        need(atom(r[0]) in facts, f"the scope names undeclared fact {atom(r[0])}")
+    groups = {(atom(r[0]), atom(r[1])) for r in data.rows("criterion_group")}
+    for st, _c, g in data.rows("member_of"):
+        need((atom(st), atom(g)) in groups, f"statement {atom(st)}: member_of names undeclared group {atom(g)}")
     for s, sec, out in data.rows("statement"):
         need(atom(sec) in sections, f"statement {atom(s)} names undeclared section {atom(sec)}")
         need(atom(out) in v.outcomes, f"statement {atom(s)} has undeclared outcome {atom(out)}")

@@ -129,7 +129,7 @@ def details(n: Node, section_path: SectionPath, seen: set[str] | None = None) ->
     lines = []
     sec = n.get("section")
     quotes = list(n.get("quotes") or ())
-    if n.kind not in ("requirement", "criteria", "code") and n.get("quote"):
+    if n.kind not in ("requirement", "criteria", "criterion_group", "code") and n.get("quote"):
         quotes.append(n.get("quote"))
     for q in quotes:
         lines.append(f"[{section_path(sec)}] \"{q}\"" if sec else f"\"{q}\"")
