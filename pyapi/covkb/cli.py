@@ -155,8 +155,7 @@ def determine(
 
     The policy's own request fields are options too, as `covkb vocab` lists
     them: --FIELD VALUE (a code list's field repeated), --BOOLEAN or
-    --not-BOOLEAN, a qualifier as --QUALIFIER VALUE; e.g. for Cigna 0284
-    --pregnant --losses 3 --diagnosis N96 --analyte inhibin_b."""
+    --not-BOOLEAN, a qualifier as --QUALIFIER VALUE (see the README)."""
     try:
         data: dict[str, Any] = _read_request(request) if request else {}
         kb = _kb(engine, policy)

@@ -147,7 +147,7 @@ class Region:
     citations_after: list[dict[str, str]] = field(default_factory=list)
 
     def describe(self) -> str:
-        """"transabdominal_cerclage (cpt 59325): pregnant, cone_biopsy; none of: a, b"."""
+        """"SERVICE (cpt CODE): FACT, FACT VALUE; none of: FINDING, FINDING"."""
         what = ", ".join(f"{k} {v}" for k, v in self.root.items())
         yes = [k if v == "yes" else f"{k} {v}" for k, v in self.fixed.items() if v != "no"]
         no = [k for k, v in self.fixed.items() if v == "no" and k not in self.present_via]
