@@ -1,12 +1,11 @@
 """KnowledgeBase: the API's front door.
 
     with KnowledgeBase(engine="prolog") as kb:
-        d = kb.determine({"service": "transabdominal_cerclage", "pregnant": True,
-                          "prior_pregnancy_losses": 3, "findings": ["cone_biopsy"]})
+        d = kb.determine({"service": SERVICE, "findings": [FINDING], ...})
         d.outcome            # 'medically_necessary'
 
 Loads one policy of kb/ once (``policy=``: an id, a number such as
-"cigna-0284", or a policy folder; by default the only one installed);
+"EX-101", or a policy folder; by default the only one installed);
 engines are made per version on first use and reused.
 """
 
