@@ -112,7 +112,7 @@ class VersionData:
             if f.fact == fact and value in f.values:
                 return {f.name: value == "yes"} if f.kind == "boolean" else {f.name: value}
         for name, sign in (("number_at_least", 0), ("number_below", -1)):
-            for r in sorted(self.rows(name)):
+            for r in sorted(self.rows(name), key=str):
                 if atom(r[0]) != fact or value not in ("yes", "no"):
                     continue
                 field_ = vocab.fields.get(atom(r[1]))

@@ -12,10 +12,11 @@ the facts its statements can depend on, each fact in three states:
 * every finding a statement on the subject's services names, with its more
   general and more specific forms (the ontology): present, absent, unknown.
 
-A fact's states are yes, no and unknown, each written as the request fields
-that settle it (``VersionData.realize``: the field that states it, a number
-at a rule's threshold or just off it, a code-list code); a state no field
-can express is left out.  The facts are read from the KB (scope/3,
+A fact's states are its values and unknown, each written as the request
+fields that settle it (``VersionData.realize``: the field that states it, a
+code-list code); a state no field can express is left out.  Facts that
+number rules read from one numeric field share one dimension: the numbers on
+either side of each threshold, and absent.  The facts are read from the KB (scope/3,
 requires/4, criterion/4, finding_example/4, finding_is_a/2, code_implies/4),
 never listed here.  Invalid requests (a code
 that does not report the service, a code that contradicts a fact the request states) are
@@ -51,6 +52,11 @@ class _Kb:
         self.code_implies = {(r[0], _id(r[1])) for r in data.rows("code_implies")}
         self.scope = sorted(self.vocab.scope)
         self._states: dict[str, list[dict[str, Any]]] = {}
+        # numeric fields: which facts each settles, at which thresholds
+        self.number_rules: dict[str, list[tuple[str, int]]] = {}
+        for name in ("number_at_least", "number_below"):
+            for r in data.rows(name):
+                self.number_rules.setdefault(_id(r[0]), []).append((_id(r[1]), r[2]))
 
     def statements_on(self, services: set[str]) -> set[str]:
         general = closure(services, self.service_is_a)  # a statement on g applies to every form of g
@@ -65,6 +71,35 @@ class _Kb:
         down = closure(findings, [(g, s) for s, g in self.finding_links])
         patient = {f for f in self.vocab.patient_facts if f in named or (code, f) in self.code_implies}
         return self.scope + sorted(patient - set(self.scope)) + sorted((up | down) - set(self.scope))
+
+    def dimensions(self, facts: list[str]) -> list[list[dict[str, Any]]]:
+        """The independent request settings for these facts.  A fact no field
+        states but a number rule settles is one dimension per numeric field:
+        the numbers on either side of every threshold of the facts it
+        settles here, then absent (so facts read from one field are never
+        combined into requests that contradict each other or repeat)."""
+        dims: list[list[dict[str, Any]]] = []
+        numeric: dict[str, set[int]] = {}
+        for fact in facts:
+            stated = any(f.fact == fact for f in self.vocab.fields.values())
+            rules = [(fld, t) for fld, t in self.number_rules.get(fact, ()) if fld in self.vocab.fields]
+            if rules and not stated and fact not in self.vocab.findings:
+                for fld, t in rules:
+                    if fld not in numeric:
+                        numeric[fld] = set()
+                        dims.append([{"__numeric__": fld}])  # filled in below, in first-seen order
+                    numeric[fld] |= {t - 1, t}
+            else:
+                dims.append(self.states(fact))
+        out = []
+        for d in dims:
+            if len(d) == 1 and "__numeric__" in d[0]:
+                f = self.vocab.fields[d[0]["__numeric__"]]
+                lo = f.minimum if f.minimum is not None else -(10**9)
+                hi = f.maximum if f.maximum is not None else 10**9
+                d = [{f.name: n} for n in sorted(numeric[f.name]) if lo <= n <= hi] + [{}]
+            out.append(d)
+        return out
 
     def states(self, fact: str) -> list[dict[str, Any]]:
         """A fact's states (each of its values, then unknown) as request fields."""
@@ -137,8 +172,7 @@ def scenarios(data: VersionData) -> Iterator[dict[str, Any]]:
     """Every distinct relevant request of the version (no date), in a fixed order."""
     kb = _Kb(data)
     for fields, about, code in _subjects(kb):
-        facts = kb.facts_of(about, code)
-        for combo in itertools.product(*(kb.states(f) for f in facts)):
+        for combo in itertools.product(*kb.dimensions(kb.facts_of(about, code))):
             yield {**fields, **_merge(combo)}
 
 
@@ -148,8 +182,8 @@ def size(data: VersionData) -> int:
     total = 0
     for _, about, code in _subjects(kb):
         n = 1
-        for f in kb.facts_of(about, code):
-            n *= len(kb.states(f))
+        for d in kb.dimensions(kb.facts_of(about, code)):
+            n *= len(d)
         total += n
     return total
 
