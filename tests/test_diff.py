@@ -66,24 +66,29 @@ def test_example_draft_changes_what_it_says(draft: str, kind: str, root: dict, o
     assert any((r.before["outcome"], r.after["outcome"]) == outcomes for r in found), [r.to_dict() for r in found]
 
 
-@pytest.mark.parametrize("pair", [("before-2024-04-15", "2024-04-15"),
-                                  ("2025-02-15", str(DRAFTS / "drop_non_pregnant_cerclage.pl"))])
-def test_every_region_witness_gets_the_reported_outcomes_from_the_prolog_engine(pair: tuple[str, str]) -> None:
-    """The diff runs on clingo; its witnesses are re-decided by SWI-Prolog."""
-    a, b = pair
-    engines = {}
-    for ref in pair:
-        kb = KnowledgeBase(engine="prolog")
-        v = POLICY.resolve(ref)
-        engines[ref] = (kb, kb.engine(v) if v.knowledge == "draft" else kb.engine(kb.policy.version(v.id)))
-    for r in report(a, b).regions:
+TEST_POLICY = Path(__file__).parent / "policies" / "example_pap"
+WITNESS_PAIRS = [
+    (None, "before-2024-04-15", "2024-04-15"),
+    (None, "2025-02-15", str(DRAFTS / "drop_non_pregnant_cerclage.pl")),
+    (str(TEST_POLICY), "2026-01-01", str(TEST_POLICY / "drafts" / "tighten_threshold.pl")),
+]
+
+
+@pytest.mark.parametrize("policy_ref,a,b", WITNESS_PAIRS, ids=["2024", "drop_non_pregnant", "example_pap"])
+def test_every_region_witness_gets_the_reported_outcomes_from_both_engines(policy_ref, a: str, b: str) -> None:
+    """The diff runs on clingo's consequences; its witnesses are re-decided,
+    one request at a time, by SWI-Prolog and by clingo."""
+    policy = Policy(policy=policy_ref)
+    found = diff(policy, a, b).regions
+    assert found
+    engines = [KnowledgeBase(engine=e, policy=policy_ref) for e in ("prolog", "asp")]
+    for r in found:
         if r.kind == "became_conditional":
-            continue
+            continue  # the witness is fully known; the region is not (issue: diff witnesses)
         for ref, want in ((a, r.before["outcome"]), (b, r.after["outcome"])):
-            kb, engine = engines[ref]
-            req = kb.parse({k: v for k, v in r.witness.items()}).engine_dict()
-            got = engine.evaluate({**req, "explain": False})["outcome"]
-            assert got == want, (r.describe(), ref, r.witness)
+            for kb in engines:
+                got = kb.determine(r.witness, explain=False, version=ref).outcome
+                assert got == want, (r.describe(), ref, r.witness, kb.engine_name)
 
 
 def test_diff_cli_formats() -> None:

@@ -1,76 +1,83 @@
-"""The Prolog and the ASP engine agree on every scenario of the policy.
+"""The Prolog and the ASP engine agree on every scenario of every version of
+every policy: Cigna 0284 (all its versions) and the fictional test policy
+of tests/policies/example_pap.
 
-covkb.scenarios enumerates every distinct relevant request of the version in
-force on DATE (COVKB_AGREEMENT_DATE overrides it); each runs through
-KnowledgeBase(engine="prolog") and KnowledgeBase(engine="asp") and the two
-answers must be equal: the same Determination.comparable(), or the same
-error code and message.  On a disagreement the request and both answers are
-printed.  comparable() leaves the derivation out, so the engines are asked
-without it (explain=False): outcome, statement and citations are the same.
+covkb.scenarios enumerates every distinct relevant request of a version; each
+runs through KnowledgeBase(engine="prolog") and KnowledgeBase(engine="asp"),
+decided by that version, and the two answers must be equal: the same
+Determination.comparable(), or the same error code and message.  On a
+disagreement the request and both answers are printed.  comparable() leaves
+the derivation out, so the engines are asked without it (explain=False).
 
-The explanations (which comparable() leaves out) are compared too, on every
-named query (queries/*.json, all versions): the same tree up to the order of
-siblings and of list items, which evaluator.pl takes from the order of facts
-in the files and evaluator.lp from ids.
+The explanations are compared too, on every named query of both policies:
+the same tree up to the order of siblings and of list items, which
+evaluator.pl takes from the order of facts in the files and evaluator.lp from
+ids.
 
-The space is split over worker processes (pyswip runs one SWI-Prolog per
+The work is split over worker processes (pyswip runs one SWI-Prolog per
 process), interleaved so each gets its share of the expensive requests.
 COVKB_AGREEMENT_WORKERS sets their number (default: the CPUs, at most 2).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from covkb import CovkbError, KnowledgeBase
 from covkb.policy import Policy
 from covkb.queries import load_queries
 from covkb.scenarios import scenarios
 
-DATE = os.environ.get("COVKB_AGREEMENT_DATE", "2025-06-01")
+TEST_POLICY = str(Path(__file__).parent / "policies" / "example_pap")
+POLICIES = [None, TEST_POLICY]  # None: the installed policy
+TARGETS = [(p, v.id) for p in POLICIES for v in Policy(policy=p).versions]
 SHOWN = 20  # disagreements printed in full
 
 
-def _answer(kb: KnowledgeBase, request: dict[str, Any]) -> dict[str, Any]:
+def _answer(kb: KnowledgeBase, request: dict[str, Any], version: str) -> dict[str, Any]:
     try:
-        return {"determination": kb.determine(request, explain=False).comparable()}
+        return {"determination": kb.determine(request, explain=False, version=version).comparable()}
     except CovkbError as exc:
         return {"error": {"code": exc.code, "message": exc.message}}
 
 
-def run_shard(shard: int, shards: int) -> dict[str, Any]:
-    """Every shards-th scenario from shard on, through both engines."""
-    policy = Policy()
-    data = policy.data(policy.version_in_force(dt.date.fromisoformat(DATE))[0])
-    engines = [KnowledgeBase(engine=e) for e in ("prolog", "asp")]
+def run_shard(policy_ref: str | None, version: str, shard: int, shards: int) -> dict[str, Any]:
+    """Every shards-th scenario of one version from shard on, through both engines."""
+    policy = Policy(policy=policy_ref)
+    data = policy.data(version)
+    engines = [KnowledgeBase(engine=e, policy=policy_ref) for e in ("prolog", "asp")]
     seconds = [0.0, 0.0]
     n, bad = 0, []
     for i, req in enumerate(scenarios(data)):
         if i % shards != shard:
             continue
-        req = {**req, "date_of_service": DATE}
         answers = []
         for j, kb in enumerate(engines):
             t = time.perf_counter()
-            answers.append(_answer(kb, req))
+            answers.append(_answer(kb, req, version))
             seconds[j] += time.perf_counter() - t
         n += 1
         if answers[0] != answers[1]:
-            bad.append({"request": req, "prolog": answers[0], "asp": answers[1]})
+            bad.append({"version": version, "request": req, "prolog": answers[0], "asp": answers[1]})
     return {"n": n, "disagreements": len(bad), "shown": bad[:SHOWN], "prolog_s": seconds[0], "asp_s": seconds[1]}
 
 
-def test_engines_agree_on_every_scenario() -> None:
+@pytest.mark.parametrize("policy_ref,version", TARGETS,
+                         ids=[f"{Path(p).name if p else 'installed'}@{v}" for p, v in TARGETS])
+def test_engines_agree_on_every_scenario(policy_ref: str | None, version: str) -> None:
     workers = int(os.environ.get("COVKB_AGREEMENT_WORKERS", min(2, os.cpu_count() or 1)))
     start = time.perf_counter()
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-        results = list(pool.map(run_shard, range(workers), [workers] * workers))
+        results = list(pool.map(run_shard, [policy_ref] * workers, [version] * workers, range(workers),
+                                [workers] * workers))
     n = sum(r["n"] for r in results)
     bad = sum(r["disagreements"] for r in results)
     print(
@@ -106,14 +113,17 @@ def _difference(a: Any, b: Any, where: str = "explanation") -> tuple[str, Any, A
     return where, a, b
 
 
-def test_engines_explain_the_named_queries_alike() -> None:
-    engines = [KnowledgeBase(engine=e) for e in ("prolog", "asp")]
+@pytest.mark.parametrize("policy_ref", POLICIES, ids=["installed", "example_pap"])
+def test_engines_explain_the_named_queries_alike(policy_ref: str | None) -> None:
+    engines = [KnowledgeBase(engine=e, policy=policy_ref) for e in ("prolog", "asp")]
     bad = []
-    for q in load_queries():
+    queries = load_queries(engines[0].policy.queries_dir)
+    assert queries
+    for q in queries:
         trees = []
         for kb in engines:
             try:
-                trees.append(_canonical(kb.determine(q.request).explanation.to_dict()))
+                trees.append(_canonical(kb.determine(q.request, version=q.version_ref()).explanation.to_dict()))
             except CovkbError as exc:
                 trees.append({"error": exc.code, "message": exc.message})
         if trees[0] != trees[1]:
@@ -123,15 +133,18 @@ def test_engines_explain_the_named_queries_alike() -> None:
     assert not bad, f"explanations differ for {bad}"
 
 
-def test_engines_name_the_same_relevant_findings() -> None:
+@pytest.mark.parametrize("policy_ref,version", TARGETS,
+                         ids=[f"{Path(p).name if p else 'installed'}@{v}" for p, v in TARGETS])
+def test_engines_name_the_same_relevant_findings(policy_ref: str | None, version: str) -> None:
     """The findings that can matter (batch decision keys) for every service,
     code and qualifier of the scenario space."""
-    policy = Policy()
-    version = policy.version_in_force(dt.date.fromisoformat(DATE))[0]
-    engines = [KnowledgeBase(engine=e) for e in ("prolog", "asp")]
+    engines = [KnowledgeBase(engine=e, policy=policy_ref) for e in ("prolog", "asp")]
+    policy = engines[0].policy
+    version = policy.resolve(version)
+    keys = ("service", "cpt", *sorted(policy.data(version).vocabulary.qualifiers))
     subjects = {}
     for req in scenarios(policy.data(version)):
-        subjects.setdefault(tuple(req.get(k) for k in ("service", "cpt", "analyte", "substance")), req)
+        subjects.setdefault(tuple(req.get(k) for k in keys), req)
     bad = []
     for req in subjects.values():
         answers = []

@@ -141,7 +141,7 @@ def determine(
     ctx: typer.Context,
     request: Optional[str] = typer.Option(None, "--request", "-r", help="Request JSON file, or - for stdin."),
     service: Optional[str] = typer.Option(None, help="Service id (see `covkb vocab`)."),
-    cpt: Optional[str] = typer.Option(None, help="CPT code, e.g. 59325."),
+    cpt: Optional[str] = typer.Option(None, help="CPT or HCPCS code, e.g. 99213."),
     finding: list[str] = typer.Option([], "--finding", help="Finding present; repeatable."),
     unknown_finding: list[str] = typer.Option([], "--unknown-finding", help="Finding whose presence is unknown; repeatable."),
     date: Optional[str] = typer.Option(None, "--date", help="Date of service YYYY-MM-DD (default: today)."),

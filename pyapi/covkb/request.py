@@ -95,7 +95,7 @@ class Request(BaseModel):
             return v
         w = v.strip().upper() if v.isascii() else v
         if not CPT_RE.match(w):
-            raise PydanticCustomError("malformed_code", f"{v!r} is not a CPT or HCPCS code (five characters, e.g. 59325)")
+            raise PydanticCustomError("malformed_code", f"{v!r} is not a CPT or HCPCS code (five characters, e.g. 99213)")
         return w
 
     @field_validator("findings", "unknown_findings", mode="before")

@@ -76,7 +76,7 @@ field_fact(prior_cpap_failure, prior_cpap_failure).
 
 request_field(pressure_mode, choice, "Pressure mode of the PAP device").
 field_fact(pressure_mode, pressure_mode).
-field_alias(pressure_mode, mode).
+field_alias(pressure_mode, pap_mode).
 
 request_field(diagnoses, code_list, "Diagnosis codes").
 field_code_system(diagnoses, "ICD-10-CM").
