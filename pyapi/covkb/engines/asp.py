@@ -24,7 +24,7 @@ import operator
 import threading
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -205,11 +205,11 @@ class _Model:
 
 
 _OUTCOME = "outcome"  # the root node's name, decoded
+_EXPLAIN = clingo.Function("req_explain")
 
 
 def _first(t: tuple[Any, ...]) -> Any:
     return t[0]
-_EXPLAIN = clingo.Function("req_explain")
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,14 +348,14 @@ class _Program:
                         break
         return out
 
-    def consequence(self, request: dict[str, Any], mode: str) -> list[Symbol] | None:
+    def consequence(self, request: dict[str, Any], mode: str) -> Sequence[Symbol] | None:
         """The brave or cautious consequences of a request (None: no answer set)."""
         on = self.externals(request, explain=False)
         with self.lock:
             self.switch(on)
             self.ctl.configuration.solve.enum_mode = mode  # type: ignore[union-attr]
             try:
-                last: list[Symbol] | None = None
+                last: Sequence[Symbol] | None = None
                 with self.ctl.solve(yield_=True) as handle:
                     for m in handle:
                         last = m.symbols(shown=True)
@@ -462,7 +462,8 @@ class AspEngine:
         """The failing case evaluator.pl meets first: it enumerates the
         variables by rank and id, each over its domain in order (yes before
         no, a fact's values sorted, a code's other services last)."""
-        return min(failed, key=lambda m: tuple(self._order(v, x, r) for v, x, r in sorted(m.assign, key=lambda t: (t[2], t[0]))))
+        return min(failed, key=lambda m: tuple(self._order(v, x, r)
+                                               for v, x, r in sorted(m.assign, key=lambda t: (t[2], t[0]))))
 
     def _order(self, var: str, value: Any, rank: int) -> tuple[int, str]:
         if rank == 0:
@@ -495,12 +496,12 @@ class CheckProgram:
         if not any(True for _ in ctl.symbolic_atoms.by_signature(name, len(args))):
             return None
         sym = clingo.Function(name, [clingo.Function(a) for a in args])
-        found: list[list[Symbol]] = []
+        found: list[Sequence[Symbol]] = []
         with self._program.lock:
             ctl.solve(assumptions=[(sym, True)], on_model=lambda m: found.append(m.symbols(shown=True)))
         return self._request(found[-1]) if found else None  # the last model is the optimal one
 
-    def _request(self, symbols: list[Symbol]) -> dict[str, Any]:
+    def _request(self, symbols: Sequence[Symbol]) -> dict[str, Any]:
         req: dict[str, Any] = {}
         findings: list[str] = []
         codes: dict[str, list[str]] = defaultdict(list)
