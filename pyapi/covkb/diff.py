@@ -222,132 +222,161 @@ def _roots(a: VersionData, b: VersionData) -> list[dict[str, Any]]:
 
 
 def diff(policy: Policy, a_ref: str, b_ref: str) -> DiffReport:
+    """Which cases change from version (or draft) a_ref to b_ref, as regions."""
     start = time.perf_counter()
-    va, vb = policy.resolve(a_ref), policy.resolve(b_ref)
-    da, db = policy.data(va), policy.data(vb)
-    sides: dict[str, tuple[_Side, _Side]] = {}
+    run = _Diff(policy, a_ref, b_ref)
+    for root in _roots(run.da, run.db):
+        run.explore(root)
+    regions = run.widen()
+    run.describe(regions)
+    return DiffReport(run.va.id, run.vb.id, regions, run.examined, time.perf_counter() - start)
 
-    # A small policy is one program per side; a large one a slice per root,
-    # since each solve costs in proportion to the whole ground program.
-    sliced = max(len(da.vocabulary.statements), len(db.vocabulary.statements)) > SLICE_ABOVE
 
-    def side(root: dict[str, Any]) -> tuple[_Side, _Side]:
-        key = json.dumps(root, sort_keys=True) if sliced else ""
-        if key not in sides:
-            sides[key] = (_Side(_slice(da, root)), _Side(_slice(db, root))) if sliced else (_Side(da), _Side(db))
-        return sides[key]
-    below = _below([da, db])
-    findings = sorted(set(da.vocabulary.findings) | set(db.vocabulary.findings))
-    settle = _Settle(da, db)
-    favour = {**da.vocabulary.favour, **db.vocabulary.favour}
-    leaves: list[tuple[dict[str, Any], dict[str, str], Answer, Answer, str]] = []
-    conditional: list[tuple[dict[str, Any], dict[str, str], Answer, Answer, dict[str, Any]]] = []
-    examined = 0
+Found = tuple[dict[str, Any], dict[str, str], Answer, Answer, str]  # root, fixed facts, before, after, kind
 
-    def split(request: dict[str, Any], var: str, value: str) -> dict[str, Any]:
-        return settle.fix(request, var, value)
 
-    def request_fact(request: dict[str, Any], var: str) -> str | None:
-        """The request's unknown finding to settle so that finding var can
-        become known: its most specific open form first, then itself, then
-        its most general open form.  None when only a listed more general
-        finding keeps it open (no request can say more)."""
-        if var in settle.direct:
-            return var
-        open_ = set(request["unknown_findings"])
-        forms = [d for d in below.get(var, {var}) if d in open_ and d != var]
-        if forms:
-            return max(forms, key=lambda d: (_depth(d), d))
-        if var in open_:
-            return var
-        up = [g for g, ds in below.items() if var in ds and g != var and g in open_]
-        return min(up, key=lambda g: (_depth(g), g)) if up else None
+class _Diff:
+    """One diff, in named steps: ``explore`` a root's request space (split a
+    region on an unknown either side depends on until both decide),
+    ``widen`` each change found to the largest region with the same change,
+    ``describe`` each region with a witness and its citations."""
 
-    def _depth(f: str) -> int:
-        return sum(1 for g, ds in below.items() if f in ds and g != f)
+    def __init__(self, policy: Policy, a_ref: str, b_ref: str) -> None:
+        self.va, self.vb = policy.resolve(a_ref), policy.resolve(b_ref)
+        self.da, self.db = policy.data(self.va), policy.data(self.vb)
+        # A small policy is one program per side; a large one a slice per root,
+        # since each solve costs in proportion to the whole ground program.
+        self.sliced = max(len(self.da.vocabulary.statements), len(self.db.vocabulary.statements)) > SLICE_ABOVE
+        self.sides: dict[str, tuple[_Side, _Side]] = {}
+        self.below = _below([self.da, self.db])
+        self.findings = sorted(set(self.da.vocabulary.findings) | set(self.db.vocabulary.findings))
+        self.settle = _Settle(self.da, self.db)
+        self.favour = {**self.da.vocabulary.favour, **self.db.vocabulary.favour}
+        self.found: list[Found] = []
+        self.conditional: list[Found] = []
+        self.examined = 0
 
-    def visit(root: dict[str, Any], request: dict[str, Any], fixed: dict[str, str], conditional_above: bool = False) -> None:
-        nonlocal examined
-        examined += 1
-        sa, sb = side(root)
+    def side(self, root: dict[str, Any]) -> tuple[_Side, _Side]:
+        key = json.dumps(root, sort_keys=True) if self.sliced else ""
+        if key not in self.sides:
+            da, db = self.da, self.db
+            self.sides[key] = (_Side(_slice(da, root)), _Side(_slice(db, root))) if self.sliced else (_Side(da), _Side(db))
+        return self.sides[key]
+
+    def start(self, root: dict[str, Any]) -> dict[str, Any]:
+        """The region of every request about root: every finding unknown."""
+        return {**root, "findings": [], "unknown_findings": self.findings}
+
+    def request_for(self, root: dict[str, Any], cube: dict[str, str]) -> dict[str, Any]:
+        r = self.start(root)
+        for var, val in cube.items():
+            r = self.settle.fix(r, var, val)
+        return r
+
+    # step 1: explore -------------------------------------------------------
+    def explore(self, root: dict[str, Any]) -> None:
+        self._visit(root, self.start(root), {})
+
+    def _visit(self, root: dict[str, Any], request: dict[str, Any], fixed: dict[str, str],
+               conditional_above: bool = False) -> None:
+        self.examined += 1
+        sa, sb = self.side(root)
         before, after = sa.answer(request), sb.answer(request)
-        if before.error or after.error:
-            if before.error and after.error:
-                return  # an invalid request on both sides (e.g. a code contradicting the facts)
+        if before.error and after.error:
+            return  # an invalid request on both sides (e.g. a code contradicting the facts)
         if before.decided and after.decided:
-            kind = classify(before, after, favour)
+            kind = classify(before, after, self.favour)
             if kind:
-                leaves.append((root, fixed, before, after, kind))
+                self.found.append((root, fixed, before, after, kind))
             return
         became = before.decided and before.outcome != "unknown" and not after.decided and not after.error
         if became and not conditional_above:
-            conditional.append((root, fixed, before, after, request))
+            self.conditional.append((root, fixed, before, after, "became_conditional"))
         candidates = sorted(before.variables + after.variables, key=lambda t: t[0])
         for _, var, _ in candidates:
-            fact = request_fact(request, var)
+            fact = self._next_fact(request, var)
             if fact is not None:
                 break
         else:
             return  # nothing a request can say would decide it further
-        if fact == var and var in settle.selectors:
+        if fact == var and var in self.settle.selectors:
             values = sorted({x for _, v, xs in candidates if v == var for x in xs})
         else:
-            values = list(settle.domain(fact))
+            values = list(self.settle.domain(fact))
         for x in values:
-            nxt = split(request, fact, x)
+            nxt = self.settle.fix(request, fact, x)
             if nxt != request:  # `other` procedures of an open-ended code: nothing to say
-                visit(root, nxt, {**fixed, fact: x}, conditional_above or became)
+                self._visit(root, nxt, {**fixed, fact: x}, conditional_above or became)
 
-    for root in _roots(da, db):
-        visit(root, {**root, "findings": [], "unknown_findings": findings}, {})
+    def _next_fact(self, request: dict[str, Any], var: str) -> str | None:
+        """The request's unknown finding to settle so that finding var can
+        become known: its most specific open form first, then itself, then
+        its most general open form.  None when only a listed more general
+        finding keeps it open (no request can say more)."""
+        if var in self.settle.direct:
+            return var
+        below = self.below
+        open_ = set(request["unknown_findings"])
+        forms = [d for d in below.get(var, {var}) if d in open_ and d != var]
+        if forms:
+            return max(forms, key=lambda d: (self._depth(d), d))
+        if var in open_:
+            return var
+        up = [g for g, ds in below.items() if var in ds and g != var and g in open_]
+        return min(up, key=lambda g: (self._depth(g), g)) if up else None
 
-    def request_for(root: dict[str, Any], cube: dict[str, str]) -> dict[str, Any]:
-        r = {**root, "findings": [], "unknown_findings": findings}
-        for var, val in cube.items():
-            r = split(r, var, val)
-        return r
+    def _depth(self, f: str) -> int:
+        return sum(1 for g, ds in self.below.items() if f in ds and g != f)
 
-    def same_change(root: dict[str, Any], cube: dict[str, str], before: Answer, after: Answer) -> bool:
-        req = request_for(root, cube)
-        sa, sb = side(root)
+    # step 2: widen ---------------------------------------------------------
+    def widen(self) -> list[Region]:
+        """Each change found, as the largest region with the same change;
+        changes that widen to the same region are one."""
+        seen: set[tuple[Any, ...]] = set()
+        regions: list[Region] = []
+        for root, fixed, before, after, kind in self.conditional + self.found:
+            cube = self._generalise(root, fixed, before, after)
+            key = (tuple(sorted(root.items())), kind, tuple(sorted(cube.items())))
+            if key in seen:
+                continue
+            seen.add(key)
+            if kind == "became_conditional":
+                after_d = {"outcome": "insufficient_information", "possible_outcomes": sorted(after.outcomes),
+                           "missing": sorted({v for _, v, _ in after.variables})}
+            else:
+                after_d = after.summary()
+            listed = {k for k, v in cube.items() if v == "yes"}
+            via = frozenset(k for k, v in cube.items() if v == "no" and self.below.get(k, {k}) & listed)
+            regions.append(Region(root, dict(sorted(cube.items())), kind, before.summary(), after_d, present_via=via))
+        regions.sort(key=lambda r: (KINDS.index(r.kind), str(sorted(r.root.items())), sorted(r.fixed.items())))
+        return regions
+
+    def _generalise(self, root: dict[str, Any], cube: dict[str, str], before: Answer, after: Answer) -> dict[str, str]:
+        """Drop every fixed fact the change does not depend on (the engine
+        decides, three-valued, whether the larger region still has it)."""
+        for var in reversed(list(cube)):
+            trial = {k: v for k, v in cube.items() if k != var}
+            if self._same_change(root, trial, before, after):
+                cube = trial
+        return cube
+
+    def _same_change(self, root: dict[str, Any], cube: dict[str, str], before: Answer, after: Answer) -> bool:
+        req = self.request_for(root, cube)
+        sa, sb = self.side(root)
         b, a = sa.answer(req), sb.answer(req)
         if before.decided and after.decided:
             return b.decided and a.decided and (b.summary(), a.summary()) == (before.summary(), after.summary())
         return b.decided and b.summary() == before.summary() and not a.decided and not a.error
 
-    def generalise(root: dict[str, Any], cube: dict[str, str], before: Answer, after: Answer) -> dict[str, str]:
-        """Drop every fixed fact the change does not depend on (the engine
-        decides, three-valued, whether the larger region still has it)."""
-        for var in reversed(list(cube)):
-            trial = {k: v for k, v in cube.items() if k != var}
-            if same_change(root, trial, before, after):
-                cube = trial
-        return cube
-
-    seen: set[tuple[Any, ...]] = set()
-    regions: list[Region] = []
-    for root, fixed, before, after, kind in [(r, f, b, a, "became_conditional") for r, f, b, a, _ in conditional] + leaves:
-        cube = generalise(root, fixed, before, after)
-        key = (tuple(sorted(root.items())), kind, tuple(sorted(cube.items())))
-        if key in seen:
-            continue
-        seen.add(key)
-        if kind == "became_conditional":
-            after_d = {"outcome": "insufficient_information", "possible_outcomes": sorted(after.outcomes),
-                       "missing": sorted({v for _, v, _ in after.variables})}
-        else:
-            after_d = after.summary()
-        listed = {k for k, v in cube.items() if v == "yes"}
-        via = frozenset(k for k, v in cube.items() if v == "no" and below.get(k, {k}) & listed)
-        regions.append(Region(root, dict(sorted(cube.items())), kind, before.summary(), after_d, present_via=via))
-    regions.sort(key=lambda r: (KINDS.index(r.kind), str(sorted(r.root.items())), sorted(r.fixed.items())))
-    for r in regions:
-        r.witness = settle.witness(r)
-        req = request_for(r.root, r.fixed)
-        sa, sb = side(r.root)
-        r.citations_before = _cited(da, sa.answer(req))
-        r.citations_after = _cited(db, sb.answer(req))
-    return DiffReport(va.id, vb.id, regions, examined, time.perf_counter() - start)
+    # step 3: describe --------------------------------------------------------
+    def describe(self, regions: list[Region]) -> None:
+        """A witness request for each region, and what each side cites there."""
+        for r in regions:
+            r.witness = self.settle.witness(r)
+            req = self.request_for(r.root, r.fixed)
+            sa, sb = self.side(r.root)
+            r.citations_before = _cited(self.da, sa.answer(req))
+            r.citations_after = _cited(self.db, sb.answer(req))
 
 
 class _Settle:
