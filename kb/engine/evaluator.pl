@@ -25,6 +25,7 @@
 :- use_module(library(apply)).
 :- use_module(library(lists)).
 :- use_module(library(pairs)).
+:- use_module(library(ordsets)).
 :- use_module(library(http/json)).
 
 %!  kb_predicate(?Name, ?Arity) is nondet.
@@ -100,7 +101,10 @@ check_fact(File, Pos, T) :-
 %   that cannot be answered, {"error": {"code", "key", "args"}}.
 cases_json(M, RequestJson, Out) :-
     catch(( atom_json_dict(RequestJson, Req, [value_string_as(string)]),
-            cases(M, Req, Cases),
+            cases(M, Req, Cases0),
+            % "explain": false: each proof only as the nodes that cite the
+            % policy (what Python reads citations and notices from)
+            (   get_dict(explain, Req, false) -> foldl(digest_case, Cases0, Cases, [], _) ; Cases = Cases0 ),
             R = _{cases: Cases}
           ),
           covkb_error(Code, Key, Args),
@@ -145,6 +149,40 @@ relevant_findings_json(M, RequestJson, Out) :-
           covkb_error(Code, Key, Args),
           R = _{error: _{code: Code, key: Key, args: Args}}),
     with_output_to(string(Out), json_write_dict(current_output, R, [width(0)])).
+
+%   digest_case(+Case, -Digest, +Seen0, -Seen): the case with its proof
+%   flattened to the nodes that carry a section (quotes, headings, notes) or
+%   a notice, less those an earlier case listed (Python takes the union).
+digest_case(Case, Digest, Seen0, Seen) :-
+    foldl(cite_node, [Case.proof], [], Nodes0),
+    sort(Nodes0, Nodes1),
+    ord_subtract(Nodes1, Seen0, Nodes),
+    ord_union(Seen0, Nodes1, Seen),
+    Digest = Case.put(proof, _{kind: digest, children: Nodes}).
+
+cite_node(Node, Acc0, Acc) :-
+    (   ( get_dict(section, Node, S), S \== null ; get_dict(kind, Node, notice) )
+    ->  dict_pairs(Node, _, Pairs0),
+        cite_pairs(Pairs0, Pairs),
+        dict_pairs(Leaf, cite, Pairs),  % a bound tag: equal leaves compare equal
+        Acc1 = [Leaf|Acc0]
+    ;   Acc1 = Acc0
+    ),
+    (   get_dict(children, Node, Cs) -> foldl(cite_node, Cs, Acc1, Acc) ; Acc = Acc1 ).
+
+cite_pairs([], []).
+cite_pairs([K-V|T0], T) :-
+    (   cite_key(K) -> T = [K-V|T1] ; T = T1 ),
+    cite_pairs(T0, T1).
+
+cite_key(kind).
+cite_key(id).
+cite_key(code).
+cite_key(section).
+cite_key(quote).
+cite_key(quotes).
+cite_key(heading).
+cite_key(note).
 
 %%  Request --------------------------------------------------------------
 
