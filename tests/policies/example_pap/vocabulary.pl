@@ -91,7 +91,6 @@ finding(excessive_daytime_sleepiness, "Excessive daytime sleepiness").
 finding(hypertension, "Hypertension").
 finding(ischemic_heart_disease, "Ischemic heart disease").
 finding(prior_myocardial_infarction, "Prior myocardial infarction").
-finding(history_of_stroke, "History of stroke").
 
 %!  finding_is_a(Specific, General)
 % Definitional (the background: "Ischemic heart disease includes a prior

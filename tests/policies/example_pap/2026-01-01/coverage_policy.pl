@@ -36,7 +36,6 @@ referral(oral_appliances_refer_to_policy_ex_102, "Example Health Plan Medical Po
 %# >     - excessive daytime sleepiness
 %# >     - hypertension
 %# >     - ischemic heart disease
-%# >     - history of stroke
 statement(cpap_device_medically_necessary, pap_devices, medically_necessary).
 statement_quote(cpap_device_medically_necessary, 1, "A continuous positive airway pressure (CPAP) device is considered medically necessary for an individual with obstructive sleep apnea who meets ANY of the following criteria:").
 applies_to(cpap_device_medically_necessary, cpap_device).
@@ -67,8 +66,6 @@ criterion(cpap_device_medically_necessary, hypertension, hypertension, "hyperten
 member_of(cpap_device_medically_necessary, hypertension, osa_symptoms).
 criterion(cpap_device_medically_necessary, ischemic_heart_disease, ischemic_heart_disease, "ischemic heart disease").
 member_of(cpap_device_medically_necessary, ischemic_heart_disease, osa_symptoms).
-criterion(cpap_device_medically_necessary, history_of_stroke, history_of_stroke, "history of stroke").
-member_of(cpap_device_medically_necessary, history_of_stroke, osa_symptoms).
 
 %# > A bi-level positive airway pressure device without a backup rate feature
 %# > is considered medically necessary for an individual with obstructive
