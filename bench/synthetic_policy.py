@@ -35,7 +35,10 @@ def write(root: Path, services: int = 250, findings: int = 30, seed: int = 284, 
 
     voc = [f'service({s}, "Synthetic service {s}").' for s in svcs]
     voc += [f'finding({f}, "Synthetic finding {f}").' for f in fs]
-    voc += ['patient_fact(pregnant, "pregnant").', 'patient_fact(recurrent_pregnancy_loss, "rpl").']
+    voc += ['patient_fact(pregnant, "pregnant").', 'patient_fact(recurrent_pregnancy_loss, "rpl").',
+            'request_field(pregnant, boolean, "Pregnancy status").', 'field_fact(pregnant, pregnant).',
+            'request_field(prior_pregnancy_losses, count, "Prior failed pregnancies").',
+            'field_range(prior_pregnancy_losses, 0, 99).']
     (pol / "vocabulary.pl").write_text("\n".join(voc) + "\n")
     (pol / "policy.pl").write_text(
         'policy(cigna_0284, "synthetic", "Synthetic policy").\n'
@@ -45,8 +48,8 @@ def write(root: Path, services: int = 250, findings: int = 30, seed: int = 284, 
         'section(coverage_policy, root, "Coverage Policy").',
         'section(revision_details, root, "Revision Details").',
         f"scope(recurrent_pregnancy_loss, coverage_policy, {q('This synthetic policy addresses recurrent pregnancy loss.')}).",
-        f"definition(recurrent_pregnancy_loss, coverage_policy, {q('Recurrent pregnancy loss is two or more failed pregnancies.')}).",
-        "rpl_minimum_failed_pregnancies(2).",
+        "number_at_least(recurrent_pregnancy_loss, prior_pregnancy_losses, 2, coverage_policy, "
+        f"{q('Recurrent pregnancy loss is two or more failed pregnancies.')}).",
     ]
     # a small ontology: every fifth finding has the next two as examples
     for i in range(0, findings - 2, 5):
