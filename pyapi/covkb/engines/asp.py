@@ -113,9 +113,15 @@ def _decode(sym: Symbol) -> tuple[Any, ...]:
 
 
 # clingo interns symbols: equal symbols have the same representation, whose
-# int is a cheaper dict key than the Symbol (hashed through cffi).
-_identity: Callable[[Symbol], Any] = (
-    operator.attrgetter("_rep") if isinstance(getattr(clingo.Number(0), "_rep", None), int) else (lambda s: s))
+# int is a cheaper dict key than the Symbol (hashed through cffi).  Where
+# clingo's Python API keeps them (5.8), a model's symbols are read as these
+# ints, without a Symbol object each; elsewhere Symbols are the keys.
+_FAST = isinstance(getattr(clingo.Number(0), "_rep", None), int)
+_identity: Callable[[Symbol], Any] = operator.attrgetter("_rep") if _FAST else (lambda s: s)
+
+
+def _reps(symbols: Sequence[Symbol]) -> Iterable[int] | None:
+    return getattr(symbols, "_p_symbols", None) if _FAST else None
 
 
 class _Model:
@@ -142,46 +148,48 @@ class _Model:
         self.cites: set[tuple[str, str]] = set()
 
     def read(self, atoms: Iterable[tuple[Any, ...]], request: dict[str, Any]) -> _Model:
-        """Take in a model's shown atoms, as _decode made them."""
+        """Take in a model's shown atoms, as _decode made them (name first)."""
+        attrs, edges, kinds, lists = self.attrs, self.edges, self.kinds, self.lists
         arg_lists: dict[str, list[tuple[Any, Any, bool]]] = defaultdict(list)
-        for name, *a in atoms:
+        for t in atoms:
+            name = t[0]
             if name == "attr":
-                v = a[2]
-                self.attrs[a[0]][a[1]] = v.lookup(request) if isinstance(v, _Request) else v
+                v = t[3]
+                attrs[t[1]][t[2]] = v.lookup(request) if isinstance(v, _Request) else v
             elif name == "edge":
-                self.edges[a[0]].append((a[1], a[2]))
+                edges[t[1]].append((t[2], t[3]))
             elif name == "node":
-                self.kinds[a[0]] = a[1]
+                kinds[t[1]] = t[2]
             elif name == "item":
-                self.lists[a[0]].setdefault(a[1], []).append((a[2], _fill(a[3], request)))
+                lists[t[1]].setdefault(t[2], []).append((t[3], _fill(t[4], request)))
             elif name == "list":
-                self.lists[a[0]].setdefault(a[1], [])
+                lists[t[1]].setdefault(t[2], [])
             elif name == "assign":
-                self.assign.append((a[0], a[1], a[2]))
+                self.assign.append((t[1], t[2], t[3]))
             elif name == "outcome":
-                self.outcome = a[0]
+                self.outcome = t[1]
             elif name == "statement":
-                self.statement = a[0]
+                self.statement = t[1]
             elif name == "referral":
-                self.referral = a[0]
+                self.referral = t[1]
             elif name == "met":
-                self.met.append(a[0])
+                self.met.append(t[1])
             elif name == "cites":
-                self.cites.add((a[0], a[1]))
+                self.cites.add((t[1], t[2]))
             elif name == "relevant_finding":
-                self.relevant.add(a[0])
+                self.relevant.add(t[1])
             elif name == "resolution_error":
                 self.resolution_error = True
             elif name == "error":
-                self.error = (a[0], a[1])
+                self.error = (t[1], t[2])
             elif name == "error_arg":
-                self.args[a[1]] = _fill(a[2], request)
+                self.args[t[2]] = _fill(t[3], request)
             elif name == "error_item":
-                arg_lists[a[1]].append((a[2], _fill(a[3], request), False))
+                arg_lists[t[2]].append((t[3], _fill(t[4], request), False))
             elif name == "error_node":
-                arg_lists[a[1]].append((a[2], a[3], True))
+                arg_lists[t[2]].append((t[3], t[4], True))
         for key, items in arg_lists.items():
-            items.sort(key=lambda t: t[0])
+            items.sort(key=_first)
             self.args[key] = [self.build(v) if is_node else v for _, v, is_node in items]
         return self
 
@@ -270,8 +278,20 @@ class _Program:
         # the set of atoms it can show, is fixed
         self.decoded: dict[Any, tuple[Any, ...]] = {}
 
-    def decode(self, symbols: Iterable[Symbol]) -> list[tuple[Any, ...]]:
-        cache, key = self.decoded, _identity
+    def decode(self, symbols: Sequence[Symbol]) -> list[tuple[Any, ...]]:
+        cache = self.decoded
+        reps = _reps(symbols)
+        if reps is not None:
+            # the model's symbols as their representations: no Symbol object
+            # is made for an atom decoded before
+            out = []
+            for r in reps:
+                d = cache.get(r)
+                if d is None:
+                    d = cache[r] = _decode(clingo.Symbol(r))  # type: ignore[no-untyped-call]
+                out.append(d)
+            return out
+        key = _identity
         out = []
         for s in symbols:
             k = key(s)
