@@ -128,7 +128,7 @@ class _Model:
     """The shown atoms of one answer set, sorted by kind."""
 
     __slots__ = ("assign", "outcome", "statement", "referral", "met", "kinds", "attrs", "lists", "edges",
-                 "error", "args", "relevant", "resolution_error", "cites")
+                 "error", "args", "relevant", "resolution_error", "cites", "notices")
 
     def __init__(self) -> None:
         self.assign: list[tuple[str, Any, int]] = []
@@ -146,6 +146,7 @@ class _Model:
         self.relevant: set[str] = set()
         self.resolution_error = False
         self.cites: set[tuple[str, str]] = set()
+        self.notices: list[tuple[Any, ...]] = []
 
     def read(self, atoms: Iterable[tuple[Any, ...]], request: dict[str, Any]) -> _Model:
         """Take in a model's shown atoms, as _decode made them (name first)."""
@@ -176,6 +177,8 @@ class _Model:
                 self.met.append(t[1])
             elif name == "cites":
                 self.cites.add((t[1], t[2]))
+            elif name == "notice":
+                self.notices.append((t[1], _fill(t[2], request), t[3], t[4]))
             elif name == "relevant_finding":
                 self.relevant.add(t[1])
             elif name == "resolution_error":
@@ -201,15 +204,23 @@ class _Model:
         d["children"] = [self.build(c) for _, c in sorted(self.edges[n], key=_first)]
         return d
 
-    def case(self) -> Case:
+    def case(self, explain: bool) -> Case:
         return Case(
             assign=tuple(sorted(self.assign, key=lambda t: (t[2], t[0]))),
             outcome=self.outcome or "",
             statement=self.statement,
             criteria_met=tuple(sorted(self.met)),
             referral=self.referral,
-            proof=self.build(_OUTCOME),
+            proof=self.build(_OUTCOME) if explain else self.digest(),
         )
+
+    def digest(self) -> dict[str, Any]:
+        """Without an explanation, the proof is only what Python reads off it
+        (as evaluator.pl's digest): the quotes it cites and its notices."""
+        leaves = [{"kind": "cite", "section": sec, "quote": q, "children": []} for sec, q in sorted(self.cites)]
+        leaves += [{"kind": "notice", "id": i, "code": c, "section": sec, "quote": q, "children": []}
+                   for i, c, sec, q in self.notices]
+        return {"kind": "digest", "children": leaves}
 
 
 _OUTCOME = "outcome"  # the root node's name, decoded
@@ -422,15 +433,17 @@ class AspEngine:
         self._fact_values = data.vocabulary.fact_values
 
     def cases(self, request: dict[str, Any]) -> list[Case]:
-        """Every completion of the request's unknowns, with its derivation
-        (always: citations and notices are read off it)."""
-        models = self._program.models(request, explain=True)
+        """Every completion of the request's unknowns, with its derivation;
+        with "explain": false, a digest of it (what citations and notices
+        are read from)."""
+        explain = request.get("explain", True) is not False
+        models = self._program.models(request, explain=explain)
         if not models:
             raise EngineError("the ASP evaluator found no case")
         failed = [m for m in models if m.error is not None]
         if failed:
             raise self._error(failed)
-        return [m.case() for m in models]
+        return [m.case(explain) for m in models]
 
     def relevant_findings(self, request: dict[str, Any]) -> frozenset[str]:
         """Findings that can change the answer for the request's service, code
