@@ -5,7 +5,8 @@ into one program whose request atoms are ``#external``; a request only
 switches externals on (and the previous request's off) and enumerates the
 answer sets, one per case.  Request values are looked up in the externals'
 domains and never become program text.  This module turns each answer set
-into a ``Case`` (its derivation built from node/attr/list/item/edge atoms),
+into a ``Case`` (its derivation built from node/attr/list/item/edge atoms,
+or without an explanation a digest of the quotes and notices it cites),
 exactly what evaluator.pl returns; aggregation, citations and error wording
 are determination.py's and errors.py's, for both engines.
 
