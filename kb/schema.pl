@@ -110,9 +110,18 @@ argument(field_alias, 2, id).
 %   policy(Policy, Number, Title)
 %   version(Version, EffectiveYYYYMMDD, NextReviewYYYYMMDD, Knowledge)
 %   version_source(Version, File)
+%   shared_vocabulary(Name)             the policy reads the ids and request
+%                                       fields of kb/vocabularies/Name.pl, which
+%                                       other policies on the same condition share
+%   default_policy(Number)              (kb/policies/default.pl) the policy a
+%                                       request answers to when it names none
 schema(policy, 3).
 schema(version, 4).
 schema(version_source, 2).
+schema(shared_vocabulary, 1).
+schema(default_policy, 1).
+argument(shared_vocabulary, 1, text).
+argument(default_policy, 1, text).
 argument(policy, 1, id).
 argument(policy, 2, text).
 argument(policy, 3, text).

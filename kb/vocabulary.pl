@@ -10,6 +10,7 @@
 outcome(medically_necessary, "Medically necessary").
 outcome(not_medically_necessary, "Not medically necessary").
 outcome(not_covered, "Not covered or reimbursable").
+outcome(experimental_and_investigational, "Experimental and investigational").
 outcome(criteria_not_met, "Medically necessary only when the criteria are met; they are not met").
 outcome(not_addressed, "Not addressed by this policy").
 outcome(refer_to_other_policy, "Addressed by another coverage policy or benefit").
@@ -26,6 +27,7 @@ outcome_favour(insufficient_information, 3).
 outcome_favour(unknown, 3).
 outcome_favour(criteria_not_met, 2).
 outcome_favour(not_medically_necessary, 1).
+outcome_favour(experimental_and_investigational, 1).
 outcome_favour(not_covered, 0).
 
 %!  truth(Value, Label)

@@ -142,12 +142,17 @@ def _check_codes(data: VersionData, add, services_of: dict[str, set[str]]) -> No
                         f"CPT {code} reports services with different outcomes ({', '.join(sorted(outcomes))}) "
                         f"and no qualifier decides which", (), witness))
     coded = {svc for svcs in by_code.values() for svc in svcs}
+    if not data.rows("code"):
+        # no coding table is known: one note, not one per statement
+        add(Finding("statement_without_code", "info",
+                    f"the version has no coding table: its {len(services_of)} statements are reached by service only"))
+        return
     for s, svcs in sorted(services_of.items()):
         if data.vocabulary.statements.get(s) == "refer_to_other_policy":
             continue  # a referral has no code of its own in this policy
         if not any(_above(data, leaf) & coded or leaf in coded for svc in svcs for leaf in _leaves(data, svc)) \
                 and not any(svc in coded for svc in svcs):
-            add(Finding("statement_without_code", "warning" if data.rows("code") else "info",
+            add(Finding("statement_without_code", "warning",
                         f"no code of the coding table reports a service statement {s} rules on", (s,)))
 
 

@@ -294,8 +294,12 @@ def _policy_folder(policy: str | Path | None, root: Path) -> Path:
     if policy is None:
         if len(installed) == 1:
             return installed[0]
-        names = ", ".join(p.name for p in installed) or "none"
-        raise InvalidRequest(f"choose a policy (--policy): installed are {names}")
+        default = root.resolve() / "policies" / "default.pl"
+        chosen = [f.args[0] for f in read_facts([default]) if f.name == "default_policy"] if default.is_file() else []
+        if not chosen:
+            names = ", ".join(p.name for p in installed) or "none"
+            raise InvalidRequest(f"choose a policy (--policy): installed are {names}")
+        policy = chosen[0]
     if isinstance(policy, Path) or "/" in str(policy):
         folder = Path(policy)
         if not (folder / "policy.pl").is_file():
@@ -324,6 +328,7 @@ class Policy:
         meta = read_facts([self.folder / "policy.pl"])
         rows = lambda n: [f.args for f in meta if f.name == n]  # noqa: E731
         (pid, number, title), = rows("policy")
+        self.shared_vocabularies: tuple[str, ...] = tuple(n for (n,) in rows("shared_vocabulary"))
         self.id, self.number, self.title = atom(pid), number, title
         sources = dict(rows("version_source"))
         self.versions = sorted(
@@ -343,7 +348,13 @@ class Policy:
         return own if own.is_dir() else queries_dir() / self.folder.name
 
     def vocabulary_files(self) -> list[Path]:
-        return [self.root / "vocabulary.pl", self.folder / "vocabulary.pl"]
+        """covkb's own vocabulary, the shared vocabularies the policy names
+        (kb/vocabularies/NAME.pl), then its own."""
+        shared = [self.root / "vocabularies" / f"{name}.pl" for name in self.shared_vocabularies]
+        for path in shared:
+            if not path.is_file():
+                raise KnowledgeBaseError(f"{self.number}: no shared vocabulary {path.stem!r} ({path})")
+        return [self.root / "vocabulary.pl", *shared, self.folder / "vocabulary.pl"]
 
     def data(self, version: Version | str) -> VersionData:
         if isinstance(version, str) and version in self._data:
@@ -400,11 +411,16 @@ class Policy:
             )
         v = in_force[-1]
         warnings = []
-        if v.effective is None:
-            nxt = self.versions[self.versions.index(v) + 1]
+        later = self.versions[self.versions.index(v) + 1:]
+        if v.effective is None and later:
             warnings.append(
-                f"version {v.id} is in force before {nxt.id}; when it took effect is not known, "
+                f"version {v.id} is in force before {later[0].id}; when it took effect is not known, "
                 f"so it may not be the version in force on {on.isoformat()}"
+            )
+        elif v.effective is None:
+            warnings.append(
+                f"the dates of version {v.id} are not known (its copy is undated), so covkb cannot tell "
+                f"whether it was in force on {on.isoformat()}"
             )
         if v is self.versions[-1] and v.next_review and on > v.next_review:
             warnings.append(

@@ -23,3 +23,7 @@ version_source("2025-02-15", "source/2025-02-15.txt").
 % from the 2025 text's Revision Details table, which their facts quote.
 version_source("2024-04-15", "source/2025-02-15.txt").
 version_source("before-2024-04-15", "source/2025-02-15.txt").
+
+%!  shared_vocabulary(Name)
+% Its services, findings and request fields: kb/vocabularies/Name.pl.
+shared_vocabulary("recurrent_pregnancy_loss").
