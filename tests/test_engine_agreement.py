@@ -1,6 +1,6 @@
 """The Prolog and the ASP engine agree on every scenario of every version of
-every policy: Cigna 0284 (all its versions) and the fictional test policy
-of tests/policies/example_pap.
+every policy: each installed in kb/policies (Cigna 0284, all its versions;
+Aetna 0348) and the fictional test policy of tests/policies/example_pap.
 
 covkb.scenarios enumerates every distinct relevant request of a version; each
 runs through KnowledgeBase(engine="prolog") and KnowledgeBase(engine="asp"),
@@ -32,12 +32,12 @@ from typing import Any
 import pytest
 
 from covkb import CovkbError, KnowledgeBase
-from covkb.policy import Policy
+from covkb.policy import Policy, policy_folders
 from covkb.queries import load_queries
 from covkb.scenarios import scenarios
 
 TEST_POLICY = str(Path(__file__).parent / "policies" / "example_pap")
-POLICIES = [None, TEST_POLICY]  # None: the installed policy
+POLICIES = [*(str(p) for p in policy_folders()), TEST_POLICY]
 TARGETS = [(p, v.id) for p in POLICIES for v in Policy(policy=p).versions]
 SHOWN = 20  # disagreements printed in full
 
@@ -49,7 +49,7 @@ def _answer(kb: KnowledgeBase, request: dict[str, Any], version: str) -> dict[st
         return {"error": {"code": exc.code, "message": exc.message}}
 
 
-def run_shard(policy_ref: str | None, version: str, shard: int, shards: int) -> dict[str, Any]:
+def run_shard(policy_ref: str, version: str, shard: int, shards: int) -> dict[str, Any]:
     """Every shards-th scenario of one version from shard on, through both engines."""
     policy = Policy(policy=policy_ref)
     data = policy.data(version)
@@ -71,8 +71,8 @@ def run_shard(policy_ref: str | None, version: str, shard: int, shards: int) -> 
 
 
 @pytest.mark.parametrize("policy_ref,version", TARGETS,
-                         ids=[f"{Path(p).name if p else 'installed'}@{v}" for p, v in TARGETS])
-def test_engines_agree_on_every_scenario(policy_ref: str | None, version: str) -> None:
+                         ids=[f"{Path(p).name}@{v}" for p, v in TARGETS])
+def test_engines_agree_on_every_scenario(policy_ref: str, version: str) -> None:
     workers = int(os.environ.get("COVKB_AGREEMENT_WORKERS", min(2, os.cpu_count() or 1)))
     start = time.perf_counter()
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
@@ -113,8 +113,8 @@ def _difference(a: Any, b: Any, where: str = "explanation") -> tuple[str, Any, A
     return where, a, b
 
 
-@pytest.mark.parametrize("policy_ref", POLICIES, ids=["installed", "example_pap"])
-def test_engines_explain_the_named_queries_alike(policy_ref: str | None) -> None:
+@pytest.mark.parametrize("policy_ref", POLICIES, ids=[Path(p).name for p in POLICIES])
+def test_engines_explain_the_named_queries_alike(policy_ref: str) -> None:
     engines = [KnowledgeBase(engine=e, policy=policy_ref) for e in ("prolog", "asp")]
     bad = []
     queries = load_queries(engines[0].policy.queries_dir)
@@ -134,8 +134,8 @@ def test_engines_explain_the_named_queries_alike(policy_ref: str | None) -> None
 
 
 @pytest.mark.parametrize("policy_ref,version", TARGETS,
-                         ids=[f"{Path(p).name if p else 'installed'}@{v}" for p, v in TARGETS])
-def test_engines_name_the_same_relevant_findings(policy_ref: str | None, version: str) -> None:
+                         ids=[f"{Path(p).name}@{v}" for p, v in TARGETS])
+def test_engines_name_the_same_relevant_findings(policy_ref: str, version: str) -> None:
     """The findings that can matter (batch decision keys) for every service,
     code and qualifier of the scenario space."""
     engines = [KnowledgeBase(engine=e, policy=policy_ref) for e in ("prolog", "asp")]
