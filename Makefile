@@ -24,8 +24,10 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e '.[test]'
 	@touch $@
 
+# every named query of every installed policy
 run: setup
-	$(BIN)/covkb query --all
+	@for p in $$($(BIN)/python -c 'from covkb.policy import policy_folders; print(*(p.name for p in policy_folders()))'); do \
+	  $(BIN)/covkb query --all --policy $$p || exit 1; done
 
 test: setup
 	$(BIN)/pytest

@@ -1,42 +1,54 @@
-"""Every named query in queries/ gives its expected outcome, and together
-the queries exercise every statement and every CPT code of the policy."""
+"""Every named query of every installed policy (queries/<policy>/) gives its
+expected outcome, and together each policy's queries exercise every
+statement and every CPT code of its latest version; all of them together
+reach every outcome of the vocabulary."""
 
 from __future__ import annotations
+
+import functools
 
 import pytest
 
 from covkb import CovkbError, KnowledgeBase
+from covkb.policy import policy_folders
 from covkb.queries import NamedQuery, load_queries
 
-QUERIES = load_queries()
+POLICIES = [p.name for p in policy_folders()]
+QUERIES = [(p, q) for p in POLICIES for q in load_queries(KnowledgeBase(policy=p).policy.queries_dir)]
 
 
-def run(kb: KnowledgeBase, q: NamedQuery) -> dict:
+@functools.cache
+def _kb(policy: str) -> KnowledgeBase:
+    return KnowledgeBase(policy=policy)
+
+
+def run(q: NamedQuery, policy: str) -> dict:
     try:
-        return kb.determine(q.request, version=q.version_ref()).to_dict()
+        return _kb(policy).determine(q.request, version=q.version_ref()).to_dict()
     except CovkbError as err:
         return {"error": err.to_dict()}
 
 
-@pytest.mark.parametrize("query", QUERIES, ids=[q.name for q in QUERIES])
-def test_named_query_gives_expected_outcome(kb: KnowledgeBase, query: NamedQuery) -> None:
-    assert query.check(run(kb, query)) == [], query.why
+@pytest.mark.parametrize("policy,query", QUERIES, ids=[f"{p}:{q.name}" for p, q in QUERIES])
+def test_named_query_gives_expected_outcome(policy: str, query: NamedQuery) -> None:
+    assert query.check(run(query, policy)) == [], query.why
 
 
-def test_every_statement_decides_some_named_query(kb: KnowledgeBase) -> None:
-    decided = {run(kb, q).get("statement") for q in QUERIES}
-    statements = set(kb.vocabulary.statements)
-    assert statements - decided == set()
+@pytest.mark.parametrize("policy", POLICIES)
+def test_every_statement_decides_some_named_query(policy: str) -> None:
+    decided = {run(q, policy).get("statement") for p, q in QUERIES if p == policy}
+    assert set(_kb(policy).vocabulary.statements) - decided == set()
 
 
-def test_every_listed_code_is_exercised_by_a_named_query(kb: KnowledgeBase) -> None:
-    used = {q.request.get("cpt") for q in QUERIES}
-    assert set(kb.vocabulary.codes) - used == set()
+@pytest.mark.parametrize("policy", POLICIES)
+def test_every_listed_code_is_exercised_by_a_named_query(policy: str) -> None:
+    used = {q.request.get("cpt") for p, q in QUERIES if p == policy}
+    assert set(_kb(policy).vocabulary.codes) - used == set()
 
 
-def test_every_outcome_of_the_vocabulary_is_reached(kb: KnowledgeBase) -> None:
-    reached = {run(kb, q).get("outcome") for q in QUERIES}
-    assert set(kb.vocabulary.outcomes) - reached == set()
+def test_every_outcome_of_the_vocabulary_is_reached() -> None:
+    reached = {run(q, p).get("outcome") for p, q in QUERIES}
+    assert set(_kb(POLICIES[0]).vocabulary.outcomes) - reached == set()
 
 
 def test_a_code_resolved_through_its_coding_note_cites_the_note(kb: KnowledgeBase) -> None:
