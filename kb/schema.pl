@@ -63,6 +63,8 @@ argument(truth, 2, text).
 %   field_unit(Field, Unit)             the unit of a measurement ("mm")
 %   field_code_system(Field, System)    the code system of a code list
 %   field_alias(Field, Alias)           a short command-line name
+%   field_at_most(Field, Other, Why)    a request may not give the count Field
+%                                       above the count Other (Why says why)
 schema(service, 2).
 schema(service_is_a, 2).
 schema(patient_fact, 2).
@@ -76,6 +78,7 @@ schema(field_range, 3).
 schema(field_unit, 2).
 schema(field_code_system, 2).
 schema(field_alias, 2).
+schema(field_at_most, 3).
 argument(service, 1, id).
 argument(service, 2, text).
 argument(service_is_a, 1, id).
@@ -105,6 +108,9 @@ argument(field_code_system, 1, id).
 argument(field_code_system, 2, text).
 argument(field_alias, 1, id).
 argument(field_alias, 2, id).
+argument(field_at_most, 1, id).
+argument(field_at_most, 2, id).
+argument(field_at_most, 3, text).
 
 %## Versions (kb/policies/*/policy.pl)
 %   policy(Policy, Number, Title)

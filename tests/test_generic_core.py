@@ -77,7 +77,8 @@ def test_test_policy_queries_reach_every_statement_code_and_its_outcomes() -> No
     voc = kb.vocabulary
     assert set(voc.statements) <= {r["statement"] for r in results}
     assert set(voc.codes) <= {q.request.get("cpt") for q in TEST_QUERIES}
-    assert set(voc.outcomes) - {r["outcome"] for r in results} == {"unknown"}  # one complete version
+    # one complete version, and no statement of it says experimental and investigational
+    assert set(voc.outcomes) - {r["outcome"] for r in results} == {"unknown", "experimental_and_investigational"}
 
 
 @pytest.mark.parametrize("ref", ["2026-01-01", str(TEST_POLICY / "drafts" / "tighten_threshold.pl")])

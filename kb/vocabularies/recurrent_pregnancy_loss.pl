@@ -96,6 +96,8 @@ field_alias(prior_pregnancy_losses, losses).
 request_field(consecutive_spontaneous_abortions, count, "Number of consecutive spontaneous abortions (the longest run)").
 field_range(consecutive_spontaneous_abortions, 0, 99).
 field_alias(consecutive_spontaneous_abortions, consecutive_losses).
+%!  field_at_most(Field, Other, Why)
+field_at_most(consecutive_spontaneous_abortions, prior_pregnancy_losses, "a spontaneous abortion is a failed pregnancy, so there cannot be more consecutive spontaneous abortions than failed pregnancies").
 request_field(diagnoses, code_list, "Diagnosis codes").
 field_code_system(diagnoses, "ICD-10-CM").
 field_alias(diagnoses, diagnosis).

@@ -421,6 +421,65 @@ def diff(
                     typer.echo(f"{pad}{side} cites [{c['section']}] \"{c['quote']}\"")
 
 
+@app.command()
+def compare(
+    a: str = typer.Argument(..., metavar="A", help="A policy, or POLICY@VERSION (e.g. cigna-0284@2025-02-15)."),
+    b: str = typer.Argument(..., metavar="B", help="The policy to compare it with (e.g. aetna-0348)."),
+    fmt: Format = typer.Option(Format.text, "--format", "-f"),
+    regions: bool = typer.Option(False, "--regions", help="Also list every region (text and Markdown)."),
+) -> None:
+    """Where two payers' policies decide the same requests differently, and a service × payer matrix."""
+    from .compare import compare as run_compare
+
+    try:
+        report = run_compare(a, b)
+    except CovkbError as err:
+        _fail(err, fmt)
+    if fmt == Format.json:
+        typer.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        return
+    typer.echo(_compare_text(report, fmt == Format.markdown, regions))
+
+
+def _compare_text(report: Any, md: bool, with_regions: bool) -> str:
+    """The comparison in the policies' words: a summary, each difference with
+    the services it touches and a witness, then the matrix."""
+    from .compare import describe
+
+    groups = report.groups()
+    lab = report.labels
+    ok = all(report.witness_ok(i) for i in range(len(report.regions)))
+    by = ", ".join(f"{k} {n}" for k, n in report.by_class().items()) or "none"
+    lines = [f"{'# ' if md else ''}covkb compare {report.a} ↔ {report.b}",
+             "",
+             f"{len(groups)} difference(s) over {len(report.matrix)} services both policies can read "
+             f"({len(report.regions)} regions: {by}); {report.regions_examined} regions examined in "
+             f"{report.seconds:.2f} s; witnesses {'all reproduced' if ok else 'NOT all reproduced'} "
+             f"by both engines on both policies."]
+    for g in groups:
+        outs = " · ".join(f"{side}: {', '.join(o)}" for side, o in g["outcomes"].items())
+        lines += ["", f"{'## ' if md else ''}{g['class']}: {g['difference']}", f"{'- ' if md else '  '}{outs}"]
+        names = [lab.get(s, s) for s in g["services"]]
+        lines.append(f"{'- ' if md else '  '}services ({len(names)}): {'; '.join(names)}")
+        lines.append(f"{'- ' if md else '  '}witness: `{json.dumps(g['witness'])}`" if md else f"  witness: {json.dumps(g['witness'])}")
+        if with_regions:
+            for i in g["regions"]:
+                r = report.regions[i]
+                lines.append(f"{'  - ' if md else '    '}{describe(r, lab)}: {r.before['outcome']} · {r.after['outcome']}")
+    lines += ["", f"{'## ' if md else ''}Service × payer (in scope of both)", ""]
+    if md:
+        lines += [f"| Service | {report.a} | {report.b} |", "|---|---|---|"]
+        for svc, row in report.matrix.items():
+            cells = [row[n].text(lab).replace("|", "\\|") for n in (report.a, report.b)]
+            lines.append(f"| {lab.get(svc, svc)} | {cells[0]} | {cells[1]} |")
+    else:
+        for svc, row in report.matrix.items():
+            lines.append(f"{lab.get(svc, svc)}")
+            for n in (report.a, report.b):
+                lines.append(f"    {n}: {row[n].text(lab)}")
+    return "\n".join(lines)
+
+
 def main() -> None:
     """Console entry point: one line per failure, never a traceback."""
     try:

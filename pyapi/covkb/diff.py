@@ -224,12 +224,13 @@ def _roots(a: VersionData, b: VersionData) -> list[dict[str, Any]]:
 def diff(policy: Policy, a_ref: str, b_ref: str) -> DiffReport:
     """Which cases change from version (or draft) a_ref to b_ref, as regions."""
     start = time.perf_counter()
-    run = _Diff(policy, a_ref, b_ref)
+    va, vb = policy.resolve(a_ref), policy.resolve(b_ref)
+    run = _Diff(policy.data(va), policy.data(vb))
     for root in _roots(run.da, run.db):
         run.explore(root)
     regions = run.widen()
     run.describe(regions)
-    return DiffReport(run.va.id, run.vb.id, regions, run.examined, time.perf_counter() - start)
+    return DiffReport(va.id, vb.id, regions, run.examined, time.perf_counter() - start)
 
 
 Found = tuple[dict[str, Any], dict[str, str], Answer, Answer, str]  # root, fixed facts, before, after, kind
@@ -241,9 +242,10 @@ class _Diff:
     ``widen`` each change found to the largest region with the same change,
     ``describe`` each region with a witness and its citations."""
 
-    def __init__(self, policy: Policy, a_ref: str, b_ref: str) -> None:
-        self.va, self.vb = policy.resolve(a_ref), policy.resolve(b_ref)
-        self.da, self.db = policy.data(self.va), policy.data(self.vb)
+    kinds = KINDS
+
+    def __init__(self, da: VersionData, db: VersionData) -> None:
+        self.da, self.db = da, db
         # A small policy is one program per side; a large one a slice per root,
         # since each solve costs in proportion to the whole ground program.
         self.sliced = max(len(self.da.vocabulary.statements), len(self.db.vocabulary.statements)) > SLICE_ABOVE
@@ -255,6 +257,11 @@ class _Diff:
         self.found: list[Found] = []
         self.conditional: list[Found] = []
         self.examined = 0
+
+    track_conditional = True  # report regions decided before and open after
+
+    def classify(self, before: Answer, after: Answer) -> str | None:
+        return classify(before, after, self.favour)
 
     def side(self, root: dict[str, Any]) -> tuple[_Side, _Side]:
         key = json.dumps(root, sort_keys=True) if self.sliced else ""
@@ -285,11 +292,12 @@ class _Diff:
         if before.error and after.error:
             return  # an invalid request on both sides (e.g. a code contradicting the facts)
         if before.decided and after.decided:
-            kind = classify(before, after, self.favour)
+            kind = self.classify(before, after)
             if kind:
                 self.found.append((root, fixed, before, after, kind))
             return
-        became = before.decided and before.outcome != "unknown" and not after.decided and not after.error
+        became = self.track_conditional and before.decided and before.outcome != "unknown" \
+            and not after.decided and not after.error
         if became and not conditional_above:
             self.conditional.append((root, fixed, before, after, "became_conditional"))
         candidates = sorted(before.variables + after.variables, key=lambda t: t[0])
@@ -348,7 +356,7 @@ class _Diff:
             listed = {k for k, v in cube.items() if v == "yes"}
             via = frozenset(k for k, v in cube.items() if v == "no" and self.below.get(k, {k}) & listed)
             regions.append(Region(root, dict(sorted(cube.items())), kind, before.summary(), after_d, present_via=via))
-        regions.sort(key=lambda r: (KINDS.index(r.kind), str(sorted(r.root.items())), sorted(r.fixed.items())))
+        regions.sort(key=lambda r: (self.kinds.index(r.kind), str(sorted(r.root.items())), sorted(r.fixed.items())))
         return regions
 
     def _generalise(self, root: dict[str, Any], cube: dict[str, str], before: Answer, after: Answer) -> dict[str, str]:

@@ -167,6 +167,7 @@ class VersionData:
             fact_values={f: tuple(sorted(v)) for f, v in fact_values.items()},
             scope=tuple(sorted(atom(r[0]) for r in self.rows("scope"))),
             favour={atom(r[0]): r[1] for r in self.rows("outcome_favour")},
+            bounds=tuple((atom(a), atom(b), why) for a, b, why in self.rows("field_at_most")),
         )
 
 
@@ -205,6 +206,15 @@ class Vocabulary:
     fact_values: dict[str, tuple[str, ...]] = field(default_factory=dict)
     scope: tuple[str, ...] = ()
     favour: dict[str, int] = field(default_factory=dict)
+    bounds: tuple[tuple[str, str, str], ...] = ()   # (field, at most this field, why)
+
+    def out_of_bounds(self, values: dict[str, Any]) -> str | None:
+        """Why a request's counts contradict each other (field_at_most/3), or None."""
+        for a, b, why in self.bounds:
+            x, y = values.get(a), values.get(b)
+            if isinstance(x, int) and isinstance(y, int) and x > y:
+                return f"{a} = {x} is more than {b} = {y}: {why}"
+        return None
 
     def domain(self, fact: str) -> tuple[str, ...]:
         """The values a patient fact or finding can take."""

@@ -110,9 +110,13 @@ class Request(BaseModel):
         return tuple(dict.fromkeys(_check_id(f, "finding", known) for f in v))
 
     @model_validator(mode="after")
-    def _whole(self) -> Request:
+    def _whole(self, info: ValidationInfo) -> Request:
         if self.service is None and self.cpt is None:
             raise PydanticCustomError("missing_service", "a request needs a service or a cpt code")
+        vocab = _vocab(info)
+        clash = vocab.out_of_bounds({f: self.get(f) for f in vocab.fields})
+        if clash:
+            raise PydanticCustomError("contradiction", clash)
         both = set(self.findings) & set(self.unknown_findings)
         if both:
             raise PydanticCustomError(
