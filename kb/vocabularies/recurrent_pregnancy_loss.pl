@@ -56,7 +56,7 @@ service(tsh_test, "Thyroid stimulating hormone (TSH)").
 service(thyroid_antibody_test, "Thyroid antibodies").
 service(antiphosphatidylserine_antibody_test, "Antibodies to phosphatidylserine").
 service(antiphosphatidylethanolamine_antibody_test, "Antibodies to phosphatidylethanolamine").
-service(other_antiphospholipid_antibody_test, "Other anti-phospholipid antibodies (not anti-cardiolipin, lupus anticoagulant, anti-beta2-glycoprotein I, phosphatidylserine or phosphatidylethanolamine)").
+service(other_antiphospholipid_antibody_test, "Other anti-phospholipid antibodies (not anti-cardiolipin, lupus anticoagulant, IgG or IgM anti-beta2-glycoprotein I, phosphatidylserine or phosphatidylethanolamine; IgA anti-beta2-glycoprotein I is one of these)").
 service(nk_cell_percentage_test, "Percentage of circulating natural killer (NK) cells").
 service(other_nk_cell_test, "Natural killer (NK) cell testing other than the percentage of circulating NK cells (e.g. total count)").
 service(embryo_toxicity_assay, "Embryo toxicity assay (ETA)").

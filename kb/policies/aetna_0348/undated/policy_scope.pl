@@ -12,7 +12,7 @@ number_at_least(rpl_consecutive_spontaneous_abortions, consecutive_spontaneous_a
 
 %!  scope(Fact, Section, Quote)
 scope(rpl_consecutive_spontaneous_abortions, medically_necessary_tests, "for evaluation of members with recurrent pregnancy loss (defined as 2 or more consecutive spontaneous abortions)").
-interpretation(scope(rpl_consecutive_spontaneous_abortions), "The bulletin is titled 'Recurrent Pregnancy Loss'; its first list is for 'members with recurrent pregnancy loss' as it defines it, and its second list rules on tests 'in the evaluation of recurrent pregnancy loss'. covkb reads the whole bulletin as addressing members with recurrent pregnancy loss so defined: where a request rules that out, the bulletin does not address the service.").
+interpretation(scope(rpl_consecutive_spontaneous_abortions), "The bulletin is titled 'Recurrent Pregnancy Loss'; its first list is for 'members with recurrent pregnancy loss' as it defines it, and its second list rules on tests 'in the evaluation of recurrent pregnancy loss'. covkb reads the whole bulletin, the part of it that is lost included, as addressing members with recurrent pregnancy loss so defined: where a request rules that out, the bulletin does not address the service, even one only its lost text might name.").
 
 %## What the copy does not show
 %# > 5. Inter-α trypsin inhibitor-heavy chain 4 (ITI-H4) (as a biomarker for r

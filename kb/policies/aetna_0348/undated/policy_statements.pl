@@ -37,6 +37,7 @@ statement(parental_karyotype_medically_necessary, medically_necessary_tests, med
 statement_quote(parental_karyotype_medically_necessary, 1, "Aetna considers the following tests medically necessary for evaluation of members with recurrent pregnancy loss (defined as 2 or more consecutive spontaneous abortions):").
 statement_quote(parental_karyotype_medically_necessary, 2, "Karyotype (cytogenetic analysis) of parents to detect balanced chromosomal anomalies;").
 applies_to(parental_karyotype_medically_necessary, parental_karyotyping).
+interpretation(applies_to(parental_karyotype_medically_necessary, parental_karyotyping), "The purpose 'to detect balanced chromosomal anomalies' is not a request field: covkb reads any karyotype of the parents in the evaluation of recurrent pregnancy loss as this item.").
 
 %# > 4. Karyotype of abortus tissue when a couple with recurrent pregnancy
 %# >    loss experiences a subsequent spontaneous abortion;
@@ -66,6 +67,7 @@ statement(pelvic_ultrasound_medically_necessary, medically_necessary_tests, medi
 statement_quote(pelvic_ultrasound_medically_necessary, 1, "Aetna considers the following tests medically necessary for evaluation of members with recurrent pregnancy loss (defined as 2 or more consecutive spontaneous abortions):").
 statement_quote(pelvic_ultrasound_medically_necessary, 2, "Pelvic ultrasound scan to assess ovarian morphology and the uterine cavity;").
 applies_to(pelvic_ultrasound_medically_necessary, pelvic_ultrasound).
+interpretation(applies_to(pelvic_ultrasound_medically_necessary, pelvic_ultrasound), "The purpose 'to assess ovarian morphology and the uterine cavity' is not a request field: covkb reads any pelvic ultrasound scan in the evaluation of recurrent pregnancy loss as this item.").
 
 %# > 7. Prenatal genetic diagnosis for all couples in which 1 partner has
 %# >    been found to have a balanced translocation or inversion;
@@ -88,7 +90,7 @@ applies_to(inherited_thrombophilia_tests_medically_necessary, homocysteine_test)
 applies_to(inherited_thrombophilia_tests_medically_necessary, protein_c_deficiency_test).
 applies_to(inherited_thrombophilia_tests_medically_necessary, protein_s_deficiency_test).
 applies_to(inherited_thrombophilia_tests_medically_necessary, antithrombin_deficiency_test).
-interpretation(applies_to(inherited_thrombophilia_tests_medically_necessary, antithrombin_deficiency_test), "The text says 'antithrombin II'; the anticoagulant whose inherited deficiency is tested is antithrombin (formerly antithrombin III), so covkb reads the item as antithrombin deficiency testing.").
+interpretation(applies_to(inherited_thrombophilia_tests_medically_necessary, antithrombin_deficiency_test), "The purpose 'for inherited thrombophilic disorders' is not a request field: covkb reads any of these tests in the evaluation of recurrent pregnancy loss as this item. The text says 'antithrombin II'; the anticoagulant whose inherited deficiency is tested is antithrombin (formerly antithrombin III), so covkb reads the item as antithrombin deficiency testing ('antithrombin II' is probably a slip for antithrombin III).").
 
 %# > 9. Tests for thyroid stimulating hormone (TSH) and thyroid antibodies.
 statement(thyroid_tests_medically_necessary, medically_necessary_tests, medically_necessary).

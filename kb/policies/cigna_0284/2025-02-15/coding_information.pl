@@ -45,7 +45,8 @@ interpretation(code_reports("83520", placental_tnf_alpha_test), "The heading lim
 %# > 86357  Natural killer (NK) cells, total count
 code("86357", coding_diagnostic_testing, "Natural killer (NK) cells, total count").
 code_heading("86357", "Not Covered or Reimbursable:").
-code_reports("86357", nk_cell_test).
+code_reports("86357", other_nk_cell_test).
+interpretation(code_reports("86357", other_nk_cell_test), "A total count of NK cells is not the percentage of circulating NK cells (the one NK cell test another payer names), so covkb reads 86357 as NK cell testing other than that percentage.").
 
 %## Coding Information — Treatment
 

@@ -30,8 +30,10 @@ statement_quote(genetic_testing_refer_to_genetic_testing_policy, 1, "For informa
 applies_to(genetic_testing_refer_to_genetic_testing_policy, preimplantation_genetic_testing).
 applies_to(genetic_testing_refer_to_genetic_testing_policy, karyotyping).
 applies_to(genetic_testing_refer_to_genetic_testing_policy, chromosomal_microarray).
+applies_to(genetic_testing_refer_to_genetic_testing_policy, prenatal_genetic_diagnosis).
 referral(genetic_testing_refer_to_genetic_testing_policy, "Cigna Coverage Policy Genetic Testing for Reproductive Carrier Screening and Prenatal Diagnosis").
 interpretation(applies_to(genetic_testing_refer_to_genetic_testing_policy, chromosomal_microarray), "Chromosomal microarray is read as 'molecular cytogenetics' for 'chromosomal abnormalities'; the policy's related resources also list a separate CGH/CMA policy, which this statement does not name.").
+interpretation(applies_to(genetic_testing_refer_to_genetic_testing_policy, prenatal_genetic_diagnosis), "Prenatal genetic diagnosis is read as one of the 'other genetic related conditions' the statement refers to the policy it names, whose title ends 'and Prenatal Diagnosis'.").
 
 %# > Please refer to the applicable pharmacy benefit to determine benefit
 %# > availability and the terms and conditions of coverage for medications
