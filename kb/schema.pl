@@ -119,12 +119,17 @@ argument(field_at_most, 3, text).
 %   shared_vocabulary(Name)             the policy reads the ids and request
 %                                       fields of kb/vocabularies/Name.pl, which
 %                                       other policies on the same condition share
+%   first_effective(YYYYMMDD, Why)     the policy did not exist before this date,
+%                                       whatever its versions' dates (Why: the source)
 %   default_policy(Number)              (kb/policies/default.pl) the policy a
 %                                       request answers to when it names none
 schema(policy, 3).
 schema(version, 4).
 schema(version_source, 2).
 schema(shared_vocabulary, 1).
+schema(first_effective, 2).
+argument(first_effective, 1, value).
+argument(first_effective, 2, text).
 schema(default_policy, 1).
 argument(shared_vocabulary, 1, text).
 argument(default_policy, 1, text).

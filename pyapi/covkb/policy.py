@@ -339,6 +339,7 @@ class Policy:
         rows = lambda n: [f.args for f in meta if f.name == n]  # noqa: E731
         (pid, number, title), = rows("policy")
         self.shared_vocabularies: tuple[str, ...] = tuple(n for (n,) in rows("shared_vocabulary"))
+        self.first_effective = next(((_date(d), why) for d, why in rows("first_effective")), None)
         self.id, self.number, self.title = atom(pid), number, title
         sources = dict(rows("version_source"))
         self.versions = sorted(
@@ -412,6 +413,10 @@ class Policy:
 
     def version_in_force(self, on: dt.date) -> tuple[Version, list[str]]:
         """The version for a date of service, with any warnings."""
+        if self.first_effective and self.first_effective[0] and on < self.first_effective[0]:
+            since, why = self.first_effective
+            raise VersionNotAvailable(f"{self.number} did not exist on {on.isoformat()}: it took effect "
+                                      f"{since.isoformat()} ({why})")
         in_force = [v for v in self.versions if v.effective is None or v.effective <= on]
         if not in_force:
             first = self.versions[0]

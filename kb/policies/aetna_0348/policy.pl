@@ -14,6 +14,11 @@ policy(aetna_0348, "aetna-0348", "Recurrent Pregnancy Loss").
 %!  version(Version, EffectiveYYYYMMDD, NextReviewYYYYMMDD, Knowledge)
 version("undated", unknown, unknown, partial).
 
+%!  first_effective(YYYYMMDD, Why)
+% The copy is undated, but the bulletin is not older than this: no version
+% of it is in force before.
+first_effective(19990827, "The Aetna Better Health copy of the bulletin gives its original effective date as 08/27/1999.").
+
 %!  version_source(Version, File)
 version_source("undated", "source/undated-excerpt.txt").
 
