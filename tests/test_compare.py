@@ -131,3 +131,10 @@ def test_cli_prints_markdown_with_the_matrix_and_json_with_every_region() -> Non
     js = run("--format", "json")
     d = json.loads(js.stdout)
     assert d["all_witnesses_reproduce"] and d["differing_regions"] == len(d["regions"]) > 0
+
+
+@pytest.mark.parametrize("ref", ["aetna-0348", "aetna-0348@undated"])
+def test_aetna_checks_clean_named_as_a_policy(ref: str) -> None:
+    r = subprocess.run([sys.executable, "-m", "covkb.cli", "check", ref], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.startswith("covkb check aetna-0348@undated: ok: 0 error(s), 0 warning(s)")

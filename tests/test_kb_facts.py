@@ -11,10 +11,13 @@ import pytest
 
 from covkb import KnowledgeBaseError
 from covkb.facts import atom, read_facts
-from covkb.policy import Policy, normalise_quote
+from covkb.policy import Policy, normalise_quote, policy_folders
 
 POLICY = Policy()
-VERSIONS = POLICY.versions
+POLICIES = [Policy(policy=folder) for folder in policy_folders()]
+# every version of every installed policy, with its policy
+VERSIONS = [(p, v) for p in POLICIES for v in p.versions]
+VERSION_IDS = [f"{p.number}@{v.id}" for p, v in VERSIONS]
 FACT_FILES = sorted(POLICY.root.rglob("*.pl"))
 FACT_FILES = [f for f in FACT_FILES if "engine" not in f.parts]
 
@@ -33,18 +36,18 @@ def test_fact_file_uses_only_the_shared_syntax(path: Path) -> None:
     assert not re.search(r"\[|'", re.sub(r'"(?:[^"\\]|\\.)*"', '""', code)), "no lists or quoted atoms"
 
 
-@pytest.mark.parametrize("version", VERSIONS, ids=lambda v: v.id)
-def test_every_quote_is_verbatim_in_the_source_text(version) -> None:
-    data = POLICY.data(version)
+@pytest.mark.parametrize("policy,version", VERSIONS, ids=VERSION_IDS)
+def test_every_quote_is_verbatim_in_the_source_text(policy, version) -> None:
+    data = policy.data(version)
     quotes = data.quotes()  # every argument kb/schema.pl calls a quote
     assert len(quotes) > 20
     missing = [(f.name, q) for f, q in quotes if normalise_quote(q) not in data.normalised_source]
     assert missing == []
 
 
-@pytest.mark.parametrize("version", VERSIONS, ids=lambda v: v.id)
-def test_every_statement_has_a_section_an_outcome_a_quote_and_a_service(version) -> None:
-    data = POLICY.data(version)
+@pytest.mark.parametrize("policy,version", VERSIONS, ids=VERSION_IDS)
+def test_every_statement_has_a_section_an_outcome_a_quote_and_a_service(policy, version) -> None:
+    data = policy.data(version)
     sections = set(data.sections)
     outcomes = set(data.vocabulary.outcomes)
     quoted = {atom(r[0]) for r in data.rows("statement_quote")}
@@ -55,9 +58,9 @@ def test_every_statement_has_a_section_an_outcome_a_quote_and_a_service(version)
         assert atom(sid) in quoted and atom(sid) in applied, sid
 
 
-@pytest.mark.parametrize("version", VERSIONS, ids=lambda v: v.id)
-def test_every_id_a_fact_uses_is_declared(version) -> None:
-    data = POLICY.data(version)
+@pytest.mark.parametrize("policy,version", VERSIONS, ids=VERSION_IDS)
+def test_every_id_a_fact_uses_is_declared(policy, version) -> None:
+    data = policy.data(version)
     v = data.vocabulary
     facts = set(v.findings) | set(v.patient_facts)
     for r in data.rows("applies_to") + data.rows("code_reports"):

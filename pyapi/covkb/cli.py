@@ -353,9 +353,29 @@ def scenarios(
         out.write(json.dumps({**req, **stamp}, separators=(",", ":")) + "\n")
 
 
+def _version_or_policy(ref: str, policy: str | None) -> tuple[Any, Any]:
+    """A version or draft of --policy; without --policy, also POLICY[@VERSION]."""
+    from .errors import VersionNotAvailable
+
+    p = _policy(policy)
+    try:
+        return p, p.resolve(ref)
+    except VersionNotAvailable:
+        if policy is not None:
+            raise
+        from .compare import parse_ref
+
+        try:
+            return parse_ref(ref)
+        except CovkbError:
+            raise VersionNotAvailable(f"{ref!r} is neither a version of {p.number} nor a policy; "
+                                      f"`covkb policies` lists both") from None
+
+
 @app.command()
 def check(
-    version: str = typer.Argument(..., metavar="VERSION|DRAFT", help="A version id (e.g. 2025-02-15) or a draft .pl file."),
+    version: str = typer.Argument(..., metavar="VERSION|DRAFT|POLICY[@VERSION]",
+                                  help="A version id (e.g. 2025-02-15), a draft .pl file, or a policy (its latest version)."),
     policy: Optional[str] = typer.Option(None, "--policy", help=POLICY_HELP),
     fmt: Format = typer.Option(Format.text, "--format", "-f"),
 ) -> None:
@@ -363,8 +383,8 @@ def check(
     from .check import check as run_check
 
     try:
-        p = _policy(policy)
-        report = run_check(p.data(p.resolve(version)))
+        p, v = _version_or_policy(version, policy)
+        report = run_check(p.data(v))
     except CovkbError as err:
         _fail(err, fmt)
     d = report.to_dict()
@@ -374,7 +394,7 @@ def check(
         c = d["counts"]
         status = "ok" if d["ok"] else "FAILED"
         head = f"{status}: {c['error']} error(s), {c['warning']} warning(s), {c['info']} note(s)"
-        typer.echo(f"{'#' * 2 + ' ' if fmt == Format.markdown else ''}covkb check {report.version}: {head}")
+        typer.echo(f"{'#' * 2 + ' ' if fmt == Format.markdown else ''}covkb check {p.number}@{report.version}: {head}")
         for f in report.findings:
             bullet = "- " if fmt == Format.markdown else ""
             typer.echo(f"{bullet}{f.severity:<7} {f.kind:<22} {f.message}")
