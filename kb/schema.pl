@@ -190,6 +190,9 @@ argument(version_source, 2, text).
 %                                       claims whose code the coding table does
 %                                       not list are denied as not covered (a
 %                                       notice beside the determination)
+%   heading_outcome(Words, Outcome)     a coding-table heading that starts with
+%                                       Words lists codes whose statements say
+%                                       Outcome (checked by `covkb check`)
 %   interpretation(Subject, Note)       a reading beyond the text
 %   not_formalised(Section, Quote, Why) text deliberately not encoded
 schema(section, 3).
@@ -216,6 +219,7 @@ schema(code_implies, 4).
 schema(code_open_ended, 2).
 schema(codes_not_exhaustive, 2).
 schema(uncovered_code_denial, 2).
+schema(heading_outcome, 2).
 schema(interpretation, 2).
 schema(not_formalised, 3).
 argument(section, 1, id).
@@ -293,6 +297,8 @@ argument(codes_not_exhaustive, 1, section).
 argument(codes_not_exhaustive, 2, quote).
 argument(uncovered_code_denial, 1, section).
 argument(uncovered_code_denial, 2, quote).
+argument(heading_outcome, 1, text).
+argument(heading_outcome, 2, id).
 argument(interpretation, 1, subject).
 argument(interpretation, 2, text).
 argument(not_formalised, 1, section).

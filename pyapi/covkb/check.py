@@ -12,7 +12,7 @@ Severities: ``error`` (the version is inconsistent; exit status 1),
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import combinations
 from typing import Any
 
@@ -29,10 +29,11 @@ class Finding:
     message: str
     statements: tuple[str, ...] = ()
     witness: dict[str, Any] | None = None
+    confirmed: str | None = None  # what the ASP engine decides for the witness (outcome, or error:CODE)
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "severity": self.severity, "message": self.message,
-                "statements": list(self.statements), "witness": self.witness}
+                "statements": list(self.statements), "witness": self.witness, "confirmed": self.confirmed}
 
 
 @dataclass
@@ -93,7 +94,63 @@ def check(data: VersionData) -> CheckReport:
                         f"statements {a} and {b} both apply to some requests (with the same outcome)",
                         (a, b), solver.witness("overlap", a, b)))
     _check_codes(data, add, services_of)
+    _check_headings(data, add, services_of, solver)
+    report.findings[:] = [replace(f, confirmed=_decide(data, f.witness)) if f.witness else f for f in report.findings]
     return report
+
+
+def _decide(data: VersionData, witness: dict[str, Any]) -> str:
+    """What the ASP engine decides for a witness: its outcome, or error:CODE."""
+    from .determination import Determination
+    from .engines.asp import AspEngine
+    from .errors import CovkbError
+    from .request import parse_request
+
+    try:
+        req = parse_request(witness, data.vocabulary)
+        cases = AspEngine(data).cases({**req.engine_dict(), "explain": False})
+        return Determination.from_cases(cases, policy="", data=data, warnings=[], engine="asp", explain=False).outcome
+    except CovkbError as exc:
+        return f"error:{exc.code}"
+
+
+def _check_headings(data: VersionData, add, services_of: dict[str, set[str]], solver: CheckProgram) -> None:
+    """Each code's coding-table heading against the outcome of the statements
+    that decide the services it reports (heading_outcome/2 says what a
+    heading's words mean).  A mismatch is reported only with a request by
+    that code which the engine lets the statement decide (or which two
+    statements make a conflict): a code whose meaning rules the statement
+    out (a nonobstetrical code, a statement during pregnancy) is no mismatch."""
+    meanings = sorted(((p, atom(o)) for p, o in data.rows("heading_outcome")), key=lambda m: -len(m[0]))
+    if not meanings:
+        return
+    reports: dict[str, set[str]] = {}
+    for code, svc in data.rows("code_reports"):
+        reports.setdefault(code, set()).add(atom(svc))
+    quals = {(r[0], atom(r[1])): (atom(r[2]), atom(r[3])) for r in data.rows("code_qualifier")}
+    for code, heading in sorted(data.rows("code_heading")):
+        meant = next((o for p, o in meanings if heading.startswith(p)), None)
+        if meant is None:
+            continue
+        for svc in sorted(reports.get(code, ())):
+            for leaf in sorted(_leaves(data, svc)):
+                for st, svs in sorted(services_of.items()):
+                    said = data.vocabulary.statements.get(st)
+                    if not (_above(data, leaf) & svs) or said in (meant, "refer_to_other_policy"):
+                        continue
+                    witness: dict[str, Any] = {**(solver.witness("reachable", st) or {}), "cpt": code, "service": leaf}
+                    if (code, svc) in quals:
+                        witness[quals[(code, svc)][0]] = quals[(code, svc)][1]
+                    for fact in data.vocabulary.scope:
+                        witness.update(data.realize(fact, "yes") or {})
+                    witness = {k: v for k, v in witness.items() if v not in ([], None)}
+                    got = _decide(data, witness)
+                    if got not in (said, "criteria_not_met", "error:policy_conflict") or \
+                            (got == "criteria_not_met" and said != "medically_necessary"):
+                        continue  # the statement does not decide a request by this code
+                    add(Finding("heading_mismatch", "error",
+                                f"CPT {code} is listed under \"{heading}\" ({meant}), but statement {st}, which "
+                                f"decides {leaf}, says {said}", (st,), witness))
 
 
 def _leaves(data: VersionData, service: str) -> set[str]:

@@ -410,8 +410,9 @@ def diff(
     b: str = typer.Argument(..., metavar="B", help="The version or draft after."),
     policy: Optional[str] = typer.Option(None, "--policy", help=POLICY_HELP),
     fmt: Format = typer.Option(Format.text, "--format", "-f"),
+    regions: bool = typer.Option(False, "--regions", help="Also list every region under its change."),
 ) -> None:
-    """Which cases change from A to B: regions of the request space, classified."""
+    """Which cases change from A to B, grouped by what changed, in the policy's words."""
     from .diff import diff as run_diff
 
     try:
@@ -422,23 +423,42 @@ def diff(
     if fmt == Format.json:
         typer.echo(json.dumps(d, indent=2, ensure_ascii=False))
         return
-    md = fmt == Format.markdown
+    typer.echo(_diff_text(report, fmt == Format.markdown, regions))
+
+
+def _diff_text(report: Any, md: bool, with_regions: bool) -> str:
+    """The diff in the policy's words: the impact first, then one block per
+    change with the services and codes it affects, the conditions and a
+    witness; every region with --regions (JSON always has them)."""
+    words = report.words
+    d = report.to_dict()
     kinds = ", ".join(f"{k} {n}" for k, n in sorted(d["by_kind"].items())) or "no change"
-    typer.echo(f"{'# ' if md else ''}covkb diff {report.a} → {report.b}: {d['changed_regions']} changed region(s) "
-               f"({kinds}); {d['regions_examined']} regions examined in {d['seconds']} s")
-    for r in report.regions:
-        after = r.after["outcome"] + (f" {r.after['possible_outcomes']}" if "possible_outcomes" in r.after else "")
-        head = f"{r.kind}: {r.describe()}: {r.before['outcome']} → {after}"
-        typer.echo(f"\n{'## ' if md else ''}{head}")
-        pad = "- " if md else "    "
-        typer.echo(f"{pad}before: statement {r.before.get('statement')}, criteria met {r.before.get('criteria_met')}")
-        typer.echo(f"{pad}after:  statement {r.after.get('statement')}, criteria met {r.after.get('criteria_met')}"
-                   + (f", missing {r.after['missing']}" if "missing" in r.after else ""))
-        typer.echo(f"{pad}witness: {json.dumps(r.witness)}")
-        for side, cites in (("before", r.citations_before), ("after", r.citations_after)):
-            for c in cites:
-                if c not in (r.citations_after if side == "before" else r.citations_before):
-                    typer.echo(f"{pad}{side} cites [{c['section']}] \"{c['quote']}\"")
+    pad = "- " if md else "    "
+    lines = [f"{'# ' if md else ''}covkb diff {report.a} → {report.b}: {report.summary_line()}",
+             f"{d['changed_regions']} changed region(s) ({kinds}); {d['regions_examined']} regions examined "
+             f"in {d['seconds']} s"]
+    for c in report.changes():
+        lines += ["", f"{'## ' if md else ''}{c['kind']}: {c['change']}"]
+        if c["services"]:
+            lines.append(f"{pad}services: {'; '.join(words.label(x) for x in c['services'])}")
+        if c["codes"]:
+            lines.append(f"{pad}codes: {', '.join(c['codes'])}")
+        shown = c["conditions"][:4]
+        lines.append(f"{pad}when: " + (" | ".join(shown) + (f" | … {len(c['conditions']) - 4} more (--regions)"
+                                                             if len(c["conditions"]) > 4 else "")))
+        lines.append(f"{pad}witness: {json.dumps(c['witness'])}")
+        r0 = report.regions[c["regions"][0]]
+        for side, cites, other in (("before", r0.citations_before, r0.citations_after),
+                                   ("after", r0.citations_after, r0.citations_before)):
+            for cite in cites:
+                if cite not in other:
+                    lines.append(f"{pad}{side} cites [{cite['section']}] \"{cite['quote']}\"")
+        if with_regions:
+            for i in c["regions"]:
+                r = report.regions[i]
+                lines.append(f"{'  - ' if md else '        '}{r.describe(words)}: {r.before['outcome']} → "
+                             f"{r.after['outcome']}; witness {json.dumps(r.witness)}")
+    return "\n".join(lines)
 
 
 @app.command()

@@ -16,6 +16,8 @@ Classes of difference (A's answer against B's):
   refers_elsewhere      one refers to another policy or benefit
   not_addressed_by_one  one policy does not address the request
   unknown_on_one_side   one policy's known text does not reach it
+  invalid_on_one_side   one policy finds the request invalid (e.g. its
+                        statements conflict on it), the other decides
 
 Every region carries a witness: a fully known request in it, decided again
 by both engines on both policies (``Region.confirmed``).  The service ×
@@ -34,7 +36,7 @@ from .facts import atom
 from .policy import Policy, Version, VersionData
 
 CLASSES = ("covers_vs_denies", "denies_differently", "refers_elsewhere", "not_addressed_by_one",
-           "unknown_on_one_side")
+           "unknown_on_one_side", "invalid_on_one_side")
 COVERED = "medically_necessary"
 NEUTRAL = ("not_addressed", "unknown", "refer_to_other_policy", "insufficient_information")
 
@@ -188,6 +190,10 @@ class _Compare(_Diff):
         self.leaves: list[tuple[dict[str, Any], dict[str, str], Answer, Answer]] = []
 
     def classify(self, before: Answer, after: Answer) -> str | None:
+        if (before.error is None) != (after.error is None):
+            return "invalid_on_one_side"
+        if not (before.decided and after.decided):
+            return None  # both invalid, or a region nothing more can decide
         return classify(before.outcome, after.outcome)
 
     def _visit(self, root: dict[str, Any], request: dict[str, Any], fixed: dict[str, str],

@@ -12,28 +12,42 @@ the same change back together.  A region is described by the facts it fixes;
 every fact it does not mention may be anything.
 
 Kinds of change (before → after):
+  broken              was decided, is now an invalid request (e.g. two
+                      statements of the revision conflict on it)
+  repaired            was an invalid request, is now decided
   gained              now medically necessary
   revoked             was medically necessary, no longer
   restricted/relaxed  another outcome, less/more favourable to coverage
-  reason_changed      the same outcome, by another statement or criteria
   became_conditional  was decided, now needs more information
+  became_decided      needed more information, is now decided
+  conditional_changed needs more information on both sides, with other
+                      possible outcomes
+  reason_changed      the same outcome, by another statement or criteria
   maybe_changed       either side is unknown (a partly known version)
+
+A region is split on the facts first and on the service (or a qualifier)
+last: a request that names no service is a request of its own (a claim
+with a CPT code only), compared before it is split into requests that name
+one.  A finding only one side declares is read by the other through the
+ontology of both: a listed specific form counts as its known general form.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .errors import from_engine
 from .facts import atom, closure
 from .policy import Policy, VersionData, belongs_to
+from .wording import Words
 
-UNLISTED_VALUE = "unlisted_value"
+UNLISTED_VALUE = "unlisted_value"  # a qualifier value no code_qualifier/4 fact names
 SLICE_ABOVE = 40  # statements; beyond this the diff solves per-root slices
-KINDS = ("gained", "revoked", "restricted", "relaxed", "became_conditional", "reason_changed", "maybe_changed")  # a qualifier value no code_qualifier/4 fact names
+KINDS = ("broken", "repaired", "gained", "revoked", "restricted", "relaxed", "became_conditional", "became_decided",
+         "conditional_changed", "reason_changed", "maybe_changed")
 
 
 @dataclass(frozen=True)
@@ -46,16 +60,29 @@ class Answer:
     variables: tuple[tuple[tuple[int, str], str, tuple[str, ...]], ...]  # ((order), var, values) still open
     error: str | None = None
     citations: frozenset[tuple[str, str]] = frozenset()  # (section id, quote) cited in every case
+    error_certain: bool = False  # every case fails (else only some do)
 
     @property
     def decided(self) -> bool:
         return len(self.outcomes) == 1 and self.error is None
 
     @property
+    def settled(self) -> bool:
+        """Decided, or invalid whatever the unknowns."""
+        return self.decided or (self.error is not None and self.error_certain)
+
+    @property
     def outcome(self) -> str:
+        if self.error is not None:
+            return "invalid_request"
         return next(iter(self.outcomes)) if self.decided else "insufficient_information"
 
     def summary(self) -> dict[str, Any]:
+        if self.error is not None:
+            return {"outcome": "invalid_request", "error": self.error}
+        if not self.decided:
+            return {"outcome": self.outcome, "possible_outcomes": sorted(self.outcomes),
+                    "missing": sorted({v for _, v, _ in self.variables})}
         return {"outcome": self.outcome, "statement": self.statement, "criteria_met": sorted(self.criteria_met)}
 
 
@@ -86,7 +113,7 @@ class _Side:
     """One version's ASP evaluator over the slice for one root, asked for
     brave and cautious consequences (AspEngine.consequences)."""
 
-    def __init__(self, data: VersionData) -> None:
+    def __init__(self, data: VersionData, generals: dict[str, set[str]] | None = None) -> None:
         from .engines.asp import AspEngine
 
         self.data = data
@@ -94,7 +121,31 @@ class _Side:
         self.vocabulary = data.vocabulary
         self.findings = set(data.vocabulary.findings)
         self.services = set(data.vocabulary.services)
+        self.generals = generals or {}  # finding → its more general forms, in either version
         self._answers: dict[str, Answer] = {}  # a diff asks the same region more than once
+
+    def reads(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The request as this side can read it: a finding it does not declare
+        counts as its nearest general forms it does (listed: present; unknown:
+        unknown, unless present)."""
+        present, unknown = list(request.get("findings", ())), list(request.get("unknown_findings", ()))
+        if all(f in self.findings for f in present + unknown):
+            return request
+        known_present = {g for f in present for g in self._known(f)}
+        known_unknown = {g for f in unknown for g in self._known(f)} - known_present
+        out = dict(request)
+        out["findings"] = sorted(known_present)
+        out["unknown_findings"] = sorted(known_unknown)
+        for k in ("findings", "unknown_findings"):
+            if not out[k] and k not in request:
+                del out[k]
+        return out
+
+    def _known(self, f: str) -> set[str]:
+        """f if this side declares it, else its nearest general forms it does."""
+        if f in self.findings:
+            return {f}
+        return {g for up in self.generals.get(f, ()) for g in self._known(up)}
 
     def answer(self, request: dict[str, Any]) -> Answer:
         key = json.dumps(request, sort_keys=True)
@@ -106,10 +157,11 @@ class _Side:
     def _answer(self, request: dict[str, Any]) -> Answer:
         if request.get("service") is not None and request["service"] not in self.services:
             return Answer(frozenset({"not_addressed"}), None, frozenset(), ())
-        c = self.engine.consequences(self._engine_request(request))
-        if c.error is not None:
-            return Answer(frozenset(), None, frozenset(), (), error=from_engine(*c.error).message)
+        c = self.engine.consequences(self._engine_request(self.reads(request)))
         variables = tuple(((rank, var), var, tuple(str(x) for x in values)) for rank, var, values in c.variables)
+        if c.error is not None:
+            return Answer(frozenset(), None, frozenset(), variables, error=from_engine(*c.error).message,
+                          error_certain=c.error_certain)
         return Answer(c.outcomes, c.statement, c.criteria_met, variables, citations=c.citations)
 
     def _engine_request(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -143,11 +195,21 @@ class Region:
     after: dict[str, Any]
     witness: dict[str, Any] = field(default_factory=dict)
     present_via: frozenset[str] = frozenset()  # "no" facts a listed specific form makes present
+    witness_reads: dict[str, dict[str, Any]] = field(default_factory=dict)  # side → the witness as that side reads it, where it differs
     citations_before: list[dict[str, str]] = field(default_factory=list)
     citations_after: list[dict[str, str]] = field(default_factory=list)
 
-    def describe(self) -> str:
-        """"SERVICE (cpt CODE): FACT, FACT VALUE; none of: FINDING, FINDING"."""
+    def conditions(self, words: Words) -> str:
+        """The facts the region fixes, in the policy's words."""
+        shown = [words.phrase(k, v) for k, v in self.fixed.items() if not (v == "no" and k in self.present_via)]
+        shown += [f"no other {words.label(k).lower()}" for k in sorted(self.present_via) if k in self.fixed]
+        return "; ".join(shown) if shown else "any request"
+
+    def describe(self, words: Words | None = None) -> str:
+        """In the policy's words given its labels; else "SERVICE (cpt CODE):
+        FACT, FACT VALUE; none of: FINDING, FINDING" in ids."""
+        if words is not None:
+            return f"{words.root(self.root)}: {self.conditions(words)}"
         what = ", ".join(f"{k} {v}" for k, v in self.root.items())
         yes = [k if v == "yes" else f"{k} {v}" for k, v in self.fixed.items() if v != "no"]
         no = [k for k, v in self.fixed.items() if v == "no" and k not in self.present_via]
@@ -160,6 +222,7 @@ class Region:
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "region": {**self.root, "fixed": self.fixed}, "description": self.describe(),
                 "before": self.before, "after": self.after, "witness": self.witness,
+                **({"witness_reads": self.witness_reads} if self.witness_reads else {}),
                 "citations_before": self.citations_before, "citations_after": self.citations_after}
 
 
@@ -170,21 +233,88 @@ class DiffReport:
     regions: list[Region]
     regions_examined: int
     seconds: float
+    words: Words = field(default_factory=Words)
+
+    def changes(self) -> list[dict[str, Any]]:
+        """The regions grouped by what changed: one change per kind and pair
+        of deciding statements (per error, for broken and repaired), with the
+        services and codes it affects and each region's conditions."""
+        out: dict[tuple[Any, ...], dict[str, Any]] = {}
+        for i, r in enumerate(self.regions):
+            if r.kind in ("broken", "repaired"):
+                err = (r.after if r.kind == "broken" else r.before)["error"]
+                key, title = (r.kind, err), f"{'now' if r.kind == 'broken' else 'no longer'} an invalid request: {err}"
+            else:
+                sb, sa = r.before.get("statement"), r.after.get("statement")
+                key = (r.kind, sb, sa, r.before["outcome"], r.after["outcome"])
+                title = f"{r.before['outcome']}{f' ({sb})' if sb else ''} → {r.after['outcome']}{f' ({sa})' if sa else ''}"
+            c = out.setdefault(key, {"kind": r.kind, "change": title, "services": [], "codes": [],
+                                     "statements": [], "conditions": [], "regions": [], "witness": r.witness})
+            svc, code = r.root.get("service"), r.root.get("cpt")
+            if svc and svc not in c["services"]:
+                c["services"].append(svc)
+            if code and code not in c["codes"]:
+                c["codes"].append(code)
+            for st in (r.before.get("statement"), r.after.get("statement")):
+                if st and st not in c["statements"]:
+                    c["statements"].append(st)
+            cond = r.conditions(self.words)
+            if cond not in c["conditions"]:
+                c["conditions"].append(cond)
+            c["regions"].append(i)
+        return sorted(out.values(), key=lambda c: (KINDS.index(c["kind"]), c["change"]))
+
+    def impact(self) -> dict[str, Any]:
+        """The short summary an analyst reads first."""
+        changes = [c for c in self.changes() if c["kind"] != "maybe_changed"]
+        restricts = sum(c["kind"] in ("broken", "revoked", "restricted", "became_conditional") for c in changes)
+        relaxes = sum(c["kind"] in ("repaired", "gained", "relaxed", "became_decided") for c in changes)
+        return {"changes": len(changes), "statements_changed": len({s for c in changes for s in c["statements"]}),
+                "codes_affected": len({x for c in changes for x in c["codes"]}),
+                "services_affected": len({x for c in changes for x in c["services"]}),
+                "restrict_coverage": restricts, "relax_coverage": relaxes,
+                "maybe_changed": sum(c["kind"] == "maybe_changed" for c in self.changes())}
+
+    def summary_line(self) -> str:
+        i = self.impact()
+        if not self.regions:
+            return "no change"
+        line = (f"{i['changes']} change(s): {i['statements_changed']} statement(s) changed; "
+                f"{i['codes_affected']} code(s) and {i['services_affected']} service(s) affected; "
+                f"{i['restrict_coverage']} restrict(s) coverage, {i['relax_coverage']} relax(es) it")
+        return line + (f"; {i['maybe_changed']} may have changed (a side only partly known)" if i["maybe_changed"] else "")
 
     def to_dict(self) -> dict[str, Any]:
         counts: dict[str, int] = {}
         for r in self.regions:
             counts[r.kind] = counts.get(r.kind, 0) + 1
-        return {"from": self.a, "to": self.b, "changed_regions": len(self.regions), "by_kind": counts,
-                "regions_examined": self.regions_examined, "seconds": round(self.seconds, 3),
-                "regions": [r.to_dict() for r in self.regions]}
+        return {"from": self.a, "to": self.b, "impact": self.impact(), "changed_regions": len(self.regions),
+                "by_kind": counts, "regions_examined": self.regions_examined, "seconds": round(self.seconds, 3),
+                "changes": self.changes(),
+                "regions": [{**r.to_dict(), "conditions": r.conditions(self.words)} for r in self.regions]}
 
 
 def classify(before: Answer, after: Answer, favour: dict[str, int]) -> str | None:
-    """The kind of change; favour ranks outcomes (outcome_favour/2 in kb/vocabulary.pl)."""
+    """The kind of change; favour ranks outcomes (outcome_favour/2 in kb/vocabulary.pl).
+    Answers that are not both decided are compared as they stand (a region
+    nothing more can split)."""
+    if "unknown" in before.outcomes | after.outcomes and before.summary() != after.summary():
+        return "maybe_changed"  # a partly known side: any change may be the unknown part's
+    if before.error is not None or after.error is not None:
+        if before.error is not None and after.error is not None:
+            return None  # invalid on both sides
+        return "broken" if after.error is not None else "repaired"
     ob, oa = before.outcome, after.outcome
     if "unknown" in (ob, oa):
         return "maybe_changed"
+    if "unknown" in before.outcomes | after.outcomes:
+        return None if before.summary() == after.summary() else "maybe_changed"
+    if not (before.decided and after.decided):
+        if before.decided:
+            return "became_conditional"
+        if after.decided:
+            return "became_decided"
+        return "conditional_changed" if before.outcomes != after.outcomes else None
     if ob != oa:
         if oa == "medically_necessary":
             return "gained"
@@ -221,16 +351,55 @@ def _roots(a: VersionData, b: VersionData) -> list[dict[str, Any]]:
     return list({tuple(sorted(r.items())): r for r in roots}.values())
 
 
+def _unnamed(a: VersionData, b: VersionData, roots: list[dict[str, Any]]) -> list[str]:
+    """The service roots no fact of either version names but its label:
+    no statement rules on them (or on a more general or specific form), no
+    code reports them.  Both engines treat them all alike, so the diff
+    explores the first and copies its regions to the others."""
+    named: set[str] = set()
+    for d in (a, b):
+        up = [(atom(sp), atom(g)) for sp, g in d.rows("service_is_a")]
+        down = [(g, sp) for sp, g in up]
+        ruled = {atom(sv) for _, sv in d.rows("applies_to")} | {atom(sv) for _, sv in d.rows("code_reports")}
+        named |= closure(closure(ruled, down), up)
+        named |= {atom(r[1]) for r in d.rows("code_qualifier")}
+    return sorted(r["service"] for r in roots if set(r) == {"service"} and r["service"] not in named)
+
+
+def _copy_to(regions: list[Region], alike: list[str]) -> list[Region]:
+    """The regions of the first service of alike, repeated for the others."""
+    if len(alike) < 2:
+        return regions
+    first = alike[0]
+
+    def swap(d: dict[str, Any], s: str) -> dict[str, Any]:
+        return {k: (s if k == "service" and v == first else v) for k, v in d.items()}
+
+    out = list(regions)
+    for r in regions:
+        if r.root == {"service": first}:
+            for s in alike[1:]:
+                out.append(replace(r, root={"service": s}, witness=swap(r.witness, s),
+                                   witness_reads={k: swap(v, s) for k, v in r.witness_reads.items()}))
+    out.sort(key=lambda r: (KINDS.index(r.kind), str(sorted(r.root.items())), sorted(r.fixed.items())))
+    return out
+
+
 def diff(policy: Policy, a_ref: str, b_ref: str) -> DiffReport:
     """Which cases change from version (or draft) a_ref to b_ref, as regions."""
     start = time.perf_counter()
     va, vb = policy.resolve(a_ref), policy.resolve(b_ref)
     run = _Diff(policy.data(va), policy.data(vb))
-    for root in _roots(run.da, run.db):
-        run.explore(root)
+    roots = _roots(run.da, run.db)
+    alike = _unnamed(run.da, run.db, roots)
+    for root in roots:
+        if root.get("service") not in alike[1:]:
+            run.explore(root)
     regions = run.widen()
     run.describe(regions)
-    return DiffReport(va.id, vb.id, regions, run.examined, time.perf_counter() - start)
+    regions = _copy_to(regions, alike)
+    words = Words.of(run.da.vocabulary, run.db.vocabulary)
+    return DiffReport(va.id, vb.id, regions, run.examined, time.perf_counter() - start, words)
 
 
 Found = tuple[dict[str, Any], dict[str, str], Answer, Answer, str]  # root, fixed facts, before, after, kind
@@ -251,14 +420,31 @@ class _Diff:
         self.sliced = max(len(self.da.vocabulary.statements), len(self.db.vocabulary.statements)) > SLICE_ABOVE
         self.sides: dict[str, tuple[_Side, _Side]] = {}
         self.below = _below([self.da, self.db])
+        self.generals: dict[str, set[str]] = {}  # finding → its direct general forms, in either version
+        for d in (self.da, self.db):
+            for sp, g in d.rows("finding_is_a"):
+                self.generals.setdefault(atom(sp), set()).add(atom(g))
+            for r in d.rows("finding_example"):
+                self.generals.setdefault(atom(r[0]), set()).add(atom(r[1]))
         self.findings = sorted(set(self.da.vocabulary.findings) | set(self.db.vocabulary.findings))
         self.settle = _Settle(self.da, self.db)
         self.favour = {**self.da.vocabulary.favour, **self.db.vocabulary.favour}
         self.found: list[Found] = []
+        self.codes_unknown_to_one_side = {
+            c for x, y in ((self.da, self.db), (self.db, self.da)) if x.rows("partial_version")
+            for c in set(y.vocabulary.codes) - set(x.vocabulary.codes)}
         self.conditional: list[Found] = []
         self.examined = 0
 
     track_conditional = True  # report regions decided before and open after
+
+    def _found(self, root: dict[str, Any], fixed: dict[str, str], before: Answer, after: Answer, kind: str) -> None:
+        """Keep a change; on a code only one side's (known) coding table lists,
+        where the other side is only partly known, any change may be the
+        unknown coding table's: maybe_changed."""
+        if root.get("cpt") in self.codes_unknown_to_one_side and kind != "maybe_changed":
+            kind = "maybe_changed"
+        self.found.append((root, fixed, before, after, kind))
 
     def classify(self, before: Answer, after: Answer) -> str | None:
         return classify(before, after, self.favour)
@@ -267,7 +453,9 @@ class _Diff:
         key = json.dumps(root, sort_keys=True) if self.sliced else ""
         if key not in self.sides:
             da, db = self.da, self.db
-            self.sides[key] = (_Side(_slice(da, root)), _Side(_slice(db, root))) if self.sliced else (_Side(da), _Side(db))
+            if self.sliced:
+                da, db = _slice(da, root), _slice(db, root)
+            self.sides[key] = (_Side(da, self.generals), _Side(db, self.generals))
         return self.sides[key]
 
     def start(self, root: dict[str, Any]) -> dict[str, Any]:
@@ -282,6 +470,16 @@ class _Diff:
 
     # step 1: explore -------------------------------------------------------
     def explore(self, root: dict[str, Any]) -> None:
+        if root.get("cpt") in self.codes_unknown_to_one_side:
+            # whatever changes on it may be the unknown coding table's: one
+            # region for the whole root, not explored further
+            sa, sb = self.side(root)
+            request = self.start(root)
+            before, after = sa.answer(request), sb.answer(request)
+            self.examined += 1
+            if before.summary() != after.summary():
+                self.found.append((root, {}, before, after, "maybe_changed"))
+            return
         self._visit(root, self.start(root), {})
 
     def _visit(self, root: dict[str, Any], request: dict[str, Any], fixed: dict[str, str],
@@ -289,26 +487,40 @@ class _Diff:
         self.examined += 1
         sa, sb = self.side(root)
         before, after = sa.answer(request), sb.answer(request)
-        if before.error and after.error:
-            return  # an invalid request on both sides (e.g. a code contradicting the facts)
-        if before.decided and after.decided:
+        # the same outcome, one side by several statements across its cases:
+        # split until each side names its statement before comparing reasons
+        several = before.decided and after.decided and before.outcome == after.outcome and \
+            (before.statement is None) != (after.statement is None) and before.outcome != "unknown"
+        if before.settled and after.settled and not several:
             kind = self.classify(before, after)
             if kind:
-                self.found.append((root, fixed, before, after, kind))
+                self._found(root, fixed, before, after, kind)
             return
         became = self.track_conditional and before.decided and before.outcome != "unknown" \
-            and not after.decided and not after.error
+            and not after.settled and after.error is None
         if became and not conditional_above:
             self.conditional.append((root, fixed, before, after, "became_conditional"))
-        candidates = sorted(before.variables + after.variables, key=lambda t: t[0])
+        # facts first, the service and qualifiers last: a request that leaves
+        # them open is a request of its own, compared before it is split
+        candidates = sorted(before.variables + after.variables, key=lambda t: (t[1] in self.settle.selectors, t[0]))
+        fact = None
         for _, var, _ in candidates:
             fact = self._next_fact(request, var)
             if fact is not None:
                 break
-        else:
+        if fact is None and several:
+            kind = self.classify(before, after)
+            if kind:
+                self._found(root, fixed, before, after, kind)
+            return
+        if (fact is None or fact in self.settle.selectors) and not (became or conditional_above):
+            kind = self.classify(before, after)  # nothing but a selector (or nothing) decides it further
+            if kind and kind != "became_conditional":
+                self._found(root, fixed, before, after, kind)
+        if fact is None:
             return  # nothing a request can say would decide it further
-        if fact == var and var in self.settle.selectors:
-            values = sorted({x for _, v, xs in candidates if v == var for x in xs})
+        if fact in self.settle.selectors:
+            values = sorted({x for _, v, xs in candidates if v == fact for x in xs})
         else:
             values = list(self.settle.domain(fact))
         for x in values:
@@ -343,48 +555,68 @@ class _Diff:
         seen: set[tuple[Any, ...]] = set()
         regions: list[Region] = []
         for root, fixed, before, after, kind in self.conditional + self.found:
-            cube = self._generalise(root, fixed, before, after)
+            cube = self._generalise(root, fixed, before, after, kind)
             key = (tuple(sorted(root.items())), kind, tuple(sorted(cube.items())))
             if key in seen:
                 continue
             seen.add(key)
-            if kind == "became_conditional":
-                after_d = {"outcome": "insufficient_information", "possible_outcomes": sorted(after.outcomes),
-                           "missing": sorted({v for _, v, _ in after.variables})}
-            else:
-                after_d = after.summary()
+            if kind in ("broken", "repaired"):  # the valid side as it stands in the widened region
+                sa, sb = self.side(root)
+                req = self.request_for(root, cube)
+                before, after = sa.answer(req), sb.answer(req)
+            after_d = after.summary()
             listed = {k for k, v in cube.items() if v == "yes"}
             via = frozenset(k for k, v in cube.items() if v == "no" and self.below.get(k, {k}) & listed)
             regions.append(Region(root, dict(sorted(cube.items())), kind, before.summary(), after_d, present_via=via))
         regions.sort(key=lambda r: (self.kinds.index(r.kind), str(sorted(r.root.items())), sorted(r.fixed.items())))
         return regions
 
-    def _generalise(self, root: dict[str, Any], cube: dict[str, str], before: Answer, after: Answer) -> dict[str, str]:
+    def _generalise(self, root: dict[str, Any], cube: dict[str, str], before: Answer, after: Answer,
+                    kind: str) -> dict[str, str]:
         """Drop every fixed fact the change does not depend on (the engine
         decides, three-valued, whether the larger region still has it)."""
         for var in reversed(list(cube)):
             trial = {k: v for k, v in cube.items() if k != var}
-            if self._same_change(root, trial, before, after):
+            if self._same_change(root, trial, before, after, kind):
                 cube = trial
         return cube
 
-    def _same_change(self, root: dict[str, Any], cube: dict[str, str], before: Answer, after: Answer) -> bool:
+    def _same_change(self, root: dict[str, Any], cube: dict[str, str], before: Answer, after: Answer,
+                     kind: str) -> bool:
         req = self.request_for(root, cube)
         sa, sb = self.side(root)
         b, a = sa.answer(req), sb.answer(req)
-        if before.decided and after.decided:
-            return b.decided and a.decided and (b.summary(), a.summary()) == (before.summary(), after.summary())
-        return b.decided and b.summary() == before.summary() and not a.decided and not a.error
+        if kind == "became_conditional":
+            return b.decided and b.summary() == before.summary() and not a.settled and a.error is None
+        if kind in ("broken", "repaired"):  # the same error, whatever the valid side says
+            bad, good, was = (a, b, after) if kind == "broken" else (b, a, before)
+            return bad.error == was.error and bad.error_certain and good.error is None and "unknown" not in good.outcomes
+        return (b.settled, a.settled) == (before.settled, after.settled) and \
+            (b.summary(), a.summary()) == (before.summary(), after.summary())
 
     # step 3: describe --------------------------------------------------------
     def describe(self, regions: list[Region]) -> None:
         """A witness request for each region, and what each side cites there."""
         for r in regions:
-            r.witness = self.settle.witness(r)
             req = self.request_for(r.root, r.fixed)
             sa, sb = self.side(r.root)
+            r.witness = self._witness(r, req)
+            r.witness_reads = {name: read for name, side in (("before", sa), ("after", sb))
+                               if (read := side.reads(r.witness)) != r.witness}
             r.citations_before = _cited(self.da, sa.answer(req))
             r.citations_after = _cited(self.db, sb.answer(req))
+
+    def _witness(self, r: Region, region_request: dict[str, Any]) -> dict[str, Any]:
+        """The first request that gets the region's two outcomes: fully known
+        (every other finding absent); else with only what the region still
+        needs left unknown; else the region's own request."""
+        sa, sb = self.side(r.root)
+        missing = set(r.before.get("missing", ())) | set(r.after.get("missing", ()))
+        whole = {k: v for k, v in region_request.items() if v != []}
+        for w in (self.settle.witness(r), self.settle.witness(r, keep_open=missing), whole):
+            if (sa.answer(w).outcome, sb.answer(w).outcome) == (r.before["outcome"], r.after["outcome"]):
+                return w
+        return whole
 
 
 class _Settle:
@@ -423,17 +655,23 @@ class _Settle:
             r["unknown_findings"] = [f for f in r.get("unknown_findings", ()) if f != var]
         return r
 
-    def witness(self, region: Region) -> dict[str, Any]:
-        """A fully known request in the region: its facts, every other finding
-        absent, every scope fact the region does not fix in scope."""
+    def witness(self, region: Region, keep_open: set[str] = frozenset()) -> dict[str, Any]:
+        """A request in the region: its facts, every other finding absent
+        (those in keep_open unknown), every scope fact the region does not
+        fix (or keep open) in scope."""
         w: dict[str, Any] = dict(region.root)
         for fact in self.scope:
-            if fact not in region.fixed:
+            if fact not in region.fixed and fact not in keep_open:
                 w = self.fix(w, fact, "yes")
         for var, val in region.fixed.items():
             w = self.fix(w, var, val)
-        if not w.get("unknown_findings"):
+        open_findings = sorted(f for f in keep_open - set(region.fixed) - self.direct)
+        if open_findings:
+            w["unknown_findings"] = open_findings
+        else:
             w.pop("unknown_findings", None)
+        if not w.get("findings"):
+            w.pop("findings", None)
         return w
 
 

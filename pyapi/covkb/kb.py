@@ -69,11 +69,13 @@ class KnowledgeBase:
         the answer (batch runs); outcome, statement and citations are the same.
         version (a version id, a draft file's path, or a Version) decides it
         by that version instead of the one in force on the date of service."""
-        req = self.parse(request)
         if version is None:
+            req = self.parse(request)
             version, warnings = self.version_for(req)
         else:
             version = self.policy.resolve(version) if isinstance(version, str) else version
+            # a draft may declare ids of its own: read the request in its vocabulary
+            req = parse_request(request, self.policy.data(version).vocabulary)
             warnings = [f"decided by {'draft' if version.knowledge == 'draft' else 'version'} {version.id} "
                         f"as asked, whatever the date of service"]
         data = self.policy.data(version)

@@ -22,3 +22,12 @@ patient_fact(recurrent_pregnancy_loss, "The individual has recurrent pregnancy l
 %!  qualifier(Qualifier, Label)
 qualifier(analyte, "Analyte measured (CPT 83520)").
 qualifier(substance, "Substance infused (CPT 96365)").
+
+%## Coding table headings
+
+%!  heading_outcome(Words, Outcome)
+% What the coding table's headings say of the codes under them; `covkb
+% check` compares each code's heading with the statements deciding it.
+heading_outcome("Considered Medically Necessary when criteria", medically_necessary).
+heading_outcome("Considered Not Medically Necessary", not_medically_necessary).
+heading_outcome("Not Covered or Reimbursable", not_covered).

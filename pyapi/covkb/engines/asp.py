@@ -239,7 +239,9 @@ class Consequences:
     ``outcomes`` and ``variables`` hold in some case (brave); ``statement``,
     ``criteria_met`` and ``citations`` in every case (cautious, computed only
     when every case has the same outcome).  ``error`` is the error the
-    request gets instead of cases, as (code, key, args)."""
+    request gets instead of cases, as (code, key, args); ``error_certain``
+    says every case fails (otherwise some do, and ``variables`` are the
+    unknowns of all cases, to split on)."""
 
     outcomes: frozenset[str]
     statement: str | None
@@ -247,10 +249,16 @@ class Consequences:
     citations: frozenset[tuple[str, str]]          # (section id, quote)
     variables: tuple[tuple[int, str, tuple[Any, ...]], ...]  # (rank, var, values) still open
     error: tuple[str, str, dict[str, Any]] | None = None
+    error_certain: bool = False
 
     @property
     def decided(self) -> bool:
         return len(self.outcomes) == 1 and self.error is None
+
+
+def _open(values: dict[tuple[int, str], set[Any]]) -> tuple[tuple[int, str, tuple[Any, ...]], ...]:
+    """The case variables and the values they take: (rank, var, values)."""
+    return tuple((r, v, tuple(sorted(xs, key=str))) for (r, v), xs in sorted(values.items()))
 
 
 class _Program:
@@ -465,19 +473,22 @@ class AspEngine:
         brave = self._program.consequence(request, "brave")
         if brave is None:
             raise EngineError("the ASP evaluator found no case")
+        open_: dict[tuple[int, str], set[Any]] = defaultdict(set)
         if any(s.name == "error" for s in brave):
             models = self._program.models(request, explain=False)
             failed = [m for m in models if m.error is not None]
             first = self._first_failed(failed)
             assert first.error is not None
-            return Consequences(frozenset(), None, frozenset(), frozenset(), (),
-                                (first.error[0], first.error[1], first.args))
+            for m in models:
+                for var, value, rank in m.assign:
+                    open_[(rank, var)].add(value)
+            return Consequences(frozenset(), None, frozenset(), frozenset(), _open(open_),
+                                (first.error[0], first.error[1], first.args), len(failed) == len(models))
         outcomes = frozenset(s.arguments[0].name for s in brave if s.name == "outcome")
-        open_: dict[tuple[int, str], set[Any]] = defaultdict(set)
         for s in brave:
             if s.name == "assign":
                 open_[(s.arguments[2].number, s.arguments[0].name)].add(_value(s.arguments[1]))
-        variables = tuple((r, v, tuple(sorted(xs, key=str))) for (r, v), xs in sorted(open_.items()))
+        variables = _open(open_)
         statement, met, cites = None, frozenset[str](), frozenset[tuple[str, str]]()
         if len(outcomes) == 1:
             cautious = self._program.consequence(request, "cautious") or []
