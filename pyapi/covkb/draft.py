@@ -10,7 +10,7 @@ become Prolog or ASP source.
 
 Every mistake is one line naming the file, the line and the key::
 
-    drafts/x.toml:9: add.services: unknown service 'intralipid_infusoin' (did you mean 'intralipid_infusion'?)
+    drafts/x.toml:9: add.services: version V has no service 'hearing_aid' (did you mean 'hearing_aids'?); ...
 
 ``tomllib`` (the standard library since Python 3.11) reads the file; it
 gives the line of a syntax error but not of a value, so ``_Positions``
@@ -207,6 +207,7 @@ class _Positions:
                 self._take(2 if many else 1)
                 if many:
                     owner = self._resolve(keys[:-1]) + (keys[-1],)
+                    self.lines.setdefault(owner, self.line)
                     n = self._aot.get(owner, 0)
                     self._aot[owner] = n + 1
                     table = owner + (n,)
@@ -246,7 +247,7 @@ REQUIRED = {
     "drop": ("statement",), "reword": ("statement", "quotes"),
     "add": ("statement", "section", "outcome", "quotes", "services"), "change": ("statement",),
     "finding": ("id",), "patient_fact": ("id",), "drop_code": ("code",),
-    "add_code": ("code", "section", "description", "services"), "change_code": ("code",),
+    "add_code": ("code", "section", "description"), "change_code": ("code",),
 }
 SUB = {  # the keys of inline tables and nested tables
     "requires": ({"fact", "value", "quote"}, ("fact", "value", "quote")),
@@ -342,7 +343,7 @@ class _Compiler:
             near = difflib.get_close_matches(value, sorted(known), n=1, cutoff=0.6)
             hint = f" (did you mean {near[0]!r}?)" if near else ""
             if len(known) <= 6:
-                hint += f"; it is one of {', '.join(known)}"
+                hint += f"; it is one of {', '.join(known if isinstance(known, (list, tuple)) else sorted(known))}"
             elif owner is None:
                 hint += f"; `covkb vocab --version {self.data.version.id}` lists them"
             self.fail(path, f"{owner or 'version ' + self.data.version.id} has no {kind} {value!r}{hint}")
@@ -355,7 +356,7 @@ class _Compiler:
 
     def code(self, path: KeyPath, value: Any) -> str:
         if not isinstance(value, str):
-            self.fail(path, f"expected a code (a string such as \"59325\"), found {_kind(value)}")
+            self.fail(path, f"expected a code (a string, e.g. \"99999\"), found {_kind(value)}")
         if not CODE_RE.match(value):
             self.fail(path, f"{value!r} is not a code (letters, digits and dots)")
         return value
@@ -736,43 +737,42 @@ def scaffold(policy: Policy, version: str) -> str:
             lines.append(f"#       {_toml(q if len(q) <= 96 else q[:95] + '…')}")
     lines += ["#", f"# sections: {', '.join(sorted(data.sections))}",
               f"# outcomes: {', '.join(v.outcomes)}", ""]
+    # one example of each table; each compiles on its own once uncommented
     first = statements[0] if statements else "statement_id"
-    second = statements[1] if len(statements) > 1 else first
-    with_crits = next((s for s in statements if s in crits), second)
-    third = next((s for s in statements if s not in (first, with_crits)), first)
-    ruled = {atom(r[1]) for r in data.rows("applies_to")}
-    svc = next((x for x in sorted(v.services) if x not in ruled), sorted(v.services)[0] if v.services else "service_id")
-    finding = next((x for x in sorted(v.findings) if x not in crits.get(with_crits, ())), "finding_id")
+    with_crits = next((s for s in statements if s in crits), first)
     last = statements[-1] if statements else first
+    ruled = {atom(r[1]) for r in data.rows("applies_to")}
+    svc = next((x for x in sorted(v.services) if x not in ruled), min(v.services, default="service_id"))
+    finding = next((x for x in sorted(v.findings) if x not in crits.get(with_crits, ())), "finding_id")
+    fact = min(v.patient_facts, default="fact_id")
     section, outcome = sections.get(last, "section_id"), v.statements.get(last, "not_covered")
+    change = ([f'# drop_criteria = ["{crits[with_crits][0]}"]', "# [[change.criterion]]", f'# finding = "{finding}"',
+               '# quote = "the words of the new criterion"'] if with_crits in crits else
+              [f'# outcome = "{next((o for o in v.outcomes if o != v.statements.get(with_crits)), "not_covered")}"'])
     lines += [
         "# Drop a statement (and every fact about it):",
         "# [[drop]]",
-        f'# statement = "{third}"',
+        f'# statement = "{last}"',
         "",
         "# New words for a statement, same meaning (the quotes replace its quotes):",
         "# [[reword]]",
         f'# statement = "{first}"',
-        f'# quotes = [{_toml(quotes.get(first, "its new words"))}]',
+        f'# quotes = [{", ".join(_toml(q) for q in all_quotes.get(first, ["its new words"]))}]',
         "",
-        "# Change a statement: drop criteria, add criteria; outcome, section, quotes, services,",
-        "# requires, criteria or referral restate it with the new value:",
+        "# Change a statement: drop criteria, add criteria ([[change.criterion]], [[change.group]]);",
+        "# outcome, section, quotes, services, requires, criteria or referral restate it with the new value:",
         "# [[change]]",
         f'# statement = "{with_crits}"',
-        f'# drop_criteria = ["{crits[with_crits][0] if with_crits in crits else "criterion_id"}"]',
-        "# [[change.criterion]]",
-        f'# finding = "{finding}"',
-        '# quote = "the words of the new criterion"',
+        *change,
         "",
-        "# A new statement (requires, criteria and [[add.criterion]] tables are optional):",
+        "# A new statement (requires, criteria, referral and [[add.criterion]] tables are optional):",
         "# [[add]]",
         '# statement = "new_statement_id"',
         f'# section = "{section}"',
         f'# outcome = "{outcome}"',
         '# quotes = ["The lead sentence of the list it is in:", "the words of the item"]',
         f'# services = ["{svc}"]',
-        '# requires = [{fact = "' + (sorted(v.patient_facts)[0] if v.patient_facts else "fact_id") +
-        '", value = "yes", quote = "the words that say so"}]',
+        f'# requires = [{{fact = "{fact}", value = "{v.domain(fact)[0]}", quote = "the words that say so"}}]',
         "",
         "# A new finding (or is_a / example_of for an existing one):",
         "# [[finding]]",
