@@ -147,7 +147,7 @@ def determine(
     date: Optional[str] = typer.Option(None, "--date", help="Date of service YYYY-MM-DD (default: today)."),
     policy: Optional[str] = typer.Option(None, "--policy", help=POLICY_HELP),
     version: Optional[str] = typer.Option(
-        None, "--version", "--draft", help="Decide by this version id or draft .pl file, not the one in force."),
+        None, "--version", "--draft", help="Decide by this version id or draft file (.toml or .pl), not the one in force."),
     engine: EngineName = typer.Option(EngineName.prolog, help="Reasoning engine."),
     fmt: Format = typer.Option(Format.text, "--format", "-f", help="Output format."),
 ) -> None:
@@ -383,7 +383,7 @@ def _version_or_policy(ref: str, policy: str | None) -> tuple[Any, Any]:
 @app.command()
 def check(
     version: str = typer.Argument(..., metavar="VERSION|DRAFT|POLICY[@VERSION]",
-                                  help="A version id (e.g. 2025-02-15), a draft .pl file, or a policy (its latest version)."),
+                                  help="A version id (e.g. 2025-02-15), a draft file (.toml or .pl), or a policy (its latest version)."),
     policy: Optional[str] = typer.Option(None, "--policy", help=POLICY_HELP),
     fmt: Format = typer.Option(Format.text, "--format", "-f"),
 ) -> None:
@@ -414,7 +414,7 @@ def check(
 
 @app.command()
 def diff(
-    a: str = typer.Argument(..., metavar="A", help="The version or draft before (a version id or a draft .pl file)."),
+    a: str = typer.Argument(..., metavar="A", help="The version or draft before (a version id or a draft file, .toml or .pl)."),
     b: str = typer.Argument(..., metavar="B", help="The version or draft after."),
     policy: Optional[str] = typer.Option(None, "--policy", help=POLICY_HELP),
     fmt: Format = typer.Option(Format.text, "--format", "-f"),

@@ -213,7 +213,8 @@ class _Positions:
                     table = owner + (n,)
                 else:
                     table = self._resolve(keys)
-                self.lines.setdefault(table, self.line)
+                for k in range(1, len(table) + 1):  # a header also places the tables it opens
+                    self.lines.setdefault(table[:k], self.line)
             elif c:
                 key = table + self._key()
                 self.lines[key] = self.line
