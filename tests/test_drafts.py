@@ -284,3 +284,57 @@ def test_the_readme_example_compiles() -> None:
     example = section[section.index("```toml\n") + 8:section.index("\n```", section.index("```toml"))]
     kinds = [f.name for f in compile_text(example, POLICY).facts]
     assert {"statement", "drops_statement", "finding", "drops_criterion", "criterion"} <= set(kinds)
+
+
+SCAN = '''# a comment
+revision_of = "2025-02-15" # trailing
+"title" = 'a # not a comment ]'
+wording = """x = 1
+[[drop]]
+  \\""" still "" inside """
+other.dotted = 1
+
+[[add]]
+statement = "s"
+quotes = [ "a,]", 'b',
+  """c
+d""", ]
+requires = [{fact = "f", value = "v", quote = "q"},
+            {fact = "g", value = "w", quote = "x = [y]"}]
+  [[add.criterion]]
+  finding = "k"
+  [[add.criterion]]
+  finding = "l"
+[[add]]
+statement = "t"
+[[add.criterion]]
+finding = "m"
+[tbl.sub]
+x = 1
+'''
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"], ids=["lf", "crlf"])
+def test_the_scanner_finds_the_line_of_every_key_and_element(newline: str) -> None:
+    import tomllib
+
+    from covkb.draft import _Positions
+
+    text = SCAN.replace("\n", newline)
+    pos = _Positions(text)
+    lines = text.split("\n")
+
+    def walk(value, path) -> None:
+        if path:
+            assert path in pos.lines, path
+            if isinstance(path[-1], str):
+                assert path[-1] in lines[pos.lines[path] - 1], path
+        items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+        for k, v in items:
+            walk(v, path + (k,))
+
+    walk(tomllib.loads(text), ())
+    expected = {("other",): 7, ("add", 0, "quotes", 2): 12, ("add", 0, "requires", 1, "quote"): 15,
+                ("add", 0, "criterion", 1, "finding"): 19, ("add", 1, "criterion", 0, "finding"): 23,
+                ("tbl", "sub", "x"): 25}
+    assert {k: pos.lines[k] for k in expected} == expected

@@ -79,6 +79,12 @@ class _Positions:
         self._aot: dict[KeyPath, int] = {}
         self._scan()
 
+    def _mark(self, path: KeyPath) -> None:
+        """path is here; so are the tables a dotted key or header opens."""
+        for k in range(1, len(path)):
+            self.lines.setdefault(path[:k], self.line)
+        self.lines[path] = self.line
+
     def line_of(self, path: KeyPath) -> int:
         while path:
             if path in self.lines:
@@ -173,7 +179,7 @@ class _Positions:
                     self._take()
                     continue
                 key = path + self._key()
-                self.lines[key] = self.line
+                self._mark(key)
                 self._take()  # =
                 self._spaces()
                 self._value(key)
@@ -213,11 +219,11 @@ class _Positions:
                     table = owner + (n,)
                 else:
                     table = self._resolve(keys)
-                for k in range(1, len(table) + 1):  # a header also places the tables it opens
-                    self.lines.setdefault(table[:k], self.line)
+                if table not in self.lines:
+                    self._mark(table)
             elif c:
                 key = table + self._key()
-                self.lines[key] = self.line
+                self._mark(key)
                 self._take()  # =
                 self._spaces()
                 self._value(key)
