@@ -39,6 +39,9 @@ MISTAKES = [
      'x.toml:1: (top level): a draft needs revision_of = "2025-02-15" (the version it revises)'),
     ("unknown base", 'revision_of = "2025-02-16"\n',
      "x.toml:1: revision_of: no version '2025-02-16' of cigna-0284 (did you mean '2025-02-15'?)"),
+    ("a version of another policy", 'revision_of = "undated"\n',
+     "x.toml:1: revision_of: no version 'undated' of cigna-0284; it is a version of aetna-0348: "
+     "give --policy aetna-0348"),
     ("base not a string", "revision_of = 2025-02-15\n",
      "x.toml:1: revision_of: expected a version id (a string), found date"),
     ("unknown top-level key", BASE + 'titel = "x"\n',

@@ -544,7 +544,8 @@ def draft_new(
     if output is None:
         typer.echo(text, nl=False)
     else:
-        typer.echo(f"wrote {output}; edit it, then `covkb draft check {output}`", err=True)
+        typer.echo(f"wrote {output}; edit it, then `covkb draft check {f'--policy {policy} ' if policy else ''}{output}`",
+                   err=True)
 
 
 @draft_app.command("compile")

@@ -668,8 +668,15 @@ def compile_text(text: str, policy: Policy, name: str = "draft.toml", path: Path
     known = [v.id for v in policy.versions]
     if base_id not in known:
         near = difflib.get_close_matches(base_id, known, n=1)
-        fail(("revision_of",), f"no version {base_id!r} of {policy.number}"
-                               + (f" (did you mean {near[0]!r}?)" if near else f"; known: {', '.join(known)}"))
+        hint = f" (did you mean {near[0]!r}?)" if near else f"; known: {', '.join(known)}"
+        from .policy import Policy as _Policy, policy_folders
+
+        for folder in policy_folders(policy.root):
+            other = _Policy(policy.root, policy=folder)
+            if other.number != policy.number and base_id in {v.id for v in other.versions}:
+                hint = f"; it is a version of {other.number}: give --policy {other.number}"
+                break
+        fail(("revision_of",), f"no version {base_id!r} of {policy.number}{hint}")
     c = _Compiler(name, pos, policy.data(base_id))
     title = c.string(("title",), doc["title"]) if "title" in doc else None
     wording = c.string(("wording",), doc["wording"]) if "wording" in doc else None
@@ -724,9 +731,9 @@ def scaffold(policy: Policy, version: str) -> str:
     lines = [
         f"# Draft revision of {policy.number} ({policy.title}), version {version}.",
         "# Uncomment and edit the tables you need (each may repeat); every id must be one of the",
-        f"# base version's (`covkb vocab --version {version}`). Then:",
-        "#   covkb draft check THIS_FILE      validate, and check the revised policy",
-        "#   covkb diff " + version + " THIS_FILE   which cases change",
+        f"# base version's (`covkb vocab --policy {policy.number} --version {version}`). Then:",
+        f"#   covkb draft check --policy {policy.number} THIS_FILE      validate, and check the revised policy",
+        f"#   covkb diff --policy {policy.number} {version} THIS_FILE   which cases change",
         "# Quotes are the proposed words: put the proposed wording in a .txt beside this file",
         "# (same name) or in the wording key below.",
         "",
