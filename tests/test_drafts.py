@@ -43,7 +43,7 @@ MISTAKES = [
      "x.toml:1: revision_of: no version 'undated' of cigna-0284; it is a version of aetna-0348: "
      "give --policy aetna-0348"),
     ("base not a string", "revision_of = 2025-02-15\n",
-     "x.toml:1: revision_of: expected a version id (a string), found date"),
+     "x.toml:1: revision_of: expected a version id (a string), found a date or time"),
     ("unknown top-level key", BASE + 'titel = "x"\n',
      "x.toml:2: titel: unknown key 'titel' (did you mean 'title'?)"),
     ("unknown table", BASE + '\n[[rewrite]]\nstatement = "x"\n',
@@ -87,6 +87,8 @@ MISTAKES = [
      "x.toml:8: add.requires.value: fact pregnant has no value 'maybe'; it is one of yes, no"),
     ("unknown key in an inline table", NEW + 'requires = [\n  {fact = "pregnant", valeu = "yes", quote = "q"},\n]\n',
      "x.toml:9: add.requires.valeu: unknown key 'valeu' (did you mean 'value'?)"),
+    ("wrong type: a table for a list", NEW + 'requires = {fact = "pregnant", value = "yes", quote = "q"}\n',
+     "x.toml:8: add.requires: expected a list of {fact, value, quote} tables, found a table"),
     ("criteria mode", NEW + 'criteria = {mode = "some", quote = "q"}\n',
      "x.toml:8: add.criteria.mode: criteria has no mode 'some'; it is one of any, all"),
     ("criterion tables need criteria", NEW + '[[add.criterion]]\nfinding = "cone_biopsy"\nquote = "q"\n',
@@ -190,6 +192,8 @@ def test_change_and_reword_restate_the_statement_with_its_other_facts() -> None:
     assert any(f.name == "interpretation" and "non_pregnant_cerclage" in str(f.args[0]) for f in facts)
     assert [f.args[2] for f in facts if f.name == "statement_quote" and f.args[0] == t] == ["a", "b"]
     assert sum(f.name == "criterion" and f.args[0] == t for f in facts) == 3
+    unrequired = compile_text(BASE + '[[change]]\nstatement = "non_pregnant_cerclage"\nrequires = []\n', POLICY).facts
+    assert not any(f.name == "requires" for f in unrequired) and any(f.name == "criterion" for f in unrequired)
     v = POLICY.data(POLICY.version("2025-02-15"))
     from covkb.policy import apply_revision
 
@@ -258,6 +262,10 @@ def test_draft_check_passes_a_good_draft_and_flags_a_faulty_one(tmp_path: Path) 
     assert good.returncode == 0 and json.loads(good.stdout)["ok"] is True
     conflict = covkb("draft", "check", str(FAULTY / "conflict.toml"))
     assert conflict.returncode == 1 and "conflict" in conflict.stdout and "witness" in conflict.stdout
+    syntax = tmp_path / "syntax.toml"
+    syntax.write_text(BASE + "[[drop]\n")
+    r = covkb("draft", "compile", str(syntax))
+    assert (r.returncode, r.stdout) == (2, "") and r.stderr.count("\n") == 1 and f"{syntax}:2: TOML syntax" in r.stderr
     bad = tmp_path / "bad.toml"
     bad.write_text(BASE + '\n[[drop]]\nstatement = "nk_cell_testing"\n')
     r = covkb("draft", "check", str(bad))

@@ -635,6 +635,11 @@ def _still_there(subject: Any, facts: list[Fact]) -> bool:
 
 
 def _kind(v: Any) -> str:
+    """What a TOML value is, in words."""
+    import datetime as dt
+
+    if isinstance(v, (dt.date, dt.time)):
+        return "a date or time"
     return {bool: "true/false", int: "a number", float: "a number", str: "a string", list: "a list",
             dict: "a table"}.get(type(v), type(v).__name__)
 
