@@ -349,3 +349,14 @@ def test_the_scanner_finds_the_line_of_every_key_and_element(newline: str) -> No
                 ("add", 0, "criterion", 1, "finding"): 19, ("add", 1, "criterion", 0, "finding"): 23,
                 ("tbl", "sub", "x"): 25}
     assert {k: pos.lines[k] for k in expected} == expected
+
+
+def test_the_wording_key_is_proposed_text_the_quotes_may_cite(tmp_path: Path) -> None:
+    words = "Intralipid infusion is considered not medically necessary for recurrent pregnancy loss."
+    body = NEW.replace('["intralipid infusion"]', json.dumps([words]))
+    with_wording = tmp_path / "with.toml"
+    with_wording.write_text(f"wording = '''\nTreatment\n\n{words}\n'''\n" + body)
+    without = tmp_path / "without.toml"
+    without.write_text(body)
+    assert POLICY.data(POLICY.draft(with_wording)).quote_position(words) >= 0
+    assert POLICY.data(POLICY.draft(without)).quote_position(words) < 0
