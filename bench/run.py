@@ -156,7 +156,7 @@ def diff_figures(res: dict, rows: list) -> None:
     from covkb.scenarios import size
 
     policy = Policy()
-    drafts = sorted((HERE.parent / "queries" / "drafts").glob("*.pl"))
+    drafts = sorted((HERE.parent / "queries" / "drafts").glob("*.toml"))
     pairs = [("before-2024-04-15", "2024-04-15"), ("2024-04-15", "2025-02-15")]
     pairs += [("2025-02-15", str(d)) for d in drafts]
     kb = KnowledgeBase(engine="asp")

@@ -43,7 +43,7 @@ def test_a_conflict_comes_with_a_witness_request_that_really_conflicts(kb) -> No
     assert conflict.witness["service"] == "transabdominal_cerclage" and conflict.witness["pregnant"] is True
 
 
-@pytest.mark.parametrize("version", [v.id for v in POLICY.versions] + sorted(str(p) for p in (Path(__file__).parents[1] / "queries" / "drafts").glob("*.pl")))
+@pytest.mark.parametrize("version", [v.id for v in POLICY.versions] + sorted(str(p) for p in (Path(__file__).parents[1] / "queries" / "drafts").glob("*.toml")))
 def test_shipped_versions_and_example_drafts_pass(version: str) -> None:
     report = check(POLICY.data(POLICY.resolve(version)))
     assert report.errors == 0, [f.to_dict() for f in report.findings if f.severity == "error"]

@@ -45,17 +45,17 @@ def test_cerclage_statements_unchanged_from_2024_to_2025() -> None:
 
 
 def test_a_pure_rewording_shows_no_change() -> None:
-    assert report("2025-02-15", str(DRAFTS / "reword_nk_cell_testing.pl")).regions == []
+    assert report("2025-02-15", str(DRAFTS / "reword_nk_cell_testing.toml")).regions == []
 
 
 DRAFT_CASES = [
-    ("intralipid_not_medically_necessary.pl", "restricted", {"service": "intralipid_infusion"},
+    ("intralipid_not_medically_necessary.toml", "restricted", {"service": "intralipid_infusion"},
      ("not_addressed", "not_medically_necessary")),
-    ("drop_non_pregnant_cerclage.pl", "revoked", {"service": "transvaginal_cerclage"},
+    ("drop_non_pregnant_cerclage.toml", "revoked", {"service": "transvaginal_cerclage"},
      ("medically_necessary", "not_addressed")),
-    ("cervical_length_threshold.pl", "revoked", {"service": "transabdominal_cerclage"},
+    ("cervical_length_threshold.toml", "revoked", {"service": "transabdominal_cerclage"},
      ("medically_necessary", "criteria_not_met")),
-    ("cervical_length_threshold.pl", "gained", {"service": "transvaginal_cerclage"},
+    ("cervical_length_threshold.toml", "gained", {"service": "transvaginal_cerclage"},
      ("criteria_not_met", "medically_necessary")),
 ]
 
@@ -69,7 +69,7 @@ def test_example_draft_changes_what_it_says(draft: str, kind: str, root: dict, o
 TEST_POLICY = Path(__file__).parent / "policies" / "example_pap"
 WITNESS_PAIRS = [
     (None, "before-2024-04-15", "2024-04-15"),
-    (None, "2025-02-15", str(DRAFTS / "drop_non_pregnant_cerclage.pl")),
+    (None, "2025-02-15", str(DRAFTS / "drop_non_pregnant_cerclage.toml")),
     (str(TEST_POLICY), "2026-01-01", str(TEST_POLICY / "drafts" / "tighten_threshold.pl")),
 ]
 
@@ -94,6 +94,6 @@ def test_diff_cli_formats() -> None:
                          capture_output=True, text=True, timeout=300)
     d = json.loads(out.stdout)
     assert out.returncode == 0 and d["by_kind"]["revoked"] >= 1
-    md = subprocess.run([sys.executable, "-m", "covkb.cli", "diff", "2025-02-15", str(DRAFTS / "intralipid_not_medically_necessary.pl"),
+    md = subprocess.run([sys.executable, "-m", "covkb.cli", "diff", "2025-02-15", str(DRAFTS / "intralipid_not_medically_necessary.toml"),
                          "--format", "markdown"], capture_output=True, text=True, timeout=300)
     assert md.returncode == 0 and md.stdout.startswith("# covkb diff") and "## restricted" in md.stdout

@@ -147,7 +147,7 @@ def determine(
     date: Optional[str] = typer.Option(None, "--date", help="Date of service YYYY-MM-DD (default: today)."),
     policy: Optional[str] = typer.Option(None, "--policy", help=POLICY_HELP),
     version: Optional[str] = typer.Option(
-        None, "--version", "--draft", help="Decide by this version id or draft .pl file, not the one in force."),
+        None, "--version", "--draft", help="Decide by this version id or draft file (.toml or .pl), not the one in force."),
     engine: EngineName = typer.Option(EngineName.prolog, help="Reasoning engine."),
     fmt: Format = typer.Option(Format.text, "--format", "-f", help="Output format."),
 ) -> None:
@@ -207,12 +207,17 @@ def policies(fmt: Format = typer.Option(Format.text, "--format", "-f")) -> None:
 @app.command()
 def vocab(
     policy: Optional[str] = typer.Option(None, "--policy", help=POLICY_HELP),
+    version: Optional[str] = typer.Option(
+        None, "--version", "--draft", help="The vocabulary of this version id or draft (.toml or .pl), not the latest."),
     fmt: Format = typer.Option(Format.text, "--format", "-f"),
 ) -> None:
-    """List every id a request may use, with its label, and the policy's request fields."""
+    """List every id a request (or a draft) may use, with its label, and the policy's request fields."""
+    from .facts import atom
+
     try:
         p = _policy(policy)
-        v = p.data(p.latest()).vocabulary
+        data = p.data(p.resolve(version) if version else p.latest())
+        v = data.vocabulary
     except CovkbError as err:
         _fail(err, fmt)
     groups = {
@@ -221,6 +226,9 @@ def vocab(
         "patient facts": v.patient_facts, "qualifiers": v.qualifiers,
         "qualifier values": {f"{q}={x}": f"known value of {q}" for q, xs in v.qualifier_values.items() for x in xs},
         "cpt codes": v.codes,
+        "statements": {s: f"{data.section_path(sec)}: {v.statements[s]}"
+                       for s, sec in ((atom(r[0]), atom(r[1])) for r in data.rows("statement"))},
+        "sections": {s: data.section_path(s) for s in data.sections},
     }
     if fmt == Format.json:
         typer.echo(json.dumps(groups, indent=2, ensure_ascii=False))
@@ -375,7 +383,7 @@ def _version_or_policy(ref: str, policy: str | None) -> tuple[Any, Any]:
 @app.command()
 def check(
     version: str = typer.Argument(..., metavar="VERSION|DRAFT|POLICY[@VERSION]",
-                                  help="A version id (e.g. 2025-02-15), a draft .pl file, or a policy (its latest version)."),
+                                  help="A version id (e.g. 2025-02-15), a draft file (.toml or .pl), or a policy (its latest version)."),
     policy: Optional[str] = typer.Option(None, "--policy", help=POLICY_HELP),
     fmt: Format = typer.Option(Format.text, "--format", "-f"),
 ) -> None:
@@ -406,7 +414,7 @@ def check(
 
 @app.command()
 def diff(
-    a: str = typer.Argument(..., metavar="A", help="The version or draft before (a version id or a draft .pl file)."),
+    a: str = typer.Argument(..., metavar="A", help="The version or draft before (a version id or a draft file, .toml or .pl)."),
     b: str = typer.Argument(..., metavar="B", help="The version or draft after."),
     policy: Optional[str] = typer.Option(None, "--policy", help=POLICY_HELP),
     fmt: Format = typer.Option(Format.text, "--format", "-f"),
@@ -518,6 +526,84 @@ def _compare_text(report: Any, md: bool, with_regions: bool) -> str:
             for n in (report.a, report.b):
                 lines.append(f"    {n}: {row[n].text(lab)}")
     return "\n".join(lines)
+
+
+draft_app = typer.Typer(no_args_is_help=True, help="Draft revisions written as TOML: scaffold, compile, check.")
+app.add_typer(draft_app, name="draft")
+
+
+def _draft_file(path: str) -> Path:
+    f = Path(path)
+    if f.suffix not in (".toml", ".pl"):
+        raise InvalidRequest(f"a draft is a .toml file (or a .pl fact file), not {f.name}")
+    if not f.is_file():
+        raise InvalidRequest(f"no draft file {f}")
+    return f
+
+
+@draft_app.command("new")
+def draft_new(
+    base: Optional[str] = typer.Option(None, "--from", help="The version the draft revises (default: the latest)."),
+    policy: Optional[str] = typer.Option(None, "--policy", help=POLICY_HELP),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the skeleton here (default: stdout)."),
+) -> None:
+    """Write a commented TOML skeleton of a draft: the base version's statements, one example of each table."""
+    from .draft import scaffold
+
+    try:
+        p = _policy(policy)
+        text = scaffold(p, base or p.latest().id)
+        if output is not None:
+            if output.exists():
+                raise InvalidRequest(f"{output} exists already; choose another file")
+            output.write_text(text, encoding="utf-8")
+    except CovkbError as err:
+        _fail(err, Format.text)
+    except OSError as exc:
+        _fail(InvalidRequest(f"cannot write {output}: {exc.strerror}"), Format.text)
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        typer.echo(f"wrote {output}; edit it, then `covkb draft check {f'--policy {policy} ' if policy else ''}{output}`",
+                   err=True)
+
+
+@draft_app.command("compile")
+def draft_compile(
+    file: str = typer.Argument(..., metavar="FILE", help="A TOML draft."),
+    policy: Optional[str] = typer.Option(None, "--policy", help=POLICY_HELP),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the facts here as a .pl draft (default: stdout)."),
+) -> None:
+    """Validate a TOML draft and print (or write) the facts it stands for, as a .pl draft both engines read."""
+    from .draft import compile_draft
+
+    try:
+        path = _draft_file(file)
+        if path.suffix != ".toml":
+            raise InvalidRequest(f"{path.name} is a .pl draft already; compile takes a .toml draft")
+        text = compile_draft(path, _policy(policy)).text()
+        if output is not None:
+            output.write_text(text, encoding="utf-8")
+    except CovkbError as err:
+        _fail(err, Format.text)
+    except OSError as exc:
+        _fail(InvalidRequest(f"cannot write {output}: {exc.strerror}"), Format.text)
+    if output is None:
+        typer.echo(text, nl=False)
+
+
+@draft_app.command("check")
+def draft_check(
+    file: str = typer.Argument(..., metavar="FILE", help="A TOML draft (or a .pl draft)."),
+    policy: Optional[str] = typer.Option(None, "--policy", help=POLICY_HELP),
+    fmt: Format = typer.Option(Format.text, "--format", "-f"),
+) -> None:
+    """Validate a draft, then `covkb check` the revised policy (exit 2 on a mistake, 1 on check errors)."""
+    try:
+        _draft_file(file)
+    except CovkbError as err:
+        _fail(err, fmt)
+    check(file if "/" in file else f"./{file}", policy=policy, fmt=fmt)
 
 
 def main() -> None:

@@ -46,6 +46,7 @@ class Version:
     source: Path                 # the text its quotes must be found in
     files: tuple[Path, ...]
     extra_sources: tuple[Path, ...] = ()
+    wording: str = ""            # a TOML draft's proposed wording (its `wording` key)
 
     @property
     def folder(self) -> Path:
@@ -82,7 +83,7 @@ class VersionData:
     @cached_property
     def source_text(self) -> str:
         texts = [self.version.source, *self.version.extra_sources]
-        return "\n".join(p.read_text(encoding="utf-8") for p in texts)
+        return "\n".join([p.read_text(encoding="utf-8") for p in texts] + [self.version.wording])
 
     @cached_property
     def normalised_source(self) -> str:
@@ -351,6 +352,7 @@ class Policy:
             key=lambda v: v.effective or dt.date.min,
         )
         self._data: dict[str, VersionData] = {}
+        self._draft_facts: dict[str, list[Fact]] = {}  # a TOML draft's compiled facts, by version id
 
     @property
     def queries_dir(self) -> Path:
@@ -382,18 +384,26 @@ class Policy:
             raise KnowledgeBaseError(f"version {v.id} is its own revision base")
         if not v.files:
             raise KnowledgeBaseError(f"version {v.id} has no fact files")
-        own = read_facts(v.files)
+        own = self._draft_facts[v.id] if v.id in self._draft_facts else read_facts(v.files)
         bases = [f.args[0] for f in own if f.name == "revision_of"]
         if not bases:
             return list(dict.fromkeys(read_facts(self.vocabulary_files()) + own))
         return apply_revision(self._facts(self.version(bases[0]), seen | {v.id}), own)
 
     def draft(self, path: Path) -> Version:
-        """A draft revision: one fact file (with revision_of/1), and the
-        proposed wording beside it (same name, .txt) if it has one."""
+        """A draft revision: one fact file (with revision_of/1) or one TOML
+        draft (covkb.draft: compiled to the same facts), and the proposed
+        wording beside it (same name, .txt) if it has one."""
         if not path.is_file():
             raise InvalidRequest(f"no draft file {path}")
-        own = read_facts([path])
+        wording = ""
+        if path.suffix == ".toml":
+            from .draft import compile_draft
+
+            compiled = compile_draft(path, self)
+            own, wording = list(compiled.facts), compiled.wording or ""
+        else:
+            own = read_facts([path])
         bases = [f.args[0] for f in own if f.name == "revision_of"]
         if not bases:
             raise InvalidRequest(
@@ -401,13 +411,17 @@ class Policy:
         base = self.version(bases[0])
         text = path.with_suffix(".txt")
         v = Version(f"draft:{path.stem}", None, None, "draft", base.source, (path,),
-                    (text,) if text.is_file() else ())
+                    (text,) if text.is_file() else (), wording)
         self._data.pop(v.id, None)
+        if path.suffix == ".toml":
+            self._draft_facts[v.id] = own
+        else:
+            self._draft_facts.pop(v.id, None)
         return v
 
     def resolve(self, ref: str) -> Version:
-        """A version id, or the path of a draft file."""
-        if ref.endswith(".pl") or "/" in ref:
+        """A version id, or the path of a draft file (.pl or .toml)."""
+        if ref.endswith((".pl", ".toml")) or "/" in ref:
             return self.draft(Path(ref))
         return self.version(ref)
 

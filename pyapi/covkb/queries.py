@@ -30,7 +30,7 @@ class NamedQuery:
 
     def version_ref(self) -> str | None:
         """The version to decide by, a draft's path made absolute."""
-        if self.version is None or not self.version.endswith(".pl"):
+        if self.version is None or not self.version.endswith((".pl", ".toml")):
             return self.version
         from .paths import repo_dir
 

@@ -1,7 +1,9 @@
 %## Draft: reword the NK cell testing statement, without changing it
+% (Golden: the facts queries/drafts/reword_nk_cell_testing.toml must compile to, in this order; once the
+% shipped draft itself, written by hand in Prolog.)
 %
 % A pure rewording: the statement keeps its id, service and outcome; only
-% its words change.  `covkb diff 2025-02-15 queries/drafts/reword_nk_cell_testing.pl`
+% its words change.  `covkb diff 2025-02-15 queries/drafts/reword_nk_cell_testing.toml`
 % must report no change.
 % Proposed wording: reword_nk_cell_testing.txt
 

@@ -1,4 +1,6 @@
 %## Draft: declare intralipid infusion not medically necessary
+% (Golden: the facts queries/drafts/intralipid_not_medically_necessary.toml must compile to, in this order; once the
+% shipped draft itself, written by hand in Prolog.)
 %
 % The 2025 text discusses intralipid infusion only in its background ("strong
 % evidence based conclusions cannot be made at this time"); this draft adds

@@ -1,4 +1,6 @@
 %## Draft: a numeric threshold for "shortened cervical length"
+% (Golden: the facts queries/drafts/cervical_length_threshold.toml must compile to, in this order; once the
+% shipped draft itself, written by hand in Prolog.)
 %
 % The 2025 statements say "shortened cervical length" with no threshold.
 % This draft replaces that condition, in both cerclage statements, by the
