@@ -68,13 +68,13 @@ def test_a_change_that_shows_only_with_no_service_named_is_found() -> None:
 
 
 def test_a_pure_rewording_shows_no_change() -> None:
-    assert report("2025-02-15", str(ROOT / "queries" / "drafts" / "reword_nk_cell_testing.pl")).regions == []
+    assert report("2025-02-15", str(ROOT / "queries" / "drafts" / "reword_nk_cell_testing.toml")).regions == []
 
 
 def _drafts() -> list[tuple[str | None, str, str]]:
     pairs: list[tuple[str | None, str, str]] = [(None, "before-2024-04-15", "2024-04-15"), (None, "2024-04-15", "2025-02-15")]
-    for folder in (DRAFTS, ROOT / "queries" / "drafts"):
-        pairs += [(None, "2025-02-15", str(p)) for p in sorted(folder.glob("*.pl"))]
+    pairs += [(None, "2025-02-15", str(p)) for p in sorted(DRAFTS.glob("*.pl"))]
+    pairs += [(None, "2025-02-15", str(p)) for p in sorted((ROOT / "queries" / "drafts").glob("*.toml"))]
     pairs.append((str(TEST_POLICY), "2026-01-01", str(TEST_POLICY / "drafts" / "tighten_threshold.pl")))
     return pairs
 
@@ -104,7 +104,7 @@ def test_every_witness_reproduces_on_both_sides_with_both_engines(policy: str | 
 
 def test_the_diff_reads_in_the_policy_language() -> None:
     out = subprocess.run([sys.executable, "-m", "covkb.cli", "diff", "2025-02-15",
-                          str(ROOT / "queries" / "drafts" / "drop_non_pregnant_cerclage.pl")],
+                          str(ROOT / "queries" / "drafts" / "drop_non_pregnant_cerclage.toml")],
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     first = out.stdout.splitlines()[0]

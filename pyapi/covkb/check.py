@@ -120,7 +120,8 @@ def _check_headings(data: VersionData, add, services_of: dict[str, set[str]], so
     heading's words mean).  A mismatch is reported only with a request by
     that code which the engine lets the statement decide (or which two
     statements make a conflict): a code whose meaning rules the statement
-    out (a nonobstetrical code, a statement during pregnancy) is no mismatch."""
+    out (the code implies a fact the statement requires otherwise) is no
+    mismatch."""
     meanings = sorted(((p, atom(o)) for p, o in data.rows("heading_outcome")), key=lambda m: -len(m[0]))
     if not meanings:
         return

@@ -471,8 +471,8 @@ def _diff_text(report: Any, md: bool, with_regions: bool) -> str:
 
 @app.command()
 def compare(
-    a: str = typer.Argument(..., metavar="A", help="A policy, or POLICY@VERSION (e.g. cigna-0284@2025-02-15)."),
-    b: str = typer.Argument(..., metavar="B", help="The policy to compare it with (e.g. aetna-0348)."),
+    a: str = typer.Argument(..., metavar="A", help="A policy (id or number), or POLICY@VERSION."),
+    b: str = typer.Argument(..., metavar="B", help="The policy (or POLICY@VERSION) to compare it with."),
     fmt: Format = typer.Option(Format.text, "--format", "-f"),
     regions: bool = typer.Option(False, "--regions", help="Also list every region (text and Markdown)."),
 ) -> None:

@@ -2,8 +2,8 @@
 
 Labels come from the vocabularies (service/2, finding/2, patient_fact/2,
 fact_value/3, qualifier/2); nothing here names a policy's terms.  A yes/no
-patient fact is negated in its label ("The individual is pregnant" → "The
-individual is not pregnant"); a finding reads "no <finding>".
+patient fact is negated in its label ("The patient is X" → "The
+patient is not X", "has Y" → "does not have Y"); a finding reads "no <finding>".
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def _lower(s: str) -> str:
 
 
 def _negate(label: str) -> str:
-    """"The individual is pregnant" → "The individual is not pregnant"."""
+    """"The patient is X" → "The patient is not X"; "has" → "does not have"."""
     for pat, rep in ((r"\bis\b", "is not"), (r"\bhas\b", "does not have"), (r"\bhave\b", "do not have")):
         if re.search(pat, label):
             return re.sub(pat, rep, label, count=1)
