@@ -203,6 +203,10 @@ class Region:
         """The facts the region fixes, in the policy's words."""
         shown = [words.phrase(k, v) for k, v in self.fixed.items() if not (v == "no" and k in self.present_via)]
         shown += [f"no other {words.label(k).lower()}" for k in sorted(self.present_via) if k in self.fixed]
+        open_ = [m for m in sorted(set(self.before.get("missing", ())) | set(self.after.get("missing", ())))
+                 if m not in self.fixed]
+        if open_:
+            shown.append("not stated: " + ", ".join(words.label(m) for m in open_))
         return "; ".join(shown) if shown else "any request"
 
     def describe(self, words: Words | None = None) -> str:
