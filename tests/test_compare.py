@@ -138,3 +138,13 @@ def test_aetna_checks_clean_named_as_a_policy(ref: str) -> None:
     r = subprocess.run([sys.executable, "-m", "covkb.cli", "check", ref], capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.startswith("covkb check aetna-0348@undated: ok: 0 error(s), 0 warning(s)")
+
+
+@pytest.mark.parametrize("version", [None, "undated"], ids=["by the date of service", "asked for by name"])
+def test_every_aetna_answer_says_its_dates_are_unknown(version: str | None) -> None:
+    kb = KnowledgeBase(policy="aetna-0348")
+    d = kb.determine({"service": "tsh_test", "consecutive_spontaneous_abortions": 2, "date_of_service": "2025-06-01"},
+                     version=version)
+    assert d.outcome == "medically_necessary"
+    assert any("dates of version undated are not known" in w for w in d.warnings)
+    assert any("only partly known" in w for w in d.warnings)

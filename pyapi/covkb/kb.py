@@ -77,7 +77,7 @@ class KnowledgeBase:
             # a draft may declare ids of its own: read the request in its vocabulary
             req = parse_request(request, self.policy.data(version).vocabulary)
             warnings = [f"decided by {'draft' if version.knowledge == 'draft' else 'version'} {version.id} "
-                        f"as asked, whatever the date of service"]
+                        f"as asked, whatever the date of service", *self.policy.known_limits(version)]
         data = self.policy.data(version)
         warnings = warnings + _qualifier_warnings(req, data.vocabulary)
         try:

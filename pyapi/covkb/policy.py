@@ -460,6 +460,15 @@ class Policy:
             warnings.append(f"version {v.id} is only partly known; where it is not, the outcome is unknown")
         return v, warnings
 
+    def known_limits(self, v: Version) -> list[str]:
+        """What an answer by version v, asked for by name, must say of it."""
+        out = []
+        if v.knowledge != "draft" and v.effective is None and v is self.versions[-1]:
+            out.append(f"the dates of version {v.id} are not known (its copy is undated)")
+        if v.knowledge == "partial":
+            out.append(f"version {v.id} is only partly known; where it is not, the outcome is unknown")
+        return out
+
     def version(self, vid: str) -> Version:
         for v in self.versions:
             if v.id == vid:
