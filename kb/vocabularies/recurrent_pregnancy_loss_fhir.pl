@@ -29,6 +29,7 @@ fhir_code(loinc, "11614-5", "[#] Abortions.spontaneous", "HL7 IPS value set Preg
 fhir_code(snomed, "54535009", "Cone biopsy of cervix", "SNOMED CT").
 fhir_code(cpt, "57520", "Conization of cervix, with or without fulguration, with or without dilation and curettage, with or without repair; cold knife or laser", "CPT").
 fhir_code(cpt, "57522", "Conization of cervix, with or without fulguration, with or without dilation and curettage, with or without repair; loop electrode excision", "CPT").
+fhir_code(cpt, "88262", "Chromosome analysis; count 15-20 cells, 2 karyotypes, with banding", "CPT").
 fhir_code(icd10cm, "O71.3", "Obstetric laceration of cervix", "ICD-10-CM").
 fhir_code(icd10cm, "O26.872", "Cervical shortening, second trimester", "ICD-10-CM").
 fhir_code(icd10cm, "O26.873", "Cervical shortening, third trimester", "ICD-10-CM").
@@ -47,7 +48,8 @@ fhir_code_list(condition, icd10cm, diagnoses).
 
 %!  fhir_code_means(Resource, System, Code, Field, Value)
 %   A Resource of the record coded System#Code states request field Field
-%   (here: findings, a finding present) to be Value.
+%   to be Value (findings: that finding is present).  Resource
+%   servicerequest: the draft order itself (service: the service it asks for).
 % A cone biopsy (SNOMED CT, or billed as a CPT conization) is the policy's
 % "cone biopsy"; the policy's own facts make it a prior cervical trauma.
 fhir_code_means(procedure, snomed, "54535009", findings, cone_biopsy).
@@ -57,6 +59,10 @@ fhir_code_means(condition, icd10cm, "O71.3", findings, cervical_laceration_durin
 fhir_code_means(condition, icd10cm, "O26.872", findings, shortened_cervical_length).
 fhir_code_means(condition, icd10cm, "O26.873", findings, shortened_cervical_length).
 fhir_code_means(condition, icd10cm, "O26.879", findings, shortened_cervical_length).
+% A draft order's own codes may name the service where the code alone
+% does not: chromosome analysis (CPT 88262, not in the policies' coding
+% tables) is karyotyping, of the parents or of abortus tissue.
+fhir_code_means(servicerequest, cpt, "88262", service, karyotyping).
 % A cerclage in the procedure history (CPT 59320, 59325) is not evidence
 % that it failed, nor of its indication: the findings on failed cerclage
 % stay unknown unless the record states them.

@@ -20,6 +20,7 @@ import copy
 import datetime as dt
 import hashlib
 import json
+import zlib
 from typing import Any
 
 from ..errors import CovkbError, InvalidRequest
@@ -131,13 +132,16 @@ def token(policy_id: str, engine: str, request: dict[str, Any]) -> str:
     the explanation link decides it again)."""
     raw = json.dumps({"policy": policy_id, "engine": engine, "request": request}, sort_keys=True,
                      separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return base64.urlsafe_b64encode(zlib.compress(raw, 9)).decode().rstrip("=")
 
 
 def untoken(text: str) -> dict[str, Any]:
     try:
-        data = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
-    except (ValueError, TypeError):
+        packed = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        d = zlib.decompressobj()
+        raw = d.decompress(packed, 1 << 16)  # bounded: a token is a small request
+        data = json.loads(raw)
+    except (ValueError, TypeError, zlib.error):
         raise NotFound("no such explanation") from None
     if not isinstance(data, dict) or not isinstance(data.get("request"), dict):
         raise NotFound("no such explanation")
@@ -231,7 +235,7 @@ def answer(call: dict[str, Any], hook: str, policy: Any, mapping: FhirMapping, d
             covered, info = COVERAGE.get(det.outcome, TECHNICAL)
             if det.outcome == "insufficient_information" and any(
                     m == "service" or m in data.vocabulary.qualifiers for m in det.missing):
-                info = "detail-code"  # the ordered code is too coarse: which service, which analyte
+                info = "detail-code"  # the ordered code is too coarse: which service, which qualifier value
             reason = _reason(det, evidence)
             version = det.version
         except CovkbError as err:
@@ -241,7 +245,7 @@ def answer(call: dict[str, Any], hook: str, policy: Any, mapping: FhirMapping, d
             billing = None if isinstance(err, InvalidRequest) and not req.get("cpt") else billing
         digest = hashlib.sha256(f"{policy.id}|{version}|{engine}|{link}".encode()).hexdigest()[:24]
         ci = coverage_information(covered=covered, info_needed=info, reason=reason, coverage_ref=coverage_ref,
-                                  billing=billing if covered != "conditional" or info else billing, link=link,
+                                  billing=billing, link=link,
                                   assertion_id=f"covkb-{digest}", date=date)
         resource = copy.deepcopy(order)
         resource["extension"] = [e for e in resource.get("extension") or []
@@ -267,7 +271,7 @@ def _reason(det: Any, evidence: list[Any]) -> str:
     if det.referral:
         parts.append(f"decided under: {det.referral}")
     if det.citations:
-        c = det.citations[-1] if det.statement else det.citations[0]
+        c = det.citations[1] if det.statement and len(det.citations) > 1 else det.citations[0]
         parts.append(f"[{c.section_path}] \"{c.quote}\"")
     if evidence:
         parts.append("from the record: " + "; ".join(e.text() for e in evidence))

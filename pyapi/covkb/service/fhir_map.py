@@ -69,7 +69,7 @@ def _norm(code: str) -> str:
     return code.strip().upper()
 
 
-_RESOURCES = {"condition": "Condition", "procedure": "Procedure", "observation": "Observation",
+_RESOURCES = {"servicerequest": "ServiceRequest", "condition": "Condition", "procedure": "Procedure", "observation": "Observation",
               "coverage": "Coverage", "patient": "Patient"}
 _READINGS = ("coded", "exactly", "at_least", "at_most")
 
@@ -102,6 +102,10 @@ def load_mapping(policy: Policy) -> FhirMapping:
     fields = vocab.fields
 
     def check_value(fname: str, value: str) -> None:
+        if fname == "service":
+            if value not in vocab.services:
+                raise KnowledgeBaseError(f"FHIR mapping: {value!r} is not a service of {policy.number}")
+            return
         if fname == "findings":
             if value not in vocab.findings:
                 raise KnowledgeBaseError(f"FHIR mapping: {value!r} is not a finding of {policy.number}")
@@ -282,6 +286,10 @@ def record_request(mapping: FhirMapping, data: VersionData, order: dict[str, Any
         fname = mapping.order_codes.get(system)
         if fname and fname not in req:
             req[fname] = code
+    for system, code in _codings(order.get("code")):
+        for fname, value in mapping.code_means.get(("servicerequest", system, code), []):
+            req.setdefault(fname, value)
+            evidence.append(Evidence("ServiceRequest", code, mapping.label(system, code), f"{fname} = {value}"))
     when = order_date(order)
     if when:
         req["date_of_service"] = when
