@@ -177,6 +177,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def _http(request: Request, exc: _Http) -> Response:
         return _problem_response(exc.status, exc.code, exc.detail)
 
+    @app.exception_handler(_TooLarge)
+    async def _too_large(request: Request, exc: _TooLarge) -> Response:
+        return _problem_response(413, "too_large", f"the body is over {exc.limit} bytes")
+
     @app.exception_handler(StarletteHTTPException)
     async def _starlette(request: Request, exc: StarletteHTTPException) -> Response:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
@@ -255,7 +259,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 for t, _, _ in in_flight:
                     t.cancel()
 
-        return StreamingResponse(records(), media_type="application/x-ndjson")
+        return _StreamingBody(records(), media_type="application/x-ndjson")
 
     @app.get("/v1/policies", summary="The installed policies, each with its versions")
     async def policies() -> list[dict[str, Any]]:
@@ -330,6 +334,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return BodyLimit(app, settings)  # type: ignore[return-value]
 
 
+class _StreamingBody(StreamingResponse):
+    """A streamed answer whose generator itself reads the request body: it
+    must be the only reader of ``receive`` (Starlette's disconnect listener
+    would take the body's messages), so this one does not listen."""
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await self.stream_response(send)
+
+
 class _Http(Exception):
     def __init__(self, status: int, code: str, detail: str) -> None:
         self.status, self.code, self.detail = status, code, detail
@@ -354,3 +367,26 @@ def serve(host: str = "127.0.0.1", port: int = 8000, settings: Settings | None =
 
     app = create_app(settings)
     uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=60, access_log=False)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m covkb.service.app``: covkb serve with the settings tests
+    and benchmarks need (a fixed today, the fault-test routes)."""
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m covkb.service.app")
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=8000)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--policy")
+    ap.add_argument("--today")
+    ap.add_argument("--timeout", type=float, default=30.0)
+    ap.add_argument("--debug-ops", action="store_true")
+    ap.add_argument("--log-level", default="warning")
+    a = ap.parse_args(argv)
+    serve(a.host, a.port, Settings(workers=a.workers, policy=a.policy, today=a.today, timeout=a.timeout,
+                                   debug_ops=a.debug_ops), log_level=a.log_level)
+
+
+if __name__ == "__main__":
+    main()

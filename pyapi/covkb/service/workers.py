@@ -151,7 +151,8 @@ class Pool:
         self.stats = PoolStats()
         self._idle: asyncio.Queue[_Proc] = asyncio.Queue()
         self._closing = False
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()   # watchers
+        self._calls: set[asyncio.Task[Any]] = set()   # exchanges under way
 
     async def start(self) -> None:
         await asyncio.gather(*(self._spawn() for _ in range(self.size)))
@@ -214,8 +215,8 @@ class Pool:
         if self._closing:
             raise EngineUnavailable("the service is shutting down")
         task = asyncio.get_running_loop().create_task(self._exchange(op, args, body, timeout, retries))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._calls.add(task)
+        task.add_done_callback(self._calls.discard)
         return await asyncio.shield(task)
 
     async def _exchange(self, op: str, args: dict[str, Any], body: bytes, timeout: float,
@@ -256,6 +257,8 @@ class Pool:
         """Stop every worker: close its stdin (it exits after its current
         request), then kill what is left after the grace period."""
         self._closing = True
+        if self._calls:  # every accepted request gets its answer first
+            await asyncio.wait(list(self._calls), timeout=grace)
         for p in list(self.procs):
             if p.proc.stdin is not None:
                 p.proc.stdin.close()
