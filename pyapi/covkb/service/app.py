@@ -51,6 +51,7 @@ class Settings:
     today: Optional[str] = None           # fix "today" (tests)
     debug_ops: bool = False               # /debug/* routes for the fault tests
     preload_engines: tuple[str, ...] = ("prolog", "asp")
+    cache_size: int = 4096                # answers each worker remembers (0: none)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -127,7 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             service_policy[crd.service_id(h, p.id)] = p.id
     cache: OrderedDict[tuple[Any, ...], tuple[int, str, bytes]] = OrderedDict()
 
-    pool = Pool(settings.workers, {"policy": default.id, "today": settings.today,
+    pool = Pool(settings.workers, {"policy": default.id, "today": settings.today, "cache_size": settings.cache_size,
                                    "preload_policies": [default.id], "preload_engines": list(settings.preload_engines)})
 
     @contextlib.asynccontextmanager
@@ -382,10 +383,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--today")
     ap.add_argument("--timeout", type=float, default=30.0)
     ap.add_argument("--debug-ops", action="store_true")
+    ap.add_argument("--cache-size", type=int, default=4096, help="answers each worker remembers (0: none)")
     ap.add_argument("--log-level", default="warning")
     a = ap.parse_args(argv)
     serve(a.host, a.port, Settings(workers=a.workers, policy=a.policy, today=a.today, timeout=a.timeout,
-                                   debug_ops=a.debug_ops), log_level=a.log_level)
+                                   debug_ops=a.debug_ops, cache_size=a.cache_size), log_level=a.log_level)
 
 
 if __name__ == "__main__":

@@ -118,7 +118,7 @@ def record_of(call: dict[str, Any], mapping: FhirMapping) -> tuple[dict[str, lis
 def orders_of(call: dict[str, Any], hook: str) -> list[dict[str, Any]]:
     """The ServiceRequests to answer: every draft order (order-sign), or the
     selected ones (order-select)."""
-    out = resources_of(call["context"]["draftOrders"], "context.draftOrders")
+    out = resources_of(call["context"]["draftOrders"], "context.draftOrders", validated=True)
     orders = [r for r in out if r.get("resourceType") == "ServiceRequest"]
     selections = call["context"].get("selections")
     if hook == "order-select" and isinstance(selections, list) and selections:

@@ -174,19 +174,15 @@ def validate_resource(raw: Any, where: str, expect: str | None = None) -> Any:
         raise InvalidFhir(f"{where}: {exc}".splitlines()[0]) from None
 
 
-def resources_of(raw: Any, where: str) -> list[dict[str, Any]]:
-    """The resources a prefetch value holds: a Bundle's entries, or one resource."""
+def resources_of(raw: Any, where: str, *, validated: bool = False) -> list[dict[str, Any]]:
+    """The resources a prefetch value holds: a Bundle's entries, or one
+    resource.  A Bundle is validated once, with every resource in it."""
     if raw is None:
         return []
-    validate_resource(raw, where)
+    if not validated:
+        validate_resource(raw, where)
     if raw["resourceType"] == "Bundle":
-        out = []
-        for i, e in enumerate(raw.get("entry") or []):
-            r = e.get("resource") if isinstance(e, dict) else None
-            if r is not None:
-                validate_resource(r, f"{where}.entry[{i}].resource")
-                out.append(r)
-        return out
+        return [e["resource"] for e in raw.get("entry") or [] if isinstance(e, dict) and isinstance(e.get("resource"), dict)]
     return [raw]
 
 
@@ -252,12 +248,29 @@ def order_date(order: dict[str, Any]) -> str | None:
     return None
 
 
+_derived: dict[int, tuple[VersionData, dict[str, set[int]], list[tuple[str, str]]]] = {}
+
+
+def _version_facts(data: VersionData) -> tuple[dict[str, set[int]], list[tuple[str, str]]]:
+    """The thresholds on each numeric field, and the findings' is-a edges,
+    read once per version."""
+    hit = _derived.get(id(data))
+    if hit is None or hit[0] is not data:
+        cuts: dict[str, set[int]] = {}
+        for name in ("number_at_least", "number_below"):
+            for r in data.rows(name):
+                if isinstance(r[2], int):
+                    cuts.setdefault(atom(r[1]), set()).add(r[2])
+        edges = [(atom(a), atom(b)) for a, b in data.rows("finding_is_a")]
+        edges += [(atom(r[0]), atom(r[1])) for r in data.rows("finding_example")]
+        hit = _derived[id(data)] = (data, cuts, edges)
+    return hit[1], hit[2]
+
+
 def _cuts(data: VersionData, fname: str) -> set[int]:
     """The thresholds the policy sets on a numeric field: a value v is on one
     side of cut c when v >= c, on the other when v < c."""
-    cuts = {r[2] for r in data.rows("number_at_least") if atom(r[1]) == fname}
-    cuts |= {r[2] for r in data.rows("number_below") if atom(r[1]) == fname}
-    return {c for c in cuts if isinstance(c, int)}
+    return _version_facts(data)[0].get(fname, set())
 
 
 def settle_bound(data: VersionData, fname: str, lo: int, hi: int) -> int | None:
@@ -363,9 +376,7 @@ def record_request(mapping: FhirMapping, data: VersionData, order: dict[str, Any
         req[fname] = list(dict.fromkeys(codes))
     # findings: stated present, stated absent, or unknown (silence)
     present -= absent
-    edges = [(atom(a), atom(b)) for a, b in data.rows("finding_is_a")]
-    edges += [(atom(r[0]), atom(r[1])) for r in data.rows("finding_example")]
-    implied = closure(present, edges)
+    implied = closure(present, _version_facts(data)[1])
     req["findings"] = sorted(present)
     req["unknown_findings"] = sorted(set(vocab.findings) - implied - absent)
     return req, evidence

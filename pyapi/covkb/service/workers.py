@@ -97,6 +97,7 @@ class _Proc:
     started: float
     busy: bool = False
     dead: bool = False
+    ready: bool = False
     served: int = 0
 
     @property
@@ -176,6 +177,7 @@ class Pool:
             p.kill()
             self.procs.remove(p)
             raise RuntimeError(f"an engine worker failed to start: {exc}") from exc
+        p.ready = True
         watcher = asyncio.get_running_loop().create_task(self._watch(p))
         self._tasks.add(watcher)
         watcher.add_done_callback(self._tasks.discard)
@@ -249,7 +251,8 @@ class Pool:
             return header["status"], header["media"], out
 
     def status(self) -> dict[str, Any]:
-        return {"workers": [{"pid": p.pid, "busy": p.busy, "served": p.served} for p in self.procs if not p.dead],
+        return {"workers": [{"pid": p.pid, "busy": p.busy, "served": p.served} for p in self.procs
+                            if not p.dead and p.ready],
                 "size": self.size, "started": self.stats.started, "replaced": self.stats.replaced,
                 "retried": self.stats.retried, "timeouts": self.stats.timeouts, "failed": self.stats.failed}
 
