@@ -67,6 +67,22 @@ def test_a_worker_killed_under_load_is_replaced_and_no_request_fails(server) -> 
     assert after["failed"] == before["failed"]
 
 
+def test_the_request_a_killed_worker_held_is_sent_to_another_and_answered(server) -> None:
+    before = server.health()["pool"]
+    answer: list = []
+    t = threading.Thread(target=lambda: answer.append(
+        httpx.post(f"{server.url}/debug/sleep", params={"seconds": 1.0}, timeout=30).status_code))
+    t.start()
+    assert _wait(lambda: any(w["busy"] for w in server.health()["pool"]["workers"]), 10)
+    busy = next(w["pid"] for w in server.health()["pool"]["workers"] if w["busy"])
+    os.kill(busy, signal.SIGKILL)
+    t.join(30)
+    assert answer == [200]
+    after = server.health()["pool"]
+    assert after["retried"] == before["retried"] + 1 and after["failed"] == before["failed"]
+    assert _wait(lambda: len(server.worker_pids()) == 2 and busy not in server.worker_pids(), 60)
+
+
 def test_a_hung_worker_is_killed_at_the_timeout_and_replaced(server) -> None:
     before = server.health()["pool"]
     t = time.monotonic()
