@@ -312,3 +312,41 @@ def test_a_refuted_condition_states_the_finding_absent_and_entered_in_error_is_i
 def test_a_bound_settles_a_count_only_where_no_threshold_splits_it(lo, hi, want) -> None:
     p = Policy()
     assert settle_bound(p.data(p.latest()), "prior_pregnancy_losses", lo, hi) == want
+
+
+def test_an_explanation_token_names_only_installed_policies(client) -> None:
+    bad = crd.token("/tmp/elsewhere", "prolog", {"service": "nk_cell_test"})
+    _problem(client.get(f"/v1/explanations/{bad}"), 404, "not_found")
+    _problem(client.get("/v1/explanations/not-a-token"), 404, "not_found")
+    good = crd.token("cigna_0284", "asp", {"service": "nk_cell_test", "prior_pregnancy_losses": 2})
+    r = client.get(f"/v1/explanations/{good}")
+    assert r.status_code == 200 and r.json()["outcome"] == "not_covered" and r.json()["explanation"]["children"]
+
+
+def test_covkb_serve_starts_the_service() -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from service_server import REPO, free_port
+
+    port = free_port()
+    env = dict(os.environ, PYTHONPATH=str(REPO / "pyapi"))
+    proc = subprocess.Popen([sys.executable, "-m", "covkb.cli", "serve", "--port", str(port), "--workers", "1"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                h = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).json()
+                break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        assert len(h["pool"]["workers"]) == 1
+        r = httpx.post(f"http://127.0.0.1:{port}/v1/determine", json={"service": "nk_cell_test", "prior_pregnancy_losses": 2})
+        assert r.json()["outcome"] == "not_covered"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) in (0, -signal.SIGTERM)

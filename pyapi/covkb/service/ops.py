@@ -57,6 +57,8 @@ class Worker:
         from ..policy import Policy
 
         ref = ref or self.default_policy
+        if ref is not None and ("/" in ref or "\\" in ref or ref.startswith(".")):
+            raise NotFound(f"no policy {ref!r}: the service takes installed policy ids only")
         if ref not in self._policies:
             try:
                 self._policies[ref] = Policy(policy=ref)

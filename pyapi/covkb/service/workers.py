@@ -227,7 +227,11 @@ class Pool:
 
         attempt = 0
         while True:
-            p = await self._take()
+            try:  # no worker free (all busy, or none can start): a 503, never a hang
+                p = await asyncio.wait_for(self._take(), timeout)
+            except asyncio.TimeoutError:
+                self.stats.failed += 1
+                raise EngineUnavailable(f"no engine worker was free within {timeout:g} s") from None
             p.busy = True
             try:
                 header, out = await asyncio.wait_for(p.call({"op": op, "args": args}, body), timeout)
