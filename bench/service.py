@@ -196,10 +196,11 @@ def main() -> int:
             "crd_order_sign": [http("POST", f"/cds-services/{sid}", b, port) for sid, b in crd_reqs],
         }
 
-    # every request decided by the engines (the workers' answer memo off)
+    # every request decided by the engines (the answer memo off)
     s = Server("--cache-size", "0", workers=a.workers, today=TODAY)
     try:
-        for kind, reqs in kinds_for(s.port).items():
+        kinds = kinds_for(s.port)
+        for kind, reqs in kinds.items():
             asyncio.run(load(s.port, reqs, 4, 200, 10))  # warm up
             results[kind] = []
             for n in LEVELS:
@@ -207,19 +208,6 @@ def main() -> int:
                 results[kind].append(r)
                 print(f"{kind:30} {n:>2} clients: p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, "
                       f"{r['throughput_rps']} req/s, {r['requests']} requests, errors {r['errors']}", flush=True)
-    finally:
-        s.stop()
-
-    # the same requests again with the memo on (the default): repeated requests are looked up
-    s = Server(workers=a.workers, today=TODAY)
-    try:
-        kinds = kinds_for(s.port)
-        for kind, reqs in kinds.items():
-            asyncio.run(load(s.port, reqs, 4, 200, 10))  # warm up, and fill the memo
-            r = asyncio.run(load(s.port, reqs, 32, PER_LEVEL[32], SECONDS))
-            results[f"{kind}_memo"] = [r]
-            print(f"{kind + ' (memo)':30} 32 clients: p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, "
-                  f"{r['throughput_rps']} req/s, {r['requests']} requests, errors {r['errors']}", flush=True)
 
         # a worker SIGKILLed under load
         before = s.health()["pool"]
@@ -265,6 +253,27 @@ def main() -> int:
         results["sigterm_under_load"] = term
         print(f"SIGTERM under 32-client load: {term['sent_before_sigterm']} requests sent before it, "
               f"{term['lost_before_sigterm']} lost; exit status {code}", flush=True)
+    finally:
+        s.stop()
+
+    # the same requests again with the memo on (the default): repeated requests are looked up
+    s = Server(workers=a.workers, today=TODAY)
+    try:
+        kinds = kinds_for(s.port)
+        for kind, reqs in kinds.items():
+            asyncio.run(load(s.port, reqs, 4, 200, 10))  # warm up, and fill the memo
+            r = asyncio.run(load(s.port, reqs, 32, PER_LEVEL[32], SECONDS))
+            results[f"{kind}_memo"] = [r]
+            print(f"{kind + ' (memo)':30} 32 clients: p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, "
+                  f"{r['throughput_rps']} req/s, {r['requests']} requests, errors {r['errors']}", flush=True)
+        # the front's own ceiling: a route that does no work (GET /healthz)
+        ping = [f"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{s.port}\r\n\r\n".encode()]
+        asyncio.run(load(s.port, ping, 4, 200, 5))
+        r = asyncio.run(load(s.port, ping, 32, PER_LEVEL[32], SECONDS))
+        results["healthz_front_ceiling"] = [r]
+        print(f"{'GET /healthz (no engine)':30} 32 clients: p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, "
+              f"{r['throughput_rps']} req/s", flush=True)
+
     finally:
         s.stop()
     out = REPO / "bench" / "results"

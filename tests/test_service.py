@@ -350,3 +350,14 @@ def test_covkb_serve_starts_the_service() -> None:
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) in (0, -signal.SIGTERM)
+
+
+def test_an_identical_request_is_answered_from_the_memo_with_the_same_answer(client, server) -> None:
+    body = {"service": "nk_cell_test", "prior_pregnancy_losses": 2, "date_of_service": "2025-03-03"}
+    first = client.post("/v1/determine", params={"engine": "asp"}, json=body)
+    hits = server.health()["memo"]["hits"]
+    second = client.post("/v1/determine", params={"engine": "asp"}, json=body)
+    assert server.health()["memo"]["hits"] == hits + 1
+    assert second.status_code == first.status_code == 200 and second.content == first.content
+    other = client.post("/v1/determine", params={"engine": "prolog"}, json=body)  # another engine: decided again
+    assert server.health()["memo"]["hits"] == hits + 1 and other.json()["outcome"] == first.json()["outcome"]

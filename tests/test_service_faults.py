@@ -43,7 +43,7 @@ def _load(url: str, clients: int, stop: threading.Event, results: list, path: st
 
 @pytest.fixture(scope="module")
 def server():
-    s = Server("--debug-ops", "--timeout", "2", workers=2)
+    s = Server("--debug-ops", "--timeout", "2", "--cache-size", "0", workers=2)  # every request reaches a worker
     yield s
     s.stop()
 

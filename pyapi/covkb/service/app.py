@@ -51,7 +51,7 @@ class Settings:
     today: Optional[str] = None           # fix "today" (tests)
     debug_ops: bool = False               # /debug/* routes for the fault tests
     preload_engines: tuple[str, ...] = ("prolog", "asp")
-    cache_size: int = 4096                # answers each worker remembers (0: none)
+    cache_size: int = 4096                # determinations and CRD answers remembered (0: none)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -128,7 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             service_policy[crd.service_id(h, p.id)] = p.id
     cache: OrderedDict[tuple[Any, ...], tuple[int, str, bytes]] = OrderedDict()
 
-    pool = Pool(settings.workers, {"policy": default.id, "today": settings.today, "cache_size": settings.cache_size,
+    pool = Pool(settings.workers, {"policy": default.id, "today": settings.today,
                                    "preload_policies": [default.id], "preload_engines": list(settings.preload_engines)})
 
     @contextlib.asynccontextmanager
@@ -155,6 +155,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise _Http(404, "not_found", f"no policy {ref!r}{f' (did you mean {near[0]!r}?)' if near else ''}; "
                                           f"GET /v1/policies lists them")
         return p
+
+    # Answers by (operation, arguments, body, today): the knowledge base does
+    # not change while the server runs, so an identical request (an
+    # order-select then order-sign of one order, a retried call) is answered
+    # again without an engine.  Bounded; --cache-size 0 turns it off.
+    memo: OrderedDict[tuple[Any, ...], tuple[int, str, bytes]] = OrderedDict()
+    memo_stats = {"hits": 0, "misses": 0}
+
+    async def remembered(op: str, args: dict[str, Any], body: bytes) -> Response:
+        if not settings.cache_size:
+            return await run(op, args, body)
+        key = (op, json.dumps(args, sort_keys=True), body, settings.today or dt.date.today().isoformat())
+        hit = memo.get(key)
+        if hit is not None:
+            memo_stats["hits"] += 1
+            memo.move_to_end(key)
+            return Response(hit[2], status_code=hit[0], media_type=hit[1])
+        memo_stats["misses"] += 1
+        resp = await run(op, args, body)
+        if resp.status_code < 500:
+            memo[key] = (resp.status_code, resp.media_type or "application/json", bytes(resp.body))
+            if len(memo) > settings.cache_size:
+                memo.popitem(last=False)
+        return resp
 
     async def run(op: str, args: dict[str, Any], body: bytes = b"", *, slow: bool = False,
                   cache_key: tuple[Any, ...] | None = None) -> Response:
@@ -217,8 +241,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if policy is not None:
             policy = policy_or_404(policy).id
         body = await request.body()
-        return await run("determine", {"policy": policy, "engine": engine.value, "explain": explain,
-                                       "version": version}, body)
+        return await remembered("determine", {"policy": policy, "engine": engine.value, "explain": explain,
+                                              "version": version}, body)
 
     @app.post("/v1/batch", summary="JSON Lines in, JSON Lines out, one record per line, in order",
               openapi_extra={"requestBody": {"required": True, "content": {"application/x-ndjson": {
@@ -300,7 +324,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/v1/explanations/{token}", summary="The determination behind a CRD coverage assertion, explained")
     async def explanation(token: str, engine: Optional[EngineName] = None) -> Response:
-        return await run("explain", {"token": token, "engine": engine.value if engine else None})
+        return await remembered("explain", {"token": token, "engine": engine.value if engine else None}, b"")
 
     # -- CDS Hooks ---------------------------------------------------------------------
     @app.get("/cds-services", summary="CDS Hooks discovery")
@@ -314,13 +338,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         hook, _ = hooks[service_id]
         body = await request.body()
         base = str(request.base_url).rstrip("/")
-        return await run("cds", {"hook": hook, "policy": service_policy[service_id], "base_url": base,
-                                 "engine": engine.value}, body)
+        return await remembered("cds", {"hook": hook, "policy": service_policy[service_id], "base_url": base,
+                                        "engine": engine.value}, body)
 
     # -- operations ----------------------------------------------------------------------
     @app.get("/healthz", summary="Liveness, and the engine workers")
     async def healthz() -> dict[str, Any]:
-        return {"status": "ok", "pool": pool.status()}
+        return {"status": "ok", "pool": pool.status(), "memo": {"size": len(memo), **memo_stats}}
 
     if settings.debug_ops:
         @app.post("/debug/sleep", include_in_schema=False)
@@ -383,7 +407,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--today")
     ap.add_argument("--timeout", type=float, default=30.0)
     ap.add_argument("--debug-ops", action="store_true")
-    ap.add_argument("--cache-size", type=int, default=4096, help="answers each worker remembers (0: none)")
+    ap.add_argument("--cache-size", type=int, default=4096, help="answers remembered (0: none)")
     ap.add_argument("--log-level", default="warning")
     a = ap.parse_args(argv)
     serve(a.host, a.port, Settings(workers=a.workers, policy=a.policy, today=a.today, timeout=a.timeout,

@@ -11,14 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from collections import OrderedDict
 from typing import Any
 
 from ..errors import CovkbError, InvalidRequest
 from .problems import FHIR_JSON, PROBLEM, MalformedBody, NotFound, dumps, from_error, operation_outcome, problem
 
 JSON = "application/json"
-_MEMO_OPS = ("determine", "cds", "explain")
 NDJSON = "application/x-ndjson"
 
 
@@ -39,13 +37,6 @@ class Worker:
         self._kbs: dict[tuple[str, str], Any] = {}
         self._policies: dict[str | None, Any] = {}
         self._mappings: dict[str, Any] = {}
-        # Answers by (operation, arguments, body, today): the knowledge base does
-        # not change while the process lives, so an identical request (an
-        # order-select then order-sign of one order, a retried call) is
-        # answered again without the engine.  Bounded; 0 turns it off.
-        self.cache_size = int(config.get("cache_size", 4096))
-        self._memo: OrderedDict[tuple[Any, ...], tuple[int, str, bytes]] = OrderedDict()
-        self.hits = self.misses = 0
         for ref in config.get("preload_policies", [self.default_policy]):
             for engine in config.get("preload_engines", ["prolog", "asp"]):
                 kb = self.kb(ref, engine)
@@ -88,23 +79,6 @@ class Worker:
     # -- dispatch ------------------------------------------------------------------------
     def handle(self, header: dict[str, Any], body: bytes) -> tuple[int, str, bytes]:
         op, args = header.get("op"), header.get("args") or {}
-        if op not in _MEMO_OPS or not self.cache_size:
-            return self._handle(op, args, body)
-        key = (op, json.dumps(args, sort_keys=True), body, self.today or dt.date.today())
-        hit = self._memo.get(key)
-        if hit is not None:
-            self.hits += 1
-            self._memo.move_to_end(key)
-            return hit
-        self.misses += 1
-        out = self._handle(op, args, body)
-        if out[0] < 500:
-            self._memo[key] = out
-            if len(self._memo) > self.cache_size:
-                self._memo.popitem(last=False)
-        return out
-
-    def _handle(self, op: Any, args: dict[str, Any], body: bytes) -> tuple[int, str, bytes]:
         fn = getattr(self, f"op_{op}", None)
         if fn is None:
             return 500, PROBLEM, dumps(problem(500, "internal", f"unknown operation {op!r}"))
@@ -117,8 +91,7 @@ class Worker:
             return 500, PROBLEM, dumps(problem(500, "internal", f"{type(exc).__name__}: {exc}".splitlines()[0]))
 
     def op_ping(self, body: bytes) -> tuple[int, str, bytes]:
-        return 200, JSON, dumps({"pong": True, "cache": {"size": len(self._memo), "hits": self.hits,
-                                                         "misses": self.misses}})
+        return 200, JSON, b'{"pong":true}'
 
     def op_crash(self, body: bytes) -> tuple[int, str, bytes]:  # for the fault tests (only with debug on)
         import os
