@@ -215,7 +215,13 @@ def main() -> int:
         async def kill_under_load() -> dict:
             task = asyncio.ensure_future(load(s.port, kinds["rest_determine_explain_false"], 32, 6000, 8))
             await asyncio.sleep(2)
-            victim = s.worker_pids()[0]
+            victim = None
+            for _ in range(500):  # a worker in the middle of a request, if one is seen
+                victim = next((w["pid"] for w in s.health()["pool"]["workers"] if w["busy"]), None)
+                if victim is not None:
+                    break
+                await asyncio.sleep(0.01)
+            victim = victim or s.worker_pids()[0]
             t = time.monotonic()
             os.kill(victim, signal.SIGKILL)
             replaced_after = None
