@@ -361,3 +361,11 @@ def test_an_identical_request_is_answered_from_the_memo_with_the_same_answer(cli
     assert second.status_code == first.status_code == 200 and second.content == first.content
     other = client.post("/v1/determine", params={"engine": "prolog"}, json=body)  # another engine: decided again
     assert server.health()["memo"]["hits"] == hits + 1 and other.json()["outcome"] == first.json()["outcome"]
+
+
+def test_a_cds_call_may_carry_a_larger_record_but_not_without_bound(client) -> None:
+    call = _hook("pregnant_patient_with_prior_cone_biopsy_ordering_59325_is_covered")
+    call["prefetch"]["patient"]["text"] = {"status": "generated", "div": "<div xmlns=\"http://www.w3.org/1999/xhtml\">" + "x" * (2 << 20) + "</div>"}
+    assert client.post("/cds-services/covkb-order-sign", json=call).status_code == 200
+    call["prefetch"]["patient"]["text"]["div"] = "<div xmlns=\"http://www.w3.org/1999/xhtml\">" + "x" * (9 << 20) + "</div>"
+    _problem(client.post("/cds-services/covkb-order-sign", json=call), 413, "too_large")

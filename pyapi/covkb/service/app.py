@@ -45,6 +45,7 @@ class Settings:
     policy: Optional[str] = None          # the default policy (None: kb/policies/default.pl)
     max_body: int = 1 << 20               # 1 MiB for a request
     max_batch_body: int = 64 << 20        # 64 MiB for a batch (streamed)
+    max_cds_body: int = 8 << 20           # 8 MiB for a CDS Hooks call (its prefetch holds a record)
     batch_chunk: int = 256                # lines per worker call in a batch
     timeout: float = 30.0                 # seconds for one determination (a hung worker is replaced)
     slow_timeout: float = 600.0           # check, diff, compare
@@ -70,7 +71,9 @@ class BodyLimit:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        limit = self.settings.max_batch_body if scope["path"].rstrip("/") == "/v1/batch" else self.settings.max_body
+        path = scope["path"].rstrip("/")
+        limit = (self.settings.max_batch_body if path == "/v1/batch" else
+                 self.settings.max_cds_body if path.startswith("/cds-services/") else self.settings.max_body)
         for k, v in scope.get("headers", ()):
             if k == b"content-length" and v.isdigit() and int(v) > limit:
                 return await _problem_response(413, "too_large", f"the body is over {limit} bytes")(scope, receive, send)

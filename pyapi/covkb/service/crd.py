@@ -24,8 +24,8 @@ import zlib
 from typing import Any
 
 from ..errors import CovkbError, InvalidRequest
-from .fhir_map import (COVERAGE_KEY, FhirMapping, InvalidFhir, PrefetchMissing, record_request, resources_of,
-                       validate_resource)
+from .fhir_map import (COVERAGE_KEY, FhirMapping, InvalidFhir, PrefetchMissing, order_date, record_request,
+                       resources_of, validate_resource)
 from .problems import NotFound
 
 EXT = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information"
@@ -222,9 +222,9 @@ def answer(call: dict[str, Any], hook: str, policy: Any, mapping: FhirMapping, d
     cov = coverages[0]
     coverage_ref = f"Coverage/{cov['id']}" if cov.get("id") else "Coverage"
     date = today or dt.date.today()
-    data = policy.data(policy.latest())
     actions = []
     for order in orders:
+        data = _version_data(policy, order_date(order), date)
         req, evidence = record_request(mapping, data, order, record)
         billing = next(({"system": c.get("system"), "code": c.get("code"), **({"display": c["display"]} if c.get("display") else {})}
                         for c in (order.get("code") or {}).get("coding") or []
@@ -253,6 +253,15 @@ def answer(call: dict[str, Any], hook: str, policy: Any, mapping: FhirMapping, d
         resource["extension"].append(ci)
         actions.append({"type": "update", "description": f"coverage information: {covered}", "resource": resource})
     return {"cards": [], "systemActions": actions}
+
+
+def _version_data(policy: Any, on: str | None, today: dt.date) -> Any:
+    """The version in force on the order's date (its thresholds and findings
+    read the record); the latest where none is (the engine then says why)."""
+    try:
+        return policy.data(policy.version_in_force(dt.date.fromisoformat(on) if on else today)[0])
+    except (CovkbError, ValueError):
+        return policy.data(policy.latest())
 
 
 def _same_coverage(ext: dict[str, Any], ref: str) -> bool:
