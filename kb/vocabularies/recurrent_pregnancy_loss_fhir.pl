@@ -21,10 +21,10 @@ fhir_system(snomed, "http://snomed.info/sct").
 
 %!  fhir_code(System, Code, Display, Source)
 %   A code these facts use, with its display and where its meaning was read.
-fhir_code(loinc, "82810-3", "Pregnancy status", "LOINC 82810-3, answer list LL4129-4").
-fhir_code(loinc, "LA15173-0", "Pregnant", "LOINC answer list LL4129-4").
-fhir_code(loinc, "LA26683-5", "Not pregnant", "LOINC answer list LL4129-4").
-fhir_code(loinc, "LA4489-6", "Unknown", "LOINC answer list LL4129-4").
+fhir_code(loinc, "82810-3", "Pregnancy status", "LOINC; its answers as the HL7 IPS value set Pregnancy Status (pregnancy-status-uv-ips) lists them").
+fhir_code(loinc, "LA15173-0", "Pregnant", "HL7 IPS value set Pregnancy Status (pregnancy-status-uv-ips)").
+fhir_code(loinc, "LA26683-5", "Not pregnant", "HL7 IPS value set Pregnancy Status (pregnancy-status-uv-ips)").
+fhir_code(loinc, "LA4489-6", "Unknown", "HL7 IPS value set Pregnancy Status (pregnancy-status-uv-ips)").
 fhir_code(loinc, "11614-5", "[#] Abortions.spontaneous", "HL7 IPS value set Pregnancies Summary (pregnancies-summary-uv-ips)").
 fhir_code(snomed, "54535009", "Cone biopsy of cervix", "SNOMED CT").
 fhir_code(cpt, "57520", "Conization of cervix, with or without fulguration, with or without dilation and curettage, with or without repair; cold knife or laser", "CPT").
