@@ -28,9 +28,49 @@ QUERIES = [(p.id, q) for p in POLICIES for q in load_queries(p.queries_dir) if n
 EXAMPLES = examples()
 
 
+class FakeFhir:
+    """A FHIR server on 127.0.0.1 that answers the prefetch queries of one
+    example from its prefetch, and remembers what it was asked."""
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import unquote
+
+        call = dict(EXAMPLES)["pregnant_patient_with_prior_cone_biopsy_ordering_59325_is_covered"]["hook_request"]
+        mapping = load_mapping(Policy())
+        answers = {crd.fill(q, call): call["prefetch"][k] for k, (_r, q) in mapping.prefetch.items()}
+        self.asked: list[tuple[str, str | None]] = []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                path = unquote(self.path.split("/fhir/", 1)[-1])
+                fake.asked.append((path, self.headers.get("Authorization")))
+                body = next((json.dumps(v).encode() for q, v in answers.items() if unquote(q) == path), None)
+                self.send_response(200 if body else 404)
+                self.send_header("Content-Type", "application/fhir+json")
+                self.end_headers()
+                self.wfile.write(body or b'{"resourceType": "OperationOutcome", "issue": []}')
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/fhir"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+
 @pytest.fixture(scope="module")
-def server():
-    s = Server("--debug-ops", workers=2)
+def fhir():
+    f = FakeFhir()
+    yield f
+    f.httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def server(fhir):
+    s = Server("--debug-ops", "--fhir-server", fhir.url, workers=2)
     yield s
     assert s.stop() in (0, -15)  # uvicorn re-raises the SIGTERM it handled
 
@@ -239,7 +279,7 @@ def test_crd_errors(client) -> None:
     del missing["prefetch"]["pregnancy_status"]
     body = _problem(client.post("/cds-services/covkb-order-sign", json=missing), 412, "prefetch_missing")
     assert "pregnancy_status" in body["detail"]
-    missing["fhirServer"] = "https://ehr.example/fhir"
+    missing["fhirServer"] = "https://ehr.example/fhir"  # not a server this service reads
     _problem(client.post("/cds-services/covkb-order-sign", json=missing), 412, "prefetch_missing")
     # unknown hook: 404
     _problem(client.post("/cds-services/covkb-order-dispatch", json=good), 404, "not_found")
@@ -369,3 +409,24 @@ def test_a_cds_call_may_carry_a_larger_record_but_not_without_bound(client) -> N
     assert client.post("/cds-services/covkb-order-sign", json=call).status_code == 200
     call["prefetch"]["patient"]["text"]["div"] = "<div xmlns=\"http://www.w3.org/1999/xhtml\">" + "x" * (9 << 20) + "</div>"
     _problem(client.post("/cds-services/covkb-order-sign", json=call), 413, "too_large")
+
+
+def test_missing_prefetch_is_read_from_an_allowed_fhir_server_with_its_authorization(client, fhir) -> None:
+    name = "pregnant_patient_with_prior_cone_biopsy_ordering_59325_is_covered"
+    call = _hook(name)
+    with_prefetch = client.post("/cds-services/covkb-order-sign", json=call).json()
+    for key in ("conditions", "procedures", "pregnancy_status"):
+        del call["prefetch"][key]
+    call["fhirServer"] = fhir.url
+    call["fhirAuthorization"] = {"access_token": "t0k3n", "token_type": "Bearer", "expires_in": 300,
+                                 "scope": "patient/*.read", "subject": "covkb"}
+    r = client.post("/cds-services/covkb-order-sign", json=call)
+    assert r.status_code == 200, r.text
+    assert check_example(dict(EXAMPLES)[name], r.json(), None) == []
+    assert coverage_infos(r.json())[0] == coverage_infos(with_prefetch)[0]
+    asked = {q.split("?")[0] for q, _a in fhir.asked}
+    assert asked == {"Condition", "Procedure", "Observation"} and {a for _q, a in fhir.asked} == {"Bearer t0k3n"}
+    # a server the service was not started with is never asked
+    call["fhirServer"] = "http://127.0.0.1:9/fhir"
+    body = _problem(client.post("/cds-services/covkb-order-sign", json=call), 412, "prefetch_missing")
+    assert "does not query the FHIR server" in body["detail"]

@@ -53,6 +53,7 @@ class Settings:
     debug_ops: bool = False               # /debug/* routes for the fault tests
     preload_engines: tuple[str, ...] = ("prolog", "asp")
     cache_size: int = 4096                # determinations and CRD answers remembered (0: none)
+    fhir_servers: tuple[str, ...] = ()    # FHIR servers a CDS call may have covkb read missing prefetch from
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -131,7 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             service_policy[crd.service_id(h, p.id)] = p.id
     cache: OrderedDict[tuple[Any, ...], tuple[int, str, bytes]] = OrderedDict()
 
-    pool = Pool(settings.workers, {"policy": default.id, "today": settings.today,
+    pool = Pool(settings.workers, {"policy": default.id, "today": settings.today, "fhir_servers": list(settings.fhir_servers),
                                    "preload_policies": [default.id], "preload_engines": list(settings.preload_engines)})
 
     @contextlib.asynccontextmanager
@@ -411,10 +412,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--timeout", type=float, default=30.0)
     ap.add_argument("--debug-ops", action="store_true")
     ap.add_argument("--cache-size", type=int, default=4096, help="answers remembered (0: none)")
+    ap.add_argument("--fhir-server", action="append", default=[], help="a FHIR server base URL to read missing prefetch from")
     ap.add_argument("--log-level", default="warning")
     a = ap.parse_args(argv)
     serve(a.host, a.port, Settings(workers=a.workers, policy=a.policy, today=a.today, timeout=a.timeout,
-                                   debug_ops=a.debug_ops, cache_size=a.cache_size), log_level=a.log_level)
+                                   debug_ops=a.debug_ops, cache_size=a.cache_size, fhir_servers=tuple(a.fhir_server)),
+          log_level=a.log_level)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,9 @@ import copy
 import datetime as dt
 import hashlib
 import json
+import re
+import urllib.parse
+import urllib.request
 import zlib
 from typing import Any
 
@@ -66,7 +69,7 @@ def discovery(policies: list[tuple[str, str, FhirMapping]], default_id: str) -> 
                     "description": f"Da Vinci CRD coverage information for {hook} from the encoded policy {title}: "
                                    f"medical necessity with the policy's own words, and what a record leaves unknown.",
                     "prefetch": prefetch,
-                    "usageRequirements": "Send the prefetch keys listed; covkb does not query the FHIR server.",
+                    "usageRequirements": "Send the prefetch keys listed; covkb reads a missing one from fhirServer only where the service allows that server.",
                 })
     return {"services": services}
 
@@ -95,16 +98,24 @@ def parse_call(body: bytes, hook: str) -> dict[str, Any]:
     return call
 
 
-def record_of(call: dict[str, Any], mapping: FhirMapping) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]]]:
+def record_of(call: dict[str, Any], mapping: FhirMapping,
+              fhir_servers: tuple[str, ...] = ()) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]]]:
     """The patient's record from the prefetch (resources by mapping type) and
-    the Coverage resources; PrefetchMissing where a key is absent or null and
-    there is no FHIR server to ask (covkb does not query one)."""
-    pre = call.get("prefetch") or {}
+    the Coverage resources.  A prefetch key that is absent or null is read
+    from the call's fhirServer (with its fhirAuthorization) when the service
+    was started allowing that server (``--fhir-server``); otherwise, or when
+    the read fails, PrefetchMissing (412)."""
+    pre = dict(call.get("prefetch") or {})
     missing = [k for k in sorted(mapping.prefetch) if pre.get(k) is None]
     if missing:
-        where = " and covkb does not query the FHIR server" if call.get("fhirServer") else \
-            " and no fhirServer was given"
-        raise PrefetchMissing(f"prefetch {', '.join(missing)} missing{where}")
+        server = call.get("fhirServer")
+        if not isinstance(server, str) or not server:
+            raise PrefetchMissing(f"prefetch {', '.join(missing)} missing and no fhirServer was given")
+        if not any(server.rstrip("/") + "/" == allowed.rstrip("/") + "/" for allowed in fhir_servers):
+            raise PrefetchMissing(f"prefetch {', '.join(missing)} missing, and this service does not query "
+                                  f"the FHIR server {server} (covkb serve --fhir-server allows one)")
+        for key in missing:
+            pre[key] = fetch(server, call.get("fhirAuthorization"), fill(mapping.prefetch[key][1], call), key)
     record: dict[str, list[dict[str, Any]]] = {}
     coverages: list[dict[str, Any]] = []
     for key, (rtype, _q) in sorted(mapping.prefetch.items()):
@@ -113,6 +124,45 @@ def record_of(call: dict[str, Any], mapping: FhirMapping) -> tuple[dict[str, lis
                 continue
             (coverages if key == COVERAGE_KEY else record.setdefault(rtype, [])).append(r)
     return record, coverages
+
+
+_TOKEN = re.compile(r"\{\{\s*context\.(\w+)\s*\}\}")
+MAX_FETCH = 8 << 20
+
+
+def fill(template: str, call: dict[str, Any]) -> str:
+    """A prefetch template with the call's context filled in (URL-quoted)."""
+    ctx = call.get("context") or {}
+
+    def value(m: re.Match[str]) -> str:
+        v = ctx.get(m.group(1))
+        if not isinstance(v, str):
+            raise PrefetchMissing(f"prefetch template needs context.{m.group(1)}")
+        return urllib.parse.quote(v, safe="")
+    return _TOKEN.sub(value, template)
+
+
+def fetch(server: str, auth: Any, query: str, key: str) -> dict[str, Any]:
+    """GET server/query as FHIR JSON, bounded in time and size; the next
+    pages of a searchset are not followed (their entries are few here)."""
+    url = server.rstrip("/") + "/" + query
+    headers = {"Accept": "application/fhir+json"}
+    if isinstance(auth, dict) and isinstance(auth.get("access_token"), str):
+        headers["Authorization"] = f"{auth.get('token_type') or 'Bearer'} {auth['access_token']}"
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=5) as r:
+            raw = r.read(MAX_FETCH + 1)
+    except (OSError, ValueError) as exc:
+        raise PrefetchMissing(f"prefetch {key} could not be read from the FHIR server: {exc}".splitlines()[0]) from None
+    if len(raw) > MAX_FETCH:
+        raise PrefetchMissing(f"prefetch {key}: the FHIR server's answer is over {MAX_FETCH} bytes")
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise PrefetchMissing(f"prefetch {key}: the FHIR server did not answer with JSON") from None
+    if not isinstance(data, dict):
+        raise PrefetchMissing(f"prefetch {key}: the FHIR server did not answer with a resource")
+    return data
 
 
 def orders_of(call: dict[str, Any], hook: str) -> list[dict[str, Any]]:
@@ -211,10 +261,10 @@ def invariant_violations(ci: dict[str, Any]) -> list[str]:
 
 
 def answer(call: dict[str, Any], hook: str, policy: Any, mapping: FhirMapping, decide, *, base_url: str,
-           engine: str, today: dt.date | None = None) -> dict[str, Any]:
+           engine: str, today: dt.date | None = None, fhir_servers: tuple[str, ...] = ()) -> dict[str, Any]:
     """The CDS Hooks response for one call.  decide(request) returns a
     Determination or raises CovkbError."""
-    record, coverages = record_of(call, mapping)
+    record, coverages = record_of(call, mapping, fhir_servers)
     orders = orders_of(call, hook)
     if not coverages:
         # no active coverage: no coverage assertion can name one

@@ -33,6 +33,7 @@ class Worker:
     def __init__(self, config: dict[str, Any]) -> None:
         t = time.perf_counter()
         self.default_policy: str | None = config.get("policy")
+        self.fhir_servers: tuple[str, ...] = tuple(config.get("fhir_servers") or ())
         self.today = dt.date.fromisoformat(config["today"]) if config.get("today") else None
         self._kbs: dict[tuple[str, str], Any] = {}
         self._policies: dict[str | None, Any] = {}
@@ -191,7 +192,7 @@ class Worker:
             p = self.policy(policy)
             kb = self.kb(policy, engine)
             out = crd.answer(call, hook, p, self.mapping(policy), lambda req: kb.determine(req, explain=False),
-                             base_url=base_url, engine=engine, today=self.today)
+                             base_url=base_url, engine=engine, today=self.today, fhir_servers=self.fhir_servers)
         except InvalidFhir as err:
             return 400, FHIR_JSON, dumps(operation_outcome(err.message))
         return 200, JSON, dumps(out)
