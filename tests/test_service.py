@@ -426,6 +426,10 @@ def test_missing_prefetch_is_read_from_an_allowed_fhir_server_with_its_authoriza
     assert coverage_infos(r.json())[0] == coverage_infos(with_prefetch)[0]
     asked = {q.split("?")[0] for q, _a in fhir.asked}
     assert asked == {"Condition", "Procedure", "Observation"} and {a for _q, a in fhir.asked} == {"Bearer t0k3n"}
+    # an answer that rests on the FHIR server is read again, never remembered
+    assert r.headers["cache-control"] == "no-store"
+    n = len(fhir.asked)
+    assert client.post("/cds-services/covkb-order-sign", json=call).status_code == 200 and len(fhir.asked) == n + 3
     # a server the service was not started with is never asked
     call["fhirServer"] = "http://127.0.0.1:9/fhir"
     body = _problem(client.post("/cds-services/covkb-order-sign", json=call), 412, "prefetch_missing")

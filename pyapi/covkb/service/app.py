@@ -178,7 +178,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return Response(hit[2], status_code=hit[0], media_type=hit[1])
         memo_stats["misses"] += 1
         resp = await run(op, args, body)
-        if resp.status_code < 500:
+        if resp.status_code < 500 and resp.headers.get("cache-control") != "no-store":
             memo[key] = (resp.status_code, resp.media_type or "application/json", bytes(resp.body))
             if len(memo) > settings.cache_size:
                 memo.popitem(last=False)
@@ -190,11 +190,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             status, media, out = cache[cache_key]
         else:
             try:
-                status, media, out = await pool.call(op, args, body,
-                                                      timeout=settings.slow_timeout if slow else settings.timeout)
+                status, media, out, volatile = await pool.call(
+                    op, args, body, timeout=settings.slow_timeout if slow else settings.timeout)
             except CovkbError as err:
                 s, prob = from_error(err)
                 return Response(dumps(prob), status_code=s, media_type=PROBLEM)
+            if volatile:
+                return Response(out, status_code=status, media_type=media, headers={"Cache-Control": "no-store"})
             if cache_key is not None and status == 200:
                 cache[cache_key] = (status, media, out)
                 while len(cache) > 64:
@@ -354,7 +356,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         @app.post("/debug/sleep", include_in_schema=False)
         async def debug_sleep(seconds: float = 1.0, timeout: Optional[float] = None) -> Response:
             try:
-                status, media, out = await pool.call("sleep", {"seconds": seconds}, timeout=timeout or settings.timeout)
+                status, media, out, _ = await pool.call("sleep", {"seconds": seconds}, timeout=timeout or settings.timeout)
             except CovkbError as err:
                 s, prob = from_error(err)
                 return Response(dumps(prob), status_code=s, media_type=PROBLEM)
@@ -381,7 +383,7 @@ async def _chunk_out(task: asyncio.Future[tuple[int, str, bytes]], first: int, c
     """A decided chunk's records; where the engine could not answer, an error
     record for each of its lines (lines in == lines out, always)."""
     try:
-        status, media, out = await task
+        status, media, out, _ = await task
         if status == 200:
             return out
         err = json.loads(out)

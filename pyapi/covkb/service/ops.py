@@ -34,6 +34,7 @@ class Worker:
         t = time.perf_counter()
         self.default_policy: str | None = config.get("policy")
         self.fhir_servers: tuple[str, ...] = tuple(config.get("fhir_servers") or ())
+        self.volatile = False
         self.today = dt.date.fromisoformat(config["today"]) if config.get("today") else None
         self._kbs: dict[tuple[str, str], Any] = {}
         self._policies: dict[str | None, Any] = {}
@@ -80,6 +81,7 @@ class Worker:
     # -- dispatch ------------------------------------------------------------------------
     def handle(self, header: dict[str, Any], body: bytes) -> tuple[int, str, bytes]:
         op, args = header.get("op"), header.get("args") or {}
+        self.volatile = False  # set by an operation whose answer rests on more than the KB
         fn = getattr(self, f"op_{op}", None)
         if fn is None:
             return 500, PROBLEM, dumps(problem(500, "internal", f"unknown operation {op!r}"))
@@ -189,6 +191,8 @@ class Worker:
 
         try:
             call = crd.parse_call(body, hook)
+            # missing prefetch: the answer depends on a FHIR server (or its absence)
+            self.volatile = any((call.get("prefetch") or {}).get(k) is None for k in self.mapping(policy).prefetch)
             p = self.policy(policy)
             kb = self.kb(policy, engine)
             out = crd.answer(call, hook, p, self.mapping(policy), lambda req: kb.determine(req, explain=False),

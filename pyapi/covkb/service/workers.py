@@ -24,7 +24,7 @@ import struct
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 _HEAD = struct.Struct(">I")
 MAX_FRAME = 1 << 30
@@ -82,13 +82,24 @@ def worker_main() -> None:
             return
         header, body = unpack(payload)
         status, media, out = w.handle(header, body)
-        _write_all(out_fd, pack({"status": status, "media": media}, out))
+        _write_all(out_fd, pack({"status": status, "media": media, "volatile": w.volatile}, out))
 
 
 # -- the pool (in the front process) ------------------------------------------------
 
 class WorkerDied(Exception):
     pass
+
+
+class Answer(NamedTuple):
+    """A worker's answer: HTTP status, media type, body; volatile when it
+    rests on something outside the knowledge base (a FHIR server read), so
+    it must not be remembered."""
+
+    status: int
+    media: str
+    body: bytes
+    volatile: bool = False
 
 
 @dataclass(eq=False)
@@ -206,8 +217,8 @@ class Pool:
                 return p
 
     async def call(self, op: str, args: dict[str, Any], body: bytes = b"", *, timeout: float = 30.0,
-                   retries: int = 1) -> tuple[int, str, bytes]:
-        """(status, media, body) of one operation; raises EngineUnavailable.
+                   retries: int = 1) -> Answer:
+        """The answer to one operation; raises EngineUnavailable.
 
         The exchange with the worker runs as its own task: a client that goes
         away does not cut it short (its answer would otherwise be read by the
@@ -222,7 +233,7 @@ class Pool:
         return await asyncio.shield(task)
 
     async def _exchange(self, op: str, args: dict[str, Any], body: bytes, timeout: float,
-                        retries: int) -> tuple[int, str, bytes]:
+                        retries: int) -> Answer:
         from .problems import EngineUnavailable
 
         attempt = 0
@@ -252,7 +263,7 @@ class Pool:
                 p.busy = False
             p.served += 1
             self._idle.put_nowait(p)
-            return header["status"], header["media"], out
+            return Answer(header["status"], header["media"], out, bool(header.get("volatile")))
 
     def status(self) -> dict[str, Any]:
         return {"workers": [{"pid": p.pid, "busy": p.busy, "served": p.served} for p in self.procs
