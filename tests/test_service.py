@@ -336,16 +336,21 @@ def test_a_silent_record_leaves_every_finding_and_field_unknown() -> None:
     assert evidence == []
 
 
-def test_a_refuted_condition_states_the_finding_absent_and_entered_in_error_is_ignored() -> None:
+def test_a_refuted_condition_states_the_finding_absent_and_uncertain_resources_state_nothing() -> None:
     p = Policy()
     data = p.data(p.latest())
     icd = "http://hl7.org/fhir/sid/icd-10-cm"
     cond = lambda code, status: {"resourceType": "Condition", "code": {"coding": [{"system": icd, "code": code}]},  # noqa: E731
                                  "verificationStatus": {"coding": [{"code": status}]}, "subject": {"reference": "Patient/p"}}
-    record = {"condition": [cond("O71.3", "refuted"), cond("O26.872", "entered-in-error")]}
+    sct = "http://snomed.info/sct"
+    record = {"condition": [cond("O71.3", "refuted"), cond("O26.872", "entered-in-error"), cond("O26.873", "unconfirmed")],
+              "procedure": [{"resourceType": "Procedure", "status": "not-done", "code": {"coding": [{"system": sct, "code": "54535009"}]}}],
+              "observation": [{"resourceType": "Observation", "status": "preliminary", "valueInteger": 4,
+                               "code": {"coding": [{"system": "http://loinc.org", "code": "11614-5"}]}}]}
     req, _ = record_request(load_mapping(p), data, {"resourceType": "ServiceRequest"}, record)
     assert "cervical_laceration_during_delivery" not in req["findings"] + req["unknown_findings"]
-    assert "shortened_cervical_length" in req["unknown_findings"] and "diagnoses" not in req
+    assert {"shortened_cervical_length", "cone_biopsy"} <= set(req["unknown_findings"]) and req["findings"] == []
+    assert "diagnoses" not in req and "prior_pregnancy_losses" not in req
 
 
 @pytest.mark.parametrize(("lo", "hi", "want"), [(3, 10**6, 3), (2, 10**6, 2), (1, 10**6, None), (0, 1, 1), (0, 3, None), (5, 5, 5)])

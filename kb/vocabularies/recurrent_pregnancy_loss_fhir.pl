@@ -9,9 +9,13 @@
 % A record's silence is not evidence.  A finding the record does not state
 % is unknown (it goes into the request's unknown_findings), and so are a
 % pregnancy status and a count it does not state: an incomplete record gets
-% a conditional answer naming what is needed, never a denial.  A resource
-% whose verificationStatus is "refuted" states the finding absent;
-% "entered-in-error" resources are ignored.
+% a conditional answer naming what is needed, never a denial.  Nor is
+% uncertainty: a Condition states a finding present when it is confirmed
+% (or has no verificationStatus), absent when it is refuted, and nothing
+% when unconfirmed, provisional, differential or entered in error; a
+% Procedure states it present when completed, and nothing otherwise (one
+% not done is not evidence that none was); an Observation counts when
+% final, amended or corrected.
 
 %!  fhir_system(System, Uri)             a code system, by a short name
 fhir_system(cpt, "http://www.ama-assn.org/go/cpt").

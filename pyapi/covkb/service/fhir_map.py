@@ -199,12 +199,23 @@ def _status_code(concept: Any) -> set[str]:
     return {code.lower() for _s, code in _codings(concept)}
 
 
-def _ignored(r: dict[str, Any]) -> bool:
-    return r.get("status") in ("entered-in-error",) or "ENTERED-IN-ERROR" in {c for _s, c in _codings(r.get("verificationStatus"))}
+def _stance(res: str, r: dict[str, Any]) -> str | None:
+    """What a Condition or Procedure states: "present", "absent", or None
+    (nothing: entered in error, unconfirmed, not done, not yet done).
+    Uncertainty, like silence, is not evidence."""
+    if res == "procedure":
+        return "present" if r.get("status") == "completed" else None
+    status = _status_code(r.get("verificationStatus"))
+    if not status or "confirmed" in status:
+        return "present"
+    if "refuted" in status:
+        return "absent"
+    return None  # unconfirmed, provisional, differential, entered-in-error
 
 
-def _refuted(r: dict[str, Any]) -> bool:
-    return "refuted" in _status_code(r.get("verificationStatus")) or r.get("status") == "not-done"
+def _observed(r: dict[str, Any]) -> bool:
+    """An Observation whose value stands: final, amended or corrected."""
+    return r.get("status") in ("final", "amended", "corrected")
 
 
 def _when(r: dict[str, Any]) -> str:
@@ -312,9 +323,10 @@ def record_request(mapping: FhirMapping, data: VersionData, order: dict[str, Any
     values: dict[str, str] = {}
     for res in ("condition", "procedure"):
         for r in record.get(res, []):
-            if _ignored(r):
+            stance = _stance(res, r)
+            if stance is None:
                 continue
-            refuted = _refuted(r)
+            refuted = stance == "absent"
             for system, code in _codings(r.get("code")):
                 lf = mapping.code_lists.get((res, system))
                 if lf and not refuted:
@@ -332,7 +344,7 @@ def record_request(mapping: FhirMapping, data: VersionData, order: dict[str, Any
     # observations: the latest of each code
     latest: dict[tuple[str, str], dict[str, Any]] = {}
     for r in record.get("observation", []):
-        if _ignored(r) or r.get("status") in ("cancelled",):
+        if not _observed(r):
             continue
         for system, code in _codings(r.get("code")):
             if (system, code) in mapping.observations and _when(r) >= _when(latest.get((system, code), {})):
