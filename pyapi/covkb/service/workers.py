@@ -239,14 +239,18 @@ class Pool:
         attempt = 0
         while True:
             try:  # no worker free (all busy, or none can start): a 503, never a hang
-                p = await asyncio.wait_for(self._take(), timeout)
-            except asyncio.TimeoutError:
+                p = self._idle.get_nowait() if not self._idle.empty() else None
+                if p is None or p.dead or p.proc.returncode is not None:
+                    async with asyncio.timeout(timeout):
+                        p = await self._take()
+            except TimeoutError:
                 self.stats.failed += 1
                 raise EngineUnavailable(f"no engine worker was free within {timeout:g} s") from None
             p.busy = True
             try:
-                header, out = await asyncio.wait_for(p.call({"op": op, "args": args}, body), timeout)
-            except asyncio.TimeoutError:
+                async with asyncio.timeout(timeout):
+                    header, out = await p.call({"op": op, "args": args}, body)
+            except TimeoutError:
                 self.stats.timeouts += 1
                 self.stats.failed += 1
                 p.kill()
