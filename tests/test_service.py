@@ -439,3 +439,17 @@ def test_missing_prefetch_is_read_from_an_allowed_fhir_server_with_its_authoriza
     call["fhirServer"] = "http://127.0.0.1:9/fhir"
     body = _problem(client.post("/cds-services/covkb-order-sign", json=call), 412, "prefetch_missing")
     assert "does not query the FHIR server" in body["detail"]
+
+
+def test_the_memo_is_bounded_by_count_and_by_bytes() -> None:
+    from covkb.service.app import Memo
+
+    m = Memo(3, 100)
+    for i in range(5):
+        m.put((i,), (200, "application/json", b"x" * 30))
+    assert list(m.items) == [(2,), (3,), (4,)] and m.bytes == 90
+    m.get((2,))
+    m.put((5,), (200, "application/json", b"x" * 40))  # over 100 bytes: the least recently used go
+    assert list(m.items) == [(2,), (5,)] and m.bytes == 70
+    m.put((6,), (200, "application/json", b"x" * 101))  # larger than the whole memo: not kept
+    assert (6,) not in m.items and Memo(0, 100).get((1,)) is None

@@ -53,12 +53,43 @@ class Settings:
     debug_ops: bool = False               # /debug/* routes for the fault tests
     preload_engines: tuple[str, ...] = ("prolog", "asp")
     cache_size: int = 4096                # determinations and CRD answers remembered (0: none)
+    cache_bytes: int = 64 << 20           # ... and their bytes at most
     fhir_servers: tuple[str, ...] = ()    # FHIR servers a CDS call may have covkb read missing prefetch from
     extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _problem_response(status: int, code: str, detail: str) -> Response:
     return Response(dumps(problem(status, code, detail)), status_code=status, media_type=PROBLEM)
+
+
+class Memo:
+    """Answers remembered in order of use, bounded by count and by bytes."""
+
+    def __init__(self, entries: int, max_bytes: int) -> None:
+        self.entries, self.max_bytes = entries, max_bytes
+        self.items: OrderedDict[tuple[Any, ...], tuple[int, str, bytes]] = OrderedDict()
+        self.bytes = self.hits = self.misses = 0
+
+    def get(self, key: tuple[Any, ...]) -> tuple[int, str, bytes] | None:
+        hit = self.items.get(key)
+        if hit is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        self.items.move_to_end(key)
+        return hit
+
+    def put(self, key: tuple[Any, ...], value: tuple[int, str, bytes]) -> None:
+        if not self.entries or len(value[2]) > self.max_bytes or key in self.items:
+            return
+        self.items[key] = value
+        self.bytes += len(value[2])
+        while len(self.items) > self.entries or self.bytes > self.max_bytes:
+            _, old = self.items.popitem(last=False)
+            self.bytes -= len(old[2])
+
+    def status(self) -> dict[str, int]:
+        return {"size": len(self.items), "bytes": self.bytes, "hits": self.hits, "misses": self.misses}
 
 
 class BodyLimit:
@@ -130,7 +161,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for p in installed:
         for h in crd.HOOKS:
             service_policy[crd.service_id(h, p.id)] = p.id
-    cache: OrderedDict[tuple[Any, ...], tuple[int, str, bytes]] = OrderedDict()
+    cache = Memo(64, 256 << 20)  # check, diff, compare
 
     pool = Pool(settings.workers, {"policy": default.id, "today": settings.today, "fhir_servers": list(settings.fhir_servers),
                                    "preload_policies": [default.id], "preload_engines": list(settings.preload_engines)})
@@ -164,8 +195,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # not change while the server runs, so an identical request (an
     # order-select then order-sign of one order, a retried call) is answered
     # again without an engine.  Bounded; --cache-size 0 turns it off.
-    memo: OrderedDict[tuple[Any, ...], tuple[int, str, bytes]] = OrderedDict()
-    memo_stats = {"hits": 0, "misses": 0}
+    memo = Memo(settings.cache_size, settings.cache_bytes)
 
     async def remembered(op: str, args: dict[str, Any], body: bytes) -> Response:
         if not settings.cache_size:
@@ -173,21 +203,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         key = (op, json.dumps(args, sort_keys=True), body, settings.today or dt.date.today().isoformat())
         hit = memo.get(key)
         if hit is not None:
-            memo_stats["hits"] += 1
-            memo.move_to_end(key)
             return Response(hit[2], status_code=hit[0], media_type=hit[1])
-        memo_stats["misses"] += 1
         resp = await run(op, args, body)
         if resp.status_code < 500 and resp.headers.get("cache-control") != "no-store":
-            memo[key] = (resp.status_code, resp.media_type or "application/json", bytes(resp.body))
-            if len(memo) > settings.cache_size:
-                memo.popitem(last=False)
+            memo.put(key, (resp.status_code, resp.media_type or "application/json", bytes(resp.body)))
         return resp
 
     async def run(op: str, args: dict[str, Any], body: bytes = b"", *, slow: bool = False,
                   cache_key: tuple[Any, ...] | None = None) -> Response:
-        if cache_key is not None and cache_key in cache:
-            status, media, out = cache[cache_key]
+        hit = cache.get(cache_key) if cache_key is not None else None
+        if hit is not None:
+            status, media, out = hit
         else:
             try:
                 status, media, out, volatile = await pool.call(
@@ -198,9 +224,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if volatile:
                 return Response(out, status_code=status, media_type=media, headers={"Cache-Control": "no-store"})
             if cache_key is not None and status == 200:
-                cache[cache_key] = (status, media, out)
-                while len(cache) > 64:
-                    cache.popitem(last=False)
+                cache.put(cache_key, (status, media, out))
         return Response(out, status_code=status, media_type=media)
 
     # -- errors ------------------------------------------------------------------
@@ -350,7 +374,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # -- operations ----------------------------------------------------------------------
     @app.get("/healthz", summary="Liveness, and the engine workers")
     async def healthz() -> dict[str, Any]:
-        return {"status": "ok", "pool": pool.status(), "memo": {"size": len(memo), **memo_stats}}
+        return {"status": "ok", "pool": pool.status(), "memo": memo.status()}
 
     if settings.debug_ops:
         @app.post("/debug/sleep", include_in_schema=False)
