@@ -449,7 +449,9 @@ def test_the_memo_is_bounded_by_count_and_by_bytes() -> None:
         m.put((i,), (200, "application/json", b"x" * 30))
     assert list(m.items) == [(2,), (3,), (4,)] and m.bytes == 90
     m.get((2,))
-    m.put((5,), (200, "application/json", b"x" * 40))  # over 100 bytes: the least recently used go
-    assert list(m.items) == [(2,), (5,)] and m.bytes == 70
-    m.put((6,), (200, "application/json", b"x" * 101))  # larger than the whole memo: not kept
-    assert (6,) not in m.items and Memo(0, 100).get((1,)) is None
+    m.put((5,), (200, "application/json", b"x" * 40))  # 4 entries: the least recently used goes
+    assert list(m.items) == [(4,), (2,), (5,)] and m.bytes == 100
+    m.put((6,), (200, "application/json", b"x" * 45))  # over 100 bytes: the least recently used go
+    assert list(m.items) == [(5,), (6,)] and m.bytes == 85
+    m.put((7,), (200, "application/json", b"x" * 101))  # larger than the whole memo: not kept
+    assert (7,) not in m.items and Memo(0, 100).get((1,)) is None
