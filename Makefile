@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup swipl run test bench clean
+.PHONY: setup swipl run test bench serve run-service bench-service clean
 
 setup: swipl $(VENV)/.installed
 
@@ -28,6 +28,20 @@ $(VENV)/.installed: pyproject.toml
 run: setup
 	@for p in $$($(BIN)/python -c 'from covkb.policy import policy_folders; print(*(p.name for p in policy_folders()))'); do \
 	  $(BIN)/covkb query --all --policy $$p || exit 1; done
+
+# the HTTP API and CDS Hooks on 127.0.0.1:8000 (PORT=..., WORKERS=...) until Ctrl-C
+PORT ?= 8000
+WORKERS ?= 0
+serve: setup
+	$(BIN)/covkb serve --port $(PORT) --workers $(WORKERS)
+
+# start a server on a free port, run the CRD examples (queries/fhir) on both engines, stop it
+run-service: setup
+	$(BIN)/python bench/service.py --examples-only
+
+# latency, throughput and faults of the service (bounded: about 3 minutes)
+bench-service: setup
+	$(BIN)/python bench/service.py
 
 test: setup
 	$(BIN)/pytest

@@ -305,6 +305,55 @@ argument(not_formalised, 1, section).
 argument(not_formalised, 2, quote).
 argument(not_formalised, 3, text).
 
+%## FHIR R4 records as requests (kb/vocabularies/*_fhir.pl, read by the
+%## CDS Hooks service; see the comments of recurrent_pregnancy_loss_fhir.pl)
+%   fhir_system(System, Uri)                       a code system's short name
+%   fhir_code(System, Code, Display, Source)       a code used, and where it is defined
+%   fhir_order_code(System, Field)                 a draft order's code is the request's Field
+%   fhir_code_list(Resource, System, Field)        every such code of the record goes into Field
+%   fhir_code_means(Resource, System, Code, Field, Value)
+%                                                  such a resource states Field = Value
+%   fhir_observation(System, Code, Field, Reading) an Observation gives Field (coded,
+%                                                  exactly, at_least, at_most)
+%   fhir_answer(System, ObservationCode, AnswerCode, Value)
+%                                                  a coded answer as the field's value
+%   fhir_prefetch(Key, Resource, Query)            a CDS Hooks prefetch template
+schema(fhir_system, 2).
+schema(fhir_code, 4).
+schema(fhir_order_code, 2).
+schema(fhir_code_list, 3).
+schema(fhir_code_means, 5).
+schema(fhir_observation, 4).
+schema(fhir_answer, 4).
+schema(fhir_prefetch, 3).
+argument(fhir_system, 1, id).
+argument(fhir_system, 2, text).
+argument(fhir_code, 1, id).
+argument(fhir_code, 2, text).
+argument(fhir_code, 3, text).
+argument(fhir_code, 4, text).
+argument(fhir_order_code, 1, id).
+argument(fhir_order_code, 2, id).
+argument(fhir_code_list, 1, id).
+argument(fhir_code_list, 2, id).
+argument(fhir_code_list, 3, id).
+argument(fhir_code_means, 1, id).
+argument(fhir_code_means, 2, id).
+argument(fhir_code_means, 3, text).
+argument(fhir_code_means, 4, id).
+argument(fhir_code_means, 5, id).
+argument(fhir_observation, 1, id).
+argument(fhir_observation, 2, text).
+argument(fhir_observation, 3, id).
+argument(fhir_observation, 4, id).
+argument(fhir_answer, 1, id).
+argument(fhir_answer, 2, text).
+argument(fhir_answer, 3, text).
+argument(fhir_answer, 4, id).
+argument(fhir_prefetch, 1, id).
+argument(fhir_prefetch, 2, id).
+argument(fhir_prefetch, 3, text).
+
 %## Revisions: a version or draft written as changes to another
 %   revision_of(Base)          start from Base's facts
 %   drops_statement(S)         ... without statement S (and its facts)

@@ -606,6 +606,27 @@ def draft_check(
     check(file if "/" in file else f"./{file}", policy=policy, fmt=fmt)
 
 
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+    workers: int = typer.Option(0, "--workers", "-w", min=0, help="Engine worker processes (0: one per core)."),
+    policy: Optional[str] = typer.Option(None, "--policy", help="The default policy of requests that name none."),
+    cache_size: int = typer.Option(4096, "--cache-size", min=0, help="Answers remembered for identical requests (0: none)."),
+    fhir_server: list[str] = typer.Option([], "--fhir-server", help="A FHIR server base URL whose CDS calls may have covkb read missing prefetch; repeatable."),
+    log_level: str = typer.Option("warning", "--log-level", help="uvicorn log level."),
+) -> None:
+    """Serve the HTTP API (/v1, OpenAPI at /docs) and CDS Hooks (/cds-services) until stopped."""
+    import os
+
+    try:
+        from .service.app import Settings, serve as run_server
+    except ImportError as exc:
+        raise InvalidRequest(f"covkb serve needs the service dependencies (pip install covkb): {exc}") from exc
+    run_server(host, port, Settings(workers=workers or os.cpu_count() or 1, policy=policy, cache_size=cache_size,
+                                    fhir_servers=tuple(fhir_server)), log_level=log_level)
+
+
 def main() -> None:
     """Console entry point: one line per failure, never a traceback."""
     try:

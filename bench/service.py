@@ -1,0 +1,293 @@
+"""covkb serve under load and faults: `make bench-service` (`make run-service`
+runs only the CRD examples).
+
+Starts its own server on 127.0.0.1 (a free port), and stops it.  Measures,
+in one run: p50/p99 latency and throughput of REST determine and CRD
+order-sign at 1, 8 and 32 concurrent clients (keep-alive HTTP/1.1 from a
+light asyncio client, so the load generator costs little of the 2 CPUs),
+beside the in-process KnowledgeBase.determine (and the in-process CRD
+answer) on the same requests; a worker SIGKILLed under load (failed
+requests counted, replacement timed); SIGTERM under load (requests sent
+before it that got no answer counted).  Every loop is bounded in count and
+in seconds.  Writes bench/results/service.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import signal
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO / "pyapi"), str(REPO / "tests")]
+
+from service_server import Server  # noqa: E402
+
+TODAY = "2025-06-01"
+LEVELS = (1, 8, 32)
+PER_LEVEL = {1: 600, 8: 1500, 32: 2500}   # requests, at most
+SECONDS = 20.0                            # per level, at most
+
+
+def rest_requests() -> list[bytes]:
+    from covkb import CovkbError, KnowledgeBase
+    from covkb.queries import load_queries
+
+    kb = KnowledgeBase(today=dt.date.fromisoformat(TODAY))
+    out = []
+    for q in load_queries():
+        if q.version:
+            continue
+        try:
+            kb.determine(q.request, explain=False)
+        except CovkbError:
+            continue
+        out.append(json.dumps(q.request).encode())
+    return out
+
+
+def crd_requests() -> list[tuple[str, bytes]]:
+    from covkb.service.examples import examples
+
+    return [(ex["service"], json.dumps(ex["hook_request"]).encode()) for _n, ex in examples()
+            if ex["service"] == "covkb-order-sign"]
+
+
+def http(method: str, path: str, body: bytes, port: int) -> bytes:
+    return (f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+
+
+async def _client(port: int, reqs: list[bytes], quota: list[int], deadline: float, lat: list[float],
+                  errors: list[str], sent: list[tuple[float, bool]] | None = None, offset: int = 0) -> None:
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    except OSError as exc:
+        errors.append(type(exc).__name__)
+        return
+    i = offset
+    try:
+        while quota[0] > 0 and time.monotonic() < deadline:
+            quota[0] -= 1
+            req = reqs[i % len(reqs)]
+            i += 1
+            t0 = time.perf_counter()
+            when = time.monotonic()
+            try:
+                writer.write(req)
+                head = await reader.readuntil(b"\r\n\r\n")
+                status = int(head[9:12])
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":")[1])
+                await reader.readexactly(length)
+            except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
+                errors.append(type(exc).__name__)
+                if sent is not None:
+                    sent.append((when, False))
+                return
+            lat.append(time.perf_counter() - t0)
+            if sent is not None:
+                sent.append((when, status == 200))
+            if status != 200:
+                errors.append(f"HTTP {status}")
+            if b"connection: close" in head.lower():
+                return
+    finally:
+        writer.close()
+
+
+async def load(port: int, reqs: list[bytes], clients: int, count: int, seconds: float,
+               sent: list[tuple[float, bool]] | None = None) -> dict:
+    lat: list[float] = []
+    errors: list[str] = []
+    quota = [count]
+    deadline = time.monotonic() + seconds
+    t = time.perf_counter()
+    await asyncio.gather(*(_client(port, reqs, quota, deadline, lat, errors, sent, k * 7) for k in range(clients)))
+    wall = time.perf_counter() - t
+    return {"clients": clients, **_stats(lat), "throughput_rps": round(len(lat) / wall, 1), "errors": len(errors),
+            "error_kinds": sorted(set(errors))}
+
+
+def _stats(lat: list[float]) -> dict:
+    if not lat:
+        return {"requests": 0, "p50_ms": None, "p99_ms": None}
+    lat = sorted(lat)
+    return {"requests": len(lat), "p50_ms": round(statistics.median(lat) * 1000, 2),
+            "p99_ms": round(lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000, 2)}
+
+
+def in_process(rest: list[bytes], crd_reqs: list[tuple[str, bytes]], count: int = 600) -> dict:
+    """The same requests through KnowledgeBase.determine and the CRD answer, in this process."""
+    from covkb import KnowledgeBase
+    from covkb.policy import Policy
+    from covkb.service import crd
+    from covkb.service.fhir_map import load_mapping
+
+    today = dt.date.fromisoformat(TODAY)
+    out = {}
+    for engine in ("prolog", "asp"):
+        kb = KnowledgeBase(engine=engine, today=today)
+        bodies = [json.loads(b) for b in rest]
+        for b in bodies[:20]:
+            kb.determine(b)
+        for explain in (True, False):
+            lat = []
+            t = time.perf_counter()
+            for i in range(count):
+                t0 = time.perf_counter()
+                kb.determine(bodies[i % len(bodies)], explain=explain)
+                lat.append(time.perf_counter() - t0)
+            out[f"determine_{engine}_explain_{str(explain).lower()}"] = {
+                **_stats(lat), "throughput_rps": round(count / (time.perf_counter() - t), 1)}
+        p = Policy()
+        mapping = load_mapping(p)
+        calls = [json.loads(b) for _s, b in crd_reqs]
+        lat = []
+        t = time.perf_counter()
+        for i in range(count):
+            t0 = time.perf_counter()
+            crd.answer(crd.parse_call(json.dumps(calls[i % len(calls)]).encode(), "order-sign"), "order-sign", p, mapping,
+                       lambda r: kb.determine(r, explain=False), base_url="http://x", engine=engine, today=today)
+            lat.append(time.perf_counter() - t0)
+        out[f"crd_order_sign_{engine}"] = {**_stats(lat), "throughput_rps": round(count / (time.perf_counter() - t), 1)}
+        kb.close()
+    return out
+
+
+def run_examples(server: Server) -> int:
+    from covkb.service.examples import run
+
+    return max(run(server.url, engine=e) for e in ("prolog", "asp"))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--examples-only", action="store_true", help="only run the CRD examples (make run-service)")
+    ap.add_argument("--workers", type=int, default=2)
+    a = ap.parse_args()
+    if a.examples_only:
+        s = Server(workers=a.workers, today=None)
+        try:
+            return run_examples(s)
+        finally:
+            s.stop()
+
+    rest = rest_requests()
+    crd_reqs = crd_requests()
+    results: dict = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}, "workers": a.workers,
+                     "distinct_rest_requests": len(rest), "distinct_crd_requests": len(crd_reqs)}
+    print(f"in-process baseline ({len(rest)} REST requests, {len(crd_reqs)} CRD calls, rotating) ...", flush=True)
+    results["in_process"] = in_process(rest, crd_reqs)
+
+    def kinds_for(port: int) -> dict[str, list[bytes]]:
+        return {
+            "rest_determine": [http("POST", "/v1/determine", b, port) for b in rest],
+            "rest_determine_explain_false": [http("POST", "/v1/determine?explain=false", b, port) for b in rest],
+            "crd_order_sign": [http("POST", f"/cds-services/{sid}", b, port) for sid, b in crd_reqs],
+        }
+
+    # every request decided by the engines (the answer memo off)
+    s = Server("--cache-size", "0", workers=a.workers, today=TODAY)
+    try:
+        kinds = kinds_for(s.port)
+        for kind, reqs in kinds.items():
+            asyncio.run(load(s.port, reqs, 4, 200, 10))  # warm up
+            results[kind] = []
+            for n in LEVELS:
+                r = asyncio.run(load(s.port, reqs, n, PER_LEVEL[n], SECONDS))
+                results[kind].append(r)
+                print(f"{kind:30} {n:>2} clients: p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, "
+                      f"{r['throughput_rps']} req/s, {r['requests']} requests, errors {r['errors']}", flush=True)
+
+        # a worker SIGKILLed under load
+        before = s.health()["pool"]
+
+        async def kill_under_load() -> dict:
+            task = asyncio.ensure_future(load(s.port, kinds["rest_determine_explain_false"], 32, 6000, 8))
+            await asyncio.sleep(2)
+            victim = None
+            for _ in range(500):  # a worker in the middle of a request, if one is seen
+                victim = next((w["pid"] for w in s.health()["pool"]["workers"] if w["busy"]), None)
+                if victim is not None:
+                    break
+                await asyncio.sleep(0.01)
+            victim = victim or s.worker_pids()[0]
+            t = time.monotonic()
+            os.kill(victim, signal.SIGKILL)
+            replaced_after = None
+            while time.monotonic() - t < 30:
+                h = s.health()["pool"]
+                if h["replaced"] > before["replaced"] and len(h["workers"]) == a.workers:
+                    replaced_after = round(time.monotonic() - t, 2)
+                    break
+                await asyncio.sleep(0.05)
+            r = await task
+            return {**r, "killed_pid": victim, "replaced_in_s": replaced_after}
+        fault = asyncio.run(kill_under_load())
+        after = s.health()["pool"]
+        fault["retried_by_the_pool"] = after["retried"] - before["retried"]
+        results["sigkill_worker_under_load"] = fault
+        print(f"SIGKILL a worker under 32-client load: {fault['requests']} answered, {fault['errors']} failed, "
+              f"{fault['retried_by_the_pool']} sent again, replaced in {fault['replaced_in_s']} s", flush=True)
+
+        # SIGTERM under load: every request sent before it must be answered
+        async def term_under_load() -> dict:
+            sent: list[tuple[float, bool]] = []
+            task = asyncio.ensure_future(load(s.port, kinds["rest_determine_explain_false"], 32, 20000, 15, sent))
+            await asyncio.sleep(2)
+            t_term = time.monotonic()
+            s.proc.send_signal(signal.SIGTERM)
+            r = await task
+            before_term = [ok for when, ok in sent if when < t_term]
+            after_term = [ok for when, ok in sent if when >= t_term]
+            return {"sent_before_sigterm": len(before_term), "lost_before_sigterm": before_term.count(False),
+                    "answered_after_sigterm": after_term.count(True), "refused_after_sigterm": after_term.count(False),
+                    "connect_errors": r["error_kinds"]}
+        term = asyncio.run(term_under_load())
+        code = s.proc.wait(60)
+        term["exit_status"] = code
+        results["sigterm_under_load"] = term
+        print(f"SIGTERM under 32-client load: {term['sent_before_sigterm']} requests sent before it, "
+              f"{term['lost_before_sigterm']} lost; exit status {code}", flush=True)
+    finally:
+        s.stop()
+
+    # the same requests again with the memo on (the default): repeated requests are looked up
+    s = Server(workers=a.workers, today=TODAY)
+    try:
+        kinds = kinds_for(s.port)
+        for kind, reqs in kinds.items():
+            asyncio.run(load(s.port, reqs, 4, 200, 10))  # warm up, and fill the memo
+            r = asyncio.run(load(s.port, reqs, 32, PER_LEVEL[32], SECONDS))
+            results[f"{kind}_memo"] = [r]
+            print(f"{kind + ' (memo)':30} 32 clients: p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, "
+                  f"{r['throughput_rps']} req/s, {r['requests']} requests, errors {r['errors']}", flush=True)
+        # the front's own ceiling: a route that does no work (GET /healthz)
+        ping = [f"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{s.port}\r\n\r\n".encode()]
+        asyncio.run(load(s.port, ping, 4, 200, 5))
+        r = asyncio.run(load(s.port, ping, 32, PER_LEVEL[32], SECONDS))
+        results["healthz_front_ceiling"] = [r]
+        print(f"{'GET /healthz (no engine)':30} 32 clients: p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, "
+              f"{r['throughput_rps']} req/s", flush=True)
+
+    finally:
+        s.stop()
+    out = REPO / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "service.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {out / 'service.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

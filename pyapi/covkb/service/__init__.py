@@ -1,0 +1,9 @@
+"""covkb as a service: an HTTP API (``/v1``) and CDS Hooks with Da Vinci CRD
+coverage information (``/cds-services``), served by ``covkb serve``.
+
+    app.py       the HTTP front (FastAPI), problem details, body limits
+    workers.py   the engine worker processes and the pool that replaces them
+    ops.py       what a worker does for each operation
+    crd.py       CDS Hooks discovery and the CRD coverage-information answer
+    fhir_map.py  FHIR R4 records as covkb requests, by the facts of kb/vocabularies/*_fhir.pl
+"""

@@ -1,0 +1,450 @@
+"""covkb as a service: the HTTP front (FastAPI on uvicorn).
+
+One asyncio process takes the HTTP requests and hands every determination
+to a pool of engine worker processes (``workers.Pool``), each holding the
+knowledge bases loaded once.  The front does no reasoning and does not
+parse request bodies; it routes, limits body sizes, streams batches and
+writes errors as RFC 9457 problem details.
+
+    /v1/determine  /v1/batch  /v1/policies  /v1/policies/{p}/vocabulary
+    /v1/policies/{p}/versions/{v}/check  /v1/policies/{p}/diff  /v1/compare
+    /v1/explanations/{token}  /cds-services  /cds-services/{id}  /healthz
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, AsyncIterator, Optional
+
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..errors import CovkbError
+from .problems import PROBLEM, EngineUnavailable, dumps, from_error, problem
+from .workers import Pool
+
+API_VERSION = "v1"
+
+
+class EngineName(str, Enum):
+    prolog = "prolog"
+    asp = "asp"
+
+
+@dataclass
+class Settings:
+    workers: int = 2
+    policy: Optional[str] = None          # the default policy (None: kb/policies/default.pl)
+    max_body: int = 1 << 20               # 1 MiB for a request
+    max_batch_body: int = 64 << 20        # 64 MiB for a batch (streamed)
+    max_cds_body: int = 8 << 20           # 8 MiB for a CDS Hooks call (its prefetch holds a record)
+    batch_chunk: int = 256                # lines per worker call in a batch
+    timeout: float = 30.0                 # seconds for one determination (a hung worker is replaced)
+    slow_timeout: float = 600.0           # check, diff, compare
+    today: Optional[str] = None           # fix "today" (tests)
+    debug_ops: bool = False               # /debug/* routes for the fault tests
+    preload_engines: tuple[str, ...] = ("prolog", "asp")
+    cache_size: int = 4096                # determinations and CRD answers remembered (0: none)
+    cache_bytes: int = 64 << 20           # ... and their bytes at most
+    fhir_servers: tuple[str, ...] = ()    # FHIR servers a CDS call may have covkb read missing prefetch from
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _problem_response(status: int, code: str, detail: str) -> Response:
+    return Response(dumps(problem(status, code, detail)), status_code=status, media_type=PROBLEM)
+
+
+class Memo:
+    """Answers remembered in order of use, bounded by count and by bytes."""
+
+    def __init__(self, entries: int, max_bytes: int) -> None:
+        self.entries, self.max_bytes = entries, max_bytes
+        self.items: OrderedDict[tuple[Any, ...], tuple[int, str, bytes]] = OrderedDict()
+        self.bytes = self.hits = self.misses = 0
+
+    def get(self, key: tuple[Any, ...]) -> tuple[int, str, bytes] | None:
+        hit = self.items.get(key)
+        if hit is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        self.items.move_to_end(key)
+        return hit
+
+    def put(self, key: tuple[Any, ...], value: tuple[int, str, bytes]) -> None:
+        if not self.entries or len(value[2]) > self.max_bytes or key in self.items:
+            return
+        self.items[key] = value
+        self.bytes += len(value[2])
+        while len(self.items) > self.entries or self.bytes > self.max_bytes:
+            _, old = self.items.popitem(last=False)
+            self.bytes -= len(old[2])
+
+    def status(self) -> dict[str, int]:
+        return {"size": len(self.items), "bytes": self.bytes, "hits": self.hits, "misses": self.misses}
+
+
+class BodyLimit:
+    """ASGI middleware: 413 for a body over the limit (by Content-Length, or
+    counted as it streams in)."""
+
+    def __init__(self, app: Any, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        path = scope["path"].rstrip("/")
+        limit = (self.settings.max_batch_body if path == "/v1/batch" else
+                 self.settings.max_cds_body if path.startswith("/cds-services/") else self.settings.max_body)
+        for k, v in scope.get("headers", ()):
+            if k == b"content-length" and v.isdigit() and int(v) > limit:
+                return await _problem_response(413, "too_large", f"the body is over {limit} bytes")(scope, receive, send)
+        seen = 0
+        started = False
+
+        async def counted() -> dict[str, Any]:
+            nonlocal seen
+            msg = await receive()
+            if msg["type"] == "http.request":
+                seen += len(msg.get("body", b""))
+                if seen > limit:
+                    raise _TooLarge(limit)
+            return msg
+
+        async def tracking_send(msg: dict[str, Any]) -> None:
+            nonlocal started
+            if msg["type"] == "http.response.start":
+                started = True
+            await send(msg)
+
+        try:
+            await self.app(scope, counted, tracking_send)
+        except _TooLarge as exc:
+            if not started:
+                await _problem_response(413, "too_large", f"the body is over {exc.limit} bytes")(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    from ..policy import Policy, policy_folders
+    from ..request import request_model
+    from . import crd
+    from .fhir_map import load_mapping
+
+    # What the front answers itself: read once, pure Python (no engine).
+    default = Policy(policy=settings.policy)
+    installed = [Policy(policy=f) for f in policy_folders()]
+    by_ref: dict[str, Policy] = {}
+    for p in installed:
+        for ref in (p.id, p.number, p.folder.name):
+            by_ref[ref] = p
+    mappings = {p.id: load_mapping(p) for p in installed}
+    cds = crd.discovery([(p.id, f"{p.number} {p.title}", mappings[p.id]) for p in installed if mappings[p.id].prefetch],
+                        default.id)
+    hooks: dict[str, tuple[str, str]] = {s["id"]: (s["hook"], s["id"]) for s in cds["services"]}
+    service_policy = {crd.service_id(h, None): default.id for h in crd.HOOKS}
+    for p in installed:
+        for h in crd.HOOKS:
+            service_policy[crd.service_id(h, p.id)] = p.id
+    cache = Memo(64, 256 << 20)  # check, diff, compare
+
+    pool = Pool(settings.workers, {"policy": default.id, "today": settings.today, "fhir_servers": list(settings.fhir_servers),
+                                   "preload_policies": [default.id], "preload_engines": list(settings.preload_engines)})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await pool.start()
+        yield
+        await pool.close()
+
+    app = FastAPI(
+        title="covkb", version="1",
+        description="Explainable coverage determinations over encoded medical coverage policies, "
+                    "with CDS Hooks / Da Vinci CRD coverage information.",
+        lifespan=lifespan,
+    )
+    app.state.pool = pool
+    app.state.settings = settings
+
+    def policy_or_404(ref: str) -> Policy:
+        p = by_ref.get(ref)
+        if p is None:
+            import difflib
+
+            near = difflib.get_close_matches(ref, sorted(by_ref), n=1)
+            raise _Http(404, "not_found", f"no policy {ref!r}{f' (did you mean {near[0]!r}?)' if near else ''}; "
+                                          f"GET /v1/policies lists them")
+        return p
+
+    # Answers by (operation, arguments, body, today): the knowledge base does
+    # not change while the server runs, so an identical request (an
+    # order-select then order-sign of one order, a retried call) is answered
+    # again without an engine.  Bounded; --cache-size 0 turns it off.
+    memo = Memo(settings.cache_size, settings.cache_bytes)
+
+    async def remembered(op: str, args: dict[str, Any], body: bytes) -> Response:
+        if not settings.cache_size:
+            return await run(op, args, body)
+        key = (op, json.dumps(args, sort_keys=True), body, settings.today or dt.date.today().isoformat())
+        hit = memo.get(key)
+        if hit is not None:
+            return Response(hit[2], status_code=hit[0], media_type=hit[1])
+        resp = await run(op, args, body)
+        if resp.status_code < 500 and resp.headers.get("cache-control") != "no-store":
+            memo.put(key, (resp.status_code, resp.media_type or "application/json", bytes(resp.body)))
+        return resp
+
+    async def run(op: str, args: dict[str, Any], body: bytes = b"", *, slow: bool = False,
+                  cache_key: tuple[Any, ...] | None = None) -> Response:
+        hit = cache.get(cache_key) if cache_key is not None else None
+        if hit is not None:
+            status, media, out = hit
+        else:
+            try:
+                status, media, out, volatile = await pool.call(
+                    op, args, body, timeout=settings.slow_timeout if slow else settings.timeout)
+            except CovkbError as err:
+                s, prob = from_error(err)
+                return Response(dumps(prob), status_code=s, media_type=PROBLEM)
+            if volatile:
+                return Response(out, status_code=status, media_type=media, headers={"Cache-Control": "no-store"})
+            if cache_key is not None and status == 200:
+                cache.put(cache_key, (status, media, out))
+        return Response(out, status_code=status, media_type=media)
+
+    # -- errors ------------------------------------------------------------------
+    @app.exception_handler(_Http)
+    async def _http(request: Request, exc: _Http) -> Response:
+        return _problem_response(exc.status, exc.code, exc.detail)
+
+    @app.exception_handler(_TooLarge)
+    async def _too_large(request: Request, exc: _TooLarge) -> Response:
+        return _problem_response(413, "too_large", f"the body is over {exc.limit} bytes")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _starlette(request: Request, exc: StarletteHTTPException) -> Response:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return _problem_response(exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        err = exc.errors()[0]
+        loc = ".".join(str(x) for x in err.get("loc", ()))
+        return _problem_response(422, "invalid_request", f"{loc}: {err.get('msg')}")
+
+    @app.exception_handler(Exception)
+    async def _internal(request: Request, exc: Exception) -> Response:
+        return _problem_response(500, "internal", f"{type(exc).__name__}: {exc}".splitlines()[0])
+
+    # -- REST v1 -------------------------------------------------------------------
+    vocab = default.data(default.latest()).vocabulary
+    try:
+        request_schema = request_model(vocab).model_json_schema()
+    except Exception:  # the schema is documentation only: validation happens in the engine workers
+        request_schema = {"type": "object"}
+    body_doc = {"requestBody": {"required": True, "content": {"application/json": {"schema": request_schema}}}}
+
+    @app.post("/v1/determine", openapi_extra=body_doc,
+              summary="Is this service medically necessary for this patient, and why?",
+              description="The request JSON of `covkb determine --request`; the answer is "
+                          "`covkb determine --format json`. Errors are problem details with covkb's code: "
+                          "422 for a request the vocabulary refuses (with a suggestion), 400 for a body "
+                          "that is not JSON, 413 over 1 MiB.")
+    async def determine(request: Request, engine: EngineName = EngineName.prolog, policy: Optional[str] = None,
+                        explain: bool = True,
+                        version: Optional[str] = Query(None, description="A version id (not the one in force)")) -> Response:
+        if policy is not None:
+            policy = policy_or_404(policy).id
+        body = await request.body()
+        return await remembered("determine", {"policy": policy, "engine": engine.value, "explain": explain,
+                                              "version": version}, body)
+
+    @app.post("/v1/batch", summary="JSON Lines in, JSON Lines out, one record per line, in order",
+              openapi_extra={"requestBody": {"required": True, "content": {"application/x-ndjson": {
+                  "schema": {"type": "string", "description": "one request JSON object per line"}}}}})
+    async def batch(request: Request, engine: EngineName = EngineName.prolog, policy: Optional[str] = None) -> Response:
+        if policy is not None:
+            policy = policy_or_404(policy).id
+        args = {"policy": policy, "engine": engine.value}
+
+        async def chunks() -> AsyncIterator[tuple[int, bytes]]:
+            buf = b""
+            line = 1
+            lines: list[bytes] = []
+            async for piece in request.stream():
+                buf += piece
+                *complete, buf = buf.split(b"\n")
+                lines.extend(complete)
+                while len(lines) >= settings.batch_chunk:
+                    yield line, b"\n".join(lines[:settings.batch_chunk])
+                    line += settings.batch_chunk
+                    lines = lines[settings.batch_chunk:]
+            if buf:
+                lines.append(buf)
+            if lines:
+                yield line, b"\n".join(lines)
+
+        async def records() -> AsyncIterator[bytes]:
+            in_flight: list[tuple[asyncio.Future[tuple[int, str, bytes]], int, int]] = []
+            try:
+                async for first, chunk in chunks():
+                    task = asyncio.ensure_future(
+                        pool.call("batch", {**args, "first_line": first}, chunk, timeout=settings.slow_timeout))
+                    in_flight.append((task, first, chunk.count(b"\n") + 1))
+                    while len(in_flight) > pool.size:
+                        yield await _chunk_out(*in_flight.pop(0))
+                while in_flight:
+                    yield await _chunk_out(*in_flight.pop(0))
+            finally:
+                for t, _, _ in in_flight:
+                    t.cancel()
+
+        return _StreamingBody(records(), media_type="application/x-ndjson")
+
+    @app.get("/v1/policies", summary="The installed policies, each with its versions")
+    async def policies() -> list[dict[str, Any]]:
+        return [{"policy": p.id, "number": p.number, "title": p.title, "default": p.id == default.id,
+                 "versions": [{"version": v.id, "effective": v.effective.isoformat() if v.effective else None,
+                               "next_review": v.next_review.isoformat() if v.next_review else None,
+                               "known": v.knowledge} for v in p.versions]} for p in installed]
+
+    @app.get("/v1/policies/{policy}/vocabulary", summary="Every id a request may use, and the request fields")
+    async def vocabulary(policy: str) -> dict[str, Any]:
+        p = policy_or_404(policy)
+        v = p.data(p.latest()).vocabulary
+        return {
+            "request_fields": {f.name: {"kind": f.kind, "label": f.label, "values": list(f.values) if f.kind in ("boolean", "choice") else None,
+                                        "minimum": f.minimum, "maximum": f.maximum, "unit": f.unit,
+                                        "code_system": f.code_system} for f in v.fields.values()},
+            "outcomes": v.outcomes, "services": v.services, "findings": v.findings, "patient_facts": v.patient_facts,
+            "qualifiers": v.qualifiers, "qualifier_values": {k: list(x) for k, x in v.qualifier_values.items()},
+            "cpt_codes": v.codes,
+        }
+
+    @app.get("/v1/policies/{policy}/versions/{version}/check", summary="covkb check of one version")
+    async def check(policy: str, version: str) -> Response:
+        p = policy_or_404(policy)
+        return await run("check", {"policy": p.id, "version": version}, slow=True, cache_key=("check", p.id, version))
+
+    @app.get("/v1/policies/{policy}/diff", summary="Which cases change between two versions")
+    async def diff(policy: str, a: str, b: str) -> Response:
+        p = policy_or_404(policy)
+        return await run("diff", {"policy": p.id, "a": a, "b": b}, slow=True, cache_key=("diff", p.id, a, b))
+
+    @app.get("/v1/compare", summary="Where two payers decide the same requests differently (POLICY[@VERSION])")
+    async def compare(a: str, b: str) -> Response:
+        for ref in (a, b):
+            policy_or_404(ref.partition("@")[0])
+        return await run("compare", {"a": a, "b": b}, slow=True, cache_key=("compare", a, b))
+
+    @app.get("/v1/explanations/{token}", summary="The determination behind a CRD coverage assertion, explained")
+    async def explanation(token: str, engine: Optional[EngineName] = None) -> Response:
+        return await remembered("explain", {"token": token, "engine": engine.value if engine else None}, b"")
+
+    # -- CDS Hooks ---------------------------------------------------------------------
+    @app.get("/cds-services", summary="CDS Hooks discovery")
+    async def cds_discovery() -> dict[str, Any]:
+        return cds
+
+    @app.post("/cds-services/{service_id}", summary="A CDS Hooks call (order-sign, order-select)")
+    async def cds_call(service_id: str, request: Request, engine: EngineName = EngineName.prolog) -> Response:
+        if service_id not in hooks:
+            raise _Http(404, "not_found", f"no CDS service {service_id!r}; GET /cds-services lists them")
+        hook, _ = hooks[service_id]
+        body = await request.body()
+        base = str(request.base_url).rstrip("/")
+        return await remembered("cds", {"hook": hook, "policy": service_policy[service_id], "base_url": base,
+                                        "engine": engine.value}, body)
+
+    # -- operations ----------------------------------------------------------------------
+    @app.get("/healthz", summary="Liveness, and the engine workers")
+    async def healthz() -> dict[str, Any]:
+        return {"status": "ok", "pool": pool.status(), "memo": memo.status()}
+
+    if settings.debug_ops:
+        @app.post("/debug/sleep", include_in_schema=False)
+        async def debug_sleep(seconds: float = 1.0, timeout: Optional[float] = None) -> Response:
+            try:
+                status, media, out, _ = await pool.call("sleep", {"seconds": seconds}, timeout=timeout or settings.timeout)
+            except CovkbError as err:
+                s, prob = from_error(err)
+                return Response(dumps(prob), status_code=s, media_type=PROBLEM)
+            return Response(out, status_code=status, media_type=media)
+
+    return BodyLimit(app, settings)  # type: ignore[return-value]
+
+
+class _StreamingBody(StreamingResponse):
+    """A streamed answer whose generator itself reads the request body: it
+    must be the only reader of ``receive`` (Starlette's disconnect listener
+    would take the body's messages), so this one does not listen."""
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await self.stream_response(send)
+
+
+class _Http(Exception):
+    def __init__(self, status: int, code: str, detail: str) -> None:
+        self.status, self.code, self.detail = status, code, detail
+
+
+async def _chunk_out(task: asyncio.Future[tuple[int, str, bytes]], first: int, count: int) -> bytes:
+    """A decided chunk's records; where the engine could not answer, an error
+    record for each of its lines (lines in == lines out, always)."""
+    try:
+        status, media, out, _ = await task
+        if status == 200:
+            return out
+        err = json.loads(out)
+        error = {"code": err.get("code", "internal"), "message": err.get("detail", "")}
+    except CovkbError as exc:
+        error = exc.to_dict()
+    return b"".join(dumps({"line": first + i, "error": error}) + b"\n" for i in range(count))
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000, settings: Settings | None = None, log_level: str = "warning") -> None:
+    import uvicorn
+
+    app = create_app(settings)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=60, access_log=False)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m covkb.service.app``: covkb serve with the settings tests
+    and benchmarks need (a fixed today, the fault-test routes)."""
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m covkb.service.app")
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=8000)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--policy")
+    ap.add_argument("--today")
+    ap.add_argument("--timeout", type=float, default=30.0)
+    ap.add_argument("--debug-ops", action="store_true")
+    ap.add_argument("--cache-size", type=int, default=4096, help="answers remembered (0: none)")
+    ap.add_argument("--fhir-server", action="append", default=[], help="a FHIR server base URL to read missing prefetch from")
+    ap.add_argument("--log-level", default="warning")
+    a = ap.parse_args(argv)
+    serve(a.host, a.port, Settings(workers=a.workers, policy=a.policy, today=a.today, timeout=a.timeout,
+                                   debug_ops=a.debug_ops, cache_size=a.cache_size, fhir_servers=tuple(a.fhir_server)),
+          log_level=a.log_level)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""Run the example CRD requests (queries/fhir/*.json) against a running
+service and check each answer: ``python -m covkb.service.examples URL``.
+
+Each example holds a title, a sentence why, the CDS service to call, the
+expected outcome and coverage information, and the hook request itself.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..paths import queries_dir
+from .crd import EXT, invariant_violations
+
+
+def examples(folder: Path | None = None) -> list[tuple[str, dict[str, Any]]]:
+    folder = folder or queries_dir() / "fhir"
+    return [(p.stem, json.loads(p.read_text(encoding="utf-8"))) for p in sorted(folder.glob("*.json"))]
+
+
+def coverage_infos(response: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for action in response.get("systemActions") or []:
+        for ext in (action.get("resource") or {}).get("extension") or []:
+            if ext.get("url") == EXT:
+                out.append(ext)
+    return out
+
+
+def sub(ci: dict[str, Any], url: str) -> Any:
+    for e in ci.get("extension") or []:
+        if e.get("url") == url:
+            return next((v for k, v in e.items() if k.startswith("value")), e.get("extension"))
+    return None
+
+
+def check(example: dict[str, Any], response: dict[str, Any], explanation: dict[str, Any] | None) -> list[str]:
+    """What is wrong with a response to an example ([] when it is as expected)."""
+    problems = []
+    infos = coverage_infos(response)
+    orders = [e["resource"] for e in example["hook_request"]["context"]["draftOrders"].get("entry", [])]
+    if len(infos) != len(response.get("systemActions") or []) or not infos:
+        problems.append(f"expected one coverage-information per action, found {len(infos)}")
+        return problems
+    ci = infos[0]
+    exp = example["expect"]
+    if sub(ci, "covered") != exp["covered"]:
+        problems.append(f"covered {sub(ci, 'covered')!r}, expected {exp['covered']!r}")
+    if sub(ci, "info-needed") != exp.get("info-needed"):
+        problems.append(f"info-needed {sub(ci, 'info-needed')!r}, expected {exp.get('info-needed')!r}")
+    if sub(ci, "doc-needed") is not None and example["hook_request"]["hook"] == "order-select":
+        problems.append("order-select must not say documentation is needed")
+    problems += [f"invariant {v}" for v in invariant_violations(ci)]
+    # nothing else in the resource changed
+    sent = next(o for o in orders if o.get("id") == response["systemActions"][0]["resource"].get("id"))
+    back = dict(response["systemActions"][0]["resource"])
+    back["extension"] = [e for e in back.get("extension", []) if e.get("url") != EXT]
+    if not back["extension"]:
+        del back["extension"]
+    if back != sent:
+        problems.append("the resource changed beyond the coverage-information extension")
+    if explanation is not None and explanation.get("outcome") != exp["outcome"]:
+        problems.append(f"outcome {explanation.get('outcome')!r}, expected {exp['outcome']!r}")
+    return problems
+
+
+def run(url: str, folder: Path | None = None, engine: str = "prolog") -> int:
+    import httpx
+
+    failures = 0
+    with httpx.Client(base_url=url, timeout=60) as client:
+        for name, ex in examples(folder):
+            r = client.post(f"/cds-services/{ex['service']}", params={"engine": engine}, json=ex["hook_request"])
+            if r.status_code != 200:
+                print(f"=== {name}\nHTTP {r.status_code}: {r.text}\nNOT AS EXPECTED")
+                failures += 1
+                continue
+            resp = r.json()
+            infos = coverage_infos(resp)
+            link = sub(infos[0], "detail")[1]["valueString"] if infos else None
+            expl = client.get(link.removeprefix(url.rstrip("/"))).json() if link else None
+            problems = check(ex, resp, expl)
+            failures += bool(problems)
+            ci = infos[0] if infos else {}
+            print(f"=== {name}\n{ex['title']}\nwhy: {ex['why']}\n"
+                  f"covered: {sub(ci, 'covered')}  info-needed: {sub(ci, 'info-needed')}  outcome: "
+                  f"{(expl or {}).get('outcome')}\nreason: {(sub(ci, 'reason') or {}).get('text')}\n"
+                  f"explanation: {link}\n" + ("as expected" if not problems else "NOT AS EXPECTED: " + "; ".join(problems)) + "\n")
+    n = len(examples(folder))
+    print(f"{n - failures} of {n} CRD examples as expected ({engine})")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    sys.exit(run(args[0] if args else "http://127.0.0.1:8000", engine=args[1] if len(args) > 1 else "prolog"))

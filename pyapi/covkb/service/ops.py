@@ -1,0 +1,202 @@
+"""What an engine worker does: each operation of the HTTP API, in one process
+that holds the knowledge bases (one per policy and engine, loaded once).
+
+Every operation returns (status, media type, body bytes) and never raises:
+covkb errors become problem details with their code, anything else a 500.
+Request bodies arrive as the bytes the client sent and are parsed here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from typing import Any
+
+from ..errors import CovkbError, InvalidRequest
+from .problems import FHIR_JSON, PROBLEM, MalformedBody, NotFound, dumps, from_error, operation_outcome, problem
+
+JSON = "application/json"
+NDJSON = "application/x-ndjson"
+
+
+def _version_id(ref: str | None) -> str | None:
+    """A version id from an HTTP client: ids only, never a file path."""
+    if ref is None:
+        return None
+    if "/" in ref or "\\" in ref or ref.endswith(".pl"):
+        raise InvalidRequest(f"version {ref!r}: the service takes version ids only, not draft files")
+    return ref
+
+
+class Worker:
+    def __init__(self, config: dict[str, Any]) -> None:
+        t = time.perf_counter()
+        self.default_policy: str | None = config.get("policy")
+        self.fhir_servers: tuple[str, ...] = tuple(config.get("fhir_servers") or ())
+        self.volatile = False
+        self.today = dt.date.fromisoformat(config["today"]) if config.get("today") else None
+        self._kbs: dict[tuple[str, str], Any] = {}
+        self._policies: dict[str | None, Any] = {}
+        self._mappings: dict[str, Any] = {}
+        for ref in config.get("preload_policies", [self.default_policy]):
+            for engine in config.get("preload_engines", ["prolog", "asp"]):
+                kb = self.kb(ref, engine)
+                kb.engine(kb.policy.version_in_force(self.today or dt.date.today())[0])
+        self.startup_seconds = round(time.perf_counter() - t, 3)
+
+    # -- the knowledge bases -------------------------------------------------------
+    def policy(self, ref: str | None) -> Any:
+        from ..policy import Policy
+
+        ref = ref or self.default_policy
+        if ref is not None and ("/" in ref or "\\" in ref or ref.startswith(".")):
+            raise NotFound(f"no policy {ref!r}: the service takes installed policy ids only")
+        if ref not in self._policies:
+            try:
+                self._policies[ref] = Policy(policy=ref)
+            except InvalidRequest as err:
+                if "no policy" in err.message:
+                    raise NotFound(err.message) from None
+                raise
+        return self._policies[ref]
+
+    def kb(self, ref: str | None, engine: str) -> Any:
+        from ..kb import KnowledgeBase
+
+        p = self.policy(ref)
+        key = (str(p.folder), engine)
+        if key not in self._kbs:
+            self._kbs[key] = KnowledgeBase(engine=engine, policy=p.folder, today=self.today)
+        return self._kbs[key]
+
+    def mapping(self, ref: str | None) -> Any:
+        from .fhir_map import load_mapping
+
+        p = self.policy(ref)
+        if p.id not in self._mappings:
+            self._mappings[p.id] = load_mapping(p)
+        return self._mappings[p.id]
+
+    # -- dispatch ------------------------------------------------------------------------
+    def handle(self, header: dict[str, Any], body: bytes) -> tuple[int, str, bytes]:
+        op, args = header.get("op"), header.get("args") or {}
+        self.volatile = False  # set by an operation whose answer rests on more than the KB
+        fn = getattr(self, f"op_{op}", None)
+        if fn is None:
+            return 500, PROBLEM, dumps(problem(500, "internal", f"unknown operation {op!r}"))
+        try:
+            return fn(body, **args)
+        except CovkbError as err:
+            status, prob = from_error(err)
+            return status, PROBLEM, dumps(prob)
+        except Exception as exc:  # one line, never a traceback to the client
+            return 500, PROBLEM, dumps(problem(500, "internal", f"{type(exc).__name__}: {exc}".splitlines()[0]))
+
+    def op_ping(self, body: bytes) -> tuple[int, str, bytes]:
+        return 200, JSON, b'{"pong":true}'
+
+    def op_crash(self, body: bytes) -> tuple[int, str, bytes]:  # for the fault tests (only with debug on)
+        import os
+
+        os._exit(1)
+
+    def op_sleep(self, body: bytes, seconds: float = 1.0) -> tuple[int, str, bytes]:  # for the fault tests
+        time.sleep(seconds)
+        return 200, JSON, b"{}"
+
+    def op_determine(self, body: bytes, policy: str | None = None, engine: str = "prolog", explain: bool = True,
+                     version: str | None = None) -> tuple[int, str, bytes]:
+        from ..request import request_json
+
+        try:
+            data = request_json(body.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise MalformedBody("request is not UTF-8 text") from None
+        except InvalidRequest as err:
+            if err.message.startswith(("request is not valid JSON", "empty request", "request is nested")):
+                raise MalformedBody(err.message) from None
+            raise
+        kb = self.kb(policy, engine)
+        det = kb.determine(data, explain=explain, version=_version_id(version))
+        return 200, JSON, dumps(det.to_dict(explanation=explain))
+
+    def op_explain(self, body: bytes, token: str, engine: str | None = None) -> tuple[int, str, bytes]:
+        from .crd import untoken
+
+        data = untoken(token)
+        kb = self.kb(data.get("policy"), engine or data.get("engine") or "prolog")
+        det = kb.determine(data["request"], explain=True)
+        return 200, JSON, dumps({"request": data["request"], **det.to_dict()})
+
+    def op_batch(self, body: bytes, policy: str | None = None, engine: str = "prolog",
+                 first_line: int = 1) -> tuple[int, str, bytes]:
+        """JSON Lines in (this chunk, numbered from first_line), one record per line out."""
+        from ..request import request_json
+
+        kb = self.kb(policy, engine)
+        out = []
+        for i, raw in enumerate(body.split(b"\n")):
+            n = first_line + i
+            try:
+                try:
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise InvalidRequest("line is not UTF-8 text") from None
+                d = kb.determine(request_json(text), explain=False).to_dict(explanation=False)
+                del d["citations"]
+                rec = {"line": n, **d}
+            except CovkbError as err:
+                rec = {"line": n, "error": err.to_dict()}
+            except Exception as exc:  # a batch never stops on one line
+                rec = {"line": n, "error": {"code": "internal", "message": f"{type(exc).__name__}: {exc}"}}
+            out.append(json.dumps(rec, ensure_ascii=False, separators=(",", ":")))
+        return 200, NDJSON, ("\n".join(out) + "\n").encode()
+
+    def op_check(self, body: bytes, policy: str, version: str) -> tuple[int, str, bytes]:
+        from ..check import check
+
+        p = self.policy(policy)
+        v = self._version(p, version)
+        return 200, JSON, dumps(check(p.data(v)).to_dict())
+
+    def op_diff(self, body: bytes, policy: str, a: str, b: str) -> tuple[int, str, bytes]:
+        from ..diff import diff
+
+        p = self.policy(policy)
+        return 200, JSON, dumps(diff(p, self._version(p, a).id, self._version(p, b).id).to_dict())
+
+    def op_compare(self, body: bytes, a: str, b: str) -> tuple[int, str, bytes]:
+        from ..compare import compare
+
+        for ref in (a, b):
+            name, _, ver = ref.partition("@")
+            p = self.policy(name)
+            if ver:
+                self._version(p, ver)
+        return 200, JSON, dumps(compare(a, b).to_dict())
+
+    def _version(self, p: Any, ref: str) -> Any:
+        from ..errors import VersionNotAvailable
+
+        try:
+            return p.version(_version_id(ref))
+        except VersionNotAvailable as err:
+            raise NotFound(err.message) from None
+
+    def op_cds(self, body: bytes, hook: str, policy: str | None, base_url: str,
+               engine: str = "prolog") -> tuple[int, str, bytes]:
+        from . import crd
+        from .fhir_map import InvalidFhir
+
+        try:
+            call = crd.parse_call(body, hook)
+            # missing prefetch: the answer depends on a FHIR server (or its absence)
+            self.volatile = any((call.get("prefetch") or {}).get(k) is None for k in self.mapping(policy).prefetch)
+            p = self.policy(policy)
+            kb = self.kb(policy, engine)
+            out = crd.answer(call, hook, p, self.mapping(policy), lambda req: kb.determine(req, explain=False),
+                             base_url=base_url, engine=engine, today=self.today, fhir_servers=self.fhir_servers)
+        except InvalidFhir as err:
+            return 400, FHIR_JSON, dumps(operation_outcome(err.message))
+        return 200, JSON, dumps(out)

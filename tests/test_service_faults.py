@@ -1,0 +1,118 @@
+"""The service under faults, on a real server: a worker SIGKILLed under load
+is replaced and no request fails; a hung worker is killed at the timeout
+(503, then replaced), never a hang; SIGTERM answers every request already
+accepted before the server stops.  Bounded in count and time."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import httpx
+import pytest
+
+from service_server import Server
+
+REQ = {"cpt": "59325", "prior_pregnancy_losses": 3, "findings": ["cone_biopsy"], "date_of_service": "2025-06-01"}
+
+
+def _wait(pred, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _load(url: str, clients: int, stop: threading.Event, results: list, path: str = "/v1/determine") -> list[threading.Thread]:
+    def run() -> None:
+        with httpx.Client(base_url=url, timeout=30) as c:
+            while not stop.is_set():
+                try:
+                    results.append(c.post(path, json=REQ).status_code)
+                except httpx.HTTPError as exc:
+                    results.append(type(exc).__name__)
+    threads = [threading.Thread(target=run, daemon=True) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    return threads
+
+
+@pytest.fixture(scope="module")
+def server():
+    s = Server("--debug-ops", "--timeout", "2", "--cache-size", "0", workers=2)  # every request reaches a worker
+    yield s
+    s.stop()
+
+
+def test_a_worker_killed_under_load_is_replaced_and_no_request_fails(server) -> None:
+    before = server.health()["pool"]
+    stop, results = threading.Event(), []
+    threads = _load(server.url, 8, stop, results)
+    time.sleep(1.0)
+    victim = server.worker_pids()[0]
+    os.kill(victim, signal.SIGKILL)
+    assert _wait(lambda: server.health()["pool"]["replaced"] == before["replaced"] + 1
+                 and len(server.worker_pids()) == 2 and victim not in server.worker_pids(), 60)
+    time.sleep(1.0)  # and the new worker answers
+    stop.set()
+    for t in threads:
+        t.join(30)
+    assert len(results) > 50
+    assert [r for r in results if r != 200] == []  # the killed worker's request was sent again
+    after = server.health()["pool"]
+    assert after["failed"] == before["failed"]
+
+
+def test_the_request_a_killed_worker_held_is_sent_to_another_and_answered(server) -> None:
+    before = server.health()["pool"]
+    answer: list = []
+    t = threading.Thread(target=lambda: answer.append(
+        httpx.post(f"{server.url}/debug/sleep", params={"seconds": 1.0}, timeout=30).status_code))
+    t.start()
+    assert _wait(lambda: any(w["busy"] for w in server.health()["pool"]["workers"]), 10)
+    busy = next(w["pid"] for w in server.health()["pool"]["workers"] if w["busy"])
+    os.kill(busy, signal.SIGKILL)
+    t.join(30)
+    assert answer == [200]
+    after = server.health()["pool"]
+    assert after["retried"] == before["retried"] + 1 and after["failed"] == before["failed"]
+    assert _wait(lambda: len(server.worker_pids()) == 2 and busy not in server.worker_pids(), 60)
+
+
+def test_a_hung_worker_is_killed_at_the_timeout_and_replaced(server) -> None:
+    before = server.health()["pool"]
+    t = time.monotonic()
+    r = httpx.post(f"{server.url}/debug/sleep", params={"seconds": 30, "timeout": 1}, timeout=20)
+    assert r.status_code == 503 and r.json()["code"] == "engine_unavailable"
+    assert time.monotonic() - t < 5
+    assert _wait(lambda: server.health()["pool"]["replaced"] == before["replaced"] + 1 and len(server.worker_pids()) == 2, 60)
+    assert httpx.post(f"{server.url}/v1/determine", json=REQ, timeout=20).json()["outcome"] == "medically_necessary"
+
+
+def test_sigterm_answers_every_accepted_request() -> None:
+    s = Server("--debug-ops", workers=2)
+    try:
+        answers: list = []
+
+        def slow() -> None:
+            try:
+                answers.append(httpx.post(f"{s.url}/debug/sleep", params={"seconds": 1.5}, timeout=30).status_code)
+            except httpx.HTTPError as exc:
+                answers.append(type(exc).__name__)
+        threads = [threading.Thread(target=slow) for _ in range(4)]  # more than the workers: some wait in the queue
+        for t in threads:
+            t.start()
+        time.sleep(0.5)
+        s.proc.send_signal(signal.SIGTERM)
+        for t in threads:
+            t.join(30)
+        assert answers == [200] * 4
+        assert s.proc.wait(30) in (0, -signal.SIGTERM)
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"{s.url}/healthz", timeout=2)
+    finally:
+        s.stop()
