@@ -24,7 +24,8 @@ from service_server import Server
 TODAY = dt.date(2025, 6, 1)
 ENGINES = ("prolog", "asp")
 POLICIES = [Policy(policy=f) for f in policy_folders()]
-QUERIES = [(p.id, q) for p in POLICIES for q in load_queries(p.queries_dir) if not (q.version or "").endswith(".pl")]
+# named queries decided by a draft file are left out: the service takes version ids only, never file paths
+QUERIES = [(p.id, q) for p in POLICIES for q in load_queries(p.queries_dir) if not (q.version or "").endswith((".pl", ".toml"))]
 EXAMPLES = examples()
 
 
