@@ -11,7 +11,9 @@ the API.
     │   ├── UnknownId               an id not in the vocabulary (did-you-mean)
     │   └── VersionNotAvailable     no encoded version for the date of service
     ├── KnowledgeBaseError          the KB itself is broken (syntax, conflict)
-    └── EngineError                 an engine failed for another reason
+    ├── EngineError                 an engine failed for another reason (or was
+    │                               used from a thread it cannot serve)
+    └── KnowledgeBaseClosed         a KnowledgeBase used after close()
 """
 
 from __future__ import annotations
@@ -56,6 +58,10 @@ class KnowledgeBaseError(CovkbError):
 
 class EngineError(CovkbError):
     code = "engine"
+
+
+class KnowledgeBaseClosed(CovkbError):
+    code = "closed"
 
 
 def _source(node: dict[str, Any]) -> str:

@@ -21,11 +21,18 @@ from ..paths import kb_dir
 
 _loaded_modules: set[str] = set()
 _prolog = None
+_owner: int | None = None  # the thread SWI-Prolog was started from
 
 
 def _swipl() -> None:
-    global _prolog
+    global _prolog, _owner
+    import threading
+
+    if _owner is not None and threading.get_ident() != _owner:
+        raise EngineError("SWI-Prolog can only be used from the thread that started it; "
+                          "use processes for parallel work")
     if _prolog is None:
+        _owner = threading.get_ident()
         try:
             from pyswip import Prolog
         except Exception as exc:  # pyswip raises plain exceptions when libswipl is missing
@@ -93,6 +100,8 @@ class PrologEngine:
 
     def _ask(self, pred: str, request: dict[str, Any]) -> dict[str, Any]:
         from pyswip import Variable
+
+        _swipl()  # refuses a thread other than SWI-Prolog's own
 
         out = Variable()
         res = _solve_once(_evaluator_goal(pred, self.module, json.dumps(request), out), out)
