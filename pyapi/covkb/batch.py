@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from .errors import BatchInterrupted, CovkbError, EngineError, InvalidRequest
-from .request import MAX_REQUEST_BYTES, decode_text, parse_whole_number, parse_yes_no, request_json
+from .request import MAX_REQUEST_BYTES, decode_text, field_names, parse_whole_number, parse_yes_no, request_json
 
 CSV_LIST_FIELDS = ("findings", "unknown_findings")  # and the policy's code-list fields
 CSV_OUT_FIELDS = (
@@ -386,11 +386,14 @@ def run_batch(
     settings = {"engine": engine, "citations": citations, "policy": policy, "csv_output": csv_out,
                 **({} if from_stdin else _input_stamp(input_path))}
     with src:
-        kb = None
-        if workers <= 1:  # decided here: load the KB once, before anything is written
+        # The policy is read here, before any worker starts or anything is
+        # written, so that a bad --policy or --engine is one clean error.
+        if workers <= 1:  # decided here: load the KB once
             _init_worker(engine, citations, policy)
-            kb = _kb
-        columns = _columns(kb, policy) if csv_in else []
+            vocabulary = _kb.vocabulary
+        else:
+            vocabulary = _vocabulary(engine, policy)
+        columns = field_names(vocabulary) if csv_in else []
         header, offset = read_csv_header(src, columns) if csv_in else ((), 0)
         first = 2 if csv_in else 1
         point: dict[str, Any] | None = None
@@ -450,15 +453,14 @@ def run_batch(
     return summary
 
 
-def _columns(kb: Any, policy: str | None) -> list[str]:
-    from .request import field_names
-
-    if kb is not None:
-        return field_names(kb.vocabulary)
+def _vocabulary(engine: str, policy: str | None) -> Any:
+    from .engines import ENGINES
     from .policy import Policy
 
+    if engine not in ENGINES:
+        raise InvalidRequest(f"unknown engine {engine!r} (choose {' or '.join(ENGINES)})")
     p = Policy(policy=policy)
-    return field_names(p.data(p.latest()).vocabulary)
+    return p.data(p.latest()).vocabulary
 
 
 def _open_output(target: Target | None, output_path: str, point: dict[str, Any] | None,
@@ -554,8 +556,17 @@ class WorkerPool:
         return [p.pid for p in (getattr(self.ex, "_processes", None) or {}).values()]
 
     def submit(self, batches: list[list[Raw]]) -> Callable[[], list[list[tuple[dict[str, Any], str]]]]:
-        entries = [[b, self.ex.submit(_decide_raws, b)] for b in batches]
-        self.outstanding.extend(entries)
+        from concurrent.futures.process import BrokenProcessPool
+
+        entries = []
+        for b in batches:
+            entry: list[Any] = [b, None]
+            self.outstanding.append(entry)
+            entries.append(entry)
+            try:
+                entry[1] = self.ex.submit(_decide_raws, b)
+            except BrokenProcessPool:  # a worker died since the last batch was collected
+                self._restart()  # sends this batch again too
         return lambda: self._collect(entries)
 
     def _collect(self, entries: list[list[Any]]) -> list[list[tuple[dict[str, Any], str]]]:
@@ -584,7 +595,7 @@ class WorkerPool:
         self._start()
         for entry in self.outstanding:
             f = entry[1]
-            if not (f.done() and not f.cancelled() and f.exception() is None):
+            if f is None or not (f.done() and not f.cancelled() and f.exception() is None):
                 entry[1] = self.ex.submit(_decide_raws, entry[0])
 
     def stop(self, abort: bool = True) -> None:
