@@ -78,7 +78,9 @@ class Request(BaseModel):
 
     The fields every policy shares; ``request_model`` adds a policy's own."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    # defer_build: the schema is built at first validation, not at import (a command that validates
+    # nothing does not pay for it)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, defer_build=True)
 
     date_of_service: dt.date | None = None
     service: str | None = None
