@@ -88,7 +88,7 @@ def _policy_fields(args: list[str], vocabulary: Any) -> dict[str, Any]:
     """A policy's own request fields given as options (``--FIELD VALUE``,
     ``--FIELD=VALUE``, ``--BOOLEAN``/``--not-BOOLEAN``, a code list's field
     repeated), read against the fields the policy declares; values stay data."""
-    from .request import _closest
+    from .request import _closest, parse_whole_number, parse_yes_no
 
     fields = {f.name: f for f in vocabulary.fields.values()}
     names: dict[str, str] = {}
@@ -123,13 +123,9 @@ def _policy_fields(args: list[str], vocabulary: Any) -> dict[str, Any]:
         if f is None or f.kind == "choice":
             out[name] = value
         elif f.kind == "boolean":
-            if value.lower() not in ("true", "false", "yes", "no"):
-                raise InvalidRequest(f"--{opt}: {value!r} is not yes or no")
-            out[name] = value.lower() in ("true", "yes")
+            out[name] = parse_yes_no(value, f"--{opt}")
         elif f.numeric:
-            if not (value.isascii() and value.lstrip("-").isdigit() and len(value) < 12):
-                raise InvalidRequest(f"--{opt}: {value!r} is not a whole number")
-            out[name] = int(value)
+            out[name] = parse_whole_number(value, f"--{opt}")
         else:
             out.setdefault(name, []).append(value)
     return out
