@@ -235,6 +235,16 @@ def test_batch_refuses_an_output_that_is_its_input(tmp_path: Path, how: str) -> 
     assert not list(tmp_path.glob("*.partial*"))
 
 
+def test_batch_output_to_a_device_is_written_through_and_a_directory_is_refused(tmp_path: Path) -> None:
+    """/dev/null must stay a device (no OUT.partial renamed over it); a directory is no output file."""
+    src = tmp_path / "in.jsonl"
+    src.write_text(NK.decode() + "\n")
+    assert run_batch(str(src), os.devnull).lines == 1
+    assert Path(os.devnull).is_char_device() and not Path(os.devnull + ".partial").exists()
+    with pytest.raises(InvalidRequest, match="is a directory"):
+        run_batch(str(src), str(tmp_path))
+
+
 # -- batch: every input line is one record, with its line number ------------------------
 
 def records(path: Path) -> list[dict]:

@@ -46,8 +46,10 @@ CSV_OUT_FIELDS = (
     "line", "row", "outcome", "statement", "criteria_met", "missing", "possible_outcomes",
     "referral", "version", "warnings", "error_code", "error_message",
 )
-CHUNK = 2048          # lines in flight at once: bounds memory
-MEMO_LIMIT = 50_000   # distinct lines remembered per worker
+CHUNK = 2048          # lines in a chunk; a few chunks are in flight at once
+CHUNK_BYTES = 8 << 20  # and at most this much line text in a chunk: bounds memory with long lines
+MEMO_LIMIT = 50_000   # distinct lines remembered (by the reader, and per worker)
+MEMO_KEY_MAX = 1024   # a line longer than this is decided again rather than remembered
 MAX_WORKERS = 64
 WORKER_RESTARTS = 3   # a run whose workers die more often than this fails
 
@@ -371,11 +373,15 @@ def run_batch(
     start = time.perf_counter()
     csv_in, csv_out = is_csv(input_path), is_csv(output_path)
     to_stdout, from_stdin = output_path == "-", input_path == "-"
-    if resume and (to_stdout or from_stdin):
-        raise InvalidRequest("--resume needs an input file and an output file (not -)")
-    target = None if to_stdout else Target.of(output_path)
-    if target is not None and not from_stdin:
-        for p in (output_path, target.final, target.partial, target.resume):
+    if os.path.isdir(output_path):
+        raise InvalidRequest(f"the output {output_path} is a directory")
+    # a device or a pipe (/dev/null, a FIFO) is written as it is: no partial file, no resume
+    direct = to_stdout or (os.path.exists(output_path) and not os.path.isfile(output_path))
+    if resume and (direct or from_stdin):
+        raise InvalidRequest("--resume needs an input file and an output file (not -, a device or a pipe)")
+    target = None if direct else Target.of(output_path)
+    if not from_stdin:
+        for p in (output_path,) if target is None else (output_path, target.final, target.partial, target.resume):
             if _same_file(input_path, p):
                 raise InvalidRequest(f"the output {output_path} is the input {input_path}: refused, "
                                      f"it would destroy the input")
@@ -466,8 +472,10 @@ def _vocabulary(engine: str, policy: str | None) -> Any:
 def _open_output(target: Target | None, output_path: str, point: dict[str, Any] | None,
                  csv_out: bool) -> tuple[io.TextIOWrapper, BinaryIO]:
     try:
-        if target is None:
+        if target is None and output_path == "-":
             raw: BinaryIO = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+        elif target is None:
+            raw = open(output_path, "wb")
         elif point is not None:
             raw = open(target.partial, "r+b")
             raw.truncate(point["bytes"])
@@ -511,7 +519,7 @@ def _decided_chunks(
     The reading process remembers every distinct line it has seen decided
     and sends only new ones out; a repeated line costs a dictionary lookup.
     """
-    chunks = iter(lambda: list(islice(items, CHUNK)), [])
+    chunks = _chunks(items)
     if workers <= 1:
         if _kb is None:
             _init_worker(engine, citations, policy)
@@ -527,6 +535,28 @@ def _decided_chunks(
         if summary is not None:
             summary.worker_restarts = pool.restarts
         pool.stop(abort=not finished)
+
+
+def _size(raw: Raw) -> int:
+    if isinstance(raw, str):
+        return len(raw)
+    if isinstance(raw, BadLine):
+        return len(raw.message)
+    return sum(len(k) + len(c) for k, c in raw)
+
+
+def _chunks(items: Iterator[Item]) -> Iterator[list[Item]]:
+    """Items in chunks of at most CHUNK lines and CHUNK_BYTES of line text."""
+    chunk: list[Item] = []
+    size = 0
+    for item in items:
+        chunk.append(item)
+        size += _size(item[1])
+        if len(chunk) >= CHUNK or size >= CHUNK_BYTES:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
 
 
 def _run_here(batches: list[list[Raw]]) -> Callable[[], list[list[tuple[dict[str, Any], str]]]]:
@@ -637,7 +667,7 @@ def _with_line_memo(
                 carry[k] = local[k]
         room = MEMO_LIMIT - len(memo)
         if room > 0:
-            memo.update(islice(local.items(), room))
+            memo.update(islice(((k, v) for k, v in local.items() if _size(k) <= MEMO_KEY_MAX), room))
         out = [(n, *(local.get(k) or memo.get(k) or carry[k]), end) for n, k, end in chunk]
         for k in waits:
             awaited[k] -= 1
