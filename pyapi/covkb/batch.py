@@ -53,8 +53,6 @@ MEMO_KEY_MAX = 1024   # a line longer than this is decided again rather than rem
 MAX_WORKERS = 64
 WORKER_RESTARTS = 3   # a run whose workers die more often than this fails
 
-csv.field_size_limit(MAX_REQUEST_BYTES)  # a line is bounded before the csv module sees it
-
 
 @dataclass(frozen=True, slots=True)
 class BadLine:
@@ -136,6 +134,8 @@ def read_jsonl(src: BinaryIO, first: int = 1, offset: int = 0) -> Iterator[Item]
 def read_csv_header(src: BinaryIO, columns: list[str]) -> tuple[tuple[str, ...], int]:
     """The header row (line 1), checked against the request's fields:
     every column known, none twice.  Returns the columns and the offset past it."""
+    if csv.field_size_limit() < MAX_REQUEST_BYTES:
+        csv.field_size_limit(MAX_REQUEST_BYTES)  # a line is bounded before the csv module sees it
     for _, raw, end in physical_lines(src):
         text = _text(raw)
         if isinstance(text, BadLine):
