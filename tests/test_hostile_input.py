@@ -503,3 +503,26 @@ def test_a_prolog_knowledge_base_used_from_another_thread_raises_instead_of_cras
     assert [type(e) for e in errors] == [EngineError, EngineError]
     assert all("thread" in str(e) for e in errors)
     assert answer(kb, {**BASE, "service": "nk_cell_test"})[0] == "not_covered"  # still fine in its own thread
+
+
+# -- covkb's cache never serves stale or corrupt facts ------------------------------
+
+def test_the_parsed_facts_cache_follows_edits_and_ignores_a_corrupt_entry(tmp_path: Path, monkeypatch) -> None:
+    """Cold start keeps parsed KB facts in a cache folder: an edit (even of the same size, within the same
+    millisecond) is parsed again, and a damaged entry is ignored."""
+    from covkb.facts import read_facts
+
+    kb_root, cache = tmp_path / "kb", tmp_path / "cache"
+    kb_root.mkdir()
+    (kb_root / "schema.pl").write_bytes((Path(__file__).parents[1] / "kb" / "schema.pl").read_bytes())
+    monkeypatch.setenv("COVKB_KB", str(kb_root))
+    monkeypatch.setenv("COVKB_CACHE", str(cache))
+    facts = kb_root / "facts.pl"
+    facts.write_text('revision_of("2025-02-15").\n')
+    assert [str(f) for f in read_facts([facts])] == ['revision_of("2025-02-15").']
+    assert len(list(cache.glob("facts-*.json"))) == 2  # the schema and the file
+    facts.write_text('revision_of("2024-04-15").\n')  # same size, same mtime tick
+    assert [str(f) for f in read_facts([facts])] == ['revision_of("2024-04-15").']
+    for entry in cache.glob("facts-*.json"):
+        entry.write_text("{not json")
+    assert [str(f) for f in read_facts([facts])] == ['revision_of("2024-04-15").']

@@ -88,8 +88,8 @@ def _decode(v: object) -> Value:
 
 def _parse(files: Iterable[Path], schema: frozenset[tuple[str, int]] | None) -> list[Fact]:
     """The facts of files; the KB's own files (under kb/) are parsed once and
-    kept, as JSON data, in covkb's cache folder, keyed on each file's path,
-    size and modification time (a user's draft is always parsed)."""
+    kept, as JSON data, in covkb's cache folder, keyed on the files' paths and
+    contents (a user's draft is always parsed)."""
     import hashlib
     import json
     import os
@@ -103,8 +103,11 @@ def _parse(files: Iterable[Path], schema: frozenset[tuple[str, int]] | None) -> 
     try:
         real = [os.path.realpath(f) for f in files]
         if folder is not None and all(r.startswith(root + os.sep) for r in real):
-            stats = [(r, os.stat(r).st_mtime_ns, os.stat(r).st_size) for r in real]
-            key = hashlib.sha256(json.dumps([1, stats, sorted(schema or ())]).encode()).hexdigest()[:32]
+            h = hashlib.sha256(json.dumps([2, real, sorted(schema or ())]).encode())
+            for r in real:  # keyed on the contents: an edit is never missed, however quick
+                with open(r, "rb") as fh:
+                    h.update(hashlib.sha256(fh.read()).digest())
+            key = h.hexdigest()[:32]
             try:
                 rows = json.loads((folder / f"facts-{key}.json").read_text(encoding="utf-8"))
                 return [Fact(n, tuple(_decode(a) for a in args)) for n, args in rows]
