@@ -16,7 +16,10 @@ the same run, and reported as a ratio:
   (warm, in-process), beside an estimate of the brute-force alternative
   (every scenario of the space through the ASP engine on both sides, at the
   per-request time measured here); and a synthetic policy (~500 statements
-  over 30 findings) diffed against a mutated copy, cold, in a subprocess.
+  over 30 findings) diffed against a mutated copy, cold, in a subprocess;
+- cold start: `covkb determine …` as a new process (wall and CPU time,
+  median of interleaved runs), beside `python -c pass` in the same run.
+  `python bench/run.py --only coldstart` measures only this (a few seconds).
 """
 
 from __future__ import annotations
@@ -239,6 +242,46 @@ def batch_figures(lines: int, engines: list[str], res: dict, rows: list) -> None
                              f"{rate:,.0f} lines/s", f"{rate / fl_rate:.3f}× floor"))
 
 
+COLD_REQUEST = ["determine", "--cpt", "59325", "--losses", "3", "--finding", "cone_biopsy", "--date", "2025-06-01"]
+
+
+def cold_start(res: dict, rows: list, runs: int) -> None:
+    """New processes, interleaved so that each command meets the same load:
+    the interpreter alone, and `covkb determine` in text and JSON.  One
+    unmeasured run of each first (it fills covkb's cache and the OS's)."""
+    import resource
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        x for x in (str(HERE.parent / "pyapi"), os.environ.get("PYTHONPATH", "")) if x)}
+    cmds = {
+        "python -c pass": [sys.executable, "-c", "pass"],
+        "covkb determine (text)": [sys.executable, "-m", "covkb.cli", *COLD_REQUEST],
+        "covkb determine --format json": [sys.executable, "-m", "covkb.cli", *COLD_REQUEST, "--format", "json"],
+    }
+    for cmd in cmds.values():
+        subprocess.run(cmd, env=env, capture_output=True, check=True)
+    wall: dict[str, list[float]] = {k: [] for k in cmds}
+    cpu: dict[str, list[float]] = {k: [] for k in cmds}
+    for _ in range(runs):
+        for k, cmd in cmds.items():
+            r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            t = time.perf_counter()
+            subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+            wall[k].append(time.perf_counter() - t)
+            r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu[k].append(r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime)
+    base_w, base_c = statistics.median(wall["python -c pass"]), statistics.median(cpu["python -c pass"])
+    res["cold_start"] = {"runs": runs}
+    for k in cmds:
+        w, c = statistics.median(wall[k]), statistics.median(cpu[k])
+        res["cold_start"][k] = {"wall_ms": round(w * 1e3, 1), "cpu_ms": round(c * 1e3, 1),
+                                "wall_ratio_to_python": round(w / base_w, 1), "cpu_ratio_to_python": round(c / base_c, 1)}
+        if k != "python -c pass":
+            rows.append((f"cold start: {k}", f"{w * 1e3:,.0f} ms wall, {c * 1e3:,.0f} ms CPU",
+                         f"{w / base_w:,.1f}× / {c / base_c:,.1f}× python -c pass ({base_w * 1e3:,.0f} / "
+                         f"{base_c * 1e3:,.0f} ms); target < 200 ms wall"))
+
+
 def count_lines(path: str) -> int:
     with open(path, "rb") as f:
         return sum(1 for _ in f)
@@ -250,7 +293,9 @@ def main() -> None:
     ap.add_argument("--latency-calls", type=int, default=2000)
     ap.add_argument("--engines", default="prolog,asp")
     ap.add_argument("--out", default=str(HERE / "results" / "latest.json"))
-    ap.add_argument("--skip", default="", help="comma-separated parts to skip: latency,batch,diff")
+    ap.add_argument("--skip", default="", help="comma-separated parts to skip: latency,batch,diff,coldstart")
+    ap.add_argument("--only", default="", help="comma-separated parts to run, no others: latency,batch,diff,coldstart")
+    ap.add_argument("--cold-runs", type=int, default=15)
     args = ap.parse_args()
     engines = args.engines.split(",")
     res: dict = {"machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
@@ -258,6 +303,10 @@ def main() -> None:
     rows: list[tuple[str, str, str]] = []
 
     skip = set(args.skip.split(",")) - {""}
+    if args.only:
+        skip |= {"latency", "batch", "diff", "coldstart"} - set(args.only.split(","))
+    if "coldstart" not in skip:
+        cold_start(res, rows, args.cold_runs)
     # latency --------------------------------------------------------------
     bare = {"prolog": bare_prolog, "asp": bare_clingo}
     for e in engines if "latency" not in skip else ():

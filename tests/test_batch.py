@@ -57,3 +57,74 @@ def test_csv_batch_reports_bad_rows_with_their_line_numbers(tmp_path: Path) -> N
                    ("5", "invalid_request"), ("6", "invalid_request")]
     assert rows[0]["criteria_met"] == "prior_cervical_trauma;shortened_cervical_length"
     assert rows[2]["missing"] == "analyte"
+
+
+# -- memos never change an answer -------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+import covkb.batch as batch_module  # noqa: E402
+from covkb import CovkbError  # noqa: E402
+from covkb.request import request_json  # noqa: E402
+
+D = {"date_of_service": "2025-06-01"}
+POOL = [json.dumps({**D, **r}) for r in (
+    {"service": "nk_cell_test", "prior_pregnancy_losses": 2},
+    {"service": "nk_cell_test", "prior_pregnancy_losses": 2, "findings": ["cone_biopsy"]},  # a finding that cannot matter
+    {"service": "nk_cell_test", "prior_pregnancy_losses": 1},
+    {"cpt": "59325", "prior_pregnancy_losses": 3, "findings": ["cone_biopsy"]},
+    {"cpt": "59325", "prior_pregnancy_losses": 3},
+    {"cpt": "59325", "prior_pregnancy_losses": 3, "unknown_findings": ["cone_biopsy"]},
+    {"cpt": "83520", "prior_pregnancy_losses": 2},
+    {"cpt": "83520", "prior_pregnancy_losses": 2, "analyte": "inhibin_b"},
+    {"cpt": "83520", "prior_pregnancy_losses": 2, "analyte": "none"},
+    {"cpt": "96365", "substance": "ivig", "diagnoses": ["N96"]},
+    {"service": "transvaginal_cerclage", "pregnant": True, "prior_pregnancy_losses": 2},
+    {"cpt": "59325", "pregnant": False},
+    {"service": "tac"},
+)] + ["not json", "", '["a list"]']
+
+
+def expected(kb, line: str) -> dict:
+    """The record of one line decided alone, with no memo."""
+    try:
+        d = kb.determine(request_json(line), explain=False).to_dict(explanation=False)
+    except CovkbError as err:
+        return {"error": err.to_dict()}
+    del d["citations"]
+    return d
+
+
+@pytest.mark.parametrize("workers,examples", [(1, 25), (2, 5)])
+def test_batch_equals_deciding_each_line_alone(kb, tmp_path_factory, workers: int, examples: int) -> None:
+    """Line memo, worker memo and decision keys, with chunks and memos made tiny so every path runs."""
+
+    @settings(max_examples=examples, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.lists(st.sampled_from(POOL), min_size=1, max_size=40))
+    def check(lines: list[str]) -> None:
+        d = tmp_path_factory.mktemp("h")
+        src, dst = d / "in.jsonl", d / "out.jsonl"
+        src.write_text("".join(x + "\n" for x in lines))
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(batch_module, "CHUNK", 3)
+            mp.setattr(batch_module, "MEMO_LIMIT", 2)
+            run_batch(str(src), str(dst), workers=workers)
+        recs = [json.loads(x) for x in dst.read_text().splitlines()]
+        assert [r.pop("line") for r in recs] == list(range(1, len(lines) + 1))
+        assert recs == [expected(kb, x) for x in lines]
+
+    check()
+
+
+def test_two_workers_with_a_full_line_memo_keep_every_line(tmp_path: Path, monkeypatch) -> None:
+    """Regression: with the line memo full, a line awaited from an earlier chunk in flight raised
+    KeyError ('internal error', exit 3) part-way through a 2-worker run."""
+    monkeypatch.setattr(batch_module, "MEMO_LIMIT", 10)
+    monkeypatch.setattr(batch_module, "CHUNK", 16)
+    lines = [json.dumps({**D, "cpt": "59325", "prior_pregnancy_losses": 2 + i % 40}) for i in range(400)]
+    src, dst = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    src.write_text("".join(x + "\n" for x in lines))
+    summary = run_batch(str(src), str(dst), workers=2)
+    recs = [json.loads(x) for x in dst.read_text().splitlines()]
+    assert summary.lines == len(recs) == 400 and summary.errors == 0
+    assert {r["outcome"] for r in recs} == {"criteria_not_met"}

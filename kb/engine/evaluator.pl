@@ -245,7 +245,7 @@ resolve_services(M, Req, Cands, Proofs, Var) :-
 
 code_candidates(M, Req, Code, Svc, Cands, Proofs, Var) :-
     (   code_takes_qualifier(M, Code, Q) -> true ; Q = none ),
-    (   Q \== none, memberchk(Q-QVal0, Req.quals) -> QVal = QVal0 ; QVal = none ),
+    (   Q \== none, memberchk(Q-QVal0, Req.quals) -> QVal = QVal0 ; QVal = '$no_value' ),
     findall(S-Node,
             ( code_service(M, Code, Q, QVal, S0, Node0),
               refine_service(M, Svc, S0, S1),
@@ -254,31 +254,32 @@ code_candidates(M, Req, Code, Svc, Cands, Proofs, Var) :-
               service_node(S, Code, Node0, Node)
             ), Pairs0),
     (   Svc == none,
-        (   Q \== none, ( QVal == none ; \+ M:code_qualifier(Code, _, Q, QVal) )
+        (   Q \== none, ( QVal == '$no_value' ; \+ M:code_qualifier(Code, _, Q, QVal) )
         ;   M:code_open_ended(Code, _)
         )
     ->  other_node(M, Code, Q, QVal, ONode), append(Pairs0, [other-ONode], Pairs)
     ;   Pairs = Pairs0
     ),
     (   Pairs == []
-    ->  (   QVal \== none
+    ->  (   QVal \== '$no_value'
         ->  fail_request(code_service_qualifier, _{code: Code, qualifier: Q, value: QVal, service: Svc})
         ;   fail_request(code_service, _{code: Code, service: Svc})
         )
     ;   true
     ),
     pairs_keys(Pairs, Cands), Proofs = Pairs,
-    (   Q \== none, QVal == none -> Var = Q ; Var = service ).
+    (   Q \== none, QVal == '$no_value' -> Var = Q ; Var = service ).
 
 code_takes_qualifier(M, Code, Q) :- M:code_qualifier(Code, _, Q, _), !.
 
-%   A service the code reports, given the qualifier's value (or none).
+%   A service the code reports, given the qualifier's value (or '$no_value':
+%   not given; not `none`, which a request may send as a value).
 code_service(M, Code, Q, QVal, S, Node) :-
     M:code_reports(Code, S),
     (   Q == none
     ->  true
     ;   M:code_qualifier(Code, S, Q, V),
-        ( QVal == none -> true ; QVal == V )
+        ( QVal == '$no_value' -> true ; QVal == V )
     ),
     code_node(M, Code, S, Node).
 
@@ -321,7 +322,7 @@ other_node(M, Code, Q, QVal, _{kind: service, id: other, source: code, code: Cod
     (   Q == none, M:code_open_ended(Code, Quote) -> Q1 = service
     ;   M:code_heading(Code, Quote), Q1 = Q
     ),
-    ( QVal == none -> V = null ; V = QVal ).
+    ( QVal == '$no_value' -> V = null ; V = QVal ).
 
 %   A code the coding table does not list, with the notices the policy
 %   gives for it: that the table may not be complete, and how claims with a

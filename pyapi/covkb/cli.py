@@ -52,6 +52,26 @@ def _fail(err: CovkbError, fmt: Format) -> None:
     raise _Exit(2)
 
 
+class _UserFiles:
+    """Files a user names (a draft, its .txt, a request) are untrusted: an
+    OS error or text that is not UTF-8 is a one-line InvalidRequest."""
+
+    def __init__(self, ref: str | None = None) -> None:
+        self.ref = ref
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, typ: Any, exc: Any, tb: Any) -> None:
+        name = f" {self.ref[:200]}" if self.ref else ""
+        if isinstance(exc, UnicodeDecodeError):
+            raise InvalidRequest(f"cannot read{name}: a file is not UTF-8 text "
+                                 f"(byte 0x{exc.object[exc.start]:02x} at position {exc.start})") from None
+        if isinstance(exc, OSError):
+            where = f" {str(exc.filename)[:200]}" if exc.filename else name
+            raise InvalidRequest(f"cannot read{where}: {exc.strerror or exc}") from None
+
+
 def _kb(engine: EngineName, policy: str | None = None):
     from .kb import KnowledgeBase
 
@@ -68,7 +88,7 @@ def _policy_fields(args: list[str], vocabulary: Any) -> dict[str, Any]:
     """A policy's own request fields given as options (``--FIELD VALUE``,
     ``--FIELD=VALUE``, ``--BOOLEAN``/``--not-BOOLEAN``, a code list's field
     repeated), read against the fields the policy declares; values stay data."""
-    from .request import _closest
+    from .request import _closest, parse_whole_number, parse_yes_no
 
     fields = {f.name: f for f in vocabulary.fields.values()}
     names: dict[str, str] = {}
@@ -103,26 +123,29 @@ def _policy_fields(args: list[str], vocabulary: Any) -> dict[str, Any]:
         if f is None or f.kind == "choice":
             out[name] = value
         elif f.kind == "boolean":
-            if value.lower() not in ("true", "false", "yes", "no"):
-                raise InvalidRequest(f"--{opt}: {value!r} is not yes or no")
-            out[name] = value.lower() in ("true", "yes")
+            out[name] = parse_yes_no(value, f"--{opt}")
         elif f.numeric:
-            if not (value.isascii() and value.lstrip("-").isdigit() and len(value) < 12):
-                raise InvalidRequest(f"--{opt}: {value!r} is not a whole number")
-            out[name] = int(value)
+            out[name] = parse_whole_number(value, f"--{opt}")
         else:
             out.setdefault(name, []).append(value)
     return out
 
 
 def _read_request(source: str) -> dict[str, Any]:
-    from .request import request_json
+    """A request file (or stdin) as untrusted bytes: at most MAX_REQUEST_BYTES
+    are read (a larger file, or /dev/zero, is refused), then UTF-8 JSON."""
+    from .request import read_bounded, request_json
 
+    what = "the request on stdin" if source == "-" else f"request file {source}"
     try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+        if source == "-":
+            raw = read_bounded(sys.stdin.buffer, what)
+        else:
+            with open(source, "rb") as f:
+                raw = read_bounded(f, what)
     except OSError as exc:
-        raise InvalidRequest(f"cannot read request {source}: {exc.strerror}") from exc
-    return request_json(text)
+        raise InvalidRequest(f"cannot read request {source[:200]}: {exc.strerror}") from exc
+    return request_json(raw, what)
 
 
 def _render(kb: Any, det: Any, fmt: Format) -> str:
@@ -165,7 +188,8 @@ def determine(
         for key, values in (("findings", finding), ("unknown_findings", unknown_finding)):
             if values:
                 data[key] = list(values)
-        det = kb.determine(data, version=version)
+        with _UserFiles(version):
+            det = kb.determine(data, version=version)
         typer.echo(_render(kb, det, fmt))
     except CovkbError as err:
         _fail(err, fmt)
@@ -292,43 +316,61 @@ def batch(
     input_path: str = typer.Argument(..., metavar="INPUT", help="JSON Lines or .csv file of requests (- for stdin)."),
     output: str = typer.Option(..., "--output", "-o", help="Output .jsonl or .csv (- for stdout)."),
     engine: EngineName = typer.Option(EngineName.prolog, help="Reasoning engine."),
-    workers: int = typer.Option(1, "--workers", "-w", min=0, help="Worker processes (0: one per core)."),
+    workers: int = typer.Option(1, "--workers", "-w", min=0, max=64, help="Worker processes, 1 to 64 (0: one per core)."),
     citations: bool = typer.Option(False, "--citations", help="Include citations in JSON Lines records."),
     summary_json: Optional[Path] = typer.Option(None, "--summary-json", help="Also write the summary as JSON here."),
+    resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run from OUTPUT.partial."),
     policy: Optional[str] = typer.Option(None, "--policy", help=POLICY_HELP),
 ) -> None:
-    """Decide every line of INPUT; one record per line, in order, errors included."""
+    """Decide every line of INPUT; one record per line, in order, errors included.
+
+    The output is written as OUTPUT.partial and renamed when every line is
+    done.  Exit status: 0 done; 1 the run failed (its workers kept dying);
+    2 bad input or options; 130/143 interrupted by SIGINT/SIGTERM, the lines
+    done kept in OUTPUT.partial for --resume."""
     import os
 
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from .batch import run_batch
+    from .errors import BatchInterrupted
 
-    n_workers = workers or os.cpu_count() or 1
-    err_console = Console(stderr=True)
+    n_workers = workers or min(os.cpu_count() or 1, 64)
     try:
-        if err_console.is_terminal:
+        if summary_json is not None and not summary_json.parent.is_dir():
+            raise InvalidRequest(f"cannot write the summary to {summary_json}: no directory {summary_json.parent}")
+        if sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
             with Progress(TextColumn("deciding"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                          console=err_console, transient=True) as bar:
+                          console=Console(stderr=True), transient=True) as bar:
                 task = bar.add_task("lines", total=None)
-                summary = run_batch(input_path, output, engine=engine.value, workers=n_workers,
-                                    citations=citations, progress=lambda k: bar.advance(task, k), policy=policy)
+                summary = run_batch(input_path, output, engine=engine.value, workers=n_workers, citations=citations,
+                                    progress=lambda k: bar.advance(task, k), policy=policy, resume=resume)
         else:
             summary = run_batch(input_path, output, engine=engine.value, workers=n_workers, citations=citations,
-                                policy=policy)
-    except CovkbError as err:
+                                policy=policy, resume=resume)
+    except BatchInterrupted as err:
+        typer.echo(f"covkb: {err.message}", err=True)
+        raise _Exit(err.exit_code)
+    except InvalidRequest as err:
         _fail(err, Format.text)
+    except CovkbError as err:
+        typer.echo(f"covkb: error: {err.message}", err=True)
+        raise _Exit(1)
     d = summary.to_dict()
     outcomes = ", ".join(f"{k} {v}" for k, v in sorted(d["outcomes"].items()))
     errors = ", ".join(f"{k} {v}" for k, v in sorted(d["error_codes"].items()))
+    resumed = f" (resumed after {d['resumed_after']} lines)" if d["resumed_after"] else ""
     typer.echo(
-        f"{d['lines']} lines in {d['seconds']} s ({d['lines_per_second']} lines/s, {n_workers} worker(s)); "
+        f"{d['lines']} lines{resumed} in {d['seconds']} s ({d['lines_per_second']} lines/s, {n_workers} worker(s)); "
         f"outcomes: {outcomes or 'none'}; errors: {d['errors']}{f' ({errors})' if errors else ''}",
         err=True,
     )
     if summary_json:
-        summary_json.write_text(json.dumps(d, indent=2) + "\n", encoding="utf-8")
+        try:
+            summary_json.write_text(json.dumps(d, indent=2) + "\n", encoding="utf-8")
+        except OSError as exc:
+            _fail(InvalidRequest(f"cannot write the summary to {summary_json}: {exc.strerror}"), Format.text)
 
 
 @app.command()
@@ -345,7 +387,8 @@ def scenarios(
     try:
         p = _policy(policy)
         if version:
-            v = p.resolve(version)
+            with _UserFiles(version):
+                v = p.resolve(version)
         else:
             on = parse_date(date) if date else dt.date.today()
             v = p.version_in_force(on)[0]
@@ -391,8 +434,9 @@ def check(
     from .check import check as run_check
 
     try:
-        p, v = _version_or_policy(version, policy)
-        report = run_check(p.data(v))
+        with _UserFiles(version):
+            p, v = _version_or_policy(version, policy)
+            report = run_check(p.data(v))
     except CovkbError as err:
         _fail(err, fmt)
     d = report.to_dict()
@@ -424,7 +468,8 @@ def diff(
     from .diff import diff as run_diff
 
     try:
-        report = run_diff(_policy(policy), a, b)
+        with _UserFiles(f"{a} or {b}"):
+            report = run_diff(_policy(policy), a, b)
     except CovkbError as err:
         _fail(err, fmt)
     d = report.to_dict()

@@ -11,7 +11,10 @@ the API.
     │   ├── UnknownId               an id not in the vocabulary (did-you-mean)
     │   └── VersionNotAvailable     no encoded version for the date of service
     ├── KnowledgeBaseError          the KB itself is broken (syntax, conflict)
-    └── EngineError                 an engine failed for another reason
+    ├── EngineError                 an engine failed for another reason (or was
+    │                               used from a thread it cannot serve)
+    ├── KnowledgeBaseClosed         a KnowledgeBase used after close()
+    └── BatchInterrupted            a batch run stopped by SIGINT/SIGTERM (.exit_code)
 """
 
 from __future__ import annotations
@@ -56,6 +59,20 @@ class KnowledgeBaseError(CovkbError):
 
 class EngineError(CovkbError):
     code = "engine"
+
+
+class KnowledgeBaseClosed(CovkbError):
+    code = "closed"
+
+
+class BatchInterrupted(CovkbError):
+    """A batch run stopped by a signal; exit_code is 130 (SIGINT) or 143 (SIGTERM)."""
+
+    code = "interrupted"
+
+    def __init__(self, message: str, *, exit_code: int = 130) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 def _source(node: dict[str, Any]) -> str:

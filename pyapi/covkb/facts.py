@@ -14,12 +14,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Union
-
-import clingo
-from clingo.ast import ASTType, parse_files
+from typing import TYPE_CHECKING, Union
 
 from .errors import KnowledgeBaseError
+
+if TYPE_CHECKING:  # clingo is imported where files are parsed: a cached KB does without it
+    import clingo
 
 Value = Union[str, int, "Term"]
 
@@ -40,8 +40,14 @@ class Term:
 def show(v: Value) -> str:
     """A value in the shared fact syntax (strings escaped as clingo does)."""
     if isinstance(v, str):
-        return str(clingo.String(v))
+        return _quote(v)
     return str(v)
+
+
+def _quote(s: str) -> str:
+    """A string as clingo writes it (``str(clingo.String(s))``: backslash,
+    double quote and newline escaped), without importing clingo."""
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +60,8 @@ class Fact:
 
 
 def _value(sym: clingo.Symbol) -> Value:
+    import clingo
+
     if sym.type == clingo.SymbolType.String:
         return sym.string
     if sym.type == clingo.SymbolType.Number:
@@ -70,7 +78,53 @@ def atom(v: Value) -> str:
     raise KnowledgeBaseError(f"expected an id, found {v}")
 
 
+def _encode(v: Value) -> object:
+    return {"t": v.name, "a": [_encode(a) for a in v.args]} if isinstance(v, Term) else v
+
+
+def _decode(v: object) -> Value:
+    return Term(v["t"], tuple(_decode(a) for a in v["a"])) if isinstance(v, dict) else v  # type: ignore[return-value]
+
+
 def _parse(files: Iterable[Path], schema: frozenset[tuple[str, int]] | None) -> list[Fact]:
+    """The facts of files; the KB's own files (under kb/) are parsed once and
+    kept, as JSON data, in covkb's cache folder, keyed on the files' paths and
+    contents (a user's draft is always parsed)."""
+    import hashlib
+    import json
+    import os
+
+    from .paths import cache_dir, kb_dir, write_cache
+
+    files = [Path(f) for f in files]
+    root = os.path.realpath(kb_dir())
+    folder = cache_dir()
+    key = None
+    try:
+        real = [os.path.realpath(f) for f in files]
+        if folder is not None and all(r.startswith(root + os.sep) for r in real):
+            h = hashlib.sha256(json.dumps([2, real, sorted(schema or ())]).encode())
+            for r in real:  # keyed on the contents: an edit is never missed, however quick
+                with open(r, "rb") as fh:
+                    h.update(hashlib.sha256(fh.read()).digest())
+            key = h.hexdigest()[:32]
+            try:
+                rows = json.loads((folder / f"facts-{key}.json").read_text(encoding="utf-8"))
+                return [Fact(n, tuple(_decode(a) for a in args)) for n, args in rows]
+            except (OSError, ValueError, TypeError, KeyError):
+                pass
+    except OSError:
+        key = None
+    facts = _parse_files(files, schema)
+    if key is not None and folder is not None:
+        write_cache(folder / f"facts-{key}.json", json.dumps([[f.name, [_encode(a) for a in f.args]] for f in facts]))
+    return facts
+
+
+def _parse_files(files: Iterable[Path], schema: frozenset[tuple[str, int]] | None) -> list[Fact]:
+    import clingo
+    from clingo.ast import ASTType, parse_files
+
     facts: list[Fact] = []
     problems: list[str] = []
 

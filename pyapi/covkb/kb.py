@@ -7,17 +7,29 @@
 Loads one policy of kb/ once (``policy=``: an id, a number such as
 "EX-101", or a policy folder; by default the only one installed);
 engines are made per version on first use and reused.
+
+Lifecycle and threads:
+
+- ``close()`` (or leaving the ``with`` block) ends a KnowledgeBase: any
+  further use of it raises ``KnowledgeBaseClosed`` (a ``CovkbError``).
+  ``close()`` itself may be called again.
+- A Prolog-backed KnowledgeBase must be used from the thread that created
+  it (pyswip drives one SWI-Prolog per process, bound to the thread that
+  started it; another thread would crash the process).  Used from any other
+  thread it raises ``EngineError``.  For parallel work use processes, as
+  ``covkb batch --workers`` does.  The ASP engine has no such restriction.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from pathlib import Path
 from typing import Any
 
 from .determination import Determination
 from .engines import ENGINES, Engine, make_engine
-from .errors import CovkbError, EngineError, InvalidRequest
+from .errors import CovkbError, EngineError, InvalidRequest, KnowledgeBaseClosed
 from .policy import Policy, Version, Vocabulary
 from .request import Request, parse_request
 
@@ -32,6 +44,16 @@ class KnowledgeBase:
         self.today = today
         self._engines: dict[str, Engine] = {}
         self._relevance: dict[str, dict[tuple[Any, ...], frozenset[str]]] = {}
+        self._thread = threading.get_ident()
+        self._closed = False
+
+    def _usable(self) -> None:
+        """Refuse use after close(), and Prolog use from another thread."""
+        if self._closed:
+            raise KnowledgeBaseClosed("this KnowledgeBase is closed; make a new one")
+        if self.engine_name == "prolog" and threading.get_ident() != self._thread:
+            raise EngineError("a Prolog-backed KnowledgeBase can only be used from the thread that created it "
+                              "(SWI-Prolog is bound to it); use processes for parallel work")
 
     # lifecycle ---------------------------------------------------------
     def __enter__(self) -> KnowledgeBase:
@@ -44,13 +66,17 @@ class KnowledgeBase:
         for e in self._engines.values():
             e.close()
         self._engines.clear()
+        self._relevance.clear()
+        self._closed = True
 
     # vocabulary --------------------------------------------------------
     @property
     def vocabulary(self) -> Vocabulary:
+        self._usable()
         return self.policy.data(self.policy.latest()).vocabulary
 
     def parse(self, data: Any) -> Request:
+        self._usable()
         return parse_request(data, self.vocabulary)
 
     # determinations ----------------------------------------------------
@@ -59,6 +85,7 @@ class KnowledgeBase:
         return self.policy.version_in_force(on)
 
     def engine(self, version: Version) -> Engine:
+        self._usable()
         if version.id not in self._engines:
             self._engines[version.id] = make_engine(self.engine_name, self.policy.data(version))
         return self._engines[version.id]

@@ -19,3 +19,29 @@ def queries_dir() -> Path:
 
 def repo_dir() -> Path:
     return _REPO
+
+
+def cache_dir() -> Path | None:
+    """Where covkb keeps what it can compute again (parsed KB facts, where
+    SWI-Prolog is installed): $COVKB_CACHE, else $XDG_CACHE_HOME/covkb, else
+    ~/.cache/covkb.  None when it cannot be made (covkb then computes)."""
+    base = os.environ.get("COVKB_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "covkb")
+    try:
+        os.makedirs(base, exist_ok=True)
+    except OSError:
+        return None
+    return Path(base)
+
+
+def write_cache(path: Path, text: str) -> None:
+    """Write a cache file whole (a temporary file renamed), or not at all."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass

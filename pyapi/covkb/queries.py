@@ -56,8 +56,15 @@ def load_queries(folder: Path | None = None) -> list[NamedQuery]:
 
 
 def load_query(name: str, folder: Path | None = None) -> NamedQuery:
+    """The query named (a file stem in the queries folder, never a path:
+    a file outside the folder is refused)."""
     folder = folder or _default_folder()
-    path = folder / f"{name}.json"
+    stem = name[:-5] if name.endswith(".json") else name
+    path = folder / f"{stem}.json"
+    if ("/" in stem or "\\" in stem or stem in ("", ".", "..") or len(stem) > 200
+            or not path.resolve().is_relative_to(folder.resolve())):
+        raise InvalidRequest(f"{name[:200]!r} is not a query name: a query is named by its file stem in "
+                             f"{folder.name}/ (`covkb query --list` lists them), never by a path")
     if not path.is_file():
         import difflib
 

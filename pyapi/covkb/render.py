@@ -9,10 +9,10 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.tree import Tree
+if TYPE_CHECKING:  # rich is imported where a tree is drawn: JSON output does without it
+    from rich.tree import Tree
 
 from .determination import Determination, Node
 
@@ -149,6 +149,8 @@ def details(n: Node, section_path: SectionPath, seen: set[str] | None = None) ->
 
 
 def _tree(n: Node, section_path: SectionPath, seen: set[str], parent: Tree | None = None) -> Tree:
+    from rich.tree import Tree
+
     text = label(n) + "".join(f"\n  {d}" for d in details(n, section_path, seen))
     t = Tree(text, guide_style="dim") if parent is None else parent.add(text)
     for c in n.children:
@@ -173,6 +175,8 @@ def header(d: Determination) -> list[str]:
 
 
 def to_text(d: Determination, section_path: SectionPath, *, width: int = 100, color: bool = False) -> str:
+    from rich.console import Console
+
     buf = io.StringIO()
     console = Console(file=buf, width=width, no_color=not color, color_system="auto" if color else None,
                       highlight=False, emoji=False, markup=False, force_terminal=color)

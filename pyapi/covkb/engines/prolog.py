@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import tempfile
 from pathlib import Path
@@ -17,15 +18,23 @@ from typing import Any
 from ..determination import Case
 from ..errors import EngineError, KnowledgeBaseError, from_engine
 from ..policy import VersionData
-from ..paths import kb_dir
+from ..paths import cache_dir, kb_dir, write_cache
 
 _loaded_modules: set[str] = set()
 _prolog = None
+_owner: int | None = None  # the thread SWI-Prolog was started from
 
 
 def _swipl() -> None:
-    global _prolog
+    global _prolog, _owner
+    import threading
+
+    if _owner is not None and threading.get_ident() != _owner:
+        raise EngineError("SWI-Prolog can only be used from the thread that started it; "
+                          "use processes for parallel work")
     if _prolog is None:
+        _owner = threading.get_ident()
+        _locate_swipl()
         try:
             from pyswip import Prolog
         except Exception as exc:  # pyswip raises plain exceptions when libswipl is missing
@@ -35,6 +44,42 @@ def _swipl() -> None:
 
         if not _solve_once(Functor("use_module", 1)(str(kb_dir() / "engine" / "evaluator.pl"))):
             raise EngineError("cannot load kb/engine/evaluator.pl")
+
+
+def _locate_swipl() -> None:
+    """Tell pyswip where SWI-Prolog is, through its documented variables
+    LIBSWIPL_PATH and SWI_HOME_DIR, from covkb's cache: pyswip otherwise runs
+    `swipl --dump-runtime-variables` on every import (a noticeable part of a
+    command's start).  The cache is keyed on the swipl executable; anything
+    amiss and pyswip looks for itself, as before."""
+    import shutil
+    import subprocess
+
+    if os.environ.get("LIBSWIPL_PATH") and os.environ.get("SWI_HOME_DIR"):
+        return
+    exe = shutil.which("swipl")
+    folder = cache_dir()
+    if exe is None or folder is None:
+        return
+    try:
+        st = os.stat(exe)
+        stamp = [os.path.realpath(exe), st.st_mtime_ns, st.st_size]
+        cache = folder / "swipl.json"
+        try:
+            found = json.loads(cache.read_text(encoding="utf-8"))
+            if found.get("stamp") != stamp:
+                raise ValueError("stale")
+        except (OSError, ValueError):
+            out = subprocess.run([exe, "--dump-runtime-variables"], capture_output=True, text=True,
+                                 timeout=20).stdout
+            rt = dict(re.findall(r'^(\w+)="(.*)";$', out, re.M))
+            found = {"stamp": stamp, "lib": rt.get("PLLIBSWIPL"), "home": rt.get("PLBASE")}
+            write_cache(cache, json.dumps(found))
+        lib, home = found.get("lib"), found.get("home")
+        if isinstance(lib, str) and isinstance(home, str) and os.path.isfile(lib) and os.path.isdir(home):
+            os.environ["LIBSWIPL_PATH"], os.environ["SWI_HOME_DIR"] = lib, home
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return
 
 
 def _evaluator_goal(name: str, *args: Any) -> Any:
@@ -93,6 +138,8 @@ class PrologEngine:
 
     def _ask(self, pred: str, request: dict[str, Any]) -> dict[str, Any]:
         from pyswip import Variable
+
+        _swipl()  # refuses a thread other than SWI-Prolog's own
 
         out = Variable()
         res = _solve_once(_evaluator_goal(pred, self.module, json.dumps(request), out), out)
