@@ -101,9 +101,10 @@ def _slice(data: VersionData, root: dict[str, Any]) -> VersionData:
     keep_statements = {atom(st) for st, sv in data.rows("applies_to") if atom(sv) in related}
     drop_statements = {atom(st) for st, _ in data.rows("applies_to")} - keep_statements
     drop_codes = {c for c, *_ in data.rows("code")} - {code}
+    positions: dict[str, tuple[tuple[int, ...], ...]] = {}
     facts = tuple(
         f for f in data.facts
-        if not belongs_to(f, drop_statements, drop_codes)
+        if not belongs_to(f, drop_statements, drop_codes, positions)
         and not (f.name in ("service", "service_is_a") and not {atom(a) for a in f.args[:2] if not isinstance(a, str)} & related)
     )
     return VersionData(data.version, facts)

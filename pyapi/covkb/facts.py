@@ -208,6 +208,15 @@ def read_facts(files: Iterable[Path], schema_file: Path | None = None) -> list[F
 
 
 def kb_schema() -> Schema:
+    """kb/schema.pl, read once per KB folder (asked for once per fact when a
+    diff slices a large policy: keyed on the setting, not on a new Path)."""
+    import os
+
+    return _kb_schema(os.environ.get("COVKB_KB"))
+
+
+@lru_cache(maxsize=8)
+def _kb_schema(_setting: str | None) -> Schema:
     from .paths import kb_dir
 
     return read_schema(kb_dir() / "schema.pl")

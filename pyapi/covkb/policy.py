@@ -237,16 +237,35 @@ def _subject_ids(v: Value) -> set[str]:
     return {v} if isinstance(v, str) else set()
 
 
-def belongs_to(f: Fact, statements: set[str], codes: set[str]) -> bool:
+def belongs_to(f: Fact, statements: set[str], codes: set[str],
+               positions: dict[str, tuple[tuple[int, ...], ...]] | None = None) -> bool:
     """The fact is about one of these statements or codes (by its
     arguments' roles in kb/schema.pl, or, for an interpretation or evidence,
-    by what its subject mentions)."""
+    by what its subject mentions).  positions: a caller's cache of
+    _role_positions, for many facts at once."""
+    if positions is None:
+        st_pos, code_pos, subj_pos = _role_positions(f.name)
+    else:
+        if f.name not in positions:
+            positions[f.name] = _role_positions(f.name)
+        st_pos, code_pos, subj_pos = positions[f.name]
+    if any(atom(f.args[i]) in statements for i in st_pos):
+        return True
+    if any(f.args[i] in codes for i in code_pos):
+        return True
+    return any(_subject_ids(f.args[i]) & (statements | codes) for i in subj_pos)
+
+
+def _role_positions(name: str) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    """Where a predicate's statement, code and subject arguments are (kb/schema.pl)."""
     sch = kb_schema()
-    if any(atom(f.args[i]) in statements for i in sch.positions(f.name, "statement")):
-        return True
-    if any(f.args[i] in codes for i in sch.positions(f.name, "code")):
-        return True
-    return any(_subject_ids(f.args[i]) & (statements | codes) for i in sch.positions(f.name, "subject"))
+    hit = _ROLE_CACHE.get(name)
+    if hit is None or hit[0] is not sch:
+        hit = _ROLE_CACHE[name] = (sch, tuple(tuple(sch.positions(name, r)) for r in ("statement", "code", "subject")))
+    return hit[1]
+
+
+_ROLE_CACHE: dict[str, tuple[Any, tuple[tuple[int, ...], ...]]] = {}
 
 
 def apply_revision(base: list[Fact], own: list[Fact]) -> list[Fact]:
