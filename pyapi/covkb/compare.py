@@ -143,6 +143,9 @@ class CompareReport:
                 why = f"{name}: its known text does not reach it"
             return (r.kind, name, why), why
         a, b = r.before, r.after
+        if r.kind == "refers_elsewhere":  # one cause: the referring statement, whatever the other says
+            name, ans = next((n, x) for n, x in ((self.a, a), (self.b, b)) if x["outcome"] == "refer_to_other_policy")
+            return (r.kind, name, ans["statement"]), f"{name} refers it elsewhere by {ans['statement']}"
         title = f"{self.a} by {a['statement']} · {self.b} by {b['statement']}"
         return (r.kind, a["statement"], b["statement"]), title
 
