@@ -204,7 +204,7 @@ def test_cli_bad_count_with_json_format_prints_a_json_error() -> None:
 
 def test_cli_draft_whose_text_is_not_utf8_is_one_line(tmp_path: Path) -> None:
     """A draft's proposed wording (.txt beside it) is user input: Latin-1 bytes are an error, not a crash."""
-    draft = Path(__file__).parents[1] / "queries" / "drafts" / "reword_nk_cell_testing.pl"
+    draft = Path(__file__).parents[1] / "queries" / "drafts" / "reword_nk_cell_testing.toml"
     (tmp_path / draft.name).write_bytes(draft.read_bytes())
     (tmp_path / "reword_nk_cell_testing.txt").write_bytes(b"caf\xe9 au lait\n")
     assert_one_line_exit_2(covkb("check", str(tmp_path / draft.name)), "not UTF-8 text")
