@@ -537,10 +537,8 @@ def compare(
 def _compare_text(report: Any, md: bool, with_regions: bool) -> str:
     """The comparison in the policies' words: a summary, each difference with
     the services it touches and a witness, then the matrix."""
-    from .compare import describe
-
     groups = report.groups()
-    lab = report.labels
+    words = report.words
     ok = all(report.witness_ok(i) for i in range(len(report.regions)))
     by = ", ".join(f"{k} {n}" for k, n in report.by_class().items()) or "none"
     lines = [f"{'# ' if md else ''}covkb compare {report.a} ↔ {report.b}",
@@ -552,24 +550,24 @@ def _compare_text(report: Any, md: bool, with_regions: bool) -> str:
     for g in groups:
         outs = " · ".join(f"{side}: {', '.join(o)}" for side, o in g["outcomes"].items())
         lines += ["", f"{'## ' if md else ''}{g['class']}: {g['difference']}", f"{'- ' if md else '  '}{outs}"]
-        names = [lab.get(s, s) for s in g["services"]]
+        names = [words.label(s) for s in g["services"]]
         lines.append(f"{'- ' if md else '  '}services ({len(names)}): {'; '.join(names)}")
         lines.append(f"{'- ' if md else '  '}witness: `{json.dumps(g['witness'])}`" if md else f"  witness: {json.dumps(g['witness'])}")
         if with_regions:
             for i in g["regions"]:
                 r = report.regions[i]
-                lines.append(f"{'  - ' if md else '    '}{describe(r, lab)}: {r.before['outcome']} · {r.after['outcome']}")
+                lines.append(f"{'  - ' if md else '    '}{r.describe(words)}: {r.before['outcome']} · {r.after['outcome']}")
     lines += ["", f"{'## ' if md else ''}Service × payer (in scope of both)", ""]
     if md:
         lines += [f"| Service | {report.a} | {report.b} |", "|---|---|---|"]
         for svc, row in report.matrix.items():
-            cells = [row[n].text(lab).replace("|", "\\|") for n in (report.a, report.b)]
-            lines.append(f"| {lab.get(svc, svc)} | {cells[0]} | {cells[1]} |")
+            cells = [row[n].text(words).replace("|", "\\|") for n in (report.a, report.b)]
+            lines.append(f"| {words.label(svc)} | {cells[0]} | {cells[1]} |")
     else:
         for svc, row in report.matrix.items():
-            lines.append(f"{lab.get(svc, svc)}")
+            lines.append(f"{words.label(svc)}")
             for n in (report.a, report.b):
-                lines.append(f"    {n}: {row[n].text(lab)}")
+                lines.append(f"    {n}: {row[n].text(words)}")
     return "\n".join(lines)
 
 

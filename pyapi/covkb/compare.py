@@ -34,6 +34,7 @@ from .diff import Answer, Region, _Diff, _cited
 from .errors import CovkbError, InvalidRequest
 from .facts import atom
 from .policy import Policy, Version, VersionData
+from .wording import Words
 
 CLASSES = ("covers_vs_denies", "denies_differently", "refers_elsewhere", "not_addressed_by_one",
            "unknown_on_one_side", "invalid_on_one_side")
@@ -73,10 +74,10 @@ class Cell:
 
     outcomes: list[dict[str, Any]] = field(default_factory=list)
 
-    def text(self, labels: dict[str, str]) -> str:
+    def text(self, words: Words) -> str:
         parts = []
         for o in self.outcomes:
-            cond = [_fact_text(w["fact"], w["value"], labels) for w in o["when"]]
+            cond = [words.phrase(w["fact"], w["value"]) for w in o["when"]]
             if o["criteria_met_in_some_case"] and o["outcome"] == COVERED:
                 cond.append("any of: " + ", ".join(o["criteria_met_in_some_case"]))
             parts.append(o["outcome"] + (f" [{o['statement']}]" if o["statement"] else "")
@@ -90,7 +91,7 @@ class CompareReport:
     b: str
     regions: list[Region]
     matrix: dict[str, dict[str, Cell]]        # service → side label → cell
-    labels: dict[str, str]                    # ids → labels, for the text forms
+    words: Words                              # the labels of both vocabularies, for the text forms
     regions_examined: int
     seconds: float
     confirmed: dict[int, dict[str, dict[str, str]]] = field(default_factory=dict)  # region index → side → engine → outcome
@@ -136,7 +137,7 @@ class CompareReport:
             name, ans, scope = next(x for x in sides if x[1]["outcome"] == special)
             out = [f for f in scope if r.fixed.get(f) == "no"]
             if out:
-                why = f"{name} does not address it: ruled out that {self.labels.get(out[0], out[0])[0].lower()}{self.labels.get(out[0], out[0])[1:]}"
+                why = f"{name} does not address it: {self.words.phrase(out[0], 'no')}"
             elif special == "not_addressed":
                 why = f"{name}: no statement addresses the service"
             else:
@@ -153,7 +154,7 @@ class CompareReport:
         regions = []
         for i, r in enumerate(self.regions):
             d = r.to_dict()
-            d["description"] = describe(r, self.labels)
+            d["description"] = r.describe(self.words)
             d[self.a], d[self.b] = d.pop("before"), d.pop("after")
             d[f"citations {self.a}"], d[f"citations {self.b}"] = d.pop("citations_before"), d.pop("citations_after")
             d["class"] = d.pop("kind")
@@ -167,18 +168,6 @@ class CompareReport:
                 "regions_examined": self.regions_examined, "seconds": round(self.seconds, 3),
                 "matrix": {svc: {side: cell.outcomes for side, cell in row.items()} for svc, row in self.matrix.items()},
                 "regions": regions}
-
-
-def describe(r: Region, labels: dict[str, str]) -> str:
-    """A region in the policies' words: the service, then each fact it fixes."""
-    svc = r.root.get("service", "")
-    facts = [_fact_text(k, v, labels) for k, v in r.fixed.items()]
-    return f"{labels.get(svc, svc)}: {'; '.join(facts) if facts else 'any request'}"
-
-
-def _fact_text(fact: str, value: str, labels: dict[str, str]) -> str:
-    label = labels.get(fact, fact)
-    return label if value == "yes" else f"not: {label}" if value == "no" else f"{label}: {value}"
 
 
 class _Compare(_Diff):
@@ -230,18 +219,13 @@ def compare(a_ref: str, b_ref: str, *, confirm: bool = True) -> CompareReport:
         sa, sb = run.side(r.root)
         req = run.request_for(r.root, r.fixed)
         r.citations_before, r.citations_after = _cited(da, sa.answer(req)), _cited(db, sb.answer(req))
-    labels = {**_labels(da), **_labels(db)}
-    report = CompareReport(name_a, name_b, regions, _matrix(run, roots, name_a, name_b), labels, run.examined, 0.0,
+    words = Words.of(da.vocabulary, db.vocabulary)
+    report = CompareReport(name_a, name_b, regions, _matrix(run, roots, name_a, name_b), words, run.examined, 0.0,
                            scope_a=da.vocabulary.scope, scope_b=db.vocabulary.scope)
     if confirm:
         report.confirmed = _confirm(regions, (pa, va, name_a), (pb, vb, name_b))
     report.seconds = time.perf_counter() - start
     return report
-
-
-def _labels(data: VersionData) -> dict[str, str]:
-    v = data.vocabulary
-    return {**v.services, **v.findings, **v.patient_facts}
 
 
 def _matrix(run: _Compare, roots: list[dict[str, Any]], name_a: str, name_b: str) -> dict[str, dict[str, Cell]]:
