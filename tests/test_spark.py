@@ -35,11 +35,13 @@ BAD = ['{"service": "tac"}', '{"cpt": "59325", "pregnant": false}', "not json", 
        '{"service": "nk_cell_test", "service": "ivig"}', '{"cpt": "５９３２５"}']
 
 
-def jsonl_bytes(n: int = 400) -> bytes:
-    """Repeats, errors, blank lines, CRLF, bytes that are not UTF-8, a lone CR."""
+def jsonl_bytes(n: int = 400, long_line: int | None = None) -> bytes:
+    """Repeats, errors, blank lines, CRLF, bytes that are not UTF-8, a lone CR
+    (and a line over the 1 MiB limit)."""
     pool = [x.encode() for x in GOOD + BAD] + [b'{"service": "nk_cell_test"}\r', b"\xff\xfe{}", b'{"a": 1}\r{"b": 2}']
     lines = [pool[(i * 7 + i // 13) % len(pool)] for i in range(n)]
-    lines[57] = b"{" + b" " * (1 << 20) + b"}"  # over the 1 MiB line limit
+    if long_line is not None:
+        lines[long_line] = b"{" + b" " * (1 << 20) + b"}"
     return b"\n".join(lines) + b"\n"
 
 
@@ -70,10 +72,11 @@ def spark():
     s.stop()
 
 
-def same_records(tmp_path: Path, spark, src: Path, out_name: str, **kw) -> tuple[bytes, object]:
+def same_records(tmp_path: Path, spark, src: Path, out_name: str, split: int = 4096) -> tuple[bytes, object]:
+    """Splits of a few KiB: many partitions, split boundaries inside lines."""
     local, distributed = tmp_path / f"local-{out_name}", tmp_path / f"spark-{out_name}"
-    run_batch(str(src), str(local), **kw)
-    summary = run_spark_batch(str(src), str(distributed), spark=spark, partition_bytes=2048, **kw)
+    run_batch(str(src), str(local))
+    summary = run_spark_batch(str(src), str(distributed), spark=spark, partition_bytes=split)
     want, got = local.read_bytes(), distributed.read_bytes()
     assert got.splitlines() == want.splitlines()
     assert got == want
@@ -88,15 +91,19 @@ def test_jsonl_equals_local_batch(tmp_path: Path, spark) -> None:
     recs = [json.loads(x) for x in got.decode().splitlines()]
     assert [r["line"] for r in recs] == list(range(1, 401))
     assert summary.lines == 400 and summary.errors == sum("error" in r for r in recs) > 0
-    assert recs[57]["error"]["code"] == "invalid_request" and "longer than" in recs[57]["error"]["message"]
     assert len({json.dumps(r) for r in recs if "outcome" in r}) > 5
+    # the executors decided with the covkb shipped to them, not an installed one
+    where = spark.sparkContext.parallelize([0, 1], 2).map(lambda _: __import__("covkb").__file__).collect()
+    assert all("covkb.zip" in w for w in where), where
 
 
 def test_jsonl_in_csv_out_and_no_final_newline(tmp_path: Path, spark) -> None:
     src = tmp_path / "in.jsonl"
-    src.write_bytes(jsonl_bytes(150).rstrip(b"\n"))  # a last line without its line end is a line
-    got, summary = same_records(tmp_path, spark, src, "out.csv")
-    assert summary.lines == 150 and len(list(csv.DictReader(got.decode().splitlines()))) == 150
+    src.write_bytes(jsonl_bytes(150, long_line=140).rstrip(b"\n"))  # a last line without its line end is a line
+    got, summary = same_records(tmp_path, spark, src, "out.csv", split=300 << 10)
+    rows = list(csv.DictReader(got.decode().splitlines()))
+    assert summary.lines == 150 and len(rows) == 150
+    assert rows[140]["error_code"] == "invalid_request" and "longer than" in rows[140]["error_message"]
 
 
 def test_csv_equals_local_batch(tmp_path: Path, spark) -> None:
@@ -143,3 +150,20 @@ def test_refused_before_anything_runs(tmp_path: Path, spark) -> None:
     with pytest.raises(InvalidRequest, match="is the input"):
         run_spark_batch(str(src), str(src), spark=spark)
     assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_cli_batch_spark(tmp_path: Path, spark) -> None:
+    """`covkb batch --spark MASTER` (here the module's session, which the command uses and keeps)."""
+    from typer.testing import CliRunner
+
+    from covkb.cli import app
+
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(jsonl_bytes(60))
+    run_batch(str(src), str(tmp_path / "local.jsonl"))
+    r = CliRunner().invoke(app, ["batch", str(src), "-o", str(tmp_path / "spark.jsonl"), "--spark", "local[2]"])
+    assert r.exit_code == 0, r.output
+    assert "60 lines" in r.output and "Spark local[2]" in r.output
+    assert (tmp_path / "spark.jsonl").read_bytes() == (tmp_path / "local.jsonl").read_bytes()
+    r = CliRunner().invoke(app, ["batch", str(src), "-o", str(tmp_path / "x.jsonl"), "--spark", "local[2]", "--resume"])
+    assert getattr(r.exception, "code", None) == 2 and "--resume" in r.output

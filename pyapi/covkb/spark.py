@@ -72,7 +72,8 @@ def output_format(path: str) -> str:
 
 # -- the session and what the executors need ---------------------------------------
 
-def session(master: str | None = None, app_name: str = "covkb batch", conf: dict[str, str] | None = None) -> Any:
+def session(master: str | None = None, app_name: str = "covkb batch", conf: dict[str, str] | None = None,
+            log_level: str | None = None) -> Any:
     """A SparkSession (``master`` None: the one spark-submit or spark-defaults.conf
     names) with covkb shipped to its executors."""
     from pyspark.sql import SparkSession
@@ -87,6 +88,8 @@ def session(master: str | None = None, app_name: str = "covkb batch", conf: dict
     for k, v in {"spark.ui.showConsoleProgress": "false", **(conf or {})}.items():
         b = b.config(k, v)
     spark = b.getOrCreate()
+    if log_level:
+        spark.sparkContext.setLogLevel(log_level)
     ship(spark)
     return spark
 
@@ -315,9 +318,13 @@ def run_spark_batch(
                 raise InvalidRequest(f"the output {output_path} is the input {input_path}: refused, "
                                      f"it would destroy the input")
     vocabulary = B._vocabulary(engine, policy)  # a bad --policy or --engine: one clean error, nothing started
+    if spark is None:
+        from pyspark.sql import SparkSession
+
+        spark = SparkSession.getActiveSession()  # a caller's (a notebook, spark-submit, a test) is used and kept
     own_session = spark is None
     if own_session:
-        spark = session(master)
+        spark = session(master, log_level="ERROR")
     else:
         ship(spark)
     from pyspark.sql import functions as F
@@ -348,22 +355,23 @@ def run_spark_batch(
             bases = _bases({(r["file_path"], r["block"]): r["count"] for r in counts})
         fn = partial(decide_batches, in_fmt=in_fmt, out_fmt=out_fmt, header=header, bases=bases,
                      engine=engine, citations=citations, policy=policy)
+        # persisted: the sort's sampling pass decides every line once, the sort reads them back
         decided = df.mapInArrow(fn, spark_schema(out_fmt)).persist()
         try:
-            for r in decided.groupBy("kind").count().collect():
-                kind, k = r["kind"], r["count"]
-                if kind.startswith("error:"):
-                    summary.error_codes[kind.removeprefix("error:")] += k
-                else:
-                    summary.outcomes[kind] += k
-            summary.lines = sum(summary.outcomes.values()) + sum(summary.error_codes.values())
             ordered = decided.orderBy("line")
             if out_fmt == "parquet":
+                kinds = Counter({r["kind"]: r["count"] for r in decided.groupBy("kind").count().collect()})
                 _write_parquet(spark, ordered.drop("kind"), output_path, csv_in=in_fmt == "csv")
             else:
-                _write_text(ordered, output_path, target, out_fmt, summary.lines)
+                kinds = _write_text(ordered, output_path, target, out_fmt, expect=sum(counts_of(counts)) - (in_fmt == "csv"))
         finally:
             decided.unpersist()
+        for kind, k in kinds.items():
+            if kind.startswith("error:"):
+                summary.error_codes[kind.removeprefix("error:")] += k
+            else:
+                summary.outcomes[kind] += k
+        summary.lines = sum(kinds.values())
     except InvalidRequest:
         raise
     except Exception as exc:
@@ -378,6 +386,10 @@ def run_spark_batch(
     summary.errors = sum(summary.error_codes.values())
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+def counts_of(counts: list[Any]) -> list[int]:
+    return [r["count"] for r in counts]
 
 
 def _closest(name: str, columns: list[str]) -> str:
@@ -395,22 +407,27 @@ def _bases(counts: dict[tuple[str, int], int]) -> dict[tuple[str, int], int]:
     return bases
 
 
-def _write_text(ordered: Any, output_path: str, target: B.Target | None, out_fmt: str, expect: int) -> None:
+def _write_text(ordered: Any, output_path: str, target: B.Target | None, out_fmt: str,
+                expect: int) -> Counter[str]:
+    """Stream the sorted records into the output (its .partial, renamed when
+    complete); every line number once, in order, or EngineError."""
     raw = os.fdopen(os.dup(sys.stdout.fileno()), "wb") if target is None else open(target.partial, "wb")
-    written, last = 0, 0
+    kinds: Counter[str] = Counter()
+    last = 0
     with io.TextIOWrapper(raw, encoding="utf-8", newline="") as dst:
         if out_fmt == "csv":
             B.CsvWriter(dst, False, header=True)
-        for row in ordered.select("line", "text").toLocalIterator(prefetchPartitions=True):
-            if row["line"] <= last:
-                raise EngineError(f"line {row['line']} came after line {last}: the records are out of order")
-            last = row["line"]
-            dst.write(row["text"])
-            written += 1
-    if written != expect:
-        raise EngineError(f"{written} records written, {expect} decided")
+        for line, text, kind in ordered.toLocalIterator(prefetchPartitions=True):
+            if line <= last:
+                raise EngineError(f"line {line} came after line {last}: the records are out of order")
+            last = line
+            dst.write(text)
+            kinds[kind] += 1
+    if sum(kinds.values()) != expect:
+        raise EngineError(f"{sum(kinds.values())} records written, {expect} lines read")
     if target is not None:
         os.replace(target.partial, target.final)
+    return kinds
 
 
 def _write_parquet(spark: Any, ordered: Any, output_path: str, csv_in: bool) -> None:
