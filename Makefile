@@ -17,9 +17,9 @@ swipl:
 	  echo "installing SWI-Prolog (swi-prolog-nox) with apt"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq swi-prolog-nox; }
 
-# Java for Spark (covkb batch --spark, its tests and bench), from apt, only where it is missing.
+# Java 17+ for Spark 4 (covkb batch --spark, its tests and bench), from apt, only where it is missing.
 java:
-	@command -v java >/dev/null 2>&1 || { \
+	@java -version 2>&1 | grep -qE 'version "(1[7-9]|[2-9][0-9])' || { \
 	  echo "installing Java (openjdk-17-jre-headless) with apt"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless; }
 

@@ -17,7 +17,7 @@ if shutil.which("java") is None:
 
 from covkb.batch import run_batch  # noqa: E402
 from covkb.errors import InvalidRequest  # noqa: E402
-from covkb.spark import run_spark_batch, session  # noqa: E402
+from covkb.spark import _in_order, run_spark_batch, session  # noqa: E402
 
 D = '"date_of_service": "2025-06-01"'
 GOOD = [
@@ -134,6 +134,13 @@ def test_parquet_in_equals_jsonl_locally(tmp_path: Path, spark) -> None:
     run_batch(str(as_jsonl), str(tmp_path / "local.jsonl"))
     run_spark_batch(str(src), str(tmp_path / "spark.jsonl"), spark=spark)
     assert (tmp_path / "spark.jsonl").read_text().splitlines() == (tmp_path / "local.jsonl").read_text().splitlines()
+    # a folder of part files, numbered in path order (packed into one partition: the sorted path)
+    folder = tmp_path / "parts.parquet"
+    folder.mkdir()
+    for i, (a, b) in enumerate([(0, 90), (90, 100), (100, 250)]):
+        pq.write_table(table.slice(a, b - a), folder / f"part-{i:05d}.parquet", row_group_size=30)
+    run_spark_batch(str(folder), str(tmp_path / "parts.jsonl"), spark=spark)
+    assert (tmp_path / "parts.jsonl").read_text() == (tmp_path / "local.jsonl").read_text()
     # and Parquet out: the CSV output's columns, typed line numbers, in order
     run_spark_batch(str(src), str(tmp_path / "out.parquet"), spark=spark)
     back = pq.read_table(tmp_path / "out.parquet").to_pylist()
@@ -167,3 +174,10 @@ def test_cli_batch_spark(tmp_path: Path, spark) -> None:
     assert (tmp_path / "spark.jsonl").read_bytes() == (tmp_path / "local.jsonl").read_bytes()
     r = CliRunner().invoke(app, ["batch", str(src), "-o", str(tmp_path / "x.jsonl"), "--spark", "local[2]", "--resume"])
     assert getattr(r.exception, "code", None) == 2 and "--resume" in r.output
+
+
+def test_partitions_are_read_in_order_only_when_they_follow_each_other() -> None:
+    assert _in_order([(0, 1, 10, 10), (1, 11, 12, 2)])
+    assert not _in_order([(1, 1, 10, 10), (0, 11, 12, 2)])  # partition 0 holds the later lines
+    assert not _in_order([(0, 1, 10, 10), (0, 11, 12, 2)])  # two splits in one partition
+    assert not _in_order([(0, 1, 10, 9)])  # not one run of lines

@@ -19,8 +19,8 @@ by line number before they are written.
 
 Executors: one KnowledgeBase per Python worker process (a module-level
 cache; Spark reuses its Python workers, which are processes, so pyswip's
-one-SWI-Prolog-per-process rule holds), decisions memoised per worker (by
-decision key) and per partition (by line).  The covkb code is shipped as a
+one-SWI-Prolog-per-process rule holds), decisions memoised per worker, by
+line and by decision key, across the partitions it decides (bounded).  The covkb code is shipped as a
 zip (``addPyFile``) and the kb/ folder as an archive (``addArchive``), so
 executors need only covkb's dependencies (SWI-Prolog, pyswip, clingo,
 pydantic, pyarrow, pandas), not covkb itself.
@@ -124,6 +124,7 @@ def ship(spark: Any) -> None:
 # -- on the executors --------------------------------------------------------------
 
 _settings: tuple[Any, ...] | None = None
+_lines: dict[B.Raw, tuple[dict[str, Any], str]] = {}  # lines this worker decided (any partition), bounded
 
 
 def _executor_kb(engine: str, citations: bool, policy: str | None) -> None:
@@ -144,6 +145,7 @@ def _executor_kb(engine: str, citations: bool, policy: str | None) -> None:
     if csv.field_size_limit() < MAX_REQUEST_BYTES:
         csv.field_size_limit(MAX_REQUEST_BYTES)
     B._init_worker(engine, citations, policy)
+    _lines.clear()
     _settings = (engine, citations, policy)
 
 
@@ -192,7 +194,7 @@ def decide_batches(batches: Iterator[Any], *, in_fmt: str, out_fmt: str, header:
     csv_in = in_fmt == "csv"
     buf = io.StringIO()
     writer = (B.CsvWriter(buf, csv_in, header=False) if out_fmt == "csv" else B.JsonlWriter(buf, csv_in))
-    memo: dict[B.Raw, tuple[dict[str, Any], str]] = {}  # this partition's lines already decided
+    memo = _lines  # lines this worker already decided, in this partition or an earlier one
     seen: Counter[tuple[str, int]] = Counter()
     for batch in batches:
         cols = batch.to_pydict()
@@ -212,7 +214,9 @@ def decide_batches(batches: Iterator[Any], *, in_fmt: str, out_fmt: str, header:
             hit = memo.get(raw)
             if hit is None:
                 hit = B._decide_raw(raw)
-                if len(memo) < B.MEMO_LIMIT and B._size(raw) <= B.MEMO_KEY_MAX:
+                if B._size(raw) <= B.MEMO_KEY_MAX:
+                    if len(memo) >= B.MEMO_LIMIT:
+                        memo.clear()
                     memo[raw] = hit
             body, body_json = hit
             err = body.get("error")
@@ -334,7 +338,11 @@ def run_spark_batch(
         if in_fmt == "csv":
             head = _read_head(spark, input_path, MAX_REQUEST_BYTES + 2)
             header, _ = B.read_csv_header(io.BytesIO(head), field_names(vocabulary))
+        # A split size that does not depend on how many executors there are at the time
+        # (minPartitionNum fixed), so that both passes below see the same splits.
         spark.conf.set("spark.sql.files.maxPartitionBytes", str(_split_bytes(spark, input_path, partition_bytes)))
+        spark.conf.set("spark.sql.files.minPartitionNum", "1")
+        pid = F.spark_partition_id().alias("pid")
         if in_fmt == "parquet":
             df = spark.read.parquet(input_path)
             columns = field_names(vocabulary)
@@ -344,21 +352,35 @@ def run_spark_batch(
                                          f"the columns are request fields ({', '.join(columns)})")
             df = df.select(*df.columns, F.col("_metadata.file_path").alias("file_path"),
                            F.col("_metadata.row_index").alias("block"))
-            counts = df.groupBy("file_path").count().collect()
-            bases = _bases({(r["file_path"], 0): r["count"] for r in counts})
+            counts = df.groupBy("file_path", pid).agg(F.count("*").alias("count"), F.min("block").alias("first"),
+                                                      F.max("block").alias("last")).collect()
+            per_file: Counter[tuple[str, int]] = Counter()
+            for r in counts:
+                per_file[(r["file_path"], 0)] += r["count"]
+            bases = _bases(dict(per_file))
+            ranges = [(r["pid"], bases[(r["file_path"], 0)] + r["first"] + 1, bases[(r["file_path"], 0)] + r["last"] + 1,
+                       r["count"]) for r in counts]
         else:
             df = (spark.read.option("lineSep", "\n").text(input_path)
                   .select(F.col("value").cast("binary").alias("value"),
                           F.col("_metadata.file_path").alias("file_path"),
                           F.col("_metadata.file_block_start").alias("block")))
-            counts = df.groupBy("file_path", "block").count().collect()
+            counts = df.groupBy("file_path", "block", pid).count().collect()
             bases = _bases({(r["file_path"], r["block"]): r["count"] for r in counts})
+            ranges = [(r["pid"], bases[(r["file_path"], r["block"])] + 1,
+                       bases[(r["file_path"], r["block"])] + r["count"], r["count"]) for r in counts]
         fn = partial(decide_batches, in_fmt=in_fmt, out_fmt=out_fmt, header=header, bases=bases,
                      engine=engine, citations=citations, policy=policy)
-        # persisted: the sort's sampling pass decides every line once, the sort reads them back
+        # Persisted: every line is decided once, in parallel, then read back in line order: as the
+        # partitions are, when each holds one run of lines and they follow each other (one file read
+        # in splits); else sorted.
         decided = df.mapInArrow(fn, spark_schema(out_fmt)).persist()
         try:
-            ordered = decided.orderBy("line")
+            if _in_order(ranges):
+                decided.count()
+                ordered = decided
+            else:
+                ordered = decided.orderBy("line")
             if out_fmt == "parquet":
                 kinds = Counter({r["kind"]: r["count"] for r in decided.groupBy("kind").count().collect()})
                 _write_parquet(spark, ordered.drop("kind"), output_path, csv_in=in_fmt == "csv")
@@ -396,6 +418,18 @@ def _closest(name: str, columns: list[str]) -> str:
     from .request import _closest as closest
 
     return closest(name, columns)
+
+
+def _in_order(ranges: list[tuple[int, int, int, int]]) -> bool:
+    """Whether partitions 0, 1, … hold lines 1…a, a+1…b, … ((pid, first, last, count) per split)."""
+    if len({r[0] for r in ranges}) != len(ranges):
+        return False  # a partition with more than one split (small files packed together)
+    nxt = 1
+    for _, first, last, count in sorted(ranges):
+        if first != nxt or last - first + 1 != count:
+            return False
+        nxt = last + 1
+    return True
 
 
 def _bases(counts: dict[tuple[str, int], int]) -> dict[tuple[str, int], int]:
