@@ -72,11 +72,12 @@ def spark():
     s.stop()
 
 
-def same_records(tmp_path: Path, spark, src: Path, out_name: str, split: int = 4096) -> tuple[bytes, object]:
+def same_records(tmp_path: Path, spark, src: Path, out_name: str, split: int = 4096,
+                 by_content: bool = True) -> tuple[bytes, object]:
     """Splits of a few KiB: many partitions, split boundaries inside lines."""
     local, distributed = tmp_path / f"local-{out_name}", tmp_path / f"spark-{out_name}"
     run_batch(str(src), str(local))
-    summary = run_spark_batch(str(src), str(distributed), spark=spark, partition_bytes=split)
+    summary = run_spark_batch(str(src), str(distributed), spark=spark, partition_bytes=split, by_content=by_content)
     want, got = local.read_bytes(), distributed.read_bytes()
     assert got.splitlines() == want.splitlines()
     assert got == want
@@ -84,10 +85,11 @@ def same_records(tmp_path: Path, spark, src: Path, out_name: str, split: int = 4
     return got, summary
 
 
-def test_jsonl_equals_local_batch(tmp_path: Path, spark) -> None:
+@pytest.mark.parametrize("by_content", [True, False], ids=["shuffled-by-content", "decided-where-read"])
+def test_jsonl_equals_local_batch(tmp_path: Path, spark, by_content: bool) -> None:
     src = tmp_path / "in.jsonl"
     src.write_bytes(jsonl_bytes())
-    got, summary = same_records(tmp_path, spark, src, "out.jsonl")
+    got, summary = same_records(tmp_path, spark, src, "out.jsonl", by_content=by_content)
     recs = [json.loads(x) for x in got.decode().splitlines()]
     assert [r["line"] for r in recs] == list(range(1, 401))
     assert summary.lines == 400 and summary.errors == sum("error" in r for r in recs) > 0
@@ -139,8 +141,9 @@ def test_parquet_in_equals_jsonl_locally(tmp_path: Path, spark) -> None:
     folder.mkdir()
     for i, (a, b) in enumerate([(0, 90), (90, 100), (100, 250)]):
         pq.write_table(table.slice(a, b - a), folder / f"part-{i:05d}.parquet", row_group_size=30)
-    run_spark_batch(str(folder), str(tmp_path / "parts.jsonl"), spark=spark)
-    assert (tmp_path / "parts.jsonl").read_text() == (tmp_path / "local.jsonl").read_text()
+    for by_content in (True, False):  # (decided where read: small files packed in one partition, so sorted)
+        run_spark_batch(str(folder), str(tmp_path / "parts.jsonl"), spark=spark, by_content=by_content)
+        assert (tmp_path / "parts.jsonl").read_text() == (tmp_path / "local.jsonl").read_text()
     # and Parquet out: the CSV output's columns, typed line numbers, in order
     run_spark_batch(str(src), str(tmp_path / "out.parquet"), spark=spark)
     back = pq.read_table(tmp_path / "out.parquet").to_pylist()

@@ -198,12 +198,19 @@ def decide_batches(batches: Iterator[Any], *, in_fmt: str, out_fmt: str, header:
     seen: Counter[tuple[str, int]] = Counter()
     for batch in batches:
         cols = batch.to_pydict()
-        paths, blocks = cols.pop("file_path"), cols.pop("block")
+        numbered = cols.pop("line", None)  # numbered in the JVM already (the input was shuffled by content)
+        paths, blocks = (numbered, numbered) if numbered is not None else (cols.pop("file_path"), cols.pop("block"))
         out: dict[str, list[Any]] = {name: [] for name in schema.names}
         for i, (path, block) in enumerate(zip(paths, blocks)):
-            if in_fmt == "parquet":
+            if numbered is not None:
+                n = numbered[i]
+                if csv_in and n == 1:
+                    continue
+                raw: B.Raw = (_raw_of_row({k: v[i] for k, v in cols.items()}) if in_fmt == "parquet"
+                              else _raw_of_line(cols["value"][i], header))
+            elif in_fmt == "parquet":
                 n = bases[(path, 0)] + block + 1
-                raw: B.Raw = _raw_of_row({k: v[i] for k, v in cols.items()})
+                raw = _raw_of_row({k: v[i] for k, v in cols.items()})
             else:
                 key = (path, block)
                 n = bases[key] + seen[key] + 1
@@ -295,11 +302,18 @@ def run_spark_batch(
     citations: bool = False,
     policy: str | None = None,
     partition_bytes: int | None = None,
+    by_content: bool = True,
 ) -> B.BatchSummary:
     """Decide every line of input_path into output_path on Spark; return the
     summary.  The records equal ``run_batch``'s line for line.  Refuses like
     run_batch before anything is written (bad input, output = input, a bad
-    CSV header); a failed job raises EngineError and leaves no output."""
+    CSV header); a failed job raises EngineError and leaves no output.
+
+    by_content (the default) numbers the lines in the JVM and shuffles them
+    by content, so that equal lines are decided once in the whole cluster,
+    then sorts the records; without it each split is decided where it was
+    read (no shuffle, equal lines decided once per worker) and read back in
+    order without a sort where the partitions follow each other."""
     summary = B.BatchSummary()
     start = time.perf_counter()
     in_fmt, out_fmt = input_format(input_path), output_format(output_path)
@@ -343,7 +357,15 @@ def run_spark_batch(
         spark.conf.set("spark.sql.files.maxPartitionBytes", str(_split_bytes(spark, input_path, partition_bytes)))
         spark.conf.set("spark.sql.files.minPartitionNum", "1")
         pid = F.spark_partition_id().alias("pid")
-        if in_fmt == "parquet":
+        if by_content:
+            df, total = _numbered(spark, input_path, in_fmt, vocabulary)
+            # equal lines meet in one partition: each is decided once in the cluster, not once per worker
+            keys = [c for c in df.columns if c != "line"]
+            df = df.repartition(max(2, df.rdd.getNumPartitions()), *keys)
+            ranges = []
+            counts = [{"count": total}]
+            bases = {}
+        elif in_fmt == "parquet":
             df = spark.read.parquet(input_path)
             columns = field_names(vocabulary)
             for c in df.columns:
@@ -376,7 +398,7 @@ def run_spark_batch(
         # in splits); else sorted.
         decided = df.mapInArrow(fn, spark_schema(out_fmt)).persist()
         try:
-            if _in_order(ranges):
+            if ranges and _in_order(ranges):
                 decided.count()
                 ordered = decided
             else:
@@ -418,6 +440,44 @@ def _closest(name: str, columns: list[str]) -> str:
     from .request import _closest as closest
 
     return closest(name, columns)
+
+
+def _numbered(spark: Any, input_path: str, in_fmt: str, vocabulary: Any) -> tuple[Any, int]:
+    """The input as (line, value) rows — (line, request columns…) for Parquet —
+    with line numbers computed in the JVM, whatever the partitioning: a first
+    pass counts each split's rows and its first monotonically_increasing_id
+    (consecutive within a partition, and the same in every pass over the same
+    splits); the driver turns those into one offset per split, joined back."""
+    from pyspark.sql import functions as F
+
+    if in_fmt == "parquet":
+        df = spark.read.parquet(input_path)
+        columns = field_names(vocabulary)
+        for c in df.columns:
+            if c not in columns:
+                raise InvalidRequest(f"Parquet input: unknown column {c[:60]!r}{_closest(c, columns)}; "
+                                     f"the columns are request fields ({', '.join(columns)})")
+        req_cols = list(df.columns)
+        df = df.select(*req_cols, F.col("_metadata.file_path").alias("file_path"),
+                       F.col("_metadata.row_index").alias("idx"), F.lit(0).cast("long").alias("block"))
+        counts = df.groupBy("file_path", "block").agg(F.count("*").alias("count"), F.lit(0).alias("first")).collect()
+        value_cols = req_cols
+    else:
+        df = (spark.read.option("lineSep", "\n").text(input_path)
+              .select(F.col("value").cast("binary").alias("value"),
+                      F.col("_metadata.file_path").alias("file_path"),
+                      F.col("_metadata.file_block_start").alias("block"),
+                      F.monotonically_increasing_id().alias("idx")))
+        counts = df.groupBy("file_path", "block").agg(F.count("*").alias("count"),
+                                                      F.min("idx").alias("first")).collect()
+        value_cols = ["value"]
+    bases = _bases({(r["file_path"], r["block"]): r["count"] for r in counts})
+    offsets = spark.createDataFrame(
+        [(r["file_path"], r["block"], bases[(r["file_path"], r["block"])] + 1 - r["first"]) for r in counts],
+        "file_path string, block long, off long")
+    numbered = (df.join(F.broadcast(offsets), ["file_path", "block"])
+                .select((F.col("idx") + F.col("off")).alias("line"), *value_cols))
+    return numbered, sum(r["count"] for r in counts)
 
 
 def _in_order(ranges: list[tuple[int, int, int, int]]) -> bool:
