@@ -12,10 +12,15 @@ the output equals the local batch's line for line, errors included.
 
 Line numbers are data, never an accident of partitioning: a first, cheap
 pass (in the JVM) counts the lines of every split of every input file
-(``_metadata.file_block_start``; for Parquet ``_metadata.row_index``), the
-driver turns the counts into the line number each split starts at, and each
-executor numbers the lines of its splits from there.  The records are sorted
-by line number before they are written.
+(``_metadata.file_block_start``, with the split's first
+``monotonically_increasing_id``; for Parquet, rows per file and
+``_metadata.row_index``); the driver turns the counts into one offset per
+split, joined back, so each line carries its number as a column.  The lines
+are then shuffled by content (equal lines meet in one partition and are
+decided once in the cluster), decided, and sorted by line number before they
+are written.  ``by_content=False`` decides each split where it was read
+instead (numbering its lines in Python from the split's offset) and reads
+the partitions back without a sort when they follow each other.
 
 Executors: one KnowledgeBase per Python worker process (a module-level
 cache; Spark reuses its Python workers, which are processes, so pyswip's
