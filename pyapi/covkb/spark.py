@@ -95,11 +95,29 @@ def session(master: str | None = None, app_name: str = "covkb batch", conf: dict
     spark = b.getOrCreate()
     if log_level:
         spark.sparkContext.setLogLevel(log_level)
+    if master and master.startswith("local-cluster"):
+        # its workers keep each application's folder (executor logs, shipped files) in SPARK_HOME/work
+        import atexit
+        import shutil
+
+        home = os.environ.get("SPARK_HOME") or str(Path(spark.sparkContext._jvm.System.getenv("SPARK_HOME") or ""))
+        if home:
+            atexit.register(shutil.rmtree, str(Path(home) / "work" / spark.sparkContext.applicationId), True)
     ship(spark)
     return spark
 
 
 _shipped: set[int] = set()
+
+
+def _scratch(prefix: str) -> str:
+    """A temporary folder, removed when this process exits."""
+    import atexit
+    import shutil
+
+    path = tempfile.mkdtemp(prefix=prefix)
+    atexit.register(shutil.rmtree, path, True)
+    return path
 
 
 def ship(spark: Any) -> None:
@@ -109,7 +127,7 @@ def ship(spark: Any) -> None:
     sc = spark.sparkContext
     if id(sc) in _shipped:
         return
-    tmp = Path(tempfile.mkdtemp(prefix="covkb-spark-"))
+    tmp = Path(_scratch("covkb-spark-"))
     code = tmp / "covkb.zip"
     pkg = Path(__file__).resolve().parent
     with zipfile.ZipFile(code, "w", zipfile.ZIP_DEFLATED) as z:
