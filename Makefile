@@ -7,15 +7,21 @@ VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup swipl run test bench serve run-service bench-service clean
+.PHONY: setup swipl java run test bench serve run-service bench-service clean
 
-setup: swipl $(VENV)/.installed
+setup: swipl java $(VENV)/.installed
 
 # SWI-Prolog from apt, only where it is missing.
 swipl:
 	@command -v swipl >/dev/null 2>&1 || { \
 	  echo "installing SWI-Prolog (swi-prolog-nox) with apt"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq swi-prolog-nox; }
+
+# Java 17+ for Spark 4 (covkb batch --spark, its tests and bench), from apt, only where it is missing.
+java:
+	@java -version 2>&1 | grep -qE 'version "(1[7-9]|[2-9][0-9])' || { \
+	  echo "installing Java (openjdk-17-jre-headless) with apt"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless; }
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "covkb needs Python 3.11+"; exit 1; }

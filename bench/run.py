@@ -17,6 +17,9 @@ the same run, and reported as a ratio:
   (every scenario of the space through the ASP engine on both sides, at the
   per-request time measured here); and a synthetic policy (~500 statements
   over 30 findings) diffed against a mutated copy, cold, in a subprocess;
+- spark: `covkb batch --spark local-cluster[2,1,1024]` on a synthetic file
+  (default 200,000 lines) beside the local batch with 1 and 2 workers on the
+  same file, output checked identical (`--only spark`);
 - cold start: `covkb determine …` as a new process (wall and CPU time,
   median of interleaved runs), beside `python -c pass` in the same run.
   `python bench/run.py --only coldstart` measures only this (a few seconds).
@@ -242,6 +245,40 @@ def batch_figures(lines: int, engines: list[str], res: dict, rows: list) -> None
                              f"{rate:,.0f} lines/s", f"{rate / fl_rate:.3f}× floor"))
 
 
+def spark_figures(lines: int, master: str, res: dict, rows: list) -> None:
+    """The same synthetic file through the local batch (1 and 2 workers) and
+    `covkb batch --spark MASTER` (wall time, JVMs and executors' KB loads
+    included), each output checked equal to the local one."""
+    with tempfile.TemporaryDirectory() as tmp:
+        src = os.path.join(tmp, "requests.jsonl")
+        distinct = synth.write_jsonl(src, lines)
+        res["spark"] = {"lines": lines, "distinct": distinct, "master": master}
+        local = {}
+        for w in (1, 2):
+            dst = os.path.join(tmp, f"local-{w}.jsonl")
+            sec, _, _ = batch_run(src, dst, "prolog", w)
+            local[w] = lines / sec
+            res["spark"][f"local_w{w}_lines_per_s"] = local[w]
+        dst = os.path.join(tmp, "spark.jsonl")
+        summary = dst + ".summary.json"
+        covkb = str(Path(sys.executable).with_name("covkb"))
+        t = time.perf_counter()
+        subprocess.run([covkb, "batch", src, "-o", dst, "--spark", master, "--summary-json", summary],
+                       stderr=subprocess.DEVNULL, check=True)
+        wall = time.perf_counter() - t
+        if Path(dst).read_bytes() != Path(os.path.join(tmp, "local-1.jsonl")).read_bytes():
+            raise SystemExit("covkb batch --spark wrote other records than the local batch")
+        rate = lines / wall
+        res["spark"].update({"spark_seconds": wall, "spark_lines_per_s": rate,
+                             "ratio_to_local_w1": rate / local[1], "ratio_to_local_w2": rate / local[2]})
+        for w in (1, 2):
+            rows.append((f"batch local, {w} worker(s), {lines:,} lines ({distinct:,} distinct)",
+                         f"{local[w]:,.0f} lines/s", "" if w == 1 else f"{local[2] / local[1]:.2f}× 1 worker"))
+        rows.append((f"batch --spark {master}, the same file (wall, JVM start-up included)",
+                     f"{rate:,.0f} lines/s", f"{rate / local[1]:.2f}× local 1 worker, {rate / local[2]:.2f}× 2 workers; "
+                                             f"output identical"))
+
+
 COLD_REQUEST = ["determine", "--cpt", "59325", "--losses", "3", "--finding", "cone_biopsy", "--date", "2025-06-01"]
 
 
@@ -293,9 +330,11 @@ def main() -> None:
     ap.add_argument("--latency-calls", type=int, default=2000)
     ap.add_argument("--engines", default="prolog,asp")
     ap.add_argument("--out", default=str(HERE / "results" / "latest.json"))
-    ap.add_argument("--skip", default="", help="comma-separated parts to skip: latency,batch,diff,coldstart")
-    ap.add_argument("--only", default="", help="comma-separated parts to run, no others: latency,batch,diff,coldstart")
+    ap.add_argument("--skip", default="", help="comma-separated parts to skip: latency,batch,diff,coldstart,spark")
+    ap.add_argument("--only", default="", help="comma-separated parts to run, no others: latency,batch,diff,coldstart,spark")
     ap.add_argument("--cold-runs", type=int, default=15)
+    ap.add_argument("--spark-lines", type=int, default=200_000)
+    ap.add_argument("--spark-master", default="local-cluster[2,1,1024]")
     args = ap.parse_args()
     engines = args.engines.split(",")
     res: dict = {"machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
@@ -304,7 +343,7 @@ def main() -> None:
 
     skip = set(args.skip.split(",")) - {""}
     if args.only:
-        skip |= {"latency", "batch", "diff", "coldstart"} - set(args.only.split(","))
+        skip |= {"latency", "batch", "diff", "coldstart", "spark"} - set(args.only.split(","))
     if "coldstart" not in skip:
         cold_start(res, rows, args.cold_runs)
     # latency --------------------------------------------------------------
@@ -322,6 +361,13 @@ def main() -> None:
         diff_figures(res, rows)
     if "batch" not in skip:
         batch_figures(args.lines, engines, res, rows)
+    if "spark" not in skip:
+        try:
+            import pyspark  # noqa: F401
+        except ImportError:
+            rows.append(("batch --spark", "skipped", "pyspark is not installed (pip install -e '.[spark]')"))
+        else:
+            spark_figures(args.spark_lines, args.spark_master, res, rows)
 
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(res, indent=2) + "\n")

@@ -167,22 +167,23 @@ def read_csv_rows(src: BinaryIO, header: tuple[str, ...], first: int = 2, offset
     """Each physical line after the header is one row (a cell never holds a
     line break, so an unterminated quote spoils its own line only)."""
     for n, raw, end in physical_lines(src, first, offset):
-        text = _text(raw)
-        if isinstance(text, BadLine):
-            yield n, text, end
-            continue
-        if not text.strip():
-            yield n, BadLine("blank line (a row with no cells)"), end
-            continue
-        try:
-            cells = next(csv.reader([text], strict=True))
-        except csv.Error as exc:
-            yield n, BadLine(f"broken CSV quoting: {exc} (a cell cannot hold a line break)"), end
-            continue
-        if len(cells) != len(header):
-            yield n, BadLine(f"row has {len(cells)} cells; the header has {len(header)}"), end
-            continue
-        yield n, tuple(zip(header, cells)), end
+        yield n, csv_raw(raw, header), end
+
+
+def csv_raw(raw: bytes | None, header: tuple[str, ...]) -> Raw:
+    """One CSV row's bytes (None: too long) as what the line is (also covkb.spark's reader)."""
+    text = _text(raw)
+    if isinstance(text, BadLine):
+        return text
+    if not text.strip():
+        return BadLine("blank line (a row with no cells)")
+    try:
+        cells = next(csv.reader([text], strict=True))
+    except csv.Error as exc:
+        return BadLine(f"broken CSV quoting: {exc} (a cell cannot hold a line break)")
+    if len(cells) != len(header):
+        return BadLine(f"row has {len(cells)} cells; the header has {len(header)}")
+    return tuple(zip(header, cells))
 
 
 def csv_request(row: tuple[tuple[str, str], ...] | dict[str, Any], vocabulary: Any) -> dict[str, Any]:

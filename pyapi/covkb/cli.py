@@ -321,6 +321,10 @@ def batch(
     summary_json: Optional[Path] = typer.Option(None, "--summary-json", help="Also write the summary as JSON here."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run from OUTPUT.partial."),
     policy: Optional[str] = typer.Option(None, "--policy", help=POLICY_HELP),
+    spark: Optional[str] = typer.Option(None, "--spark", metavar="MASTER",
+                                        help="Run on Apache Spark at this master (local[*], local-cluster[2,1,1024], "
+                                             "spark://…, yarn, k8s://…; 'default': spark-defaults.conf's); "
+                                             "also reads and writes .parquet. Needs the 'spark' extra and Java."),
 ) -> None:
     """Decide every line of INPUT; one record per line, in order, errors included.
 
@@ -337,7 +341,17 @@ def batch(
     try:
         if summary_json is not None and not summary_json.parent.is_dir():
             raise InvalidRequest(f"cannot write the summary to {summary_json}: no directory {summary_json.parent}")
-        if sys.stderr.isatty():
+        if spark is not None:
+            if resume:
+                raise InvalidRequest("--resume is not for --spark runs: Spark retries failed tasks itself; run again")
+            try:
+                from .spark import run_spark_batch
+            except ImportError as exc:
+                raise InvalidRequest(f"--spark needs pyspark (pip install 'covkb[spark]'): {exc}") from None
+            summary = run_spark_batch(input_path, output, master=None if spark == "default" else spark,
+                                      engine=engine.value, citations=citations, policy=policy)
+            n_workers = 0
+        elif sys.stderr.isatty():
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -362,7 +376,8 @@ def batch(
     errors = ", ".join(f"{k} {v}" for k, v in sorted(d["error_codes"].items()))
     resumed = f" (resumed after {d['resumed_after']} lines)" if d["resumed_after"] else ""
     typer.echo(
-        f"{d['lines']} lines{resumed} in {d['seconds']} s ({d['lines_per_second']} lines/s, {n_workers} worker(s)); "
+        f"{d['lines']} lines{resumed} in {d['seconds']} s ({d['lines_per_second']} lines/s, "
+        f"{f'Spark {spark}' if spark is not None else f'{n_workers} worker(s)'}); "
         f"outcomes: {outcomes or 'none'}; errors: {d['errors']}{f' ({errors})' if errors else ''}",
         err=True,
     )
