@@ -41,7 +41,7 @@ from typing import Any
 
 from .errors import from_engine
 from .facts import atom, closure
-from .policy import Policy, VersionData, belongs_to
+from .policy import Policy, VersionData
 from .wording import Words
 
 UNLISTED_VALUE = "unlisted_value"  # a qualifier value no code_qualifier/4 fact names
@@ -101,10 +101,10 @@ def _slice(data: VersionData, root: dict[str, Any]) -> VersionData:
     keep_statements = {atom(st) for st, sv in data.rows("applies_to") if atom(sv) in related}
     drop_statements = {atom(st) for st, _ in data.rows("applies_to")} - keep_statements
     drop_codes = {c for c, *_ in data.rows("code")} - {code}
-    positions: dict[str, tuple[tuple[int, ...], ...]] = {}
+    dropped = drop_statements | drop_codes
     facts = tuple(
-        f for f in data.facts
-        if not belongs_to(f, drop_statements, drop_codes, positions)
+        f for f, owners in zip(data.facts, data.fact_owners)
+        if owners.isdisjoint(dropped)
         and not (f.name in ("service", "service_is_a") and not {atom(a) for a in f.args[:2] if not isinstance(a, str)} & related)
     )
     return VersionData(data.version, facts)

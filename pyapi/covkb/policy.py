@@ -61,7 +61,15 @@ class VersionData:
     facts: tuple[Fact, ...]          # effective: vocabulary + base chain + own facts
 
     def rows(self, name: str) -> list[tuple]:
-        return [f.args for f in self.facts if f.name == name]
+        return list(self._rows.get(name, ()))
+
+    @cached_property
+    def _rows(self) -> dict[str, list[tuple]]:
+        """The facts' arguments by predicate, indexed once."""
+        out: dict[str, list[tuple]] = {}
+        for f in self.facts:
+            out.setdefault(f.name, []).append(f.args)
+        return out
 
     @cached_property
     def sections(self) -> dict[str, tuple[str, str]]:
@@ -74,6 +82,19 @@ class VersionData:
             parts.append(title)
             section = parent
         return " > ".join(reversed(parts)) or section
+
+    @cached_property
+    def fact_owners(self) -> tuple[frozenset[str], ...]:
+        """Per fact (in order), the statement ids, codes and subject ids it is
+        about: belongs_to(f, S, C) is fact_owners[i] & (S | C), computed once."""
+        out = []
+        for f in self.facts:
+            st_pos, code_pos, subj_pos = _role_positions(f.name)
+            ids = {atom(f.args[i]) for i in st_pos} | {f.args[i] for i in code_pos if isinstance(f.args[i], str)}
+            for i in subj_pos:
+                ids |= _subject_ids(f.args[i])
+            out.append(frozenset(ids))
+        return tuple(out)
 
     @cached_property
     def fact_text(self) -> str:

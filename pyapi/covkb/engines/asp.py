@@ -474,7 +474,8 @@ class AspEngine:
         if brave is None:
             raise EngineError("the ASP evaluator found no case")
         open_: dict[tuple[int, str], set[Any]] = defaultdict(set)
-        if any(s.name == "error" for s in brave):
+        named = [(s.name, s) for s in brave]  # each symbol's name read once (a call into clingo)
+        if any(n == "error" for n, _ in named):
             models = self._program.models(request, explain=False)
             failed = [m for m in models if m.error is not None]
             first = self._first_failed(failed)
@@ -484,18 +485,19 @@ class AspEngine:
                     open_[(rank, var)].add(value)
             return Consequences(frozenset(), None, frozenset(), frozenset(), _open(open_),
                                 (first.error[0], first.error[1], first.args), len(failed) == len(models))
-        outcomes = frozenset(s.arguments[0].name for s in brave if s.name == "outcome")
-        for s in brave:
-            if s.name == "assign":
-                open_[(s.arguments[2].number, s.arguments[0].name)].add(_value(s.arguments[1]))
+        outcomes = frozenset(s.arguments[0].name for n, s in named if n == "outcome")
+        for n, s in named:
+            if n == "assign":
+                a = s.arguments
+                open_[(a[2].number, a[0].name)].add(_value(a[1]))
         variables = _open(open_)
         statement, met, cites = None, frozenset[str](), frozenset[tuple[str, str]]()
         if len(outcomes) == 1:
-            cautious = self._program.consequence(request, "cautious") or []
-            stmts = [s.arguments[0].name for s in cautious if s.name == "statement"]
+            cautious = [(s.name, s) for s in self._program.consequence(request, "cautious") or []]
+            stmts = [s.arguments[0].name for n, s in cautious if n == "statement"]
             statement = stmts[0] if len(stmts) == 1 else None
-            met = frozenset(s.arguments[0].name for s in cautious if s.name == "met")
-            cites = frozenset((_value(s.arguments[0]), _value(s.arguments[1])) for s in cautious if s.name == "cites")
+            met = frozenset(s.arguments[0].name for n, s in cautious if n == "met")
+            cites = frozenset((_value(s.arguments[0]), _value(s.arguments[1])) for n, s in cautious if n == "cites")
         return Consequences(outcomes, statement, met, cites, variables)
 
     def _error(self, failed: list[_Model]) -> CovkbError:
