@@ -7,9 +7,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup swipl java run test bench serve run-service bench-service clean
+.PHONY: setup swipl java chromium run test bench serve run-service bench-service clean
 
-setup: swipl java $(VENV)/.installed
+setup: swipl java chromium $(VENV)/.installed
 
 # SWI-Prolog from apt, only where it is missing.
 swipl:
@@ -22,6 +22,12 @@ java:
 	@java -version 2>&1 | grep -qE 'version "(1[7-9]|[2-9][0-9])' || { \
 	  echo "installing Java (openjdk-17-jre-headless) with apt"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless; }
+
+# Chromium for the browser tests (Playwright drives Debian's build: it cannot download its own here).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Chromium (chromium) with apt"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "covkb needs Python 3.11+"; exit 1; }

@@ -123,28 +123,54 @@ def _fact_source(n: Node) -> str:
     return text
 
 
-def details(n: Node, section_path: SectionPath, seen: set[str] | None = None) -> list[str]:
-    """Cited words and interpretation notes under a node's line; an
-    interpretation already shown (in ``seen``) is referred to, not repeated."""
-    lines = []
+# Kinds whose line (``label``) already shows the node's own quote.
+_QUOTE_IN_LABEL = ("requirement", "criteria", "criterion_group", "code")
+
+
+def detail_items(n: Node, seen: set[str] | None = None) -> list[tuple[str, str, str | None]]:
+    """What a node cites and notes besides its line, as (kind, text, section)
+    items: kind is quote, note, referral, interpretation or interpretation_seen
+    (an interpretation already shown, in ``seen``, referred to, not repeated)."""
+    items: list[tuple[str, str, str | None]] = []
     sec = n.get("section")
     quotes = list(n.get("quotes") or ())
-    if n.kind not in ("requirement", "criteria", "criterion_group", "code") and n.get("quote"):
+    if n.kind not in _QUOTE_IN_LABEL and n.get("quote"):
         quotes.append(n.get("quote"))
-    for q in quotes:
-        lines.append(f"[{section_path(sec)}] \"{q}\"" if sec else f"\"{q}\"")
+    items += [("quote", q, sec) for q in quotes]
     if n.kind == "code" and n.get("note"):
-        lines.append(f"note: \"{n.get('note')}\"")
+        items.append(("note", n.get("note"), sec))
     if n.get("referral"):
-        lines.append(f"refer to: {n.get('referral')}")
+        items.append(("referral", n.get("referral"), None))
     note = n.get("interpretation")
     if note:
         if seen is not None and note in seen:
-            lines.append("interpretation: as noted above")
+            items.append(("interpretation_seen", note, None))
         else:
-            lines.append(f"interpretation: {note}")
+            items.append(("interpretation", note, None))
             if seen is not None:
                 seen.add(note)
+    return items
+
+
+def label_quote(n: Node) -> str | None:
+    """The quote a node's line (``label``) shows, if any."""
+    return n.get("quote") if n.kind in _QUOTE_IN_LABEL else None
+
+
+def details(n: Node, section_path: SectionPath, seen: set[str] | None = None) -> list[str]:
+    """Cited words and interpretation notes under a node's line, as text."""
+    lines = []
+    for kind, text, sec in detail_items(n, seen):
+        if kind == "quote":
+            lines.append(f"[{section_path(sec)}] \"{text}\"" if sec else f"\"{text}\"")
+        elif kind == "note":
+            lines.append(f"note: \"{text}\"")
+        elif kind == "referral":
+            lines.append(f"refer to: {text}")
+        elif kind == "interpretation_seen":
+            lines.append("interpretation: as noted above")
+        else:
+            lines.append(f"interpretation: {text}")
     return lines
 
 

@@ -371,6 +371,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return await remembered("cds", {"hook": hook, "policy": service_policy[service_id], "base_url": base,
                                         "engine": engine.value}, body)
 
+    # -- the web pages: they ask the workers what the API routes ask ------------------------
+    from ..web import mount as mount_pages
+
+    async def ask(op: str, args: dict[str, Any], body: bytes = b"") -> Response:
+        if op == "check":
+            return await run(op, args, slow=True, cache_key=("check", args["policy"], args["version"]))
+        if op == "diff":
+            return await run(op, args, slow=True, cache_key=("diff", args["policy"], args["a"], args["b"]))
+        return await remembered(op, args, body)
+
+    mount_pages(app, installed=installed, default=default, find=policy_or_404, ask=ask,
+                today=lambda: dt.date.fromisoformat(settings.today) if settings.today else dt.date.today())
+
     # -- operations ----------------------------------------------------------------------
     @app.get("/healthz", summary="Liveness, and the engine workers")
     async def healthz() -> dict[str, Any]:

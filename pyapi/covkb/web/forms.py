@@ -1,0 +1,85 @@
+"""A request as a page's query string, and back: the URL is the request.
+
+The parameter names are the request's own field names (``service``, ``cpt``,
+``date_of_service``, ``finding`` and ``unknown_finding`` repeated, then every
+field and qualifier the policy declares), so a shared link reads like the
+request JSON.  Values stay strings and numbers: the engine worker validates
+the request against the vocabulary as it validates every other request.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from ..errors import InvalidRequest
+from ..policy import Vocabulary
+from ..request import parse_whole_number
+
+# What a page's query string holds besides the request.
+PAGE_PARAMS = ("policy", "version", "engine")
+_LISTS = {"finding": "findings", "unknown_finding": "unknown_findings"}
+_SHARED = ("date_of_service", "service", "cpt")
+_CODES_SPLIT = re.compile(r"[\s,;]+")
+
+
+def request_from_query(params: Iterable[tuple[str, str]], vocab: Vocabulary) -> dict[str, Any]:
+    """The request a page's query string states; blank values state nothing.
+
+    Raises InvalidRequest for a parameter no field of the policy has, or a
+    count that is not a whole number."""
+    fields = vocab.fields
+    out: dict[str, Any] = {}
+    for key, raw in params:
+        value = raw.strip()
+        if key in PAGE_PARAMS or not value:
+            continue
+        if key in _LISTS:
+            out.setdefault(_LISTS[key], []).append(value)
+        elif key in _SHARED or key in vocab.qualifiers:
+            out[key] = value
+        elif key in fields:
+            f = fields[key]
+            if f.kind == "boolean":
+                if value not in ("yes", "no"):
+                    raise InvalidRequest(f"{f.label}: {value!r} is not yes or no")
+                out[key] = value == "yes"
+            elif f.numeric:
+                out[key] = parse_whole_number(value, f.label)
+            elif f.kind == "code_list":
+                out.setdefault(key, []).extend(c for c in _CODES_SPLIT.split(value) if c)
+            else:
+                out[key] = value
+        else:
+            raise InvalidRequest(f"unknown field {key[:60]!r} in the page address")
+    return out
+
+
+def query_from_request(request: dict[str, Any]) -> list[tuple[str, str]]:
+    """The query string of a request (the inverse of ``request_from_query``)."""
+    out: list[tuple[str, str]] = []
+    for key, value in request.items():
+        if key in ("findings", "unknown_findings"):
+            out += [(key[:-1], str(v)) for v in value]
+        elif isinstance(value, bool):
+            out.append((key, "yes" if value else "no"))
+        elif isinstance(value, (list, tuple)):
+            out += [(key, str(v)) for v in value]
+        elif value is not None:
+            out.append((key, str(value)))
+    return out
+
+
+def answered(request: dict[str, Any], fact: str, settles: dict[str, Any]) -> dict[str, Any]:
+    """The request with one unknown answered: the fact no longer marked
+    unknown, and the fields that settle it (``VersionData.realize``) set."""
+    out = {k: (list(v) if isinstance(v, (list, tuple)) else v) for k, v in request.items()}
+    if fact in out.get("unknown_findings", ()):
+        out["unknown_findings"] = [f for f in out["unknown_findings"] if f != fact]
+    for key, value in settles.items():
+        if isinstance(value, list):
+            out[key] = list(dict.fromkeys([*out.get(key, []), *value]))
+        else:
+            out[key] = value
+    return {k: v for k, v in out.items() if v not in ([], None)}

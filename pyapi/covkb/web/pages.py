@@ -1,0 +1,235 @@
+"""The routes of the web pages, mounted on the service's FastAPI app."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from ..errors import CovkbError
+from ..facts import atom
+from ..policy import Policy, Version
+from ..wording import Words
+from . import views
+from .forms import answered, query_from_request, request_from_query
+
+HERE = Path(__file__).parent
+ENGINES = ("prolog", "asp")
+
+# (operation, arguments, body) → the worker's answer, as the /v1 API runs it
+Ask = Callable[[str, dict[str, Any], bytes], Awaitable[Response]]
+
+
+def _templates() -> Any:
+    import jinja2
+
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
+                              trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+
+
+def _problem(resp: Response) -> str:
+    """The one-line reason of a worker's problem answer."""
+    try:
+        body = json.loads(bytes(resp.body))
+        return str(body.get("detail") or body.get("title") or resp.status_code)
+    except (ValueError, AttributeError):
+        return f"the service answered {resp.status_code}"
+
+
+def mount(app: FastAPI, *, installed: list[Policy], default: Policy, find: Callable[[str], Policy], ask: Ask,
+          today: Callable[[], dt.date]) -> None:
+    """Add the pages (/, /determine, /policy, /revisions) and /static."""
+    env = _templates()
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    policies = sorted(installed, key=lambda p: p.id)
+    queries: dict[str, list[Any]] = {}
+
+    def named_queries(p: Policy) -> list[Any]:
+        from ..queries import load_queries
+
+        if p.id not in queries:
+            folder = p.queries_dir
+            queries[p.id] = load_queries(folder) if folder.is_dir() else []
+        return queries[p.id]
+
+    def query_version(p: Policy, q: Any) -> str | None:
+        """The version a named query is decided by, or None for a draft's."""
+        if q.version is not None:
+            return q.version if q.version in {v.id for v in p.versions} else None
+        on = q.request.get("date_of_service")
+        try:
+            return p.version_in_force(dt.date.fromisoformat(on) if on else today())[0].id
+        except (CovkbError, ValueError, TypeError):
+            return None
+
+    def page(name: str, p: Policy, **ctx: Any) -> HTMLResponse:
+        html = env.get_template(f"{name}.html").render(page=name, policy=p, policies=policies,
+                                                       nav_query=ctx.pop("nav_query", f"?policy={p.id}"), **ctx)
+        return HTMLResponse(html, status_code=ctx.get("status", 200))
+
+    def version_of(p: Policy, ref: str | None) -> Version | None:
+        if not ref:
+            return None
+        ids = {v.id: v for v in p.versions}
+        if ref not in ids:
+            raise CovkbError(f"no version {ref[:60]!r} of {p.number}; it has {', '.join(ids)}")
+        return ids[ref]
+
+    def determine_href(p: Policy, req: dict[str, Any], version: str | None = None, engine: str | None = None,
+                       path: str = "/determine") -> str:
+        params = [("policy", p.id)] + query_from_request(req)
+        if version:
+            params.append(("version", version))
+        if engine and engine != "prolog":
+            params.append(("engine", engine))
+        return f"{path}?{urlencode(params)}"
+
+    def quote_href(p: Policy, version: str) -> Callable[[str], str]:
+        return lambda q: f"/policy/{p.id}/{version}#{views.quote_anchor(q)}"
+
+    async def decide(request: Request) -> tuple[Policy, dict[str, Any], dict[str, Any]]:
+        """The page's policy, request and settings, and the worker's answer
+        (or the one-line reason it gave none) in ``out``."""
+        qp = request.query_params
+        p = find(qp.get("policy") or default.id)
+        engine = qp.get("engine") if qp.get("engine") in ENGINES else "prolog"
+        out: dict[str, Any] = {"engine": engine, "version": qp.get("version") or None, "error": None, "det": None,
+                               "raw": None}
+        try:
+            v = version_of(p, out["version"])
+            vocab = p.data(v or p.latest()).vocabulary
+            req = request_from_query(qp.multi_items(), vocab)
+        except CovkbError as err:
+            out["error"] = err.message
+            return p, {}, out
+        out["vocab"] = vocab
+        if req:
+            resp = await ask("determine", {"policy": p.id, "engine": engine, "explain": True, "version": out["version"]},
+                             json.dumps(req).encode())
+            if resp.status_code == 200:
+                out["raw"] = bytes(resp.body)
+                out["det"] = json.loads(out["raw"])
+            else:
+                out["error"] = _problem(resp)
+        return p, req, out
+
+    @app.get("/", include_in_schema=False)
+    async def home() -> RedirectResponse:
+        return RedirectResponse("/determine", status_code=303)
+
+    @app.get("/determine", include_in_schema=False)
+    async def determine_page(request: Request) -> HTMLResponse:
+        p, req, out = await decide(request)
+        vocab = out.get("vocab") or p.data(p.latest()).vocabulary
+        det = out["det"]
+        ctx: dict[str, Any] = {"req": req, "error": out["error"], "det": det, "engine": out["engine"],
+                               "version": out["version"], "engines": ENGINES, "versions": p.versions,
+                               "services": sorted(vocab.services.items(), key=lambda kv: kv[1].lower()),
+                               "codes": sorted(vocab.codes.items()),
+                               "qualifiers": [(q, label, vocab.qualifier_values.get(q, ())) for q, label in
+                                              sorted(vocab.qualifiers.items())],
+                               "fields": sorted(vocab.fields.values(), key=lambda f: f.name),
+                               "findings": sorted(vocab.findings.items(), key=lambda kv: kv[1].lower()),
+                               "nav_query": "?" + request.url.query if request.url.query else f"?policy={p.id}"}
+        if det is not None:
+            data = p.data(p.version(det["version"]))
+            href = quote_href(p, det["version"])
+            words = Words.of(data.vocabulary)
+            qs = []
+            for q in views.questions(det, data, words):
+                answers = [{"value": a.value, "outcomes": a.outcomes,
+                            "href": determine_href(p, answered(req, q.fact, a.settles), out["version"], out["engine"])
+                            if a.settles is not None else None} for a in q.answers]
+                qs.append({"fact": q.fact, "label": q.label, "answers": answers})
+            ctx.update(outcome_label=data.vocabulary.outcomes.get(det["outcome"], det["outcome"]),
+                       tone=views.tone(det["outcome"], data.vocabulary.favour),
+                       tree=views.tree(det["explanation"], data, href), questions=qs,
+                       citations=[{**c, "href": href(c["quote"])} for c in det["citations"]],
+                       json_href=determine_href(p, req, out["version"], out["engine"], "/determine.json"),
+                       svg_href=determine_href(p, req, out["version"], out["engine"], "/determine.svg"))
+        elif not req and out["error"] is None:
+            ctx["examples"] = [(q.title, determine_href(p, q.request, q.version))
+                               for q in named_queries(p) if query_version(p, q) is not None][:12]
+        return page("determine", p, status=422 if out["error"] else 200, **ctx)
+
+    @app.get("/determine.json", include_in_schema=False)
+    async def determine_json(request: Request) -> Response:
+        p, req, out = await decide(request)
+        if out["raw"] is None:
+            return Response(json.dumps({"error": out["error"] or "the page address states no request"}),
+                            status_code=422, media_type="application/json")
+        return Response(out["raw"], media_type="application/json",
+                        headers={"Content-Disposition": 'attachment; filename="determination.json"'})
+
+    @app.get("/policy/{policy}", include_in_schema=False)
+    async def policy_home(policy: str) -> RedirectResponse:
+        p = find(policy)
+        try:
+            v, _ = p.version_in_force(today())
+        except CovkbError:
+            v = p.latest()
+        return RedirectResponse(f"/policy/{p.id}/{v.id}", status_code=303)
+
+    @app.get("/policy/{policy}/{version}", include_in_schema=False)
+    async def policy_page(policy: str, version: str) -> HTMLResponse:
+        p = find(policy)
+        try:
+            v = version_of(p, version)
+        except CovkbError as err:
+            return page("error", p, status=404, message=err.message)
+        assert v is not None
+        data = p.data(v)
+        vocab = data.vocabulary
+        view = views.literate(data, v.source.read_text(encoding="utf-8"),
+                              lambda o: vocab.outcomes.get(o, o))
+        by_statement: dict[str, list[tuple[str, str]]] = {}
+        for q in named_queries(p):
+            st = q.expect.get("statement")
+            if st and query_version(p, q) == v.id:
+                by_statement.setdefault(st, []).append((q.title, determine_href(p, q.request, q.version)))
+        unknown = [(data.section_path(atom(s)), q, why) for s, q, why in data.rows("partial_version")]
+        return page("policy", p, version=v, view=view, by_statement=by_statement, limits=p.known_limits(v),
+                    versions=p.versions, unknown=unknown, source=v.source.name)
+
+    @app.get("/revisions", include_in_schema=False)
+    async def revisions_page(request: Request) -> HTMLResponse:
+        qp = request.query_params
+        p = find(qp.get("policy") or default.id)
+        ids = [v.id for v in p.versions]
+        a = qp.get("a") or (ids[-2] if len(ids) > 1 else ids[-1])
+        b = qp.get("b") or ids[-1]
+        ctx: dict[str, Any] = {"a": a, "b": b, "versions": p.versions, "error": None, "report": None, "checks": []}
+        try:
+            version_of(p, a)
+            version_of(p, b)
+        except CovkbError as err:
+            ctx["error"] = err.message
+            return page("revisions", p, status=422, **ctx)
+        for ref in dict.fromkeys((a, b)):
+            resp = await ask("check", {"policy": p.id, "version": ref}, b"")
+            if resp.status_code != 200:
+                ctx["checks"].append((ref, {"error": _problem(resp)}))
+                continue
+            res = json.loads(bytes(resp.body))
+            for f in res["findings"]:
+                f["open"] = determine_href(p, f["witness"], ref) if f.get("witness") else None
+            ctx["checks"].append((ref, res))
+        if a != b:
+            resp = await ask("diff", {"policy": p.id, "a": a, "b": b}, b"")
+            if resp.status_code == 200:
+                report = json.loads(bytes(resp.body))
+                for c in report["changes"]:
+                    w = c.get("witness") or {}
+                    c["open_before"] = determine_href(p, w, a) if w else None
+                    c["open_after"] = determine_href(p, w, b) if w else None
+                ctx["report"] = report
+            else:
+                ctx["error"] = _problem(resp)
+        return page("revisions", p, **ctx)
