@@ -71,7 +71,7 @@ def mount(app: FastAPI, *, installed: list[Policy], default: Policy, find: Calla
 
     def page(name: str, p: Policy, **ctx: Any) -> HTMLResponse:
         html = env.get_template(f"{name}.html").render(page=name, policy=p, policies=policies,
-                                                       nav_query=ctx.pop("nav_query", f"?policy={p.id}"), **ctx)
+                                                       nav_query=ctx.pop("nav_query", f"?policy={p.number}"), **ctx)
         return HTMLResponse(html, status_code=ctx.get("status", 200))
 
     def version_of(p: Policy, ref: str | None) -> Version | None:
@@ -84,7 +84,7 @@ def mount(app: FastAPI, *, installed: list[Policy], default: Policy, find: Calla
 
     def determine_href(p: Policy, req: dict[str, Any], version: str | None = None, engine: str | None = None,
                        path: str = "/determine") -> str:
-        params = [("policy", p.id)] + query_from_request(req)
+        params = [("policy", p.number)] + query_from_request(req)
         if version:
             params.append(("version", version))
         if engine and engine != "prolog":
@@ -92,7 +92,7 @@ def mount(app: FastAPI, *, installed: list[Policy], default: Policy, find: Calla
         return f"{path}?{urlencode(params)}"
 
     def quote_href(p: Policy, version: str) -> Callable[[str], str]:
-        return lambda q: f"/policy/{p.id}/{version}#{views.quote_anchor(q)}"
+        return lambda q: f"/policy/{p.number}/{version}#{views.quote_anchor(q)}"
 
     async def decide(request: Request) -> tuple[Policy, dict[str, Any], dict[str, Any]]:
         """The page's policy, request and settings, and the worker's answer
@@ -137,7 +137,7 @@ def mount(app: FastAPI, *, installed: list[Policy], default: Policy, find: Calla
                                               sorted(vocab.qualifiers.items())],
                                "fields": sorted(vocab.fields.values(), key=lambda f: f.name),
                                "findings": sorted(vocab.findings.items(), key=lambda kv: kv[1].lower()),
-                               "nav_query": "?" + request.url.query if request.url.query else f"?policy={p.id}"}
+                               "nav_query": "?" + request.url.query if request.url.query else f"?policy={p.number}"}
         if det is not None:
             data = p.data(p.version(det["version"]))
             href = quote_href(p, det["version"])
@@ -175,7 +175,7 @@ def mount(app: FastAPI, *, installed: list[Policy], default: Policy, find: Calla
             v, _ = p.version_in_force(today())
         except CovkbError:
             v = p.latest()
-        return RedirectResponse(f"/policy/{p.id}/{v.id}", status_code=303)
+        return RedirectResponse(f"/policy/{p.number}/{v.id}", status_code=303)
 
     @app.get("/policy/{policy}/{version}", include_in_schema=False)
     async def policy_page(policy: str, version: str) -> HTMLResponse:
