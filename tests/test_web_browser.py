@@ -1,0 +1,181 @@
+"""The web pages in a real browser: Playwright drives Debian's Chromium
+(headless) against a real covkb server on 127.0.0.1.  Each test clicks
+through one task a user does; every page is also saved as a screenshot
+under tests/artifacts/ (ignored by git) on every run."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from service_server import Server
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+# Chromium as root needs --no-sandbox; the rest keep it off this machine's closed network.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+@pytest.fixture(scope="module")
+def server():
+    s = Server(workers=1)
+    yield s
+    assert s.stop() in (0, -15)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    exe = shutil.which("chromium")
+    assert exe, "Chromium is missing: `make setup` installs Debian's chromium"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, server, request):
+    ctx = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 900})
+    pg = ctx.new_page()
+    pg.set_default_timeout(60_000)
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    yield pg
+    ARTIFACTS.mkdir(exist_ok=True)
+    pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}-last.png"), full_page=False)
+    ctx.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def shot(pg, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    pg.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=False)
+
+
+def expect(locator):
+    from playwright.sync_api import expect as _expect
+
+    return _expect(locator)
+
+
+def outcome(pg) -> str:
+    return pg.locator(".outcome[data-outcome]").get_attribute("data-outcome")
+
+
+def test_a_pregnant_patient_with_a_prior_cone_biopsy_ordering_59325_is_medically_necessary(page) -> None:
+    page.goto("/determine?policy=cigna-0284")
+    page.fill("#cpt", "59325")
+    page.check("#field-pregnant input[value=yes]")
+    page.fill("#prior_pregnancy_losses", "2")
+    page.fill("#date_of_service", "2025-06-01")
+    page.fill("#finding-search", "cone")  # the search box leaves the matching findings only
+    assert page.locator("#finding-table tbody tr:visible").count() == 1
+    page.get_by_label("Prior cone biopsy of the cervix: present").check()
+    page.get_by_role("button", name="Determine").click()
+    page.wait_for_selector(".outcome[data-outcome]")
+    assert outcome(page) == "medically_necessary"
+    assert page.locator(".outcome h2").inner_text().endswith("Medically necessary")
+    assert "cpt=59325" in page.url and "finding=cone_biopsy" in page.url  # the address is the request
+    shot(page, "determine")
+
+    # the derivation as a tree: collapse it, then open the deciding statement
+    page.get_by_role("button", name="Collapse all").click()
+    statement = page.locator("li.kind-statement.state-yes").first
+    quote_link = statement.locator("ul.items a.src").first
+    expect(quote_link).to_be_hidden()
+    page.get_by_role("button", name="Expand all").click()
+    expect(quote_link).to_be_visible()
+    quoted = statement.locator("ul.items blockquote").first.inner_text()
+
+    # follow the quote to the policy view: it is marked there, beside its encoding
+    quote_link.click()
+    page.wait_for_url(re.compile(r"/policy/cigna-0284/2025-02-15#q-"))
+    anchor = page.url.split("#", 1)[1]
+    marked = page.locator(f"#{anchor} + a.q")
+    expect(marked).to_be_in_viewport()
+    assert " ".join(marked.inner_text().split()) in " ".join(quoted.split())
+    page.locator("#st-antenatal_transabdominal_cerclage").scroll_into_view_if_needed()
+    shot(page, "policy")
+    assert "antenatal_transabdominal_cerclage" in page.locator("#st-antenatal_transabdominal_cerclage pre").inner_text()
+
+
+def test_a_missing_fact_answered_in_place_decides_the_request(page) -> None:
+    page.goto("/determine?policy=cigna-0284&service=transabdominal_cerclage&date_of_service=2025-06-01"
+              "&pregnant=yes&finding=cone_biopsy")
+    assert outcome(page) == "insufficient_information"
+    question = page.locator(".question[data-fact=recurrent_pregnancy_loss]")
+    assert question.is_visible()
+    shot(page, "determine-question")
+    page.evaluate("window.__sameDocument = true")
+    question.locator("a.answer[data-value=yes]").click()
+    page.wait_for_selector(".outcome[data-outcome=medically_necessary]")
+    assert page.evaluate("window.__sameDocument === true")  # updated in place, not reloaded
+    assert "prior_pregnancy_losses=2" in page.url
+    assert page.input_value("#prior_pregnancy_losses") == "2"  # the form states the answer too
+    assert page.evaluate("document.activeElement.matches('.outcome h2')")  # focus moves to the new answer
+
+
+def test_a_diff_between_two_versions_opens_its_witness_on_both_sides(page) -> None:
+    page.goto("/revisions?policy=cigna-0284")
+    page.select_option("#a", "before-2024-04-15")
+    page.select_option("#b", "2024-04-15")
+    page.get_by_role("button", name="Compare versions").click()
+    page.wait_for_selector("ol.changes li.change")
+    assert "a=before-2024-04-15" in page.url
+    shot(page, "revisions")
+    change = page.locator("li.change:not(.kind-maybe_changed)").filter(has=page.locator("a.open-after")).first
+    title = change.locator("h3").inner_text()
+    before_href = change.locator("a.open-before").get_attribute("href")
+    change.locator("a.open-after").click()
+    page.wait_for_selector(".outcome[data-outcome]")
+    after = outcome(page)
+    assert "version=2024-04-15" in page.url and after in title
+    page.goto(before_href)
+    assert outcome(page) in title and outcome(page) != after
+
+
+def test_every_form_control_has_a_label(page) -> None:
+    page.goto("/determine?policy=cigna-0284")
+    unlabelled = page.evaluate("""() => [...document.querySelectorAll('input, select, textarea')]
+        .filter(e => e.type !== 'hidden' && !(e.labels && e.labels.length) && !e.getAttribute('aria-label'))
+        .map(e => e.name || e.id)""")
+    assert unlabelled == []
+
+
+def test_the_skip_link_and_the_form_work_from_the_keyboard(page) -> None:
+    page.goto("/determine?policy=cigna-0284")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.classList.contains('skip')")
+    page.focus("#cpt")
+    page.keyboard.type("86357")
+    page.keyboard.press("Enter")  # submits the form
+    page.wait_for_selector(".outcome[data-outcome]")
+    assert "cpt=86357" in page.url
+
+
+def _luminance(rgb: str) -> float:
+    r, g, b = (int(x) / 255 for x in re.findall(r"\d+", rgb)[:3])
+    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in (r, g, b)]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+@pytest.mark.parametrize("address,tone", [
+    ("cpt=59325&prior_pregnancy_losses=2&finding=cone_biopsy", "good"),
+    ("cpt=59325&prior_pregnancy_losses=2", "bad"),
+    ("service=transabdominal_cerclage", "open"),
+    ("service=ivig&prior_pregnancy_losses=2", "neutral"),
+])
+def test_each_outcome_colour_has_aa_contrast_and_a_mark_besides_colour(page, address, tone) -> None:
+    page.goto(f"/determine?policy=cigna-0284&date_of_service=2025-06-01&{address}")
+    box = page.locator(f".outcome.tone-{tone}")
+    fg = box.locator("h2").evaluate("e => getComputedStyle(e).color")
+    bg = box.evaluate("e => getComputedStyle(e).backgroundColor")
+    hi, lo = sorted((_luminance(fg), _luminance(bg)), reverse=True)
+    assert (hi + 0.05) / (lo + 0.05) >= 4.5
+    mark = box.locator("h2").evaluate("e => getComputedStyle(e, '::before').content")
+    assert mark not in ("none", "normal", '""')
