@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup swipl java chromium run test bench serve run-service bench-service clean
+.PHONY: setup swipl java chromium run test bench serve run-service bench-service bench-web clean
 
 setup: swipl java chromium $(VENV)/.installed
 
@@ -54,6 +54,10 @@ run-service: setup
 # latency, throughput and faults of the service (bounded: about 3 minutes)
 bench-service: setup
 	$(BIN)/python bench/service.py
+
+# page weight and first paint of the web pages in headless Chromium (about a minute)
+bench-web: setup
+	$(BIN)/python bench/web.py
 
 test: setup
 	$(BIN)/pytest
