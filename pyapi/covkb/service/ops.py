@@ -176,6 +176,42 @@ class Worker:
                 self._version(p, ver)
         return 200, JSON, dumps(compare(a, b).to_dict())
 
+    def op_draft(self, body: bytes, policy: str, name: str, draft_bytes: int | None = None) -> tuple[int, str, bytes]:
+        """An uploaded draft (its bytes, then its proposed wording's if
+        ``draft_bytes`` says where the draft ends; and the name it was sent
+        under): checked, and diffed against the version it revises.  The bytes are
+        read as every draft is (ground facts of the schema, or TOML), from a
+        private temporary file whose name is covkb's, never the client's."""
+        import tempfile
+        from pathlib import Path
+
+        from ..check import check
+        from ..diff import diff
+        from ..policy import Policy
+
+        suffix = Path(name).suffix.lower()
+        if suffix not in (".toml", ".pl"):
+            raise InvalidRequest(f"draft {name[:80]!r}: a draft is a .toml or .pl file")
+        with tempfile.TemporaryDirectory(prefix="covkb-draft-") as tmp:
+            path = Path(tmp) / f"draft{suffix}"
+            cut = len(body) if draft_bytes is None else max(0, min(int(draft_bytes), len(body)))
+            path.write_bytes(body[:cut])
+            if body[cut:]:
+                path.with_suffix(".txt").write_bytes(body[cut:])
+            p = Policy(policy=self.policy(policy).folder)  # a draft never touches the shared policy's caches
+            try:
+                v = p.draft(path)
+                base = next(f.args[0] for f in p.data(v).facts if f.name == "revision_of")
+                out = {"draft": name, "base": base, "check": check(p.data(v)).to_dict(),
+                       "diff": diff(p, base, str(path)).to_dict()}
+                out["diff"]["to"] = out["check"]["version"] = name
+            except UnicodeDecodeError as exc:
+                raise InvalidRequest(f"draft {name[:80]!r} is not UTF-8 text (byte at position {exc.start})") from None
+            except CovkbError as err:  # the message names the upload, not covkb's temporary file
+                err.args = (err.message.replace(str(path), name[:80]).replace(tmp, ""),)
+                raise
+        return 200, JSON, dumps(out)
+
     def _version(self, p: Any, ref: str) -> Any:
         from ..errors import VersionNotAvailable
 

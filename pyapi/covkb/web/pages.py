@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
@@ -21,6 +21,7 @@ from . import views
 from .forms import answered, query_from_request, request_from_query
 
 HERE = Path(__file__).parent
+MAX_DRAFT = 256 * 1024  # bytes of an uploaded draft, and of its proposed wording
 ENGINES = ("prolog", "asp")
 
 # (operation, arguments, body) → the worker's answer, as the /v1 API runs it
@@ -198,6 +199,41 @@ def mount(app: FastAPI, *, installed: list[Policy], default: Policy, find: Calla
         return page("policy", p, version=v, view=view, by_statement=by_statement, limits=p.known_limits(v),
                     versions=p.versions, unknown=unknown, source=v.source.name)
 
+    def witness_links(p: Policy, report: dict[str, Any], a: str, b: str | None) -> dict[str, Any]:
+        """Each change's witness opened in Determine on both sides (a draft's
+        side cannot be: the service decides by version ids only)."""
+        for c in report["changes"]:
+            w = c.get("witness") or {}
+            c["open_before"] = determine_href(p, w, a) if w else None
+            c["open_after"] = determine_href(p, w, b) if w and b else None
+        return report
+
+    def check_links(p: Policy, res: dict[str, Any], ref: str | None) -> dict[str, Any]:
+        for f in res["findings"]:
+            f["open"] = determine_href(p, f["witness"], ref) if f.get("witness") and ref else None
+        return res
+
+    @app.post("/revisions/draft", include_in_schema=False)
+    async def revisions_draft(policy: str = Form(...), draft: UploadFile = File(...),
+                              wording: UploadFile | None = File(None)) -> HTMLResponse:
+        p = find(policy)
+        name = (draft.filename or "draft").rsplit("/", 1)[-1][:80]
+        body = await draft.read(MAX_DRAFT + 1)
+        text = await wording.read(MAX_DRAFT + 1) if wording is not None and wording.filename else b""
+        ctx: dict[str, Any] = {"a": None, "b": None, "versions": p.versions, "error": None, "report": None,
+                               "checks": [], "draft": name}
+        if len(body) > MAX_DRAFT or len(text) > MAX_DRAFT:
+            ctx["error"] = f"a draft and its wording are at most {MAX_DRAFT // 1024} KiB each"
+            return page("revisions", p, status=413, **ctx)
+        resp = await ask("draft", {"policy": p.id, "name": name, "draft_bytes": len(body)}, body + text)
+        if resp.status_code != 200:
+            ctx["error"] = f"draft {name}: {_problem(resp)}"
+            return page("revisions", p, status=422, **ctx)
+        out = json.loads(bytes(resp.body))
+        ctx.update(a=out["base"], checks=[(f"draft {name}", check_links(p, out["check"], None))],
+                   report=witness_links(p, out["diff"], out["base"], None))
+        return page("revisions", p, **ctx)
+
     @app.get("/revisions", include_in_schema=False)
     async def revisions_page(request: Request) -> HTMLResponse:
         qp = request.query_params
@@ -205,7 +241,8 @@ def mount(app: FastAPI, *, installed: list[Policy], default: Policy, find: Calla
         ids = [v.id for v in p.versions]
         a = qp.get("a") or (ids[-2] if len(ids) > 1 else ids[-1])
         b = qp.get("b") or ids[-1]
-        ctx: dict[str, Any] = {"a": a, "b": b, "versions": p.versions, "error": None, "report": None, "checks": []}
+        ctx: dict[str, Any] = {"a": a, "b": b, "versions": p.versions, "error": None, "report": None, "checks": [],
+                               "draft": None}
         try:
             version_of(p, a)
             version_of(p, b)
@@ -215,21 +252,13 @@ def mount(app: FastAPI, *, installed: list[Policy], default: Policy, find: Calla
         for ref in dict.fromkeys((a, b)):
             resp = await ask("check", {"policy": p.id, "version": ref}, b"")
             if resp.status_code != 200:
-                ctx["checks"].append((ref, {"error": _problem(resp)}))
+                ctx["checks"].append((f"version {ref}", {"error": _problem(resp)}))
                 continue
-            res = json.loads(bytes(resp.body))
-            for f in res["findings"]:
-                f["open"] = determine_href(p, f["witness"], ref) if f.get("witness") else None
-            ctx["checks"].append((ref, res))
+            ctx["checks"].append((f"version {ref}", check_links(p, json.loads(bytes(resp.body)), ref)))
         if a != b:
             resp = await ask("diff", {"policy": p.id, "a": a, "b": b}, b"")
             if resp.status_code == 200:
-                report = json.loads(bytes(resp.body))
-                for c in report["changes"]:
-                    w = c.get("witness") or {}
-                    c["open_before"] = determine_href(p, w, a) if w else None
-                    c["open_after"] = determine_href(p, w, b) if w else None
-                ctx["report"] = report
+                ctx["report"] = witness_links(p, json.loads(bytes(resp.body)), a, b)
             else:
                 ctx["error"] = _problem(resp)
         return page("revisions", p, **ctx)
