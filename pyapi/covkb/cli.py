@@ -498,6 +498,8 @@ def _diff_text(report: Any, md: bool, with_regions: bool) -> str:
     """The diff in the policy's words: the impact first, then one block per
     change with the services and codes it affects, the conditions and a
     witness; every region with --regions (JSON always has them)."""
+    from .diff import change_affects, change_heading
+
     words = report.words
     d = report.to_dict()
     kinds = ", ".join(f"{k} {n}" for k, n in sorted(d["by_kind"].items())) or "no change"
@@ -506,11 +508,8 @@ def _diff_text(report: Any, md: bool, with_regions: bool) -> str:
              f"{d['changed_regions']} changed region(s) ({kinds}); {d['regions_examined']} regions examined "
              f"in {d['seconds']} s"]
     for c in report.changes():
-        lines += ["", f"{'## ' if md else ''}{c['kind']}: {c['change']}"]
-        if c["services"]:
-            lines.append(f"{pad}services: {'; '.join(words.label(x) for x in c['services'])}")
-        if c["codes"]:
-            lines.append(f"{pad}codes: {', '.join(c['codes'])}")
+        lines += ["", f"{'## ' if md else ''}{change_heading(c)}"]
+        lines += [pad + line for line in change_affects(c, words)]
         shown = c["conditions"][:4]
         lines.append(f"{pad}when: " + (" | ".join(shown) + (f" | … {len(c['conditions']) - 4} more (--regions)"
                                                              if len(c["conditions"]) > 4 else "")))
@@ -524,8 +523,8 @@ def _diff_text(report: Any, md: bool, with_regions: bool) -> str:
         if with_regions:
             for i in c["regions"]:
                 r = report.regions[i]
-                lines.append(f"{'  - ' if md else '        '}{r.describe(words)}: {r.before['outcome']} → "
-                             f"{r.after['outcome']}; witness {json.dumps(r.witness)}")
+                lines.append(f"{'  - ' if md else '        '}{r.describe(words)}: {r.transition()}; "
+                             f"witness {json.dumps(r.witness)}")
     return "\n".join(lines)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # rich is imported where a tree is drawn: JSON output does without it
@@ -123,7 +124,18 @@ def _fact_source(n: Node) -> str:
     return text
 
 
-def details(n: Node, section_path: SectionPath, seen: set[str] | None = None) -> list[str]:
+@dataclass(frozen=True, slots=True)
+class Detail:
+    """One line under a node's label, with what it is: a verbatim ``quote``,
+    a code's ``note``, a ``referral``, or an ``interpretation`` (covkb's
+    reading of the policy, not its words), so that every renderer can set
+    each apart without rewording it."""
+
+    kind: str
+    text: str
+
+
+def detail_lines(n: Node, section_path: SectionPath, seen: set[str] | None = None) -> list[Detail]:
     """Cited words and interpretation notes under a node's line; an
     interpretation already shown (in ``seen``) is referred to, not repeated."""
     lines = []
@@ -132,20 +144,25 @@ def details(n: Node, section_path: SectionPath, seen: set[str] | None = None) ->
     if n.kind not in ("requirement", "criteria", "criterion_group", "code") and n.get("quote"):
         quotes.append(n.get("quote"))
     for q in quotes:
-        lines.append(f"[{section_path(sec)}] \"{q}\"" if sec else f"\"{q}\"")
+        lines.append(Detail("quote", f"[{section_path(sec)}] \"{q}\"" if sec else f"\"{q}\""))
     if n.kind == "code" and n.get("note"):
-        lines.append(f"note: \"{n.get('note')}\"")
+        lines.append(Detail("note", f"note: \"{n.get('note')}\""))
     if n.get("referral"):
-        lines.append(f"refer to: {n.get('referral')}")
+        lines.append(Detail("referral", f"refer to: {n.get('referral')}"))
     note = n.get("interpretation")
     if note:
         if seen is not None and note in seen:
-            lines.append("interpretation: as noted above")
+            lines.append(Detail("interpretation", "interpretation: as noted above"))
         else:
-            lines.append(f"interpretation: {note}")
+            lines.append(Detail("interpretation", f"interpretation: {note}"))
             if seen is not None:
                 seen.add(note)
     return lines
+
+
+def details(n: Node, section_path: SectionPath, seen: set[str] | None = None) -> list[str]:
+    """The lines of ``detail_lines`` as text."""
+    return [d.text for d in detail_lines(n, section_path, seen)]
 
 
 def _tree(n: Node, section_path: SectionPath, seen: set[str], parent: Tree | None = None) -> Tree:
