@@ -12,9 +12,9 @@ hold or less favourable; dotted: unknown or undecided) and the words.
 
 Graphs are built with the ``graphviz`` binding's ``Digraph``, which quotes
 identifiers and attribute values; labels are Graphviz HTML-like labels whose
-text is escaped here (``_html``), and plain attribute values have their
-backslashes doubled (``_esc``), so no text a request or a policy carries can
-change the DOT source's structure.  ``to_svg`` runs Graphviz's ``dot``.
+text is escaped here (``_html``), plain attribute values have their
+backslashes neutralised (``_esc``) and links are percent-encoded (``_url``), so no text a request or
+a policy carries can change the DOT source's structure or what it shows.  ``to_svg`` runs Graphviz's ``dot``.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from __future__ import annotations
 import html
 import json
 import textwrap
+from urllib.parse import quote
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -109,15 +110,38 @@ def node_id(path: Sequence[int]) -> str:
 
 # --- escaping -----------------------------------------------------------------
 
+WORD_JOINER = "\u2060"
+
+
 def _esc(s: str) -> str:
-    """A plain DOT attribute value (an escString): backslashes doubled and a
-    line break written as DOT's ``\\n``; the binding escapes the quotes."""
-    return graphviz.nohtml(graphviz.escape(s.replace("\r", "")).replace("\n", "\\n"))
+    """A plain DOT attribute value (a tooltip), read back from the SVG as
+    the text: & as ``&amp;`` (dot keeps an entity as it is), a line break as
+    DOT's ``\\n``, and each backslash doubled and followed by an invisible
+    word joiner, since dot 2.43 expands ``\\N``, ``\\G``… even after a
+    doubled backslash (the quotes are the binding's to escape)."""
+    out = s.replace("\r", "").replace("&", "&amp;").replace("\\", "\\\\" + WORD_JOINER)
+    return graphviz.nohtml(out.replace("\n", "\\n"))
+
+
+# RFC 3986's unreserved and reserved characters but ' and &, and % (a
+# caller's own escapes): every other character of a URL is percent-encoded.
+_URL_SAFE = "-._~:/?#[]@!$()*+,;=%"
+
+
+def _url(url: str) -> str:
+    """A link target safe in the SVG: characters a URL may not hold
+    (quotes, < >, spaces, backslashes, non-ASCII…) percent-encoded, since
+    dot 2.43 writes ``xlink:href`` unescaped, and & as the entity ``&amp;``,
+    which later dots keep as an entity: either way the SVG's href reads back
+    as the URL."""
+    return graphviz.nohtml(quote(url, safe=_URL_SAFE + "&").replace("&", "&amp;"))
 
 
 def _html(s: str) -> str:
-    """Text inside an HTML-like label: &, <, > and quotes as entities."""
-    return html.escape(s, quote=True).replace("&#x27;", "&#39;")
+    """Text inside an HTML-like label: &, <, > and quotes as entities, and
+    each backslash followed by a word joiner (dot 2.43 expands ``\\N``,
+    ``\\G``… in these labels too, also when written ``&#92;N``)."""
+    return html.escape(s, quote=True).replace("&#x27;", "&#39;").replace("\\", "\\" + WORD_JOINER)
 
 
 def _lines(text: str, width: int = WRAP) -> list[str]:
@@ -180,7 +204,7 @@ def determination_dot(det: Determination, *, section_path: SectionPath | None = 
         attrs = {**node_tone(n).attrs(), "id": name, "tooltip": _esc(tooltip)}
         url = link(n) if link is not None else None
         if url:
-            attrs.update(URL=_esc(url), target="_top")
+            attrs.update(URL=_url(url), target="_top")
         g.node(name, _label([_block(label(n), bold=True), *map(_detail, details)]), **attrs)
         for i, child in enumerate(n.children):
             g.edge(name, add(child, (*path, i)))
@@ -237,7 +261,7 @@ def diff_dot(report: DiffReport, *, witness_link: RegionLink | None = None,
                 attrs = {**_CHANGE_TONES.get(r.kind, NEUTRAL).attrs(), "id": rid, "tooltip": _esc("\n".join(lines))}
                 url = witness_link(r) if witness_link is not None else None
                 if url:
-                    attrs.update(URL=_esc(url), target="_top")
+                    attrs.update(URL=_url(url), target="_top")
                 shown.append((rid, _label([_block(lines[0]), _block(lines[1], bold=True),
                                            _block(lines[2], colour="#2b4c7e")]), attrs))
             hidden = len(c["regions"]) - regions_shown
