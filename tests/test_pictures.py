@@ -43,7 +43,8 @@ QUERIES = [
 @pytest.fixture(scope="module", params=ENGINES)
 def engine_kb(request: pytest.FixtureRequest) -> KnowledgeBase:
     if request.param == "prolog":  # one SWI-Prolog per process: share the session's
-        return request.getfixturevalue("kb")
+        kb: KnowledgeBase = request.getfixturevalue("kb")
+        return kb
     return KnowledgeBase(engine="asp", today=request.getfixturevalue("kb").today)
 
 
@@ -109,7 +110,7 @@ def test_the_picture_of_a_medically_necessary_determination_holds_the_statements
     det = _determine(engine_kb, QUERIES[0])
     assert det.outcome == "medically_necessary"
     shown = _squash(" ".join(_text(g) for g in _nodes(to_svg(determination_dot(det))).values()))
-    statement_quotes = [q for n in det.explanation.walk() if n.kind == "statement" for q in n.get("quotes")]
+    statement_quotes = [q for _, n in _paths(det.explanation) if n.kind == "statement" for q in n.get("quotes")]
     assert statement_quotes and all(_squash(q) in shown for q in statement_quotes)
     assert all(_squash(c.quote) in shown for c in det.citations)
 
@@ -135,7 +136,7 @@ BORDERS = [  # a node kind's status, its text mark, the border that says it with
 
 @pytest.mark.parametrize("kind,attrs,mark,dashes", BORDERS, ids=[f"{k} {a} is drawn with {d or 'a solid'} border"
                                                                 for k, a, _, d in BORDERS])
-def test_a_status_is_told_by_mark_and_border_not_colour_alone(kind: str, attrs: dict, mark: str,
+def test_a_status_is_told_by_mark_and_border_not_colour_alone(kind: str, attrs: dict[str, object], mark: str,
                                                               dashes: str | None) -> None:
     n = Node.from_dict({"kind": kind, "id": "x", **attrs})
     g = _nodes(to_svg(determination_dot(_by_hand(n))))["n0"]
@@ -175,7 +176,7 @@ def test_a_hostile_id_quote_or_url_is_escaped_and_shown_as_sent(text: str) -> No
     assert sorted(nodes) == ["n0", "n0-0"]  # no node or edge more than the derivation's
     g = nodes["n0"]
     assert _tooltip(g) == f'✓ criterion {text}\n[s] "{text}"'
-    href = next(g.iter(f"{SVG}a")).get(f"{XLINK}href")
+    href = next(g.iter(f"{SVG}a")).get(f"{XLINK}href", "")
     assert unquote(href) == f"/policy?q={text}"  # percent-encoded where a URL may not hold the text
     assert href.isascii() and not set(href) & set(' "<>\\\n')
     assert _squash(_text(g)) == _squash(f'✓ criterion {text} [s] "{text}"')
@@ -251,7 +252,7 @@ def test_determine_format_svg_prints_an_svg_with_every_derivation_node(engine_kb
     assert r.returncode == 0, r.stderr
     det = engine_kb.determine(load_query(QUERIES[0]).request)
     assert r.stdout.lstrip().startswith("<?xml") and "<svg" in r.stdout
-    assert len(_nodes(r.stdout)) == len(list(det.explanation.walk()))
+    assert len(_nodes(r.stdout)) == len(_paths(det.explanation))
 
 
 def test_determine_format_dot_prints_dot_source_graphviz_reads() -> None:

@@ -13,8 +13,9 @@ hold or less favourable; dotted: unknown or undecided) and the words.
 Graphs are built with the ``graphviz`` binding's ``Digraph``, which quotes
 identifiers and attribute values; labels are Graphviz HTML-like labels whose
 text is escaped here (``_html``), plain attribute values have their
-backslashes neutralised (``_esc``) and links are percent-encoded (``_url``), so no text a request or
-a policy carries can change the DOT source's structure or what it shows.  ``to_svg`` runs Graphviz's ``dot``.
+backslashes neutralised (``_esc``) and links are percent-encoded (``_url``),
+so no text a request or a policy carries can change the DOT source's
+structure or what it shows.  ``to_svg`` runs Graphviz's ``dot``.
 """
 
 from __future__ import annotations
@@ -22,20 +23,20 @@ from __future__ import annotations
 import html
 import json
 import textwrap
-from urllib.parse import quote
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import graphviz
 
 from .determination import Determination, Node
 from .diff import DiffReport, Region, change_affects, change_heading
 from .errors import PictureError
-from .render import Detail, detail_lines, label
+from .render import Detail, detail_lines, header, label
 
 SectionPath = Callable[[str], str]
-NodeLink = Callable[[Node], "str | None"]
-RegionLink = Callable[[Region], "str | None"]
+NodeLink = Callable[[Node], str | None]
+RegionLink = Callable[[Region], str | None]
 
 WRAP = 60          # characters per line of a node's text
 REGIONS_SHOWN = 4  # regions drawn per change of a diff; the rest are counted
@@ -49,7 +50,7 @@ class Tone:
 
     fill: str
     border: str
-    style: str  # "solid" | "dashed" | "dotted" | "bold"
+    style: str  # "solid" | "dashed" | "dotted"
 
     def attrs(self) -> dict[str, str]:
         return {"fillcolor": self.fill, "color": self.border, "style": f"rounded,filled,{self.style}",
@@ -120,7 +121,7 @@ def _esc(s: str) -> str:
     word joiner, since dot 2.43 expands ``\\N``, ``\\G``… even after a
     doubled backslash (the quotes are the binding's to escape)."""
     out = s.replace("\r", "").replace("&", "&amp;").replace("\\", "\\\\" + WORD_JOINER)
-    return graphviz.nohtml(out.replace("\n", "\\n"))
+    return str(graphviz.nohtml(out.replace("\n", "\\n")))
 
 
 # RFC 3986's unreserved and reserved characters but ' and &, and % (a
@@ -134,7 +135,7 @@ def _url(url: str) -> str:
     dot 2.43 writes ``xlink:href`` unescaped, and & as the entity ``&amp;``,
     which later dots keep as an entity: either way the SVG's href reads back
     as the URL."""
-    return graphviz.nohtml(quote(url, safe=_URL_SAFE + "&").replace("&", "&amp;"))
+    return str(graphviz.nohtml(quote(url, safe=_URL_SAFE + "&").replace("&", "&amp;")))
 
 
 def _html(s: str) -> str:
@@ -189,17 +190,14 @@ def determination_dot(det: Determination, *, section_path: SectionPath | None = 
         (``n0``, ``n0-2-1``…), which SVG output keeps as the node's
         ``<g id=...>``.
     """
-    from .render import header
-
-    if section_path is None:
-        paths = {c.section: c.section_path for c in det.citations}
-        section_path = lambda s: paths.get(s, s)  # noqa: E731
+    paths = {c.section: c.section_path for c in det.citations}
+    path_of: SectionPath = section_path or (lambda s: paths.get(s, s))
     g = _digraph("determination", caption=[*header(det), LEGEND])
     seen: set[str] = set()
 
     def add(n: Node, path: tuple[int, ...]) -> str:
         name = node_id(path)
-        details = detail_lines(n, section_path, seen)
+        details = detail_lines(n, path_of, seen)
         tooltip = "\n".join([label(n), *(d.text for d in details)])
         attrs = {**node_tone(n).attrs(), "id": name, "tooltip": _esc(tooltip)}
         url = link(n) if link is not None else None
@@ -211,7 +209,7 @@ def determination_dot(det: Determination, *, section_path: SectionPath | None = 
         return name
 
     add(det.explanation, ())
-    return g.source
+    return str(g.source)
 
 
 def _detail(d: Detail) -> str:
@@ -275,7 +273,7 @@ def diff_dot(report: DiffReport, *, witness_link: RegionLink | None = None,
                 sub.node(name, text, **attrs)
                 sub.edge(cid, name)
         g.edge("diff", cid)
-    return g.source
+    return str(g.source)
 
 
 # --- shared ------------------------------------------------------------------
@@ -296,7 +294,8 @@ def to_svg(dot_source: str) -> str:
         on the source; its message is one line.
     """
     try:
-        return graphviz.Source(dot_source, encoding="utf-8").pipe(format="svg").decode("utf-8")
+        svg: bytes = graphviz.Source(dot_source, encoding="utf-8").pipe(format="svg")
+        return svg.decode("utf-8")
     except graphviz.ExecutableNotFound as exc:
         raise PictureError("drawing a picture needs Graphviz's `dot` on PATH "
                            "(Debian: apt-get install graphviz; or `make graphviz`)") from exc
