@@ -18,7 +18,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from covkb import KnowledgeBase, PictureError
+from covkb import CovkbError, KnowledgeBase, PictureError
 from covkb.determination import Citation, Determination, Node
 from covkb.diff import DiffReport, diff
 from covkb.pictures import REGIONS_SHOWN, WORD_JOINER, determination_dot, diff_dot, node_id, to_svg
@@ -294,3 +294,19 @@ def test_svg_without_graphviz_dot_on_path_is_a_one_line_error_and_exit_2(tmp_pat
         assert r.stderr.count("\n") == 1 and "needs Graphviz's `dot`" in r.stderr
         assert "Traceback" not in r.stderr
     assert covkb(*DETERMINE, "--format", "dot", env=env).returncode == 0  # DOT source needs no dot
+
+
+def test_the_fictional_test_policys_determinations_draw_one_graph_node_per_derivation_node() -> None:
+    from covkb.queries import load_queries
+
+    folder = Path(__file__).parent / "policies" / "example_pap"
+    kb = KnowledgeBase(engine="asp", policy=folder)
+    drawn = 0
+    for q in load_queries(folder / "queries"):
+        try:
+            det = kb.determine(q.request, version=q.version_ref())
+        except CovkbError:  # the queries that expect an error have nothing to draw
+            continue
+        assert len(_nodes(to_svg(determination_dot(det)))) == len(_paths(det.explanation))
+        drawn += 1
+    assert drawn >= 5
