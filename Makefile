@@ -7,9 +7,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup swipl java chromium run test bench serve run-service bench-service bench-web clean
+.PHONY: setup swipl java graphviz chromium run test bench serve run-service bench-service bench-web clean
 
-setup: swipl java chromium $(VENV)/.installed
+setup: swipl java graphviz chromium $(VENV)/.installed
 
 # SWI-Prolog from apt, only where it is missing.
 swipl:
@@ -22,6 +22,12 @@ java:
 	@java -version 2>&1 | grep -qE 'version "(1[7-9]|[2-9][0-9])' || { \
 	  echo "installing Java (openjdk-17-jre-headless) with apt"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless; }
+
+# Graphviz's dot for the pictures (--format dot|svg renders with it), from apt, only where it is missing.
+graphviz:
+	@command -v dot >/dev/null 2>&1 || { \
+	  echo "installing Graphviz (graphviz) with apt"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz; }
 
 # Chromium for the browser tests (Playwright drives Debian's build: it cannot download its own here).
 chromium:

@@ -34,6 +34,20 @@ class Format(str, Enum):
     markdown = "markdown"
 
 
+class PictureFormat(str, Enum):
+    """The formats of the commands that also draw (determine, diff): the
+    text formats, and a Graphviz picture as DOT source or SVG."""
+
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+    dot = "dot"
+    svg = "svg"
+
+
+AnyFormat = Format | PictureFormat
+
+
 class EngineName(str, Enum):
     prolog = "prolog"
     asp = "asp"
@@ -44,8 +58,8 @@ class _Exit(Exception):
         self.code = code
 
 
-def _fail(err: CovkbError, fmt: Format) -> None:
-    if fmt == Format.json:
+def _fail(err: CovkbError, fmt: AnyFormat) -> None:
+    if fmt.value == "json":
         typer.echo(json.dumps({"error": err.to_dict()}))
     else:
         typer.echo(f"covkb: error: {err.message}", err=True)
@@ -148,14 +162,19 @@ def _read_request(source: str) -> dict[str, Any]:
     return request_json(raw, what)
 
 
-def _render(kb: Any, det: Any, fmt: Format) -> str:
+def _render(kb: Any, det: Any, fmt: AnyFormat) -> str:
     from . import render
 
     section_path = kb.policy.data(det.version).section_path
-    if fmt == Format.json:
+    if fmt.value == "json":
         return render.to_json(det)
-    if fmt == Format.markdown:
+    if fmt.value == "markdown":
         return render.to_markdown(det, section_path)
+    if fmt.value in ("dot", "svg"):
+        from .pictures import determination_dot, to_svg
+
+        dot = determination_dot(det, section_path=section_path)
+        return dot if fmt.value == "dot" else to_svg(dot)
     return render.to_text(det, section_path, color=sys.stdout.isatty()).rstrip("\n")
 
 
@@ -172,7 +191,9 @@ def determine(
     version: Optional[str] = typer.Option(
         None, "--version", "--draft", help="Decide by this version id or draft file (.toml or .pl), not the one in force."),
     engine: EngineName = typer.Option(EngineName.prolog, help="Reasoning engine."),
-    fmt: Format = typer.Option(Format.text, "--format", "-f", help="Output format."),
+    fmt: PictureFormat = typer.Option(
+        PictureFormat.text, "--format", "-f",
+        help="Output format; dot and svg draw the derivation (svg needs Graphviz's dot)."),
 ) -> None:
     """Is this service medically necessary for this patient, and why (not)?
 
@@ -476,7 +497,9 @@ def diff(
     a: str = typer.Argument(..., metavar="A", help="The version or draft before (a version id or a draft file, .toml or .pl)."),
     b: str = typer.Argument(..., metavar="B", help="The version or draft after."),
     policy: Optional[str] = typer.Option(None, "--policy", help=POLICY_HELP),
-    fmt: Format = typer.Option(Format.text, "--format", "-f"),
+    fmt: PictureFormat = typer.Option(
+        PictureFormat.text, "--format", "-f",
+        help="Output format; dot and svg draw the changes (svg needs Graphviz's dot)."),
     regions: bool = typer.Option(False, "--regions", help="Also list every region under its change."),
 ) -> None:
     """Which cases change from A to B, grouped by what changed, in the policy's words."""
@@ -485,19 +508,27 @@ def diff(
     try:
         with _UserFiles(f"{a} or {b}"):
             report = run_diff(_policy(policy), a, b)
+        if fmt.value in ("dot", "svg"):
+            from .pictures import diff_dot, to_svg
+
+            dot = diff_dot(report)
+            typer.echo(dot if fmt.value == "dot" else to_svg(dot))
+            return
     except CovkbError as err:
         _fail(err, fmt)
     d = report.to_dict()
-    if fmt == Format.json:
+    if fmt.value == "json":
         typer.echo(json.dumps(d, indent=2, ensure_ascii=False))
         return
-    typer.echo(_diff_text(report, fmt == Format.markdown, regions))
+    typer.echo(_diff_text(report, fmt.value == "markdown", regions))
 
 
 def _diff_text(report: Any, md: bool, with_regions: bool) -> str:
     """The diff in the policy's words: the impact first, then one block per
     change with the services and codes it affects, the conditions and a
     witness; every region with --regions (JSON always has them)."""
+    from .diff import change_affects, change_heading
+
     words = report.words
     d = report.to_dict()
     kinds = ", ".join(f"{k} {n}" for k, n in sorted(d["by_kind"].items())) or "no change"
@@ -506,11 +537,8 @@ def _diff_text(report: Any, md: bool, with_regions: bool) -> str:
              f"{d['changed_regions']} changed region(s) ({kinds}); {d['regions_examined']} regions examined "
              f"in {d['seconds']} s"]
     for c in report.changes():
-        lines += ["", f"{'## ' if md else ''}{c['kind']}: {c['change']}"]
-        if c["services"]:
-            lines.append(f"{pad}services: {'; '.join(words.label(x) for x in c['services'])}")
-        if c["codes"]:
-            lines.append(f"{pad}codes: {', '.join(c['codes'])}")
+        lines += ["", f"{'## ' if md else ''}{change_heading(c)}"]
+        lines += [pad + line for line in change_affects(c, words)]
         shown = c["conditions"][:4]
         lines.append(f"{pad}when: " + (" | ".join(shown) + (f" | … {len(c['conditions']) - 4} more (--regions)"
                                                              if len(c["conditions"]) > 4 else "")))
@@ -524,8 +552,8 @@ def _diff_text(report: Any, md: bool, with_regions: bool) -> str:
         if with_regions:
             for i in c["regions"]:
                 r = report.regions[i]
-                lines.append(f"{'  - ' if md else '        '}{r.describe(words)}: {r.before['outcome']} → "
-                             f"{r.after['outcome']}; witness {json.dumps(r.witness)}")
+                lines.append(f"{'  - ' if md else '        '}{r.describe(words)}: {r.transition()}; "
+                             f"witness {json.dumps(r.witness)}")
     return "\n".join(lines)
 
 

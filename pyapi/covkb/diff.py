@@ -224,6 +224,10 @@ class Region:
             parts.append("none of: " + ", ".join(no))
         return f"{what}: {'; '.join(parts) if parts else 'any facts'}"
 
+    def transition(self) -> str:
+        """The region's change of outcome, "BEFORE → AFTER"."""
+        return f"{self.before['outcome']} → {self.after['outcome']}"
+
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "region": {**self.root, "fixed": self.fixed}, "description": self.describe(),
                 "before": self.before, "after": self.after, "witness": self.witness,
@@ -297,6 +301,21 @@ class DiffReport:
                 "by_kind": counts, "regions_examined": self.regions_examined, "seconds": round(self.seconds, 3),
                 "changes": self.changes(),
                 "regions": [{**r.to_dict(), "conditions": r.conditions(self.words)} for r in self.regions]}
+
+
+def change_heading(change: dict[str, Any]) -> str:
+    """A change of ``DiffReport.changes()`` in one line: its kind and what changed."""
+    return f"{change['kind']}: {change['change']}"
+
+
+def change_affects(change: dict[str, Any], words: Words) -> list[str]:
+    """The services (by their labels) and codes a change affects, a line each."""
+    lines = []
+    if change["services"]:
+        lines.append(f"services: {'; '.join(words.label(x) for x in change['services'])}")
+    if change["codes"]:
+        lines.append(f"codes: {', '.join(change['codes'])}")
+    return lines
 
 
 def classify(before: Answer, after: Answer, favour: dict[str, int]) -> str | None:

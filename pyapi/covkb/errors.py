@@ -14,6 +14,7 @@ the API.
     ├── EngineError                 an engine failed for another reason (or was
     │                               used from a thread it cannot serve)
     ├── KnowledgeBaseClosed         a KnowledgeBase used after close()
+    ├── PictureError                Graphviz's dot is missing or failed (pictures)
     └── BatchInterrupted            a batch run stopped by SIGINT/SIGTERM (.exit_code)
 """
 
@@ -63,6 +64,12 @@ class EngineError(CovkbError):
 
 class KnowledgeBaseClosed(CovkbError):
     code = "closed"
+
+
+class PictureError(CovkbError):
+    """Graphviz could not draw a picture: ``dot`` is missing or failed."""
+
+    code = "picture"
 
 
 class BatchInterrupted(CovkbError):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # rich is imported where a tree is drawn: JSON output does without it
@@ -157,21 +158,37 @@ def label_quote(n: Node) -> str | None:
     return n.get("quote") if n.kind in _QUOTE_IN_LABEL else None
 
 
-def details(n: Node, section_path: SectionPath, seen: set[str] | None = None) -> list[str]:
-    """Cited words and interpretation notes under a node's line, as text."""
+@dataclass(frozen=True, slots=True)
+class Detail:
+    """One line under a node's label, with what it is: a verbatim ``quote``,
+    a code's ``note``, a ``referral``, or an ``interpretation`` (covkb's
+    reading of the policy, not its words), so that every renderer can set
+    each apart without rewording it."""
+
+    kind: str
+    text: str
+
+
+def detail_lines(n: Node, section_path: SectionPath, seen: set[str] | None = None) -> list[Detail]:
+    """Cited words and interpretation notes under a node's line, worded."""
     lines = []
     for kind, text, sec in detail_items(n, seen):
         if kind == "quote":
-            lines.append(f"[{section_path(sec)}] \"{text}\"" if sec else f"\"{text}\"")
+            lines.append(Detail(kind, f"[{section_path(sec)}] \"{text}\"" if sec else f"\"{text}\""))
         elif kind == "note":
-            lines.append(f"note: \"{text}\"")
+            lines.append(Detail(kind, f"note: \"{text}\""))
         elif kind == "referral":
-            lines.append(f"refer to: {text}")
+            lines.append(Detail(kind, f"refer to: {text}"))
         elif kind == "interpretation_seen":
-            lines.append("interpretation: as noted above")
+            lines.append(Detail("interpretation", "interpretation: as noted above"))
         else:
-            lines.append(f"interpretation: {text}")
+            lines.append(Detail(kind, f"interpretation: {text}"))
     return lines
+
+
+def details(n: Node, section_path: SectionPath, seen: set[str] | None = None) -> list[str]:
+    """Cited words and interpretation notes under a node's line, as text."""
+    return [d.text for d in detail_lines(n, section_path, seen)]
 
 
 def _tree(n: Node, section_path: SectionPath, seen: set[str], parent: Tree | None = None) -> Tree:

@@ -1,0 +1,312 @@
+"""Pictures of a derivation and of a diff (covkb.pictures), drawn by the
+real Graphviz from determinations of the real engines.
+
+An SVG is read back with xml.etree: a graph node is a ``<g class="node">``
+whose id is the one the DOT gave it, its text the ``<text>`` lines, its
+tooltip the ``xlink:title`` of its ``<a>``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from urllib.parse import unquote
+
+import pytest
+
+from covkb import CovkbError, KnowledgeBase, PictureError
+from covkb.determination import Citation, Determination, Node
+from covkb.diff import DiffReport, diff
+from covkb.pictures import REGIONS_SHOWN, WORD_JOINER, determination_dot, diff_dot, node_id, to_svg
+from covkb.policy import Policy
+from covkb.queries import load_query
+
+SVG = "{http://www.w3.org/2000/svg}"
+XLINK = "{http://www.w3.org/1999/xlink}"
+COVKB = [sys.executable, "-m", "covkb.cli"]
+ENGINES = ["prolog", "asp"]
+
+# named queries of the installed policy: one per kind of derivation
+QUERIES = [
+    "cpt_59325_with_cone_biopsy_is_medically_necessary",                # ontology step, criteria
+    "cpt_59325_without_conditions_criteria_not_met",                   # every criterion fails
+    "cpt_83520_without_analyte_needs_more_information",                # cases
+    "cpt_96365_ivig_is_referred_to_the_immune_globulin_policy",        # code, referral
+    "in_2024_nk_cell_testing_is_unknown",                              # a partly known version
+]
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def engine_kb(request: pytest.FixtureRequest) -> KnowledgeBase:
+    if request.param == "prolog":  # one SWI-Prolog per process: share the session's
+        kb: KnowledgeBase = request.getfixturevalue("kb")
+        return kb
+    return KnowledgeBase(engine="asp", today=request.getfixturevalue("kb").today)
+
+
+def _determine(kb: KnowledgeBase, name: str) -> Determination:
+    q = load_query(name)
+    return kb.determine(q.request, version=q.version_ref())
+
+
+def _nodes(svg: str) -> dict[str, ET.Element]:
+    root = ET.fromstring(svg)
+    return {g.get("id", ""): g for g in root.iter(f"{SVG}g") if g.get("class") == "node"}
+
+
+def _text(g: ET.Element) -> str:
+    return " ".join(t.text or "" for t in g.iter(f"{SVG}text")).replace(WORD_JOINER, "")
+
+
+def _tooltip(g: ET.Element) -> str:
+    """The node's tooltip, less the invisible word joiners that keep dot
+    from reading a backslash as an escape."""
+    return next(a.get(f"{XLINK}title", "") for a in g.iter(f"{SVG}a")).replace(WORD_JOINER, "")
+
+
+def _squash(s: str) -> str:
+    return "".join(s.split())
+
+
+def _paths(n: Node, path: tuple[int, ...] = ()) -> list[tuple[tuple[int, ...], Node]]:
+    out = [(path, n)]
+    for i, c in enumerate(n.children):
+        out += _paths(c, (*path, i))
+    return out
+
+
+# --- a determination ----------------------------------------------------------
+
+@pytest.mark.parametrize("name", QUERIES)
+def test_every_derivation_node_becomes_exactly_one_graph_node_with_its_path_as_id(
+        engine_kb: KnowledgeBase, name: str) -> None:
+    det = _determine(engine_kb, name)
+    nodes = _nodes(to_svg(determination_dot(det)))
+    assert sorted(nodes) == sorted(node_id(p) for p, _ in _paths(det.explanation))
+
+
+@pytest.mark.parametrize("name", QUERIES)
+def test_each_graph_node_says_what_the_text_tree_says_of_its_derivation_node(
+        engine_kb: KnowledgeBase, name: str) -> None:
+    from covkb.render import details, label
+
+    det = _determine(engine_kb, name)
+    section_path = engine_kb.policy.data(det.version).section_path
+    nodes = _nodes(to_svg(determination_dot(det, section_path=section_path)))
+    seen: set[str] = set()
+    for path, n in _paths(det.explanation):
+        words = [label(n), *details(n, section_path, seen)]
+        g = nodes[node_id(path)]
+        assert _tooltip(g) == "\n".join(words)
+        assert _squash(_text(g)) == _squash(" ".join(words))
+
+
+def test_the_picture_of_a_medically_necessary_determination_holds_the_statements_verbatim_quotes(
+        engine_kb: KnowledgeBase) -> None:
+    det = _determine(engine_kb, QUERIES[0])
+    assert det.outcome == "medically_necessary"
+    shown = _squash(" ".join(_text(g) for g in _nodes(to_svg(determination_dot(det))).values()))
+    statement_quotes = [q for _, n in _paths(det.explanation) if n.kind == "statement" for q in n.get("quotes")]
+    assert statement_quotes and all(_squash(q) in shown for q in statement_quotes)
+    assert all(_squash(c.quote) in shown for c in det.citations)
+
+
+def test_interpretations_are_drawn_in_italics_after_the_word_interpretation(kb: KnowledgeBase) -> None:
+    det = _determine(kb, QUERIES[0])
+    nodes = _nodes(to_svg(determination_dot(det)))
+    marked = [node_id(p) for p, n in _paths(det.explanation) if n.get("interpretation")]
+    assert marked
+    for nid in marked:
+        lines = list(nodes[nid].iter(f"{SVG}text"))
+        first = next(i for i, t in enumerate(lines) if (t.text or "").startswith("interpretation:"))
+        assert all(t.get("font-style") == "italic" for t in lines[first:])
+        assert all(t.get("font-style") != "italic" for t in lines[:first])
+
+
+BORDERS = [  # a node kind's status, its text mark, the border that says it without colour
+    ("criterion", {"holds": True}, "✓", None),
+    ("criterion", {"holds": False}, "✗", "5,2"),
+    ("scope", {"value": "unknown"}, "?", "1,5"),
+]
+
+
+@pytest.mark.parametrize("kind,attrs,mark,dashes", BORDERS, ids=[f"{k} {a} is drawn with {d or 'a solid'} border"
+                                                                for k, a, _, d in BORDERS])
+def test_a_status_is_told_by_mark_and_border_not_colour_alone(kind: str, attrs: dict[str, object], mark: str,
+                                                              dashes: str | None) -> None:
+    n = Node.from_dict({"kind": kind, "id": "x", **attrs})
+    g = _nodes(to_svg(determination_dot(_by_hand(n))))["n0"]
+    assert _text(g).startswith(mark)
+    assert next(g.iter(f"{SVG}path")).get("stroke-dasharray") == dashes
+
+
+def test_link_gives_each_node_with_a_section_its_url_opened_in_the_whole_window(kb: KnowledgeBase) -> None:
+    det = _determine(kb, QUERIES[0])
+    nodes = _nodes(to_svg(determination_dot(det, link=lambda n: f"/policy/p/v#{n.get('section')}"
+                                            if n.get("section") else None)))
+    for path, n in _paths(det.explanation):
+        a = next(nodes[node_id(path)].iter(f"{SVG}a"))
+        if n.get("section"):
+            assert (a.get(f"{XLINK}href"), a.get("target")) == (f"/policy/p/v#{n.get('section')}", "_top")
+        else:
+            assert a.get(f"{XLINK}href") is None
+
+
+HOSTILE = [
+    'say "hi"',
+    "back\\slash \\N \\G \\l \\n end\\",
+    "<b>bold</b> <BR/> & &amp; &#39; ]]> --> <!--",
+    "}; digraph x { a -> b [label=\"pwn\"] } //",
+    "ünïcödé ı 𝔘 ✓ مرحبا \u200f",
+    "two\nlines",
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_a_hostile_id_quote_or_url_is_escaped_and_shown_as_sent(text: str) -> None:
+    n = Node.from_dict({"kind": "criterion", "id": text, "holds": True, "section": "s", "quote": text,
+                        "children": [{"kind": "fact", "id": text, "value": "yes", "source": "request"}]})
+    det = _by_hand(n)
+    dot = determination_dot(det, link=lambda _: f"/policy?q={text}")
+    nodes = _nodes(to_svg(dot))
+    assert sorted(nodes) == ["n0", "n0-0"]  # no node or edge more than the derivation's
+    g = nodes["n0"]
+    assert _tooltip(g) == f'✓ criterion {text}\n[s] "{text}"'
+    href = next(g.iter(f"{SVG}a")).get(f"{XLINK}href", "")
+    assert unquote(href) == f"/policy?q={text}"  # percent-encoded where a URL may not hold the text
+    assert href.isascii() and not set(href) & set(' "<>\\\n')
+    assert _squash(_text(g)) == _squash(f'✓ criterion {text} [s] "{text}"')
+
+
+def _by_hand(n: Node) -> Determination:
+    return Determination(outcome="medically_necessary", policy="p", version="v", statement=None, criteria_met=(),
+                         missing=(), possible_outcomes=(), referral=None,
+                         citations=(Citation("s", "s", "q"),), explanation=n)
+
+
+def test_svg_output_is_well_formed_xml_with_one_svg_root(engine_kb: KnowledgeBase) -> None:
+    root = ET.fromstring(to_svg(determination_dot(_determine(engine_kb, QUERIES[2]))))
+    assert root.tag == f"{SVG}svg"
+
+
+def test_dot_that_graphviz_cannot_read_is_a_one_line_picture_error() -> None:
+    with pytest.raises(PictureError) as exc:
+        to_svg("digraph { a -> }")
+    assert exc.value.code == "picture" and "\n" not in exc.value.message
+
+
+# --- a diff ----------------------------------------------------------------------
+
+DIFFS = [("2024-04-15", "2025-02-15"), ("before-2024-04-15", "2025-02-15")]
+
+
+@pytest.fixture(scope="module", params=DIFFS, ids=["-".join(d) for d in DIFFS])
+def report(request: pytest.FixtureRequest) -> DiffReport:
+    return diff(Policy(policy="cigna-0284"), *request.param)
+
+
+def test_a_diff_draws_a_cluster_per_change_and_at_most_a_few_regions_each(report: DiffReport) -> None:
+    svg = to_svg(diff_dot(report, witness_link=lambda r: "/determine?" + r.root.get("service", r.root.get("cpt", ""))))
+    root = ET.fromstring(svg)
+    clusters = [g for g in root.iter(f"{SVG}g") if g.get("class") == "cluster"]
+    changes = report.changes()
+    assert len(clusters) == len(changes)
+    nodes = _nodes(svg)
+    for i, c in enumerate(changes):
+        regions = [k for k in nodes if k.startswith(f"c{i}-r")]
+        assert len(regions) == min(len(c["regions"]), REGIONS_SHOWN)
+        hidden = len(c["regions"]) - REGIONS_SHOWN
+        assert (f"c{i}-more" in nodes) == (hidden > 0)
+        if hidden > 0:
+            assert f"and {hidden} more region" in _text(nodes[f"c{i}-more"])
+        for k, j in enumerate(c["regions"][:REGIONS_SHOWN]):
+            r = report.regions[j]
+            g = nodes[f"c{i}-r{k}"]
+            assert r.transition() in _tooltip(g)
+            assert next(g.iter(f"{SVG}a")).get("target") == "_top"
+    assert len(nodes) <= 1 + len(changes) * (2 + REGIONS_SHOWN)
+
+
+def test_a_large_diff_is_collapsed_per_change(report: DiffReport) -> None:
+    if max(len(c["regions"]) for c in report.changes()) <= REGIONS_SHOWN:
+        pytest.skip("no change of this diff has more regions than are drawn")
+    assert len(_nodes(to_svg(diff_dot(report)))) < 1 + len(report.changes()) + len(report.regions)
+
+
+# --- the command line -------------------------------------------------------------
+
+def covkb(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*COVKB, *args], capture_output=True, text=True, timeout=180, env=env)
+
+
+DETERMINE = ["determine", "--cpt", "59325", "--losses", "3", "--finding", "cone_biopsy", "--date", "2025-06-01"]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_determine_format_svg_prints_an_svg_with_every_derivation_node(engine_kb: KnowledgeBase, engine: str) -> None:
+    r = covkb(*DETERMINE, "--engine", engine, "--format", "svg")
+    assert r.returncode == 0, r.stderr
+    det = engine_kb.determine(load_query(QUERIES[0]).request)
+    assert r.stdout.lstrip().startswith("<?xml") and "<svg" in r.stdout
+    assert len(_nodes(r.stdout)) == len(_paths(det.explanation))
+
+
+def test_determine_format_dot_prints_dot_source_graphviz_reads() -> None:
+    r = covkb(*DETERMINE, "--format", "dot")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("digraph determination {")
+    ET.fromstring(to_svg(r.stdout))
+
+
+def test_diff_format_dot_of_two_real_versions_is_dot_graphviz_reads() -> None:
+    r = covkb("diff", "--policy", "cigna-0284", *DIFFS[0], "--format", "dot")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("digraph diff {") and "cluster_c0" in r.stdout
+    ET.fromstring(to_svg(r.stdout))
+
+
+def test_diff_format_svg_prints_an_svg() -> None:
+    r = covkb("diff", "--policy", "cigna-0284", *DIFFS[0], "--format", "svg")
+    assert r.returncode == 0, r.stderr
+    assert ET.fromstring(r.stdout).tag == f"{SVG}svg"
+
+
+def test_a_command_that_draws_nothing_refuses_format_svg_in_one_line() -> None:
+    r = covkb("check", "2025-02-15", "--format", "svg")
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.count("\n") == 1 and "'svg' is not one of" in r.stderr
+
+
+def test_svg_without_graphviz_dot_on_path_is_a_one_line_error_and_exit_2(tmp_path: Path) -> None:
+    bin_ = tmp_path / "bin"  # a PATH with the engines' programs but no dot
+    bin_.mkdir()
+    for prog in ("swipl",):
+        if (where := shutil.which(prog)) is not None:
+            (bin_ / prog).symlink_to(where)
+    env = {**os.environ, "PATH": str(bin_)}
+    for args in (DETERMINE, ["diff", "--policy", "cigna-0284", *DIFFS[0]]):
+        r = covkb(*args, "--format", "svg", env=env)
+        assert r.returncode == 2 and r.stdout == ""
+        assert r.stderr.count("\n") == 1 and "needs Graphviz's `dot`" in r.stderr
+        assert "Traceback" not in r.stderr
+    assert covkb(*DETERMINE, "--format", "dot", env=env).returncode == 0  # DOT source needs no dot
+
+
+def test_the_fictional_test_policys_determinations_draw_one_graph_node_per_derivation_node() -> None:
+    from covkb.queries import load_queries
+
+    folder = Path(__file__).parent / "policies" / "example_pap"
+    kb = KnowledgeBase(engine="asp", policy=folder)
+    drawn = 0
+    for q in load_queries(folder / "queries"):
+        try:
+            det = kb.determine(q.request, version=q.version_ref())
+        except CovkbError:  # the queries that expect an error have nothing to draw
+            continue
+        assert len(_nodes(to_svg(determination_dot(det)))) == len(_paths(det.explanation))
+        drawn += 1
+    assert drawn >= 5
