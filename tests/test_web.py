@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
+from pathlib import Path
+from xml.etree import ElementTree
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
@@ -20,6 +22,7 @@ from covkb.web.forms import answered, query_from_request, request_from_query
 from covkb.web.views import quote_anchor
 from service_server import Server
 
+REPO = Path(__file__).resolve().parents[1]
 POLICIES = [Policy(policy=f) for f in policy_folders()]
 CIGNA = next(p for p in POLICIES if p.number == "cigna-0284")
 QUERIES = [(p, q) for p in POLICIES for q in load_queries(p.queries_dir)
@@ -201,3 +204,53 @@ def test_the_revisions_page_shows_the_diff_and_each_witness_opens_on_both_sides(
     i = [c for c in api["changes"] if c["witness"]].index(change)
     got = [Page(client.get(h.replace("&amp;", "&")).text).outcome for h in (before[i], after[i])]
     assert got[0] != got[1] or change["kind"] in ("conditional_changed", "maybe_changed")
+
+
+def test_an_uploaded_draft_is_checked_and_diffed_against_the_version_it_revises(client) -> None:
+    draft = (REPO / "queries/drafts/drop_non_pregnant_cerclage.toml").read_bytes()
+    r = client.post("/revisions/draft", data={"policy": "cigna-0284"},
+                    files={"draft": ("drop_non_pregnant_cerclage.toml", draft, "application/toml")})
+    assert r.status_code == 200, r.text[-500:]
+    assert "Draft drop_non_pregnant_cerclage.toml" in r.text and "non_pregnant_cerclage" in r.text
+    assert r.text.count('<li class="change') >= 1 and "covkb-draft-" not in r.text  # no temporary path leaks
+    assert 'class="open-before"' in r.text and 'class="open-after"' not in r.text
+
+
+@pytest.mark.parametrize("name,content,status,why", [
+    ("shell.pl", b':- shell("touch /tmp/covkb-pwned").\nrevision_of("2025-02-15").\n', 422, "draft shell.pl"),
+    ("include.pl", b'#include "/etc/passwd".\nrevision_of("2025-02-15").\n', 422, "draft include.pl"),
+    ("notes.txt", b"revision_of = \"2025-02-15\"\n", 422, "a .toml or .pl file"),
+    ("latin1.toml", "revision_of = \"2025-02-15\"\ntitle = \"caf\xe9\"\n".encode("latin-1"), 422, "UTF-8"),
+    ("huge.toml", b"#" * (300 * 1024), 413, "at most 256 KiB"),
+    ("no_base.pl", b"statement(x, coverage_policy, medically_necessary).\n", 422, "names no base version"),
+])
+def test_a_hostile_draft_upload_is_a_one_line_error_and_runs_nothing(client, name, content, status, why) -> None:
+    r = client.post("/revisions/draft", data={"policy": "cigna-0284"}, files={"draft": (name, content)})
+    assert r.status_code == status
+    error = re.search(r'<div class="error" role="alert">(.*?)</div>', r.text, re.S).group(1)
+    assert why in error and "\n" not in error.strip() and "Traceback" not in r.text
+    assert not Path("/tmp/covkb-pwned").exists()
+
+
+# -- Pictures ----------------------------------------------------------------------------------
+
+def test_the_picture_of_a_determination_links_its_quotes_to_the_policy_view(client) -> None:
+    q = page_query(CIGNA, {"cpt": "59325", "pregnant": True, "findings": ["cone_biopsy"], "prior_pregnancy_losses": 2})
+    r = client.get(q.replace("/determine?", "/determine.svg?"))
+    assert r.status_code == 200 and r.headers["content-type"].startswith("image/svg+xml")
+    root = ElementTree.fromstring(r.content)
+    links = [a.get("{http://www.w3.org/1999/xlink}href") for a in root.iter("{http://www.w3.org/2000/svg}a")]
+    targets = {urlsplit(h) for h in links if h and h.startswith("/policy/")}
+    assert targets
+    view = Page(client.get(next(iter(targets)).path).text)
+    assert all(t.fragment in view.ids for t in targets)
+
+
+def test_the_picture_of_a_diff_links_each_witness_to_the_determine_page(client) -> None:
+    r = client.get("/revisions.svg?policy=cigna-0284&a=2024-04-15&b=2025-02-15")
+    assert r.status_code == 200
+    root = ElementTree.fromstring(r.content)
+    links = [a.get("{http://www.w3.org/1999/xlink}href") for a in root.iter("{http://www.w3.org/2000/svg}a")]
+    witness = [h for h in links if h and h.startswith("/determine?")]
+    assert witness and all("version=2025-02-15" in h for h in witness)
+    assert Page(client.get(witness[0]).text).outcome is not None

@@ -377,8 +377,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def ask(op: str, args: dict[str, Any], body: bytes = b"") -> Response:
         if op == "check":
             return await run(op, args, slow=True, cache_key=("check", args["policy"], args["version"]))
-        if op == "diff":
-            return await run(op, args, slow=True, cache_key=("diff", args["policy"], args["a"], args["b"]))
+        if op in ("diff", "diff_picture"):
+            return await run(op, args, slow=True, cache_key=(op, args["policy"], args["a"], args["b"]))
         return await remembered(op, args, body)
 
     mount_pages(app, installed=installed, default=default, find=policy_or_404, ask=ask,

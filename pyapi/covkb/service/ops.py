@@ -17,6 +17,7 @@ from ..errors import CovkbError, InvalidRequest
 from .problems import FHIR_JSON, PROBLEM, MalformedBody, NotFound, dumps, from_error, operation_outcome, problem
 
 JSON = "application/json"
+SVG = "image/svg+xml"
 NDJSON = "application/x-ndjson"
 
 
@@ -105,21 +106,46 @@ class Worker:
         time.sleep(seconds)
         return 200, JSON, b"{}"
 
-    def op_determine(self, body: bytes, policy: str | None = None, engine: str = "prolog", explain: bool = True,
-                     version: str | None = None) -> tuple[int, str, bytes]:
+    def _request(self, body: bytes) -> dict[str, Any]:
         from ..request import request_json
 
         try:
-            data = request_json(body.decode("utf-8"))
+            return request_json(body.decode("utf-8"))
         except UnicodeDecodeError:
             raise MalformedBody("request is not UTF-8 text") from None
         except InvalidRequest as err:
             if err.message.startswith(("request is not valid JSON", "empty request", "request is nested")):
                 raise MalformedBody(err.message) from None
             raise
+
+    def op_determine(self, body: bytes, policy: str | None = None, engine: str = "prolog", explain: bool = True,
+                     version: str | None = None) -> tuple[int, str, bytes]:
         kb = self.kb(policy, engine)
-        det = kb.determine(data, explain=explain, version=_version_id(version))
+        det = kb.determine(self._request(body), explain=explain, version=_version_id(version))
         return 200, JSON, dumps(det.to_dict(explanation=explain))
+
+    def op_picture(self, body: bytes, policy: str | None = None, engine: str = "prolog",
+                   version: str | None = None) -> tuple[int, str, bytes]:
+        """The derivation as SVG, each quote linked to the web page's policy view."""
+        from ..pictures import determination_dot, to_svg
+        from ..web.views import node_link
+
+        kb = self.kb(policy, engine)
+        det = kb.determine(self._request(body), explain=True, version=_version_id(version))
+        dot = determination_dot(det, section_path=kb.policy.data(det.version).section_path,
+                                link=node_link(kb.policy.number, det.version))
+        return 200, SVG, to_svg(dot).encode()
+
+    def op_diff_picture(self, body: bytes, policy: str, a: str, b: str) -> tuple[int, str, bytes]:
+        """A diff as SVG, each region's witness linked to the Determine page as B decides it."""
+        from ..diff import diff
+        from ..pictures import diff_dot, to_svg
+        from ..web.forms import determine_href
+
+        p = self.policy(policy)
+        report = diff(p, self._version(p, a).id, self._version(p, b).id)
+        dot = diff_dot(report, witness_link=lambda r: determine_href(p.number, r.witness, b) if r.witness else None)
+        return 200, SVG, to_svg(dot).encode()
 
     def op_explain(self, body: bytes, token: str, engine: str | None = None) -> tuple[int, str, bytes]:
         from .crd import untoken

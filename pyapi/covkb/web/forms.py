@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlencode
 
 from ..errors import InvalidRequest
 from ..policy import Vocabulary
@@ -83,3 +84,14 @@ def answered(request: dict[str, Any], fact: str, settles: dict[str, Any]) -> dic
         else:
             out[key] = value
     return {k: v for k, v in out.items() if v not in ([], None)}
+
+
+def determine_href(policy: str, request: dict[str, Any], version: str | None = None, engine: str | None = None,
+                   path: str = "/determine") -> str:
+    """The Determine page's address of a request (policy by its number)."""
+    params = [("policy", policy)] + query_from_request(request)
+    if version:
+        params.append(("version", version))
+    if engine and engine != "prolog":
+        params.append(("engine", engine))
+    return f"{path}?{urlencode(params)}"

@@ -7,7 +7,6 @@ import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 from fastapi import FastAPI, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -18,7 +17,8 @@ from ..facts import atom
 from ..policy import Policy, Version
 from ..wording import Words
 from . import views
-from .forms import answered, query_from_request, request_from_query
+from . import forms
+from .forms import answered, request_from_query
 
 HERE = Path(__file__).parent
 MAX_DRAFT = 256 * 1024  # bytes of an uploaded draft, and of its proposed wording
@@ -85,15 +85,10 @@ def mount(app: FastAPI, *, installed: list[Policy], default: Policy, find: Calla
 
     def determine_href(p: Policy, req: dict[str, Any], version: str | None = None, engine: str | None = None,
                        path: str = "/determine") -> str:
-        params = [("policy", p.number)] + query_from_request(req)
-        if version:
-            params.append(("version", version))
-        if engine and engine != "prolog":
-            params.append(("engine", engine))
-        return f"{path}?{urlencode(params)}"
+        return forms.determine_href(p.number, req, version, engine, path)
 
     def quote_href(p: Policy, version: str) -> Callable[[str], str]:
-        return lambda q: f"/policy/{p.number}/{version}#{views.quote_anchor(q)}"
+        return lambda q: views.quote_href(p.number, version, q)
 
     async def decide(request: Request) -> tuple[Policy, dict[str, Any], dict[str, Any]]:
         """The page's policy, request and settings, and the worker's answer
@@ -168,6 +163,30 @@ def mount(app: FastAPI, *, installed: list[Policy], default: Policy, find: Calla
                             status_code=422, media_type="application/json")
         return Response(out["raw"], media_type="application/json",
                         headers={"Content-Disposition": 'attachment; filename="determination.json"'})
+
+    @app.get("/determine.svg", include_in_schema=False)
+    async def determine_svg(request: Request) -> Response:
+        """The derivation as a picture (Graphviz), its quotes linked to the policy view."""
+        qp = request.query_params
+        p = find(qp.get("policy") or default.id)
+        try:
+            vocab = p.data(version_of(p, qp.get("version")) or p.latest()).vocabulary
+            req = request_from_query(qp.multi_items(), vocab)
+        except CovkbError as err:
+            return Response(err.message, status_code=422, media_type="text/plain")
+        engine = qp.get("engine") if qp.get("engine") in ENGINES else "prolog"
+        resp = await ask("picture", {"policy": p.id, "engine": engine, "version": qp.get("version") or None},
+                         json.dumps(req).encode())
+        return resp if resp.status_code == 200 else Response(_problem(resp), status_code=resp.status_code,
+                                                             media_type="text/plain")
+
+    @app.get("/revisions.svg", include_in_schema=False)
+    async def revisions_svg(policy: str, a: str, b: str) -> Response:
+        """A diff as a picture, each witness linked to the Determine page."""
+        p = find(policy)
+        resp = await ask("diff_picture", {"policy": p.id, "a": a, "b": b}, b"")
+        return resp if resp.status_code == 200 else Response(_problem(resp), status_code=resp.status_code,
+                                                             media_type="text/plain")
 
     @app.get("/policy/{policy}", include_in_schema=False)
     async def policy_home(policy: str) -> RedirectResponse:

@@ -28,6 +28,19 @@ def quote_anchor(quote: str) -> str:
     return "q-" + hashlib.sha1(normalise_quote(quote).encode()).hexdigest()[:10]
 
 
+def quote_href(policy: str, version: str, quote: str) -> str:
+    """Where the policy view shows a quote (policy by its number)."""
+    return f"/policy/{policy}/{version}#{quote_anchor(quote)}"
+
+
+def node_link(policy: str, version: str) -> Callable[[Node], str | None]:
+    """A derivation node → the policy view of the first quote it shows."""
+    def link(n: Node) -> str | None:
+        q = render.label_quote(n) or next((t for k, t, _ in render.detail_items(n) if k == "quote"), None)
+        return quote_href(policy, version, q) if q else None
+    return link
+
+
 def tone(outcome: str, favour: dict[str, int]) -> str:
     """good | bad | open | neutral: the outcome's colour class, from how
     favourable to coverage the vocabulary ranks it (outcome_favour/2)."""
