@@ -6,6 +6,7 @@ in the policy view; hostile addresses stay data.  The browser tests
 
 from __future__ import annotations
 
+import html
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -131,9 +132,11 @@ def test_a_bad_address_is_a_one_line_error_on_the_page_never_a_traceback(client,
     assert why in error and "Traceback" not in r.text and "<script>" not in r.text
 
 
-def test_an_unknown_policy_is_a_404(client) -> None:
-    assert client.get("/determine?policy=no-such-policy").status_code == 404
-    assert client.get("/policy/cigna-0284/1999-01-01").status_code == 404
+def test_an_unknown_policy_or_version_is_a_404_page(client) -> None:
+    for address, why in (("/determine?policy=no-such-policy", "no policy 'no-such-policy'; installed: "),
+                         ("/policy/cigna-0284/1999-01-01", "no version '1999-01-01'")):
+        r = client.get(address)
+        assert r.status_code == 404 and r.headers["content-type"].startswith("text/html") and why in html.unescape(r.text)
 
 
 # -- the address is the request -----------------------------------------------------------

@@ -381,7 +381,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return await run(op, args, slow=True, cache_key=(op, args["policy"], args["a"], args["b"]))
         return await remembered(op, args, body)
 
-    mount_pages(app, installed=installed, default=default, find=policy_or_404, ask=ask,
+    mount_pages(app, installed=installed, default=default, lookup=by_ref.get, ask=ask,
                 today=lambda: dt.date.fromisoformat(settings.today) if settings.today else dt.date.today())
 
     # -- operations ----------------------------------------------------------------------

@@ -44,10 +44,27 @@ def _problem(resp: Response) -> str:
         return f"the service answered {resp.status_code}"
 
 
-def mount(app: FastAPI, *, installed: list[Policy], default: Policy, find: Callable[[str], Policy], ask: Ask,
-          today: Callable[[], dt.date]) -> None:
-    """Add the pages (/, /determine, /policy, /revisions) and /static."""
+class _NoPolicy(Exception):
+    pass
+
+
+def mount(app: FastAPI, *, installed: list[Policy], default: Policy, lookup: Callable[[str], Policy | None],
+          ask: Ask, today: Callable[[], dt.date]) -> None:
+    """Add the pages (/, /determine, /policy, /revisions) and /static.
+    ``lookup`` finds an installed policy by id or number (None if none)."""
     env = _templates()
+
+    def find(ref: str) -> Policy:
+        p = lookup(ref)
+        if p is None:
+            raise _NoPolicy(ref)
+        return p
+
+    @app.exception_handler(_NoPolicy)
+    async def _no_policy(request: Request, exc: _NoPolicy) -> HTMLResponse:
+        names = ", ".join(p.number for p in policies)
+        return page("error", default, status=404, message=f"no policy {str(exc)[:60]!r}; installed: {names}")
+
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     policies = sorted(installed, key=lambda p: p.id)
     queries: dict[str, list[Any]] = {}
