@@ -139,6 +139,17 @@ def test_a_diff_between_two_versions_opens_its_witness_on_both_sides(page) -> No
     assert outcome(page) in title and outcome(page) != after
 
 
+def test_a_draft_uploaded_on_the_revisions_page_shows_what_it_would_change(page) -> None:
+    page.goto("/revisions?policy=cigna-0284")
+    page.get_by_text("Or check and diff a draft file").click()
+    page.set_input_files("#draft", str(Path(__file__).parents[1] / "queries/drafts/drop_non_pregnant_cerclage.toml"))
+    page.get_by_role("button", name="Check and diff the draft").click()
+    page.wait_for_selector("ol.changes li.change")
+    assert page.locator("h3", has_text="Draft drop_non_pregnant_cerclage.toml").is_visible()
+    assert "non_pregnant_cerclage" in page.locator("ol.changes").inner_text()
+    shot(page, "revisions-draft")
+
+
 def test_every_form_control_has_a_label(page) -> None:
     page.goto("/determine?policy=cigna-0284")
     unlabelled = page.evaluate("""() => [...document.querySelectorAll('input, select, textarea')]
