@@ -84,6 +84,17 @@ def test_the_determine_page_decides_each_named_query_as_it_expects(client, polic
         assert f"#st-{query.expect['statement']}" in r.text
 
 
+ONE_PER_OUTCOME = list({(p.number, q.expect.get("outcome")): (p, q) for p, q in QUERIES if "outcome" in q.expect}.values())
+
+
+@pytest.mark.parametrize("policy,query", ONE_PER_OUTCOME, ids=[f"{p.number}:{q.name}" for p, q in ONE_PER_OUTCOME])
+def test_the_clingo_engine_decides_on_the_page_as_prolog_does(client, policy, query) -> None:
+    pages = {e: client.get(page_query(policy, query.request, query.version) + f"&engine={e}").text
+             for e in ("prolog", "asp")}
+    assert Page(pages["asp"]).outcome == Page(pages["prolog"]).outcome == query.expect["outcome"]
+    assert "engine asp" in pages["asp"]
+
+
 def test_the_page_shows_what_the_api_answers(client) -> None:
     q = {"cpt": "59325", "pregnant": True, "findings": ["cone_biopsy"], "prior_pregnancy_losses": 2,
          "date_of_service": "2025-06-01"}
@@ -107,14 +118,23 @@ def test_every_quote_the_determine_page_links_is_marked_in_the_policy_view(clien
         assert t.fragment in views[t.path].ids, t
 
 
-def test_an_undecided_request_asks_its_missing_fact_and_each_answer_decides(client) -> None:
-    q = {"service": "transabdominal_cerclage", "date_of_service": "2025-06-01"}
-    r = client.get(page_query(CIGNA, q))
+@pytest.mark.parametrize("request_,fact,decides", [
+    ({"service": "transabdominal_cerclage"}, "recurrent_pregnancy_loss",
+     {"yes": "criteria_not_met", "no": "not_addressed"}),
+    ({"cpt": "83520", "prior_pregnancy_losses": 2}, "analyte",
+     {"inhibin_b_test": "not_medically_necessary", "placental_ppar_test": "not_medically_necessary",
+      "placental_tnf_alpha_test": "not_medically_necessary"}),
+    ({"cpt": "58578", "prior_pregnancy_losses": 2, "pregnant": True, "findings": ["cone_biopsy"]}, "service",
+     {"transabdominal_cerclage": "medically_necessary"}),
+], ids=["a count settles recurrent pregnancy loss", "the analyte says which test CPT 83520 reports",
+        "naming the service says what CPT 58578 reports"])
+def test_an_undecided_request_asks_what_it_depends_on_and_each_answer_decides(client, request_, fact, decides) -> None:
+    r = client.get(page_query(CIGNA, {**request_, "date_of_service": "2025-06-01"}))
     assert Page(r.text).outcome == "insufficient_information"
-    answers = re.findall(r'<a class="answer" href="([^"]+)" data-value="(\w+)"', r.text)
-    assert {v for _, v in answers} == {"yes", "no"}
-    outcomes = {v: Page(client.get(h.replace("&amp;", "&")).text).outcome for h, v in answers}
-    assert outcomes == {"yes": "criteria_not_met", "no": "not_addressed"}
+    block = re.search(rf'<div class="question" data-fact="{fact}">(.*?)</div>', r.text, re.S).group(1)
+    answers = re.findall(r'<a class="answer" href="([^"]+)" data-value="(\w+)"', block)
+    assert {v for _, v in answers} == set(decides)  # "another one" cannot be stated, so it has no link
+    assert {v: Page(client.get(html.unescape(h)).text).outcome for h, v in answers} == decides
 
 
 @pytest.mark.parametrize("address,why", [

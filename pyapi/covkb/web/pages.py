@@ -156,8 +156,8 @@ def mount(app: FastAPI, *, installed: list[Policy], default: Policy, lookup: Cal
             href = quote_href(p, det["version"])
             words = Words.of(data.vocabulary)
             qs = []
-            for q in views.questions(det, data, words):
-                answers = [{"value": a.value, "outcomes": a.outcomes,
+            for q in views.questions(det, req, data, words):
+                answers = [{"value": a.value, "label": a.label, "outcomes": a.outcomes,
                             "href": determine_href(p, answered(req, q.fact, a.settles), out["version"], out["engine"])
                             if a.settles is not None else None} for a in q.answers]
                 qs.append({"fact": q.fact, "label": q.label, "answers": answers})

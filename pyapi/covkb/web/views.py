@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from .. import render
 from ..determination import Node
-from ..facts import Fact
+from ..facts import Fact, atom
 from ..policy import VersionData, normalise_quote
 from ..wording import Words
 
@@ -100,6 +100,7 @@ def tree(explanation: dict[str, Any], data: VersionData, href: QuoteHref) -> Tre
 @dataclass(frozen=True, slots=True)
 class Answer:
     value: str
+    label: str
     outcomes: tuple[str, ...]       # what the cases with this value decide
     settles: dict[str, Any] | None  # request fields that state it; None when a request cannot
 
@@ -111,9 +112,11 @@ class Question:
     answers: tuple[Answer, ...]
 
 
-def questions(det: dict[str, Any], data: VersionData, words: Words) -> list[Question]:
+def questions(det: dict[str, Any], request: dict[str, Any], data: VersionData, words: Words) -> list[Question]:
     """One question per missing unknown, its answers the values the engine's
-    cases gave it, each with the outcomes those cases reached."""
+    cases gave it, each with the outcomes those cases reached and the request
+    fields that state it (None where a request cannot: "another service")."""
+    cpt = request.get("cpt")
     missing = list(det.get("missing") or ())
     if not missing:
         return []
@@ -130,11 +133,17 @@ def questions(det: dict[str, Any], data: VersionData, words: Words) -> list[Ques
                         got.append(c["outcome"])
         answers = []
         for value, outcomes in reached.items():
-            if fact == "service" or fact in vocab.qualifiers:
+            if fact == "service":
                 settles = None if value == "other" else {fact: value}
+            elif fact in vocab.qualifiers:  # a qualifier's case names the service it makes the code report
+                said = [atom(r[3]) for r in data.rows("code_qualifier")
+                        if r[0] == cpt and atom(r[1]) == value and atom(r[2]) == fact]
+                settles = {fact: said[0]} if said else None
             else:
                 settles = data.realize(fact, value)
-            answers.append(Answer(value, tuple(outcomes), settles))
+            label = value if not (fact == "service" or fact in vocab.qualifiers) else \
+                "another one" if value == "other" else words.label(value)
+            answers.append(Answer(value, label, tuple(outcomes), settles))
         label = vocab.qualifiers.get(fact) or ("Which service" if fact == "service" else words.label(fact))
         out.append(Question(fact, label, tuple(answers)))
     return out
