@@ -126,8 +126,12 @@ def test_every_quote_the_determine_page_links_is_marked_in_the_policy_view(clien
       "placental_tnf_alpha_test": "not_medically_necessary"}),
     ({"cpt": "58578", "prior_pregnancy_losses": 2, "pregnant": True, "findings": ["cone_biopsy"]}, "service",
      {"transabdominal_cerclage": "medically_necessary"}),
+    ({"service": "transabdominal_cerclage", "pregnant": True, "prior_pregnancy_losses": 2,
+      "unknown_findings": ["cone_biopsy"]}, "prior_cervical_trauma",
+     {"yes": "medically_necessary", "no": "criteria_not_met"}),
 ], ids=["a count settles recurrent pregnancy loss", "the analyte says which test CPT 83520 reports",
-        "naming the service says what CPT 58578 reports"])
+        "naming the service says what CPT 58578 reports",
+        "no prior cervical trauma also settles the unknown cone biopsy, one of its examples"])
 def test_an_undecided_request_asks_what_it_depends_on_and_each_answer_decides(client, request_, fact, decides) -> None:
     r = client.get(page_query(CIGNA, {**request_, "date_of_service": "2025-06-01"}))
     assert Page(r.text).outcome == "insufficient_information"
@@ -184,9 +188,9 @@ def test_a_request_survives_the_round_trip_through_its_address(request) -> None:
 
 def test_answering_an_unknown_finding_takes_it_off_the_unknown_list() -> None:
     req = {"service": "transabdominal_cerclage", "unknown_findings": ["cone_biopsy", "shortened_cervical_length"]}
-    assert answered(req, "cone_biopsy", {"findings": ["cone_biopsy"]}) == {
+    assert answered(req, ["cone_biopsy"], {"findings": ["cone_biopsy"]}) == {
         "service": "transabdominal_cerclage", "unknown_findings": ["shortened_cervical_length"], "findings": ["cone_biopsy"]}
-    assert answered(req, "cone_biopsy", {}) == {"service": "transabdominal_cerclage",
+    assert answered(req, ["cone_biopsy"], {}) == {"service": "transabdominal_cerclage",
                                                 "unknown_findings": ["shortened_cervical_length"]}
 
 

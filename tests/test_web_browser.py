@@ -94,11 +94,13 @@ def test_a_pregnant_patient_with_a_prior_cone_biopsy_ordering_59325_is_medically
 
     # follow the quote to the policy view: it is marked there, beside its encoding
     quote_link.click()
-    page.wait_for_url(re.compile(r"/policy/cigna-0284/2025-02-15#q-"))
+    page.wait_for_url(re.compile(r"/policy/cigna-0284/2025-02-15#[qs]-"))
     anchor = page.url.split("#", 1)[1]
-    marked = page.locator(f"#{anchor} + a.q")
+    marked = page.locator(f"#{anchor} ~ a.q").first
     expect(marked).to_be_in_viewport()
-    assert " ".join(marked.inner_text().split()) in " ".join(quoted.split())
+    words = marked.evaluate("e => [...e.childNodes].filter(n => n.nodeType === 3).map(n => n.textContent).join('')")
+    assert " ".join(words.split()) in " ".join(quoted.split())
+    assert marked.locator(".sr-only").inner_text().strip() == "(encoded by a statement)"  # the kind, not by colour alone
     page.locator("#st-antenatal_transabdominal_cerclage").scroll_into_view_if_needed()
     shot(page, "policy")
     assert "antenatal_transabdominal_cerclage" in page.locator("#st-antenatal_transabdominal_cerclage pre").inner_text()
@@ -148,6 +150,24 @@ def test_a_draft_uploaded_on_the_revisions_page_shows_what_it_would_change(page)
     assert page.locator("h3", has_text="Draft drop_non_pregnant_cerclage.toml").is_visible()
     assert "non_pregnant_cerclage" in page.locator("ol.changes").inner_text()
     shot(page, "revisions-draft")
+
+
+def test_an_invalid_request_shows_its_one_line_error_in_place(page) -> None:
+    page.goto("/determine?policy=cigna-0284")
+    page.fill("#cpt", "57700")  # nonobstetrical cerclage
+    page.check("#field-pregnant input[value=yes]")
+    page.get_by_role("button", name="Determine").click()
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("Cannot decide this request")
+    assert page.input_value("#cpt") == "57700"  # the form keeps what was sent
+
+
+def test_the_non_pregnant_cerclage_criteria_are_marked_in_their_own_list(page) -> None:
+    page.goto("/policy/cigna-0284/2025-02-15")
+    own = page.locator("a.q[href='#st-non_pregnant_cerclage']", has_text="shortened cervical length")
+    antenatal = page.locator("a.q[href='#st-antenatal_transabdominal_cerclage']", has_text="shortened cervical length")
+    assert own.count() == 1 and antenatal.count() == 1
+    assert own.bounding_box()["y"] > antenatal.bounding_box()["y"]  # the second list, after the antenatal one
 
 
 def test_every_form_control_has_a_label(page) -> None:

@@ -133,7 +133,7 @@ class Worker:
         kb = self.kb(policy, engine)
         det = kb.determine(self._request(body), explain=True, version=_version_id(version))
         dot = determination_dot(det, section_path=kb.policy.data(det.version).section_path,
-                                link=node_link(kb.policy.number, det.version))
+                                link=node_link(kb.policy.number, det.version, det.explanation))
         return 200, SVG, to_svg(dot).encode()
 
     def op_diff_picture(self, body: bytes, policy: str, a: str, b: str) -> tuple[int, str, bytes]:

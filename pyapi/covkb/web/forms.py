@@ -72,18 +72,40 @@ def query_from_request(request: dict[str, Any]) -> list[tuple[str, str]]:
     return out
 
 
-def answered(request: dict[str, Any], fact: str, settles: dict[str, Any]) -> dict[str, Any]:
-    """The request with one unknown answered: the fact no longer marked
-    unknown, and the fields that settle it (``VersionData.realize``) set."""
+def answered(request: dict[str, Any], clears: Iterable[str], settles: dict[str, Any]) -> dict[str, Any]:
+    """The request with one unknown answered: the findings it settles no
+    longer marked unknown (``clears``), and the fields that state the
+    answer (``settles``, from ``VersionData.realize``) set."""
     out = {k: (list(v) if isinstance(v, (list, tuple)) else v) for k, v in request.items()}
-    if fact in out.get("unknown_findings", ()):
-        out["unknown_findings"] = [f for f in out["unknown_findings"] if f != fact]
+    gone = set(clears)
+    if gone & set(out.get("unknown_findings", ())):
+        out["unknown_findings"] = [f for f in out["unknown_findings"] if f not in gone]
     for key, value in settles.items():
         if isinstance(value, list):
             out[key] = list(dict.fromkeys([*out.get(key, []), *value]))
         else:
             out[key] = value
     return {k: v for k, v in out.items() if v not in ([], None)}
+
+
+def echo(params: Iterable[tuple[str, str]], vocab: Vocabulary) -> dict[str, Any]:
+    """What a page address states, read leniently to fill the form in again
+    when ``request_from_query`` refused it: strings as sent, nothing checked
+    (the page escapes them), unknown parameters dropped."""
+    out: dict[str, Any] = {}
+    for key, raw in params:
+        value = raw.strip()[:200]
+        if not value or key in PAGE_PARAMS:
+            continue
+        if key in _LISTS:
+            out.setdefault(_LISTS[key], []).append(value)
+        elif key in _SHARED or key in vocab.qualifiers:
+            out[key] = value
+        elif key in vocab.fields:
+            f = vocab.fields[key]
+            out[key] = (value == "yes" if value in ("yes", "no") else None) if f.kind == "boolean" else \
+                _CODES_SPLIT.split(value) if f.kind == "code_list" else value
+    return out
 
 
 def determine_href(policy: str, request: dict[str, Any], version: str | None = None, engine: str | None = None,

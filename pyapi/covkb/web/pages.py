@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -31,7 +33,8 @@ Ask = Callable[[str, dict[str, Any], bytes], Awaitable[Response]]
 def _templates() -> Any:
     import jinja2
 
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
+    # auto_reload off: a running server keeps the templates it started with, matching its code
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, auto_reload=False,
                               trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
 
 
@@ -53,6 +56,9 @@ def mount(app: FastAPI, *, installed: list[Policy], default: Policy, lookup: Cal
     """Add the pages (/, /determine, /policy, /revisions) and /static.
     ``lookup`` finds an installed policy by id or number (None if none)."""
     env = _templates()
+    for name in ("determine", "policy", "revisions", "error"):
+        env.get_template(f"{name}.html")  # loaded once, now: a template error stops the start, not a page
+    drafting = asyncio.Lock()
 
     def find(ref: str) -> Policy:
         p = lookup(ref)
@@ -88,6 +94,7 @@ def mount(app: FastAPI, *, installed: list[Policy], default: Policy, lookup: Cal
             return None
 
     def page(name: str, p: Policy, **ctx: Any) -> HTMLResponse:
+        ctx.setdefault("outcomes", p.data(p.latest()).vocabulary.outcomes)
         html = env.get_template(f"{name}.html").render(page=name, policy=p, policies=policies,
                                                        nav_query=ctx.pop("nav_query", f"?policy={p.number}"), **ctx)
         return HTMLResponse(html, status_code=ctx.get("status", 200))
@@ -104,8 +111,8 @@ def mount(app: FastAPI, *, installed: list[Policy], default: Policy, lookup: Cal
                        path: str = "/determine") -> str:
         return forms.determine_href(p.number, req, version, engine, path)
 
-    def quote_href(p: Policy, version: str) -> Callable[[str], str]:
-        return lambda q: views.quote_href(p.number, version, q)
+    def quote_href(p: Policy, version: str) -> views.QuoteHref:
+        return lambda q, st=None: views.quote_href(p.number, version, q, st)
 
     async def decide(request: Request) -> tuple[Policy, dict[str, Any], dict[str, Any]]:
         """The page's policy, request and settings, and the worker's answer
@@ -121,7 +128,8 @@ def mount(app: FastAPI, *, installed: list[Policy], default: Policy, lookup: Cal
             req = request_from_query(qp.multi_items(), vocab)
         except CovkbError as err:
             out["error"] = err.message
-            return p, {}, out
+            vocab = p.data(p.latest()).vocabulary
+            return p, forms.echo(qp.multi_items(), vocab), out
         out["vocab"] = vocab
         if req:
             resp = await ask("determine", {"policy": p.id, "engine": engine, "explain": True, "version": out["version"]},
@@ -137,8 +145,32 @@ def mount(app: FastAPI, *, installed: list[Policy], default: Policy, lookup: Cal
     async def home() -> RedirectResponse:
         return RedirectResponse("/determine", status_code=303)
 
+    def qualifier_values(p: Policy, q: str, values: tuple[str, ...]) -> list[tuple[str, str]]:
+        """A qualifier's values, each with the service it makes its code report."""
+        data = p.data(p.latest())
+        said = {atom(r[3]): data.vocabulary.services.get(atom(r[1]), atom(r[1]))
+                for r in data.rows("code_qualifier") if atom(r[2]) == q}
+        return [(v, f"{v.replace('_', ' ')} ({said[v]})" if v in said else v.replace("_", " ")) for v in values]
+
+    def states(vocab: Any, settles: dict[str, Any]) -> str:
+        """What an answer writes into the request, in the form's words."""
+        parts = []
+        for k, v in settles.items():
+            f = vocab.fields.get(k)
+            label = f.label if f else vocab.qualifiers.get(k, k)
+            if isinstance(v, list):
+                parts += [f"{vocab.findings.get(x, x)}: present" if k == "findings" else f"{label}: {x}" for x in v]
+            else:
+                parts.append(f"{label}: {'yes' if v is True else 'no' if v is False else v}")
+        return "; ".join(parts)
+
     @app.get("/determine", include_in_schema=False)
-    async def determine_page(request: Request) -> HTMLResponse:
+    async def determine_page(request: Request) -> Response:
+        qp = request.query_params
+        blank = [k for k, v in qp.multi_items() if not v.strip()] + (["engine"] if qp.get("engine") == "prolog" else [])
+        if blank and "hx-request" not in request.headers:  # a form sends its empty fields: answer at the short address
+            kept = [(k, v) for k, v in qp.multi_items() if v.strip() and not (k == "engine" and v == "prolog")]
+            return RedirectResponse(f"/determine?{urlencode(kept)}", status_code=303)
         p, req, out = await decide(request)
         vocab = out.get("vocab") or p.data(p.latest()).vocabulary
         det = out["det"]
@@ -146,8 +178,9 @@ def mount(app: FastAPI, *, installed: list[Policy], default: Policy, lookup: Cal
                                "version": out["version"], "engines": ENGINES, "versions": p.versions,
                                "services": sorted(vocab.services.items(), key=lambda kv: kv[1].lower()),
                                "codes": sorted(vocab.codes.items()),
-                               "qualifiers": [(q, label, vocab.qualifier_values.get(q, ())) for q, label in
-                                              sorted(vocab.qualifiers.items())],
+                               "qualifiers": [(q, label, qualifier_values(p, q, vocab.qualifier_values.get(q, ())))
+                                              for q, label in sorted(vocab.qualifiers.items())],
+                               "outcomes": vocab.outcomes,
                                "fields": sorted(vocab.fields.values(), key=lambda f: f.name),
                                "findings": sorted(vocab.findings.items(), key=lambda kv: kv[1].lower()),
                                "nav_query": "?" + request.url.query if request.url.query else f"?policy={p.number}"}
@@ -158,8 +191,10 @@ def mount(app: FastAPI, *, installed: list[Policy], default: Policy, lookup: Cal
             qs = []
             for q in views.questions(det, req, data, words):
                 answers = [{"value": a.value, "label": a.label, "outcomes": a.outcomes,
-                            "href": determine_href(p, answered(req, q.fact, a.settles), out["version"], out["engine"])
-                            if a.settles is not None else None} for a in q.answers]
+                            "sets": states(data.vocabulary, a.settles) if a.settles else "",
+                            "href": determine_href(p, answered(req, a.clears, a.settles), out["version"],
+                                                   out["engine"]) if a.settles is not None else None}
+                           for a in q.answers]
                 qs.append({"fact": q.fact, "label": q.label, "answers": answers})
             ctx.update(outcome_label=data.vocabulary.outcomes.get(det["outcome"], det["outcome"]),
                        tone=views.tone(det["outcome"], data.vocabulary.favour),
@@ -170,7 +205,11 @@ def mount(app: FastAPI, *, installed: list[Policy], default: Policy, lookup: Cal
         elif not req and out["error"] is None:
             ctx["examples"] = [(q.title, determine_href(p, q.request, q.version))
                                for q in named_queries(p) if query_version(p, q) is not None][:12]
-        return page("determine", p, status=422 if out["error"] else 200, **ctx)
+        resp = page("determine", p, status=422 if out["error"] else 200, **ctx)
+        if "hx-request" in request.headers:  # the address the browser shows: the request, without empty fields
+            resp.headers["HX-Push-Url"] = determine_href(p, req, out["version"], out["engine"]) if not out["error"] \
+                else f"/determine?{urlencode([(k, v) for k, v in qp.multi_items() if v.strip()])}"
+        return resp
 
     @app.get("/determine.json", include_in_schema=False)
     async def determine_json(request: Request) -> Response:
@@ -206,8 +245,11 @@ def mount(app: FastAPI, *, installed: list[Policy], default: Policy, lookup: Cal
                                                              media_type="text/plain")
 
     @app.get("/policy/{policy}", include_in_schema=False)
-    async def policy_home(policy: str) -> RedirectResponse:
+    async def policy_home(policy: str, version: str | None = None) -> RedirectResponse:
+        """The version asked for (the version form), else the one in force today."""
         p = find(policy)
+        if version in {v.id for v in p.versions}:
+            return RedirectResponse(f"/policy/{p.number}/{version}", status_code=303)
         try:
             v, _ = p.version_in_force(today())
         except CovkbError:
@@ -233,12 +275,17 @@ def mount(app: FastAPI, *, installed: list[Policy], default: Policy, lookup: Cal
                 by_statement.setdefault(st, []).append((q.title, determine_href(p, q.request, q.version)))
         unknown = [(data.section_path(atom(s)), q, why) for s, q, why in data.rows("partial_version")]
         return page("policy", p, version=v, view=view, by_statement=by_statement, limits=p.known_limits(v),
-                    versions=p.versions, unknown=unknown, source=v.source.name)
+                    versions=p.versions, unknown=unknown, source=v.source.name,
+                    borrowed=not v.source.stem.startswith(v.id))
 
     def witness_links(p: Policy, report: dict[str, Any], a: str, b: str | None) -> dict[str, Any]:
         """Each change's witness opened in Determine on both sides (a draft's
-        side cannot be: the service decides by version ids only)."""
+        side cannot be: the service decides by version ids only), and its
+        first region's answers and citations on each side."""
         for c in report["changes"]:
+            first = report["regions"][c["regions"][0]] if c.get("regions") else {}
+            c["sides"] = [(report["from"], first.get("before") or {}, first.get("citations_before") or []),
+                          (report["to"], first.get("after") or {}, first.get("citations_after") or [])]
             w = c.get("witness") or {}
             c["open_before"] = determine_href(p, w, a) if w else None
             c["open_after"] = determine_href(p, w, b) if w and b else None
@@ -261,7 +308,11 @@ def mount(app: FastAPI, *, installed: list[Policy], default: Policy, lookup: Cal
         if len(body) > MAX_DRAFT or len(text) > MAX_DRAFT:
             ctx["error"] = f"a draft and its wording are at most {MAX_DRAFT // 1024} KiB each"
             return page("revisions", p, status=413, **ctx)
-        resp = await ask("draft", {"policy": p.id, "name": name, "draft_bytes": len(body)}, body + text)
+        if drafting.locked():  # a draft holds an engine worker for seconds: one at a time, the rest keep deciding
+            ctx["error"] = "another draft is being checked and diffed; try again in a minute"
+            return page("revisions", p, status=503, **ctx)
+        async with drafting:
+            resp = await ask("draft", {"policy": p.id, "name": name, "draft_bytes": len(body)}, body + text)
         if resp.status_code != 200:
             ctx["error"] = f"draft {name}: {_problem(resp)}"
             return page("revisions", p, status=422, **ctx)

@@ -16,11 +16,11 @@ from typing import Any, Callable
 
 from .. import render
 from ..determination import Node
-from ..facts import Fact, atom
+from ..facts import Fact, Term, atom, closure
 from ..policy import VersionData, normalise_quote
 from ..wording import Words
 
-QuoteHref = Callable[[str], str]
+QuoteHref = Callable[[str, "str | None"], str]  # (quote, the statement it is read in) → its place
 
 
 def quote_anchor(quote: str) -> str:
@@ -28,16 +28,34 @@ def quote_anchor(quote: str) -> str:
     return "q-" + hashlib.sha1(normalise_quote(quote).encode()).hexdigest()[:10]
 
 
-def quote_href(policy: str, version: str, quote: str) -> str:
-    """Where the policy view shows a quote (policy by its number)."""
-    return f"/policy/{policy}/{version}#{quote_anchor(quote)}"
+def quote_href(policy: str, version: str, quote: str, statement: str | None = None) -> str:
+    """Where the policy view shows a quote (policy by its number): as the
+    statement quotes it, when the quote is read within one."""
+    anchor = statement_anchor(statement, quote) if statement else quote_anchor(quote)
+    return f"/policy/{policy}/{version}#{anchor}"
 
 
-def node_link(policy: str, version: str) -> Callable[[Node], str | None]:
-    """A derivation node → the policy view of the first quote it shows."""
+def _statements_above(root: Node) -> dict[int, str | None]:
+    """Each node (by identity) → the statement whose derivation it is in."""
+    out: dict[int, str | None] = {}
+
+    def walk(n: Node, st: str | None) -> None:
+        st = n.get("id") if n.kind == "statement" else st
+        out[id(n)] = st
+        for c in n.children:
+            walk(c, st)
+
+    walk(root, None)
+    return out
+
+
+def node_link(policy: str, version: str, root: Node) -> Callable[[Node], str | None]:
+    """A node of this derivation → the policy view of the first quote it shows."""
+    within = _statements_above(root)
+
     def link(n: Node) -> str | None:
         q = render.label_quote(n) or next((t for k, t, _ in render.detail_items(n) if k == "quote"), None)
-        return quote_href(policy, version, q) if q else None
+        return quote_href(policy, version, q, within.get(id(n))) if q else None
     return link
 
 
@@ -81,18 +99,19 @@ def tree(explanation: dict[str, Any], data: VersionData, href: QuoteHref) -> Tre
     the statement that decides) start open; what did not apply starts shut."""
     seen: set[str] = set()
 
-    def build(n: Node, path: str, depth: int) -> TreeNode:
+    def build(n: Node, path: str, depth: int, st: str | None) -> TreeNode:
+        st = n.get("id") if n.kind == "statement" else st
         holds = n.get("holds") if n.get("holds") is not None else n.get("applies")
         state = "yes" if holds is True else "no" if holds is False else None
         items = tuple(Item(kind, text, data.section_path(sec) if sec else None,
-                           href(text) if kind == "quote" else None)
+                           href(text, st) if kind == "quote" else None)
                       for kind, text, sec in render.detail_items(n, seen))
         q = render.label_quote(n)
-        kids = tuple(build(c, f"{path}-{i}", depth + 1) for i, c in enumerate(n.children))
-        return TreeNode(path, n.kind, render.label(n), state, href(q) if q else None, items, kids,
+        kids = tuple(build(c, f"{path}-{i}", depth + 1, st) for i, c in enumerate(n.children))
+        return TreeNode(path, n.kind, render.label(n), state, href(q, st) if q else None, items, kids,
                         open=depth < 2 or state != "no")
 
-    return build(Node.from_dict(explanation), "n0", 0)
+    return build(Node.from_dict(explanation), "n0", 0, None)
 
 
 # -- questions: the unknowns an undecided answer depends on ------------------------
@@ -103,6 +122,7 @@ class Answer:
     label: str
     outcomes: tuple[str, ...]       # what the cases with this value decide
     settles: dict[str, Any] | None  # request fields that state it; None when a request cannot
+    clears: tuple[str, ...]         # unknown findings it settles: "no" settles every more specific form too
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +137,8 @@ def questions(det: dict[str, Any], request: dict[str, Any], data: VersionData, w
     cases gave it, each with the outcomes those cases reached and the request
     fields that state it (None where a request cannot: "another service")."""
     cpt = request.get("cpt")
+    # general → specific: a finding's more specific forms and the policy's examples of it
+    below = [(atom(r[1]), atom(r[0])) for name in ("finding_is_a", "finding_example") for r in data.rows(name)]
     missing = list(det.get("missing") or ())
     if not missing:
         return []
@@ -143,7 +165,8 @@ def questions(det: dict[str, Any], request: dict[str, Any], data: VersionData, w
                 settles = data.realize(fact, value)
             label = value if not (fact == "service" or fact in vocab.qualifiers) else \
                 "another one" if value == "other" else words.label(value)
-            answers.append(Answer(value, label, tuple(outcomes), settles))
+            clears = tuple(sorted(closure({fact}, below))) if value == "no" else (fact,)
+            answers.append(Answer(value, label, tuple(outcomes), settles, clears))
         label = vocab.qualifiers.get(fact) or ("Which service" if fact == "service" else words.label(fact))
         out.append(Question(fact, label, tuple(answers)))
     return out
@@ -153,23 +176,23 @@ def questions(det: dict[str, Any], request: dict[str, Any], data: VersionData, w
 
 @dataclass(frozen=True, slots=True)
 class Note:
-    """An encoding shown beside the text: a statement with all its facts, or
-    one fact quoting the text that belongs to no statement."""
+    """An encoding shown beside the text: a statement or a code with all
+    its facts, or the facts quoting one passage that belong to neither."""
 
-    id: str                  # st-ID for a statement, else the quote's enc-anchor
-    kind: str                # statement | interpretation | not_formalised | fact
+    id: str                  # st-ID, code-CODE, or enc-ANCHOR
+    kind: str                # statement | code | interpretation | not_formalised | fact
     title: str
     facts: tuple[tuple[str, str], ...]  # (fact as both engines read it, its kind)
-    quotes: tuple[str, ...]  # anchors of the quotes it holds
+    quotes: tuple[tuple[str, str], ...]  # (anchor, quote) of the passages it quotes, in its order
     statement: str | None
 
 
 @dataclass(frozen=True, slots=True)
 class Segment:
     text: str
-    anchors: tuple[str, ...]  # quote anchors starting here
-    quotes: tuple[str, ...]   # quote anchors covering it (empty: plain text)
-    kind: str                 # the strongest kind of fact quoting it
+    anchors: tuple[str, ...]  # anchors starting here
+    kind: str                 # the strongest kind of fact quoting it ("" for plain text)
+    note: str | None          # the note it leads to: the innermost quote's
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,96 +200,199 @@ class Paragraph:
     segments: tuple[Segment, ...]
     notes: tuple[Note, ...]       # the encodings placed beside it
     quoted_by: tuple[str, ...]    # statements quoting it whose note stands elsewhere
+    heading: int | None           # the depth of the section whose title it is, if it is one
 
 
 @dataclass(frozen=True, slots=True)
 class Literate:
     paragraphs: tuple[Paragraph, ...]
-    elsewhere: tuple[Note, ...]   # encodings of quotes not found in this text
-    quote_owner: dict[str, str]   # quote anchor → the id of the note it leads to
+    elsewhere: tuple[Note, ...]   # encodings whose passages are not in this text
+    unplaced: tuple[str, ...]     # anchors of quotes not found in the text (each note shows them)
 
 
-_KIND_RANK = {"not_formalised": 3, "interpretation": 2, "statement": 1, "fact": 0}
+_KIND_RANK = {"not_formalised": 4, "interpretation": 3, "statement": 2, "code": 1, "fact": 0}
 
 
 def _kind(name: str) -> str:
     return name if name in ("not_formalised", "interpretation") else "fact"
 
 
-def literate(data: VersionData, text: str, outcome_label: Callable[[str], str]) -> Literate:
-    """The text as published, cut into paragraphs; each stretch a fact
-    quotes is marked, and each statement (all its facts) or statement-less
-    quoting fact is placed beside the paragraph holding its last quote."""
-    text = text.replace("**", "")
-    statements = data.vocabulary.statements
-    quote_pos = {id(f): [f.args[i] for i in _quote_positions(f)] for f, _ in data.quotes()}
+def statement_anchor(statement: str, quote: str) -> str:
+    """The anchor of a statement's own occurrence of a quote (a sentence may
+    stand twice in a policy: each statement's is the one after its words)."""
+    return f"s-{statement}-{quote_anchor(quote)[2:]}"
 
-    notes: list[Note] = []
-    for st in sorted(statements):
-        own = [f for f, o in zip(data.facts, data.fact_owners) if st in o]
-        quotes = [q for f in own for q in quote_pos.get(id(f), ())]
-        if not own:
+
+def _ids(v: Any) -> set[str]:
+    if isinstance(v, Term):
+        return {v.name} | {x for a in v.args for x in _ids(a)} if v.args else {v.name}
+    return {v} if isinstance(v, str) else set()
+
+
+def _interpreted(data: VersionData) -> dict[int, list[Fact]]:
+    """Which facts each interpretation is about: its subject names the fact
+    (name and leading arguments), or, an id alone, the quoting facts naming it."""
+    out: dict[int, list[Fact]] = {}
+    quoting = [f for f, _ in data.quotes()]
+    for i, f in enumerate(data.facts):
+        if f.name != "interpretation" or not f.args:
             continue
-        kinds = tuple((str(f), _kind(f.name) if f.name != "statement" else "statement") for f in own)
-        notes.append(Note(f"st-{st}", "statement", outcome_label(statements[st]), kinds,
-                          tuple(dict.fromkeys(quote_anchor(q) for q in quotes)), st))
-    in_statements = {text for n in notes for text, _ in n.facts}
+        subject = f.args[0]
+        if isinstance(subject, Term) and subject.args:
+            n = len(subject.args)
+            out[i] = [g for g in data.facts if g.name == subject.name and g.args[:n] == subject.args]
+        else:
+            name = subject.name if isinstance(subject, Term) else subject
+            out[i] = [g for g in data.facts if g.name == name] + \
+                     [g for g in quoting if g.name != "interpretation" and name in {x for a in g.args for x in _ids(a)}]
+    return out
+
+
+def literate(data: VersionData, text: str, outcome_label: Callable[[str], str]) -> Literate:
+    """The text as published, cut into paragraphs.  Each passage a fact
+    quotes is marked with the kind of fact; a statement's quotes are found
+    in order after its own first quote (so a list the policy repeats is
+    read where the statement stands); each statement and each code, with
+    all its facts, stands beside the paragraph of its own words, as does
+    every other fact quoting the text; interpretations join the note of the
+    fact they are about."""
+    text = text.replace("**", "")
+    vocab = data.vocabulary
+    statements, codes = vocab.statements, set(vocab.codes)
+    pos = {id(f): _quote_positions(f) for f in data.facts}
+    about = _interpreted(data)
+    interpreted = {id(g) for gs in about.values() for g in gs}
+
+    def quotes_of(f: Fact) -> list[str]:
+        return [f.args[i] for i in pos[id(f)] if isinstance(f.args[i], str)]
+
+    # -- the notes: statements, codes, then the rest of the quoting facts --------------
+    notes: list[Note] = []
+    member: dict[int, str] = {}  # id(fact) → the note holding it
+    groups: list[tuple[str, str, str, list[Fact], str | None]] = []
+    for st in sorted(statements):
+        own = [f for f, o in zip(data.facts, data.fact_owners) if st in o and f.name != "interpretation"]
+        if own:
+            groups.append((f"st-{st}", "statement", outcome_label(statements[st]), own, st))
+    for code in sorted(codes):
+        own = [f for f, o in zip(data.facts, data.fact_owners)
+               if code in o and f.name != "interpretation" and id(f) not in {id(g) for _, _, _, fs, _ in groups for g in fs}]
+        if own:
+            groups.append((f"code-{code}", "code", f"CPT {code}", own, None))
+    taken = {id(f) for _, _, _, fs, _ in groups for f in fs}
     loose: dict[str, list[Fact]] = {}
-    for f, q in data.quotes():
-        if str(f) not in in_statements and f not in loose.setdefault(quote_anchor(q), []):
-            loose[quote_anchor(q)].append(f)
+    for f in data.facts:
+        if id(f) not in taken and f.name != "interpretation" and quotes_of(f):
+            loose.setdefault(quote_anchor(quotes_of(f)[0]), []).append(f)
     for a, fs in loose.items():
         kind = max((_kind(f.name) for f in fs), key=_KIND_RANK.__getitem__)
-        title = ", ".join(dict.fromkeys(f.name.replace("_", " ") for f in fs))
-        notes.append(Note(f"enc-{a}", kind, title, tuple((str(f), _kind(f.name)) for f in fs), (a,), None))
+        groups.append((f"enc-{a}", kind, ", ".join(dict.fromkeys(f.name.replace("_", " ") for f in fs)), fs, None))
+    for note_id, _, _, fs, _ in groups:
+        for f in fs:
+            member[id(f)] = note_id
+    readings: dict[str, list[Fact]] = {}
+    stray: list[Fact] = []
+    for i, gs in about.items():
+        where = list(dict.fromkeys(member[id(g)] for g in gs if id(g) in member))
+        for w in where:
+            readings.setdefault(w, []).append(data.facts[i])
+        if not where:
+            stray.append(data.facts[i])
+    if stray:  # with the facts they read, which quote nothing
+        read = [g for i, gs in about.items() if data.facts[i] in stray for g in gs if id(g) not in member]
+        groups.append(("enc-readings", "interpretation", "readings of facts that quote no passage",
+                       list(dict.fromkeys([*read, *stray])), None))
 
-    quote_text = {quote_anchor(q): q for _, q in data.quotes()}
-    spans: dict[str, tuple[int, int]] = {}
-    for a, q in quote_text.items():
+    # -- where each note's quotes stand ---------------------------------------------------
+    def find(q: str, after: int) -> tuple[int, int] | None:
         words = normalise_quote(q).split(" ")
-        m = re.search(r"\s+".join(map(re.escape, words)), text) if words != [""] else None
-        if m:
-            spans[a] = m.span()
-    kind_of: dict[str, str] = {}
-    for n in notes:
-        for a in n.quotes:
-            if _KIND_RANK[n.kind] >= _KIND_RANK.get(kind_of.get(a, "fact"), 0):
-                kind_of[a] = n.kind
-    owner = {}
-    for n in notes:  # a quote leads to its most specific note: the one holding fewest quotes
-        for a in n.quotes:
-            if a not in owner or len(n.quotes) < owner[a][0]:
-                owner[a] = (len(n.quotes), n.id)
+        if words == [""]:
+            return None
+        rx = re.compile(r"\s+".join(map(re.escape, words)))
+        m = rx.search(text, after) or rx.search(text)
+        return m.span() if m else None
 
+    spans: dict[tuple[int, int], dict[str, Any]] = {}  # (start, end) → anchors, kind, notes
+    own_words: dict[str, tuple[int, int] | None] = {}
+    unplaced: list[str] = []
+    for note_id, kind, title, fs, st in groups:
+        cursor, first = 0, None
+        quotes: list[tuple[str, str]] = []
+        mine = [(f, q) for f in fs for q in quotes_of(f)]
+        leads = [f.args[1] for f in fs if f.name == "statement_quote" and isinstance(f.args[1], int)]
+        for f, q in mine:
+            anchor = statement_anchor(st, q) if st else quote_anchor(q)
+            quotes.append((anchor, q))
+            span = find(q, cursor)
+            if span is None:
+                unplaced.append(anchor)
+                continue
+            cursor = span[0] if st else 0
+            k = "interpretation" if id(f) in interpreted else _kind(f.name) if not st else "statement"
+            if f.name == "not_formalised":
+                k = "not_formalised"
+            at = spans.setdefault(span, {"anchors": [], "kind": "fact", "notes": []})
+            at["anchors"] += [a for a in (anchor, quote_anchor(q)) if a not in at["anchors"]]
+            at["kind"] = max(at["kind"], k, key=_KIND_RANK.__getitem__)
+            at["notes"].append(note_id)
+            # a statement stands beside its own words: its last statement_quote (its item)
+            if first is None or (f.name == "statement_quote" and leads and f.args[1] == max(leads)):
+                first = span
+        own_words[note_id] = first
+        facts = tuple((str(f), "statement" if f.name == "statement" else _kind(f.name))
+                      for f in [*fs, *readings.get(note_id, ())])
+        notes.append(Note(note_id, kind, title, facts, tuple(dict.fromkeys(quotes)), st))
+    # the global anchor of a quote is its first occurrence only
+    seen_q: set[str] = set()
+    for span in sorted(spans):
+        at = spans[span]
+        at["anchors"] = [a for a in at["anchors"] if not a.startswith("q-") or a not in seen_q]
+        seen_q.update(a for a in at["anchors"] if a.startswith("q-"))
+
+    # -- paragraphs -----------------------------------------------------------------------
     bounds = [m.span() for m in re.finditer(r"\S.*?(?=\n\s*\n|\Z)", text, re.S)]
 
-    def paragraph_of(pos: int) -> int:
-        return next((i for i, (s, e) in enumerate(bounds) if s <= pos < e), -1)
+    def paragraph_of(p: int) -> int:
+        return next((i for i, (s, e) in enumerate(bounds) if s <= p < e), -1)
 
     placed: dict[int, list[Note]] = {}
     elsewhere = []
     for n in notes:
-        found = [spans[a] for a in n.quotes if a in spans]
-        if found:
-            placed.setdefault(paragraph_of(max(found)[0]), []).append(n)
-        else:
+        span = own_words.get(n.id)
+        if span is None:
             elsewhere.append(n)
+        else:
+            placed.setdefault(paragraph_of(span[0]), []).append(n)
     placed_at = {n.id: i for i, ns in placed.items() for n in ns}
+    titles = {normalise_quote(t): _depth(data, sid) for sid, (_, t) in data.sections.items()}
 
     paragraphs = []
     for i, (start, end) in enumerate(bounds):
-        inside = [(max(s, start), min(e, end), a) for a, (s, e) in spans.items() if s < end and e > start]
-        cuts = sorted({start, end, *(s for s, _, _ in inside), *(e for _, e, _ in inside)})
+        inside = [(max(s, start), min(e, end), (s, e)) for (s, e) in spans if s < end and e > start]
+        cuts = sorted({start, end, *(a for a, _, _ in inside), *(b for _, b, _ in inside)})
         segs = []
         for lo, hi in zip(cuts, cuts[1:]):
-            cover = tuple(a for s, e, a in sorted(inside) if s <= lo and e >= hi)
-            starts = tuple(a for a, (s, _) in spans.items() if s == lo and start <= s < end)
-            k = max((kind_of.get(a, "fact") for a in cover), key=_KIND_RANK.__getitem__) if cover else ""
-            segs.append(Segment(text[lo:hi], starts, cover, k))
-        here = {a for _, _, a in inside}
-        others = tuple(n.statement for n in notes if n.statement and placed_at.get(n.id) != i and here & set(n.quotes))
-        paragraphs.append(Paragraph(tuple(segs), tuple(placed.get(i, ())), others))
-    return Literate(tuple(paragraphs), tuple(elsewhere), {a: o[1] for a, o in owner.items()})
+            cover = [full for a, b, full in inside if a <= lo and b >= hi]
+            starts = tuple(x for a, _, full in inside if a == lo == full[0] for x in spans[full]["anchors"])
+            if cover:
+                inner = min(cover, key=lambda sp: sp[1] - sp[0])
+                k = max((spans[sp]["kind"] for sp in cover), key=_KIND_RANK.__getitem__)
+                segs.append(Segment(text[lo:hi], starts, k, spans[inner]["notes"][-1]))
+            else:
+                segs.append(Segment(text[lo:hi], starts, "", None))
+        here = {nid for _, _, full in inside for nid in spans[full]["notes"]}
+        others = tuple(n.statement for n in notes if n.statement and n.id in here and placed_at.get(n.id) != i)
+        heading = titles.get(normalise_quote(text[start:end]))
+        paragraphs.append(Paragraph(tuple(segs), tuple(placed.get(i, ())), others, heading))
+    return Literate(tuple(paragraphs), tuple(elsewhere), tuple(dict.fromkeys(unplaced)))
+
+
+def _depth(data: VersionData, section: str) -> int:
+    d = 0
+    while section in data.sections and d < 10:
+        section = data.sections[section][0]
+        d += 1
+    return d
 
 
 def _quote_positions(f: Fact) -> list[int]:

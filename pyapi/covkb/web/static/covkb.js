@@ -11,18 +11,12 @@
       });
     });
     // expand or collapse the whole explanation tree
+    root.querySelectorAll("[data-needs-js]").forEach(function (e) { e.hidden = false; });
     root.querySelectorAll("button[data-tree]").forEach(function (b) {
       b.addEventListener("click", function () {
         var open = b.dataset.tree === "open";
         document.querySelectorAll(".why details").forEach(function (d) { d.open = open; });
       });
-    });
-    // a select that switches the page at once (policy, version)
-    root.querySelectorAll("select[data-autosubmit]").forEach(function (s) {
-      s.addEventListener("change", function () { s.form.requestSubmit(); });
-    });
-    root.querySelectorAll("select[data-go]").forEach(function (s) {
-      s.addEventListener("change", function () { window.location.assign(s.dataset.go + encodeURIComponent(s.value)); });
     });
     // after an in-place update, move focus to the answer so a screen reader reads it
     var h = root.querySelector(".outcome h2");
