@@ -187,9 +187,12 @@ class Notice:
     code: str | None
     section_path: str
     quote: str
+    table_known: bool = True   # False: the version is only partly known, its coding table with it
 
     def __str__(self) -> str:
-        what = f"CPT {self.code} is not in this policy's coding table; " if self.code else ""
+        where = "this policy's coding table" if self.table_known else \
+            "what is known of this version, whose coding table may be incomplete or unknown"
+        what = f"CPT {self.code} is not in {where}; " if self.code else ""
         return f"{what}[{self.section_path}] \"{self.quote}\""
 
 
@@ -215,7 +218,8 @@ class Determination:
         explain: bool = True,
     ) -> Determination:
         raw = aggregate(cases, explain=explain)
-        notices = tuple(Notice(i, c, data.section_path(s), q) for i, c, s, q in raw["notices"])
+        known = data.version.knowledge != "partial"
+        notices = tuple(Notice(i, c, data.section_path(s), q, known) for i, c, s, q in raw["notices"])
         cites = raw["citations"]
         # Document order: where each quote stands in the source text.
         ordered = sorted(cites, key=lambda sq: (data.quote_position(sq[1]), sq[1]))
