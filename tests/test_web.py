@@ -156,6 +156,11 @@ def test_a_bad_address_is_a_one_line_error_on_the_page_never_a_traceback(client,
     assert why in error and "Traceback" not in r.text and "<script>" not in r.text
 
 
+def test_a_form_sent_with_empty_fields_is_answered_at_the_short_address(client) -> None:
+    r = client.get("/determine?policy=cigna-0284&service=&cpt=59325&pregnant=&engine=prolog", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/determine?policy=cigna-0284&cpt=59325"
+
+
 def test_an_unknown_policy_or_version_is_a_404_page(client) -> None:
     for address, why in (("/determine?policy=no-such-policy", "no policy 'no-such-policy'; installed: "),
                          ("/policy/cigna-0284/1999-01-01", "no version '1999-01-01'")):

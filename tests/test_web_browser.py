@@ -81,6 +81,7 @@ def test_a_pregnant_patient_with_a_prior_cone_biopsy_ordering_59325_is_medically
     assert outcome(page) == "medically_necessary"
     assert page.locator(".outcome h2").inner_text().endswith("Medically necessary")
     assert "cpt=59325" in page.url and "finding=cone_biopsy" in page.url  # the address is the request
+    assert not re.search(r"[?&](service|engine)=", page.url)  # ... and only what it states
     shot(page, "determine")
 
     # the derivation as a tree: collapse it, then open the deciding statement
