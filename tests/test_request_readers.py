@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from covkb.errors import CovkbError
 from covkb.policy import Policy, Vocabulary
 from covkb.request import parse_request
-from covkb.untrusted import PlainRequest, read_request
+from covkb.untrusted import PlainRequest, _shown, check_untrusted, read_request
 
 TEST_POLICY = Path(__file__).parent / "policies" / "example_pap"
 
@@ -111,8 +111,10 @@ PLAIN = [
 @pytest.mark.parametrize("req", [r for _, r in PLAIN], ids=[n for n, _ in PLAIN])
 def test_a_plainly_valid_request_is_read_without_the_model(req: dict[str, Any]) -> None:
     vocab = VOCABULARIES["the installed policy"]
-    assert isinstance(read_request(req, vocab), PlainRequest)
+    plain = read_request(req, vocab)
+    assert isinstance(plain, PlainRequest) and read_request(plain, vocab) is plain
     assert read(read_request, req, vocab) == read(parse_request, req, vocab)
+    assert read(read_request, plain.to_json_dict(), vocab) == read(parse_request, req, vocab)
 
 
 LEFT_TO_THE_MODEL = [
@@ -132,3 +134,25 @@ def test_anything_not_plainly_valid_is_left_to_the_model(req: dict[str, Any]) ->
     vocab = VOCABULARIES["the installed policy"]
     assert read(read_request, req, vocab) == read(parse_request, req, vocab)
     assert read(read_request, req, vocab)[0] == "error" or not isinstance(read_request(req, vocab), PlainRequest)
+
+
+def _text_check_by_category(text: str) -> str | None:
+    """The text rule as first written: the first character of category C,
+    then NFC (the reference the ASCII shortcut of check_untrusted must equal)."""
+    import unicodedata
+
+    bad = next((c for c in text if unicodedata.category(c)[0] == "C"), None)
+    if bad is not None:
+        return f"{_shown(text)} contains the control character U+{ord(bad):04X}"
+    return None if unicodedata.is_normalized("NFC", text) else f"{_shown(text)} is not in Unicode NFC form"
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(st.characters(codec="utf-8"), max_size=20) | st.text(st.characters(max_codepoint=127), max_size=20))
+def test_a_text_is_refused_for_control_characters_and_nfc_as_by_unicode_category(text: str) -> None:
+    try:
+        check_untrusted(text)
+        got = None
+    except CovkbError as err:
+        got = err.message
+    assert got == _text_check_by_category(text)

@@ -115,7 +115,7 @@ def _parse(files: Iterable[Path], schema: frozenset[tuple[str, int]] | None) -> 
     try:
         real = [os.path.realpath(f) for f in files]
         if folder is not None and all(r.startswith(root + os.sep) for r in real):
-            h = hashlib.sha256(json.dumps([3, real, sorted(schema or ())]).encode())
+            h = hashlib.sha256(json.dumps([4, real, sorted(schema or ())]).encode())
             for r in real:  # keyed on the contents: an edit is never missed, however quick
                 with open(r, "rb") as fh:
                     h.update(hashlib.sha256(fh.read()).digest())
@@ -263,7 +263,7 @@ def _parse_files(files: Iterable[Path], schema: frozenset[tuple[str, int]] | Non
     for p in paths:
         if not Path(p).is_file():
             raise KnowledgeBaseError(f"no fact file {p}")
-    for p in paths:
+    for p in reversed(paths):  # the order clingo's parse_files read several files in: facts keep their order
         text = _read_text(p)
         _scan(text, p)
         current[0] = p

@@ -138,15 +138,16 @@ class KnowledgeBase:
         service, code and qualifiers; every other finding is dropped.
         Raises like determine() for a request that is invalid.
         """
-        req = self._read(request)
+        vocab = self.vocabulary
+        req = read_request(request, vocab)
         version, _ = self.version_for(req)
-        quals = tuple(req.get(q) for q in sorted(self.vocabulary.qualifiers))
+        quals = tuple(req.get(q) for q in sorted(vocab.qualifiers))
         what = (req.service, req.cpt, *quals)
         cache = self._relevance.setdefault(version.id, {})
         if what not in cache:
             cache[what] = self.engine(version).relevant_findings(req.engine_dict())
         rel = cache[what]
-        fields = tuple(req.get(f) for f in sorted(self.vocabulary.fields))
+        fields = tuple(req.get(f) for f in sorted(vocab.fields))
         return (version.id, req.date_of_service or self.today or dt.date.today(), *what, *fields,
                 tuple(sorted(rel.intersection(req.findings))), tuple(sorted(rel.intersection(req.unknown_findings))))
 

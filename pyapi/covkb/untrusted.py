@@ -90,8 +90,8 @@ def decode_text(raw: bytes, what: str = "request") -> str:
     InvalidRequest naming the first bad byte."""
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise InvalidRequest(f"{what} is UTF-16 text; covkb reads UTF-8 only")
-    try:
-        return raw.decode("utf-8-sig")
+    try:  # as raw.decode("utf-8-sig"), without its Python-level codec (one call per batch line)
+        return (raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InvalidRequest(f"{what} is not UTF-8 text (byte 0x{raw[exc.start]:02x} at position {exc.start})") from None
 
@@ -171,41 +171,54 @@ def _shown(value: str) -> str:
     return repr(value) if len(value) <= 60 else repr(value[:60]) + f"… ({len(value):,} characters)"
 
 
+_ASCII_CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # the control characters (category C) of ASCII
+
+
 def check_untrusted(data: Any, where: str = "", depth: int = 0) -> None:
     """The limits every request value obeys, wherever it came from: strings
     of at most MAX_TEXT characters, in NFC, without control characters;
     lists of at most MAX_LIST items; at most MAX_DEPTH levels; numbers of at
     most MAX_DIGITS digits.  Raises InvalidRequest naming the field."""
-    at = f"{where}: " if where else ""
     if depth > MAX_DEPTH:
-        raise InvalidRequest(f"{at}request is nested too deeply")
+        raise InvalidRequest(f"{_at(where)}request is nested too deeply")
     if isinstance(data, str):
         if len(data) > MAX_TEXT:
-            raise InvalidRequest(f"{at}a text of {len(data):,} characters is longer than the limit of {MAX_TEXT}")
+            raise InvalidRequest(f"{_at(where)}a text of {len(data):,} characters is longer than the limit of "
+                                 f"{MAX_TEXT}")
+        if data.isascii():  # most text: one scan, and ASCII is always NFC
+            m = _ASCII_CONTROL.search(data)
+            if m is not None:
+                raise InvalidRequest(f"{_at(where)}{_shown(data)} contains the control character "
+                                     f"U+{ord(m.group()):04X}")
+            return
         bad = next((c for c in data if unicodedata.category(c)[0] == "C"), None)
         if bad is not None:
-            raise InvalidRequest(f"{at}{_shown(data)} contains the control character U+{ord(bad):04X}")
+            raise InvalidRequest(f"{_at(where)}{_shown(data)} contains the control character U+{ord(bad):04X}")
         if not unicodedata.is_normalized("NFC", data):
-            raise InvalidRequest(f"{at}{_shown(data)} is not in Unicode NFC form")
+            raise InvalidRequest(f"{_at(where)}{_shown(data)} is not in Unicode NFC form")
     elif isinstance(data, bool) or data is None:
         pass
     elif isinstance(data, int):
         if abs(data) >= 10**MAX_DIGITS:
-            raise InvalidRequest(f"{at}the number is out of range")
+            raise InvalidRequest(f"{_at(where)}the number is out of range")
     elif isinstance(data, float):
         if data != data or data in (float("inf"), float("-inf")):
-            raise InvalidRequest(f"{at}the number is out of range")
+            raise InvalidRequest(f"{_at(where)}the number is out of range")
     elif isinstance(data, dict):
         for k, v in data.items():
             if not isinstance(k, str):
-                raise InvalidRequest(f"{at}field names are strings")
+                raise InvalidRequest(f"{_at(where)}field names are strings")
             check_untrusted(k, where, depth + 1)
             check_untrusted(v, f"{where}.{k}" if where else k, depth + 1)
     elif isinstance(data, (list, tuple)):
         if len(data) > MAX_LIST:
-            raise InvalidRequest(f"{at}a list of {len(data):,} items is longer than the limit of {MAX_LIST}")
+            raise InvalidRequest(f"{_at(where)}a list of {len(data):,} items is longer than the limit of {MAX_LIST}")
         for i, v in enumerate(data):
             check_untrusted(v, f"{where}.{i}" if where else str(i), depth + 1)
+
+
+def _at(where: str) -> str:
+    return f"{where}: " if where else ""
 
 
 def parse_date(text: str) -> dt.date:
@@ -259,6 +272,13 @@ class PlainRequest:
     def engine_dict(self) -> dict[str, Any]:
         return engine_dict(self, self.fields, self.qualifiers)
 
+    def to_json_dict(self) -> dict[str, Any]:
+        """The request as a user writes it (absent fields left out)."""
+        d = {"date_of_service": self.date_of_service.isoformat() if self.date_of_service else None,
+             "service": self.service, "cpt": self.cpt, "findings": self.findings,
+             "unknown_findings": self.unknown_findings, **self.own}
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in d.items() if v not in (None, [], ())}
+
 
 def _ids(value: Any, known: Any) -> tuple[str, ...] | None:
     """A list of known ids, once each in order, or None."""
@@ -297,25 +317,44 @@ def _own_value(f: RequestField, v: Any) -> tuple[bool, Any]:
     return False, None
 
 
-def _layout(vocabulary: Vocabulary) -> tuple[tuple[RequestField, ...], tuple[str, ...]] | None:
+@dataclass(frozen=True)
+class _Layout:
+    """What reading a policy's requests needs of its vocabulary, worked out once."""
+
+    fields: tuple[RequestField, ...]         # the policy's fields, by name
+    qualifiers: tuple[str, ...]
+    by_name: dict[str, RequestField]
+    empty: dict[str, Any]                    # each own field's and qualifier's value when absent
+
+
+_layouts: dict[int, tuple[Vocabulary, _Layout | None]] = {}
+
+
+def _layout(vocabulary: Vocabulary) -> _Layout | None:
     """The policy's fields and qualifiers, by name; None when the model would
     refuse the declarations themselves (it words that error)."""
+    hit = _layouts.get(id(vocabulary))
+    if hit is not None and hit[0] is vocabulary:
+        return hit[1]
     fields = tuple(sorted(vocabulary.fields.values(), key=lambda f: f.name))
     quals = tuple(sorted(vocabulary.qualifiers))
     names = [f.name for f in fields] + list(quals)
-    if len(set(names)) < len(names) or set(names) & set(COMMON_FIELDS) or any(f.kind not in _KINDS for f in fields):
-        return None
-    return fields, quals
+    layout = None
+    if len(set(names)) == len(names) and not set(names) & set(COMMON_FIELDS) and all(f.kind in _KINDS for f in fields):
+        empty: dict[str, Any] = {f.name: () if f.kind == "code_list" else None for f in fields}
+        empty.update({q: None for q in quals})
+        layout = _Layout(fields, quals, {f.name: f for f in fields}, empty)
+    if len(_layouts) >= 16:  # a few vocabularies live at once; the entry keeps its own alive
+        _layouts.clear()
+    _layouts[id(vocabulary)] = (vocabulary, layout)
+    return layout
 
 
-def read_plain(data: dict[str, Any], vocabulary: Vocabulary,
-               layout: tuple[tuple[RequestField, ...], tuple[str, ...]]) -> PlainRequest | None:
+def read_plain(data: dict[str, Any], vocabulary: Vocabulary, layout: _Layout) -> PlainRequest | None:
     """The request when it is plainly valid (see the module's note), else
     None.  ``data`` has passed check_untrusted."""
-    fields, quals = layout
-    by_name = {f.name: f for f in fields}
-    own: dict[str, Any] = {f.name: () if f.kind == "code_list" else None for f in fields}
-    own.update({q: None for q in quals})
+    by_name = layout.by_name
+    own = dict(layout.empty)
     common: dict[str, Any] = {"date_of_service": None, "service": None, "cpt": None,
                               "findings": (), "unknown_findings": ()}
     for k, v in data.items():
@@ -358,12 +397,19 @@ def read_plain(data: dict[str, Any], vocabulary: Vocabulary,
         return None
     if vocabulary.out_of_bounds({f: own.get(f) for f in vocabulary.fields}):
         return None
-    return PlainRequest(own=own, fields=fields, qualifiers=quals, **common)
+    return PlainRequest(own=own, fields=layout.fields, qualifiers=layout.qualifiers, **common)
 
 
 def read_request(data: Any, vocabulary: Vocabulary) -> Request | PlainRequest:
     """Untrusted data as a request of the vocabulary, or InvalidRequest with
-    one line: read plainly when it plainly is valid, else by the model."""
+    one line: read plainly when it plainly is valid, else by the model.
+    A request read already is taken as it is when the policy declares the
+    same fields (as the model takes its own instances)."""
+    if isinstance(data, PlainRequest):
+        layout = _layout(vocabulary)
+        if layout is not None and (layout.fields, layout.qualifiers) == (data.fields, data.qualifiers):
+            return data
+        data = data.to_json_dict()
     layout = _layout(vocabulary) if type(data) is dict else None
     if layout is not None:
         check_untrusted(data)
