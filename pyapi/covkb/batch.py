@@ -238,7 +238,7 @@ def _decide_raw(raw: Raw) -> tuple[dict[str, Any], str]:
     try:
         if isinstance(raw, BadLine):
             raise InvalidRequest(raw.message)
-        req = _kb.parse(request_json(raw) if isinstance(raw, str) else csv_request(raw, _kb.vocabulary))
+        req = _kb._read(request_json(raw) if isinstance(raw, str) else csv_request(raw, _kb.vocabulary))
         key = _kb.decision_key(req)
         hit = _decided.get(key)
         if hit is None:

@@ -6,10 +6,22 @@ clingo's own parser (``clingo.ast``), which never runs anything: a
 an error naming the file and line.  Drafts are user files, so this matters.
 Facts come back as ``Fact`` (name, tuple of Python values) and can be
 written back as text both engines read (``fact_text``).
+
+The language is the one both engines read alike, and nothing more: UTF-8
+text (a leading BOM is dropped) of ground facts whose ids are ASCII
+``[a-z][A-Za-z0-9_]*``, whose numbers are 32-bit integers and whose
+strings escape only ``\\``, ``\"`` and ``\n``; comments are clingo's.  A
+scan (``_scan``) refuses anything else before clingo's parser sees the
+text, which it gets as a string: no directive (``#include`` would make
+it open a file), no classical negation (``-p(a)``, which it reads as a
+fact), no prime or leading underscore in an id (SWI-Prolog reads neither
+as the same atom), no tuple.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -103,7 +115,7 @@ def _parse(files: Iterable[Path], schema: frozenset[tuple[str, int]] | None) -> 
     try:
         real = [os.path.realpath(f) for f in files]
         if folder is not None and all(r.startswith(root + os.sep) for r in real):
-            h = hashlib.sha256(json.dumps([2, real, sorted(schema or ())]).encode())
+            h = hashlib.sha256(json.dumps([4, real, sorted(schema or ())]).encode())
             for r in real:  # keyed on the contents: an edit is never missed, however quick
                 with open(r, "rb") as fh:
                     h.update(hashlib.sha256(fh.read()).digest())
@@ -121,16 +133,108 @@ def _parse(files: Iterable[Path], schema: frozenset[tuple[str, int]] | None) -> 
     return facts
 
 
+_ID_REST = re.compile(r"[A-Za-z0-9_]*")
+_INT_MAX = 2**31 - 1  # clingo's integers
+
+
+def _scan(text: str, path: str) -> None:
+    """Refuse, naming the line, any character or token outside the fact
+    language (see the module's note); what passes is left to clingo's parser."""
+    i, n, line = 0, len(text), 1
+    prev = "."  # the last token: a fact starts after a full stop
+
+    def fail(message: str) -> None:
+        raise KnowledgeBaseError(f"{path}:{line}: {message}", code="kb_syntax")
+
+    def rest() -> str:
+        return text[i:].split("\n", 1)[0][:60]
+
+    while i < n:
+        c = text[i]
+        if c == "\n":
+            line += 1
+            i += 1
+        elif c in " \t\r":
+            i += 1
+        elif c == "%":
+            if text.startswith("%*", i):
+                j = text.find("*%", i + 2)
+                if j < 0:
+                    fail("a comment opened with %* is not closed")
+                line += text.count("\n", i, j)
+                i = j + 2
+            else:
+                j = text.find("\n", i)
+                i = n if j < 0 else j
+        elif c == '"':
+            j = i + 1
+            while j < n and text[j] != '"':
+                d = text[j]
+                if d == "\\":
+                    if text[j + 1:j + 2] not in ("\\", '"', "n"):
+                        fail(f"a string may escape only \\\\, \\\" and \\n: {rest()}")
+                    j += 2
+                    continue
+                if unicodedata.category(d)[0] == "C":
+                    fail(f"a string may not hold the control character U+{ord(d):04X}: {rest()}")
+                j += 1
+            if j >= n:
+                fail(f"a string is not closed on its line: {rest()}")
+            i, prev = j + 1, "value"
+        elif "a" <= c <= "z":
+            j = _ID_REST.match(text, i + 1).end()  # type: ignore[union-attr]
+            if text[j:j + 1] == "'":
+                fail(f"an id is letters, digits and underscores, without a prime: {rest()}")
+            i, prev = j, "value"
+        elif c.isascii() and (c.isupper() or c == "_"):
+            fail(f"a fact must be ground (an id starts with a lower-case letter): {rest()}")
+        elif "0" <= c <= "9" or (c == "-" and prev in "(," and text[i + 1:i + 2].isdigit() and text[i + 1].isascii()):
+            j = i + 1
+            while j < n and "0" <= text[j] <= "9":
+                j += 1
+            if abs(int(text[i:j])) > _INT_MAX:
+                fail(f"the number {text[i:j][:20]} is out of range")
+            i, prev = j, "value"
+        elif c in "(),." and not (c == "." and text[i + 1:i + 2] == "."):
+            i, prev = i + 1, c
+        elif c == "-":
+            fail(f"classical negation is not part of a fact: {rest()}")
+        elif not c.isascii():
+            fail(f"{c!r} (U+{ord(c):04X}) may appear only inside a string")
+        else:
+            fail(f"only facts are allowed, found: {rest()}")
+
+
+def _ground_value(sym: clingo.Symbol) -> bool:
+    """True for a value both engines read alike: no tuple, no negated term."""
+    import clingo
+
+    if sym.type == clingo.SymbolType.Function:
+        return bool(sym.name) and sym.positive and all(_ground_value(a) for a in sym.arguments)
+    return True
+
+
+def _read_text(path: str) -> str:
+    """A fact file's text: UTF-8, a leading BOM dropped."""
+    raw = Path(path).read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise KnowledgeBaseError(f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at position {exc.start})",
+                                 code="kb_syntax") from None
+
+
 def _parse_files(files: Iterable[Path], schema: frozenset[tuple[str, int]] | None) -> list[Fact]:
     import clingo
-    from clingo.ast import ASTType, parse_files
+    from clingo.ast import ASTType, parse_string
 
     facts: list[Fact] = []
     problems: list[str] = []
 
+    current = [""]  # the file being parsed (clingo names a string "<string>")
+
     def where(stm) -> str:
-        loc = stm.location.begin
-        return f"{loc.filename}:{loc.line}"
+        return f"{current[0]}:{stm.location.begin.line}"
 
     def on_statement(stm) -> None:
         if stm.ast_type == ASTType.Comment or (
@@ -147,7 +251,10 @@ def _parse_files(files: Iterable[Path], schema: frozenset[tuple[str, int]] | Non
         except RuntimeError:
             problems.append(f"{where(stm)}: a fact must be ground: {str(stm)[:60]}")
             return
-        if sym.type != clingo.SymbolType.Function or (schema is not None and (sym.name, len(sym.arguments)) not in schema):
+        if sym.type != clingo.SymbolType.Function or not _ground_value(sym):
+            problems.append(f"{where(stm)}: only facts are allowed, found: {str(stm)[:60]}")
+            return
+        if schema is not None and (sym.name, len(sym.arguments)) not in schema:
             problems.append(f"{where(stm)}: {sym.name}/{len(sym.arguments)} is not a predicate of kb/schema.pl")
             return
         facts.append(Fact(sym.name, tuple(_value(a) for a in sym.arguments)))
@@ -156,14 +263,19 @@ def _parse_files(files: Iterable[Path], schema: frozenset[tuple[str, int]] | Non
     for p in paths:
         if not Path(p).is_file():
             raise KnowledgeBaseError(f"no fact file {p}")
-    messages: list[str] = []
-    try:
-        parse_files(paths, on_statement, logger=lambda _c, m: messages.append(m))
-    except RuntimeError as exc:
-        detail = messages[0].strip().splitlines()[0] if messages else str(exc)
-        raise KnowledgeBaseError(f"cannot parse KB facts: {detail}", code="kb_syntax") from exc
-    if problems:
-        raise KnowledgeBaseError(problems[0], code="kb_syntax")
+    for p in reversed(paths):  # the order clingo's parse_files read several files in: facts keep their order
+        text = _read_text(p)
+        _scan(text, p)
+        current[0] = p
+        messages: list[str] = []
+        try:
+            parse_string(text, on_statement, logger=lambda _c, m: messages.append(m))
+        except RuntimeError as exc:
+            detail = messages[0].strip().splitlines()[0] if messages else str(exc)
+            raise KnowledgeBaseError(f"cannot parse KB facts: {detail.replace('<string>', p, 1)}",
+                                     code="kb_syntax") from exc
+        if problems:
+            raise KnowledgeBaseError(problems[0], code="kb_syntax")
     return facts
 
 

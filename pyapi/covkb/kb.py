@@ -25,13 +25,16 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .determination import Determination
 from .engines import ENGINES, Engine, make_engine
 from .errors import CovkbError, EngineError, InvalidRequest, KnowledgeBaseClosed
 from .policy import Policy, Version, Vocabulary
-from .request import Request, parse_request
+from .untrusted import PlainRequest, read_request
+
+if TYPE_CHECKING:  # the pydantic model is loaded where a request needs it (see covkb.untrusted)
+    from .request import Request
 
 
 class KnowledgeBase:
@@ -76,11 +79,19 @@ class KnowledgeBase:
         return self.policy.data(self.policy.latest()).vocabulary
 
     def parse(self, data: Any) -> Request:
+        """The request as a Request model, or InvalidRequest."""
+        from .request import parse_request
+
         self._usable()
         return parse_request(data, self.vocabulary)
 
+    def _read(self, data: Any) -> Request | PlainRequest:
+        """The request as determine() reads it: the same values as parse()."""
+        self._usable()
+        return read_request(data, self.vocabulary)
+
     # determinations ----------------------------------------------------
-    def version_for(self, request: Request) -> tuple[Version, list[str]]:
+    def version_for(self, request: Request | PlainRequest) -> tuple[Version, list[str]]:
         on = request.date_of_service or self.today or dt.date.today()
         return self.policy.version_in_force(on)
 
@@ -97,12 +108,12 @@ class KnowledgeBase:
         version (a version id, a draft file's path, or a Version) decides it
         by that version instead of the one in force on the date of service."""
         if version is None:
-            req = self.parse(request)
+            req = self._read(request)
             version, warnings = self.version_for(req)
         else:
             version = self.policy.resolve(version) if isinstance(version, str) else version
             # a draft may declare ids of its own: read the request in its vocabulary
-            req = parse_request(request, self.policy.data(version).vocabulary)
+            req = read_request(request, self.policy.data(version).vocabulary)
             warnings = [f"decided by {'draft' if version.knowledge == 'draft' else 'version'} {version.id} "
                         f"as asked, whatever the date of service", *self.policy.known_limits(version)]
         data = self.policy.data(version)
@@ -127,20 +138,21 @@ class KnowledgeBase:
         service, code and qualifiers; every other finding is dropped.
         Raises like determine() for a request that is invalid.
         """
-        req = self.parse(request)
+        vocab = self.vocabulary
+        req = read_request(request, vocab)
         version, _ = self.version_for(req)
-        quals = tuple(req.get(q) for q in sorted(self.vocabulary.qualifiers))
+        quals = tuple(req.get(q) for q in sorted(vocab.qualifiers))
         what = (req.service, req.cpt, *quals)
         cache = self._relevance.setdefault(version.id, {})
         if what not in cache:
             cache[what] = self.engine(version).relevant_findings(req.engine_dict())
         rel = cache[what]
-        fields = tuple(req.get(f) for f in sorted(self.vocabulary.fields))
+        fields = tuple(req.get(f) for f in sorted(vocab.fields))
         return (version.id, req.date_of_service or self.today or dt.date.today(), *what, *fields,
                 tuple(sorted(rel.intersection(req.findings))), tuple(sorted(rel.intersection(req.unknown_findings))))
 
 
-def _qualifier_warnings(req: Request, vocab: Vocabulary) -> list[str]:
+def _qualifier_warnings(req: Request | PlainRequest, vocab: Vocabulary) -> list[str]:
     """A qualifier only means something with a code that takes it."""
     takes = vocab.code_qualifiers.get(req.cpt or "")
     return [

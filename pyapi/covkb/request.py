@@ -9,22 +9,18 @@ every id is checked against the vocabulary, codes and dates against their
 formats, numbers against their declared ranges, and the engines receive the
 values as data (``engine_dict``).
 
-Untrusted input is checked here, once, whatever it came as (a JSON file,
-a batch line, a CSV cell, a command-line flag): the limits below, bytes
-that must be UTF-8 (``decode_text``), JSON without duplicate keys, deep
-nesting or huge numbers (``request_json``), text read as a whole number or a
-yes/no (``parse_whole_number``, ``parse_yes_no``), and every value of a
-request (``check_untrusted``: string sizes, no control characters, NFC, list
-lengths, nesting, number ranges) before the model checks ids and codes.
+Untrusted input is checked once, whatever it came as (a JSON file, a
+batch line, a CSV cell, a command-line flag): the limits and checks that
+need no model live in ``covkb.untrusted`` (and are named here too), and
+every value of a request passes ``check_untrusted`` before the model checks
+ids and codes.  The model is the definition of a valid request;
+``covkb.untrusted.read_request`` reads a plainly valid one to the same
+values without it (a new process then does not load pydantic).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import difflib
-import json
-import re
-import unicodedata
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -34,35 +30,26 @@ from pydantic_core import PydanticCustomError
 
 from .errors import InvalidRequest, UnknownId
 from .policy import ID_RE, RequestField, Vocabulary
-
-# CPT (five digits, or four and a letter) and HCPCS Level II (a letter and four digits)
-CPT_RE = re.compile(r"^(?:[0-9]{4}[0-9A-Z]|[A-Z][0-9]{4})$", re.ASCII)
-ICD10_RE = re.compile(r"^([A-Z][0-9][0-9A-Z])\.?([0-9A-Z]{1,4})?$", re.ASCII)
-
-# -- limits on untrusted input: the one place they are set --------------------
-MAX_REQUEST_BYTES = 1 << 20  # a request's bytes: a request file, stdin, one batch line
-MAX_TEXT = 256               # characters in any string of a request: ids, codes, dates, values
-MAX_LIST = 200               # codes or findings in one request
-MAX_DEPTH = 8                # nesting of JSON objects and arrays in a request
-MAX_DIGITS = 15              # digits in any number of a request (declared ranges are far smaller)
-
-COMMON_FIELDS = ("date_of_service", "service", "cpt", "findings", "unknown_findings")
+# the limits and plain checks, defined once in covkb.untrusted (pydantic-free), also named here
+from .untrusted import (CODE_SYSTEMS, COMMON_FIELDS, CPT_RE, ICD10_RE, MAX_DEPTH, MAX_DIGITS, MAX_LIST,  # noqa: F401
+                        MAX_REQUEST_BYTES, MAX_TEXT, _closest, _shown, check_untrusted, decode_text, engine_dict,
+                        field_names, normal_cpt, parse_date, parse_whole_number, parse_yes_no, read_bounded,
+                        request_json)
 
 
-def _icd10(code: str) -> str:
-    m = ICD10_RE.match(code.strip().upper()) if code.isascii() else None
-    if not m:
-        raise PydanticCustomError("malformed_code", f"{code!r} is not an ICD-10-CM code (e.g. E11.9)")
-    return m.group(1) + (f".{m.group(2)}" if m.group(2) else "")
+def _code_check(system: str) -> Callable[[str], str] | None:
+    """The check of a code system's codes, or None when covkb has no rule for it."""
+    if system not in CODE_SYSTEMS:
+        return None
+    norm, what = CODE_SYSTEMS[system]
 
+    def check(code: str) -> str:
+        out = norm(code)
+        if out is None:
+            raise PydanticCustomError("malformed_code", f"{code!r} is not {what}")
+        return out
 
-# How each code system's codes are checked and written (generic: no policy's codes).
-CODE_SYSTEMS: dict[str, Callable[[str], str]] = {"ICD-10-CM": _icd10}
-
-
-def _closest(word: str, choices: list[str]) -> str:
-    near = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    return f" (did you mean {near[0]!r}?)" if near else ""
+    return check
 
 
 def _check_id(value: str, kind: str, known: dict[str, str] | tuple[str, ...] | None) -> str:
@@ -110,8 +97,8 @@ class Request(BaseModel):
     def _cpt(cls, v: str | None) -> str | None:
         if v is None:
             return v
-        w = v.strip().upper() if v.isascii() else v
-        if not CPT_RE.match(w):
+        w = normal_cpt(v)
+        if w is None:
             raise PydanticCustomError("malformed_code", f"{v!r} is not a CPT or HCPCS code (five characters, e.g. 99213)")
         return w
 
@@ -151,21 +138,7 @@ class Request(BaseModel):
 
     def engine_dict(self) -> dict[str, Any]:
         """The request as the evaluators receive it (JSON-able, dates dropped)."""
-        values: dict[str, Any] = {}
-        codes: dict[str, list[str]] = {}
-        for f in self.__policy_fields__:
-            v = getattr(self, f.name)
-            if f.kind == "code_list":
-                if v:
-                    codes[f.name] = list(v)
-            elif v is not None:
-                values[f.name] = ("yes" if v else "no") if f.kind == "boolean" else v
-        return {
-            "service": self.service, "cpt": self.cpt,
-            "qualifiers": {q: getattr(self, q) for q in self.__qualifiers__ if getattr(self, q) is not None},
-            "values": values, "codes": codes,
-            "findings": list(self.findings), "unknown_findings": list(self.unknown_findings),
-        }
+        return engine_dict(self, self.__policy_fields__, self.__qualifiers__)
 
     def to_json_dict(self) -> dict[str, Any]:
         """The request as a user writes it (absent fields left out)."""
@@ -186,7 +159,7 @@ def _field_type(f: RequestField) -> tuple[Any, Any]:
         hi = f.maximum if f.maximum is not None else 10**6
         return (int | None, Field(default=None, ge=lo, le=hi))
     if f.kind == "code_list":
-        norm = CODE_SYSTEMS.get(f.code_system or "")
+        norm = _code_check(f.code_system or "")
 
         def codes(v: Any, norm: Callable[[str], str] | None = norm, f: RequestField = f) -> Any:
             if isinstance(v, list):
@@ -233,143 +206,6 @@ def request_model(vocabulary: Vocabulary) -> type[Request]:
         model.__qualifiers__ = quals
         _models[key] = model
     return model
-
-
-def field_names(vocabulary: Vocabulary) -> list[str]:
-    return [*COMMON_FIELDS, *sorted(vocabulary.qualifiers), *sorted(vocabulary.fields)]
-
-
-def decode_text(raw: bytes, what: str = "request") -> str:
-    """Untrusted bytes as text: UTF-8 only (a leading BOM is dropped), else
-    InvalidRequest naming the first bad byte."""
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise InvalidRequest(f"{what} is UTF-16 text; covkb reads UTF-8 only")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InvalidRequest(f"{what} is not UTF-8 text (byte 0x{raw[exc.start]:02x} at position {exc.start})") from None
-
-
-def read_bounded(stream: Any, what: str, limit: int = MAX_REQUEST_BYTES) -> bytes:
-    """At most ``limit`` bytes of a binary stream; more is refused unread."""
-    raw = stream.read(limit + 1)
-    if len(raw) > limit:
-        raise InvalidRequest(f"{what} is larger than {limit:,} bytes")
-    return raw
-
-
-def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    d: dict[str, Any] = {}
-    for k, v in pairs:
-        if k in d:
-            raise InvalidRequest(f"field {k[:MAX_TEXT]!r} is given twice")
-        d[k] = v
-    return d
-
-
-def _json_int(text: str) -> int:
-    if len(text.lstrip("-")) > MAX_DIGITS:
-        raise InvalidRequest(f"a number of {len(text.lstrip('-')):,} digits is out of range")
-    return int(text)
-
-
-def _json_constant(name: str) -> Any:
-    raise InvalidRequest(f"{name} is not a JSON number")
-
-
-def request_json(text: str | bytes, what: str = "request") -> dict[str, Any]:
-    """Untrusted JSON text (or UTF-8 bytes) as a request object (not yet
-    validated): at most MAX_REQUEST_BYTES, no duplicate keys, no number over
-    MAX_DIGITS digits, no NaN or Infinity."""
-    if isinstance(text, bytes):
-        if len(text) > MAX_REQUEST_BYTES:
-            raise InvalidRequest(f"{what} is larger than {MAX_REQUEST_BYTES:,} bytes")
-        text = decode_text(text, what)
-    elif len(text) > MAX_REQUEST_BYTES:
-        raise InvalidRequest(f"{what} is larger than {MAX_REQUEST_BYTES:,} characters")
-    if not text.strip():
-        raise InvalidRequest(f"empty {what}")
-    try:
-        data = json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_int=_json_int,
-                          parse_constant=_json_constant)
-    except json.JSONDecodeError as exc:
-        raise InvalidRequest(f"request is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
-    except RecursionError as exc:
-        raise InvalidRequest("request is nested too deeply") from exc
-    except ValueError as exc:  # e.g. an integer with too many digits
-        raise InvalidRequest(f"request is not valid JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise InvalidRequest("a request is a JSON object")
-    return data
-
-
-def parse_whole_number(text: str, what: str) -> int:
-    """A whole number written as text (a flag, a CSV cell): ASCII digits only."""
-    t = text.strip()
-    digits = t[1:] if t.startswith("-") else t
-    if not (digits.isascii() and digits.isdigit()) or len(digits) > MAX_DIGITS:
-        raise InvalidRequest(f"{what}: {_shown(text)} is not a whole number")
-    return int(t)
-
-
-def parse_yes_no(text: str, what: str) -> bool:
-    """A boolean written as text: true/false/yes/no, any case."""
-    t = text.strip().lower()
-    if t not in ("true", "false", "yes", "no"):
-        raise InvalidRequest(f"{what}: {_shown(text)} is not yes or no")
-    return t in ("true", "yes")
-
-
-def _shown(value: str) -> str:
-    """A value as an error message shows it: quoted, and cut if long."""
-    return repr(value) if len(value) <= 60 else repr(value[:60]) + f"… ({len(value):,} characters)"
-
-
-def check_untrusted(data: Any, where: str = "", depth: int = 0) -> None:
-    """The limits every request value obeys, wherever it came from: strings
-    of at most MAX_TEXT characters, in NFC, without control characters;
-    lists of at most MAX_LIST items; at most MAX_DEPTH levels; numbers of at
-    most MAX_DIGITS digits.  Raises InvalidRequest naming the field."""
-    at = f"{where}: " if where else ""
-    if depth > MAX_DEPTH:
-        raise InvalidRequest(f"{at}request is nested too deeply")
-    if isinstance(data, str):
-        if len(data) > MAX_TEXT:
-            raise InvalidRequest(f"{at}a text of {len(data):,} characters is longer than the limit of {MAX_TEXT}")
-        bad = next((c for c in data if unicodedata.category(c)[0] == "C"), None)
-        if bad is not None:
-            raise InvalidRequest(f"{at}{_shown(data)} contains the control character U+{ord(bad):04X}")
-        if not unicodedata.is_normalized("NFC", data):
-            raise InvalidRequest(f"{at}{_shown(data)} is not in Unicode NFC form")
-    elif isinstance(data, bool) or data is None:
-        pass
-    elif isinstance(data, int):
-        if abs(data) >= 10**MAX_DIGITS:
-            raise InvalidRequest(f"{at}the number is out of range")
-    elif isinstance(data, float):
-        if data != data or data in (float("inf"), float("-inf")):
-            raise InvalidRequest(f"{at}the number is out of range")
-    elif isinstance(data, dict):
-        for k, v in data.items():
-            if not isinstance(k, str):
-                raise InvalidRequest(f"{at}field names are strings")
-            check_untrusted(k, where, depth + 1)
-            check_untrusted(v, f"{where}.{k}" if where else k, depth + 1)
-    elif isinstance(data, (list, tuple)):
-        if len(data) > MAX_LIST:
-            raise InvalidRequest(f"{at}a list of {len(data):,} items is longer than the limit of {MAX_LIST}")
-        for i, v in enumerate(data):
-            check_untrusted(v, f"{where}.{i}" if where else str(i), depth + 1)
-
-
-def parse_date(text: str) -> dt.date:
-    """A YYYY-MM-DD date from untrusted text, or InvalidRequest."""
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text, re.ASCII):
-        try:
-            return dt.date.fromisoformat(text)
-        except ValueError:
-            pass
-    raise InvalidRequest(f"date: {_shown(text)} is not a date YYYY-MM-DD")
 
 
 def _vocab(info: ValidationInfo) -> Vocabulary:

@@ -1,0 +1,566 @@
+"""The covkb commands, as a typer app.
+
+``covkb.cli`` is the entry point: it answers ``covkb determine`` without
+loading this module (the common case of a new process), and hands every
+other command line to ``app`` here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from .cli import (POLICY_HELP, EngineName, Format, PictureFormat, _Exit, _fail, _kb, _policy, _render, _UserFiles, echo,
+                  run_determine)
+from .errors import CovkbError, InvalidRequest
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Explainable, self-checking coverage determinations for medical coverage policies.",
+)
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def determine(
+    ctx: typer.Context,
+    request: Optional[str] = typer.Option(None, "--request", "-r", help="Request JSON file, or - for stdin."),
+    service: Optional[str] = typer.Option(None, help="Service id (see `covkb vocab`)."),
+    cpt: Optional[str] = typer.Option(None, help="CPT or HCPCS code, e.g. 99213."),
+    finding: list[str] = typer.Option([], "--finding", help="Finding present; repeatable."),
+    unknown_finding: list[str] = typer.Option([], "--unknown-finding", help="Finding whose presence is unknown; repeatable."),
+    date: Optional[str] = typer.Option(None, "--date", help="Date of service YYYY-MM-DD (default: today)."),
+    policy: Optional[str] = typer.Option(None, "--policy", help=POLICY_HELP),
+    version: Optional[str] = typer.Option(
+        None, "--version", "--draft", help="Decide by this version id or draft file (.toml or .pl), not the one in force."),
+    engine: EngineName = typer.Option(EngineName.prolog, help="Reasoning engine."),
+    fmt: PictureFormat = typer.Option(
+        PictureFormat.text, "--format", "-f",
+        help="Output format; dot and svg draw the derivation (svg needs Graphviz's dot)."),
+) -> None:
+    """Is this service medically necessary for this patient, and why (not)?
+
+    The policy's own request fields are options too, as `covkb vocab` lists
+    them: --FIELD VALUE (a code list's field repeated), --BOOLEAN or
+    --not-BOOLEAN, a qualifier as --QUALIFIER VALUE (see the README)."""
+    run_determine(request=request, service=service, cpt=cpt, finding=finding, unknown_finding=unknown_finding,
+                  date=date, policy=policy, version=version, engine=engine, fmt=fmt, extra=list(ctx.args))
+
+
+def _field_label(f: Any) -> str:
+    kind = {"count": "a whole number", "measurement": f"a whole number ({f.unit or 'no unit'})",
+            "boolean": "yes/no", "choice": "one of " + "|".join(f.values),
+            "code_list": f"{f.code_system or ''} codes, repeatable".strip()}.get(f.kind, f.kind)
+    alias = f"; option --{f.alias.replace('_', '-')}" if f.alias else ""
+    return f"{f.label} ({kind}{alias})"
+
+
+@app.command()
+def policies(fmt: Format = typer.Option(Format.text, "--format", "-f")) -> None:
+    """List the installed policies, each with its versions and what is known of each."""
+    from .policy import Policy, policy_folders
+
+    out = []
+    try:
+        for folder in policy_folders():
+            p = Policy(policy=folder)
+            out.append({"policy": p.id, "number": p.number, "title": p.title, "versions": [
+                {"version": v.id, "effective": v.effective.isoformat() if v.effective else None,
+                 "next_review": v.next_review.isoformat() if v.next_review else None, "known": v.knowledge}
+                for v in p.versions]})
+    except CovkbError as err:
+        _fail(err, fmt)
+    if fmt == Format.json:
+        typer.echo(json.dumps(out, indent=2, ensure_ascii=False))
+        return
+    for p in out:
+        typer.echo(f"{'## ' if fmt == Format.markdown else ''}{p['policy']}  {p['number']}  {p['title']}")
+        for v in p["versions"]:
+            typer.echo(f"{'- ' if fmt == Format.markdown else '  '}{v['version']:<20} effective {v['effective'] or 'unknown':<10}"
+                       f"  next review {v['next_review'] or 'unknown':<10}  {v['known']}")
+
+
+@app.command()
+def vocab(
+    policy: Optional[str] = typer.Option(None, "--policy", help=POLICY_HELP),
+    version: Optional[str] = typer.Option(
+        None, "--version", "--draft", help="The vocabulary of this version id or draft (.toml or .pl), not the latest."),
+    fmt: Format = typer.Option(Format.text, "--format", "-f"),
+) -> None:
+    """List every id a request (or a draft) may use, with its label, and the policy's request fields."""
+    from .facts import atom
+
+    try:
+        p = _policy(policy)
+        data = p.data(p.resolve(version) if version else p.latest())
+        v = data.vocabulary
+    except CovkbError as err:
+        _fail(err, fmt)
+    groups = {
+        "request fields": {f.name: _field_label(f) for f in sorted(v.fields.values(), key=lambda f: f.name)},
+        "outcomes": v.outcomes, "services": v.services, "findings": v.findings,
+        "patient facts": v.patient_facts, "qualifiers": v.qualifiers,
+        "qualifier values": {f"{q}={x}": f"known value of {q}" for q, xs in v.qualifier_values.items() for x in xs},
+        "cpt codes": v.codes,
+        "statements": {s: f"{data.section_path(sec)}: {v.statements[s]}"
+                       for s, sec in ((atom(r[0]), atom(r[1])) for r in data.rows("statement"))},
+        "sections": {s: data.section_path(s) for s in data.sections},
+    }
+    if fmt == Format.json:
+        typer.echo(json.dumps(groups, indent=2, ensure_ascii=False))
+        return
+    for title, items in groups.items():
+        typer.echo(f"{title}:" if fmt == Format.text else f"\n## {title}\n")
+        for k, label in items.items():
+            typer.echo(f"  {k:<58} {label}" if fmt == Format.text else f"- `{k}`: {label}")
+
+
+@app.command()
+def query(
+    name: Optional[str] = typer.Argument(None, help="Query name (a file stem in queries/)."),
+    all_: bool = typer.Option(False, "--all", help="Run every named query."),
+    list_: bool = typer.Option(False, "--list", help="List the named queries."),
+    policy: Optional[str] = typer.Option(None, "--policy", help=POLICY_HELP),
+    engine: EngineName = typer.Option(EngineName.prolog, help="Reasoning engine."),
+    fmt: Format = typer.Option(Format.text, "--format", "-f"),
+) -> None:
+    """Run a named example query of the policy and check its expected outcome."""
+    from .queries import load_queries, load_query
+
+    try:
+        folder = _policy(policy).queries_dir
+        if list_:
+            for q in load_queries(folder):
+                typer.echo(f"{q.name}\n    {q.title}")
+            return
+        if not all_ and not name:
+            raise InvalidRequest("name a query, or use --all or --list")
+        queries = load_queries(folder) if all_ else [load_query(name or "", folder)]
+        kb = _kb(engine, policy)
+    except CovkbError as err:
+        _fail(err, fmt)
+    failures = 0
+    for q in queries:
+        try:
+            det = kb.determine(q.request, version=q.version_ref())
+            result, shown = det.to_dict(), _render(kb, det, fmt)
+        except CovkbError as err:
+            result = {"error": err.to_dict()}
+            shown = json.dumps(result) if fmt == Format.json else f"error ({err.code}): {err.message}"
+        problems = q.check(result)
+        failures += bool(problems)
+        if fmt == Format.json:
+            typer.echo(json.dumps({"query": q.name, "title": q.title, "as_expected": not problems,
+                                   "problems": problems, "result": result}, ensure_ascii=False))
+            continue
+        rule = "#" if fmt == Format.markdown else "="
+        typer.echo(f"\n{rule * 3} {q.name}\n{q.title}\nwhy: {q.why}\n")
+        typer.echo(shown)
+        typer.echo("as expected" if not problems else "NOT AS EXPECTED: " + "; ".join(problems))
+    if len(queries) > 1 and fmt != Format.json:
+        typer.echo(f"\n{len(queries) - failures} of {len(queries)} queries as expected")
+    if failures:
+        raise _Exit(1)
+
+
+@app.command()
+def batch(
+    input_path: str = typer.Argument(..., metavar="INPUT", help="JSON Lines or .csv file of requests (- for stdin)."),
+    output: str = typer.Option(..., "--output", "-o", help="Output .jsonl or .csv (- for stdout)."),
+    engine: EngineName = typer.Option(EngineName.prolog, help="Reasoning engine."),
+    workers: int = typer.Option(1, "--workers", "-w", min=0, max=64, help="Worker processes, 1 to 64 (0: one per core)."),
+    citations: bool = typer.Option(False, "--citations", help="Include citations in JSON Lines records."),
+    summary_json: Optional[Path] = typer.Option(None, "--summary-json", help="Also write the summary as JSON here."),
+    resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run from OUTPUT.partial."),
+    policy: Optional[str] = typer.Option(None, "--policy", help=POLICY_HELP),
+    spark: Optional[str] = typer.Option(None, "--spark", metavar="MASTER",
+                                        help="Run on Apache Spark at this master (local[*], local-cluster[2,1,1024], "
+                                             "spark://…, yarn, k8s://…; 'default': spark-defaults.conf's); "
+                                             "also reads and writes .parquet. Needs the 'spark' extra and Java."),
+) -> None:
+    """Decide every line of INPUT; one record per line, in order, errors included.
+
+    The output is written as OUTPUT.partial and renamed when every line is
+    done.  Exit status: 0 done; 1 the run failed (its workers kept dying);
+    2 bad input or options; 130/143 interrupted by SIGINT/SIGTERM, the lines
+    done kept in OUTPUT.partial for --resume."""
+    import os
+
+    from .batch import run_batch
+    from .errors import BatchInterrupted
+
+    n_workers = workers or min(os.cpu_count() or 1, 64)
+    try:
+        if summary_json is not None and not summary_json.parent.is_dir():
+            raise InvalidRequest(f"cannot write the summary to {summary_json}: no directory {summary_json.parent}")
+        if spark is not None:
+            if resume:
+                raise InvalidRequest("--resume is not for --spark runs: Spark retries failed tasks itself; run again")
+            try:
+                from .spark import run_spark_batch
+            except ImportError as exc:
+                raise InvalidRequest(f"--spark needs pyspark (pip install 'covkb[spark]'): {exc}") from None
+            summary = run_spark_batch(input_path, output, master=None if spark == "default" else spark,
+                                      engine=engine.value, citations=citations, policy=policy)
+            n_workers = 0
+        elif sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            with Progress(TextColumn("deciding"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                          console=Console(stderr=True), transient=True) as bar:
+                task = bar.add_task("lines", total=None)
+                summary = run_batch(input_path, output, engine=engine.value, workers=n_workers, citations=citations,
+                                    progress=lambda k: bar.advance(task, k), policy=policy, resume=resume)
+        else:
+            summary = run_batch(input_path, output, engine=engine.value, workers=n_workers, citations=citations,
+                                policy=policy, resume=resume)
+    except BatchInterrupted as err:
+        typer.echo(f"covkb: {err.message}", err=True)
+        raise _Exit(err.exit_code)
+    except InvalidRequest as err:
+        _fail(err, Format.text)
+    except CovkbError as err:
+        typer.echo(f"covkb: error: {err.message}", err=True)
+        raise _Exit(1)
+    d = summary.to_dict()
+    outcomes = ", ".join(f"{k} {v}" for k, v in sorted(d["outcomes"].items()))
+    errors = ", ".join(f"{k} {v}" for k, v in sorted(d["error_codes"].items()))
+    resumed = f" (resumed after {d['resumed_after']} lines)" if d["resumed_after"] else ""
+    typer.echo(
+        f"{d['lines']} lines{resumed} in {d['seconds']} s ({d['lines_per_second']} lines/s, "
+        f"{f'Spark {spark}' if spark is not None else f'{n_workers} worker(s)'}); "
+        f"outcomes: {outcomes or 'none'}; errors: {d['errors']}{f' ({errors})' if errors else ''}",
+        err=True,
+    )
+    if summary_json:
+        try:
+            summary_json.write_text(json.dumps(d, indent=2) + "\n", encoding="utf-8")
+        except OSError as exc:
+            _fail(InvalidRequest(f"cannot write the summary to {summary_json}: {exc.strerror}"), Format.text)
+
+
+@app.command()
+def scenarios(
+    date: Optional[str] = typer.Option(None, "--date", help="Pick the version in force on this date (default: today)."),
+    version: Optional[str] = typer.Option(None, "--version", help="A version id or draft file instead of a date."),
+    count: bool = typer.Option(False, "--count", help="Print only how many scenarios there are."),
+    policy: Optional[str] = typer.Option(None, "--policy", help=POLICY_HELP),
+) -> None:
+    """Every distinct relevant request of the version in force, as JSON Lines."""
+    from .request import parse_date
+    from .scenarios import scenarios as space, size
+
+    try:
+        p = _policy(policy)
+        if version:
+            with _UserFiles(version):
+                v = p.resolve(version)
+        else:
+            on = parse_date(date) if date else dt.date.today()
+            v = p.version_in_force(on)[0]
+        data = p.data(v)
+    except CovkbError as err:
+        _fail(err, Format.text)
+    if count:
+        typer.echo(str(size(data)))
+        return
+    stamp = {"date_of_service": date} if date else {}
+    out = sys.stdout
+    for req in space(data):
+        out.write(json.dumps({**req, **stamp}, separators=(",", ":")) + "\n")
+
+
+def _version_or_policy(ref: str, policy: str | None) -> tuple[Any, Any]:
+    """A version or draft of --policy; without --policy, also POLICY[@VERSION]."""
+    from .errors import VersionNotAvailable
+
+    p = _policy(policy)
+    try:
+        return p, p.resolve(ref)
+    except VersionNotAvailable:
+        if policy is not None:
+            raise
+        from .compare import parse_ref
+
+        try:
+            return parse_ref(ref)
+        except CovkbError:
+            raise VersionNotAvailable(f"{ref!r} is neither a version of {p.number} nor a policy; "
+                                      f"`covkb policies` lists both") from None
+
+
+@app.command()
+def check(
+    version: str = typer.Argument(..., metavar="VERSION|DRAFT|POLICY[@VERSION]",
+                                  help="A version id (e.g. 2025-02-15), a draft file (.toml or .pl), or a policy (its latest version)."),
+    policy: Optional[str] = typer.Option(None, "--policy", help=POLICY_HELP),
+    fmt: Format = typer.Option(Format.text, "--format", "-f"),
+) -> None:
+    """Check one version or draft for conflicts, gaps and citation faults (exit 1 on errors)."""
+    from .check import check as run_check
+
+    try:
+        with _UserFiles(version):
+            p, v = _version_or_policy(version, policy)
+            report = run_check(p.data(v))
+    except CovkbError as err:
+        _fail(err, fmt)
+    d = report.to_dict()
+    if fmt == Format.json:
+        typer.echo(json.dumps(d, indent=2, ensure_ascii=False))
+    else:
+        c = d["counts"]
+        status = "ok" if d["ok"] else "FAILED"
+        head = f"{status}: {c['error']} error(s), {c['warning']} warning(s), {c['info']} note(s)"
+        typer.echo(f"{'#' * 2 + ' ' if fmt == Format.markdown else ''}covkb check {p.number}@{report.version}: {head}")
+        for f in report.findings:
+            bullet = "- " if fmt == Format.markdown else ""
+            typer.echo(f"{bullet}{f.severity:<7} {f.kind:<22} {f.message}")
+            if f.witness:
+                typer.echo(f"{'  ' if bullet else ''}{'':30} witness: {json.dumps(f.witness)}")
+    if report.errors:
+        raise _Exit(1)
+
+
+@app.command()
+def diff(
+    a: str = typer.Argument(..., metavar="A", help="The version or draft before (a version id or a draft file, .toml or .pl)."),
+    b: str = typer.Argument(..., metavar="B", help="The version or draft after."),
+    policy: Optional[str] = typer.Option(None, "--policy", help=POLICY_HELP),
+    fmt: PictureFormat = typer.Option(
+        PictureFormat.text, "--format", "-f",
+        help="Output format; dot and svg draw the changes (svg needs Graphviz's dot)."),
+    regions: bool = typer.Option(False, "--regions", help="Also list every region under its change."),
+) -> None:
+    """Which cases change from A to B, grouped by what changed, in the policy's words."""
+    from .diff import diff as run_diff
+
+    try:
+        with _UserFiles(f"{a} or {b}"):
+            report = run_diff(_policy(policy), a, b)
+        if fmt.value in ("dot", "svg"):
+            from .pictures import diff_dot, to_svg
+
+            dot = diff_dot(report)
+            typer.echo(dot if fmt.value == "dot" else to_svg(dot))
+            return
+    except CovkbError as err:
+        _fail(err, fmt)
+    d = report.to_dict()
+    if fmt.value == "json":
+        typer.echo(json.dumps(d, indent=2, ensure_ascii=False))
+        return
+    typer.echo(_diff_text(report, fmt.value == "markdown", regions))
+
+
+def _diff_text(report: Any, md: bool, with_regions: bool) -> str:
+    """The diff in the policy's words: the impact first, then one block per
+    change with the services and codes it affects, the conditions and a
+    witness; every region with --regions (JSON always has them)."""
+    from .diff import change_affects, change_heading
+
+    words = report.words
+    d = report.to_dict()
+    kinds = ", ".join(f"{k} {n}" for k, n in sorted(d["by_kind"].items())) or "no change"
+    pad = "- " if md else "    "
+    lines = [f"{'# ' if md else ''}covkb diff {report.a} → {report.b}: {report.summary_line()}",
+             f"{d['changed_regions']} changed region(s) ({kinds}); {d['regions_examined']} regions examined "
+             f"in {d['seconds']} s"]
+    for c in report.changes():
+        lines += ["", f"{'## ' if md else ''}{change_heading(c)}"]
+        lines += [pad + line for line in change_affects(c, words)]
+        shown = c["conditions"][:4]
+        lines.append(f"{pad}when: " + (" | ".join(shown) + (f" | … {len(c['conditions']) - 4} more (--regions)"
+                                                             if len(c["conditions"]) > 4 else "")))
+        lines.append(f"{pad}witness: {json.dumps(c['witness'])}")
+        r0 = report.regions[c["regions"][0]]
+        for side, cites, other in (("before", r0.citations_before, r0.citations_after),
+                                   ("after", r0.citations_after, r0.citations_before)):
+            for cite in cites:
+                if cite not in other:
+                    lines.append(f"{pad}{side} cites [{cite['section']}] \"{cite['quote']}\"")
+        if with_regions:
+            for i in c["regions"]:
+                r = report.regions[i]
+                lines.append(f"{'  - ' if md else '        '}{r.describe(words)}: {r.transition()}; "
+                             f"witness {json.dumps(r.witness)}")
+    return "\n".join(lines)
+
+
+@app.command()
+def compare(
+    a: str = typer.Argument(..., metavar="A", help="A policy (id or number), or POLICY@VERSION."),
+    b: str = typer.Argument(..., metavar="B", help="The policy (or POLICY@VERSION) to compare it with."),
+    fmt: Format = typer.Option(Format.text, "--format", "-f"),
+    regions: bool = typer.Option(False, "--regions", help="Also list every region (text and Markdown)."),
+) -> None:
+    """Where two payers' policies decide the same requests differently, and a service × payer matrix."""
+    from .compare import compare as run_compare
+
+    try:
+        report = run_compare(a, b)
+    except CovkbError as err:
+        _fail(err, fmt)
+    if fmt == Format.json:
+        typer.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        return
+    typer.echo(_compare_text(report, fmt == Format.markdown, regions))
+
+
+def _compare_text(report: Any, md: bool, with_regions: bool) -> str:
+    """The comparison in the policies' words: a summary, each difference with
+    the services it touches and a witness, then the matrix."""
+    groups = report.groups()
+    words = report.words
+    ok = all(report.witness_ok(i) for i in range(len(report.regions)))
+    by = ", ".join(f"{k} {n}" for k, n in report.by_class().items()) or "none"
+    lines = [f"{'# ' if md else ''}covkb compare {report.a} ↔ {report.b}",
+             "",
+             f"{len(groups)} difference(s) over {len(report.matrix)} services both policies can read "
+             f"({len(report.regions)} regions: {by}); {report.regions_examined} regions examined in "
+             f"{report.seconds:.2f} s; witnesses {'all reproduced' if ok else 'NOT all reproduced'} "
+             f"by both engines on both policies."]
+    for g in groups:
+        outs = " · ".join(f"{side}: {', '.join(o)}" for side, o in g["outcomes"].items())
+        lines += ["", f"{'## ' if md else ''}{g['class']}: {g['difference']}", f"{'- ' if md else '  '}{outs}"]
+        names = [words.label(s) for s in g["services"]]
+        lines.append(f"{'- ' if md else '  '}services ({len(names)}): {'; '.join(names)}")
+        lines.append(f"{'- ' if md else '  '}witness: `{json.dumps(g['witness'])}`" if md else f"  witness: {json.dumps(g['witness'])}")
+        if with_regions:
+            for i in g["regions"]:
+                r = report.regions[i]
+                lines.append(f"{'  - ' if md else '    '}{r.describe(words)}: {r.before['outcome']} · {r.after['outcome']}")
+    lines += ["", f"{'## ' if md else ''}Service × payer (in scope of both)", ""]
+    if md:
+        lines += [f"| Service | {report.a} | {report.b} |", "|---|---|---|"]
+        for svc, row in report.matrix.items():
+            cells = [row[n].text(words).replace("|", "\\|") for n in (report.a, report.b)]
+            lines.append(f"| {words.label(svc)} | {cells[0]} | {cells[1]} |")
+    else:
+        for svc, row in report.matrix.items():
+            lines.append(f"{words.label(svc)}")
+            for n in (report.a, report.b):
+                lines.append(f"    {n}: {row[n].text(words)}")
+    return "\n".join(lines)
+
+
+draft_app = typer.Typer(no_args_is_help=True, help="Draft revisions written as TOML: scaffold, compile, check.")
+app.add_typer(draft_app, name="draft")
+
+
+def _draft_file(path: str) -> Path:
+    f = Path(path)
+    if f.suffix not in (".toml", ".pl"):
+        raise InvalidRequest(f"a draft is a .toml file (or a .pl fact file), not {f.name}")
+    if not f.is_file():
+        raise InvalidRequest(f"no draft file {f}")
+    return f
+
+
+@draft_app.command("new")
+def draft_new(
+    base: Optional[str] = typer.Option(None, "--from", help="The version the draft revises (default: the latest)."),
+    policy: Optional[str] = typer.Option(None, "--policy", help=POLICY_HELP),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the skeleton here (default: stdout)."),
+) -> None:
+    """Write a commented TOML skeleton of a draft: the base version's statements, one example of each table."""
+    from .draft import scaffold
+
+    try:
+        p = _policy(policy)
+        text = scaffold(p, base or p.latest().id)
+        if output is not None:
+            if output.exists():
+                raise InvalidRequest(f"{output} exists already; choose another file")
+            output.write_text(text, encoding="utf-8")
+    except CovkbError as err:
+        _fail(err, Format.text)
+    except OSError as exc:
+        _fail(InvalidRequest(f"cannot write {output}: {exc.strerror}"), Format.text)
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        typer.echo(f"wrote {output}; edit it, then `covkb draft check {f'--policy {policy} ' if policy else ''}{output}`",
+                   err=True)
+
+
+@draft_app.command("compile")
+def draft_compile(
+    file: str = typer.Argument(..., metavar="FILE", help="A TOML draft."),
+    policy: Optional[str] = typer.Option(None, "--policy", help=POLICY_HELP),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the facts here as a .pl draft (default: stdout)."),
+) -> None:
+    """Validate a TOML draft and print (or write) the facts it stands for, as a .pl draft both engines read."""
+    from .draft import compile_draft
+
+    try:
+        path = _draft_file(file)
+        if path.suffix != ".toml":
+            raise InvalidRequest(f"{path.name} is a .pl draft already; compile takes a .toml draft")
+        text = compile_draft(path, _policy(policy)).text()
+        if output is not None:
+            output.write_text(text, encoding="utf-8")
+    except CovkbError as err:
+        _fail(err, Format.text)
+    except OSError as exc:
+        _fail(InvalidRequest(f"cannot write {output}: {exc.strerror}"), Format.text)
+    if output is None:
+        typer.echo(text, nl=False)
+
+
+@draft_app.command("check")
+def draft_check(
+    file: str = typer.Argument(..., metavar="FILE", help="A TOML draft (or a .pl draft)."),
+    policy: Optional[str] = typer.Option(None, "--policy", help=POLICY_HELP),
+    fmt: Format = typer.Option(Format.text, "--format", "-f"),
+) -> None:
+    """Validate a draft, then `covkb check` the revised policy (exit 2 on a mistake, 1 on check errors)."""
+    try:
+        _draft_file(file)
+    except CovkbError as err:
+        _fail(err, fmt)
+    check(file if "/" in file else f"./{file}", policy=policy, fmt=fmt)
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+    workers: int = typer.Option(0, "--workers", "-w", min=0, help="Engine worker processes (0: one per core)."),
+    policy: Optional[str] = typer.Option(None, "--policy", help="The default policy of requests that name none."),
+    cache_size: int = typer.Option(4096, "--cache-size", min=0, help="Answers remembered for identical requests (0: none)."),
+    fhir_server: list[str] = typer.Option([], "--fhir-server", help="A FHIR server base URL whose CDS calls may have covkb read missing prefetch; repeatable."),
+    log_level: str = typer.Option("warning", "--log-level", help="uvicorn log level."),
+) -> None:
+    """Serve the HTTP API (/v1, OpenAPI at /docs) and CDS Hooks (/cds-services) until stopped."""
+    import os
+
+    try:
+        from .service.app import Settings, serve as run_server
+    except ImportError as exc:
+        raise InvalidRequest(f"covkb serve needs the service dependencies (pip install covkb): {exc}") from exc
+    run_server(host, port, Settings(workers=workers or os.cpu_count() or 1, policy=policy, cache_size=cache_size,
+                                    fhir_servers=tuple(fhir_server)), log_level=log_level)
+
+
+def run_app() -> None:
+    """The typer app on sys.argv; its own exits and usage errors become _Exit."""
+    try:
+        code = app(standalone_mode=False)
+    except typer.Exit as e:
+        raise _Exit(e.exit_code) from None
+    except typer.Abort:
+        raise _Exit(130) from None
+    except typer.TyperException as exc:  # usage errors: unknown option, bad value
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        echo(f"covkb: error: {message}", err=True)
+        raise _Exit(2) from None
+    if isinstance(code, int) and code:  # typer returns an interrupt's 130 rather than raising it
+        raise _Exit(code)
