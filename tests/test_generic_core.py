@@ -21,7 +21,9 @@ from covkb.scenarios import scenarios, size
 
 REPO = Path(__file__).parents[1]
 TEST_POLICY = Path(__file__).parent / "policies" / "example_pap"
-CORE = sorted((REPO / "kb" / "engine").glob("*")) + sorted((REPO / "pyapi" / "covkb").rglob("*.py"))
+WEB = REPO / "pyapi" / "covkb" / "web"
+CORE = sorted((REPO / "kb" / "engine").glob("*")) + sorted((REPO / "pyapi" / "covkb").rglob("*.py")) + \
+    sorted(p for ext in ("html", "css", "js") for p in WEB.rglob(f"*.{ext}") if "vendor" not in p.parts)
 # the issue's own list, plus every id either policy declares
 ISSUE_TERMS = r"recurrent_pregnancy|rpl_|pregnan|prior_pregnancy_losses|all-inclusive|N96|O26|cerclage|0284"
 
