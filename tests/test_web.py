@@ -261,7 +261,7 @@ def test_a_hostile_draft_upload_is_a_one_line_error_and_runs_nothing(client, nam
     assert r.status_code == status
     error = re.search(r'<div class="error" role="alert">(.*?)</div>', r.text, re.S).group(1)
     assert why in error and "\n" not in error.strip() and "Traceback" not in r.text
-    assert not Path("/tmp/covkb-pwned").exists()
+    assert not Path("/tmp/covkb-pwned").exists() and "/etc/passwd:" not in error  # nothing run, no file read
 
 
 # -- Pictures ----------------------------------------------------------------------------------
