@@ -20,7 +20,7 @@ SHOTS = {
                       "&finding=cone_biopsy&date_of_service=2025-06-01", None),
     "web-question": ("/determine?policy=cigna-0284&service=transabdominal_cerclage&pregnant=yes"
                      "&finding=cone_biopsy&date_of_service=2025-06-01", ".outcome"),
-    "web-policy": ("/policy/cigna-0284/2025-02-15#st-antenatal_transabdominal_cerclage", None),
+    "web-policy": ("/policy/cigna-0284/2025-02-15", ".policy-heading:text-is(\"Diagnostic Testing\")"),
     "web-revisions": ("/revisions?policy=cigna-0284&a=before-2024-04-15&b=2024-04-15", "#diff-title"),
 }
 
