@@ -18,7 +18,7 @@ from covkb.policy import Policy, policy_folders
 from covkb.queries import load_queries
 from covkb.service import crd
 from covkb.service.examples import check as check_example, coverage_infos, examples, sub
-from covkb.service.fhir_map import load_mapping, record_request, settle_bound
+from covkb.service.fhir_map import InvalidFhir, load_mapping, record_request, settle_bound, validate_resource
 from service_server import Server
 
 TODAY = dt.date(2025, 6, 1)
@@ -114,7 +114,7 @@ def test_determine_answers_as_the_api_in_process(client, kbs, engine, policy, qu
         assert body["detail"] == err.message
         return
     assert r.status_code == 200, r.text
-    assert r.json() == json.loads(json.dumps(want))
+    assert r.content == json.dumps(want, ensure_ascii=False, separators=(",", ":")).encode()  # byte for byte
     assert query.check(r.json()) == []
 
 
@@ -335,6 +335,17 @@ def test_a_silent_record_leaves_every_finding_and_field_unknown() -> None:
     req, evidence = record_request(load_mapping(p), data, order, {})
     assert req == {"cpt": "59325", "findings": [], "unknown_findings": sorted(data.vocabulary.findings)}
     assert evidence == []
+
+
+def test_a_resource_found_valid_is_not_validated_again_and_an_invalid_one_is_refused_every_time() -> None:
+    good = {"resourceType": "Procedure", "id": "p-memo", "status": "completed", "subject": {"reference": "Patient/x"}}
+    bad = dict(good, status={"not": "a code"})
+    for _ in range(2):
+        validate_resource(good, "prefetch.procedures")
+        with pytest.raises(InvalidFhir, match="prefetch.procedures: Procedure.status"):
+            validate_resource(bad, "prefetch.procedures")
+    with pytest.raises(InvalidFhir, match="expected a Bundle"):
+        validate_resource(good, "context.draftOrders", "Bundle")  # a remembered resource is still of its type
 
 
 def test_a_refuted_condition_states_the_finding_absent_and_uncertain_resources_state_nothing() -> None:
