@@ -336,6 +336,8 @@ def check_untrusted(data: Any, where: str = "", depth: int = 0) -> None:
     if isinstance(data, str):
         if len(data) > MAX_TEXT:
             raise InvalidRequest(f"{at}a text of {len(data):,} characters is longer than the limit of {MAX_TEXT}")
+        if data.isascii() and data.isprintable():
+            return  # the common case, at C speed: no control character, and ASCII is NFC
         bad = next((c for c in data if unicodedata.category(c)[0] == "C"), None)
         if bad is not None:
             raise InvalidRequest(f"{at}{_shown(data)} contains the control character U+{ord(bad):04X}")

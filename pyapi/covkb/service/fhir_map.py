@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
 from ..errors import InvalidRequest, KnowledgeBaseError
@@ -165,10 +166,15 @@ VALID_REMEMBERED = 4096
 
 def _digest(raw: dict[str, Any]) -> bytes | None:
     try:
-        text = json.dumps(raw, sort_keys=True, separators=(",", ":"))
-    except (ValueError, TypeError, RecursionError):
-        return None
-    return hashlib.sha256(text.encode()).digest()
+        text = orjson.dumps(raw, option=orjson.OPT_SORT_KEYS)
+        if b"null" in text:  # orjson writes NaN and Infinity as null too: json tells them apart
+            text = json.dumps(raw, sort_keys=True, separators=(",", ":")).encode()
+    except (ValueError, TypeError, RecursionError):  # an integer beyond 64 bits: json writes it
+        try:
+            text = json.dumps(raw, sort_keys=True, separators=(",", ":")).encode()
+        except (ValueError, TypeError, RecursionError):
+            return None
+    return hashlib.sha256(text).digest()
 
 
 def validate_resource(raw: Any, where: str, expect: str | None = None) -> None:
