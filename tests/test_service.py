@@ -123,6 +123,21 @@ def test_explain_false_leaves_the_explanation_out(client) -> None:
     assert r.status_code == 200 and "explanation" not in r.json() and r.json()["outcome"] == "not_covered"
 
 
+@pytest.mark.parametrize(("plain", "spelled_otherwise"), [
+    ("explain=false", "explain=0"),
+    ("explain=false&engine=asp", "engine=asp&explain=False&unused=1"),
+    ("policy=cigna-0284", "policy=cigna_0284&explain=yes"),
+    ("", "engine=prolog&engine=prolog"),
+])
+def test_a_query_answers_alike_however_its_parameters_are_spelled(client, plain, spelled_otherwise) -> None:
+    # the plain spelling takes the front's short route, the others FastAPI's: the same bytes
+    body = json.dumps({"cpt": "59325", "prior_pregnancy_losses": 3, "findings": ["cone_biopsy"]})
+    a = client.post(f"/v1/determine?{plain}", content=body)
+    b = client.post(f"/v1/determine?{spelled_otherwise}", content=body)
+    assert a.status_code == b.status_code == 200
+    assert a.content == b.content and a.headers["content-type"] == b.headers["content-type"]
+
+
 def test_an_id_not_in_the_vocabulary_is_a_422_with_the_suggestion(client) -> None:
     body = _problem(client.post("/v1/determine", json={"cpt": "59325", "findings": ["cone_biopsi"]}), 422, "unknown_id")
     assert "did you mean 'cone_biopsy'" in body["detail"]

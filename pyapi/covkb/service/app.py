@@ -414,8 +414,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return None
 
     async def hot(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        route = (hot_route(scope) if scope["type"] == "http" and scope["method"] == "POST" and not scope.get("root_path")
-                 else None)
+        try:
+            route = (hot_route(scope) if scope["type"] == "http" and scope["method"] == "POST"
+                     and not scope.get("root_path") else None)
+        except Exception:  # FastAPI answers whatever this cannot read, as it always did
+            route = None
         if route is None:
             return await app(scope, receive, send)
         chunks = []
