@@ -6,10 +6,15 @@ in one run: p50/p99 latency and throughput of REST determine and CRD
 order-sign at 1, 8 and 32 concurrent clients (keep-alive HTTP/1.1 from a
 light asyncio client, so the load generator costs little of the 2 CPUs),
 beside the in-process KnowledgeBase.determine (and the in-process CRD
-answer) on the same requests; a worker SIGKILLed under load (failed
-requests counted, replacement timed); SIGTERM under load (requests sent
-before it that got no answer counted).  Every loop is bounded in count and
-in seconds.  Writes bench/results/service.json.
+answer) on the same requests, and CRD order-sign for records never seen
+before (every call a patient of its own: nothing about it remembered); a
+worker SIGKILLed under load (failed requests counted, replacement timed);
+SIGTERM under load (requests sent before it that got no answer counted).
+Every loop is bounded in count and in seconds.  Writes
+bench/results/service.json.
+
+    python bench/service.py --only latency            # the fresh-decision levels only
+    python bench/service.py --against OTHER/pyapi     # A/B beside another source tree, interleaved
 """
 
 from __future__ import annotations
@@ -60,13 +65,27 @@ def crd_requests() -> list[tuple[str, bytes]]:
             if ex["service"] == "covkb-order-sign"]
 
 
+def new_records(crd_reqs: list[tuple[str, bytes]], count: int, tag: str) -> list[tuple[str, bytes]]:
+    """count calls, each the record of an example under a patient id of its
+    own (tag keeps one run's apart from another's): a record never seen
+    before, so nothing about it is remembered (the FHIR resources found
+    valid) and its resources are validated in full."""
+    out = []
+    for i in range(count):
+        sid, body = crd_reqs[i % len(crd_reqs)]
+        pid = json.loads(body)["context"]["patientId"].encode()
+        out.append((sid, body.replace(pid, pid + f"-{tag}{i}".encode())))
+    return out
+
+
 def http(method: str, path: str, body: bytes, port: int) -> bytes:
     return (f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(body)}\r\n\r\n").encode() + body
 
 
 async def _client(port: int, reqs: list[bytes], quota: list[int], deadline: float, lat: list[float],
-                  errors: list[str], sent: list[tuple[float, bool]] | None = None, offset: int = 0) -> None:
+                  errors: list[str], sent: list[tuple[float, bool]] | None = None, offset: int = 0,
+                  step: int = 1) -> None:
     try:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
     except OSError as exc:
@@ -77,7 +96,7 @@ async def _client(port: int, reqs: list[bytes], quota: list[int], deadline: floa
         while quota[0] > 0 and time.monotonic() < deadline:
             quota[0] -= 1
             req = reqs[i % len(reqs)]
-            i += 1
+            i += step
             t0 = time.perf_counter()
             when = time.monotonic()
             try:
@@ -106,13 +125,16 @@ async def _client(port: int, reqs: list[bytes], quota: list[int], deadline: floa
 
 
 async def load(port: int, reqs: list[bytes], clients: int, count: int, seconds: float,
-               sent: list[tuple[float, bool]] | None = None) -> dict:
+               sent: list[tuple[float, bool]] | None = None, distinct: bool = False) -> dict:
+    """distinct: no two requests the same (each client its own share of reqs,
+    which must be at least count + clients long)."""
     lat: list[float] = []
     errors: list[str] = []
     quota = [count]
     deadline = time.monotonic() + seconds
     t = time.perf_counter()
-    await asyncio.gather(*(_client(port, reqs, quota, deadline, lat, errors, sent, k * 7) for k in range(clients)))
+    await asyncio.gather(*(_client(port, reqs, quota, deadline, lat, errors, sent, *((k, clients) if distinct else (k * 7, 1)))
+                           for k in range(clients)))
     wall = time.perf_counter() - t
     return {"clients": clients, **_stats(lat), "throughput_rps": round(len(lat) / wall, 1), "errors": len(errors),
             "error_kinds": sorted(set(errors))}
@@ -170,10 +192,77 @@ def run_examples(server: Server) -> int:
     return max(run(server.url, engine=e) for e in ("prolog", "asp"))
 
 
+def kinds_for(port: int, rest: list[bytes], crd_reqs: list[tuple[str, bytes]]) -> dict[str, list[bytes]]:
+    return {
+        "rest_determine": [http("POST", "/v1/determine", b, port) for b in rest],
+        "rest_determine_explain_false": [http("POST", "/v1/determine?explain=false", b, port) for b in rest],
+        "crd_order_sign": [http("POST", f"/cds-services/{sid}", b, port) for sid, b in crd_reqs],
+    }
+
+
+NEW_RECORDS = "crd_order_sign_new_records"
+
+
+def level_requests(kinds: dict[str, list[bytes]], kind: str, n: int, port: int, crd_reqs: list[tuple[str, bytes]],
+                   tag: str) -> tuple[list[bytes], bool]:
+    """The requests of one level, and whether each must be sent once only."""
+    if kind == NEW_RECORDS:
+        return [http("POST", f"/cds-services/{sid}", b, port) for sid, b in new_records(crd_reqs, PER_LEVEL[n] + n, tag)], True
+    return kinds[kind], False
+
+
+def against(base: Path, workers: int, rounds: int, rest: list[bytes], crd_reqs: list[tuple[str, bytes]]) -> dict:
+    """Fresh-decision latency of this tree's server beside another tree's
+    (base: its pyapi folder), both running, each level measured on one then
+    the other, the order swapped every round, so that the machine's load
+    falls on both alike.  The ratios are this tree's figure over base's."""
+    servers = {"base": Server("--cache-size", "0", workers=workers, today=TODAY, pyapi=base),
+               "this": Server("--cache-size", "0", workers=workers, today=TODAY)}
+    runs: dict[str, dict[str, dict[int, list[dict]]]] = {}
+    try:
+        kinds = {name: kinds_for(s.port, rest, crd_reqs) for name, s in servers.items()}
+        for name, s in servers.items():
+            for reqs in kinds[name].values():
+                asyncio.run(load(s.port, reqs, 4, 200, 10))  # warm up
+        for r in range(rounds):
+            for kind in [*kinds["this"], NEW_RECORDS]:
+                for n in LEVELS:
+                    for name in (("base", "this") if (r + n) % 2 else ("this", "base")):
+                        reqs, distinct = level_requests(kinds[name], kind, n, servers[name].port, crd_reqs, f"{name}{r}c{n}-")
+                        res = asyncio.run(load(servers[name].port, reqs, n, PER_LEVEL[n], SECONDS, distinct=distinct))
+                        runs.setdefault(kind, {}).setdefault(name, {}).setdefault(n, []).append(res)
+                        print(f"round {r + 1} {kind:28} {name:4} {n:>2} clients: p50 {res['p50_ms']} ms, "
+                              f"p99 {res['p99_ms']} ms, {res['throughput_rps']} req/s, errors {res['errors']}", flush=True)
+    finally:
+        for s in servers.values():
+            s.stop()
+    out: dict = {"base": str(base), "rounds": rounds, "workers": workers, "kinds": {}}
+    print(f"\n{'median over rounds':28} clients   base p50/p99 ms   this p50/p99 ms   ratio p50/p99   req/s base/this")
+    for kind, by in runs.items():
+        rows = []
+        for n in LEVELS:
+            med = {name: {k: statistics.median(x[k] for x in by[name][n]) for k in ("p50_ms", "p99_ms", "throughput_rps")}
+                   for name in ("base", "this")}
+            errors = {name: sum(x["errors"] for x in by[name][n]) for name in ("base", "this")}
+            ratio = {k: round(med["this"][k] / med["base"][k], 2) for k in ("p50_ms", "p99_ms", "throughput_rps")}
+            rows.append({"clients": n, "base": med["base"], "this": med["this"], "ratio": ratio, "errors": errors,
+                         "runs": {name: by[name][n] for name in ("base", "this")}})
+            print(f"{kind:28} {n:>7}   {med['base']['p50_ms']:6.1f} / {med['base']['p99_ms']:6.1f}   "
+                  f"{med['this']['p50_ms']:6.1f} / {med['this']['p99_ms']:6.1f}   {ratio['p50_ms']:5.2f} / {ratio['p99_ms']:5.2f}"
+                  f"   {med['base']['throughput_rps']:.0f} / {med['this']['throughput_rps']:.0f}   errors {errors}", flush=True)
+        out["kinds"][kind] = rows
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--examples-only", action="store_true", help="only run the CRD examples (make run-service)")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--only", choices=("latency",), help="latency: the fresh-decision levels only (no faults, no memo)")
+    ap.add_argument("--against", type=Path, metavar="PYAPI",
+                    help="A/B: fresh-decision latency beside the server of another source tree (its pyapi folder, "
+                         "e.g. from `git archive`), interleaved; writes bench/results/service_ab.json")
+    ap.add_argument("--rounds", type=int, default=2, help="with --against: rounds of every level on both servers")
     a = ap.parse_args()
     if a.examples_only:
         s = Server(workers=a.workers, today=None)
@@ -181,33 +270,38 @@ def main() -> int:
             return run_examples(s)
         finally:
             s.stop()
+    out = REPO / "bench" / "results"
+    if a.against:
+        ab = against(a.against.resolve(), a.workers, a.rounds, rest_requests(), crd_requests())
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "service_ab.json").write_text(json.dumps(ab, indent=2) + "\n")
+        print(f"wrote {out / 'service_ab.json'}")
+        return 0
 
     rest = rest_requests()
     crd_reqs = crd_requests()
     results: dict = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}, "workers": a.workers,
                      "distinct_rest_requests": len(rest), "distinct_crd_requests": len(crd_reqs)}
-    print(f"in-process baseline ({len(rest)} REST requests, {len(crd_reqs)} CRD calls, rotating) ...", flush=True)
-    results["in_process"] = in_process(rest, crd_reqs)
-
-    def kinds_for(port: int) -> dict[str, list[bytes]]:
-        return {
-            "rest_determine": [http("POST", "/v1/determine", b, port) for b in rest],
-            "rest_determine_explain_false": [http("POST", "/v1/determine?explain=false", b, port) for b in rest],
-            "crd_order_sign": [http("POST", f"/cds-services/{sid}", b, port) for sid, b in crd_reqs],
-        }
+    if a.only is None:
+        print(f"in-process baseline ({len(rest)} REST requests, {len(crd_reqs)} CRD calls, rotating) ...", flush=True)
+        results["in_process"] = in_process(rest, crd_reqs)
 
     # every request decided by the engines (the answer memo off)
     s = Server("--cache-size", "0", workers=a.workers, today=TODAY)
     try:
-        kinds = kinds_for(s.port)
-        for kind, reqs in kinds.items():
-            asyncio.run(load(s.port, reqs, 4, 200, 10))  # warm up
+        kinds = kinds_for(s.port, rest, crd_reqs)
+        for kind in [*kinds, NEW_RECORDS]:
+            if kind in kinds:
+                asyncio.run(load(s.port, kinds[kind], 4, 200, 10))  # warm up
             results[kind] = []
             for n in LEVELS:
-                r = asyncio.run(load(s.port, reqs, n, PER_LEVEL[n], SECONDS))
+                reqs, distinct = level_requests(kinds, kind, n, s.port, crd_reqs, f"c{n}-")
+                r = asyncio.run(load(s.port, reqs, n, PER_LEVEL[n], SECONDS, distinct=distinct))
                 results[kind].append(r)
                 print(f"{kind:30} {n:>2} clients: p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, "
                       f"{r['throughput_rps']} req/s, {r['requests']} requests, errors {r['errors']}", flush=True)
+        if a.only == "latency":
+            return _write(out / "service_latency.json", results)
 
         # a worker SIGKILLed under load
         before = s.health()["pool"]
@@ -265,7 +359,7 @@ def main() -> int:
     # the same requests again with the memo on (the default): repeated requests are looked up
     s = Server(workers=a.workers, today=TODAY)
     try:
-        kinds = kinds_for(s.port)
+        kinds = kinds_for(s.port, rest, crd_reqs)
         for kind, reqs in kinds.items():
             asyncio.run(load(s.port, reqs, 4, 200, 10))  # warm up, and fill the memo
             r = asyncio.run(load(s.port, reqs, 32, PER_LEVEL[32], SECONDS))
@@ -282,10 +376,13 @@ def main() -> int:
 
     finally:
         s.stop()
-    out = REPO / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "service.json").write_text(json.dumps(results, indent=2) + "\n")
-    print(f"wrote {out / 'service.json'}")
+    return _write(out / "service.json", results)
+
+
+def _write(path: Path, results: dict) -> int:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {path}")
     return 0
 
 

@@ -23,10 +23,12 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, *args: str, workers: int = 2, today: str | None = "2025-06-01", start_timeout: float = 120) -> None:
+    def __init__(self, *args: str, workers: int = 2, today: str | None = "2025-06-01", start_timeout: float = 120,
+                 pyapi: Path | None = None) -> None:
+        """pyapi: the source tree to serve (another checkout's, for an A/B benchmark)."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = dict(os.environ, PYTHONPATH=str(REPO / "pyapi") + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        env = dict(os.environ, PYTHONPATH=str(pyapi or REPO / "pyapi") + os.pathsep + os.environ.get("PYTHONPATH", ""))
         cmd = [sys.executable, "-m", "covkb.service.app", "--port", str(self.port), "--workers", str(workers), *args]
         if today:
             cmd += ["--today", today]

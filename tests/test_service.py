@@ -18,7 +18,7 @@ from covkb.policy import Policy, policy_folders
 from covkb.queries import load_queries
 from covkb.service import crd
 from covkb.service.examples import check as check_example, coverage_infos, examples, sub
-from covkb.service.fhir_map import load_mapping, record_request, settle_bound
+from covkb.service.fhir_map import InvalidFhir, load_mapping, record_request, settle_bound, validate_resource
 from service_server import Server
 
 TODAY = dt.date(2025, 6, 1)
@@ -114,13 +114,28 @@ def test_determine_answers_as_the_api_in_process(client, kbs, engine, policy, qu
         assert body["detail"] == err.message
         return
     assert r.status_code == 200, r.text
-    assert r.json() == json.loads(json.dumps(want))
+    assert r.content == json.dumps(want, ensure_ascii=False, separators=(",", ":")).encode()  # byte for byte
     assert query.check(r.json()) == []
 
 
 def test_explain_false_leaves_the_explanation_out(client) -> None:
     r = client.post("/v1/determine", params={"explain": "false"}, json={"service": "nk_cell_test", "prior_pregnancy_losses": 2})
     assert r.status_code == 200 and "explanation" not in r.json() and r.json()["outcome"] == "not_covered"
+
+
+@pytest.mark.parametrize(("plain", "spelled_otherwise"), [
+    ("explain=false", "explain=0"),
+    ("explain=false&engine=asp", "engine=asp&explain=False&unused=1"),
+    ("policy=cigna-0284", "policy=cigna_0284&explain=yes"),
+    ("", "engine=prolog&engine=prolog"),
+])
+def test_a_query_answers_alike_however_its_parameters_are_spelled(client, plain, spelled_otherwise) -> None:
+    # the plain spelling takes the front's short route, the others FastAPI's: the same bytes
+    body = json.dumps({"cpt": "59325", "prior_pregnancy_losses": 3, "findings": ["cone_biopsy"]})
+    a = client.post(f"/v1/determine?{plain}", content=body)
+    b = client.post(f"/v1/determine?{spelled_otherwise}", content=body)
+    assert a.status_code == b.status_code == 200
+    assert a.content == b.content and a.headers["content-type"] == b.headers["content-type"]
 
 
 def test_an_id_not_in_the_vocabulary_is_a_422_with_the_suggestion(client) -> None:
@@ -335,6 +350,17 @@ def test_a_silent_record_leaves_every_finding_and_field_unknown() -> None:
     req, evidence = record_request(load_mapping(p), data, order, {})
     assert req == {"cpt": "59325", "findings": [], "unknown_findings": sorted(data.vocabulary.findings)}
     assert evidence == []
+
+
+def test_a_resource_found_valid_is_not_validated_again_and_an_invalid_one_is_refused_every_time() -> None:
+    good = {"resourceType": "Procedure", "id": "p-memo", "status": "completed", "subject": {"reference": "Patient/x"}}
+    bad = dict(good, status={"not": "a code"})
+    for _ in range(2):
+        validate_resource(good, "prefetch.procedures")
+        with pytest.raises(InvalidFhir, match="prefetch.procedures: Procedure.status"):
+            validate_resource(bad, "prefetch.procedures")
+    with pytest.raises(InvalidFhir, match="expected a Bundle"):
+        validate_resource(good, "context.draftOrders", "Bundle")  # a remembered resource is still of its type
 
 
 def test_a_refuted_condition_states_the_finding_absent_and_uncertain_resources_state_nothing() -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from .policy import VersionData
@@ -44,13 +45,16 @@ class Node:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Node:
-        children = tuple(cls.from_dict(c) for c in d.get("children", ()))
-        attrs = tuple(sorted((k, _freeze(v)) for k, v in d.items() if k not in ("kind", "children")))
+        children = tuple([cls.from_dict(c) for c in d.get("children", ())])
+        # most values are scalars, which freeze and thaw to themselves; keys are unique
+        attrs = tuple(sorted([(k, v if v.__class__ in _SCALARS else _freeze(v)) for k, v in d.items()
+                              if k != "kind" and k != "children"], key=_first))
         return cls(d["kind"], attrs, children)
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"kind": self.kind}
-        d.update({k: _thaw(v) for k, v in self.attrs})
+        for k, v in self.attrs:
+            d[k] = v if v.__class__ in _SCALARS else _thaw(v)
         d["children"] = [c.to_dict() for c in self.children]
         return d
 
@@ -58,6 +62,10 @@ class Node:
         yield self
         for c in self.children:
             yield from c.walk()
+
+
+_SCALARS = frozenset((str, int, float, bool, type(None)))
+_first = itemgetter(0)
 
 
 def _freeze(v: Any) -> Any:

@@ -110,9 +110,17 @@ class VersionData:
     def normalised_source(self) -> str:
         return normalise_quote(self.source_text)
 
+    @cached_property
+    def _quote_positions(self) -> dict[str, int]:
+        return {}
+
     def quote_position(self, quote: str) -> int:
         """Where the quote starts in the source (for document order); -1 if absent."""
-        return self.normalised_source.find(normalise_quote(quote))
+        # looked up once per quote: every determination orders its citations
+        pos = self._quote_positions.get(quote)
+        if pos is None:
+            pos = self._quote_positions[quote] = self.normalised_source.find(normalise_quote(quote))
+        return pos
 
     def quotes(self) -> list[tuple[Fact, str]]:
         """Every quote of the source text the facts hold (arguments whose role

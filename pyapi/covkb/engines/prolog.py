@@ -108,6 +108,78 @@ def _solve_once(goal: Any, out: Any = None) -> Any:
         q.closeQuery()
 
 
+class _TextCall:
+    """One of the evaluator's text-in, text-out predicates (Module, Text,
+    -Out), called through SWI-Prolog's C interface.  pyswip's Query would
+    first read the whole goal back into Python objects, the request text
+    included: about a fifth of a determination's time."""
+
+    _api: Any = None
+
+    def __init__(self, pred: str) -> None:
+        api = _TextCall._api or _TextCall._bind()
+        self.pred = api.predicate(pred.encode(), 3, b"covkb_evaluator")
+        if not self.pred:
+            raise EngineError(f"the Prolog evaluator has no {pred}/3")
+
+    @classmethod
+    def _bind(cls) -> Any:
+        import ctypes
+        from types import SimpleNamespace
+
+        from pyswip import core
+
+        # Function objects of our own (item access makes new ones), so that
+        # pyswip's own prototypes are left as they are.
+        def fn(name: str, restype: Any, *argtypes: Any) -> Any:
+            f = core._lib[name]
+            f.restype, f.argtypes = restype, list(argtypes)
+            return f
+
+        size_p, char_pp = ctypes.POINTER(ctypes.c_size_t), ctypes.POINTER(ctypes.c_char_p)
+        cls._api = SimpleNamespace(
+            predicate=fn("PL_predicate", core.predicate_t, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p),
+            open_frame=fn("PL_open_foreign_frame", core.fid_t),
+            discard_frame=fn("PL_discard_foreign_frame", None, core.fid_t),
+            new_term_refs=fn("PL_new_term_refs", core.term_t, ctypes.c_int),
+            put_atom_chars=fn("PL_put_atom_chars", ctypes.c_int, core.term_t, ctypes.c_char_p),
+            put_string_nchars=fn("PL_put_string_nchars", ctypes.c_int, core.term_t, ctypes.c_size_t, ctypes.c_char_p),
+            open_query=fn("PL_open_query", core.qid_t, core.module_t, ctypes.c_int, core.predicate_t, core.term_t),
+            next_solution=fn("PL_next_solution", ctypes.c_int, core.qid_t),
+            close_query=fn("PL_close_query", None, core.qid_t),
+            get_nchars=fn("PL_get_nchars", ctypes.c_int, core.term_t, size_p, char_pp, ctypes.c_uint),
+            flags=core.PL_Q_NODEBUG | core.PL_Q_CATCH_EXCEPTION,
+            text=core.CVT_STRING | core.REP_UTF8 | core.BUF_DISCARDABLE,
+            size=ctypes.c_size_t, chars=ctypes.c_char_p, byref=ctypes.byref, string_at=ctypes.string_at,
+        )
+        return cls._api
+
+    def __call__(self, module: str, text: str) -> bytes | None:
+        """Out's text (UTF-8), or None when the predicate fails or raises."""
+        api = self._api
+        data = text.encode("ascii")  # JSON from json.dumps: ASCII, any character escaped
+        frame = api.open_frame()
+        try:
+            args = api.new_term_refs(3)
+            api.put_atom_chars(args, module.encode("ascii"))
+            api.put_string_nchars(args + 1, len(data), data)
+            qid = api.open_query(None, api.flags, self.pred, args)
+            try:
+                if not api.next_solution(qid):
+                    return None
+                n, chars = api.size(), api.chars()
+                if not api.get_nchars(args + 2, api.byref(n), api.byref(chars), api.text):
+                    return None
+                return api.string_at(chars, n.value)
+            finally:
+                api.close_query(qid)
+        finally:
+            api.discard_frame(frame)
+
+
+_text_calls: dict[str, _TextCall] = {}
+
+
 class PrologEngine:
     name = "prolog"
 
@@ -137,12 +209,10 @@ class PrologEngine:
         return frozenset(self._ask("relevant_findings_json", request)["findings"])
 
     def _ask(self, pred: str, request: dict[str, Any]) -> dict[str, Any]:
-        from pyswip import Variable
-
         _swipl()  # refuses a thread other than SWI-Prolog's own
 
-        out = Variable()
-        res = _solve_once(_evaluator_goal(pred, self.module, json.dumps(request), out), out)
+        call = _text_calls.get(pred) or _text_calls.setdefault(pred, _TextCall(pred))
+        res = call(self.module, json.dumps(request))
         if res is None:
             raise EngineError(f"the Prolog evaluator's {pred} failed")
         raw = json.loads(res.decode("utf-8") if isinstance(res, bytes) else str(res))

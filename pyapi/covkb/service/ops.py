@@ -13,6 +13,8 @@ import json
 import time
 from typing import Any
 
+import orjson
+
 from ..errors import CovkbError, InvalidRequest
 from .problems import FHIR_JSON, PROBLEM, MalformedBody, NotFound, dumps, from_error, operation_outcome, problem
 
@@ -28,6 +30,17 @@ def _version_id(ref: str | None) -> str | None:
     if "/" in ref or "\\" in ref or ref.endswith(".pl"):
         raise InvalidRequest(f"version {ref!r}: the service takes version ids only, not draft files")
     return ref
+
+
+def _dumps_floatless(body: Any) -> bytes:
+    """dumps(body), byte for byte, for a body without floats (a
+    determination has none), in a tenth of the time: orjson writes strings,
+    integers, booleans, null, lists and objects as json does, only a float's
+    exponent differently (1e16 for 1e+16)."""
+    try:
+        return orjson.dumps(body)
+    except TypeError:  # an integer beyond 64 bits, a key that is not a string
+        return dumps(body)
 
 
 class Worker:
@@ -122,7 +135,7 @@ class Worker:
                      version: str | None = None) -> tuple[int, str, bytes]:
         kb = self.kb(policy, engine)
         det = kb.determine(self._request(body), explain=explain, version=_version_id(version))
-        return 200, JSON, dumps(det.to_dict(explanation=explain))
+        return 200, JSON, _dumps_floatless(det.to_dict(explanation=explain))
 
     def op_picture(self, body: bytes, policy: str | None = None, engine: str = "prolog",
                    version: str | None = None) -> tuple[int, str, bytes]:
