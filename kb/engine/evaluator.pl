@@ -12,8 +12,8 @@
     collecting citations and wording errors is done once, in Python
     (pyapi/covkb/determination.py and errors.py), for both engines.
 
-    Requests arrive as JSON text and are read as data (atom_json_dict/3);
-    nothing a user sends is ever read as a Prolog term or called.
+    Requests arrive as JSON text and are read as data (json_request/2,
+    below); nothing a user sends is ever read as a Prolog term or called.
 */
 :- module(covkb_evaluator,
           [ load_kb/2,              % +Module, +Files
@@ -26,7 +26,11 @@
 :- use_module(library(lists)).
 :- use_module(library(pairs)).
 :- use_module(library(ordsets)).
-:- use_module(library(http/json)).
+% SWI's JSON string writer, in C, without library(http/json) itself (about
+% 45 ms to load: most of a one-shot command's Prolog start); the library is
+% loaded only if an answer holds a term the lean writer below does not know.
+:- use_foreign_library(foreign(json)).
+:- autoload(library(http/json), [json_write_dict/3]).
 
 %!  kb_predicate(?Name, ?Arity) is nondet.
 %
@@ -47,8 +51,9 @@ read_schema(In) :-
         read_schema(In)
     ).
 
+% (atomic_list_concat, not directory_file_path/3: its library costs ~40 ms to load)
 :- prolog_load_context(directory, Dir),
-   directory_file_path(Dir, '../schema.pl', Schema),
+   atomic_list_concat([Dir, '/../schema.pl'], Schema),
    load_schema(Schema).
 
 %!  load_kb(+Module, +Files:list) is det.
@@ -100,7 +105,7 @@ check_fact(File, Pos, T) :-
 %   The boundary used from Python: {"cases": [...]} or, for a request
 %   that cannot be answered, {"error": {"code", "key", "args"}}.
 cases_json(M, RequestJson, Out) :-
-    catch(( atom_json_dict(RequestJson, Req, [value_string_as(string)]),
+    catch(( json_request(RequestJson, Req),
             cases(M, Req, Cases0),
             % "explain": false: each proof only as the nodes that cite the
             % policy (what Python reads citations and notices from)
@@ -118,8 +123,8 @@ cases_json(M, RequestJson, Out) :-
 %   writing its answer.  Python reads the text, so spacing does not matter.
 json_out(D) :- is_dict(D), !, dict_pairs(D, _, Ps), put_char('{'), json_out_pairs(Ps), put_char('}').
 json_out(L) :- is_list(L), !, put_char('['), json_out_items(L), put_char(']').
-json_out(S) :- string(S), !, json:json_write_string(current_output, S).
-json_out(A) :- atom(A), !, ( json_literal(A) -> write(A) ; json:json_write_string(current_output, A) ).
+json_out(S) :- string(S), !, json_write_string(current_output, S).
+json_out(A) :- atom(A), !, ( json_literal(A) -> write(A) ; json_write_string(current_output, A) ).
 json_out(N) :- integer(N), !, write(N).
 json_out(T) :- json_write_dict(current_output, T, [width(0)]).
 
@@ -127,9 +132,68 @@ json_literal(true).
 json_literal(false).
 json_literal(null).
 
+%!  json_request(+Text, -Request:dict) is det.
+%
+%   The request Python sends (json.dumps of the validated request: ASCII,
+%   every other character escaped) as atom_json_dict/3 with
+%   value_string_as(string) reads it: objects as dicts keyed by atoms,
+%   strings as strings, true/false/null as atoms, numbers as numbers.
+json_request(Text, Request) :-
+    string_codes(Text, Codes),
+    (   phrase((json_ws, json_value(Request), json_ws), Codes)
+    ->  true
+    ;   throw(error(syntax_error(json_request), _))
+    ).
+
+json_value(D) --> "{", !, json_ws, json_members(Ps), json_ws, "}", { dict_create(D, _, Ps) }.
+json_value(L) --> "[", !, json_ws, json_elements(L), json_ws, "]".
+json_value(S) --> "\"", !, json_chars(Cs), { string_codes(S, Cs) }.
+json_value(true) --> "true", !.
+json_value(false) --> "false", !.
+json_value(null) --> "null", !.
+json_value(N) --> json_number(Cs), { Cs \== [], number_codes(N, Cs) }.
+
+json_members([K-V|Ps]) --> "\"", !, json_chars(Cs), { atom_codes(K, Cs) }, json_ws, ":", json_ws,
+    json_value(V), json_ws, json_more_members(Ps).
+json_members([]) --> [].
+json_more_members(Ps) --> ",", !, json_ws, json_members(Ps), { Ps \== [] }.
+json_more_members([]) --> [].
+
+json_elements([V|Vs]) --> json_value(V), !, json_ws, json_more_elements(Vs).
+json_elements([]) --> [].
+json_more_elements([V|Vs]) --> ",", !, json_ws, json_value(V), json_ws, json_more_elements(Vs).
+json_more_elements([]) --> [].
+
+json_chars([]) --> "\"", !.
+json_chars([C|Cs]) --> "\\", !, json_escape(C), json_chars(Cs).
+json_chars([C|Cs]) --> [C], json_chars(Cs).
+
+json_escape(0'") --> "\"".
+json_escape(0'\\) --> "\\".
+json_escape(0'/) --> "/".
+json_escape(8) --> "b".
+json_escape(12) --> "f".
+json_escape(10) --> "n".
+json_escape(13) --> "r".
+json_escape(9) --> "t".
+json_escape(C) --> "u", json_hex4(H),
+    (   { H >= 0xD800, H =< 0xDBFF }, "\\u", json_hex4(L), { L >= 0xDC00, L =< 0xDFFF }
+    ->  { C is 0x10000 + ((H - 0xD800) << 10) + (L - 0xDC00) }
+    ;   { C = H }
+    ).
+
+json_hex4(V) --> json_hex(A), json_hex(B), json_hex(C), json_hex(D), { V is A<<12 + B<<8 + C<<4 + D }.
+json_hex(V) --> [C], { code_type(C, xdigit(V)) }.
+
+json_number([C|Cs]) --> [C], { memberchk(C, `-+0123456789.eE`) }, !, json_number(Cs).
+json_number([]) --> [].
+
+json_ws --> [C], { code_type(C, space) }, !, json_ws.
+json_ws --> [].
+
 json_out_pairs([]).
 json_out_pairs([K-V|T]) :-
-    json:json_write_string(current_output, K), put_char(':'), json_out(V),
+    json_write_string(current_output, K), put_char(':'), json_out(V),
     (   T == [] -> true ; put_char(','), json_out_pairs(T) ).
 
 json_out_items([]).
@@ -163,7 +227,7 @@ cases(M, Req0, Cases) :-
 %   forms.  Batch runs use it to recognise requests that must get the same
 %   answer.  Out is {"findings": [...]} or {"error": {...}}.
 relevant_findings_json(M, RequestJson, Out) :-
-    catch(( atom_json_dict(RequestJson, Req0, [value_string_as(string)]),
+    catch(( json_request(RequestJson, Req0),
             normalise_request(Req0, Req),
             resolve_services(M, Req, Cands, _, _),
             relevant_statements(M, Cands, Stmts),

@@ -214,6 +214,7 @@ _OPTIONS = {"--request": "request", "--service": "service", "--cpt": "cpt", "--f
             "--unknown-finding": "unknown_finding", "--date": "date", "--policy": "policy",
             "--version": "version", "--draft": "version", "--engine": "engine", "--format": "fmt"}
 _REPEATABLE = {"finding", "unknown_finding"}
+_SHORT = {"-f": "--format", "-r": "--request"}  # the short forms determine declares, each taking a value
 
 
 def _determine_options(args: list[str]) -> dict[str, Any] | None:
@@ -238,6 +239,8 @@ def _determine_options(args: list[str]) -> dict[str, Any] | None:
     while i < len(args):
         word = args[i]
         i += 1
+        if word in _SHORT:
+            word = _SHORT[word]
         if not word.startswith("--"):
             if word.startswith("-"):
                 return None

@@ -11,7 +11,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -192,11 +191,22 @@ class PrologEngine:
             from pyswip import Variable
 
             status = Variable()
-            # Through a UTF-8 file: pyswip passes a str as Latin-1 bytes.
-            with tempfile.TemporaryDirectory() as tmp:
-                facts = Path(tmp) / "facts.pl"
-                facts.write_text(data.fact_text, encoding="utf-8")
-                res = _solve_once(_evaluator_goal("load_kb_status", self.module, [str(facts)], status), status)
+            # Through a UTF-8 file (pyswip passes a str as Latin-1 bytes): kept in the cache, named by
+            # its content, so a later process reads it as it is; else a temporary one.
+            cache = cache_dir()
+            if cache is not None:
+                facts = cache / f"{self.module}.pl"
+                if not facts.is_file():
+                    write_cache(facts, data.fact_text)
+                if facts.is_file():
+                    res = _solve_once(_evaluator_goal("load_kb_status", self.module, [str(facts)], status), status)
+            if cache is None or not facts.is_file():
+                import tempfile
+
+                with tempfile.TemporaryDirectory() as tmp:
+                    facts = Path(tmp) / "facts.pl"
+                    facts.write_text(data.fact_text, encoding="utf-8")
+                    res = _solve_once(_evaluator_goal("load_kb_status", self.module, [str(facts)], status), status)
             text = res.decode("utf-8") if isinstance(res, bytes) else str(res)
             if text != "ok":
                 raise KnowledgeBaseError(f"cannot load version {data.version.id}: {text}", code="kb_syntax")
