@@ -23,3 +23,13 @@ def kb() -> KnowledgeBase:
 @pytest.fixture(scope="session")
 def section_path(kb: KnowledgeBase):
     return kb.policy.data(kb.policy.latest()).section_path
+
+
+@pytest.fixture(scope="session")
+def web_server():
+    """One real server on 127.0.0.1 for the web pages' tests (HTTP and browser)."""
+    from service_server import Server
+
+    s = Server(workers=1)
+    yield s
+    assert s.stop() in (0, -15)

@@ -21,7 +21,6 @@ from covkb.policy import Policy, policy_folders
 from covkb.queries import load_queries
 from covkb.web.forms import answered, query_from_request, request_from_query
 from covkb.web.views import quote_anchor
-from service_server import Server
 
 REPO = Path(__file__).resolve().parents[1]
 POLICIES = [Policy(policy=f) for f in policy_folders()]
@@ -31,10 +30,8 @@ QUERIES = [(p, q) for p in POLICIES for q in load_queries(p.queries_dir)
 
 
 @pytest.fixture(scope="module")
-def server():
-    s = Server(workers=1)
-    yield s
-    assert s.stop() in (0, -15)
+def server(web_server):
+    return web_server
 
 
 @pytest.fixture(scope="module")

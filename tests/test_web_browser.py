@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from service_server import Server
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 # Chromium as root needs --no-sandbox; the rest keep it off this machine's closed network.
@@ -20,10 +19,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 
 @pytest.fixture(scope="module")
-def server():
-    s = Server(workers=1)
-    yield s
-    assert s.stop() in (0, -15)
+def server(web_server):
+    return web_server
 
 
 @pytest.fixture(scope="module")

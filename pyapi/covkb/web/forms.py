@@ -25,34 +25,36 @@ _SHARED = ("date_of_service", "service", "cpt")
 _CODES_SPLIT = re.compile(r"[\s,;]+")
 
 
-def request_from_query(params: Iterable[tuple[str, str]], vocab: Vocabulary) -> dict[str, Any]:
+def request_from_query(params: Iterable[tuple[str, str]], vocab: Vocabulary, *, lenient: bool = False) -> dict[str, Any]:
     """The request a page's query string states; blank values state nothing.
 
     Raises InvalidRequest for a parameter no field of the policy has, or a
-    count that is not a whole number."""
-    fields = vocab.fields
+    value its field cannot take.  ``lenient`` reads what it can instead
+    (to fill the form in again after an error): unknown parameters and
+    unreadable values are dropped, numbers stay text."""
     out: dict[str, Any] = {}
     for key, raw in params:
-        value = raw.strip()
+        value = raw.strip()[:200] if lenient else raw.strip()
         if key in PAGE_PARAMS or not value:
             continue
         if key in _LISTS:
             out.setdefault(_LISTS[key], []).append(value)
         elif key in _SHARED or key in vocab.qualifiers:
             out[key] = value
-        elif key in fields:
-            f = fields[key]
+        elif key in vocab.fields:
+            f = vocab.fields[key]
             if f.kind == "boolean":
-                if value not in ("yes", "no"):
+                if value in ("yes", "no"):
+                    out[key] = value == "yes"
+                elif not lenient:
                     raise InvalidRequest(f"{f.label}: {value!r} is not yes or no")
-                out[key] = value == "yes"
-            elif f.numeric:
+            elif f.numeric and not lenient:
                 out[key] = parse_whole_number(value, f.label)
             elif f.kind == "code_list":
                 out.setdefault(key, []).extend(c for c in _CODES_SPLIT.split(value) if c)
             else:
                 out[key] = value
-        else:
+        elif not lenient:
             raise InvalidRequest(f"unknown field {key[:60]!r} in the page address")
     return out
 
@@ -86,26 +88,6 @@ def answered(request: dict[str, Any], clears: Iterable[str], settles: dict[str, 
         else:
             out[key] = value
     return {k: v for k, v in out.items() if v not in ([], None)}
-
-
-def echo(params: Iterable[tuple[str, str]], vocab: Vocabulary) -> dict[str, Any]:
-    """What a page address states, read leniently to fill the form in again
-    when ``request_from_query`` refused it: strings as sent, nothing checked
-    (the page escapes them), unknown parameters dropped."""
-    out: dict[str, Any] = {}
-    for key, raw in params:
-        value = raw.strip()[:200]
-        if not value or key in PAGE_PARAMS:
-            continue
-        if key in _LISTS:
-            out.setdefault(_LISTS[key], []).append(value)
-        elif key in _SHARED or key in vocab.qualifiers:
-            out[key] = value
-        elif key in vocab.fields:
-            f = vocab.fields[key]
-            out[key] = (value == "yes" if value in ("yes", "no") else None) if f.kind == "boolean" else \
-                _CODES_SPLIT.split(value) if f.kind == "code_list" else value
-    return out
 
 
 def determine_href(policy: str, request: dict[str, Any], version: str | None = None, engine: str | None = None,

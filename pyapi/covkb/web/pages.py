@@ -18,8 +18,7 @@ from ..errors import CovkbError
 from ..facts import atom
 from ..policy import Policy, Version
 from ..wording import Words
-from . import views
-from . import forms
+from . import forms, views
 from .forms import answered, request_from_query
 
 HERE = Path(__file__).parent
@@ -129,7 +128,7 @@ def mount(app: FastAPI, *, installed: list[Policy], default: Policy, lookup: Cal
         except CovkbError as err:
             out["error"] = err.message
             vocab = p.data(p.latest()).vocabulary
-            return p, forms.echo(qp.multi_items(), vocab), out
+            return p, request_from_query(qp.multi_items(), vocab, lenient=True), out
         out["vocab"] = vocab
         if req:
             resp = await ask("determine", {"policy": p.id, "engine": engine, "explain": True, "version": out["version"]},
