@@ -35,13 +35,22 @@ def quote_href(policy: str, version: str, quote: str, statement: str | None = No
     return f"/policy/{policy}/{version}#{anchor}"
 
 
+# The nodes whose quotes are their statement's own words (its requires, criteria, criterion facts);
+# any other node's quote (a fact's number rule, a code) is not the statement's.
+_STATEMENT_WORDS = ("statement", "requirement", "criteria", "criterion", "criterion_group")
+
+
+def _statement_of(n: Node, above: str | None) -> str | None:
+    return above if n.kind in _STATEMENT_WORDS else None
+
+
 def _statements_above(root: Node) -> dict[int, str | None]:
-    """Each node (by identity) → the statement whose derivation it is in."""
+    """Each node (by identity) → the statement whose words it quotes, if any."""
     out: dict[int, str | None] = {}
 
     def walk(n: Node, st: str | None) -> None:
         st = n.get("id") if n.kind == "statement" else st
-        out[id(n)] = st
+        out[id(n)] = _statement_of(n, st)
         for c in n.children:
             walk(c, st)
 
@@ -103,12 +112,13 @@ def tree(explanation: dict[str, Any], data: VersionData, href: QuoteHref) -> Tre
         st = n.get("id") if n.kind == "statement" else st
         holds = n.get("holds") if n.get("holds") is not None else n.get("applies")
         state = "yes" if holds is True else "no" if holds is False else None
+        own = _statement_of(n, st)
         items = tuple(Item(kind, text, data.section_path(sec) if sec else None,
-                           href(text, st) if kind == "quote" else None)
+                           href(text, own) if kind == "quote" else None)
                       for kind, text, sec in render.detail_items(n, seen))
         q = render.label_quote(n)
         kids = tuple(build(c, f"{path}-{i}", depth + 1, st) for i, c in enumerate(n.children))
-        return TreeNode(path, n.kind, render.label(n), state, href(q, st) if q else None, items, kids,
+        return TreeNode(path, n.kind, render.label(n), state, href(q, own) if q else None, items, kids,
                         open=depth < 2 or state != "no")
 
     return build(Node.from_dict(explanation), "n0", 0, None)
