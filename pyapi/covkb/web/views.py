@@ -284,9 +284,10 @@ def literate(data: VersionData, text: str, outcome_label: Callable[[str], str]) 
         own = [f for f, o in zip(data.facts, data.fact_owners) if st in o and f.name != "interpretation"]
         if own:
             groups.append((f"st-{st}", "statement", outcome_label(statements[st]), own, st))
+    in_statements = {id(g) for _, _, _, fs, _ in groups for g in fs}
     for code in sorted(codes):
         own = [f for f, o in zip(data.facts, data.fact_owners)
-               if code in o and f.name != "interpretation" and id(f) not in {id(g) for _, _, _, fs, _ in groups for g in fs}]
+               if code in o and f.name != "interpretation" and id(f) not in in_statements]
         if own:
             groups.append((f"code-{code}", "code", f"CPT {code}", own, None))
     taken = {id(f) for _, _, _, fs, _ in groups for f in fs}
