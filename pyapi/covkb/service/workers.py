@@ -17,6 +17,7 @@ than the operation's timeout is killed and replaced, and its request gets a
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
 import os
 import signal
@@ -161,7 +162,11 @@ class Pool:
         self.start_timeout = start_timeout
         self.procs: list[_Proc] = []
         self.stats = PoolStats()
-        self._idle: asyncio.Queue[_Proc] = asyncio.Queue()
+        # Free workers, and the requests waiting for one in order of arrival: a
+        # worker that comes free goes straight to the longest waiting request,
+        # so a request that has just arrived never overtakes one that waits.
+        self._free: collections.deque[_Proc] = collections.deque()
+        self._waiters: collections.deque[asyncio.Future[_Proc]] = collections.deque()
         self._closing = False
         self._tasks: set[asyncio.Task[Any]] = set()   # watchers
         self._calls: set[asyncio.Task[Any]] = set()   # exchanges under way
@@ -192,7 +197,7 @@ class Pool:
         watcher = asyncio.get_running_loop().create_task(self._watch(p))
         self._tasks.add(watcher)
         watcher.add_done_callback(self._tasks.discard)
-        self._idle.put_nowait(p)
+        self._release(p)
 
     async def _watch(self, p: _Proc) -> None:
         """Replace a worker as soon as it exits, unless the pool is closing."""
@@ -210,9 +215,38 @@ class Pool:
             except RuntimeError:
                 await asyncio.sleep(1.0)
 
-    async def _take(self) -> _Proc:
+    def _release(self, p: _Proc) -> None:
+        """A worker is free: to the longest waiting request, else to the free list."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(p)
+                return
+        self._free.append(p)
+
+    async def _acquire(self, timeout: float) -> _Proc:
+        """A live worker, first come first served; TimeoutError after timeout."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        first = True
         while True:
-            p = await self._idle.get()
+            while self._free and not self._waiters:
+                p = self._free.popleft()
+                if not p.dead and p.proc.returncode is None:
+                    return p
+            waiter: asyncio.Future[_Proc] = loop.create_future()
+            # one that was handed a worker that died at once keeps its place
+            (self._waiters.append if first else self._waiters.appendleft)(waiter)
+            first = False
+            try:
+                async with asyncio.timeout_at(deadline):
+                    p = await waiter
+            except BaseException:
+                if waiter.done() and not waiter.cancelled():
+                    self._release(waiter.result())  # handed a worker as it gave up: pass it on
+                else:
+                    waiter.cancel()
+                raise
             if not p.dead and p.proc.returncode is None:
                 return p
 
@@ -239,10 +273,7 @@ class Pool:
         attempt = 0
         while True:
             try:  # no worker free (all busy, or none can start): a 503, never a hang
-                p = self._idle.get_nowait() if not self._idle.empty() else None
-                if p is None or p.dead or p.proc.returncode is not None:
-                    async with asyncio.timeout(timeout):
-                        p = await self._take()
+                p = await self._acquire(timeout)
             except TimeoutError:
                 self.stats.failed += 1
                 raise EngineUnavailable(f"no engine worker was free within {timeout:g} s") from None
@@ -266,7 +297,7 @@ class Pool:
             finally:
                 p.busy = False
             p.served += 1
-            self._idle.put_nowait(p)
+            self._release(p)
             return Answer(header["status"], header["media"], out, bool(header.get("volatile")))
 
     def status(self) -> dict[str, Any]:
