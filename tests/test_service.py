@@ -118,6 +118,37 @@ def test_determine_answers_as_the_api_in_process(client, kbs, engine, policy, qu
     assert query.check(r.json()) == []
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+def test_requests_sent_all_at_once_each_get_their_own_answer(server, kbs, engine) -> None:
+    """Every named query at once (more than the workers take, so requests
+    queue and are pipelined behind one another): each answer is its own
+    request's, byte for byte.  A trailing space makes each body new to the
+    memo, so each is decided by a worker."""
+    import asyncio
+
+    cigna = [q for p, q in QUERIES if p == POLICIES[0].id and not q.version]
+    want = []
+    for q in cigna:
+        try:
+            want.append((200, json.dumps(kbs[(POLICIES[0].id, engine)].determine(q.request).to_dict(),
+                                         ensure_ascii=False, separators=(",", ":")).encode()))
+        except CovkbError:
+            want.append((422, None))
+
+    async def send_all() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=server.url, timeout=120) as c:
+            return await asyncio.gather(*(c.post("/v1/determine", params={"engine": engine, "policy": POLICIES[0].id},
+                                                 content=json.dumps(q.request) + " " * (3 + ENGINES.index(engine)))
+                                          for q in cigna))
+
+    got = asyncio.run(send_all())
+    assert len(cigna) > 20
+    for q, (status, body), r in zip(cigna, want, got):
+        assert r.status_code == status, (q.name, r.text[:200])
+        if body is not None:
+            assert r.content == body, q.name
+
+
 def test_explain_false_leaves_the_explanation_out(client) -> None:
     r = client.post("/v1/determine", params={"explain": "false"}, json={"service": "nk_cell_test", "prior_pregnancy_losses": 2})
     assert r.status_code == 200 and "explanation" not in r.json() and r.json()["outcome"] == "not_covered"

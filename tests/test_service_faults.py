@@ -118,29 +118,62 @@ def test_sigterm_answers_every_accepted_request() -> None:
         s.stop()
 
 
+def _pool_scenario(scenario, size: int, depth: int) -> None:
+    """Run scenario(pool) against a real pool of engine workers (no KB loaded)."""
+    import asyncio
+
+    from covkb.service.workers import Pool
+
+    async def run() -> None:
+        pool = Pool(size, {"preload_engines": []}, depth=depth)
+        await pool.start()
+        try:
+            await scenario(pool)
+        finally:
+            await pool.close()
+
+    asyncio.run(asyncio.wait_for(run(), 60))
+
+
 def test_a_worker_that_comes_free_goes_to_the_longest_waiting_request_not_to_a_newcomer() -> None:
     """First come, first served: a request arriving just as a worker is handed
     to a waiting one must not take it (that overtaking made the 32-client p99
     2.4 times the median; see bench/service.py)."""
     import asyncio
 
-    from covkb.service.workers import Pool
+    async def scenario(pool) -> None:
+        worker = await pool._acquire(5)
+        waiting = asyncio.create_task(pool._acquire(5))
+        await asyncio.sleep(0)           # it is now in line
+        pool._done_with(worker)          # handed to it ...
+        newcomer = asyncio.create_task(pool._acquire(0.3))  # ... before it runs again
+        assert await waiting is worker
+        with pytest.raises(TimeoutError):
+            await newcomer
+        pool._done_with(worker)
+        assert await pool._acquire(1) is worker  # the newcomer gave up its place, not the worker
 
-    async def scenario() -> None:
-        pool = Pool(1, {"preload_engines": []})
-        await pool.start()
-        try:
-            worker = await pool._acquire(5)
-            waiting = asyncio.create_task(pool._acquire(5))
-            await asyncio.sleep(0)           # it is now in line
-            pool._release(worker)            # handed to it ...
-            newcomer = asyncio.create_task(pool._acquire(0.3))  # ... before it runs again
-            assert await waiting is worker
-            with pytest.raises(TimeoutError):
-                await newcomer
-            pool._release(worker)
-            assert await pool._acquire(1) is worker  # the newcomer gave up its place, not the worker
-        finally:
-            await pool.close()
+    _pool_scenario(scenario, size=1, depth=1)
 
-    asyncio.run(asyncio.wait_for(scenario(), 60))
+
+def test_a_quick_operation_may_queue_behind_a_quick_one_but_nothing_behind_a_slow_one() -> None:
+    """Pipelining: a determination may be sent to a worker busy with another
+    (it then finds it waiting), never behind a batch or a diff."""
+    import asyncio
+
+    async def scenario(pool) -> None:
+        first = await pool._acquire(5, quick=True)
+        assert await pool._acquire(5, quick=True) is first       # the second of depth 2
+        with pytest.raises(TimeoutError):
+            await pool._acquire(0.3, quick=True)                 # no third
+        pool._done_with(first)
+        pool._done_with(first)
+        slow = await pool._acquire(5, quick=False)
+        with pytest.raises(TimeoutError):
+            await pool._acquire(0.3, quick=True)                 # nothing behind a slow one
+        pool._done_with(slow)
+        # and the answers come back to the right requests, in order
+        answers = await asyncio.gather(*(pool.call("ping", {}) for _ in range(6)))
+        assert [a.status for a in answers] == [200] * 6
+
+    _pool_scenario(scenario, size=1, depth=2)

@@ -33,10 +33,11 @@ def _version_id(ref: str | None) -> str | None:
 
 
 def _dumps_floatless(body: Any) -> bytes:
-    """dumps(body), byte for byte, for a body without floats (a
-    determination has none), in a tenth of the time: orjson writes strings,
-    integers, booleans, null, lists and objects as json does, only a float's
-    exponent differently (1e16 for 1e+16)."""
+    """dumps(body) in a tenth of the time: byte for byte for a body without
+    floats (a determination has none); orjson writes strings, integers,
+    booleans, null, lists and objects as json does, only a float's exponent
+    differently (1e16 for 1e+16, the same number: a CDS answer copies the
+    order it was sent, floats and all)."""
     try:
         return orjson.dumps(body)
     except TypeError:  # an integer beyond 64 bits, a key that is not a string
@@ -274,4 +275,4 @@ class Worker:
                              base_url=base_url, engine=engine, today=self.today, fhir_servers=self.fhir_servers)
         except InvalidFhir as err:
             return 400, FHIR_JSON, dumps(operation_outcome(err.message))
-        return 200, JSON, dumps(out)
+        return 200, JSON, _dumps_floatless(out)

@@ -27,31 +27,27 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+import orjson
+
 _HEAD = struct.Struct(">I")
 MAX_FRAME = 1 << 30
 
 
 def pack(header: dict[str, Any], body: bytes = b"") -> bytes:
-    payload = json.dumps(header, separators=(",", ":")).encode() + b"\n" + body
+    try:  # one line either way: neither writes a newline
+        head = orjson.dumps(header)
+    except TypeError:  # what orjson cannot write (an integer beyond 64 bits)
+        head = json.dumps(header, separators=(",", ":")).encode()
+    payload = head + b"\n" + body
     return _HEAD.pack(len(payload)) + payload
 
 
 def unpack(payload: bytes) -> tuple[dict[str, Any], bytes]:
     head, _, body = payload.partition(b"\n")
-    return json.loads(head), body
+    return orjson.loads(head), body
 
 
 # -- the worker process ------------------------------------------------------------
-
-def _read_exact(fd: int, n: int) -> bytes | None:
-    buf = bytearray()
-    while len(buf) < n:
-        chunk = os.read(fd, n - len(buf))
-        if not chunk:
-            return None
-        buf += chunk
-    return bytes(buf)
-
 
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
@@ -72,14 +68,15 @@ def worker_main() -> None:
 
     w = Worker(json.loads(os.environ.get("COVKB_WORKER_CONFIG", "{}")))
     _write_all(out_fd, pack({"ready": True, "pid": os.getpid(), "seconds": w.startup_seconds}))
-    in_fd = 0
+    # buffered: a frame's length and its payload usually come in one read
+    inp = os.fdopen(0, "rb", buffering=1 << 16)
     while True:
-        head = _read_exact(in_fd, _HEAD.size)
-        if head is None:
+        head = inp.read(_HEAD.size)
+        if len(head) < _HEAD.size:
             return
         (n,) = _HEAD.unpack(head)
-        payload = _read_exact(in_fd, n)
-        if payload is None:
+        payload = inp.read(n)
+        if len(payload) < n:
             return
         header, body = unpack(payload)
         status, media, out = w.handle(header, body)
@@ -103,18 +100,33 @@ class Answer(NamedTuple):
     volatile: bool = False
 
 
+# Operations a worker answers in about a millisecond: one of them may be sent
+# to a worker still busy with another (pipelined), so that the worker finds
+# its next request waiting when it answers, never idle while the front hands
+# it over.  Any other operation (a batch chunk, a diff, the fault tests'
+# sleep) waits for a worker of its own, and nothing queues behind it.
+QUICK_OPS = frozenset({"determine", "cds", "explain", "ping"})
+
+
 @dataclass(eq=False)
 class _Proc:
     proc: asyncio.subprocess.Process
     started: float
-    busy: bool = False
     dead: bool = False
     ready: bool = False
     served: int = 0
+    load: int = 0            # operations handed to it and not yet answered
+    exclusive: bool = False  # it holds an operation nothing may queue behind
+    pending: collections.deque[asyncio.Future[tuple[dict[str, Any], bytes]]] = field(
+        default_factory=collections.deque)  # answers awaited, in the order sent
 
     @property
     def pid(self) -> int:
         return self.proc.pid
+
+    @property
+    def alive(self) -> bool:
+        return self.ready and not self.dead and self.proc.returncode is None
 
     async def read_frame(self) -> tuple[dict[str, Any], bytes]:
         assert self.proc.stdout is not None
@@ -127,14 +139,37 @@ class _Proc:
         except (asyncio.IncompleteReadError, ConnectionError) as exc:
             raise WorkerDied(f"worker {self.pid} died") from exc
 
+    async def read_answers(self) -> None:
+        """The one reader of this worker's answers: each goes to the oldest
+        request awaiting one (a worker answers in the order it is asked).
+        When the worker dies, every request awaiting it is told so."""
+        try:
+            while True:
+                answer = await self.read_frame()
+                if not self.pending:
+                    raise WorkerDied(f"worker {self.pid} answered what it was not asked")
+                waiter = self.pending.popleft()
+                if not waiter.done():  # else given up on (a timeout): its answer is dropped
+                    waiter.set_result(answer)
+        except WorkerDied as exc:
+            self.kill()
+            while self.pending:
+                waiter = self.pending.popleft()
+                if not waiter.done():
+                    waiter.set_exception(WorkerDied(str(exc)))
+
     async def call(self, header: dict[str, Any], body: bytes) -> tuple[dict[str, Any], bytes]:
         assert self.proc.stdin is not None
+        if self.dead:
+            raise WorkerDied(f"worker {self.pid} died")
+        waiter: asyncio.Future[tuple[dict[str, Any], bytes]] = asyncio.get_running_loop().create_future()
         try:
             self.proc.stdin.write(pack(header, body))
+            self.pending.append(waiter)
             await self.proc.stdin.drain()
         except (ConnectionError, RuntimeError) as exc:
             raise WorkerDied(f"worker {self.pid} died") from exc
-        return await self.read_frame()
+        return await waiter
 
     def kill(self) -> None:
         self.dead = True
@@ -154,25 +189,33 @@ class PoolStats:
 
 
 class Pool:
-    """N engine workers; ``call`` sends one operation to an idle one."""
+    """N engine workers; ``call`` sends one operation to a worker.
 
-    def __init__(self, size: int, config: dict[str, Any] | None = None, *, start_timeout: float = 120.0) -> None:
+    Requests are served first come, first served: a request goes to an idle
+    worker if there is one, else (a quick operation) to a worker with fewer
+    than ``depth`` quick operations under way, else it waits its turn."""
+
+    def __init__(self, size: int, config: dict[str, Any] | None = None, *, start_timeout: float = 120.0,
+                 depth: int = 2) -> None:
         self.size = max(1, size)
+        self.depth = max(1, depth)
         self.config = config or {}
         self.start_timeout = start_timeout
         self.procs: list[_Proc] = []
         self.stats = PoolStats()
-        # Free workers, and the requests waiting for one in order of arrival: a
-        # worker that comes free goes straight to the longest waiting request,
-        # so a request that has just arrived never overtakes one that waits.
-        self._free: collections.deque[_Proc] = collections.deque()
-        self._waiters: collections.deque[asyncio.Future[_Proc]] = collections.deque()
+        # the requests waiting for a worker, in order of arrival (quick or not)
+        self._waiters: collections.deque[tuple[asyncio.Future[_Proc], bool]] = collections.deque()
         self._closing = False
-        self._tasks: set[asyncio.Task[Any]] = set()   # watchers
+        self._tasks: set[asyncio.Task[Any]] = set()   # watchers and answer readers
         self._calls: set[asyncio.Task[Any]] = set()   # exchanges under way
 
     async def start(self) -> None:
         await asyncio.gather(*(self._spawn() for _ in range(self.size)))
+
+    def _task(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _spawn(self) -> None:
         env = dict(os.environ, COVKB_WORKER_CONFIG=json.dumps(self.config))
@@ -194,10 +237,9 @@ class Pool:
             self.procs.remove(p)
             raise RuntimeError(f"an engine worker failed to start: {exc}") from exc
         p.ready = True
-        watcher = asyncio.get_running_loop().create_task(self._watch(p))
-        self._tasks.add(watcher)
-        watcher.add_done_callback(self._tasks.discard)
-        self._release(p)
+        self._task(self._watch(p))
+        self._task(p.read_answers())
+        self._dispatch()
 
     async def _watch(self, p: _Proc) -> None:
         """Replace a worker as soon as it exits, unless the pool is closing."""
@@ -215,48 +257,64 @@ class Pool:
             except RuntimeError:
                 await asyncio.sleep(1.0)
 
-    def _release(self, p: _Proc) -> None:
-        """A worker is free: to the longest waiting request, else to the free list."""
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(p)
-                return
-        self._free.append(p)
-
-    async def _acquire(self, timeout: float) -> _Proc:
-        """A live worker, first come first served; TimeoutError after timeout."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        first = True
-        while True:
-            while self._free and not self._waiters:
-                p = self._free.popleft()
-                if not p.dead and p.proc.returncode is None:
-                    return p
-            waiter: asyncio.Future[_Proc] = loop.create_future()
-            # one that was handed a worker that died at once keeps its place
-            (self._waiters.append if first else self._waiters.appendleft)(waiter)
-            first = False
-            try:
-                async with asyncio.timeout_at(deadline):
-                    p = await waiter
-            except BaseException:
-                if waiter.done() and not waiter.cancelled():
-                    self._release(waiter.result())  # handed a worker as it gave up: pass it on
-                else:
-                    waiter.cancel()
-                raise
-            if not p.dead and p.proc.returncode is None:
+    def _pick(self, quick: bool) -> _Proc | None:
+        """An idle worker; for a quick operation, else the least loaded one
+        with room behind a quick operation; None if there is none."""
+        best: _Proc | None = None
+        for p in self.procs:
+            if not p.alive:
+                continue
+            if p.load == 0:
                 return p
+            if quick and not p.exclusive and p.load < self.depth and (best is None or p.load < best.load):
+                best = p
+        return best
+
+    def _dispatch(self) -> None:
+        """Hand workers to the waiting requests, oldest first; the oldest that
+        cannot be placed yet keeps every later one waiting (no overtaking)."""
+        while self._waiters:
+            waiter, quick = self._waiters[0]
+            if waiter.done():  # gave up (a timeout, a cancelled call)
+                self._waiters.popleft()
+                continue
+            p = self._pick(quick)
+            if p is None:
+                return
+            self._waiters.popleft()
+            p.load += 1
+            p.exclusive = not quick
+            waiter.set_result(p)
+
+    def _done_with(self, p: _Proc) -> None:
+        p.load -= 1
+        if p.load == 0:
+            p.exclusive = False
+        self._dispatch()
+
+    async def _acquire(self, timeout: float, quick: bool = True) -> _Proc:
+        """A worker for one operation, in order of arrival; TimeoutError
+        after timeout.  The caller gives it back with _done_with."""
+        waiter: asyncio.Future[_Proc] = asyncio.get_running_loop().create_future()
+        self._waiters.append((waiter, quick))
+        self._dispatch()
+        try:
+            async with asyncio.timeout(timeout):
+                return await waiter
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                self._done_with(waiter.result())  # handed a worker as it gave up: give it back
+            else:
+                waiter.cancel()
+            raise
 
     async def call(self, op: str, args: dict[str, Any], body: bytes = b"", *, timeout: float = 30.0,
                    retries: int = 1) -> Answer:
         """The answer to one operation; raises EngineUnavailable.
 
         The exchange with the worker runs as its own task: a client that goes
-        away does not cut it short (its answer would otherwise be read by the
-        next caller), and the worker goes back to the pool when it answers."""
+        away does not cut it short (the worker answers it all the same, and
+        its answer must be read in turn)."""
         from .problems import EngineUnavailable
 
         if self._closing:
@@ -270,21 +328,21 @@ class Pool:
                         retries: int) -> Answer:
         from .problems import EngineUnavailable
 
+        quick = op in QUICK_OPS
         attempt = 0
         while True:
             try:  # no worker free (all busy, or none can start): a 503, never a hang
-                p = await self._acquire(timeout)
+                p = await self._acquire(timeout, quick)
             except TimeoutError:
                 self.stats.failed += 1
                 raise EngineUnavailable(f"no engine worker was free within {timeout:g} s") from None
-            p.busy = True
             try:
                 async with asyncio.timeout(timeout):
                     header, out = await p.call({"op": op, "args": args}, body)
             except TimeoutError:
                 self.stats.timeouts += 1
                 self.stats.failed += 1
-                p.kill()
+                p.kill()  # what it holds after this one is told it died, and sent elsewhere
                 raise EngineUnavailable(f"the engine took longer than {timeout:g} s; the worker was replaced") from None
             except WorkerDied as exc:
                 p.dead = True
@@ -295,13 +353,12 @@ class Pool:
                 self.stats.retried += 1
                 continue
             finally:
-                p.busy = False
+                self._done_with(p)
             p.served += 1
-            self._release(p)
             return Answer(header["status"], header["media"], out, bool(header.get("volatile")))
 
     def status(self) -> dict[str, Any]:
-        return {"workers": [{"pid": p.pid, "busy": p.busy, "served": p.served} for p in self.procs
+        return {"workers": [{"pid": p.pid, "busy": p.load > 0, "served": p.served} for p in self.procs
                             if not p.dead and p.ready],
                 "size": self.size, "started": self.stats.started, "replaced": self.stats.replaced,
                 "retried": self.stats.retried, "timeouts": self.stats.timeouts, "failed": self.stats.failed}
