@@ -513,3 +513,52 @@ def test_the_memo_is_bounded_by_count_and_by_bytes() -> None:
     assert list(m.items) == [(5,), (6,)] and m.bytes == 85
     m.put((7,), (200, "application/json", b"x" * 101))  # larger than the whole memo: not kept
     assert (7,) not in m.items and Memo(0, 100).get((1,)) is None
+
+
+def test_what_one_turn_of_the_event_loop_writes_goes_out_as_one_write() -> None:
+    """A response's head and body reach the socket in one write (uvicorn
+    writes them apart); a close sends what is pending first; an abort drops it."""
+    import asyncio
+
+    from covkb.service.app import _OneWrite
+
+    class Transport:
+        def __init__(self) -> None:
+            self.writes: list[bytes] = []
+            self.closed = False
+
+        def write(self, data: bytes) -> None:
+            self.writes.append(data)
+
+        def is_closing(self) -> bool:
+            return self.closed
+
+        def close(self) -> None:
+            self.closed = True
+
+        def abort(self) -> None:
+            self.closed = True
+
+        def get_extra_info(self, name: str) -> str:
+            return f"info:{name}"
+
+    async def scenario() -> None:
+        t = Transport()
+        w = _OneWrite(t)
+        w.write(b"HTTP/1.1 200 OK\r\n\r\n")
+        w.write(memoryview(b"body"))
+        assert t.writes == [] and w.get_write_buffer_size() == 23
+        await asyncio.sleep(0)
+        assert t.writes == [b"HTTP/1.1 200 OK\r\n\r\nbody"]
+        w.write(b"last")
+        w.close()
+        assert t.writes[-1] == b"last" and t.closed
+        assert w.get_extra_info("peername") == "info:peername"
+        t2 = Transport()
+        w2 = _OneWrite(t2)
+        w2.write(b"never")
+        w2.abort()
+        await asyncio.sleep(0)
+        assert t2.writes == [] and t2.closed
+
+    asyncio.run(scenario())

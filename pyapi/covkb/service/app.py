@@ -500,11 +500,66 @@ async def _chunk_out(task: asyncio.Future[tuple[int, str, bytes]], first: int, c
     return b"".join(dumps({"line": first + i, "error": error}) + b"\n" for i in range(count))
 
 
+class _OneWrite:
+    """A connection's transport that sends what one turn of the event loop
+    writes as one write: uvicorn writes a response's head and its body
+    separately, two system calls and two TCP segments (and two wake-ups of
+    the client) for what fits in one.  Everything else is the transport's."""
+
+    __slots__ = ("_transport", "_pending")
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self._transport = transport
+        self._pending: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        if not self._pending:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._pending.append(bytes(data))
+
+    def _flush(self) -> None:
+        if self._pending:
+            data = b"".join(self._pending)
+            self._pending.clear()
+            if not self._transport.is_closing():
+                self._transport.write(data)
+
+    def get_write_buffer_size(self) -> int:
+        return self._transport.get_write_buffer_size() + sum(map(len, self._pending))
+
+    def close(self) -> None:
+        self._flush()
+        self._transport.close()
+
+    def abort(self) -> None:
+        self._pending.clear()
+        self._transport.abort()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
+def _http_protocol() -> Any:
+    """uvicorn's httptools protocol with one write per response, where
+    httptools is installed (else uvicorn's choice)."""
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    except ImportError:
+        return "auto"
+
+    class OneWriteHttpTools(HttpToolsProtocol):
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(_OneWrite(transport))  # type: ignore[arg-type]
+
+    return OneWriteHttpTools
+
+
 def serve(host: str = "127.0.0.1", port: int = 8000, settings: Settings | None = None, log_level: str = "warning") -> None:
     import uvicorn
 
     app = create_app(settings)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=60, access_log=False)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=60, access_log=False,
+                http=_http_protocol())
 
 
 def main(argv: list[str] | None = None) -> None:
