@@ -533,6 +533,9 @@ def test_what_one_turn_of_the_event_loop_writes_goes_out_as_one_write() -> None:
         def is_closing(self) -> bool:
             return self.closed
 
+        def get_write_buffer_size(self) -> int:
+            return 0
+
         def close(self) -> None:
             self.closed = True
 
