@@ -114,19 +114,83 @@ cases_json(M, RequestJson, Out) :-
           ),
           covkb_error(Code, Key, Args),
           R = _{error: _{code: Code, key: Key, args: Args}}),
-    with_output_to(string(Out), json_out(R)).
+    json_text(R, Out).
 
-%   json_out(+Term): Term as JSON on current_output, as json_write_dict/3
-%   writes it (dicts, lists, strings, atoms with true/false/null as
-%   literals, integers; anything else through json_write_dict itself), at
-%   about 60% of its cost: most of a determination's time in Prolog was
-%   writing its answer.  Python reads the text, so spacing does not matter.
-json_out(D) :- is_dict(D), !, dict_pairs(D, _, Ps), put_char('{'), json_out_pairs(Ps), put_char('}').
-json_out(L) :- is_list(L), !, put_char('['), json_out_items(L), put_char(']').
-json_out(S) :- string(S), !, json_write_string(current_output, S).
-json_out(A) :- atom(A), !, ( json_literal(A) -> write(A) ; json_write_string(current_output, A) ).
-json_out(N) :- integer(N), !, write(N).
-json_out(T) :- json_write_dict(current_output, T, [width(0)]).
+%   json_text(+Term, -Text): Term as JSON, as json_write_dict/3 writes it
+%   (dicts, lists, strings, atoms with true/false/null as literals,
+%   integers; anything else through json_write_dict itself).  Writing the
+%   answer was most of a determination's time in Prolog, so it is built as
+%   a list of atomic pieces joined once (no stream call per character or
+%   key), and the quoted form of each atom, key and string is memoised:
+%   they are mostly the KB's own and recur in every answer.  Python reads
+%   the text, so spacing does not matter.
+json_text(T, Text) :-
+    json_pieces(T, Ps, []),
+    atomics_to_string(Ps, Text).
+
+json_pieces(T, P0, P) :-
+    (   is_dict(T)
+    ->  dict_pairs(T, _, Ps), P0 = ['{'|P1], json_pair_pieces(Ps, P1, ['}'|P])
+    ;   string(T)
+    ->  json_string_piece(T, E), P0 = [E|P]
+    ;   atom(T)
+    ->  json_atom_piece(T, E), P0 = [E|P]
+    ;   is_list(T)
+    ->  P0 = ['['|P1], json_item_pieces(T, P1, [']'|P])
+    ;   integer(T)
+    ->  P0 = [T|P]
+    ;   with_output_to(string(E), json_write_dict(current_output, T, [width(0)])), P0 = [E|P]
+    ).
+
+json_pair_pieces([], P, P).
+json_pair_pieces([K-V|T], [KE|P1], P) :-
+    json_key_piece(K, KE), json_pieces(V, P1, P2), json_more_pairs(T, P2, P).
+json_more_pairs([], P, P).
+json_more_pairs([K-V|T], [',', KE|P1], P) :-
+    json_key_piece(K, KE), json_pieces(V, P1, P2), json_more_pairs(T, P2, P).
+
+json_item_pieces([], P, P).
+json_item_pieces([H|T], P0, P) :- json_pieces(H, P0, P1), json_more_items(T, P1, P).
+json_more_items([], P, P).
+json_more_items([H|T], [','|P0], P) :- json_pieces(H, P0, P1), json_more_items(T, P1, P).
+
+%   The memo tables: quoted text by atom, by key (with its colon) and by a
+%   string's hash (the string itself checked); bounded, as requests bring
+%   atoms and strings of their own.
+:- dynamic json_atom_memo/2, json_key_memo/2, json_string_memo/3.
+
+json_atom_piece(A, E) :-
+    (   json_atom_memo(A, E0)
+    ->  E = E0
+    ;   (   json_literal(A) -> E = A ; json_quoted(A, E) ),
+        json_memo(json_atom_memo(A, E))
+    ).
+
+json_key_piece(K, E) :-
+    (   json_key_memo(K, E0)
+    ->  E = E0
+    ;   json_quoted(K, Q), atom_concat(Q, ':', E),
+        json_memo(json_key_memo(K, E))
+    ).
+
+json_string_piece(S, E) :-
+    term_hash(S, H),
+    (   json_string_memo(H, S, E0)
+    ->  E = E0
+    ;   json_quoted(S, E),
+        json_memo(json_string_memo(H, S, E))
+    ).
+
+json_quoted(T, Q) :- with_output_to(string(Q), json_write_string(current_output, T)).
+
+json_memo(Fact) :-
+    flag(covkb_json_memo, N, N+1),
+    (   N >= 50000
+    ->  retractall(json_atom_memo(_, _)), retractall(json_key_memo(_, _)),
+        retractall(json_string_memo(_, _, _)), flag(covkb_json_memo, _, 1)
+    ;   true
+    ),
+    assertz(Fact).
 
 json_literal(true).
 json_literal(false).
@@ -138,68 +202,102 @@ json_literal(null).
 %   every other character escaped) as atom_json_dict/3 with
 %   value_string_as(string) reads it: objects as dicts keyed by atoms,
 %   strings as strings, true/false/null as atoms, numbers as numbers.
+%   A recursive descent over the codes that picks each clause by the next
+%   code (first-argument indexing): reading was an eighth of a call's time.
 json_request(Text, Request) :-
     string_codes(Text, Codes),
-    (   phrase((json_ws, json_value(Request), json_ws), Codes)
+    (   json_ws(Codes, Cs1), json_value(Cs1, Request, Cs2), json_ws(Cs2, [])
     ->  true
     ;   throw(error(syntax_error(json_request), _))
     ).
 
-json_value(D) --> "{", !, json_ws, json_members(Ps), json_ws, "}", { dict_create(D, _, Ps) }.
-json_value(L) --> "[", !, json_ws, json_elements(L), json_ws, "]".
-json_value(S) --> "\"", !, json_chars(Cs), { string_codes(S, Cs) }.
-json_value(true) --> "true", !.
-json_value(false) --> "false", !.
-json_value(null) --> "null", !.
-json_value(N) --> json_number(Cs), { Cs \== [], number_codes(N, Cs) }.
+json_value([C|Cs0], V, Cs) :- json_value(C, Cs0, V, Cs).
 
-json_members([K-V|Ps]) --> "\"", !, json_chars(Cs), { atom_codes(K, Cs) }, json_ws, ":", json_ws,
-    json_value(V), json_ws, json_more_members(Ps).
-json_members([]) --> [].
-json_more_members(Ps) --> ",", !, json_ws, json_members(Ps), { Ps \== [] }.
-json_more_members([]) --> [].
+json_value(0'{, Cs0, D, Cs) :- !,
+    json_ws(Cs0, Cs1), json_members(Cs1, Ps, Cs2), json_ws(Cs2, [0'}|Cs]),
+    dict_create(D, _, Ps).
+json_value(0'[, Cs0, L, Cs) :- !,
+    json_ws(Cs0, Cs1), json_elements(Cs1, L, Cs2), json_ws(Cs2, [0']|Cs]).
+json_value(0'", Cs0, S, Cs) :- !, json_chars(Cs0, Codes, Cs), string_codes(S, Codes).
+json_value(0't, [0'r, 0'u, 0'e|Cs], true, Cs) :- !.
+json_value(0'f, [0'a, 0'l, 0's, 0'e|Cs], false, Cs) :- !.
+json_value(0'n, [0'u, 0'l, 0'l|Cs], null, Cs) :- !.
+json_value(C, Cs0, N, Cs) :-
+    json_number_code(C), json_number(Cs0, Ns, Cs), number_codes(N, [C|Ns]).
 
-json_elements([V|Vs]) --> json_value(V), !, json_ws, json_more_elements(Vs).
-json_elements([]) --> [].
-json_more_elements([V|Vs]) --> ",", !, json_ws, json_value(V), json_ws, json_more_elements(Vs).
-json_more_elements([]) --> [].
+json_members([0'"|Cs0], [K-V|Ps], Cs) :- !,
+    json_chars(Cs0, KCs, Cs1), atom_codes(K, KCs),
+    json_ws(Cs1, [0':|Cs2]), json_ws(Cs2, Cs3),
+    json_value(Cs3, V, Cs4), json_ws(Cs4, Cs5), json_more_members(Cs5, Ps, Cs).
+json_members(Cs, [], Cs).
+json_more_members([0',|Cs0], Ps, Cs) :- !, json_ws(Cs0, Cs1), json_members(Cs1, Ps, Cs), Ps \== [].
+json_more_members(Cs, [], Cs).
 
-json_chars([]) --> "\"", !.
-json_chars([C|Cs]) --> "\\", !, json_escape(C), json_chars(Cs).
-json_chars([C|Cs]) --> [C], json_chars(Cs).
+json_elements(Cs0, [V|Vs], Cs) :- json_value(Cs0, V, Cs1), !, json_ws(Cs1, Cs2), json_more_elements(Cs2, Vs, Cs).
+json_elements(Cs, [], Cs).
+json_more_elements([0',|Cs0], [V|Vs], Cs) :- !,
+    json_ws(Cs0, Cs1), json_value(Cs1, V, Cs2), json_ws(Cs2, Cs3), json_more_elements(Cs3, Vs, Cs).
+json_more_elements(Cs, [], Cs).
 
-json_escape(0'") --> "\"".
-json_escape(0'\\) --> "\\".
-json_escape(0'/) --> "/".
-json_escape(8) --> "b".
-json_escape(12) --> "f".
-json_escape(10) --> "n".
-json_escape(13) --> "r".
-json_escape(9) --> "t".
-json_escape(C) --> "u", json_hex4(H),
-    (   { H >= 0xD800, H =< 0xDBFF }, "\\u", json_hex4(L), { L >= 0xDC00, L =< 0xDFFF }
-    ->  { C is 0x10000 + ((H - 0xD800) << 10) + (L - 0xDC00) }
-    ;   { C = H }
+json_chars([C|Cs0], Codes, Cs) :- json_char(C, Cs0, Codes, Cs).
+
+json_char(0'", Cs, [], Cs) :- !.
+json_char(0'\\, Cs0, [C|Codes], Cs) :- !, json_escape(Cs0, C, Cs1), json_chars(Cs1, Codes, Cs).
+json_char(C, Cs0, [C|Codes], Cs) :- json_chars(Cs0, Codes, Cs).
+
+json_escape([E|Cs0], C, Cs) :- json_escape(E, Cs0, C, Cs).
+
+json_escape(0'", Cs, 0'", Cs).
+json_escape(0'\\, Cs, 0'\\, Cs).
+json_escape(0'/, Cs, 0'/, Cs).
+json_escape(0'b, Cs, 8, Cs).
+json_escape(0'f, Cs, 12, Cs).
+json_escape(0'n, Cs, 10, Cs).
+json_escape(0'r, Cs, 13, Cs).
+json_escape(0't, Cs, 9, Cs).
+json_escape(0'u, Cs0, C, Cs) :-
+    json_hex4(Cs0, H, Cs1),
+    (   H >= 0xD800, H =< 0xDBFF,
+        Cs1 = [0'\\, 0'u|Cs2], json_hex4(Cs2, L, Cs3), L >= 0xDC00, L =< 0xDFFF
+    ->  C is 0x10000 + ((H - 0xD800) << 10) + (L - 0xDC00), Cs = Cs3
+    ;   C = H, Cs = Cs1
     ).
 
-json_hex4(V) --> json_hex(A), json_hex(B), json_hex(C), json_hex(D), { V is A<<12 + B<<8 + C<<4 + D }.
-json_hex(V) --> [C], { code_type(C, xdigit(V)) }.
+json_hex4([A, B, C, D|Cs], V, Cs) :-
+    code_type(A, xdigit(VA)), code_type(B, xdigit(VB)),
+    code_type(C, xdigit(VC)), code_type(D, xdigit(VD)),
+    V is VA<<12 + VB<<8 + VC<<4 + VD.
 
-json_number([C|Cs]) --> [C], { memberchk(C, `-+0123456789.eE`) }, !, json_number(Cs).
-json_number([]) --> [].
+json_number([C|Cs0], [C|Ns], Cs) :- json_number_code(C), !, json_number(Cs0, Ns, Cs).
+json_number(Cs, [], Cs).
 
-json_ws --> [C], { code_type(C, space) }, !, json_ws.
-json_ws --> [].
+json_number_code(0'-).
+json_number_code(0'+).
+json_number_code(0'0).
+json_number_code(0'1).
+json_number_code(0'2).
+json_number_code(0'3).
+json_number_code(0'4).
+json_number_code(0'5).
+json_number_code(0'6).
+json_number_code(0'7).
+json_number_code(0'8).
+json_number_code(0'9).
+json_number_code(0'.).
+json_number_code(0'e).
+json_number_code(0'E).
 
-json_out_pairs([]).
-json_out_pairs([K-V|T]) :-
-    json_write_string(current_output, K), put_char(':'), json_out(V),
-    (   T == [] -> true ; put_char(','), json_out_pairs(T) ).
+% white space as code_type(C, space) has it
+json_ws(Cs0, Cs) :-
+    (   Cs0 = [C|Cs1], json_space(C) -> json_ws(Cs1, Cs) ; Cs = Cs0 ).
 
-json_out_items([]).
-json_out_items([H|T]) :-
-    json_out(H),
-    (   T == [] -> true ; put_char(','), json_out_items(T) ).
+json_space(0' ).
+json_space(9).
+json_space(10).
+json_space(11).
+json_space(12).
+json_space(13).
+json_space(C) :- C > 255, code_type(C, space).
 
 %!  cases(+Module, +Request:dict, -Cases:list) is det.
 %
@@ -238,7 +336,7 @@ relevant_findings_json(M, RequestJson, Out) :-
           ),
           covkb_error(Code, Key, Args),
           R = _{error: _{code: Code, key: Key, args: Args}}),
-    with_output_to(string(Out), json_out(R)).
+    json_text(R, Out).
 
 %   digest_case(+Case, -Digest, +Seen0, -Seen): the case with its proof
 %   flattened to the nodes that carry a section (quotes, headings, notes) or
