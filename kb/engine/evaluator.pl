@@ -204,11 +204,29 @@ json_literal(null).
 %   strings as strings, true/false/null as atoms, numbers as numbers.
 %   A recursive descent over the codes that picks each clause by the next
 %   code (first-argument indexing): reading was an eighth of a call's time.
+%   A text without a backslash has its strings cut out whole, by
+%   split_string/4 in C, each then one token s(String) among the codes.
 json_request(Text, Request) :-
-    string_codes(Text, Codes),
+    (   sub_string(Text, _, _, _, "\\")
+    ->  string_codes(Text, Codes)
+    ;   split_string(Text, "\"", "", Parts), json_tokens(Parts, Codes)
+    ),
     (   json_ws(Codes, Cs1), json_value(Cs1, Request, Cs2), json_ws(Cs2, [])
     ->  true
     ;   throw(error(syntax_error(json_request), _))
+    ).
+
+%   json_tokens(+Parts, -Tokens): the codes between strings, each string
+%   (no escape in it) as s(String); an unterminated one left as codes.
+json_tokens([Out|Parts], Tokens) :-
+    string_codes(Out, Cs), append(Cs, Tokens1, Tokens),
+    json_string_tokens(Parts, Tokens1).
+
+json_string_tokens([], []).
+json_string_tokens([S|Parts], Tokens) :-
+    (   Parts == []
+    ->  string_codes(S, Cs), Tokens = [0'"|Cs]
+    ;   Tokens = [s(S)|Tokens1], json_tokens(Parts, Tokens1)
     ).
 
 json_value([C|Cs0], V, Cs) :- json_value(C, Cs0, V, Cs).
@@ -218,6 +236,7 @@ json_value(0'{, Cs0, D, Cs) :- !,
     dict_create(D, _, Ps).
 json_value(0'[, Cs0, L, Cs) :- !,
     json_ws(Cs0, Cs1), json_elements(Cs1, L, Cs2), json_ws(Cs2, [0']|Cs]).
+json_value(s(S), Cs, S, Cs) :- !.
 json_value(0'", Cs0, S, Cs) :- !, json_chars(Cs0, Codes, Cs), string_codes(S, Codes).
 json_value(0't, [0'r, 0'u, 0'e|Cs], true, Cs) :- !.
 json_value(0'f, [0'a, 0'l, 0's, 0'e|Cs], false, Cs) :- !.
@@ -225,11 +244,17 @@ json_value(0'n, [0'u, 0'l, 0'l|Cs], null, Cs) :- !.
 json_value(C, Cs0, N, Cs) :-
     json_number_code(C), json_number(Cs0, Ns, Cs), number_codes(N, [C|Ns]).
 
+json_members([s(S)|Cs1], [K-V|Ps], Cs) :- !,
+    atom_string(K, S),
+    json_member_value(Cs1, V, Ps, Cs).
 json_members([0'"|Cs0], [K-V|Ps], Cs) :- !,
     json_chars(Cs0, KCs, Cs1), atom_codes(K, KCs),
+    json_member_value(Cs1, V, Ps, Cs).
+json_members(Cs, [], Cs).
+
+json_member_value(Cs1, V, Ps, Cs) :-
     json_ws(Cs1, [0':|Cs2]), json_ws(Cs2, Cs3),
     json_value(Cs3, V, Cs4), json_ws(Cs4, Cs5), json_more_members(Cs5, Ps, Cs).
-json_members(Cs, [], Cs).
 json_more_members([0',|Cs0], Ps, Cs) :- !, json_ws(Cs0, Cs1), json_members(Cs1, Ps, Cs), Ps \== [].
 json_more_members(Cs, [], Cs).
 
@@ -297,7 +322,7 @@ json_space(10).
 json_space(11).
 json_space(12).
 json_space(13).
-json_space(C) :- C > 255, code_type(C, space).
+json_space(C) :- integer(C), C > 255, code_type(C, space).
 
 %!  cases(+Module, +Request:dict, -Cases:list) is det.
 %
@@ -626,11 +651,15 @@ domain(M, F, Vs) :-
 
 %%  Statements and the facts they depend on ------------------------------
 
-applies(M, S, Svc) :- M:applies_to(S, G), service_below(M, Svc, G).
-
-relevant_statements(M, Cands, Stmts) :-
-    findall(S, ( member(Svc, Cands), applies(M, S, Svc) ), Ss),
+%   applicable(+M, +Services, -Stmts): the statements that apply to one of
+%   Services, sorted; each service's ancestors are found once, then their
+%   statements by index (not each statement's service tested against Svc).
+applicable(M, Svcs, Stmts) :-
+    findall(G, ( member(Svc, Svcs), service_below(M, Svc, G) ), Gs0), sort(Gs0, Gs),
+    findall(S, ( member(G, Gs), M:applies_to(S, G) ), Ss),
     sort(Ss, Stmts).
+
+relevant_statements(M, Cands, Stmts) :- applicable(M, Cands, Stmts).
 
 statement_fact(M, S, F) :- M:requires(S, F, _, _).
 statement_fact(M, S, F) :- M:criterion(S, _, F, _).
@@ -677,8 +706,7 @@ case(Ctx, Cands, SProofs, Vars, _{assign: Assume, outcome: Outcome, statement: S
     assignment(Vars, Assign),
     consistent(Ctx, Assign),
     ( Cands = [Only] -> Svc = Only ; Assign = [_-Svc-_|_] ),
-    memberchk(Svc-SProof0, SProofs),
-    copy_term(SProof0, SProof),
+    memberchk(Svc-SProof, SProofs),
     decide(Ctx, Assign, Svc, SProof, Outcome, Stmt, Met, Referral, Proof),
     maplist([V-X-R, _{var: V, value: X, rank: R}]>>true, Assign, Assume).
 
@@ -701,7 +729,7 @@ decide(Ctx, Assign, Svc, SProof, Outcome, Stmt, Met, Referral, Proof) :-
     ->  Stmt = null, Met = [], Referral = null,
         unaddressed(M, Outcome, Why),
         Proof = _{kind: outcome, outcome: Outcome, reason: Svc, children: [SProof|Why]}
-    ;   findall(S, applies(M, S, Svc), Ss0), sort(Ss0, Ss),
+    ;   applicable(M, [Svc], Ss),
         partition(requirements_hold(Ctx, Assign), Ss, Applicable, NotApplicable),
         (   Applicable == []
         ->  Stmt = null, Met = [], Referral = null,
@@ -759,7 +787,9 @@ statement_node(Ctx, Assign, Svc, S, Node) :-
     Ctx = ctx(M, _, _),
     M:statement(S, Section, Decides),
     findall(N-Q, M:statement_quote(S, N, Q), NQs), keysort(NQs, NQs1), pairs_values(NQs1, Quotes),
-    findall(R, requirement_node(Ctx, Assign, S, R), Reqs),
+    % the nodes built outside findall/3, which would copy their proofs
+    findall(req(F, Want, Q), M:requires(S, F, Want, Q), Rs),
+    maplist(requirement_node(Ctx, Assign, S), Rs, Reqs),
     (   forall(member(R, Reqs), node_holds(R)) -> Holds = true ; Holds = false ),
     (   M:criteria(S, Mode, CQuote)
     ->  member_nodes(Ctx, Assign, S, top, Section, Crits),
@@ -786,10 +816,10 @@ statement_interpretation(M, Svc, S, I) :-
     ;   I = null
     ).
 
-requirement_node(Ctx, Assign, S, _{kind: requirement, id: F, expected: Want, holds: H,
-                                   quote: Q, interpretation: I, children: [P]}) :-
+requirement_node(Ctx, Assign, S, req(F, Want, Q),
+                 _{kind: requirement, id: F, expected: Want, holds: H,
+                   quote: Q, interpretation: I, children: [P]}) :-
     Ctx = ctx(M, _, _),
-    M:requires(S, F, Want, Q),
     interp(M, requires(S, F), I),
     fact_value(Ctx, Assign, F, V, P),
     ( V == Want -> H = true ; H = false ).
@@ -799,12 +829,14 @@ requirement_node(Ctx, Assign, S, _{kind: requirement, id: F, expected: Want, hol
 %   the policy lists them (fact order; the ASP evaluator orders by id).
 member_nodes(Ctx, Assign, S, Group, Section, Nodes) :-
     Ctx = ctx(M, _, _),
-    findall(N,
-            (   M:criterion_group(S, C, _, _), parent(M, S, C, Group),
-                group_node(Ctx, Assign, S, C, Section, N)
-            ;   M:criterion(S, C, _, _), parent(M, S, C, Group),
-                criterion_node(Ctx, Assign, S, C, Section, N)
-            ), Nodes).
+    findall(Member,
+            (   M:criterion_group(S, C, _, _), parent(M, S, C, Group), Member = group(C)
+            ;   M:criterion(S, C, _, _), parent(M, S, C, Group), Member = criterion(C)
+            ), Members),
+    maplist(member_node(Ctx, Assign, S, Section), Members, Nodes).
+
+member_node(Ctx, Assign, S, Section, group(C), N) :- group_node(Ctx, Assign, S, C, Section, N).
+member_node(Ctx, Assign, S, Section, criterion(C), N) :- criterion_node(Ctx, Assign, S, C, Section, N).
 
 parent(M, S, C, P) :- ( M:member_of(S, C, P0) -> P = P0 ; P = top ).
 
