@@ -708,7 +708,10 @@ case(Ctx, Cands, SProofs, Vars, _{assign: Assume, outcome: Outcome, statement: S
     ( Cands = [Only] -> Svc = Only ; Assign = [_-Svc-_|_] ),
     memberchk(Svc-SProof, SProofs),
     decide(Ctx, Assign, Svc, SProof, Outcome, Stmt, Met, Referral, Proof),
-    maplist([V-X-R, _{var: V, value: X, rank: R}]>>true, Assign, Assume).
+    maplist(assumption, Assign, Assume).
+
+% (not a yall lambda: that copies itself at each call)
+assumption(V-X-R, _{var: V, value: X, rank: R}).
 
 assignment([], []).
 assignment([var(V, Dom, R)|Vs], [V-X-R|As]) :- member(X, Dom), assignment(Vs, As).
