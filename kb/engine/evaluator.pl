@@ -62,8 +62,15 @@ read_schema(In) :-
 %   term must be a ground fact of a schema predicate: a fact file can
 %   declare nothing and run nothing.  Raises covkb_error(kb_syntax, Msg).
 load_kb(M, Files) :-
+    retractall(unique_statements(M)),
     forall(kb_predicate(N, A), ( functor(H, N, A), retractall(M:H), dynamic(M:N/A) )),
-    maplist(load_fact_file(M), Files).
+    maplist(load_fact_file(M), Files),
+    findall(S, M:statement(S, _, _), Ss), msort(Ss, All), sort(Ss, Set),
+    ( All == Set -> assertz(unique_statements(M)) ; true ).
+
+%   unique_statements(?Module): no statement of Module has two statement/3
+%   facts, the one choice a case's decision could leave (see cases/3).
+:- dynamic unique_statements/1.
 
 %!  load_kb_status(+Module, +Files:list, -Status:string) is det.
 %
@@ -338,7 +345,13 @@ cases(M, Req0, Cases) :-
     Ctx = ctx(M, Req, Settled),
     relevant_statements(M, Cands, Stmts),
     unknown_vars(Ctx, Cands, ServiceVar, Stmts, Vars),
-    findall(Case, case(Ctx, Cands, ServiceProofs, Vars, Case), Cases),
+    (   unique_statements(M)
+    ->  % a case per assignment at most: built outside findall/3, which
+        % would copy every case's proof
+        findall(A, ( assignment(Vars, A), consistent(Ctx, A) ), As),
+        assigned_cases(As, Ctx, Cands, ServiceProofs, Cases)
+    ;   findall(Case, case(Ctx, Cands, ServiceProofs, Vars, Case), Cases)
+    ),
     Cases \== [],
     !.
 
@@ -701,10 +714,19 @@ live_statement(Ctx, S) :-
 
 %   case(+Ctx, +Cands, +ServiceProofs, +Vars, -Case): one completion of the
 %   unknowns and what the policy decides in it.
-case(Ctx, Cands, SProofs, Vars, _{assign: Assume, outcome: Outcome, statement: Stmt,
-                                  criteria_met: Met, referral: Referral, proof: Proof}) :-
+case(Ctx, Cands, SProofs, Vars, Case) :-
     assignment(Vars, Assign),
     consistent(Ctx, Assign),
+    assigned_case(Ctx, Cands, SProofs, Assign, Case).
+
+assigned_cases([], _, _, _, []).
+assigned_cases([A|As], Ctx, Cands, SProofs, Cases) :-
+    (   assigned_case(Ctx, Cands, SProofs, A, Case) -> Cases = [Case|Cases1] ; Cases = Cases1 ),
+    assigned_cases(As, Ctx, Cands, SProofs, Cases1).
+
+assigned_case(Ctx, Cands, SProofs, Assign,
+              _{assign: Assume, outcome: Outcome, statement: Stmt, criteria_met: Met,
+                referral: Referral, proof: Proof}) :-
     ( Cands = [Only] -> Svc = Only ; Assign = [_-Svc-_|_] ),
     memberchk(Svc-SProof, SProofs),
     decide(Ctx, Assign, Svc, SProof, Outcome, Stmt, Met, Referral, Proof),
