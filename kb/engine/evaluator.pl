@@ -192,7 +192,7 @@ json_quoted(T, Q) :- with_output_to(string(Q), json_write_string(current_output,
 
 json_memo(Fact) :-
     flag(covkb_json_memo, N, N+1),
-    (   N >= 50000
+    (   N >= 10000
     ->  retractall(json_atom_memo(_, _)), retractall(json_key_memo(_, _)),
         retractall(json_string_memo(_, _, _)), flag(covkb_json_memo, _, 1)
     ;   true
