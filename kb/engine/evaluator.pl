@@ -62,8 +62,15 @@ read_schema(In) :-
 %   term must be a ground fact of a schema predicate: a fact file can
 %   declare nothing and run nothing.  Raises covkb_error(kb_syntax, Msg).
 load_kb(M, Files) :-
+    retractall(unique_statements(M)),
     forall(kb_predicate(N, A), ( functor(H, N, A), retractall(M:H), dynamic(M:N/A) )),
-    maplist(load_fact_file(M), Files).
+    maplist(load_fact_file(M), Files),
+    findall(S, M:statement(S, _, _), Ss), msort(Ss, All), sort(Ss, Set),
+    ( All == Set -> assertz(unique_statements(M)) ; true ).
+
+%   unique_statements(?Module): no statement of Module has two statement/3
+%   facts, the one choice a case's decision could leave (see cases/3).
+:- dynamic unique_statements/1.
 
 %!  load_kb_status(+Module, +Files:list, -Status:string) is det.
 %
@@ -114,19 +121,83 @@ cases_json(M, RequestJson, Out) :-
           ),
           covkb_error(Code, Key, Args),
           R = _{error: _{code: Code, key: Key, args: Args}}),
-    with_output_to(string(Out), json_out(R)).
+    json_text(R, Out).
 
-%   json_out(+Term): Term as JSON on current_output, as json_write_dict/3
-%   writes it (dicts, lists, strings, atoms with true/false/null as
-%   literals, integers; anything else through json_write_dict itself), at
-%   about 60% of its cost: most of a determination's time in Prolog was
-%   writing its answer.  Python reads the text, so spacing does not matter.
-json_out(D) :- is_dict(D), !, dict_pairs(D, _, Ps), put_char('{'), json_out_pairs(Ps), put_char('}').
-json_out(L) :- is_list(L), !, put_char('['), json_out_items(L), put_char(']').
-json_out(S) :- string(S), !, json_write_string(current_output, S).
-json_out(A) :- atom(A), !, ( json_literal(A) -> write(A) ; json_write_string(current_output, A) ).
-json_out(N) :- integer(N), !, write(N).
-json_out(T) :- json_write_dict(current_output, T, [width(0)]).
+%   json_text(+Term, -Text): Term as JSON, as json_write_dict/3 writes it
+%   (dicts, lists, strings, atoms with true/false/null as literals,
+%   integers; anything else through json_write_dict itself).  Writing the
+%   answer was most of a determination's time in Prolog, so it is built as
+%   a list of atomic pieces joined once (no stream call per character or
+%   key), and the quoted form of each atom, key and string is memoised:
+%   they are mostly the KB's own and recur in every answer.  Python reads
+%   the text, so spacing does not matter.
+json_text(T, Text) :-
+    json_pieces(T, Ps, []),
+    atomics_to_string(Ps, Text).
+
+json_pieces(T, P0, P) :-
+    (   is_dict(T)
+    ->  dict_pairs(T, _, Ps), P0 = ['{'|P1], json_pair_pieces(Ps, P1, ['}'|P])
+    ;   string(T)
+    ->  json_string_piece(T, E), P0 = [E|P]
+    ;   atom(T)
+    ->  json_atom_piece(T, E), P0 = [E|P]
+    ;   is_list(T)
+    ->  P0 = ['['|P1], json_item_pieces(T, P1, [']'|P])
+    ;   integer(T)
+    ->  P0 = [T|P]
+    ;   with_output_to(string(E), json_write_dict(current_output, T, [width(0)])), P0 = [E|P]
+    ).
+
+json_pair_pieces([], P, P).
+json_pair_pieces([K-V|T], [KE|P1], P) :-
+    json_key_piece(K, KE), json_pieces(V, P1, P2), json_more_pairs(T, P2, P).
+json_more_pairs([], P, P).
+json_more_pairs([K-V|T], [',', KE|P1], P) :-
+    json_key_piece(K, KE), json_pieces(V, P1, P2), json_more_pairs(T, P2, P).
+
+json_item_pieces([], P, P).
+json_item_pieces([H|T], P0, P) :- json_pieces(H, P0, P1), json_more_items(T, P1, P).
+json_more_items([], P, P).
+json_more_items([H|T], [','|P0], P) :- json_pieces(H, P0, P1), json_more_items(T, P1, P).
+
+%   The memo tables: quoted text by atom, by key (with its colon) and by a
+%   string's hash (the string itself checked); bounded, as requests bring
+%   atoms and strings of their own.
+:- dynamic json_atom_memo/2, json_key_memo/2, json_string_memo/3.
+
+json_atom_piece(A, E) :-
+    (   json_atom_memo(A, E0)
+    ->  E = E0
+    ;   (   json_literal(A) -> E = A ; json_quoted(A, E) ),
+        json_memo(json_atom_memo(A, E))
+    ).
+
+json_key_piece(K, E) :-
+    (   json_key_memo(K, E0)
+    ->  E = E0
+    ;   json_quoted(K, Q), atom_concat(Q, ':', E),
+        json_memo(json_key_memo(K, E))
+    ).
+
+json_string_piece(S, E) :-
+    term_hash(S, H),
+    (   json_string_memo(H, S, E0)
+    ->  E = E0
+    ;   json_quoted(S, E),
+        json_memo(json_string_memo(H, S, E))
+    ).
+
+json_quoted(T, Q) :- with_output_to(string(Q), json_write_string(current_output, T)).
+
+json_memo(Fact) :-
+    flag(covkb_json_memo, N, N+1),
+    (   N >= 10000
+    ->  retractall(json_atom_memo(_, _)), retractall(json_key_memo(_, _)),
+        retractall(json_string_memo(_, _, _)), flag(covkb_json_memo, _, 1)
+    ;   true
+    ),
+    assertz(Fact).
 
 json_literal(true).
 json_literal(false).
@@ -138,68 +209,127 @@ json_literal(null).
 %   every other character escaped) as atom_json_dict/3 with
 %   value_string_as(string) reads it: objects as dicts keyed by atoms,
 %   strings as strings, true/false/null as atoms, numbers as numbers.
+%   A recursive descent over the codes that picks each clause by the next
+%   code (first-argument indexing): reading was an eighth of a call's time.
+%   A text without a backslash has its strings cut out whole, by
+%   split_string/4 in C, each then one token s(String) among the codes.
 json_request(Text, Request) :-
-    string_codes(Text, Codes),
-    (   phrase((json_ws, json_value(Request), json_ws), Codes)
+    (   sub_atom_icasechk(Text, _, '\\')   % (a backslash has no case; 4x sub_string/5's speed)
+    ->  string_codes(Text, Codes)
+    ;   split_string(Text, "\"", "", Parts), json_tokens(Parts, Codes)
+    ),
+    (   json_ws(Codes, Cs1), json_value(Cs1, Request, Cs2), json_ws(Cs2, [])
     ->  true
     ;   throw(error(syntax_error(json_request), _))
     ).
 
-json_value(D) --> "{", !, json_ws, json_members(Ps), json_ws, "}", { dict_create(D, _, Ps) }.
-json_value(L) --> "[", !, json_ws, json_elements(L), json_ws, "]".
-json_value(S) --> "\"", !, json_chars(Cs), { string_codes(S, Cs) }.
-json_value(true) --> "true", !.
-json_value(false) --> "false", !.
-json_value(null) --> "null", !.
-json_value(N) --> json_number(Cs), { Cs \== [], number_codes(N, Cs) }.
+%   json_tokens(+Parts, -Tokens): the codes between strings, each string
+%   (no escape in it) as s(String); an unterminated one left as codes.
+json_tokens([Out|Parts], Tokens) :-
+    string_codes(Out, Cs), append(Cs, Tokens1, Tokens),
+    json_string_tokens(Parts, Tokens1).
 
-json_members([K-V|Ps]) --> "\"", !, json_chars(Cs), { atom_codes(K, Cs) }, json_ws, ":", json_ws,
-    json_value(V), json_ws, json_more_members(Ps).
-json_members([]) --> [].
-json_more_members(Ps) --> ",", !, json_ws, json_members(Ps), { Ps \== [] }.
-json_more_members([]) --> [].
-
-json_elements([V|Vs]) --> json_value(V), !, json_ws, json_more_elements(Vs).
-json_elements([]) --> [].
-json_more_elements([V|Vs]) --> ",", !, json_ws, json_value(V), json_ws, json_more_elements(Vs).
-json_more_elements([]) --> [].
-
-json_chars([]) --> "\"", !.
-json_chars([C|Cs]) --> "\\", !, json_escape(C), json_chars(Cs).
-json_chars([C|Cs]) --> [C], json_chars(Cs).
-
-json_escape(0'") --> "\"".
-json_escape(0'\\) --> "\\".
-json_escape(0'/) --> "/".
-json_escape(8) --> "b".
-json_escape(12) --> "f".
-json_escape(10) --> "n".
-json_escape(13) --> "r".
-json_escape(9) --> "t".
-json_escape(C) --> "u", json_hex4(H),
-    (   { H >= 0xD800, H =< 0xDBFF }, "\\u", json_hex4(L), { L >= 0xDC00, L =< 0xDFFF }
-    ->  { C is 0x10000 + ((H - 0xD800) << 10) + (L - 0xDC00) }
-    ;   { C = H }
+json_string_tokens([], []).
+json_string_tokens([S|Parts], Tokens) :-
+    (   Parts == []
+    ->  string_codes(S, Cs), Tokens = [0'"|Cs]
+    ;   Tokens = [s(S)|Tokens1], json_tokens(Parts, Tokens1)
     ).
 
-json_hex4(V) --> json_hex(A), json_hex(B), json_hex(C), json_hex(D), { V is A<<12 + B<<8 + C<<4 + D }.
-json_hex(V) --> [C], { code_type(C, xdigit(V)) }.
+json_value([C|Cs0], V, Cs) :- json_value(C, Cs0, V, Cs).
 
-json_number([C|Cs]) --> [C], { memberchk(C, `-+0123456789.eE`) }, !, json_number(Cs).
-json_number([]) --> [].
+json_value(0'{, Cs0, D, Cs) :- !,
+    json_ws(Cs0, Cs1), json_members(Cs1, Ps, Cs2), json_ws(Cs2, [0'}|Cs]),
+    dict_create(D, _, Ps).
+json_value(0'[, Cs0, L, Cs) :- !,
+    json_ws(Cs0, Cs1), json_elements(Cs1, L, Cs2), json_ws(Cs2, [0']|Cs]).
+json_value(s(S), Cs, S, Cs) :- !.
+json_value(0'", Cs0, S, Cs) :- !, json_chars(Cs0, Codes, Cs), string_codes(S, Codes).
+json_value(0't, [0'r, 0'u, 0'e|Cs], true, Cs) :- !.
+json_value(0'f, [0'a, 0'l, 0's, 0'e|Cs], false, Cs) :- !.
+json_value(0'n, [0'u, 0'l, 0'l|Cs], null, Cs) :- !.
+json_value(C, Cs0, N, Cs) :-
+    json_number_code(C), json_number(Cs0, Ns, Cs), number_codes(N, [C|Ns]).
 
-json_ws --> [C], { code_type(C, space) }, !, json_ws.
-json_ws --> [].
+json_members([s(S)|Cs1], [K-V|Ps], Cs) :- !,
+    atom_string(K, S),
+    json_member_value(Cs1, V, Ps, Cs).
+json_members([0'"|Cs0], [K-V|Ps], Cs) :- !,
+    json_chars(Cs0, KCs, Cs1), atom_codes(K, KCs),
+    json_member_value(Cs1, V, Ps, Cs).
+json_members(Cs, [], Cs).
 
-json_out_pairs([]).
-json_out_pairs([K-V|T]) :-
-    json_write_string(current_output, K), put_char(':'), json_out(V),
-    (   T == [] -> true ; put_char(','), json_out_pairs(T) ).
+json_member_value(Cs1, V, Ps, Cs) :-
+    json_ws(Cs1, [0':|Cs2]), json_ws(Cs2, Cs3),
+    json_value(Cs3, V, Cs4), json_ws(Cs4, Cs5), json_more_members(Cs5, Ps, Cs).
+json_more_members([0',|Cs0], Ps, Cs) :- !, json_ws(Cs0, Cs1), json_members(Cs1, Ps, Cs), Ps \== [].
+json_more_members(Cs, [], Cs).
 
-json_out_items([]).
-json_out_items([H|T]) :-
-    json_out(H),
-    (   T == [] -> true ; put_char(','), json_out_items(T) ).
+json_elements(Cs0, [V|Vs], Cs) :- json_value(Cs0, V, Cs1), !, json_ws(Cs1, Cs2), json_more_elements(Cs2, Vs, Cs).
+json_elements(Cs, [], Cs).
+json_more_elements([0',|Cs0], [V|Vs], Cs) :- !,
+    json_ws(Cs0, Cs1), json_value(Cs1, V, Cs2), json_ws(Cs2, Cs3), json_more_elements(Cs3, Vs, Cs).
+json_more_elements(Cs, [], Cs).
+
+json_chars([C|Cs0], Codes, Cs) :- json_char(C, Cs0, Codes, Cs).
+
+json_char(0'", Cs, [], Cs) :- !.
+json_char(0'\\, Cs0, [C|Codes], Cs) :- !, json_escape(Cs0, C, Cs1), json_chars(Cs1, Codes, Cs).
+json_char(C, Cs0, [C|Codes], Cs) :- json_chars(Cs0, Codes, Cs).
+
+json_escape([E|Cs0], C, Cs) :- json_escape(E, Cs0, C, Cs).
+
+json_escape(0'", Cs, 0'", Cs).
+json_escape(0'\\, Cs, 0'\\, Cs).
+json_escape(0'/, Cs, 0'/, Cs).
+json_escape(0'b, Cs, 8, Cs).
+json_escape(0'f, Cs, 12, Cs).
+json_escape(0'n, Cs, 10, Cs).
+json_escape(0'r, Cs, 13, Cs).
+json_escape(0't, Cs, 9, Cs).
+json_escape(0'u, Cs0, C, Cs) :-
+    json_hex4(Cs0, H, Cs1),
+    (   H >= 0xD800, H =< 0xDBFF,
+        Cs1 = [0'\\, 0'u|Cs2], json_hex4(Cs2, L, Cs3), L >= 0xDC00, L =< 0xDFFF
+    ->  C is 0x10000 + ((H - 0xD800) << 10) + (L - 0xDC00), Cs = Cs3
+    ;   C = H, Cs = Cs1
+    ).
+
+json_hex4([A, B, C, D|Cs], V, Cs) :-
+    code_type(A, xdigit(VA)), code_type(B, xdigit(VB)),
+    code_type(C, xdigit(VC)), code_type(D, xdigit(VD)),
+    V is VA<<12 + VB<<8 + VC<<4 + VD.
+
+json_number([C|Cs0], [C|Ns], Cs) :- json_number_code(C), !, json_number(Cs0, Ns, Cs).
+json_number(Cs, [], Cs).
+
+json_number_code(0'-).
+json_number_code(0'+).
+json_number_code(0'0).
+json_number_code(0'1).
+json_number_code(0'2).
+json_number_code(0'3).
+json_number_code(0'4).
+json_number_code(0'5).
+json_number_code(0'6).
+json_number_code(0'7).
+json_number_code(0'8).
+json_number_code(0'9).
+json_number_code(0'.).
+json_number_code(0'e).
+json_number_code(0'E).
+
+% white space as code_type(C, space) has it
+json_ws(Cs0, Cs) :-
+    (   Cs0 = [C|Cs1], json_space(C) -> json_ws(Cs1, Cs) ; Cs = Cs0 ).
+
+json_space(0' ).
+json_space(9).
+json_space(10).
+json_space(11).
+json_space(12).
+json_space(13).
+json_space(C) :- integer(C), C > 255, code_type(C, space).
 
 %!  cases(+Module, +Request:dict, -Cases:list) is det.
 %
@@ -215,7 +345,13 @@ cases(M, Req0, Cases) :-
     Ctx = ctx(M, Req, Settled),
     relevant_statements(M, Cands, Stmts),
     unknown_vars(Ctx, Cands, ServiceVar, Stmts, Vars),
-    findall(Case, case(Ctx, Cands, ServiceProofs, Vars, Case), Cases),
+    (   unique_statements(M)
+    ->  % a case per assignment at most: built outside findall/3, which
+        % would copy every case's proof
+        findall(A, ( assignment(Vars, A), consistent(Ctx, A) ), As),
+        assigned_cases(As, Ctx, Cands, ServiceProofs, Cases)
+    ;   findall(Case, case(Ctx, Cands, ServiceProofs, Vars, Case), Cases)
+    ),
     Cases \== [],
     !.
 
@@ -238,7 +374,7 @@ relevant_findings_json(M, RequestJson, Out) :-
           ),
           covkb_error(Code, Key, Args),
           R = _{error: _{code: Code, key: Key, args: Args}}),
-    with_output_to(string(Out), json_out(R)).
+    json_text(R, Out).
 
 %   digest_case(+Case, -Digest, +Seen0, -Seen): the case with its proof
 %   flattened to the nodes that carry a section (quotes, headings, notes) or
@@ -528,11 +664,15 @@ domain(M, F, Vs) :-
 
 %%  Statements and the facts they depend on ------------------------------
 
-applies(M, S, Svc) :- M:applies_to(S, G), service_below(M, Svc, G).
-
-relevant_statements(M, Cands, Stmts) :-
-    findall(S, ( member(Svc, Cands), applies(M, S, Svc) ), Ss),
+%   applicable(+M, +Services, -Stmts): the statements that apply to one of
+%   Services, sorted; each service's ancestors are found once, then their
+%   statements by index (not each statement's service tested against Svc).
+applicable(M, Svcs, Stmts) :-
+    findall(G, ( member(Svc, Svcs), service_below(M, Svc, G) ), Gs0), sort(Gs0, Gs),
+    findall(S, ( member(G, Gs), M:applies_to(S, G) ), Ss),
     sort(Ss, Stmts).
+
+relevant_statements(M, Cands, Stmts) :- applicable(M, Cands, Stmts).
 
 statement_fact(M, S, F) :- M:requires(S, F, _, _).
 statement_fact(M, S, F) :- M:criterion(S, _, F, _).
@@ -574,15 +714,26 @@ live_statement(Ctx, S) :-
 
 %   case(+Ctx, +Cands, +ServiceProofs, +Vars, -Case): one completion of the
 %   unknowns and what the policy decides in it.
-case(Ctx, Cands, SProofs, Vars, _{assign: Assume, outcome: Outcome, statement: Stmt,
-                                  criteria_met: Met, referral: Referral, proof: Proof}) :-
+case(Ctx, Cands, SProofs, Vars, Case) :-
     assignment(Vars, Assign),
     consistent(Ctx, Assign),
+    assigned_case(Ctx, Cands, SProofs, Assign, Case).
+
+assigned_cases([], _, _, _, []).
+assigned_cases([A|As], Ctx, Cands, SProofs, Cases) :-
+    (   assigned_case(Ctx, Cands, SProofs, A, Case) -> Cases = [Case|Cases1] ; Cases = Cases1 ),
+    assigned_cases(As, Ctx, Cands, SProofs, Cases1).
+
+assigned_case(Ctx, Cands, SProofs, Assign,
+              _{assign: Assume, outcome: Outcome, statement: Stmt, criteria_met: Met,
+                referral: Referral, proof: Proof}) :-
     ( Cands = [Only] -> Svc = Only ; Assign = [_-Svc-_|_] ),
-    memberchk(Svc-SProof0, SProofs),
-    copy_term(SProof0, SProof),
+    memberchk(Svc-SProof, SProofs),
     decide(Ctx, Assign, Svc, SProof, Outcome, Stmt, Met, Referral, Proof),
-    maplist([V-X-R, _{var: V, value: X, rank: R}]>>true, Assign, Assume).
+    maplist(assumption, Assign, Assume).
+
+% (not a yall lambda: that copies itself at each call)
+assumption(V-X-R, _{var: V, value: X, rank: R}).
 
 assignment([], []).
 assignment([var(V, Dom, R)|Vs], [V-X-R|As]) :- member(X, Dom), assignment(Vs, As).
@@ -603,7 +754,7 @@ decide(Ctx, Assign, Svc, SProof, Outcome, Stmt, Met, Referral, Proof) :-
     ->  Stmt = null, Met = [], Referral = null,
         unaddressed(M, Outcome, Why),
         Proof = _{kind: outcome, outcome: Outcome, reason: Svc, children: [SProof|Why]}
-    ;   findall(S, applies(M, S, Svc), Ss0), sort(Ss0, Ss),
+    ;   applicable(M, [Svc], Ss),
         partition(requirements_hold(Ctx, Assign), Ss, Applicable, NotApplicable),
         (   Applicable == []
         ->  Stmt = null, Met = [], Referral = null,
@@ -661,7 +812,9 @@ statement_node(Ctx, Assign, Svc, S, Node) :-
     Ctx = ctx(M, _, _),
     M:statement(S, Section, Decides),
     findall(N-Q, M:statement_quote(S, N, Q), NQs), keysort(NQs, NQs1), pairs_values(NQs1, Quotes),
-    findall(R, requirement_node(Ctx, Assign, S, R), Reqs),
+    % the nodes built outside findall/3, which would copy their proofs
+    findall(req(F, Want, Q), M:requires(S, F, Want, Q), Rs),
+    maplist(requirement_node(Ctx, Assign, S), Rs, Reqs),
     (   forall(member(R, Reqs), node_holds(R)) -> Holds = true ; Holds = false ),
     (   M:criteria(S, Mode, CQuote)
     ->  member_nodes(Ctx, Assign, S, top, Section, Crits),
@@ -688,10 +841,10 @@ statement_interpretation(M, Svc, S, I) :-
     ;   I = null
     ).
 
-requirement_node(Ctx, Assign, S, _{kind: requirement, id: F, expected: Want, holds: H,
-                                   quote: Q, interpretation: I, children: [P]}) :-
+requirement_node(Ctx, Assign, S, req(F, Want, Q),
+                 _{kind: requirement, id: F, expected: Want, holds: H,
+                   quote: Q, interpretation: I, children: [P]}) :-
     Ctx = ctx(M, _, _),
-    M:requires(S, F, Want, Q),
     interp(M, requires(S, F), I),
     fact_value(Ctx, Assign, F, V, P),
     ( V == Want -> H = true ; H = false ).
@@ -701,12 +854,14 @@ requirement_node(Ctx, Assign, S, _{kind: requirement, id: F, expected: Want, hol
 %   the policy lists them (fact order; the ASP evaluator orders by id).
 member_nodes(Ctx, Assign, S, Group, Section, Nodes) :-
     Ctx = ctx(M, _, _),
-    findall(N,
-            (   M:criterion_group(S, C, _, _), parent(M, S, C, Group),
-                group_node(Ctx, Assign, S, C, Section, N)
-            ;   M:criterion(S, C, _, _), parent(M, S, C, Group),
-                criterion_node(Ctx, Assign, S, C, Section, N)
-            ), Nodes).
+    findall(Member,
+            (   M:criterion_group(S, C, _, _), parent(M, S, C, Group), Member = group(C)
+            ;   M:criterion(S, C, _, _), parent(M, S, C, Group), Member = criterion(C)
+            ), Members),
+    maplist(member_node(Ctx, Assign, S, Section), Members, Nodes).
+
+member_node(Ctx, Assign, S, Section, group(C), N) :- group_node(Ctx, Assign, S, C, Section, N).
+member_node(Ctx, Assign, S, Section, criterion(C), N) :- criterion_node(Ctx, Assign, S, C, Section, N).
 
 parent(M, S, C, P) :- ( M:member_of(S, C, P0) -> P = P0 ; P = top ).
 
