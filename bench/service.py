@@ -44,7 +44,7 @@ except ImportError:
 
 TODAY = "2025-06-01"
 LEVELS = (1, 8, 32)
-PER_LEVEL = {1: 600, 8: 1500, 32: 2500}   # requests, at most
+PER_LEVEL = {1: 600, 8: 3000, 32: 8000}   # requests, at most
 SECONDS = 20.0                            # per level, at most
 
 
