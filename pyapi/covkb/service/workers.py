@@ -7,11 +7,20 @@ asyncio front talks to each worker over its stdin/stdout with length-
 prefixed frames: a one-line JSON header, a newline, then the body bytes as
 they came (the front never parses a request body).
 
+The pool serves requests first come, first served: a worker that comes free
+goes to the longest waiting request, never to one that has just arrived.
+A quick operation (a determination, a CDS Hooks call) may be sent to a
+worker that is still answering another quick one (at most ``depth``, 2, at
+a time), so the worker finds its next request waiting instead of idling
+while the front hands it over; nothing queues behind a batch, a diff or a
+check.  The price: a request sent behind a CDS call that reads a FHIR
+server waits for that read, though the other worker may come free first.
+
 A worker that dies (a crash, SIGKILL, out of memory) is seen at once (its
-pipe closes) and replaced; the request it held is sent again to another
+pipe closes) and replaced; the requests it held are sent again to another
 worker, once, since every operation only reads.  A worker that takes longer
 than the operation's timeout is killed and replaced, and its request gets a
-503: never a hang.
+503 (a request queued behind it is sent elsewhere): never a hang.
 """
 
 from __future__ import annotations
