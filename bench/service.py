@@ -318,16 +318,17 @@ def main() -> int:
             await asyncio.sleep(2)
             victim = None
             for _ in range(500):  # a worker in the middle of a request, if one is seen
-                victim = next((w["pid"] for w in s.health()["pool"]["workers"] if w["busy"]), None)
+                # (health in a thread: the load generator's loop keeps sending meanwhile)
+                victim = next((w["pid"] for w in (await asyncio.to_thread(s.health))["pool"]["workers"] if w["busy"]), None)
                 if victim is not None:
                     break
                 await asyncio.sleep(0.01)
-            victim = victim or s.worker_pids()[0]
+            victim = victim or (await asyncio.to_thread(s.worker_pids))[0]
             t = time.monotonic()
             os.kill(victim, signal.SIGKILL)
             replaced_after = None
             while time.monotonic() - t < 30:
-                h = s.health()["pool"]
+                h = (await asyncio.to_thread(s.health))["pool"]
                 if h["replaced"] > before["replaced"] and len(h["workers"]) == a.workers:
                     replaced_after = round(time.monotonic() - t, 2)
                     break
