@@ -24,9 +24,9 @@ import re
 import urllib.parse
 import urllib.request
 import zlib
+from typing import Any
 
 import orjson
-from typing import Any
 
 from ..errors import CovkbError, InvalidRequest
 from .fhir_map import (COVERAGE_KEY, FhirMapping, InvalidFhir, PrefetchMissing, order_date, record_request,

@@ -177,6 +177,7 @@ class _Proc:
             self.pending.append(waiter)
             await self.proc.stdin.drain()
         except (ConnectionError, RuntimeError) as exc:
+            waiter.cancel()  # its answer, if any, is dropped by the reader
             raise WorkerDied(f"worker {self.pid} died") from exc
         return await waiter
 
@@ -354,7 +355,7 @@ class Pool:
                 p.kill()  # what it holds after this one is told it died, and sent elsewhere
                 raise EngineUnavailable(f"the engine took longer than {timeout:g} s; the worker was replaced") from None
             except WorkerDied as exc:
-                p.dead = True
+                p.kill()  # dead already, or its pipe is broken: of no more use
                 attempt += 1
                 if attempt > retries:
                     self.stats.failed += 1
