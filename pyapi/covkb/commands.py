@@ -464,6 +464,18 @@ def _draft_file(path: str) -> Path:
     return f
 
 
+def _write_or_echo(text: str, output: Path | None) -> None:
+    """A draft command's text to --output, or to stdout; a file that cannot
+    be written is a one-line error."""
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _fail(InvalidRequest(f"cannot write {output}: {exc.strerror}"), Format.text)
+
+
 @draft_app.command("new")
 def draft_new(
     base: Optional[str] = typer.Option(None, "--from", help="The version the draft revises (default: the latest)."),
@@ -476,17 +488,12 @@ def draft_new(
     try:
         p = _policy(policy)
         text = scaffold(p, base or p.latest().id)
-        if output is not None:
-            if output.exists():
-                raise InvalidRequest(f"{output} exists already; choose another file")
-            output.write_text(text, encoding="utf-8")
+        if output is not None and output.exists():
+            raise InvalidRequest(f"{output} exists already; choose another file")
     except CovkbError as err:
         _fail(err, Format.text)
-    except OSError as exc:
-        _fail(InvalidRequest(f"cannot write {output}: {exc.strerror}"), Format.text)
-    if output is None:
-        typer.echo(text, nl=False)
-    else:
+    _write_or_echo(text, output)
+    if output is not None:
         typer.echo(f"wrote {output}; edit it, then `covkb draft check {f'--policy {policy} ' if policy else ''}{output}`",
                    err=True)
 
@@ -505,14 +512,9 @@ def draft_compile(
         if path.suffix != ".toml":
             raise InvalidRequest(f"{path.name} is a .pl draft already; compile takes a .toml draft")
         text = compile_draft(path, _policy(policy)).text()
-        if output is not None:
-            output.write_text(text, encoding="utf-8")
     except CovkbError as err:
         _fail(err, Format.text)
-    except OSError as exc:
-        _fail(InvalidRequest(f"cannot write {output}: {exc.strerror}"), Format.text)
-    if output is None:
-        typer.echo(text, nl=False)
+    _write_or_echo(text, output)
 
 
 @draft_app.command("check")
