@@ -39,8 +39,9 @@ class Server:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"the server exited: {self.proc.stderr.read().decode()[-2000:]}")
             try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    break
+                r = httpx.get(f"{self.url}/healthz", timeout=1)
+                if r.status_code == 200 and all(s["serving"] for s in r.json()["pool"].get("servers", ())):
+                    break  # every server process serving (inline), or the front (pool)
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
@@ -52,7 +53,11 @@ class Server:
         return httpx.get(f"{self.url}/healthz", timeout=5).json()
 
     def worker_pids(self) -> list[int]:
-        return [w["pid"] for w in self.health()["pool"]["workers"]]
+        """The engine workers' pids (pool mode), or the serving server processes' (inline)."""
+        pool = self.health()["pool"]
+        if "servers" in pool:
+            return [s["pid"] for s in pool["servers"] if s["serving"]]
+        return [w["pid"] for w in pool["workers"]]
 
     def stop(self, timeout: float = 30) -> int:
         if self.proc.poll() is None:

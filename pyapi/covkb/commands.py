@@ -535,7 +535,9 @@ def draft_check(
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
-    workers: int = typer.Option(0, "--workers", "-w", min=0, help="Engine worker processes (0: one per core)."),
+    workers: int = typer.Option(0, "--workers", "-w", min=0, help="Server processes, or with --mode pool engine workers (0: one per core)."),
+    mode: str = typer.Option("inline", "--mode", help="inline: each server process decides with engines of its own; "
+                             "pool: one HTTP front hands every operation to engine workers (a killed worker's requests are sent again)."),
     policy: Optional[str] = typer.Option(None, "--policy", help="The default policy of requests that name none."),
     cache_size: int = typer.Option(4096, "--cache-size", min=0, help="Answers remembered for identical requests (0: none)."),
     fhir_server: list[str] = typer.Option([], "--fhir-server", help="A FHIR server base URL whose CDS calls may have covkb read missing prefetch; repeatable."),
@@ -548,8 +550,12 @@ def serve(
         from .service.app import Settings, serve as run_server
     except ImportError as exc:
         raise InvalidRequest(f"covkb serve needs the service dependencies (pip install covkb): {exc}") from exc
-    run_server(host, port, Settings(workers=workers or os.cpu_count() or 1, policy=policy, cache_size=cache_size,
-                                    fhir_servers=tuple(fhir_server)), log_level=log_level)
+    if mode not in ("inline", "pool"):
+        raise InvalidRequest(f"--mode {mode!r}: inline or pool")
+    code = run_server(host, port, Settings(workers=workers or os.cpu_count() or 1, mode=mode, policy=policy,
+                                           cache_size=cache_size, fhir_servers=tuple(fhir_server)), log_level=log_level)
+    if code:
+        raise typer.Exit(code)
 
 
 def run_app() -> None:

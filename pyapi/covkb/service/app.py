@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
+import sys
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from enum import Enum
@@ -41,7 +42,8 @@ class EngineName(str, Enum):
 
 @dataclass
 class Settings:
-    workers: int = 2
+    workers: int = 2                      # server processes (inline), or engine workers (pool)
+    mode: str = "inline"                  # inline: engines in the server processes; pool: one front, N workers
     policy: Optional[str] = None          # the default policy (None: kb/policies/default.pl)
     max_body: int = 1 << 20               # 1 MiB for a request
     max_batch_body: int = 64 << 20        # 64 MiB for a batch (streamed)
@@ -56,6 +58,14 @@ class Settings:
     cache_bytes: int = 64 << 20           # ... and their bytes at most
     fhir_servers: tuple[str, ...] = ()    # FHIR servers a CDS call may have covkb read missing prefetch from
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+def settings_from_json(d: dict[str, Any]) -> Settings:
+    """Settings from dataclasses.asdict(settings) sent through JSON."""
+    d = dict(d)
+    for name in ("preload_engines", "fhir_servers"):
+        d[name] = tuple(d[name])
+    return Settings(**d)
 
 
 def _problem_response(status: int, code: str, detail: str) -> Response:
@@ -139,7 +149,9 @@ class _TooLarge(Exception):
         self.limit = limit
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, engines: Any = None) -> FastAPI:
+    """The app; engines(config) makes what operations are sent to (a
+    ``workers.Pool`` of settings.workers processes unless given)."""
     settings = settings or Settings()
     from ..policy import Policy, policy_folders
     from ..request import request_model
@@ -163,8 +175,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             service_policy[crd.service_id(h, p.id)] = p.id
     cache = Memo(64, 256 << 20)  # check, diff, compare
 
-    pool = Pool(settings.workers, {"policy": default.id, "today": settings.today, "fhir_servers": list(settings.fhir_servers),
-                                   "preload_policies": [default.id], "preload_engines": list(settings.preload_engines)})
+    worker_config = {"policy": default.id, "today": settings.today, "fhir_servers": list(settings.fhir_servers),
+                     "preload_policies": [default.id], "preload_engines": list(settings.preload_engines)}
+    pool = engines(worker_config) if engines is not None else Pool(settings.workers, worker_config)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -387,7 +400,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # -- operations ----------------------------------------------------------------------
     @app.get("/healthz", summary="Liveness, and the engine workers")
     async def healthz() -> dict[str, Any]:
-        return {"status": "ok", "pool": pool.status(), "memo": memo.status()}
+        return {"status": "ok", "mode": settings.mode, "pool": pool.status(), "memo": memo.status()}
 
     if settings.debug_ops:
         @app.post("/debug/sleep", include_in_schema=False)
@@ -398,6 +411,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 s, prob = from_error(err)
                 return Response(dumps(prob), status_code=s, media_type=PROBLEM)
             return Response(out, status_code=status, media_type=media)
+
+        @app.post("/debug/block", include_in_schema=False)
+        async def debug_block(seconds: float = 1.0) -> Response:
+            import time
+
+            time.sleep(seconds)  # as an engine that hangs inside a server process would
+            return Response(b"{}", media_type="application/json")
 
     # The two routes every client and EHR call hits (a determination, a CDS
     # Hooks call), answered without FastAPI's routing and parameter
@@ -539,9 +559,10 @@ class _OneWrite:
         return getattr(self._transport, name)
 
 
-def _http_protocol() -> Any:
+def _http_protocol(on_close: Any = None) -> Any:
     """uvicorn's httptools protocol with one write per response, where
-    httptools is installed (else uvicorn's choice)."""
+    httptools is installed (else uvicorn's choice); on_close() is called as
+    each connection is lost."""
     try:
         from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
     except ImportError:
@@ -551,15 +572,27 @@ def _http_protocol() -> Any:
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(_OneWrite(transport))  # type: ignore[arg-type]
 
+        def connection_lost(self, exc: Exception | None) -> None:
+            super().connection_lost(exc)
+            if on_close is not None:
+                on_close()
+
     return OneWriteHttpTools
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, settings: Settings | None = None, log_level: str = "warning") -> None:
+def serve(host: str = "127.0.0.1", port: int = 8000, settings: Settings | None = None, log_level: str = "warning") -> int:
+    """Serve until SIGTERM or SIGINT; the exit status."""
     import uvicorn
 
+    settings = settings or Settings()
+    if settings.mode == "inline":
+        from .servers import supervise
+
+        return supervise(host, port, settings, log_level)
     app = create_app(settings)
     uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=60, access_log=False,
                 http=_http_protocol())
+    return 0
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -571,6 +604,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=8000)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--mode", choices=("inline", "pool"), default="inline")
     ap.add_argument("--policy")
     ap.add_argument("--today")
     ap.add_argument("--timeout", type=float, default=30.0)
@@ -579,9 +613,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--fhir-server", action="append", default=[], help="a FHIR server base URL to read missing prefetch from")
     ap.add_argument("--log-level", default="warning")
     a = ap.parse_args(argv)
-    serve(a.host, a.port, Settings(workers=a.workers, policy=a.policy, today=a.today, timeout=a.timeout,
-                                   debug_ops=a.debug_ops, cache_size=a.cache_size, fhir_servers=tuple(a.fhir_server)),
-          log_level=a.log_level)
+    sys.exit(serve(a.host, a.port, Settings(workers=a.workers, mode=a.mode, policy=a.policy, today=a.today,
+                                            timeout=a.timeout, debug_ops=a.debug_ops, cache_size=a.cache_size,
+                                            fhir_servers=tuple(a.fhir_server)), log_level=a.log_level))
 
 
 if __name__ == "__main__":
