@@ -1,7 +1,12 @@
-"""The service under faults, on a real server: a worker SIGKILLed under load
-is replaced and no request fails; a hung worker is killed at the timeout
-(503, then replaced), never a hang; SIGTERM answers every request already
-accepted before the server stops.  Bounded in count and time."""
+"""The service under faults, on a real server, in both modes.
+
+inline (the default): a server process SIGKILLed under load is replaced and
+only the requests in flight on it fail; one whose engine hangs is killed at
+the timeout and replaced, never a hang; connections are spread evenly.
+pool: a worker SIGKILLed under load is replaced and no request fails; a hung
+worker is killed at the timeout (503, then replaced).  Both: SIGTERM answers
+every request already accepted before the server stops.  Bounded in count
+and time."""
 
 from __future__ import annotations
 
@@ -43,9 +48,60 @@ def _load(url: str, clients: int, stop: threading.Event, results: list, path: st
 
 @pytest.fixture(scope="module")
 def server():
-    s = Server("--debug-ops", "--timeout", "2", "--cache-size", "0", workers=2)  # every request reaches a worker
+    s = Server("--mode", "pool", "--debug-ops", "--timeout", "2", "--cache-size", "0", workers=2)  # every request reaches a worker
     yield s
     s.stop()
+
+
+@pytest.fixture(scope="module")
+def inline():
+    s = Server("--debug-ops", "--timeout", "2", "--cache-size", "0", workers=2)
+    yield s
+    s.stop()
+
+
+def test_inline_a_killed_server_process_is_replaced_and_only_the_requests_in_flight_on_it_fail(inline) -> None:
+    before = inline.health()["pool"]
+    stop, results = threading.Event(), []
+    threads = _load(inline.url, 8, stop, results)
+    time.sleep(1.0)
+    servers = inline.health()["pool"]["servers"]
+    victim = max(servers, key=lambda s: s["connections"])
+    os.kill(victim["pid"], signal.SIGKILL)
+    killed_at = len(results)
+    assert _wait(lambda: inline.health()["pool"]["servers_replaced"] == before["servers_replaced"] + 1
+                 and len(inline.worker_pids()) == 2 and victim["pid"] not in inline.worker_pids(), 60)
+    time.sleep(1.0)  # and the new process answers
+    stop.set()
+    for t in threads:
+        t.join(30)
+    failed = [r for r in results if r != 200]
+    assert len(failed) <= victim["connections"]  # at most one per connection it held (the health call's included)
+    assert all(isinstance(r, str) for r in failed)  # connections closed under them, never an HTTP error
+    assert results[killed_at:].count(200) > 20      # the service kept answering
+
+
+def test_inline_a_server_process_whose_engine_hangs_is_killed_at_the_timeout_and_replaced(inline) -> None:
+    before = inline.health()["pool"]
+    t = time.monotonic()
+    with pytest.raises(httpx.RemoteProtocolError):  # its connection closes: the process was killed
+        httpx.post(f"{inline.url}/debug/block", params={"seconds": 30}, timeout=20)
+    assert time.monotonic() - t < 5
+    assert _wait(lambda: inline.health()["pool"]["servers_hung"] == before["servers_hung"] + 1
+                 and len(inline.worker_pids()) == 2, 60)
+    assert httpx.post(f"{inline.url}/v1/determine", json=REQ, timeout=20).json()["outcome"] == "medically_necessary"
+
+
+def test_inline_keep_alive_connections_are_spread_evenly_over_the_server_processes(inline) -> None:
+    clients = [httpx.Client(base_url=inline.url, timeout=20) for _ in range(16)]
+    try:
+        for c in clients:  # sixteen connections, opened one after another
+            assert c.post("/v1/determine", json=REQ).status_code == 200
+        held = [s["connections"] for s in clients[0].get("/healthz").json()["pool"]["servers"]]
+        assert sum(held) == 16 and max(held) - min(held) <= 2, held
+    finally:
+        for c in clients:
+            c.close()
 
 
 def test_a_worker_killed_under_load_is_replaced_and_no_request_fails(server) -> None:
@@ -93,8 +149,9 @@ def test_a_hung_worker_is_killed_at_the_timeout_and_replaced(server) -> None:
     assert httpx.post(f"{server.url}/v1/determine", json=REQ, timeout=20).json()["outcome"] == "medically_necessary"
 
 
-def test_sigterm_answers_every_accepted_request() -> None:
-    s = Server("--debug-ops", workers=2)
+@pytest.mark.parametrize("mode", ["inline", "pool"])
+def test_sigterm_answers_every_accepted_request(mode: str) -> None:
+    s = Server("--mode", mode, "--debug-ops", workers=2)
     try:
         answers: list = []
 
