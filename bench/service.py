@@ -270,6 +270,8 @@ def main() -> int:
                     help="A/B: fresh-decision latency beside the server of another source tree (its pyapi folder, "
                          "e.g. from `git archive`), interleaved; writes bench/results/service_ab.json")
     ap.add_argument("--rounds", type=int, default=2, help="with --against: rounds of every level on both servers")
+    ap.add_argument("--modes", nargs="+", choices=("inline", "pool"), default=["inline", "pool"],
+                    help="the serve modes measured (default: both, inline first)")
     a = ap.parse_args()
     if a.examples_only:
         s = Server(workers=a.workers, today=None)
@@ -288,81 +290,25 @@ def main() -> int:
     rest = rest_requests()
     crd_reqs = crd_requests()
     results: dict = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}, "workers": a.workers,
-                     "distinct_rest_requests": len(rest), "distinct_crd_requests": len(crd_reqs)}
+                     "distinct_rest_requests": len(rest), "distinct_crd_requests": len(crd_reqs), "modes": {}}
     if a.only is None:
         print(f"in-process baseline ({len(rest)} REST requests, {len(crd_reqs)} CRD calls, rotating) ...", flush=True)
         results["in_process"] = in_process(rest, crd_reqs)
 
-    # every request decided by the engines (the answer memo off)
-    s = Server("--cache-size", "0", workers=a.workers, today=TODAY)
-    try:
-        kinds = kinds_for(s.port, rest, crd_reqs)
-        for kind in [*kinds, NEW_RECORDS]:
-            if kind in kinds:
-                asyncio.run(load(s.port, kinds[kind], 4, 200, 10))  # warm up
-            results[kind] = []
-            for n in LEVELS:
-                reqs, distinct = level_requests(kinds, kind, n, s.port, crd_reqs, f"c{n}-")
-                r = asyncio.run(load(s.port, reqs, n, PER_LEVEL[n], SECONDS, distinct=distinct))
-                results[kind].append(r)
-                print(f"{kind:30} {n:>2} clients: p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, "
-                      f"{r['throughput_rps']} req/s, {r['requests']} requests, errors {r['errors']}", flush=True)
-        if a.only == "latency":
-            return _write(out / "service_latency.json", results)
-
-        # a worker SIGKILLed under load
-        before = s.health()["pool"]
-
-        async def kill_under_load() -> dict:
-            task = asyncio.ensure_future(load(s.port, kinds["rest_determine_explain_false"], 32, 6000, 8))
-            await asyncio.sleep(2)
-            victim = None
-            for _ in range(500):  # a worker in the middle of a request, if one is seen
-                # (health in a thread: the load generator's loop keeps sending meanwhile)
-                victim = next((w["pid"] for w in (await asyncio.to_thread(s.health))["pool"]["workers"] if w["busy"]), None)
-                if victim is not None:
-                    break
-                await asyncio.sleep(0.01)
-            victim = victim or (await asyncio.to_thread(s.worker_pids))[0]
-            t = time.monotonic()
-            os.kill(victim, signal.SIGKILL)
-            replaced_after = None
-            while time.monotonic() - t < 30:
-                h = (await asyncio.to_thread(s.health))["pool"]
-                if h["replaced"] > before["replaced"] and len(h["workers"]) == a.workers:
-                    replaced_after = round(time.monotonic() - t, 2)
-                    break
-                await asyncio.sleep(0.05)
-            r = await task
-            return {**r, "killed_pid": victim, "replaced_in_s": replaced_after}
-        fault = asyncio.run(kill_under_load())
-        after = s.health()["pool"]
-        fault["retried_by_the_pool"] = after["retried"] - before["retried"]
-        results["sigkill_worker_under_load"] = fault
-        print(f"SIGKILL a worker under 32-client load: {fault['requests']} answered, {fault['errors']} failed, "
-              f"{fault['retried_by_the_pool']} sent again, replaced in {fault['replaced_in_s']} s", flush=True)
-
-        # SIGTERM under load: every request sent before it must be answered
-        async def term_under_load() -> dict:
-            sent: list[tuple[float, bool]] = []
-            task = asyncio.ensure_future(load(s.port, kinds["rest_determine_explain_false"], 32, 20000, 15, sent))
-            await asyncio.sleep(2)
-            t_term = time.monotonic()
-            s.proc.send_signal(signal.SIGTERM)
-            r = await task
-            before_term = [ok for when, ok in sent if when < t_term]
-            after_term = [ok for when, ok in sent if when >= t_term]
-            return {"sent_before_sigterm": len(before_term), "lost_before_sigterm": before_term.count(False),
-                    "answered_after_sigterm": after_term.count(True), "refused_after_sigterm": after_term.count(False),
-                    "connect_errors": r["error_kinds"]}
-        term = asyncio.run(term_under_load())
-        code = s.proc.wait(60)
-        term["exit_status"] = code
-        results["sigterm_under_load"] = term
-        print(f"SIGTERM under 32-client load: {term['sent_before_sigterm']} requests sent before it, "
-              f"{term['lost_before_sigterm']} lost; exit status {code}", flush=True)
-    finally:
-        s.stop()
+    for mode in a.modes:
+        print(f"-- covkb serve --mode {mode} --workers {a.workers}", flush=True)
+        res = results["modes"][mode] = {}
+        # every request decided by the engines (the answer memo off)
+        s = Server("--mode", mode, "--cache-size", "0", workers=a.workers, today=TODAY)
+        try:
+            res.update(fresh_levels(s, rest, crd_reqs))
+            if a.only is None:
+                res["sigkill_under_load"] = kill_under_load(s, mode, a.workers)
+                res["sigterm_under_load"] = term_under_load(s)
+        finally:
+            s.stop()
+    if a.only == "latency":
+        return _write(out / "service_latency.json", results)
 
     # the same requests again with the memo on (the default): repeated requests are looked up
     s = Server(workers=a.workers, today=TODAY)
@@ -374,17 +320,103 @@ def main() -> int:
             results[f"{kind}_memo"] = [r]
             print(f"{kind + ' (memo)':30} 32 clients: p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, "
                   f"{r['throughput_rps']} req/s, {r['requests']} requests, errors {r['errors']}", flush=True)
-        # the front's own ceiling: a route that does no work (GET /healthz)
+        # the HTTP stack's own ceiling: a route that does no work (GET /healthz)
         ping = [f"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{s.port}\r\n\r\n".encode()]
         asyncio.run(load(s.port, ping, 4, 200, 5))
         r = asyncio.run(load(s.port, ping, 32, PER_LEVEL[32], SECONDS))
-        results["healthz_front_ceiling"] = [r]
+        results["healthz_ceiling"] = [r]
         print(f"{'GET /healthz (no engine)':30} 32 clients: p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, "
               f"{r['throughput_rps']} req/s", flush=True)
-
     finally:
         s.stop()
     return _write(out / "service.json", results)
+
+
+def fresh_levels(s: Server, rest: list[bytes], crd_reqs: list[tuple[str, bytes]]) -> dict:
+    """Every kind at 1, 8 and 32 clients, every request decided by an engine."""
+    out: dict = {}
+    kinds = kinds_for(s.port, rest, crd_reqs)
+    for kind in [*kinds, NEW_RECORDS]:
+        if kind in kinds:
+            asyncio.run(load(s.port, kinds[kind], 4, 200, 10))  # warm up
+        out[kind] = []
+        for n in LEVELS:
+            reqs, distinct = level_requests(kinds, kind, n, s.port, crd_reqs, f"c{n}-")
+            r = asyncio.run(load(s.port, reqs, n, PER_LEVEL[n], SECONDS, distinct=distinct))
+            out[kind].append(r)
+            print(f"{kind:30} {n:>2} clients: p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, "
+                  f"{r['throughput_rps']} req/s, {r['requests']} requests, errors {r['errors']}", flush=True)
+    return out
+
+
+def kill_under_load(s: Server, mode: str, workers: int) -> dict:
+    """SIGKILL, under 32-client load, the engine process with the most work:
+    in pool mode a busy worker (its requests are sent again), inline the
+    server process holding the most connections (its requests in flight
+    are lost: at most one per connection it held)."""
+    reqs = kinds_for(s.port, rest_requests(), [])["rest_determine_explain_false"]
+    before = s.health()["pool"]
+
+    async def run() -> dict:
+        task = asyncio.ensure_future(load(s.port, reqs, 32, 30000, 8))  # over at 8 s, whatever the speed
+        await asyncio.sleep(2)
+        held = None
+        victim = None
+        for _ in range(500):  # (health in a thread: the load generator's loop keeps sending meanwhile)
+            pool = (await asyncio.to_thread(s.health))["pool"]
+            if mode == "inline":
+                busiest = max(pool["servers"], key=lambda x: x["connections"])
+                victim, held = busiest["pid"], busiest["connections"]
+            else:  # a worker in the middle of a request, if one is seen
+                victim = next((w["pid"] for w in pool["workers"] if w["busy"]), None)
+            if victim is not None:
+                break
+            await asyncio.sleep(0.01)
+        victim = victim or (await asyncio.to_thread(s.worker_pids))[0]
+        t = time.monotonic()
+        os.kill(victim, signal.SIGKILL)
+        replaced_after = None
+        key = "servers_replaced" if mode == "inline" else "replaced"
+        while time.monotonic() - t < 30:
+            if ((await asyncio.to_thread(s.health))["pool"][key] > before[key]
+                    and len(await asyncio.to_thread(s.worker_pids)) == workers):
+                replaced_after = round(time.monotonic() - t, 2)
+                break
+            await asyncio.sleep(0.05)
+        r = await task
+        return {**r, "killed_pid": victim, "connections_it_held": held, "replaced_in_s": replaced_after}
+
+    fault = asyncio.run(run())
+    if mode == "pool":
+        fault["retried_by_the_pool"] = s.health()["pool"]["retried"] - before["retried"]
+    print(f"SIGKILL under 32-client load: {fault['requests']} answered, {fault['errors']} failed "
+          f"({'connections it held: ' + str(fault['connections_it_held']) if mode == 'inline' else str(fault.get('retried_by_the_pool')) + ' sent again'}), "
+          f"replaced in {fault['replaced_in_s']} s", flush=True)
+    return fault
+
+
+def term_under_load(s: Server) -> dict:
+    """SIGTERM under 32-client load: every request sent before it must be answered."""
+    reqs = kinds_for(s.port, rest_requests(), [])["rest_determine_explain_false"]
+
+    async def run() -> dict:
+        sent: list[tuple[float, bool]] = []
+        task = asyncio.ensure_future(load(s.port, reqs, 32, 20000, 15, sent))
+        await asyncio.sleep(2)
+        t_term = time.monotonic()
+        s.proc.send_signal(signal.SIGTERM)
+        r = await task
+        before_term = [ok for when, ok in sent if when < t_term]
+        after_term = [ok for when, ok in sent if when >= t_term]
+        return {"sent_before_sigterm": len(before_term), "lost_before_sigterm": before_term.count(False),
+                "answered_after_sigterm": after_term.count(True), "refused_after_sigterm": after_term.count(False),
+                "connect_errors": r["error_kinds"]}
+
+    term = asyncio.run(run())
+    term["exit_status"] = s.proc.wait(90)
+    print(f"SIGTERM under 32-client load: {term['sent_before_sigterm']} requests sent before it, "
+          f"{term['lost_before_sigterm']} lost; exit status {term['exit_status']}", flush=True)
+    return term
 
 
 def _write(path: Path, results: dict) -> int:
