@@ -7,9 +7,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup swipl java graphviz chromium run test bench serve run-service bench-service bench-web clean
+.PHONY: setup swipl java graphviz chromium curl run test bench serve run-service bench-service bench-web clean
 
-setup: swipl java graphviz chromium $(VENV)/.installed
+setup: swipl java graphviz chromium curl $(VENV)/.installed
 
 # SWI-Prolog from apt, only where it is missing.
 swipl:
@@ -34,6 +34,12 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "installing Chromium (chromium) with apt"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+# curl and jq for the README's service examples (tests/test_readme_curl.py runs them), only where missing.
+curl:
+	@command -v curl >/dev/null 2>&1 && command -v jq >/dev/null 2>&1 || { \
+	  echo "installing curl and jq with apt"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl jq; }
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "covkb needs Python 3.11+"; exit 1; }

@@ -69,9 +69,12 @@ def fhir():
     f.httpd.shutdown()
 
 
-@pytest.fixture(scope="module")
-def server(fhir):
-    s = Server("--debug-ops", "--fhir-server", fhir.url, workers=2)
+@pytest.fixture(scope="module", params=["inline", "pool"])
+def server(fhir, request):
+    """Every test against both modes: engines in the server processes
+    (a CDS call that reads the FHIR server handed to their engine worker),
+    and the front with its pool of engine workers."""
+    s = Server("--mode", request.param, "--debug-ops", "--fhir-server", fhir.url, workers=2)
     yield s
     assert s.stop() in (0, -15)  # uvicorn re-raises the SIGTERM it handled
 

@@ -234,3 +234,23 @@ def test_a_quick_operation_may_queue_behind_a_quick_one_but_nothing_behind_a_slo
         assert [a.status for a in answers] == [200] * 6
 
     _pool_scenario(scenario, size=1, depth=2)
+
+
+@pytest.mark.parametrize("why, rows, may", [
+    ("the process with the fewest connections takes the next", [(1, 3, 0.0), (1, 4, 0.0)], True),
+    ("a process ahead of another waits", [(1, 5, 0.0), (1, 4, 0.0)], False),
+    ("equal processes both take connections", [(1, 4, 0.0), (1, 4, 0.0)], True),
+    ("a process not serving yet is passed over", [(1, 5, 0.0), (0, 0, 0.0)], True),
+    ("a process that has not beaten for seconds (hung, or busy) is passed over", [(1, 5, 0.0), (1, 0, 5.0)], True),
+])
+def test_a_server_process_accepts_a_connection_only_while_it_holds_no_more_than_the_others(why, rows, may) -> None:
+    from covkb.service.servers import Board
+
+    board = Board.create(len(rows))
+    try:
+        now = time.monotonic()
+        for i, (ready, connections, silent_for) in enumerate(rows):
+            board.row(i).ready, board.row(i).connections, board.row(i).heartbeat = ready, connections, now - silent_for
+        assert board.may_accept(0) is may, why
+    finally:
+        os.close(board.fd)

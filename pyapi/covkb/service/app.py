@@ -1,10 +1,12 @@
-"""covkb as a service: the HTTP front (FastAPI on uvicorn).
+"""covkb as a service: the HTTP app (FastAPI on uvicorn).
 
-One asyncio process takes the HTTP requests and hands every determination
-to a pool of engine worker processes (``workers.Pool``), each holding the
-knowledge bases loaded once.  The front does no reasoning and does not
-parse request bodies; it routes, limits body sizes, streams batches and
-writes errors as RFC 9457 problem details.
+The app routes, limits body sizes, streams batches and writes errors as RFC
+9457 problem details; every operation that needs an engine goes to
+``pool.call``.  In ``--mode inline`` (the default) each of N server
+processes runs this app with the engines inside it (``servers.py``: quick
+operations decided in the process, long ones by its engine worker); in
+``--mode pool`` one process runs it and hands every operation to a pool of
+engine worker processes (``workers.Pool``), parsing no request body.
 
     /v1/determine  /v1/batch  /v1/policies  /v1/policies/{p}/vocabulary
     /v1/policies/{p}/versions/{v}/check  /v1/policies/{p}/diff  /v1/compare

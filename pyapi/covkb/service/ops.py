@@ -1,8 +1,9 @@
 """What an engine worker does: each operation of the HTTP API, in one process
 that holds the knowledge bases (one per policy and engine, loaded once).
 
-Every operation returns (status, media type, body bytes) and never raises:
-covkb errors become problem details with their code, anything else a 500.
+Every operation returns (status, media type, body bytes) and never raises
+(but ``Deferred``, where the caller asked for it): covkb errors become
+problem details with their code, anything else a 500.
 Request bodies arrive as the bytes the client sent and are parsed here.
 """
 
@@ -44,9 +45,16 @@ def _dumps_floatless(body: Any) -> bytes:
         return dumps(body)
 
 
+class Deferred(Exception):
+    """Raised by ``Worker.handle`` for an operation the worker was told not
+    to do itself (a CDS call that would read a FHIR server, in a server
+    process whose event loop it would hold up): the caller sends it on."""
+
+
 class Worker:
     def __init__(self, config: dict[str, Any]) -> None:
         t = time.perf_counter()
+        self.defer_fhir_reads = False  # True in a server process (inline): such calls raise Deferred
         self.default_policy: str | None = config.get("policy")
         self.fhir_servers: tuple[str, ...] = tuple(config.get("fhir_servers") or ())
         self.volatile = False
@@ -102,6 +110,8 @@ class Worker:
             return 500, PROBLEM, dumps(problem(500, "internal", f"unknown operation {op!r}"))
         try:
             return fn(body, **args)
+        except Deferred:
+            raise
         except CovkbError as err:
             status, prob = from_error(err)
             return status, PROBLEM, dumps(prob)
@@ -269,6 +279,8 @@ class Worker:
             call = crd.parse_call(body, hook)
             # missing prefetch: the answer depends on a FHIR server (or its absence)
             self.volatile = any((call.get("prefetch") or {}).get(k) is None for k in self.mapping(policy).prefetch)
+            if self.volatile and self.fhir_servers and self.defer_fhir_reads:
+                raise Deferred(hook)
             p = self.policy(policy)
             kb = self.kb(policy, engine)
             out = crd.answer(call, hook, p, self.mapping(policy), lambda req: kb.determine(req, explain=False),

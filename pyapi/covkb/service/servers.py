@@ -46,6 +46,7 @@ from .workers import QUICK_OPS, Answer, Pool
 MAX_SERVERS = 64
 START_TIMEOUT = 120.0   # seconds for a server process to load its engines and serve
 GRACE = 70.0            # seconds a stopping server process has (uvicorn's own grace is 60)
+STALE = 1.0             # seconds without a heartbeat after which a server process is passed over
 
 
 class _Row(ctypes.Structure):
@@ -80,10 +81,14 @@ class Board:
         return self.table.rows[i]
 
     def may_accept(self, i: int) -> bool:
-        """Row i holds no more connections than any other serving row."""
+        """Row i holds no more connections than any other serving row whose
+        heartbeat is fresh (one that has not beaten for a second, busy or
+        hung, must not hold up the connections waiting to be accepted)."""
         t = self.table
         mine = t.rows[i].connections
-        return all(j == i or not t.rows[j].ready or t.rows[j].connections >= mine for j in range(t.size))
+        stale = time.monotonic() - STALE
+        return all(j == i or not t.rows[j].ready or t.rows[j].heartbeat < stale or t.rows[j].connections >= mine
+                   for j in range(t.size))
 
     def status(self) -> dict[str, Any]:
         t = self.table
@@ -97,14 +102,13 @@ class Board:
 class InlineEngines:
     """The pool interface of ``workers.Pool`` for a server process: quick
     operations (a determination, a CDS call, an explanation) decided here,
-    in the event loop; anything else sent to an engine worker of its own.
-    A CDS call goes to the worker when the server may read FHIR servers
-    (the read would hold up every connection of this process)."""
+    in the event loop; anything else, and a CDS call that would read a FHIR
+    server (the read would hold up every connection of this process), sent
+    to an engine worker of its own, started when first needed."""
 
-    def __init__(self, config: dict[str, Any], board: Board, row: int, *, fhir_reads: bool) -> None:
+    def __init__(self, config: dict[str, Any], board: Board, row: int) -> None:
         self.config = config
         self.board, self.index = board, row
-        self.quick = QUICK_OPS - {"cds"} if fhir_reads else QUICK_OPS
         self.slow = Pool(1, config)
         self.size = self.slow.size
         self._slow_start: asyncio.Task[None] | None = None
@@ -115,17 +119,23 @@ class InlineEngines:
         from .ops import Worker
 
         self.worker = Worker(self.config)
+        self.worker.defer_fhir_reads = True
 
     async def call(self, op: str, args: dict[str, Any], body: bytes = b"", *, timeout: float = 30.0,
                    retries: int = 1) -> Answer:
+        from .ops import Deferred
         from .problems import EngineUnavailable
 
         if self._closing:
             raise EngineUnavailable("the service is shutting down")
-        if op in self.quick:
-            status, media, out = self.worker.handle({"op": op, "args": args}, body)
-            self.board.row(self.index).served += 1
-            return Answer(status, media, out, self.worker.volatile)
+        if op in QUICK_OPS:
+            try:
+                status, media, out = self.worker.handle({"op": op, "args": args}, body)
+            except Deferred:
+                pass
+            else:
+                self.board.row(self.index).served += 1
+                return Answer(status, media, out, self.worker.volatile)
         if self._slow_start is None or (self._slow_start.done() and self._slow_start.exception() is not None):
             self._slow_start = asyncio.get_running_loop().create_task(self.slow.start())
         try:
@@ -209,14 +219,13 @@ def server_main() -> None:
     from .app import Settings, _http_protocol, create_app, settings_from_json
 
     spec = json.loads(os.environ.pop("COVKB_SERVER"))
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor decides when servers stop (SIGTERM)
     settings: Settings = settings_from_json(spec["settings"])
     board, row = Board(spec["board_fd"]), spec["row"]
     listen = socket.socket(fileno=spec["listen_fd"])
     listen.setblocking(False)
 
     def engines(config: dict[str, Any]) -> InlineEngines:
-        return InlineEngines(config, board, row, fhir_reads=bool(settings.fhir_servers))
+        return InlineEngines(config, board, row)
 
     def track(delta: int) -> None:
         board.row(row).connections += delta

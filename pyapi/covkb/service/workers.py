@@ -1,7 +1,9 @@
-"""Engine worker processes, and the pool the HTTP front dispatches to.
+"""Engine worker processes, and the pool that dispatches to them: every
+operation in ``covkb serve --mode pool``, the long ones (batch, check, diff)
+of a server process in ``--mode inline``.
 
 SWI-Prolog under pyswip is one per process and not thread-safe, so every
-determination runs in a worker process (``python -m covkb.service.workers``)
+such operation runs in a worker process (``python -m covkb.service.workers``)
 that loads the knowledge base once and answers one request at a time.  The
 asyncio front talks to each worker over its stdin/stdout with length-
 prefixed frames: a one-line JSON header, a newline, then the body bytes as
