@@ -27,10 +27,10 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .determination import Determination
+from .determination import Case, Determination
 from .engines import ENGINES, Engine, make_engine
 from .errors import CovkbError, EngineError, InvalidRequest, KnowledgeBaseClosed
-from .policy import Policy, Version, Vocabulary
+from .policy import Policy, Version, VersionData, Vocabulary
 from .untrusted import PlainRequest, read_request
 
 if TYPE_CHECKING:  # the pydantic model is loaded where a request needs it (see covkb.untrusted)
@@ -107,6 +107,23 @@ class KnowledgeBase:
         the answer (batch runs); outcome, statement and citations are the same.
         version (a version id, a draft file's path, or a Version) decides it
         by that version instead of the one in force on the date of service."""
+        cases, data, warnings = self._decide(request, explain, version)
+        return Determination.from_cases(
+            cases, policy=self.policy.number, data=data, warnings=warnings, engine=self.engine_name, explain=explain
+        )
+
+    def determine_dict(self, request: Request | dict[str, Any], *, explain: bool = True,
+                       version: Version | str | None = None) -> dict[str, Any]:
+        """``determine(...).to_dict(explanation=explain)``, the JSON answer,
+        without the typed derivation tree in between (the service's path)."""
+        cases, data, warnings = self._decide(request, explain, version)
+        return Determination.dict_from_cases(
+            cases, policy=self.policy.number, data=data, warnings=warnings, engine=self.engine_name, explain=explain
+        )
+
+    def _decide(self, request: Request | dict[str, Any], explain: bool,
+                version: Version | str | None) -> tuple[list[Case], VersionData, list[str]]:
+        """The engine's cases for one request, the version's data and the warnings."""
         if version is None:
             req = self._read(request)
             version, warnings = self.version_for(req)
@@ -126,10 +143,7 @@ class KnowledgeBase:
             raise EngineError(f"{self.engine_name} engine failed: {exc}") from exc
         if not cases:
             raise EngineError(f"the {self.engine_name} engine found no case")
-        return Determination.from_cases(
-            cases, policy=self.policy.number, data=data, warnings=warnings, engine=self.engine_name, explain=explain
-        )
-
+        return cases, data, warnings
 
     def decision_key(self, request: Request | dict[str, Any]) -> tuple[Any, ...]:
         """A key equal for requests that must get the same determination.

@@ -145,8 +145,8 @@ class Worker:
     def op_determine(self, body: bytes, policy: str | None = None, engine: str = "prolog", explain: bool = True,
                      version: str | None = None) -> tuple[int, str, bytes]:
         kb = self.kb(policy, engine)
-        det = kb.determine(self._request(body), explain=explain, version=_version_id(version))
-        return 200, JSON, _dumps_floatless(det.to_dict(explanation=explain))
+        answer = kb.determine_dict(self._request(body), explain=explain, version=_version_id(version))
+        return 200, JSON, _dumps_floatless(answer)
 
     def op_picture(self, body: bytes, policy: str | None = None, engine: str = "prolog",
                    version: str | None = None) -> tuple[int, str, bytes]:
