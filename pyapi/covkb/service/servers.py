@@ -47,6 +47,7 @@ MAX_SERVERS = 64
 START_TIMEOUT = 120.0   # seconds for a server process to load its engines and serve
 GRACE = 70.0            # seconds a stopping server process has (uvicorn's own grace is 60)
 STALE = 1.0             # seconds without a heartbeat after which a server process is passed over
+POLL_MIN, POLL_MAX = 0.0005, 0.05  # seconds between looks at the board while another process is behind
 
 
 class _Row(ctypes.Structure):
@@ -180,15 +181,20 @@ def _server_class() -> Any:
         async def _accept(self, factory: Any) -> None:
             loop = asyncio.get_running_loop()
             row = self.board.row(self.index)
+            pause = POLL_MIN
             while True:
                 if not self.board.may_accept(self.index):
-                    await asyncio.sleep(0.005)
+                    # ahead of another process: look again soon while connections are coming in
+                    # (a burst is shared out in turns), less often the longer nothing changes
+                    await asyncio.sleep(pause)
+                    pause = min(pause * 2, POLL_MAX)
                     continue
                 try:
                     conn, _ = await loop.sock_accept(self.listen)
                 except OSError:  # out of descriptors, say: the others accept meanwhile
                     await asyncio.sleep(0.1)
                     continue
+                pause = POLL_MIN
                 row.connections += 1  # given back when the connection is lost
                 try:
                     await loop.connect_accepted_socket(factory, conn)
