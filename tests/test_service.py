@@ -458,6 +458,21 @@ def test_covkb_serve_starts_the_service() -> None:
         assert proc.wait(30) in (0, -signal.SIGTERM)
 
 
+@pytest.mark.parametrize("mode", ["inline", "pool"])
+def test_covkb_serve_with_an_unknown_policy_fails_in_one_line_before_it_listens(mode: str) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from service_server import REPO, free_port
+
+    env = dict(os.environ, PYTHONPATH=str(REPO / "pyapi"))
+    run = subprocess.run([sys.executable, "-m", "covkb.cli", "serve", "--port", str(free_port()), "--mode", mode,
+                          "--policy", "nope"], env=env, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2
+    assert run.stderr.strip().splitlines() == ["covkb: error: no policy 'nope'; `covkb policies` lists them"]
+
+
 def test_an_identical_request_is_answered_from_the_memo_with_the_same_answer(client) -> None:
     # each server process has its memo: the health asked on the same connection is this process's
     body = {"service": "nk_cell_test", "prior_pregnancy_losses": 2, "date_of_service": "2025-03-03"}

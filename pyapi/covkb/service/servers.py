@@ -47,6 +47,7 @@ MAX_SERVERS = 64
 START_TIMEOUT = 120.0   # seconds for a server process to load its engines and serve
 GRACE = 70.0            # seconds a stopping server process has (uvicorn's own grace is 60)
 STALE = 1.0             # seconds without a heartbeat after which a server process is passed over
+RESPAWN_PAUSE = 1.0     # seconds at least between starts of a server process that dies starting
 POLL_MIN, POLL_MAX = 0.0005, 0.05  # seconds between looks at the board while another process is behind
 
 
@@ -72,7 +73,16 @@ class Board:
 
     @classmethod
     def create(cls, size: int) -> Board:
-        fd = os.memfd_create("covkb-board", 0)  # inherited by the server processes (pass_fds)
+        """A new table for size server processes, in a file only its fd
+        names (inherited by the server processes: pass_fds)."""
+        if hasattr(os, "memfd_create"):  # Linux
+            fd = os.memfd_create("covkb-board", 0)
+        else:
+            import tempfile
+
+            with tempfile.TemporaryFile() as f:  # unlinked already; the duplicate keeps it
+                fd = os.dup(f.fileno())
+        os.set_inheritable(fd, False)  # pass_fds makes it inheritable in the children only
         os.ftruncate(fd, ctypes.sizeof(_Table))
         board = cls(fd)
         board.table.size = size
@@ -236,7 +246,12 @@ def server_main() -> None:
     def track(delta: int) -> None:
         board.row(row).connections += delta
 
-    app = create_app(settings, engines=engines)
+    try:
+        app = create_app(settings, engines=engines)
+    except Exception as exc:  # one line for the supervisor's stderr, never a traceback
+        message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+        print(f"covkb: error: server process {row}: {message}".splitlines()[0], file=sys.stderr)
+        sys.exit(3)
     config = uvicorn.Config(app, log_level=spec["log_level"], access_log=False, timeout_graceful_shutdown=60,
                             http=_http_protocol(on_close=lambda: track(-1)), lifespan="on")
     _server_class()(config, listen, board, row).run(sockets=[])
@@ -247,6 +262,9 @@ def server_main() -> None:
 def supervise(host: str, port: int, settings: Any, log_level: str = "warning") -> int:
     """Run N server processes on host:port until SIGTERM or SIGINT; the exit
     status (0, or 1 when the servers could not start)."""
+    from ..policy import Policy
+
+    Policy(policy=settings.policy)  # an unknown policy is the caller's one-line error, before anything starts
     n = max(1, min(settings.workers, MAX_SERVERS))
     try:
         listen = socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET,
@@ -281,39 +299,42 @@ def supervise(host: str, port: int, settings: Any, log_level: str = "warning") -
     for i in range(n):
         procs.append(spawn(i))
         born.append(time.monotonic())
-    ever_served = False
+    served = [False] * n   # its current process has served
     status = 0
     while not stopping:
         time.sleep(0.05)
         now = time.monotonic()
         for i, p in enumerate(procs):
             r = board.row(i)
-            ever_served = ever_served or bool(r.ready)
+            served[i] = served[i] or bool(r.ready)
             if p.poll() is not None:
                 r.ready = 0
-                if not ever_served:  # it cannot start (a broken policy, say): it would fail again
+                if board.table.replaced == 0 and not any(served):  # none could start (a broken policy, say)
                     print(f"covkb: error: a server process exited while starting (status {p.returncode})",
                           file=sys.stderr)
                     stopping.append(0)
                     status = 1
                     break
+                if not served[i] and now - born[i] < RESPAWN_PAUSE:  # it died starting: no tight loop
+                    continue
                 board.table.replaced += 1
-                procs[i], born[i] = spawn(i), now
+                procs[i], born[i], served[i] = spawn(i), now, False
             elif r.ready and now - r.heartbeat > settings.timeout:  # its engine hangs: kill, replace next pass
                 board.table.hung += 1
                 r.ready = 0
                 p.kill()
-            elif not r.ready and now - born[i] > START_TIMEOUT:
+            elif not r.ready and not served[i] and now - born[i] > START_TIMEOUT:
                 p.kill()
+    # every server process answers what it has accepted, then exits; a second signal cuts that short
     for p in procs:
         if p.poll() is None:
             p.send_signal(signal.SIGTERM)
     listen.close()
-    deadline = time.monotonic() + GRACE
+    deadline, signals = time.monotonic() + GRACE, len(stopping)
+    while any(p.poll() is None for p in procs) and time.monotonic() < deadline and len(stopping) == signals:
+        time.sleep(0.05)
     for p in procs:
-        try:
-            p.wait(max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
+        if p.poll() is None:
             p.kill()
             p.wait()
     return status
