@@ -65,7 +65,7 @@ serve: setup
 run-service: setup
 	$(BIN)/python bench/service.py --examples-only
 
-# latency, throughput and faults of the service (bounded: about 3 minutes)
+# latency, throughput and faults of the service, both serve modes (bounded: about 4 minutes)
 bench-service: setup
 	$(BIN)/python bench/service.py
 

@@ -1,20 +1,21 @@
 """covkb serve under load and faults: `make bench-service` (`make run-service`
 runs only the CRD examples).
 
-Starts its own server on 127.0.0.1 (a free port), and stops it.  Measures,
-in one run: p50/p99 latency and throughput of REST determine and CRD
-order-sign at 1, 8 and 32 concurrent clients (keep-alive HTTP/1.1 from a
-light asyncio client, so the load generator costs little of the 2 CPUs),
-beside the in-process KnowledgeBase.determine (and the in-process CRD
-answer) on the same requests, and CRD order-sign for records never seen
-before (every call a patient of its own: nothing about it remembered); a
-worker SIGKILLed under load (failed requests counted, replacement timed);
-SIGTERM under load (requests sent before it that got no answer counted).
-Every loop is bounded in count and in seconds.  Writes
-bench/results/service.json.
+Starts its own servers on 127.0.0.1 (free ports), and stops them.  Measures,
+in one run, for each serve mode (inline, the default, then pool): p50/p99
+latency and throughput of REST determine and CRD order-sign at 1, 8 and 32
+concurrent clients (keep-alive HTTP/1.1 from a light asyncio client, so the
+load generator costs little of the 2 CPUs), CRD order-sign for records never
+seen before (every call a patient of its own: nothing about it remembered),
+the engine process with the most work SIGKILLed under load (failed requests
+counted, replacement timed) and SIGTERM under load (requests sent before it
+that got no answer counted); beside them the in-process
+KnowledgeBase.determine (and the in-process CRD answer) on the same
+requests, and the default server with its answer memo on.  Every loop is
+bounded in count and in seconds.  Writes bench/results/service.json.
 
-    python bench/service.py --only latency            # the fresh-decision levels only
-    python bench/service.py --against OTHER/pyapi     # A/B beside another source tree, interleaved
+    python bench/service.py --only latency --modes inline   # the fresh-decision levels only
+    python bench/service.py --against OTHER/pyapi           # A/B beside another source tree, interleaved
 """
 
 from __future__ import annotations
