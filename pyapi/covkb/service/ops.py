@@ -1,5 +1,6 @@
-"""What an engine worker does: each operation of the HTTP API, in one process
-that holds the knowledge bases (one per policy and engine, loaded once).
+"""What an engine process does (a pool worker, or a server process inline):
+each operation of the HTTP API, in a process that holds the knowledge bases
+(one per policy and engine, loaded once).
 
 Every operation returns (status, media type, body bytes) and never raises
 (but ``Deferred``, where the caller asked for it): covkb errors become
