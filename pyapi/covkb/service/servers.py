@@ -206,6 +206,7 @@ def _server_class() -> Any:
                     continue
                 pause = POLL_MIN
                 row.connections += 1  # given back when the connection is lost
+                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # uvloop sets it; asyncio does not
                 try:
                     await loop.connect_accepted_socket(factory, conn)
                 except OSError:
