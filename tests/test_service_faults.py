@@ -60,23 +60,35 @@ def inline():
     s.stop()
 
 
-def test_inline_a_killed_server_process_is_replaced_and_only_the_requests_in_flight_on_it_fail(inline) -> None:
-    before = inline.health()["pool"]
+def _kill_under_load(server: Server, victim_of, replaced: str) -> tuple[dict, list, int, int]:
+    """SIGKILL, under 8 clients' load, the process victim_of(pool health)
+    names (its pid, and the connections it held); wait until it is replaced
+    and a second more.  The health before, the results in order, how many
+    came before the kill, and the connections it held."""
+    before = server.health()["pool"]
     stop, results = threading.Event(), []
-    threads = _load(inline.url, 8, stop, results)
+    threads = _load(server.url, 8, stop, results)
     time.sleep(1.0)
-    servers = inline.health()["pool"]["servers"]
-    victim = max(servers, key=lambda s: s["connections"])
-    os.kill(victim["pid"], signal.SIGKILL)
+    victim, held = victim_of(server.health()["pool"])
+    os.kill(victim, signal.SIGKILL)
     killed_at = len(results)
-    assert _wait(lambda: inline.health()["pool"]["servers_replaced"] == before["servers_replaced"] + 1
-                 and len(inline.worker_pids()) == 2 and victim["pid"] not in inline.worker_pids(), 60)
+    assert _wait(lambda: server.health()["pool"][replaced] == before[replaced] + 1
+                 and len(server.worker_pids()) == 2 and victim not in server.worker_pids(), 60)
     time.sleep(1.0)  # and the new process answers
     stop.set()
     for t in threads:
         t.join(30)
+    return before, results, killed_at, held
+
+
+def test_inline_a_killed_server_process_is_replaced_and_only_the_requests_in_flight_on_it_fail(inline) -> None:
+    def busiest(pool: dict) -> tuple[int, int]:
+        s = max(pool["servers"], key=lambda s: s["connections"])
+        return s["pid"], s["connections"]
+
+    _, results, killed_at, held = _kill_under_load(inline, busiest, "servers_replaced")
     failed = [r for r in results if r != 200]
-    assert len(failed) <= victim["connections"]  # at most one per connection it held (the health call's included)
+    assert len(failed) <= held                      # at most one per connection it held (the health call's included)
     assert all(isinstance(r, str) for r in failed)  # connections closed under them, never an HTTP error
     assert results[killed_at:].count(200) > 20      # the service kept answering
 
@@ -105,22 +117,10 @@ def test_inline_keep_alive_connections_are_spread_evenly_over_the_server_process
 
 
 def test_a_worker_killed_under_load_is_replaced_and_no_request_fails(server) -> None:
-    before = server.health()["pool"]
-    stop, results = threading.Event(), []
-    threads = _load(server.url, 8, stop, results)
-    time.sleep(1.0)
-    victim = server.worker_pids()[0]
-    os.kill(victim, signal.SIGKILL)
-    assert _wait(lambda: server.health()["pool"]["replaced"] == before["replaced"] + 1
-                 and len(server.worker_pids()) == 2 and victim not in server.worker_pids(), 60)
-    time.sleep(1.0)  # and the new worker answers
-    stop.set()
-    for t in threads:
-        t.join(30)
+    before, results, _, _ = _kill_under_load(server, lambda pool: (pool["workers"][0]["pid"], 0), "replaced")
     assert len(results) > 50
     assert [r for r in results if r != 200] == []  # the killed worker's request was sent again
-    after = server.health()["pool"]
-    assert after["failed"] == before["failed"]
+    assert server.health()["pool"]["failed"] == before["failed"]
 
 
 def test_the_request_a_killed_worker_held_is_sent_to_another_and_answered(server) -> None:
