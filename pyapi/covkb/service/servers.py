@@ -300,6 +300,9 @@ def supervise(host: str, port: int, settings: Any, log_level: str = "warning") -
     for i in range(n):
         procs.append(spawn(i))
         born.append(time.monotonic())
+    if log_level in ("info", "debug", "trace"):  # as uvicorn says where it runs (port 0: the one chosen)
+        bound_host, bound_port = listen.getsockname()[:2]
+        print(f"covkb serve: {n} server process{'es' if n != 1 else ''} on http://{bound_host}:{bound_port} (inline)", file=sys.stderr)
     served = [False] * n   # its current process has served
     status = 0
     while not stopping:
