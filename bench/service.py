@@ -304,8 +304,8 @@ def main() -> int:
         try:
             res.update(fresh_levels(s, rest, crd_reqs))
             if a.only is None:
-                res["sigkill_under_load"] = kill_under_load(s, mode, a.workers)
-                res["sigterm_under_load"] = term_under_load(s)
+                res["sigkill_under_load"] = kill_under_load(s, mode, a.workers, rest)
+                res["sigterm_under_load"] = term_under_load(s, rest)
         finally:
             s.stop()
     if a.only == "latency":
@@ -350,12 +350,12 @@ def fresh_levels(s: Server, rest: list[bytes], crd_reqs: list[tuple[str, bytes]]
     return out
 
 
-def kill_under_load(s: Server, mode: str, workers: int) -> dict:
+def kill_under_load(s: Server, mode: str, workers: int, rest: list[bytes]) -> dict:
     """SIGKILL, under 32-client load, the engine process with the most work:
     in pool mode a busy worker (its requests are sent again), inline the
     server process holding the most connections (its requests in flight
     are lost: at most one per connection it held)."""
-    reqs = kinds_for(s.port, rest_requests(), [])["rest_determine_explain_false"]
+    reqs = kinds_for(s.port, rest, [])["rest_determine_explain_false"]
     before = s.health()["pool"]
 
     async def run() -> dict:
@@ -396,9 +396,9 @@ def kill_under_load(s: Server, mode: str, workers: int) -> dict:
     return fault
 
 
-def term_under_load(s: Server) -> dict:
+def term_under_load(s: Server, rest: list[bytes]) -> dict:
     """SIGTERM under 32-client load: every request sent before it must be answered."""
-    reqs = kinds_for(s.port, rest_requests(), [])["rest_determine_explain_false"]
+    reqs = kinds_for(s.port, rest, [])["rest_determine_explain_false"]
 
     async def run() -> dict:
         sent: list[tuple[float, bool]] = []

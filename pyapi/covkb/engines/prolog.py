@@ -14,6 +14,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from ..determination import Case
 from ..errors import EngineError, KnowledgeBaseError, from_engine
 from ..policy import VersionData
@@ -184,10 +186,8 @@ def _loads(text: bytes) -> Any:
     few times faster) where it can: it refuses what json takes and it does
     not (an integer beyond 64 bits)."""
     try:
-        import orjson
-
         return orjson.loads(text)
-    except (ImportError, ValueError):
+    except ValueError:
         return json.loads(text.decode("utf-8"))
 
 

@@ -244,8 +244,8 @@ def server_main() -> None:
     def engines(config: dict[str, Any]) -> InlineEngines:
         return InlineEngines(config, board, row)
 
-    def track(delta: int) -> None:
-        board.row(row).connections += delta
+    def closed() -> None:  # a connection this process accepted (counted up in _accept)
+        board.row(row).connections -= 1
 
     try:
         app = create_app(settings, engines=engines)
@@ -254,7 +254,7 @@ def server_main() -> None:
         print(f"covkb: error: server process {row}: {message}".splitlines()[0], file=sys.stderr)
         sys.exit(3)
     config = uvicorn.Config(app, log_level=spec["log_level"], access_log=False, timeout_graceful_shutdown=60,
-                            http=_http_protocol(on_close=lambda: track(-1)), lifespan="on")
+                            http=_http_protocol(on_close=closed), lifespan="on")
     _server_class()(config, listen, board, row).run(sockets=[])
 
 
