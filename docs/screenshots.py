@@ -1,4 +1,4 @@
-"""The README's screenshots of the web pages (docs/img/web-*.png): a real
+"""The screenshots of the web pages in docs/web.md (docs/img/web-*.png): a real
 server on 127.0.0.1, Debian's Chromium headless.  Run it after changing a
 page:  .venv/bin/python docs/screenshots.py   (Pillow, if installed, makes
 the PNGs smaller by quantising them to 256 colours.)"""
