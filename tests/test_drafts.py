@@ -329,7 +329,7 @@ x = 1
 def test_the_scanner_finds_the_line_of_every_key_and_element(newline: str) -> None:
     import tomllib
 
-    from covkb.draft import _Positions
+    from covkb.draft.toml_lines import Positions as _Positions
 
     text = SCAN.replace("\n", newline)
     pos = _Positions(text)

@@ -18,6 +18,7 @@ from typing import Any
 
 from .errors import InvalidRequest, KnowledgeBaseError, VersionNotAvailable
 from .facts import Fact, Term, Value, atom, cycles, fact_text, kb_schema, read_facts
+from .installed import policy_folders
 from .paths import kb_dir, queries_dir
 
 ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -339,12 +340,6 @@ def _refuse_cycles(v: Version, facts: tuple[Fact, ...]) -> None:
         found = cycles(edges)
         if found:
             raise KnowledgeBaseError(f"{v.id}: the {what} form a cycle: {' -> '.join(found[0])}", code="kb_cycle")
-
-
-def policy_folders(root: Path | None = None) -> list[Path]:
-    """The policies installed in kb/policies/, one folder each."""
-    base = (root or kb_dir()).resolve() / "policies"
-    return sorted(p.parent for p in base.glob("*/policy.pl"))
 
 
 def _policy_folder(policy: str | Path | None, root: Path) -> Path:

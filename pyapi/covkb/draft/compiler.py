@@ -1,41 +1,14 @@
-"""Draft revisions written as TOML, in the policy's words, not in Prolog.
+"""A TOML draft validated against its base version and compiled to facts.
 
-A policy analyst names the statements a draft drops, rewords, adds or
-changes (ids, quotes, labels); ``compile_draft`` validates every key and id
-against the base version's vocabulary and compiles the file to the same
-``Fact`` list a ``.pl`` draft holds (``revision_of/1`` first), so both
-engines read one semantics.  Strings only ever become ``Fact`` arguments,
-written back through ``covkb.facts`` (clingo's escaping): no value can
-become Prolog or ASP source.
+Every key and id is checked against the base version's vocabulary; the
+draft compiles to the same ``Fact`` list a ``.pl`` draft holds
+(``revision_of/1`` first), so both engines read one semantics.  Strings
+only ever become ``Fact`` arguments, written back through ``covkb.facts``
+(clingo's escaping): no value can become Prolog or ASP source.  Every
+mistake is one line naming the file, the line and the key.
 
-Every mistake is one line naming the file, the line and the key::
-
-    drafts/x.toml:9: add.services: version V has no service 'hearing_aid' (did you mean 'hearing_aids'?); ...
-
-``tomllib`` (the standard library since Python 3.11) reads the file; it
-gives the line of a syntax error but not of a value, so ``_Positions``
-scans the (already valid) text once for the line of every table header,
-key and array element.
-
-The format (README "Drafts without writing Prolog" has a commented example)::
-
-    revision_of = "2025-02-15"          # the base version (required)
-    title = "..."                       # optional
-    wording = '''...'''                 # optional proposed wording (else the .txt beside)
-    [[drop]]         statement
-    [[reword]]       statement, quotes                      same meaning, new words
-    [[add]]          statement, section, outcome, quotes, services,
-                     requires = [{fact, value, quote}], criteria = {mode, quote},
-                     referral, [[add.criterion]] {finding, quote, id, group},
-                     [[add.group]] {id, mode, quote, group}
-    [[change]]       statement, and any of: section, outcome, quotes, services,
-                     requires, criteria, referral (these restate the statement),
-                     drop_criteria, [[change.criterion]], [[change.group]]
-    [[finding]]      id, label (when new), is_a, example_of = {finding, section, quote}
-    [[patient_fact]] id, label (when new), at_least / below = {field, number, section, quote}
-    [[drop_code]]    code
-    [[add_code]]     code, section, description, heading, notes, services, implies
-    [[change_code]]  code, services, implies
+The policy a draft revises is used through its attributes only: this
+module does not import ``covkb.policy``, which reads TOML drafts through it.
 """
 
 from __future__ import annotations
@@ -48,187 +21,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from .errors import InvalidRequest
-from .facts import Fact, Term, atom, fact_text, kb_schema
+from ..errors import InvalidRequest
+from ..facts import Fact, Term, atom, fact_text, kb_schema
+from ..installed import policy_folders
+from .toml_lines import KeyPath, Positions
 
 if TYPE_CHECKING:
-    from .policy import Policy, VersionData
+    from ..policy import Policy, VersionData
 
 ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.]{0,9}$")
-KeyPath = tuple[Any, ...]
 
 
 class DraftError(InvalidRequest):
     """A mistake in a TOML draft: one line, naming the file, line and key."""
 
     code = "invalid_draft"
-
-
-# --------------------------------------------------------------------------
-# Where each key is: tomllib has validated the text, so this scanner only
-# has to follow valid TOML.
-
-class _Positions:
-    """The line of every table header, key and array element of a valid TOML
-    text, by key path (array-of-tables and array elements by index)."""
-
-    def __init__(self, text: str) -> None:
-        self.s, self.i, self.line = text, 0, 1
-        self.lines: dict[KeyPath, int] = {}
-        self._aot: dict[KeyPath, int] = {}
-        self._scan()
-
-    def _mark(self, path: KeyPath) -> None:
-        """path is here; so are the tables a dotted key or header opens."""
-        for k in range(1, len(path)):
-            self.lines.setdefault(path[:k], self.line)
-        self.lines[path] = self.line
-
-    def line_of(self, path: KeyPath) -> int:
-        while path:
-            if path in self.lines:
-                return self.lines[path]
-            path = path[:-1]
-        return 1
-
-    # -- characters
-    def _peek(self, k: int = 0) -> str:
-        return self.s[self.i + k] if self.i + k < len(self.s) else ""
-
-    def _take(self, n: int = 1) -> str:
-        part = self.s[self.i:self.i + n]
-        self.line += part.count("\n")
-        self.i += n
-        return part
-
-    def _spaces(self, newlines: bool = False) -> None:
-        while self.i < len(self.s):
-            c = self._peek()
-            if c in " \t\r" or (newlines and c == "\n"):
-                self._take()
-            elif newlines and c == "#":
-                self._comment()
-            else:
-                return
-
-    def _comment(self) -> None:
-        while self.i < len(self.s) and self._peek() != "\n":
-            self._take()
-
-    # -- tokens
-    def _string(self) -> str:
-        s = self.s
-        for delim in ('"""', "'''"):
-            if s.startswith(delim, self.i):
-                start = self.i
-                self._take(3)
-                while not s.startswith(delim, self.i):
-                    self._take(2 if delim == '"""' and self._peek() == "\\" else 1)
-                n = 3
-                while n < 5 and self._peek(n) == delim[0]:  # up to two quotes end the content
-                    n += 1
-                self._take(n)
-                return s[start:self.i]
-        q, start = self._take(), self.i - 1
-        while self._peek() != q:
-            self._take(2 if q == '"' and self._peek() == "\\" else 1)
-        self._take()
-        return s[start:self.i]
-
-    def _key(self) -> tuple[str, ...]:
-        parts: list[str] = []
-        while True:
-            self._spaces()
-            if self._peek() in "\"'":
-                raw = self._string()
-                parts.append(tomllib.loads(f"k = {raw}")["k"])
-            else:
-                m = re.compile(r"[A-Za-z0-9_-]+").match(self.s, self.i)
-                parts.append(m.group(0) if m else "")
-                self._take(len(m.group(0)) if m else 1)
-            self._spaces()
-            if self._peek() != ".":
-                return tuple(parts)
-            self._take()
-
-    def _value(self, path: KeyPath) -> None:
-        c = self._peek()
-        if c == "[":
-            self._take()
-            n = 0
-            while True:
-                self._spaces(newlines=True)
-                if self._peek() == "]":
-                    self._take()
-                    return
-                self.lines[path + (n,)] = self.line
-                self._value(path + (n,))
-                self._spaces(newlines=True)
-                if self._peek() == ",":
-                    self._take()
-                n += 1
-        elif c == "{":
-            self._take()
-            while True:
-                self._spaces()
-                if self._peek() == "}":
-                    self._take()
-                    return
-                if self._peek() == ",":
-                    self._take()
-                    continue
-                key = path + self._key()
-                self._mark(key)
-                self._take()  # =
-                self._spaces()
-                self._value(key)
-        elif c in "\"'":
-            self._string()
-        else:
-            while self.i < len(self.s) and self._peek() not in ",]}\n#" and self._peek() not in " \t\r":
-                self._take()
-
-    def _resolve(self, keys: tuple[str, ...]) -> KeyPath:
-        cur: KeyPath = ()
-        for k in keys:
-            cur += (k,)
-            if cur in self._aot:
-                cur += (self._aot[cur] - 1,)
-        return cur
-
-    def _scan(self) -> None:
-        table: KeyPath = ()
-        while self.i < len(self.s):
-            self._spaces()
-            c = self._peek()
-            if c == "\n":
-                self._take()
-            elif c == "#":
-                self._comment()
-            elif c == "[":
-                many = self.s.startswith("[[", self.i)
-                self._take(2 if many else 1)
-                keys = self._key()
-                self._take(2 if many else 1)
-                if many:
-                    owner = self._resolve(keys[:-1]) + (keys[-1],)
-                    self.lines.setdefault(owner, self.line)
-                    n = self._aot.get(owner, 0)
-                    self._aot[owner] = n + 1
-                    table = owner + (n,)
-                else:
-                    table = self._resolve(keys)
-                if table not in self.lines:
-                    self._mark(table)
-            elif c:
-                key = table + self._key()
-                self._mark(key)
-                self._take()  # =
-                self._spaces()
-                self._value(key)
-            else:
-                break
 
 
 # --------------------------------------------------------------------------
@@ -281,19 +89,19 @@ class CompiledDraft:
 
     def text(self) -> str:
         """The facts as a ``.pl`` draft (values escaped by covkb.facts)."""
-        head = [f"%## Draft: {_comment(self.title)}" if self.title else "%## Draft",
-                f"% Compiled from {_comment(self.path.name)} by `covkb draft compile`; edit the TOML, not this file."]
+        head = [f"%## Draft: {one_line(self.title)}" if self.title else "%## Draft",
+                f"% Compiled from {one_line(self.path.name)} by `covkb draft compile`; edit the TOML, not this file."]
         if self.wording is not None:
             head.append("% Its proposed wording is the `wording` key of the TOML file.")
         return "\n".join(head) + "\n\n" + fact_text(self.facts)
 
 
-def _comment(text: str) -> str:
+def one_line(text: str) -> str:
     return " ".join(text.split())  # one line: a newline would end the comment
 
 
 class _Compiler:
-    def __init__(self, name: str, pos: _Positions, data: VersionData) -> None:
+    def __init__(self, name: str, pos: Positions, data: VersionData) -> None:
         self.name, self.pos, self.data = name, pos, data
         v = data.vocabulary
         self.vocab = v
@@ -505,11 +313,10 @@ class _Compiler:
         return [Fact("drops_statement", (Term(st),))] + self.restate(st, t, parts, set(dropped)) + new
 
     def restate(self, st: str, t: dict, parts: dict[str, list[Fact]], dropped: set[str]) -> list[Fact]:
-        from .policy import belongs_to
-
         gone = {(st, Term(c)) for c in dropped}
         sch = kb_schema()
-        sch_rows = [f for f in self.data.facts if belongs_to(f, {st}, set())
+        # the facts about st: VersionData.fact_owners is covkb.policy.belongs_to, computed once
+        sch_rows = [f for f, owners in zip(self.data.facts, self.data.fact_owners) if st in owners
                     and not any((atom(f.args[i]), f.args[i + 1]) in gone
                                 for i in sch.positions(f.name, "statement") if i + 1 < len(f.args))]
         out: list[Fact] = []
@@ -654,7 +461,7 @@ def compile_text(text: str, policy: Policy, name: str = "draft.toml", path: Path
         where = f"{m.group(1)}" if m else "1"
         detail = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", msg)
         raise DraftError(f"{name}:{where}: TOML syntax: {detail}" + (f" (column {m.group(2)})" if m else "")) from None
-    pos = _Positions(text)
+    pos = Positions(text)
 
     def fail(path: KeyPath, message: str) -> NoReturn:
         key = ".".join(str(p) for p in path if isinstance(p, str)) or "(top level)"
@@ -674,10 +481,8 @@ def compile_text(text: str, policy: Policy, name: str = "draft.toml", path: Path
     if base_id not in known:
         near = difflib.get_close_matches(base_id, known, n=1)
         hint = f" (did you mean {near[0]!r}?)" if near else f"; known: {', '.join(known)}"
-        from .policy import Policy as _Policy, policy_folders
-
         for folder in policy_folders(policy.root):
-            other = _Policy(policy.root, policy=folder)
+            other = type(policy)(policy.root, policy=folder)  # (the class of policy: see the module's note)
             if other.number != policy.number and base_id in {v.id for v in other.versions}:
                 hint = f"; it is a version of {other.number}: give --policy {other.number}"
                 break
@@ -717,99 +522,3 @@ def compile_draft(path: Path, policy: Policy) -> CompiledDraft:
         raise DraftError(f"{path}:1: (top level): the file is not UTF-8 text") from None
     return compile_text(text, policy, str(path), path)
 
-
-def scaffold(policy: Policy, version: str) -> str:
-    """A commented TOML skeleton of a draft revision of a version: its
-    statements (id, section, outcome, first quote), then one example table
-    of each kind, commented out, to uncomment and edit."""
-    data = policy.data(policy.version(version))
-    v = data.vocabulary
-    all_quotes: dict[str, list[str]] = {}
-    for s, n, q in sorted(data.rows("statement_quote"), key=lambda r: (atom(r[0]), r[1])):
-        all_quotes.setdefault(atom(s), []).append(q)
-    quotes = {s: qs[0] for s, qs in all_quotes.items()}
-    crits: dict[str, list[str]] = {}
-    for r in data.rows("criterion"):
-        crits.setdefault(atom(r[0]), []).append(atom(r[1]))
-    sections = {atom(r[0]): atom(r[1]) for r in data.rows("statement")}
-    statements = sorted(v.statements, key=lambda s: (data.quote_position(quotes.get(s, "")), s))
-    lines = [
-        f"# Draft revision of {policy.number} ({policy.title}), version {version}.",
-        "# Uncomment and edit the tables you need (each may repeat); every id must be one of the",
-        f"# base version's (`covkb vocab --policy {policy.number} --version {version}`). Then:",
-        f"#   covkb draft check --policy {policy.number} THIS_FILE      validate, and check the revised policy",
-        f"#   covkb diff --policy {policy.number} {version} THIS_FILE   which cases change",
-        "# Quotes are the proposed words: put the proposed wording in a .txt beside this file",
-        "# (same name) or in the wording key below.",
-        "",
-        f'revision_of = "{version}"',
-        'title = "What this draft does, in one line"',
-        "# wording = \"\"\"The proposed text of the sections this draft changes (several lines).\"\"\"",
-        "",
-        f"# The statements of version {version} (id: section, outcome; criteria; its first words):",
-    ]
-    for s in statements:
-        extra = f"; criteria {', '.join(crits[s])}" if s in crits else ""
-        lines.append(f"#   {s}: {sections[s]}, {v.statements[s]}{extra}")
-        for q in all_quotes.get(s, [])[:1] + all_quotes.get(s, [])[1:][-1:]:  # its first and last words
-            q = _comment(q)
-            lines.append(f"#       {_toml(q if len(q) <= 96 else q[:95] + '…')}")
-    lines += ["#", f"# sections: {', '.join(sorted(data.sections))}",
-              f"# outcomes: {', '.join(v.outcomes)}", ""]
-    # one example of each table; each compiles on its own once uncommented
-    first = statements[0] if statements else "statement_id"
-    with_crits = next((s for s in statements if s in crits), first)
-    last = statements[-1] if statements else first
-    ruled = {atom(r[1]) for r in data.rows("applies_to")}
-    svc = next((x for x in sorted(v.services) if x not in ruled), min(v.services, default="service_id"))
-    finding = next((x for x in sorted(v.findings) if x not in crits.get(with_crits, ())), "finding_id")
-    fact = min(v.patient_facts, default="fact_id")
-    section, outcome = sections.get(last, "section_id"), v.statements.get(last, "not_covered")
-    change = ([f'# drop_criteria = ["{crits[with_crits][0]}"]', "# [[change.criterion]]", f'# finding = "{finding}"',
-               '# quote = "the words of the new criterion"'] if with_crits in crits else
-              [f'# outcome = "{next((o for o in v.outcomes if o != v.statements.get(with_crits)), "not_covered")}"'])
-    lines += [
-        "# Drop a statement (and every fact about it):",
-        "# [[drop]]",
-        f'# statement = "{last}"',
-        "",
-        "# New words for a statement, same meaning (the quotes replace its quotes):",
-        "# [[reword]]",
-        f'# statement = "{first}"',
-        f'# quotes = [{", ".join(_toml(q) for q in all_quotes.get(first, ["its new words"]))}]',
-        "",
-        "# Change a statement: drop criteria, add criteria ([[change.criterion]], [[change.group]]);",
-        "# outcome, section, quotes, services, requires, criteria or referral restate it with the new value:",
-        "# [[change]]",
-        f'# statement = "{with_crits}"',
-        *change,
-        "",
-        "# A new statement (requires, criteria, referral and [[add.criterion]] tables are optional):",
-        "# [[add]]",
-        '# statement = "new_statement_id"',
-        f'# section = "{section}"',
-        f'# outcome = "{outcome}"',
-        '# quotes = ["The lead sentence of the list it is in:", "the words of the item"]',
-        f'# services = ["{svc}"]',
-        f'# requires = [{{fact = "{fact}", value = "{v.domain(fact)[0]}", quote = "the words that say so"}}]',
-        "",
-        "# A new finding (or is_a / example_of for an existing one):",
-        "# [[finding]]",
-        '# id = "new_finding_id"',
-        '# label = "What the finding is"',
-        "",
-        "# Codes of the coding table: [[drop_code]] code; [[add_code]] code, section, description,",
-        "# heading, notes, services, implies; [[change_code]] code, services, implies.",
-        "",
-    ]
-    return "\n".join(lines)
-
-
-def _toml(s: str) -> str:
-    """A TOML basic string."""
-    out = s.replace("\\", "\\\\").replace('"', '\\"')
-    out = "".join(c if ord(c) >= 32 else f"\\u{ord(c):04x}" for c in out)
-    return f'"{out}"'
-
-
-__all__ = ["CompiledDraft", "DraftError", "compile_draft", "compile_text", "scaffold"]
