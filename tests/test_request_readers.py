@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 from covkb.errors import CovkbError
 from covkb.policy import Policy, Vocabulary
 from covkb.request import parse_request
-from covkb.untrusted import PlainRequest, _shown, check_untrusted, read_request
+from covkb.limits import _shown, check_untrusted
+from covkb.untrusted import PlainRequest, read_request
 
 TEST_POLICY = Path(__file__).parent / "policies" / "example_pap"
 

@@ -112,7 +112,7 @@ def _policy_fields(args: list[str], vocabulary: Any) -> dict[str, Any]:
     """A policy's own request fields given as options (``--FIELD VALUE``,
     ``--FIELD=VALUE``, ``--BOOLEAN``/``--not-BOOLEAN``, a code list's field
     repeated), read against the fields the policy declares; values stay data."""
-    from .untrusted import _closest, parse_whole_number, parse_yes_no
+    from .limits import _closest, parse_whole_number, parse_yes_no
 
     fields = {f.name: f for f in vocabulary.fields.values()}
     names: dict[str, str] = {}
@@ -158,7 +158,7 @@ def _policy_fields(args: list[str], vocabulary: Any) -> dict[str, Any]:
 def _read_request(source: str) -> dict[str, Any]:
     """A request file (or stdin) as untrusted bytes: at most MAX_REQUEST_BYTES
     are read (a larger file, or /dev/zero, is refused), then UTF-8 JSON."""
-    from .untrusted import read_bounded, request_json
+    from .limits import read_bounded, request_json
 
     what = "the request on stdin" if source == "-" else f"request file {source}"
     try:

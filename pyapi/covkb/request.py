@@ -11,7 +11,7 @@ values as data (``engine_dict``).
 
 Untrusted input is checked once, whatever it came as (a JSON file, a
 batch line, a CSV cell, a command-line flag): the limits and checks that
-need no model live in ``covkb.untrusted`` (and are named here too), and
+need no model live in ``covkb.limits`` (and are named here too), and
 every value of a request passes ``check_untrusted`` before the model checks
 ids and codes.  The model is the definition of a valid request;
 ``covkb.untrusted.read_request`` reads a plainly valid one to the same
@@ -29,12 +29,12 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fi
 from pydantic_core import PydanticCustomError
 
 from .errors import InvalidRequest, UnknownId
+# the limits and plain checks, defined once in covkb.limits (pydantic-free), also named here
+from .limits import (CODE_SYSTEMS, COMMON_FIELDS, CPT_RE, ICD10_RE, MAX_DEPTH, MAX_DIGITS, MAX_LIST,  # noqa: F401
+                     MAX_REQUEST_BYTES, MAX_TEXT, _closest, _shown, check_untrusted, decode_text, engine_dict,
+                     field_names, normal_cpt, parse_date, parse_whole_number, parse_yes_no, read_bounded,
+                     request_json)
 from .policy import ID_RE, RequestField, Vocabulary
-# the limits and plain checks, defined once in covkb.untrusted (pydantic-free), also named here
-from .untrusted import (CODE_SYSTEMS, COMMON_FIELDS, CPT_RE, ICD10_RE, MAX_DEPTH, MAX_DIGITS, MAX_LIST,  # noqa: F401
-                        MAX_REQUEST_BYTES, MAX_TEXT, _closest, _shown, check_untrusted, decode_text, engine_dict,
-                        field_names, normal_cpt, parse_date, parse_whole_number, parse_yes_no, read_bounded,
-                        request_json)
 
 
 def _code_check(system: str) -> Callable[[str], str] | None:
