@@ -2,7 +2,8 @@
 
 ``covkb.cli`` is the entry point: it answers ``covkb determine`` without
 loading this module (the common case of a new process), and hands every
-other command line to ``app`` here.
+other command line to ``app`` here.  The option types and output they
+share are in ``covkb.console``.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from typing import Any, Optional
 
 import typer
 
-from .cli import (POLICY_HELP, EngineName, Format, PictureFormat, _Exit, _fail, _kb, _policy, _render, _UserFiles, echo,
-                  run_determine)
+from .console import POLICY_HELP, EngineName, Format, PictureFormat, _Exit, _fail, _kb, _policy, _UserFiles, echo
+from .determine_command import _render, run_determine
 from .errors import CovkbError, InvalidRequest
 
 app = typer.Typer(

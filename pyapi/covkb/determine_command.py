@@ -1,0 +1,111 @@
+"""``covkb determine``, its options read: by the plain reader in
+``covkb.cli`` (the common case: a new process per question) or by the typer
+app in ``covkb.commands``; and a determination rendered in a format."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from .console import AnyFormat, EngineName, _fail, _kb, _UserFiles, echo
+from .errors import CovkbError, InvalidRequest
+
+
+def _policy_fields(args: list[str], vocabulary: Any) -> dict[str, Any]:
+    """A policy's own request fields given as options (``--FIELD VALUE``,
+    ``--FIELD=VALUE``, ``--BOOLEAN``/``--not-BOOLEAN``, a code list's field
+    repeated), read against the fields the policy declares; values stay data."""
+    from .limits import _closest, parse_whole_number, parse_yes_no
+
+    fields = {f.name: f for f in vocabulary.fields.values()}
+    names: dict[str, str] = {}
+    for f in fields.values():
+        names[f.name] = f.name
+        if f.alias:
+            names[f.alias] = f.name
+    for q in vocabulary.qualifiers:
+        names[q] = q
+    out: dict[str, Any] = {}
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        i += 1
+        if not arg.startswith("--"):
+            raise InvalidRequest(f"unexpected argument {arg!r}")
+        opt, eq, value = arg[2:].partition("=")
+        key = opt.replace("-", "_")
+        negated = key.startswith("not_") and names.get(key[4:]) in fields and fields[names[key[4:]]].kind == "boolean"
+        name = names.get(key[4:] if negated else key)
+        if name is None:
+            choices = sorted({n.replace("_", "-") for n in names})
+            raise InvalidRequest(f"unknown option --{opt}{_closest(opt, choices)}; `covkb vocab` lists the request fields")
+        f = fields.get(name)
+        if f is not None and f.kind == "boolean" and not eq:
+            out[name] = not negated
+            continue
+        if not eq:
+            if i >= len(args):
+                raise InvalidRequest(f"option --{opt} needs a value")
+            value, i = args[i], i + 1
+        if f is None or f.kind == "choice":
+            out[name] = value
+        elif f.kind == "boolean":
+            out[name] = parse_yes_no(value, f"--{opt}")
+        elif f.numeric:
+            out[name] = parse_whole_number(value, f"--{opt}")
+        else:
+            out.setdefault(name, []).append(value)
+    return out
+
+
+def _read_request(source: str) -> dict[str, Any]:
+    """A request file (or stdin) as untrusted bytes: at most MAX_REQUEST_BYTES
+    are read (a larger file, or /dev/zero, is refused), then UTF-8 JSON."""
+    from .limits import read_bounded, request_json
+
+    what = "the request on stdin" if source == "-" else f"request file {source}"
+    try:
+        if source == "-":
+            raw = read_bounded(sys.stdin.buffer, what)
+        else:
+            with open(source, "rb") as f:
+                raw = read_bounded(f, what)
+    except OSError as exc:
+        raise InvalidRequest(f"cannot read request {source[:200]}: {exc.strerror}") from exc
+    return request_json(raw, what)
+
+
+def _render(kb: Any, det: Any, fmt: AnyFormat) -> str:
+    from . import render
+
+    section_path = kb.policy.data(det.version).section_path
+    if fmt.value == "json":
+        return render.to_json(det)
+    if fmt.value == "markdown":
+        return render.to_markdown(det, section_path)
+    if fmt.value in ("dot", "svg"):
+        from .pictures import determination_dot, to_svg
+
+        dot = determination_dot(det, section_path=section_path)
+        return dot if fmt.value == "dot" else to_svg(dot)
+    return render.to_text(det, section_path, color=sys.stdout.isatty()).rstrip("\n")
+
+
+def run_determine(*, request: str | None, service: str | None, cpt: str | None, finding: list[str],
+                  unknown_finding: list[str], date: str | None, policy: str | None, version: str | None,
+                  engine: EngineName, fmt: AnyFormat, extra: list[str]) -> None:
+    """`covkb determine`, its options read (by typer or by _determine_options)."""
+    try:
+        data: dict[str, Any] = _read_request(request) if request else {}
+        kb = _kb(engine, policy)
+        data.update(_policy_fields(extra, kb.vocabulary))
+        flags = {"service": service, "cpt": cpt, "date_of_service": date}
+        data.update({k: v for k, v in flags.items() if v is not None})
+        for key, values in (("findings", finding), ("unknown_findings", unknown_finding)):
+            if values:
+                data[key] = list(values)
+        with _UserFiles(version):
+            det = kb.determine(data, version=version)
+        echo(_render(kb, det, fmt))
+    except CovkbError as err:
+        _fail(err, fmt)
