@@ -6,11 +6,5 @@ Pages are Jinja2 templates rendered by the front; every engine question
 ``/v1`` API's do, so a page shows what the API answers.  No build step, no
 network at run time: the one script library (htmx, for in-place updates) is
 vendored under ``static/vendor`` with its licence, and every page works
-without JavaScript.
+without JavaScript.  ``pages.mount`` adds them to the service's app.
 """
-
-from __future__ import annotations
-
-from .pages import mount
-
-__all__ = ["mount"]
