@@ -30,14 +30,32 @@ argument(argument, 2, value).
 argument(argument, 3, id).
 %   outcome(Outcome, Label)             a determination's outcome
 %   outcome_favour(Outcome, Rank)       how favourable to coverage (higher: more)
+%   outcome_means(Outcome, Meaning)     what it means for coverage (a meaning/2)
+%   meaning(Meaning, Label)             covered, denied, referred, not_addressed, ...
+%   meaning_crd(Meaning, Covered, InfoNeeded)
+%                                       its CRD coverage-information codes
+%   meaning_tone(Meaning, Tone)         how it is drawn: favourable, adverse, open, neutral
 %   truth(Value, Label)                 the values of a yes/no fact
 schema(outcome, 2).
 schema(outcome_favour, 2).
+schema(outcome_means, 2).
+schema(meaning, 2).
+schema(meaning_crd, 3).
+schema(meaning_tone, 2).
 schema(truth, 2).
 argument(outcome, 1, id).
 argument(outcome, 2, text).
 argument(outcome_favour, 1, id).
 argument(outcome_favour, 2, value).
+argument(outcome_means, 1, id).
+argument(outcome_means, 2, id).
+argument(meaning, 1, id).
+argument(meaning, 2, text).
+argument(meaning_crd, 1, id).
+argument(meaning_crd, 2, value).
+argument(meaning_crd, 3, value).
+argument(meaning_tone, 1, id).
+argument(meaning_tone, 2, id).
 argument(truth, 1, id).
 argument(truth, 2, text).
 

@@ -30,6 +30,53 @@ outcome_favour(not_medically_necessary, 1).
 outcome_favour(experimental_and_investigational, 1).
 outcome_favour(not_covered, 0).
 
+%!  outcome_means(Outcome, Meaning)
+% What an outcome means for coverage: the one reading every surface takes
+% (compare's and diff's classes of change, CRD coverage information, how
+% pictures and pages draw it, check's questions).  An outcome a policy adds
+% declares its label, its favour and its meaning; an outcome without them
+% is refused when the version loads.
+outcome_means(medically_necessary, covered).
+outcome_means(not_medically_necessary, denied).
+outcome_means(not_covered, denied).
+outcome_means(experimental_and_investigational, denied).
+outcome_means(criteria_not_met, denied).
+outcome_means(refer_to_other_policy, referred).
+outcome_means(not_addressed, not_addressed).
+outcome_means(unknown, unknown).
+outcome_means(insufficient_information, undecided).
+
+%!  meaning(Meaning, Label)
+% The meanings an outcome can have.
+meaning(covered, "Covered: the policy finds the service medically necessary").
+meaning(denied, "Denied: the policy does not cover the service for this patient").
+meaning(referred, "Referred: another coverage policy or benefit decides").
+meaning(not_addressed, "Not addressed: the policy says nothing of this request").
+meaning(unknown, "Unknown: the text that would decide is not known").
+meaning(undecided, "Undecided: the facts given leave the outcome open").
+
+%!  meaning_crd(Meaning, Covered, InfoNeeded)
+% Da Vinci CRD coverage-information for an outcome of this meaning: the
+% `covered` code and the `info-needed` code (none: no info-needed).  Only
+% covered and denied are decisions; everything else is conditional, with
+% OTH: the policy alone cannot close it (the README's table gives why).
+meaning_crd(covered, "covered", none).
+meaning_crd(denied, "not-covered", none).
+meaning_crd(referred, "conditional", "OTH").
+meaning_crd(not_addressed, "conditional", "OTH").
+meaning_crd(unknown, "conditional", "OTH").
+meaning_crd(undecided, "conditional", "OTH").
+
+%!  meaning_tone(Meaning, Tone)
+% How pictures and pages draw an outcome of this meaning: favourable,
+% adverse, open (not decided) or neutral (not this policy's decision).
+meaning_tone(covered, favourable).
+meaning_tone(denied, adverse).
+meaning_tone(referred, neutral).
+meaning_tone(not_addressed, neutral).
+meaning_tone(unknown, open).
+meaning_tone(undecided, open).
+
 %!  truth(Value, Label)
 % The values of a yes/no fact in a request or a case.
 truth(yes, "yes").

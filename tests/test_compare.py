@@ -16,7 +16,7 @@ import sys
 import pytest
 
 from covkb import CovkbError, KnowledgeBase
-from covkb.compare import CompareReport, classify, compare
+from covkb.compare import CompareReport, classify, compare, parse_ref
 
 A, B = "cigna-0284@2025-02-15", "aetna-0348@undated"
 _report: list[CompareReport] = []
@@ -74,7 +74,8 @@ def test_no_region_is_reported_where_the_two_decide_alike() -> None:
     for i, reg in enumerate(r.regions):
         got = r.confirmed[i]
         assert got[A]["asp"] != got[B]["asp"], reg.witness
-        assert classify(got[A]["asp"], got[B]["asp"]) == reg.kind
+        meanings = parse_ref(A)[0].data(parse_ref(A)[1]).outcomes.merged(parse_ref(B)[0].data(parse_ref(B)[1]).outcomes)
+        assert classify(got[A]["asp"], got[B]["asp"], meanings) == reg.kind
 
 
 def _grid(service: str):

@@ -289,9 +289,10 @@ def test_crd_example_gets_the_coverage_information_it_expects(client, engine, na
 
 
 def test_every_outcome_maps_to_coverage_information_that_keeps_the_crd_invariants() -> None:
-    outcomes = set(Policy().data(Policy().latest()).vocabulary.outcomes)
-    assert outcomes <= set(crd.COVERAGE), "every outcome has a row in the table"
-    for outcome, (covered, info) in [*crd.COVERAGE.items(), ("technical", crd.TECHNICAL)]:
+    meanings = Policy().data(Policy().latest()).outcomes
+    table = [(o.id, (o.crd_covered, o.crd_info_needed)) for o in meanings.values()]
+    assert {covered for _, (covered, _) in table} == {"covered", "not-covered", "conditional"}
+    for outcome, (covered, info) in [*table, ("technical", crd.TECHNICAL)]:
         for billing in (None, {"system": "http://www.ama-assn.org/go/cpt", "code": "59325"}):
             ci = crd.coverage_information(covered=covered, info_needed=info, reason=f"{outcome}", coverage_ref="Coverage/c",
                                           billing=billing, link="http://x/v1/explanations/t", assertion_id="covkb-1",

@@ -137,7 +137,7 @@ def _check_headings(data: VersionData, add, services_of: dict[str, set[str]], so
             for leaf in sorted(_leaves(data, svc)):
                 for st, svs in sorted(services_of.items()):
                     said = data.vocabulary.statements.get(st)
-                    if not (_above(data, leaf) & svs) or said in (meant, "refer_to_other_policy"):
+                    if not (_above(data, leaf) & svs) or said == meant or data.outcomes.means(said, "referred"):
                         continue
                     witness: dict[str, Any] = {**(solver.witness("reachable", st) or {}), "cpt": code, "service": leaf}
                     if (code, svc) in quals:
@@ -147,7 +147,7 @@ def _check_headings(data: VersionData, add, services_of: dict[str, set[str]], so
                     witness = {k: v for k, v in witness.items() if v not in ([], None)}
                     got = _decide(data, witness)
                     if got not in (said, "criteria_not_met", "error:policy_conflict") or \
-                            (got == "criteria_not_met" and said != "medically_necessary"):
+                            (got == "criteria_not_met" and not data.outcomes.means(said, "covered")):
                         continue  # the statement does not decide a request by this code
                     add(Finding("heading_mismatch", "error",
                                 f"CPT {code} is listed under \"{heading}\" ({meant}), but statement {st}, which "
@@ -206,7 +206,7 @@ def _check_codes(data: VersionData, add, services_of: dict[str, set[str]]) -> No
                     f"the version has no coding table: its {len(services_of)} statements are reached by service only"))
         return
     for s, svcs in sorted(services_of.items()):
-        if data.vocabulary.statements.get(s) == "refer_to_other_policy":
+        if data.outcomes.means(data.vocabulary.statements.get(s), "referred"):
             continue  # a referral has no code of its own in this policy
         if not any(_above(data, leaf) & coded or leaf in coded for svc in svcs for leaf in _leaves(data, svc)) \
                 and not any(svc in coded for svc in svcs):

@@ -13,6 +13,7 @@ Classes of difference (A's answer against B's):
                         (not medically necessary, not covered, experimental
                         and investigational, or criteria not met)
   denies_differently    both deny, in different outcome classes
+  covers_differently    both cover, in different outcome classes
   refers_elsewhere      one refers to another policy or benefit
   not_addressed_by_one  one policy does not address the request
   unknown_on_one_side   one policy's known text does not reach it
@@ -33,27 +34,29 @@ from typing import Any
 from .diff import Answer, Region, _Diff, _cited
 from .errors import CovkbError, InvalidRequest
 from .facts import atom
+from .outcomes import Outcomes
 from .policy import Policy, Version, VersionData
 from .wording import Words
 
-CLASSES = ("covers_vs_denies", "denies_differently", "refers_elsewhere", "not_addressed_by_one",
-           "unknown_on_one_side", "invalid_on_one_side")
-COVERED = "medically_necessary"
-NEUTRAL = ("not_addressed", "unknown", "refer_to_other_policy", "insufficient_information")
+CLASSES = ("covers_vs_denies", "denies_differently", "covers_differently", "refers_elsewhere",
+           "not_addressed_by_one", "unknown_on_one_side", "invalid_on_one_side")
 
 
-def classify(a: str, b: str) -> str | None:
-    """The class of difference between two outcomes (None: the same)."""
+def classify(a: str, b: str, meanings: Outcomes) -> str | None:
+    """The class of difference between two outcomes (None: the same), by
+    what each means (covkb.outcomes)."""
     if a == b:
         return None
-    pair = {a, b}
+    pair = {meanings[a].meaning, meanings[b].meaning}
     if "unknown" in pair:
         return "unknown_on_one_side"
     if "not_addressed" in pair:
         return "not_addressed_by_one"
-    if "refer_to_other_policy" in pair:
+    if "referred" in pair:
         return "refers_elsewhere"
-    if COVERED in pair:
+    if pair == {"covered"}:
+        return "covers_differently"
+    if "covered" in pair:
         return "covers_vs_denies"
     return "denies_differently"
 
@@ -73,12 +76,13 @@ class Cell:
     the statement behind it and the facts every such case shares."""
 
     outcomes: list[dict[str, Any]] = field(default_factory=list)
+    meanings: Outcomes = field(default_factory=lambda: Outcomes(()), repr=False)
 
     def text(self, words: Words) -> str:
         parts = []
         for o in self.outcomes:
             cond = [words.phrase(w["fact"], w["value"]) for w in o["when"]]
-            if o["criteria_met_in_some_case"] and o["outcome"] == COVERED:
+            if o["criteria_met_in_some_case"] and self.meanings.means(o["outcome"], "covered"):
                 cond.append("any of: " + ", ".join(o["criteria_met_in_some_case"]))
             parts.append(o["outcome"] + (f" [{o['statement']}]" if o["statement"] else "")
                          + (f" when {'; '.join(cond)}" if cond else ""))
@@ -186,7 +190,7 @@ class _Compare(_Diff):
             return "invalid_on_one_side"
         if not (before.decided and after.decided):
             return None  # both invalid, or a region nothing more can decide
-        return classify(before.outcome, after.outcome)
+        return classify(before.outcome, after.outcome, self.meanings)
 
     def _visit(self, root: dict[str, Any], request: dict[str, Any], fixed: dict[str, str],
                conditional_above: bool = False) -> None:
@@ -244,7 +248,7 @@ def _matrix(run: _Compare, roots: list[dict[str, Any]], name_a: str, name_b: str
                 groups[i].setdefault((ans.outcome, ans.statement or ""), []).append((fixed, ans.criteria_met))
         row = {}
         for i, name in enumerate((name_a, name_b)):
-            cell = Cell()
+            cell = Cell(meanings=run.meanings)
             for (outcome, statement), cases in sorted(groups[i].items()):
                 first = cases[0][0]
                 common = {k: v for k, v in first.items()

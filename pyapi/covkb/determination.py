@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
 
+from .outcomes import Outcomes
 from .policy import VersionData
 
 
@@ -231,6 +232,8 @@ class Determination:
     warnings: tuple[str, ...] = ()
     engine: str = field(default="prolog", compare=False)
     notices: tuple[Notice, ...] = ()
+    # what each outcome of the answer and its derivation means (kb/vocabulary.pl)
+    meanings: Outcomes = field(default_factory=lambda: Outcomes(()), compare=False, repr=False)
 
     @classmethod
     def from_cases(
@@ -277,6 +280,7 @@ class Determination:
             warnings=tuple(warnings) + tuple(str(n) for n in notices),
             engine=engine,
             notices=notices,
+            meanings=data.outcomes,
         )
 
     def to_dict(self, *, explanation: bool = True) -> dict[str, Any]:

@@ -36,11 +36,13 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .errors import from_engine
 from .facts import atom, closure
+from .outcomes import Outcomes
 from .policy import Policy, VersionData
 from .wording import Words
 
@@ -318,20 +320,22 @@ def change_affects(change: dict[str, Any], words: Words) -> list[str]:
     return lines
 
 
-def classify(before: Answer, after: Answer, favour: dict[str, int]) -> str | None:
-    """The kind of change; favour ranks outcomes (outcome_favour/2 in kb/vocabulary.pl).
+def classify(before: Answer, after: Answer, meanings: Outcomes) -> str | None:
+    """The kind of change, by what the outcomes mean and their favour
+    (covkb.outcomes: outcome_means/2 and outcome_favour/2 in kb/vocabulary.pl).
     Answers that are not both decided are compared as they stand (a region
     nothing more can split)."""
-    if "unknown" in before.outcomes | after.outcomes and before.summary() != after.summary():
+    def unknown(outcomes: Iterable[str]) -> bool:
+        return any(meanings.means(o, "unknown") for o in outcomes)
+
+    if unknown(before.outcomes | after.outcomes) and before.summary() != after.summary():
         return "maybe_changed"  # a partly known side: any change may be the unknown part's
     if before.error is not None or after.error is not None:
         if before.error is not None and after.error is not None:
             return None  # invalid on both sides
         return "broken" if after.error is not None else "repaired"
     ob, oa = before.outcome, after.outcome
-    if "unknown" in (ob, oa):
-        return "maybe_changed"
-    if "unknown" in before.outcomes | after.outcomes:
+    if unknown(before.outcomes | after.outcomes):
         return None if before.summary() == after.summary() else "maybe_changed"
     if not (before.decided and after.decided):
         if before.decided:
@@ -340,12 +344,12 @@ def classify(before: Answer, after: Answer, favour: dict[str, int]) -> str | Non
             return "became_decided"
         return "conditional_changed" if before.outcomes != after.outcomes else None
     if ob != oa:
-        if oa == "medically_necessary":
+        covered_before, covered_after = meanings.means(ob, "covered"), meanings.means(oa, "covered")
+        if covered_after and not covered_before:
             return "gained"
-        if ob == "medically_necessary":
+        if covered_before and not covered_after:
             return "revoked"
-        neutral = favour.get("not_addressed", 0)
-        return "relaxed" if favour.get(oa, neutral) > favour.get(ob, neutral) else "restricted"
+        return "relaxed" if meanings[oa].favour > meanings[ob].favour else "restricted"
     if (before.statement, before.criteria_met) != (after.statement, after.criteria_met):
         return "reason_changed"
     return None
@@ -452,7 +456,7 @@ class _Diff:
                 self.generals.setdefault(atom(r[0]), set()).add(atom(r[1]))
         self.findings = sorted(set(self.da.vocabulary.findings) | set(self.db.vocabulary.findings))
         self.settle = _Settle(self.da, self.db)
-        self.favour = {**self.da.vocabulary.favour, **self.db.vocabulary.favour}
+        self.meanings = self.da.outcomes.merged(self.db.outcomes)
         self.found: list[Found] = []
         self.codes_unknown_to_one_side = {
             c for x, y in ((self.da, self.db), (self.db, self.da)) if x.rows("partial_version")
@@ -471,7 +475,7 @@ class _Diff:
         self.found.append((root, fixed, before, after, kind))
 
     def classify(self, before: Answer, after: Answer) -> str | None:
-        return classify(before, after, self.favour)
+        return classify(before, after, self.meanings)
 
     def side(self, root: dict[str, Any]) -> tuple[_Side, _Side]:
         key = json.dumps(root, sort_keys=True) if self.sliced else ""
@@ -514,13 +518,13 @@ class _Diff:
         # the same outcome, one side by several statements across its cases:
         # split until each side names its statement before comparing reasons
         several = before.decided and after.decided and before.outcome == after.outcome and \
-            (before.statement is None) != (after.statement is None) and before.outcome != "unknown"
+            (before.statement is None) != (after.statement is None) and not self.meanings.means(before.outcome, "unknown")
         if before.settled and after.settled and not several:
             kind = self.classify(before, after)
             if kind:
                 self._found(root, fixed, before, after, kind)
             return
-        became = self.track_conditional and before.decided and before.outcome != "unknown" \
+        became = self.track_conditional and before.decided and not self.meanings.means(before.outcome, "unknown") \
             and not after.settled and after.error is None
         if became and not conditional_above:
             self.conditional.append((root, fixed, before, after, "became_conditional"))
@@ -614,7 +618,8 @@ class _Diff:
             return b.decided and b.summary() == before.summary() and not a.settled and a.error is None
         if kind in ("broken", "repaired"):  # the same error, whatever the valid side says
             bad, good, was = (a, b, after) if kind == "broken" else (b, a, before)
-            return bad.error == was.error and bad.error_certain and good.error is None and "unknown" not in good.outcomes
+            return bad.error == was.error and bad.error_certain and good.error is None and \
+                not any(self.meanings.means(o, "unknown") for o in good.outcomes)
         return (b.settled, a.settled) == (before.settled, after.settled) and \
             (b.summary(), a.summary()) == (before.summary(), after.summary())
 

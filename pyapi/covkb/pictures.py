@@ -32,6 +32,7 @@ import graphviz
 from .determination import Determination, Node
 from .diff import DiffReport, Region, change_affects, change_heading
 from .errors import PictureError
+from .outcomes import Outcomes
 from .render import Detail, detail_lines, header, label
 
 SectionPath = Callable[[str], str]
@@ -63,14 +64,8 @@ ADVERSE = Tone("#fbe3e1", "#a3241c", "dashed")     # does not hold; coverage res
 OPEN = Tone("#fff1cc", "#8a5a00", "dotted")        # unknown; needs more information
 NEUTRAL = Tone("#eeeeee", "#4a4a4a", "solid")      # a fact, a service, a code, not addressed
 
-# The shared outcomes of kb/vocabulary.pl; any other outcome is adverse.
-_OUTCOME_TONES = {
-    "medically_necessary": FAVOURABLE,
-    "insufficient_information": OPEN,
-    "unknown": OPEN,
-    "not_addressed": NEUTRAL,
-    "refer_to_other_policy": NEUTRAL,
-}
+# How an outcome is drawn is declared with its meaning (meaning_tone/2 in kb/vocabulary.pl).
+OUTCOME_TONES = {"favourable": FAVOURABLE, "adverse": ADVERSE, "open": OPEN, "neutral": NEUTRAL}
 _CHANGE_TONES = {
     "gained": FAVOURABLE, "relaxed": FAVOURABLE, "repaired": FAVOURABLE, "became_decided": FAVOURABLE,
     "broken": ADVERSE, "revoked": ADVERSE, "restricted": ADVERSE, "became_conditional": ADVERSE,
@@ -81,17 +76,17 @@ LEGEND = ("border: solid = holds / favourable · dashed = does not hold / less f
           "dotted = unknown / undecided")
 
 
-def outcome_tone(outcome: str | None) -> Tone:
-    """The tone of an outcome id (an unknown one reads as adverse)."""
-    return _OUTCOME_TONES.get(outcome or "", ADVERSE)
+def outcome_tone(outcome: str, meanings: Outcomes) -> Tone:
+    """The tone of an outcome id, as its meaning is declared to be drawn."""
+    return OUTCOME_TONES[meanings[outcome].tone]
 
 
-def node_tone(n: Node) -> Tone:
+def node_tone(n: Node, meanings: Outcomes) -> Tone:
     """The tone of one derivation node, from the same attributes its
     text mark (✓ ✗ ?) is read from."""
     g = n.get
     if n.kind in ("determination", "case", "outcome"):
-        return outcome_tone(g("outcome"))
+        return outcome_tone(g("outcome"), meanings)
     if n.kind == "statement":
         return FAVOURABLE if g("applies") is True else ADVERSE
     if n.kind in ("requirement", "criteria", "criterion", "criterion_group"):
@@ -199,7 +194,7 @@ def determination_dot(det: Determination, *, section_path: SectionPath | None = 
         name = node_id(path)
         details = detail_lines(n, path_of, seen)
         tooltip = "\n".join([label(n), *(d.text for d in details)])
-        attrs = {**node_tone(n).attrs(), "id": name, "tooltip": _esc(tooltip)}
+        attrs = {**node_tone(n, det.meanings).attrs(), "id": name, "tooltip": _esc(tooltip)}
         url = link(n) if link is not None else None
         if url:
             attrs.update(URL=_url(url), target="_top")

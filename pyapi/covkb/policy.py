@@ -19,6 +19,7 @@ from typing import Any
 from .errors import InvalidRequest, KnowledgeBaseError, VersionNotAvailable
 from .facts import Fact, Term, Value, atom, cycles, fact_text, kb_schema, read_facts
 from .installed import policy_folders
+from .outcomes import Outcomes, read_outcomes
 from .paths import kb_dir, queries_dir
 
 ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -158,6 +159,13 @@ class VersionData:
         return None
 
     @cached_property
+    def outcomes(self) -> Outcomes:
+        """Every outcome this version declares or decides, with what it means
+        (covkb.outcomes); an undeclared one is a KnowledgeBaseError."""
+        used = [atom(r[2]) for r in self.rows("statement")] + [atom(r[1]) for r in self.rows("heading_outcome")]
+        return read_outcomes(self.rows, atom, used)
+
+    @cached_property
     def vocabulary(self) -> Vocabulary:
         def ids(name: str) -> dict[str, str]:
             return {atom(r[0]): r[1] for r in self.rows(name)}
@@ -197,7 +205,7 @@ class VersionData:
             fields=fields,
             fact_values={f: tuple(sorted(v)) for f, v in fact_values.items()},
             scope=tuple(sorted(atom(r[0]) for r in self.rows("scope"))),
-            favour={atom(r[0]): r[1] for r in self.rows("outcome_favour")},
+            meanings=self.outcomes,
             bounds=tuple((atom(a), atom(b), why) for a, b, why in self.rows("field_at_most")),
         )
 
@@ -236,7 +244,7 @@ class Vocabulary:
     fields: dict[str, RequestField] = field(default_factory=dict)
     fact_values: dict[str, tuple[str, ...]] = field(default_factory=dict)
     scope: tuple[str, ...] = ()
-    favour: dict[str, int] = field(default_factory=dict)
+    meanings: Outcomes = field(default_factory=lambda: Outcomes(()))   # what each outcome means
     bounds: tuple[tuple[str, str, str], ...] = ()   # (field, at most this field, why)
 
     def out_of_bounds(self, values: dict[str, Any]) -> str | None:
@@ -419,7 +427,9 @@ class Policy:
         if v.id not in self._data:
             facts = tuple(self._facts(v, set()))
             _refuse_cycles(v, facts)
-            self._data[v.id] = VersionData(v, facts)
+            data = VersionData(v, facts)
+            data.outcomes  # noqa: B018  (refused at load: an outcome without its meaning)
+            self._data[v.id] = data
         return self._data[v.id]
 
     def _facts(self, v: Version, seen: set[str]) -> list[Fact]:

@@ -9,8 +9,9 @@ mapping facts); each ServiceRequest is turned into a covkb request
 that updates it with the ``ext-coverage-information`` extension, changing
 nothing else in the resource.
 
-The outcome → coverage-information table (``COVERAGE``) is covkb's own
-vocabulary, the same for every policy; the README gives the reasons.
+What each outcome gives as coverage information (``covered``,
+``info-needed``) is declared with the outcome's other meanings in
+kb/vocabulary.pl (``meaning_crd/3``, read through covkb.outcomes).
 """
 
 from __future__ import annotations
@@ -38,18 +39,6 @@ CRD_TEMP = "http://hl7.org/fhir/us/davinci-crd/CodeSystem/temp"
 NULL_FLAVOR = "http://terminology.hl7.org/CodeSystem/v3-NullFlavor"
 HOOKS = ("order-sign", "order-select")
 
-# outcome -> (covered, info-needed): see the README's table for the reasons.
-COVERAGE: dict[str, tuple[str, str | None]] = {
-    "medically_necessary": ("covered", None),
-    "not_medically_necessary": ("not-covered", None),
-    "not_covered": ("not-covered", None),
-    "experimental_and_investigational": ("not-covered", None),
-    "criteria_not_met": ("not-covered", None),
-    "insufficient_information": ("conditional", "OTH"),
-    "refer_to_other_policy": ("conditional", "OTH"),
-    "not_addressed": ("conditional", "OTH"),
-    "unknown": ("conditional", "OTH"),
-}
 TECHNICAL = ("conditional", "OTH")  # an engine failure, or a record covkb cannot read as a request
 
 
@@ -287,8 +276,9 @@ def answer(call: dict[str, Any], hook: str, policy: Any, mapping: FhirMapping, d
         link = f"{base_url}/v1/explanations/{token(policy.id, engine, req)}"
         try:
             det = decide(req)
-            covered, info = COVERAGE.get(det.outcome, TECHNICAL)
-            if det.outcome == "insufficient_information" and any(
+            meant = data.outcomes[det.outcome]
+            covered, info = meant.crd_covered, meant.crd_info_needed
+            if meant.meaning == "undecided" and any(
                     m == "service" or m in data.vocabulary.qualifiers for m in det.missing):
                 info = "detail-code"  # the ordered code is too coarse: which service, which qualifier value
             reason = _reason(det, evidence)

@@ -54,50 +54,64 @@ def mount(app: FastAPI, *, installed: list[Policy], default: Policy, lookup: Cal
           ask: Ask, today: Callable[[], dt.date]) -> None:
     """Add the pages (/, /determine, /policy, /revisions) and /static.
     ``lookup`` finds an installed policy by id or number (None if none)."""
-    env = _templates()
-    for name in ("determine", "policy", "revisions", "error"):
-        env.get_template(f"{name}.html")  # loaded once, now: a template error stops the start, not a page
-    drafting = asyncio.Lock()
+    site = _Site(installed, default, lookup, ask, today)
 
-    def find(ref: str) -> Policy:
-        p = lookup(ref)
+    @app.exception_handler(_NoPolicy)
+    async def _no_policy(request: Request, exc: _NoPolicy) -> HTMLResponse:
+        names = ", ".join(p.number for p in site.policies)
+        return site.page("error", default, status=404, message=f"no policy {str(exc)[:60]!r}; installed: {names}")
+
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    _determine_pages(app, site)
+    _policy_pages(app, site)
+    _revision_pages(app, site)
+
+
+class _Site:
+    """What every page needs: the installed policies, the templates, the
+    worker to ask, and the links between pages."""
+
+    def __init__(self, installed: list[Policy], default: Policy, lookup: Callable[[str], Policy | None],
+                 ask: Ask, today: Callable[[], dt.date]) -> None:
+        self.default, self.lookup, self.ask, self.today = default, lookup, ask, today
+        self.env = _templates()
+        for name in ("determine", "policy", "revisions", "error"):
+            self.env.get_template(f"{name}.html")  # loaded once, now: a template error stops the start, not a page
+        self.drafting = asyncio.Lock()
+        self.policies = sorted(installed, key=lambda p: p.id)
+        self.queries: dict[str, list[Any]] = {}
+
+    def find(self, ref: str) -> Policy:
+        p = self.lookup(ref)
         if p is None:
             raise _NoPolicy(ref)
         return p
 
-    @app.exception_handler(_NoPolicy)
-    async def _no_policy(request: Request, exc: _NoPolicy) -> HTMLResponse:
-        names = ", ".join(p.number for p in policies)
-        return page("error", default, status=404, message=f"no policy {str(exc)[:60]!r}; installed: {names}")
-
-    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    policies = sorted(installed, key=lambda p: p.id)
-    queries: dict[str, list[Any]] = {}
-
-    def named_queries(p: Policy) -> list[Any]:
+    def named_queries(self, p: Policy) -> list[Any]:
         from ..queries import load_queries
 
-        if p.id not in queries:
+        if p.id not in self.queries:
             folder = p.queries_dir
-            queries[p.id] = load_queries(folder) if folder.is_dir() else []
-        return queries[p.id]
+            self.queries[p.id] = load_queries(folder) if folder.is_dir() else []
+        return self.queries[p.id]
 
-    def query_version(p: Policy, q: Any) -> str | None:
+    def query_version(self, p: Policy, q: Any) -> str | None:
         """The version a named query is decided by, or None for a draft's."""
         if q.version is not None:
             return q.version if q.version in {v.id for v in p.versions} else None
         on = q.request.get("date_of_service")
         try:
-            return p.version_in_force(dt.date.fromisoformat(on) if on else today())[0].id
+            return p.version_in_force(dt.date.fromisoformat(on) if on else self.today())[0].id
         except (CovkbError, ValueError, TypeError):
             return None
 
-    def page(name: str, p: Policy, **ctx: Any) -> HTMLResponse:
+    def page(self, name: str, p: Policy, **ctx: Any) -> HTMLResponse:
         ctx.setdefault("outcomes", p.data(p.latest()).vocabulary.outcomes)
-        html = env.get_template(f"{name}.html").render(page=name, policy=p, policies=policies,
-                                                       nav_query=ctx.pop("nav_query", f"?policy={p.number}"), **ctx)
+        html = self.env.get_template(f"{name}.html").render(
+            page=name, policy=p, policies=self.policies, nav_query=ctx.pop("nav_query", f"?policy={p.number}"), **ctx)
         return HTMLResponse(html, status_code=ctx.get("status", 200))
 
+    @staticmethod
     def version_of(p: Policy, ref: str | None) -> Version | None:
         if not ref:
             return None
@@ -106,23 +120,25 @@ def mount(app: FastAPI, *, installed: list[Policy], default: Policy, lookup: Cal
             raise CovkbError(f"no version {ref[:60]!r} of {p.number}; it has {', '.join(ids)}")
         return ids[ref]
 
+    @staticmethod
     def determine_href(p: Policy, req: dict[str, Any], version: str | None = None, engine: str | None = None,
                        path: str = "/determine") -> str:
         return forms.determine_href(p.number, req, version, engine, path)
 
+    @staticmethod
     def quote_href(p: Policy, version: str) -> views.QuoteHref:
         return lambda q, st=None: views.quote_href(p.number, version, q, st)
 
-    async def decide(request: Request) -> tuple[Policy, dict[str, Any], dict[str, Any]]:
+    async def decide(self, request: Request) -> tuple[Policy, dict[str, Any], dict[str, Any]]:
         """The page's policy, request and settings, and the worker's answer
         (or the one-line reason it gave none) in ``out``."""
         qp = request.query_params
-        p = find(qp.get("policy") or default.id)
+        p = self.find(qp.get("policy") or self.default.id)
         engine = qp.get("engine") if qp.get("engine") in ENGINES else "prolog"
         out: dict[str, Any] = {"engine": engine, "version": qp.get("version") or None, "error": None, "det": None,
                                "raw": None}
         try:
-            v = version_of(p, out["version"])
+            v = self.version_of(p, out["version"])
             vocab = p.data(v or p.latest()).vocabulary
             req = request_from_query(qp.multi_items(), vocab)
         except CovkbError as err:
@@ -131,8 +147,8 @@ def mount(app: FastAPI, *, installed: list[Policy], default: Policy, lookup: Cal
             return p, request_from_query(qp.multi_items(), vocab, lenient=True), out
         out["vocab"] = vocab
         if req:
-            resp = await ask("determine", {"policy": p.id, "engine": engine, "explain": True, "version": out["version"]},
-                             json.dumps(req).encode())
+            resp = await self.ask("determine", {"policy": p.id, "engine": engine, "explain": True,
+                                                "version": out["version"]}, json.dumps(req).encode())
             if resp.status_code == 200:
                 out["raw"] = bytes(resp.body)
                 out["det"] = json.loads(out["raw"])
@@ -140,28 +156,52 @@ def mount(app: FastAPI, *, installed: list[Policy], default: Policy, lookup: Cal
                 out["error"] = _problem(resp)
         return p, req, out
 
+    def witness_links(self, p: Policy, report: dict[str, Any], a: str, b: str | None) -> dict[str, Any]:
+        """Each change's witness opened in Determine on both sides (a draft's
+        side cannot be: the service decides by version ids only), and its
+        first region's answers and citations on each side."""
+        for c in report["changes"]:
+            first = report["regions"][c["regions"][0]] if c.get("regions") else {}
+            c["sides"] = [(report["from"], first.get("before") or {}, first.get("citations_before") or []),
+                          (report["to"], first.get("after") or {}, first.get("citations_after") or [])]
+            w = c.get("witness") or {}
+            c["open_before"] = self.determine_href(p, w, a) if w else None
+            c["open_after"] = self.determine_href(p, w, b) if w and b else None
+        return report
+
+    def check_links(self, p: Policy, res: dict[str, Any], ref: str | None) -> dict[str, Any]:
+        for f in res["findings"]:
+            f["open"] = self.determine_href(p, f["witness"], ref) if f.get("witness") and ref else None
+        return res
+
+
+def _qualifier_values(p: Policy, q: str, values: tuple[str, ...]) -> list[tuple[str, str]]:
+    """A qualifier's values, each with the service it makes its code report."""
+    data = p.data(p.latest())
+    said = {atom(r[3]): data.vocabulary.services.get(atom(r[1]), atom(r[1]))
+            for r in data.rows("code_qualifier") if atom(r[2]) == q}
+    return [(v, f"{v.replace('_', ' ')} ({said[v]})" if v in said else v.replace("_", " ")) for v in values]
+
+
+def _states(vocab: Any, settles: dict[str, Any]) -> str:
+    """What an answer writes into the request, in the form's words."""
+    parts = []
+    for k, v in settles.items():
+        f = vocab.fields.get(k)
+        label = f.label if f else vocab.qualifiers.get(k, k)
+        if isinstance(v, list):
+            parts += [f"{vocab.findings.get(x, x)}: present" if k == "findings" else f"{label}: {x}" for x in v]
+        else:
+            parts.append(f"{label}: {'yes' if v is True else 'no' if v is False else v}")
+    return "; ".join(parts)
+
+
+def _determine_pages(app: FastAPI, site: _Site) -> None:
+    """/, /determine and the determination as JSON and as a picture; a diff as a picture."""
+
     @app.get("/", include_in_schema=False)
     async def home() -> RedirectResponse:
         return RedirectResponse("/determine", status_code=303)
-
-    def qualifier_values(p: Policy, q: str, values: tuple[str, ...]) -> list[tuple[str, str]]:
-        """A qualifier's values, each with the service it makes its code report."""
-        data = p.data(p.latest())
-        said = {atom(r[3]): data.vocabulary.services.get(atom(r[1]), atom(r[1]))
-                for r in data.rows("code_qualifier") if atom(r[2]) == q}
-        return [(v, f"{v.replace('_', ' ')} ({said[v]})" if v in said else v.replace("_", " ")) for v in values]
-
-    def states(vocab: Any, settles: dict[str, Any]) -> str:
-        """What an answer writes into the request, in the form's words."""
-        parts = []
-        for k, v in settles.items():
-            f = vocab.fields.get(k)
-            label = f.label if f else vocab.qualifiers.get(k, k)
-            if isinstance(v, list):
-                parts += [f"{vocab.findings.get(x, x)}: present" if k == "findings" else f"{label}: {x}" for x in v]
-            else:
-                parts.append(f"{label}: {'yes' if v is True else 'no' if v is False else v}")
-        return "; ".join(parts)
 
     @app.get("/determine", include_in_schema=False)
     async def determine_page(request: Request) -> Response:
@@ -170,49 +210,17 @@ def mount(app: FastAPI, *, installed: list[Policy], default: Policy, lookup: Cal
         if blank and "hx-request" not in request.headers:  # a form sends its empty fields: answer at the short address
             kept = [(k, v) for k, v in qp.multi_items() if v.strip() and not (k == "engine" and v == "prolog")]
             return RedirectResponse(f"/determine?{urlencode(kept)}", status_code=303)
-        p, req, out = await decide(request)
-        vocab = out.get("vocab") or p.data(p.latest()).vocabulary
-        det = out["det"]
-        ctx: dict[str, Any] = {"req": req, "error": out["error"], "det": det, "engine": out["engine"],
-                               "version": out["version"], "engines": ENGINES, "versions": p.versions,
-                               "services": sorted(vocab.services.items(), key=lambda kv: kv[1].lower()),
-                               "codes": sorted(vocab.codes.items()),
-                               "qualifiers": [(q, label, qualifier_values(p, q, vocab.qualifier_values.get(q, ())))
-                                              for q, label in sorted(vocab.qualifiers.items())],
-                               "outcomes": vocab.outcomes,
-                               "fields": sorted(vocab.fields.values(), key=lambda f: f.name),
-                               "findings": sorted(vocab.findings.items(), key=lambda kv: kv[1].lower()),
-                               "nav_query": "?" + request.url.query if request.url.query else f"?policy={p.number}"}
-        if det is not None:
-            data = p.data(p.version(det["version"]))
-            href = quote_href(p, det["version"])
-            words = Words.of(data.vocabulary)
-            qs = []
-            for q in views.questions(det, req, data, words):
-                answers = [{"value": a.value, "label": a.label, "outcomes": a.outcomes,
-                            "sets": states(data.vocabulary, a.settles) if a.settles else "",
-                            "href": determine_href(p, answered(req, a.clears, a.settles), out["version"],
-                                                   out["engine"]) if a.settles is not None else None}
-                           for a in q.answers]
-                qs.append({"fact": q.fact, "label": q.label, "answers": answers})
-            ctx.update(outcome_label=data.vocabulary.outcomes.get(det["outcome"], det["outcome"]),
-                       tone=views.tone(det["outcome"], data.vocabulary.favour),
-                       tree=views.tree(det["explanation"], data, href), questions=qs,
-                       citations=[{**c, "href": href(c["quote"])} for c in det["citations"]],
-                       json_href=determine_href(p, req, out["version"], out["engine"], "/determine.json"),
-                       svg_href=determine_href(p, req, out["version"], out["engine"], "/determine.svg"))
-        elif not req and out["error"] is None:
-            ctx["examples"] = [(q.title, determine_href(p, q.request, q.version))
-                               for q in named_queries(p) if query_version(p, q) is not None][:12]
-        resp = page("determine", p, status=422 if out["error"] else 200, **ctx)
+        p, req, out = await site.decide(request)
+        ctx = _determine_context(site, request, p, req, out)
+        resp = site.page("determine", p, status=422 if out["error"] else 200, **ctx)
         if "hx-request" in request.headers:  # the address the browser shows: the request, without empty fields
-            resp.headers["HX-Push-Url"] = determine_href(p, req, out["version"], out["engine"]) if not out["error"] \
-                else f"/determine?{urlencode([(k, v) for k, v in qp.multi_items() if v.strip()])}"
+            resp.headers["HX-Push-Url"] = site.determine_href(p, req, out["version"], out["engine"]) \
+                if not out["error"] else f"/determine?{urlencode([(k, v) for k, v in qp.multi_items() if v.strip()])}"
         return resp
 
     @app.get("/determine.json", include_in_schema=False)
     async def determine_json(request: Request) -> Response:
-        p, req, out = await decide(request)
+        p, req, out = await site.decide(request)
         if out["raw"] is None:
             return Response(json.dumps({"error": out["error"] or "the page address states no request"}),
                             status_code=422, media_type="application/json")
@@ -223,82 +231,112 @@ def mount(app: FastAPI, *, installed: list[Policy], default: Policy, lookup: Cal
     async def determine_svg(request: Request) -> Response:
         """The derivation as a picture (Graphviz), its quotes linked to the policy view."""
         qp = request.query_params
-        p = find(qp.get("policy") or default.id)
+        p = site.find(qp.get("policy") or site.default.id)
         try:
-            vocab = p.data(version_of(p, qp.get("version")) or p.latest()).vocabulary
+            vocab = p.data(site.version_of(p, qp.get("version")) or p.latest()).vocabulary
             req = request_from_query(qp.multi_items(), vocab)
         except CovkbError as err:
             return Response(err.message, status_code=422, media_type="text/plain")
         engine = qp.get("engine") if qp.get("engine") in ENGINES else "prolog"
-        resp = await ask("picture", {"policy": p.id, "engine": engine, "version": qp.get("version") or None},
-                         json.dumps(req).encode())
+        resp = await site.ask("picture", {"policy": p.id, "engine": engine, "version": qp.get("version") or None},
+                              json.dumps(req).encode())
         return resp if resp.status_code == 200 else Response(_problem(resp), status_code=resp.status_code,
                                                              media_type="text/plain")
 
     @app.get("/revisions.svg", include_in_schema=False)
     async def revisions_svg(policy: str, a: str, b: str) -> Response:
         """A diff as a picture, each witness linked to the Determine page."""
-        p = find(policy)
-        resp = await ask("diff_picture", {"policy": p.id, "a": a, "b": b}, b"")
+        p = site.find(policy)
+        resp = await site.ask("diff_picture", {"policy": p.id, "a": a, "b": b}, b"")
         return resp if resp.status_code == 200 else Response(_problem(resp), status_code=resp.status_code,
                                                              media_type="text/plain")
+
+
+def _determine_context(site: _Site, request: Request, p: Policy, req: dict[str, Any],
+                       out: dict[str, Any]) -> dict[str, Any]:
+    """The Determine page's template context: the form, and the answer with
+    its explanation, the questions that would change it and its citations."""
+    vocab = out.get("vocab") or p.data(p.latest()).vocabulary
+    det = out["det"]
+    ctx: dict[str, Any] = {"req": req, "error": out["error"], "det": det, "engine": out["engine"],
+                           "version": out["version"], "engines": ENGINES, "versions": p.versions,
+                           "services": sorted(vocab.services.items(), key=lambda kv: kv[1].lower()),
+                           "codes": sorted(vocab.codes.items()),
+                           "qualifiers": [(q, label, _qualifier_values(p, q, vocab.qualifier_values.get(q, ())))
+                                          for q, label in sorted(vocab.qualifiers.items())],
+                           "outcomes": vocab.outcomes,
+                           "fields": sorted(vocab.fields.values(), key=lambda f: f.name),
+                           "findings": sorted(vocab.findings.items(), key=lambda kv: kv[1].lower()),
+                           "nav_query": "?" + request.url.query if request.url.query else f"?policy={p.number}"}
+    if det is not None:
+        data = p.data(p.version(det["version"]))
+        href = site.quote_href(p, det["version"])
+        words = Words.of(data.vocabulary)
+        qs = []
+        for q in views.questions(det, req, data, words):
+            answers = [{"value": a.value, "label": a.label, "outcomes": a.outcomes,
+                        "sets": _states(data.vocabulary, a.settles) if a.settles else "",
+                        "href": site.determine_href(p, answered(req, a.clears, a.settles), out["version"],
+                                                    out["engine"]) if a.settles is not None else None}
+                       for a in q.answers]
+            qs.append({"fact": q.fact, "label": q.label, "answers": answers})
+        ctx.update(outcome_label=data.vocabulary.outcomes.get(det["outcome"], det["outcome"]),
+                   tone=views.tone(det["outcome"], data.outcomes),
+                   tree=views.tree(det["explanation"], data, href), questions=qs,
+                   citations=[{**c, "href": href(c["quote"])} for c in det["citations"]],
+                   json_href=site.determine_href(p, req, out["version"], out["engine"], "/determine.json"),
+                   svg_href=site.determine_href(p, req, out["version"], out["engine"], "/determine.svg"))
+    elif not req and out["error"] is None:
+        ctx["examples"] = [(q.title, site.determine_href(p, q.request, q.version))
+                           for q in site.named_queries(p) if site.query_version(p, q) is not None][:12]
+    return ctx
+
+
+def _policy_pages(app: FastAPI, site: _Site) -> None:
+    """/policy: a version's text with what the encoding reads in it."""
 
     @app.get("/policy/{policy}", include_in_schema=False)
     async def policy_home(policy: str, version: str | None = None) -> RedirectResponse:
         """The version asked for (the version form), else the one in force today."""
-        p = find(policy)
+        p = site.find(policy)
         if version in {v.id for v in p.versions}:
             return RedirectResponse(f"/policy/{p.number}/{version}", status_code=303)
         try:
-            v, _ = p.version_in_force(today())
+            v, _ = p.version_in_force(site.today())
         except CovkbError:
             v = p.latest()
         return RedirectResponse(f"/policy/{p.number}/{v.id}", status_code=303)
 
     @app.get("/policy/{policy}/{version}", include_in_schema=False)
     async def policy_page(policy: str, version: str) -> HTMLResponse:
-        p = find(policy)
+        p = site.find(policy)
         try:
-            v = version_of(p, version)
+            v = site.version_of(p, version)
         except CovkbError as err:
-            return page("error", p, status=404, message=err.message)
+            return site.page("error", p, status=404, message=err.message)
         assert v is not None
         data = p.data(v)
         vocab = data.vocabulary
         view = views.literate(data, v.source.read_text(encoding="utf-8"),
                               lambda o: vocab.outcomes.get(o, o))
         by_statement: dict[str, list[tuple[str, str]]] = {}
-        for q in named_queries(p):
+        for q in site.named_queries(p):
             st = q.expect.get("statement")
-            if st and query_version(p, q) == v.id:
-                by_statement.setdefault(st, []).append((q.title, determine_href(p, q.request, q.version)))
+            if st and site.query_version(p, q) == v.id:
+                by_statement.setdefault(st, []).append((q.title, site.determine_href(p, q.request, q.version)))
         unknown = [(data.section_path(atom(s)), q, why) for s, q, why in data.rows("partial_version")]
-        return page("policy", p, version=v, view=view, by_statement=by_statement, limits=p.known_limits(v),
-                    versions=p.versions, unknown=unknown, source=v.source.name,
-                    borrowed=not v.source.stem.startswith(v.id))
+        return site.page("policy", p, version=v, view=view, by_statement=by_statement, limits=p.known_limits(v),
+                         versions=p.versions, unknown=unknown, source=v.source.name,
+                         borrowed=not v.source.stem.startswith(v.id))
 
-    def witness_links(p: Policy, report: dict[str, Any], a: str, b: str | None) -> dict[str, Any]:
-        """Each change's witness opened in Determine on both sides (a draft's
-        side cannot be: the service decides by version ids only), and its
-        first region's answers and citations on each side."""
-        for c in report["changes"]:
-            first = report["regions"][c["regions"][0]] if c.get("regions") else {}
-            c["sides"] = [(report["from"], first.get("before") or {}, first.get("citations_before") or []),
-                          (report["to"], first.get("after") or {}, first.get("citations_after") or [])]
-            w = c.get("witness") or {}
-            c["open_before"] = determine_href(p, w, a) if w else None
-            c["open_after"] = determine_href(p, w, b) if w and b else None
-        return report
 
-    def check_links(p: Policy, res: dict[str, Any], ref: str | None) -> dict[str, Any]:
-        for f in res["findings"]:
-            f["open"] = determine_href(p, f["witness"], ref) if f.get("witness") and ref else None
-        return res
+def _revision_pages(app: FastAPI, site: _Site) -> None:
+    """/revisions: two versions, or a draft, checked and diffed."""
 
     @app.post("/revisions/draft", include_in_schema=False)
     async def revisions_draft(policy: str = Form(...), draft: UploadFile = File(...),
                               wording: UploadFile | None = File(None)) -> HTMLResponse:
-        p = find(policy)
+        p = site.find(policy)
         name = (draft.filename or "draft").rsplit("/", 1)[-1][:80]
         body = await draft.read(MAX_DRAFT + 1)
         text = await wording.read(MAX_DRAFT + 1) if wording is not None and wording.filename else b""
@@ -306,45 +344,45 @@ def mount(app: FastAPI, *, installed: list[Policy], default: Policy, lookup: Cal
                                "checks": [], "draft": name}
         if len(body) > MAX_DRAFT or len(text) > MAX_DRAFT:
             ctx["error"] = f"a draft and its wording are at most {MAX_DRAFT // 1024} KiB each"
-            return page("revisions", p, status=413, **ctx)
-        if drafting.locked():  # a draft holds an engine worker for seconds: one at a time, the rest keep deciding
+            return site.page("revisions", p, status=413, **ctx)
+        if site.drafting.locked():  # a draft holds an engine worker for seconds: one at a time, the rest keep deciding
             ctx["error"] = "another draft is being checked and diffed; try again in a minute"
-            return page("revisions", p, status=503, **ctx)
-        async with drafting:
-            resp = await ask("draft", {"policy": p.id, "name": name, "draft_bytes": len(body)}, body + text)
+            return site.page("revisions", p, status=503, **ctx)
+        async with site.drafting:
+            resp = await site.ask("draft", {"policy": p.id, "name": name, "draft_bytes": len(body)}, body + text)
         if resp.status_code != 200:
             ctx["error"] = f"draft {name}: {_problem(resp)}"
-            return page("revisions", p, status=422, **ctx)
+            return site.page("revisions", p, status=422, **ctx)
         out = json.loads(bytes(resp.body))
-        ctx.update(a=out["base"], checks=[(f"draft {name}", check_links(p, out["check"], None))],
-                   report=witness_links(p, out["diff"], out["base"], None))
-        return page("revisions", p, **ctx)
+        ctx.update(a=out["base"], checks=[(f"draft {name}", site.check_links(p, out["check"], None))],
+                   report=site.witness_links(p, out["diff"], out["base"], None))
+        return site.page("revisions", p, **ctx)
 
     @app.get("/revisions", include_in_schema=False)
     async def revisions_page(request: Request) -> HTMLResponse:
         qp = request.query_params
-        p = find(qp.get("policy") or default.id)
+        p = site.find(qp.get("policy") or site.default.id)
         ids = [v.id for v in p.versions]
         a = qp.get("a") or (ids[-2] if len(ids) > 1 else ids[-1])
         b = qp.get("b") or ids[-1]
         ctx: dict[str, Any] = {"a": a, "b": b, "versions": p.versions, "error": None, "report": None, "checks": [],
                                "draft": None}
         try:
-            version_of(p, a)
-            version_of(p, b)
+            site.version_of(p, a)
+            site.version_of(p, b)
         except CovkbError as err:
             ctx["error"] = err.message
-            return page("revisions", p, status=422, **ctx)
+            return site.page("revisions", p, status=422, **ctx)
         for ref in dict.fromkeys((a, b)):
-            resp = await ask("check", {"policy": p.id, "version": ref}, b"")
+            resp = await site.ask("check", {"policy": p.id, "version": ref}, b"")
             if resp.status_code != 200:
                 ctx["checks"].append((f"version {ref}", {"error": _problem(resp)}))
                 continue
-            ctx["checks"].append((f"version {ref}", check_links(p, json.loads(bytes(resp.body)), ref)))
+            ctx["checks"].append((f"version {ref}", site.check_links(p, json.loads(bytes(resp.body)), ref)))
         if a != b:
-            resp = await ask("diff", {"policy": p.id, "a": a, "b": b}, b"")
+            resp = await site.ask("diff", {"policy": p.id, "a": a, "b": b}, b"")
             if resp.status_code == 200:
-                ctx["report"] = witness_links(p, json.loads(bytes(resp.body)), a, b)
+                ctx["report"] = site.witness_links(p, json.loads(bytes(resp.body)), a, b)
             else:
                 ctx["error"] = _problem(resp)
-        return page("revisions", p, **ctx)
+        return site.page("revisions", p, **ctx)

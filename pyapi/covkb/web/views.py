@@ -17,6 +17,7 @@ from typing import Any, Callable
 from .. import render
 from ..determination import Node
 from ..facts import Fact, Term, atom, closure
+from ..outcomes import Outcomes
 from ..policy import VersionData, normalise_quote
 from ..wording import Words
 
@@ -68,17 +69,10 @@ def node_link(policy: str, version: str, root: Node) -> Callable[[Node], str | N
     return link
 
 
-def tone(outcome: str, favour: dict[str, int]) -> str:
-    """good | bad | open | neutral: the outcome's colour class, from how
-    favourable to coverage the vocabulary ranks it (outcome_favour/2)."""
-    if outcome == "insufficient_information":
-        return "open"
-    rank, top = favour.get(outcome), max(favour.values(), default=0)
-    if rank is None:
-        return "neutral"
-    if rank == top:
-        return "good"
-    return "bad" if rank < favour.get("insufficient_information", top) else "neutral"
+def tone(outcome: str, meanings: Outcomes) -> str:
+    """favourable | adverse | open | neutral: the outcome's colour class, as
+    its meaning is declared to be drawn (meaning_tone/2)."""
+    return meanings[outcome].tone
 
 
 # -- the explanation tree --------------------------------------------------------
