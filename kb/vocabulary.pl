@@ -59,7 +59,7 @@ meaning(undecided, "Undecided: the facts given leave the outcome open").
 % Da Vinci CRD coverage-information for an outcome of this meaning: the
 % `covered` code and the `info-needed` code (none: no info-needed).  Only
 % covered and denied are decisions; everything else is conditional, with
-% OTH: the policy alone cannot close it (the README's table gives why).
+% OTH: the policy alone cannot close it (docs/service.md gives why).
 meaning_crd(covered, "covered", none).
 meaning_crd(denied, "not-covered", none).
 meaning_crd(referred, "conditional", "OTH").

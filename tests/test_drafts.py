@@ -289,9 +289,10 @@ def test_vocab_of_a_draft_shows_the_statement_it_adds_and_of_a_version_its_own()
         POLICY.resolve(str(SHIPPED / "drop_non_pregnant_cerclage.toml"))).vocabulary.statements
 
 
-def test_the_readme_example_compiles() -> None:
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("### Drafts without writing Prolog"):]
+@pytest.mark.parametrize("doc", ["README.md", "docs/drafts.md"])
+def test_the_documented_example_compiles(doc: str) -> None:
+    text = (REPO / doc).read_text(encoding="utf-8")
+    section = text[text.index("# Drafts without writing Prolog"):]
     example = section[section.index("```toml\n") + 8:section.index("\n```", section.index("```toml"))]
     kinds = [f.name for f in compile_text(example, POLICY).facts]
     assert {"statement", "drops_statement", "finding", "drops_criterion", "criterion"} <= set(kinds)
