@@ -281,7 +281,7 @@ def _determine_context(site: _Site, request: Request, p: Policy, req: dict[str, 
                        for a in q.answers]
             qs.append({"fact": q.fact, "label": q.label, "answers": answers})
         ctx.update(outcome_label=data.vocabulary.outcomes.get(det["outcome"], det["outcome"]),
-                   tone=views.tone(det["outcome"], data.vocabulary.favour),
+                   tone=views.tone(det["outcome"], data.outcomes),
                    tree=views.tree(det["explanation"], data, href), questions=qs,
                    citations=[{**c, "href": href(c["quote"])} for c in det["citations"]],
                    json_href=site.determine_href(p, req, out["version"], out["engine"], "/determine.json"),
