@@ -115,3 +115,44 @@ def test_covkb_policies_lists_each_policy_with_its_versions() -> None:
     r = subprocess.run([sys.executable, "-m", "covkb.cli", "policies"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0
     assert "cigna_0284" in r.stdout and "before-2024-04-15" in r.stdout and "partial" in r.stdout
+
+
+def test_an_outcome_the_test_policy_adds_is_read_by_what_it_means() -> None:
+    """convenience_item is declared only in the test policy's vocabulary
+    (outcome/2, outcome_favour/2, outcome_means/2): every surface reads it
+    as the denial it is declared to be, with no change to pyapi/covkb."""
+    from covkb.compare import classify as compare_class
+    from covkb.pictures import ADVERSE, determination_dot
+    from covkb.web.views import tone
+
+    p = Policy(policy=TEST_POLICY)
+    meanings = p.data(p.latest()).outcomes
+    meant = meanings["convenience_item"]
+    assert (meant.meaning, meant.crd_covered, meant.crd_info_needed, meant.tone) == \
+        ("denied", "not-covered", None, "adverse")
+    assert compare_class("convenience_item", "medically_necessary", meanings) == "covers_vs_denies"
+    assert compare_class("convenience_item", "not_covered", meanings) == "denies_differently"
+    assert tone("convenience_item", meanings) == "adverse"
+    [query] = [q for q in TEST_QUERIES if q.expect.get("outcome") == "convenience_item"]
+    det = KnowledgeBase(policy=TEST_POLICY).determine(query.request)
+    root = next(line for line in determination_dot(det).splitlines() if line.strip().startswith("n0 "))
+    assert ADVERSE.border in root
+
+
+def test_an_outcome_without_its_meaning_is_refused_at_load(tmp_path: Path) -> None:
+    import shutil
+
+    from covkb.errors import KnowledgeBaseError
+
+    copy = tmp_path / "example_pap"
+    shutil.copytree(TEST_POLICY, copy)
+    voc = copy / "vocabulary.pl"
+    voc.write_text(voc.read_text(encoding="utf-8").replace("outcome_means(convenience_item, denied).", ""),
+                   encoding="utf-8")
+    p = Policy(policy=copy)
+    with pytest.raises(KnowledgeBaseError, match="outcome convenience_item has no outcome_means/2"):
+        p.data(p.latest())
+    r = subprocess.run([sys.executable, "-m", "covkb.cli", "determine", "--policy", str(copy), "--date", "2026-06-01",
+                        "--service", "pap_cleaning_machine"], capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0 and "outcome convenience_item has no outcome_means/2" in r.stderr
+    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr

@@ -17,6 +17,7 @@ service(cpap_titration_study, "Attended polysomnography with initiation of CPAP 
 service(bilevel_titration_study, "Attended polysomnography with initiation of bi-level ventilation (bi-level titration study)").
 service(positional_therapy_device, "Positional therapy device (sleep position trainer)").
 service(oral_appliance, "Oral appliance for obstructive sleep apnea").
+service(pap_cleaning_machine, "Cleaning machine for PAP equipment (ozone or ultraviolet sanitizer)").
 
 %!  service_is_a(Specific, General)
 % A request for the general service leaves open which specific one it is.
@@ -98,3 +99,13 @@ finding(prior_myocardial_infarction, "Prior myocardial infarction").
 % disease; a request listing ischemic heart disease leaves open whether
 % there was an infarction.
 finding_is_a(prior_myocardial_infarction, ischemic_heart_disease).
+
+%## Outcomes of this policy's own
+
+%!  outcome(Outcome, Label), outcome_favour(Outcome, Rank), outcome_means(Outcome, Meaning)
+% A policy may decide an outcome covkb's vocabulary does not list; it
+% declares it as kb/vocabulary.pl declares the shared ones, and every
+% command reads what it means from these three facts (no code changes).
+outcome(convenience_item, "A convenience item: not covered").
+outcome_favour(convenience_item, 0).
+outcome_means(convenience_item, denied).

@@ -98,6 +98,13 @@ statement_quote(positional_therapy_device_not_covered, 1, "The following device 
 statement_quote(positional_therapy_device_not_covered, 2, "a positional therapy device (sleep position trainer)").
 applies_to(positional_therapy_device_not_covered, positional_therapy_device).
 
+%# > A cleaning machine for PAP equipment (an ozone or ultraviolet sanitizer)
+%# > is considered a convenience item: it serves the individual's comfort and
+%# > does not treat obstructive sleep apnea.
+statement(pap_cleaning_machine_convenience_item, pap_devices, convenience_item).
+statement_quote(pap_cleaning_machine_convenience_item, 1, "A cleaning machine for PAP equipment (an ozone or ultraviolet sanitizer) is considered a convenience item").
+applies_to(pap_cleaning_machine_convenience_item, pap_cleaning_machine).
+
 %## Coverage Policy — Titration Studies
 
 %# > An attended polysomnography with initiation of CPAP therapy (CPAP
