@@ -415,3 +415,14 @@ argument(known_code, 1, text).
 argument(evidence, 1, subject).
 argument(evidence, 2, section).
 argument(evidence, 3, quote).
+
+%## Derived: what covkb computes from the facts once, for both engines
+%   criterion_position(Statement, Member, Position)
+%                                       where a criterion's or group's quote
+%                                       starts in the version's source text (-1:
+%                                       not found); explanations list criteria
+%                                       in this order (then by id)
+schema(criterion_position, 3).
+argument(criterion_position, 1, statement).
+argument(criterion_position, 2, id).
+argument(criterion_position, 3, value).

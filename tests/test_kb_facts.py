@@ -106,3 +106,28 @@ def test_read_facts_reports_a_syntax_error_in_one_line(tmp_path: Path) -> None:
     with pytest.raises(KnowledgeBaseError) as exc:
         read_facts([bad])
     assert "\n" not in str(exc.value)
+
+
+def test_a_fact_file_may_not_state_what_covkb_derives(tmp_path) -> None:
+    """criterion_position/3 (the order explanations list criteria in) is
+    derived from the source text for both engines, never written."""
+    from covkb.errors import KnowledgeBaseError
+    from covkb.policy import Policy
+
+    draft = tmp_path / "derived.pl"
+    draft.write_text('revision_of("2025-02-15").\n'
+                     'criterion_position(antenatal_transabdominal_cerclage, prior_cervical_trauma, 3).\n')
+    p = Policy()
+    with pytest.raises(KnowledgeBaseError, match="criterion_position is derived by covkb"):
+        p.data(p.draft(draft))
+
+
+def test_both_engines_read_each_criterion_at_its_place_in_the_text() -> None:
+    from covkb.policy import Policy
+
+    p = Policy()
+    data = p.data(p.latest())
+    lines = [ln for ln in data.engine_text.splitlines() if ln.startswith("criterion_position(")]
+    criteria = [f for f in data.facts if f.name in ("criterion", "criterion_group")]
+    assert len(lines) == len(criteria) >= 6
+    assert all(not ln.endswith(",-1).") for ln in lines), "every criterion's quote is found in the text"

@@ -350,7 +350,8 @@ finding_status(M, Req, F, unknown, P) :-
     ), !,
     P = _{kind: fact, id: F, value: unknown, source: Why, children: []}.
 finding_status(M, _, F, no, P) :-
-    findall(D, finding_below(M, F, D), Suffice),
+    % the finding itself, then its more specific forms by id (as evaluator.lp)
+    findall(D, ( finding_below(M, F, D), D \== F ), Ds0), sort(Ds0, Ds), Suffice = [F|Ds],
     P = _{kind: fact, id: F, value: no, source: closed_world, would_suffice: Suffice, children: []}.
 
 %   finding_child(+M, ?General, ?Specific, -Section, -Quote)
@@ -565,14 +566,21 @@ requirement_node(Ctx, Assign, S, req(F, Want, Q),
 
 %   member_nodes(+Ctx, +Assign, +S, +Group, +Section, -Nodes): the criteria
 %   and nested groups of Group (`top`: the statement's own), in the order
-%   the policy lists them (fact order; the ASP evaluator orders by id).
+%   the policy lists them: by criterion_position/3, then id, as evaluator.lp.
 member_nodes(Ctx, Assign, S, Group, Section, Nodes) :-
     Ctx = ctx(M, _, _),
-    findall(Member,
+    findall(C-Member,
             (   M:criterion_group(S, C, _, _), parent(M, S, C, Group), Member = group(C)
             ;   M:criterion(S, C, _, _), parent(M, S, C, Group), Member = criterion(C)
-            ), Members),
+            ),
+            Keyed0),
+    maplist(position_key(M, S), Keyed0, Keyed),
+    msort(Keyed, Sorted),
+    pairs_values(Sorted, Members),
     maplist(member_node(Ctx, Assign, S, Section), Members, Nodes).
+
+position_key(M, S, C-Member, (Pos-C)-Member) :-
+    ( M:criterion_position(S, C, Pos) -> true ; Pos = -1 ).
 
 member_node(Ctx, Assign, S, Section, group(C), N) :- group_node(Ctx, Assign, S, C, Section, N).
 member_node(Ctx, Assign, S, Section, criterion(C), N) :- criterion_node(Ctx, Assign, S, C, Section, N).

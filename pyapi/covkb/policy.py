@@ -23,6 +23,9 @@ from .outcomes import Outcomes, read_outcomes
 from .paths import kb_dir, queries_dir
 
 ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+# The predicates covkb derives from a version's facts for both engines
+# (VersionData.engine_text); a fact file may not state them.
+DERIVED = frozenset({"criterion_position"})
 
 
 def _date(yyyymmdd: Value) -> dt.date | None:
@@ -102,6 +105,20 @@ class VersionData:
     def fact_text(self) -> str:
         """The effective facts as text both engines read."""
         return fact_text(self.facts)
+
+    @cached_property
+    def engine_text(self) -> str:
+        """What both engines read: the effective facts, and the facts covkb
+        derives from them once for both (kb/schema.pl, "Derived"): where
+        each criterion and group of criteria stands in the policy's text,
+        the order an explanation lists them in."""
+        derived = []
+        for f in self.facts:
+            if f.name in ("criterion", "criterion_group"):
+                statement, member, quote = f.args[0], f.args[1], f.args[3]
+                pos = self.quote_position(quote) if isinstance(quote, str) else -1
+                derived.append(f"criterion_position({atom(statement)},{atom(member)},{pos}).\n")
+        return self.fact_text + "".join(derived)
 
     @cached_property
     def source_text(self) -> str:
@@ -438,6 +455,10 @@ class Policy:
         if not v.files:
             raise KnowledgeBaseError(f"version {v.id} has no fact files")
         own = self._draft_facts[v.id] if v.id in self._draft_facts else read_facts(v.files)
+        written = sorted({f.name for f in own if f.name in DERIVED})
+        if written:
+            raise KnowledgeBaseError(f"version {v.id}: {', '.join(written)} is derived by covkb, not written "
+                                     "in a fact file (kb/schema.pl, Derived)")
         bases = [f.args[0] for f in own if f.name == "revision_of"]
         if not bases:
             return list(dict.fromkeys(read_facts(self.vocabulary_files()) + own))

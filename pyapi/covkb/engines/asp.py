@@ -419,7 +419,7 @@ def program_text(data: VersionData) -> str:
     for i, f in enumerate(data.facts):
         if f.name in _ORDERED:
             seen.setdefault(str(f)[:-1], i)
-    return data.fact_text + "".join(f"fact_order({t},{i}).\n" for t, i in seen.items())
+    return data.engine_text + "".join(f"fact_order({t},{i}).\n" for t, i in seen.items())
 
 
 _programs: dict[str, _Program] = {}
@@ -429,9 +429,9 @@ _programs_lock = threading.Lock()
 def _program(data: VersionData) -> _Program:
     """The ground evaluator of a fact set, made once per process."""
     with _programs_lock:
-        if data.fact_text not in _programs:
-            _programs[data.fact_text] = _Program(program_text(data))
-        return _programs[data.fact_text]
+        if data.engine_text not in _programs:
+            _programs[data.engine_text] = _Program(program_text(data))
+        return _programs[data.engine_text]
 
 
 class AspEngine:

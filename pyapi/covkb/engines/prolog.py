@@ -198,7 +198,7 @@ class PrologEngine:
         _swipl()
         # One module per distinct fact set (a draft may be re-read after an edit).
         self.module = "covkb_v_" + re.sub(r"\W", "_", data.version.id) + "_" + hashlib.sha1(
-            data.fact_text.encode("utf-8")).hexdigest()[:12]
+            data.engine_text.encode("utf-8")).hexdigest()[:12]
         if self.module not in _loaded_modules:
             from pyswip import Variable
 
@@ -209,7 +209,7 @@ class PrologEngine:
             if cache is not None:
                 facts = cache / f"{self.module}.pl"
                 if not facts.is_file():
-                    write_cache(facts, data.fact_text)
+                    write_cache(facts, data.engine_text)
                 if facts.is_file():
                     res = _solve_once(_evaluator_goal("load_kb_status", self.module, [str(facts)], status), status)
             if cache is None or not facts.is_file():
@@ -217,7 +217,7 @@ class PrologEngine:
 
                 with tempfile.TemporaryDirectory() as tmp:
                     facts = Path(tmp) / "facts.pl"
-                    facts.write_text(data.fact_text, encoding="utf-8")
+                    facts.write_text(data.engine_text, encoding="utf-8")
                     res = _solve_once(_evaluator_goal("load_kb_status", self.module, [str(facts)], status), status)
             text = res.decode("utf-8") if isinstance(res, bytes) else str(res)
             if text != "ok":
