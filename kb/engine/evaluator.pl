@@ -368,7 +368,9 @@ status(ctx(M, Req, Settled), F, V, P) :-
     (   memberchk(F-(V0-P0), Settled)
     ->  V = V0, P = P0
     ;   M:finding(F, _)
-    ->  once(finding_status(M, Req, F, V, P))
+    ->  % steadfast: with V bound, finding_status/5 would skip the clauses
+        % that find the finding present through a more specific form
+        once(finding_status(M, Req, F, V0, P0)), V = V0, P = P0
     ;   V = unknown, P = _{kind: fact, id: F, value: unknown, source: request, children: []}
     ).
 
