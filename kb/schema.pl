@@ -18,6 +18,26 @@
 %     section    a section id;  subject  what an interpretation is about
 %     id         any other id;  text  free text;  value  a value or number
 
+%!  unique(Predicate, Key, Position)
+%   Facts of Predicate that agree on their first Key arguments agree on
+%   argument Position: there is one of it, so neither engine chooses among
+%   several (checked when a version loads; a version that breaks it is
+%   refused, naming both facts).
+unique(interpretation, 1, 2).       % one reading of a subject
+unique(code_qualifier, 1, 3).       % one qualifier says which service a code reports
+unique(code_qualifier, 2, 4).       % ... with one value per service
+unique(code_note, 1, 2).
+unique(code_open_ended, 1, 2).
+unique(scope, 1, 2).
+unique(scope, 1, 3).
+unique(partial_version, 0, 1).      % one place where a partly known version breaks off
+unique(partial_version, 0, 2).
+unique(partial_version, 0, 3).
+unique(referral, 1, 2).
+unique(member_of, 2, 3).            % a criterion belongs to one group
+unique(finding_example, 2, 3).      % a specific form is an example of a general one in one place
+unique(finding_example, 2, 4).
+
 %## Vocabulary shared by every policy (kb/vocabulary.pl)
 schema(schema, 2).
 schema(argument, 3).

@@ -131,3 +131,18 @@ def test_both_engines_read_each_criterion_at_its_place_in_the_text() -> None:
     criteria = [f for f in data.facts if f.name in ("criterion", "criterion_group")]
     assert len(lines) == len(criteria) >= 6
     assert all(not ln.endswith(",-1).") for ln in lines), "every criterion's quote is found in the text"
+
+
+@pytest.mark.parametrize("fact, predicate", [
+    ('interpretation(scope(recurrent_pregnancy_loss), "a second reading").', "interpretation"),
+    ('referral(ivig_refer_to_immune_globulin_policy, "another policy").', "referral"),
+    ('code_note("58578", "a second note").', "code_note"),
+])
+def test_a_version_with_two_facts_where_the_schema_allows_one_is_refused(tmp_path, fact: str, predicate: str) -> None:
+    """unique/3 in kb/schema.pl: where one fact is allowed there is one, so
+    neither engine chooses among several by the order of the files."""
+    draft = tmp_path / "ambiguous.pl"
+    draft.write_text(f'revision_of("2025-02-15").\n{fact}\n')
+    p = Policy()
+    with pytest.raises(KnowledgeBaseError, match=f"allows one {predicate} here"):
+        p.data(p.draft(draft))

@@ -186,13 +186,16 @@ resolve_services(M, Req, Cands, Proofs, Var) :-
 code_candidates(M, Req, Code, Svc, Cands, Proofs, Var) :-
     (   code_takes_qualifier(M, Code, Q) -> true ; Q = none ),
     (   Q \== none, memberchk(Q-QVal0, Req.quals) -> QVal = QVal0 ; QVal = '$no_value' ),
-    findall(S-Node,
+    findall((S-S0)-Node,
             ( code_service(M, Code, Q, QVal, S0, Node0),
               refine_service(M, Svc, S0, S1),
               leaf_services(M, S1, Leaves),
               member(S, Leaves),
               service_node(S, Code, Node0, Node)
-            ), Pairs0),
+            ), Keyed0),
+    % a candidate several reported services reach is shown by the least (as evaluator.lp)
+    keysort(Keyed0, Keyed),
+    least_reports(Keyed, Pairs0),
     (   Svc == none,
         (   Q \== none, ( QVal == '$no_value' ; \+ M:code_qualifier(Code, _, Q, QVal) )
         ;   M:code_open_ended(Code, _)
@@ -209,6 +212,13 @@ code_candidates(M, Req, Code, Svc, Cands, Proofs, Var) :-
     ),
     pairs_keys(Pairs, Cands), Proofs = Pairs,
     (   Q \== none, QVal == '$no_value' -> Var = Q ; Var = service ).
+
+least_reports([], []).
+least_reports([(S-_)-Node|T0], [S-Node|T]) :-
+    exclude(same_candidate(S), T0, T1),
+    least_reports(T1, T).
+
+same_candidate(S, (S-_)-_).
 
 code_takes_qualifier(M, Code, Q) :- M:code_qualifier(Code, _, Q, _), !.
 
@@ -336,7 +346,10 @@ finding_status(_, Req, F, yes, P) :-
     memberchk(F, Req.findings), !,
     P = _{kind: fact, id: F, value: yes, source: request, children: []}.
 finding_status(M, Req, F, yes, P) :-
-    finding_child(M, F, C, Section, Quote),
+    % the witness: an example before an is-a link, then the least by id
+    findall(K-C-Section-Quote, finding_child(M, F, C, K, Section, Quote), Children0),
+    msort(Children0, Children),
+    member(_-C-Section-Quote, Children),
     finding_status(M, Req, C, yes, CP), !,
     interp(M, F, I),
     P = _{kind: fact, id: F, value: yes, source: ontology, section: Section, quote: Quote,
@@ -355,8 +368,12 @@ finding_status(M, _, F, no, P) :-
     P = _{kind: fact, id: F, value: no, source: closed_world, would_suffice: Suffice, children: []}.
 
 %   finding_child(+M, ?General, ?Specific, -Section, -Quote)
-finding_child(M, G, S, Section, Quote) :- M:finding_example(S, G, Section, Quote).
-finding_child(M, G, S, null, null) :- M:finding_is_a(S, G).
+finding_child(M, G, S, Section, Quote) :- finding_child(M, G, S, _, Section, Quote).
+
+%   finding_child(+M, ?General, ?Specific, -Kind, -Section, -Quote): Kind 0
+%   an example (finding_example/4), 1 an is-a link.
+finding_child(M, G, S, 0, Section, Quote) :- M:finding_example(S, G, Section, Quote).
+finding_child(M, G, S, 1, null, null) :- M:finding_is_a(S, G).
 
 finding_below(_, F, F).
 finding_below(M, F, D) :- finding_child(M, F, C, _, _), finding_below(M, C, D).
@@ -550,11 +567,12 @@ statement_node(Ctx, Assign, Svc, S, Node) :-
              applies: Holds, outcome: NodeOutcome, criteria_met: Met, referral: Ref,
              interpretation: I, children: Children}.
 
-%   The interpretation, if any, behind the statement covering this case's service.
+%   The interpretation, if any, behind the statement covering this case's
+%   service (of the least such service by id, as evaluator.lp).
 statement_interpretation(M, Svc, S, I) :-
-    (   M:applies_to(S, G), service_below(M, Svc, G),
-        interp(M, applies_to(S, G), I0), I0 \== null
-    ->  I = I0
+    (   setof(G-I0, ( M:applies_to(S, G), service_below(M, Svc, G),
+                      interp(M, applies_to(S, G), I0), I0 \== null ), [_-I1|_])
+    ->  I = I1
     ;   I = null
     ).
 

@@ -288,6 +288,22 @@ class Schema:
     predicates: frozenset[tuple[str, int]]
     roles: dict[str, dict[int, str]]        # predicate -> {position (0-based): role}
     revision_facts: frozenset[str]
+    unique: tuple[tuple[str, int, int], ...] = ()   # (predicate, key arity, position (0-based))
+
+    def ambiguities(self, facts: Iterable[Fact]) -> list[tuple[Fact, Fact]]:
+        """Pairs of facts that break a unique/3 declaration: they agree on
+        the key and differ at the position."""
+        first: dict[tuple[str, int, int, tuple[Value, ...]], Fact] = {}
+        out = []
+        by_name: dict[str, list[tuple[int, int]]] = {}
+        for name, key, pos in self.unique:
+            by_name.setdefault(name, []).append((key, pos))
+        for f in facts:
+            for key, pos in by_name.get(f.name, ()):
+                seen = first.setdefault((f.name, key, pos, f.args[:key]), f)
+                if seen.args[pos] != f.args[pos]:
+                    out.append((seen, f))
+        return out
 
     def positions(self, name: str, role: str) -> list[int]:
         return [i for i, r in self.roles.get(name, {}).items() if r == role]
@@ -304,6 +320,8 @@ def read_schema(path: Path) -> Schema:
         frozenset((atom(f.args[0]), f.args[1]) for f in facts if f.name == "schema"),  # type: ignore[misc]
         roles,
         frozenset(atom(f.args[0]) for f in facts if f.name == "revision_fact"),
+        tuple((atom(f.args[0]), int(f.args[1]), int(f.args[2]) - 1) for f in facts  # type: ignore[arg-type]
+              if f.name == "unique"),
     )
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from .errors import InvalidRequest, KnowledgeBaseError, VersionNotAvailable
 from .facts import Fact, Term, Value, atom, cycles, fact_text, kb_schema, read_facts
+from .hierarchy import Hierarchy
 from .installed import policy_folders
 from .outcomes import Outcomes, read_outcomes
 from .paths import kb_dir, queries_dir
@@ -100,6 +101,11 @@ class VersionData:
                 ids |= _subject_ids(f.args[i])
             out.append(frozenset(ids))
         return tuple(out)
+
+    @cached_property
+    def hierarchy(self) -> Hierarchy:
+        """The services' and findings' more general and specific forms (covkb.hierarchy)."""
+        return Hierarchy.of(self.facts)
 
     @cached_property
     def fact_text(self) -> str:
@@ -351,13 +357,24 @@ def apply_revision(base: list[Fact], own: list[Fact]) -> list[Fact]:
     return list(dict.fromkeys([f for f in base if kept(f)] + own))
 
 
+def _refuse_ambiguities(v: Version, facts: tuple[Fact, ...]) -> None:
+    """Two facts where kb/schema.pl declares one (unique/3)."""
+    found = kb_schema().ambiguities(facts)
+    if found:
+        a, b = found[0]
+        raise KnowledgeBaseError(f"{v.id}: kb/schema.pl allows one {a.name} here (unique/3), and two facts "
+                                 f"give two: {str(a)[:-1]} and {str(b)[:-1]}",
+                                 code="kb_ambiguous")
+
+
 def _refuse_cycles(v: Version, facts: tuple[Fact, ...]) -> None:
     """An ontology or criteria cycle would make an evaluator loop: refuse the
     version at load, naming the cycle."""
     ids = lambda f, i, j: (atom(f.args[i]), atom(f.args[j]))  # noqa: E731
+    forms = Hierarchy.of(facts)
     graphs = {
-        "services": [ids(f, 0, 1) for f in facts if f.name == "service_is_a"],
-        "findings": [ids(f, 0, 1) for f in facts if f.name in ("finding_is_a", "finding_example")],
+        "services": list(forms.services.edges),
+        "findings": list(forms.findings.edges),
         "criteria": [(f"{atom(f.args[0])}:{atom(f.args[1])}", f"{atom(f.args[0])}:{atom(f.args[2])}")
                      for f in facts if f.name == "member_of"],
     }
@@ -444,6 +461,7 @@ class Policy:
         if v.id not in self._data:
             facts = tuple(self._facts(v, set()))
             _refuse_cycles(v, facts)
+            _refuse_ambiguities(v, facts)
             data = VersionData(v, facts)
             data.outcomes  # noqa: B018  (refused at load: an outcome without its meaning)
             self._data[v.id] = data

@@ -404,24 +404,6 @@ class _Program:
         return last
 
 
-# The predicates of which evaluator.pl takes the first fact that fits (it
-# reads the facts in order); evaluator.lp is told each one's position.
-_ORDERED = frozenset({
-    "interpretation", "code_qualifier", "code_reports", "code_note", "code_open_ended", "finding_example",
-    "finding_is_a", "scope", "partial_version", "applies_to", "referral", "member_of",
-})
-
-
-def program_text(data: VersionData) -> str:
-    """A version's facts as evaluator.lp reads them: the fact text both
-    engines read, and fact_order(Fact, N) for the facts whose order matters."""
-    seen: dict[str, int] = {}
-    for i, f in enumerate(data.facts):
-        if f.name in _ORDERED:
-            seen.setdefault(str(f)[:-1], i)
-    return data.engine_text + "".join(f"fact_order({t},{i}).\n" for t, i in seen.items())
-
-
 _programs: dict[str, _Program] = {}
 _programs_lock = threading.Lock()
 
@@ -430,7 +412,7 @@ def _program(data: VersionData) -> _Program:
     """The ground evaluator of a fact set, made once per process."""
     with _programs_lock:
         if data.engine_text not in _programs:
-            _programs[data.engine_text] = _Program(program_text(data))
+            _programs[data.engine_text] = _Program(data.engine_text)
         return _programs[data.engine_text]
 
 
@@ -531,7 +513,7 @@ class CheckProgram:
     it.  ``witness`` asks for a request in which an atom of check.lp holds."""
 
     def __init__(self, data: VersionData) -> None:
-        self._program = _Program(program_text(data), extra=("check.lp",), options=("--opt-mode=opt",),
+        self._program = _Program(data.engine_text, extra=("check.lp",), options=("--opt-mode=opt",),
                                  what="the checks")
         self._fields = data.vocabulary.fields
 
