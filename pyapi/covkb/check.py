@@ -17,7 +17,7 @@ from itertools import combinations
 from typing import Any
 
 from .engines.asp import CheckProgram
-from .facts import Term, atom, closure
+from .facts import Term, atom, cycles
 from .policy import VersionData, normalise_quote
 
 
@@ -125,6 +125,7 @@ def _check_headings(data: VersionData, add, services_of: dict[str, set[str]], so
     meanings = sorted(((p, atom(o)) for p, o in data.rows("heading_outcome")), key=lambda m: -len(m[0]))
     if not meanings:
         return
+    services = data.hierarchy.services
     reports: dict[str, set[str]] = {}
     for code, svc in data.rows("code_reports"):
         reports.setdefault(code, set()).add(atom(svc))
@@ -134,10 +135,10 @@ def _check_headings(data: VersionData, add, services_of: dict[str, set[str]], so
         if meant is None:
             continue
         for svc in sorted(reports.get(code, ())):
-            for leaf in sorted(_leaves(data, svc)):
+            for leaf in sorted(services.leaves(svc)):
                 for st, svs in sorted(services_of.items()):
                     said = data.vocabulary.statements.get(st)
-                    if not (_above(data, leaf) & svs) or said == meant or data.outcomes.means(said, "referred"):
+                    if not (services.above({leaf}) & svs) or said == meant or data.outcomes.means(said, "referred"):
                         continue
                     witness: dict[str, Any] = {**(solver.witness("reachable", st) or {}), "cpt": code, "service": leaf}
                     if (code, svc) in quals:
@@ -154,19 +155,8 @@ def _check_headings(data: VersionData, add, services_of: dict[str, set[str]], so
                                 f"decides {leaf}, says {said}", (st,), witness))
 
 
-def _leaves(data: VersionData, service: str) -> set[str]:
-    """The most specific forms of a service (itself if it has none)."""
-    edges = [(atom(g), atom(sp)) for sp, g in data.rows("service_is_a")]
-    general = {g for g, _ in edges}
-    return {s for s in closure({service}, edges) if s not in general} or {service}
-
-
-def _above(data: VersionData, service: str) -> set[str]:
-    """A service and every more general form of it."""
-    return closure({service}, [(atom(sp), atom(g)) for sp, g in data.rows("service_is_a")])
-
-
 def _check_codes(data: VersionData, add, services_of: dict[str, set[str]]) -> None:
+    services = data.hierarchy.services
     covered = {svc for svcs in services_of.values() for svc in svcs}
     by_code: dict[str, set[str]] = {}
     for code, svc in data.rows("code_reports"):
@@ -178,11 +168,11 @@ def _check_codes(data: VersionData, add, services_of: dict[str, set[str]]) -> No
             add(Finding("code_gap", "warning", f"CPT {code} is in the coding table but reports no service"))
             continue
         for svc in sorted(svcs):
-            if not any(_above(data, leaf) & covered for leaf in _leaves(data, svc)):
+            if not any(services.above({leaf}) & covered for leaf in services.leaves(svc)):
                 add(Finding("code_gap", "warning",
                             f"CPT {code} reports {svc}, which no statement of this version rules on"))
         outcomes = {data.vocabulary.statements[s] for s, svs in services_of.items()
-                    if any(_above(data, leaf) & svs for svc in svcs for leaf in _leaves(data, svc))}
+                    if any(services.above({leaf}) & svs for svc in svcs for leaf in services.leaves(svc))}
         q = data.vocabulary.code_qualifiers.get(code)
         open_ended = any(r[0] == code for r in data.rows("code_open_ended"))
         if q or open_ended:
@@ -208,7 +198,7 @@ def _check_codes(data: VersionData, add, services_of: dict[str, set[str]]) -> No
     for s, svcs in sorted(services_of.items()):
         if data.outcomes.means(data.vocabulary.statements.get(s), "referred"):
             continue  # a referral has no code of its own in this policy
-        if not any(_above(data, leaf) & coded or leaf in coded for svc in svcs for leaf in _leaves(data, svc)) \
+        if not any(services.above({leaf}) & coded or leaf in coded for svc in svcs for leaf in services.leaves(svc)) \
                 and not any(svc in coded for svc in svcs):
             add(Finding("statement_without_code", "warning",
                         f"no code of the coding table reports a service statement {s} rules on", (s,)))
@@ -267,30 +257,8 @@ def _check_vocabulary(data: VersionData, add) -> None:
         need(atom(r[1]) in facts, f"statement {atom(r[0])} requires undeclared fact {atom(r[1])}")
     for r in data.rows("criterion"):
         need(atom(r[2]) in facts, f"statement {atom(r[0])} has a criterion on undeclared finding {atom(r[2])}")
-    edges = [(atom(a), atom(b)) for a, b in data.rows("finding_is_a")] + \
-            [(atom(r[0]), atom(r[1])) for r in data.rows("finding_example")]
-    for a, b in edges:
+    forms = data.hierarchy
+    for a, b in forms.findings.edges:
         need(a in v.findings and b in v.findings, f"ontology names undeclared finding in {a} -> {b}")
-    for cycle in _cycles(edges) + _cycles([(atom(a), atom(b)) for a, b in data.rows("service_is_a")]):
+    for cycle in cycles(forms.findings.edges) + cycles(forms.services.edges):
         add(Finding("vocabulary", "error", f"the ontology has a cycle: {' -> '.join(cycle)}"))
-
-
-def _cycles(edges: list[tuple[str, str]]) -> list[list[str]]:
-    graph: dict[str, list[str]] = {}
-    for a, b in edges:
-        graph.setdefault(a, []).append(b)
-    found, state = [], {}
-
-    def visit(n: str, path: list[str]) -> None:
-        state[n] = 1
-        for m in graph.get(n, []):
-            if state.get(m) == 1:
-                found.append(path[path.index(m):] + [m] if m in path else [n, m])
-            elif m not in state:
-                visit(m, path + [m])
-        state[n] = 2
-
-    for n in sorted(graph):
-        if n not in state:
-            visit(n, [n])
-    return found

@@ -33,7 +33,6 @@ from typing import Any
 
 from .diff import Answer, Region, _Diff, _cited
 from .errors import CovkbError, InvalidRequest
-from .facts import atom
 from .outcomes import Outcomes
 from .policy import Policy, Version, VersionData
 from .wording import Words
@@ -212,7 +211,7 @@ def compare(a_ref: str, b_ref: str, *, confirm: bool = True) -> CompareReport:
     if name_a == name_b:
         raise InvalidRequest(f"compare {name_a} with another policy or version")
     shared = set(da.vocabulary.services) & set(db.vocabulary.services)
-    general = {atom(g) for d in (da, db) for _, g in d.rows("service_is_a")}
+    general = da.hierarchy.services.general | db.hierarchy.services.general
     run = _Compare(da, db)
     roots = [{"service": s} for s in sorted(shared - general)]
     for root in roots:

@@ -41,7 +41,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .errors import from_engine
-from .facts import atom, closure
+from .facts import atom
+from .hierarchy import Forms
 from .outcomes import Outcomes
 from .policy import Policy, VersionData
 from .wording import Words
@@ -95,11 +96,9 @@ def _slice(data: VersionData, root: dict[str, Any]) -> VersionData:
     only statements applying to it, or to a more general or more specific
     form of it, can decide it; the ground program, hence each solve, stays
     small however large the policy."""
-    up = [(atom(sp), atom(g)) for sp, g in data.rows("service_is_a")]
-    down = [(g, sp) for sp, g in up]
     code = root.get("cpt")
     services = {root["service"]} if "service" in root else {atom(sv) for c, sv in data.rows("code_reports") if c == code}
-    related = closure(closure(services, down), up)
+    related = data.hierarchy.services.related(services)
     keep_statements = {atom(st) for st, sv in data.rows("applies_to") if atom(sv) in related}
     drop_statements = {atom(st) for st, _ in data.rows("applies_to")} - keep_statements
     drop_codes = {c for c, *_ in data.rows("code")} - {code}
@@ -116,7 +115,7 @@ class _Side:
     """One version's ASP evaluator over the slice for one root, asked for
     brave and cautious consequences (AspEngine.consequences)."""
 
-    def __init__(self, data: VersionData, generals: dict[str, set[str]] | None = None) -> None:
+    def __init__(self, data: VersionData, ontology: Forms) -> None:
         from .engines.asp import AspEngine
 
         self.data = data
@@ -124,7 +123,7 @@ class _Side:
         self.vocabulary = data.vocabulary
         self.findings = set(data.vocabulary.findings)
         self.services = set(data.vocabulary.services)
-        self.generals = generals or {}  # finding → its more general forms, in either version
+        self.ontology = ontology  # the findings of both versions, read together
         self._answers: dict[str, Answer] = {}  # a diff asks the same region more than once
 
     def reads(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -148,7 +147,7 @@ class _Side:
         """f if this side declares it, else its nearest general forms it does."""
         if f in self.findings:
             return {f}
-        return {g for up in self.generals.get(f, ()) for g in self._known(up)}
+        return {g for up in self.ontology.generals(f) for g in self._known(up)}
 
     def answer(self, request: dict[str, Any]) -> Answer:
         key = json.dumps(request, sort_keys=True)
@@ -355,17 +354,10 @@ def classify(before: Answer, after: Answer, meanings: Outcomes) -> str | None:
     return None
 
 
-def _below(data: list[VersionData]) -> dict[str, set[str]]:
-    """Each finding with its more specific forms, in either version."""
-    edges = [(atom(g), atom(sp)) for d in data for sp, g in d.rows("finding_is_a")]
-    edges += [(atom(r[1]), atom(r[0])) for d in data for r in d.rows("finding_example")]
-    return {f: closure({f}, edges) for f in {x for e in edges for x in e}}
-
-
 def _roots(a: VersionData, b: VersionData) -> list[dict[str, Any]]:
     roots: list[dict[str, Any]] = []
     for data in (a, b):
-        general = {atom(g) for _, g in data.rows("service_is_a")}
+        general = data.hierarchy.services.general
         roots += [{"service": s} for s in sorted(data.vocabulary.services) if s not in general]
         quals: dict[str, dict[str, set[str]]] = {}
         for code, _svc, q, v in data.rows("code_qualifier"):
@@ -386,10 +378,8 @@ def _unnamed(a: VersionData, b: VersionData, roots: list[dict[str, Any]]) -> lis
     explores the first and copies its regions to the others."""
     named: set[str] = set()
     for d in (a, b):
-        up = [(atom(sp), atom(g)) for sp, g in d.rows("service_is_a")]
-        down = [(g, sp) for sp, g in up]
         ruled = {atom(sv) for _, sv in d.rows("applies_to")} | {atom(sv) for _, sv in d.rows("code_reports")}
-        named |= closure(closure(ruled, down), up)
+        named |= d.hierarchy.services.related(ruled)
         named |= {atom(r[1]) for r in d.rows("code_qualifier")}
     return sorted(r["service"] for r in roots if set(r) == {"service"} and r["service"] not in named)
 
@@ -447,13 +437,7 @@ class _Diff:
         # since each solve costs in proportion to the whole ground program.
         self.sliced = max(len(self.da.vocabulary.statements), len(self.db.vocabulary.statements)) > SLICE_ABOVE
         self.sides: dict[str, tuple[_Side, _Side]] = {}
-        self.below = _below([self.da, self.db])
-        self.generals: dict[str, set[str]] = {}  # finding → its direct general forms, in either version
-        for d in (self.da, self.db):
-            for sp, g in d.rows("finding_is_a"):
-                self.generals.setdefault(atom(sp), set()).add(atom(g))
-            for r in d.rows("finding_example"):
-                self.generals.setdefault(atom(r[0]), set()).add(atom(r[1]))
+        self.ontology = self.da.hierarchy.findings.merged(self.db.hierarchy.findings)  # of either version
         self.findings = sorted(set(self.da.vocabulary.findings) | set(self.db.vocabulary.findings))
         self.settle = _Settle(self.da, self.db)
         self.meanings = self.da.outcomes.merged(self.db.outcomes)
@@ -483,7 +467,7 @@ class _Diff:
             da, db = self.da, self.db
             if self.sliced:
                 da, db = _slice(da, root), _slice(db, root)
-            self.sides[key] = (_Side(da, self.generals), _Side(db, self.generals))
+            self.sides[key] = (_Side(da, self.ontology), _Side(db, self.ontology))
         return self.sides[key]
 
     def start(self, root: dict[str, Any]) -> dict[str, Any]:
@@ -563,18 +547,17 @@ class _Diff:
         finding keeps it open (no request can say more)."""
         if var in self.settle.direct:
             return var
-        below = self.below
         open_ = set(request["unknown_findings"])
-        forms = [d for d in below.get(var, {var}) if d in open_ and d != var]
+        forms = [d for d in self.ontology.below({var}) if d in open_ and d != var]
         if forms:
             return max(forms, key=lambda d: (self._depth(d), d))
         if var in open_:
             return var
-        up = [g for g, ds in below.items() if var in ds and g != var and g in open_]
+        up = [g for g in self.ontology.above({var}) if g != var and g in open_]
         return min(up, key=lambda g: (self._depth(g), g)) if up else None
 
     def _depth(self, f: str) -> int:
-        return sum(1 for g, ds in self.below.items() if f in ds and g != f)
+        return len(self.ontology.above({f})) - 1  # its more general forms
 
     # step 2: widen ---------------------------------------------------------
     def widen(self) -> list[Region]:
@@ -594,7 +577,7 @@ class _Diff:
                 before, after = sa.answer(req), sb.answer(req)
             after_d = after.summary()
             listed = {k for k, v in cube.items() if v == "yes"}
-            via = frozenset(k for k, v in cube.items() if v == "no" and self.below.get(k, {k}) & listed)
+            via = frozenset(k for k, v in cube.items() if v == "no" and self.ontology.below({k}) & listed)
             regions.append(Region(root, dict(sorted(cube.items())), kind, before.summary(), after_d, present_via=via))
         regions.sort(key=lambda r: (self.kinds.index(r.kind), str(sorted(r.root.items())), sorted(r.fixed.items())))
         return regions

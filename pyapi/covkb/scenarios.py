@@ -30,7 +30,7 @@ import itertools
 from collections.abc import Iterator
 from typing import Any
 
-from .facts import atom, closure
+from .facts import atom
 from .policy import Policy, VersionData
 
 class _Kb:
@@ -43,8 +43,8 @@ class _Kb:
         def ids(name: str, i: int, j: int) -> list[tuple[str, str]]:
             return [(_id(r[i]), _id(r[j])) for r in data.rows(name)]
 
-        self.service_is_a = ids("service_is_a", 0, 1)
-        self.finding_links = ids("finding_example", 0, 1) + ids("finding_is_a", 0, 1)
+        self.services = data.hierarchy.services
+        self.findings = data.hierarchy.findings
         self.applies_to = ids("applies_to", 0, 1)
         self.statement_facts = ids("requires", 0, 1) + ids("criterion", 0, 2)
         self.code_reports = ids("code_reports", 0, 1)
@@ -59,7 +59,7 @@ class _Kb:
                 self.number_rules.setdefault(_id(r[0]), []).append((_id(r[1]), r[2]))
 
     def statements_on(self, services: set[str]) -> set[str]:
-        general = closure(services, self.service_is_a)  # a statement on g applies to every form of g
+        general = self.services.above(services)  # a statement on g applies to every form of g
         return {st for st, g in self.applies_to if g in general}
 
     def facts_of(self, services: set[str], code: str | None) -> list[str]:
@@ -67,8 +67,7 @@ class _Kb:
         facts by id, then findings (with their ontology) by id."""
         named = {f for st, f in self.statement_facts if st in self.statements_on(services)}
         findings = (named & set(self.vocab.findings)) - set(self.scope)
-        up = closure(findings, [(s, g) for s, g in self.finding_links])
-        down = closure(findings, [(g, s) for s, g in self.finding_links])
+        up, down = self.findings.above(findings), self.findings.below(findings)
         patient = {f for f in self.vocab.patient_facts if f in named or (code, f) in self.code_implies}
         return self.scope + sorted(patient - set(self.scope)) + sorted((up | down) - set(self.scope))
 
@@ -113,7 +112,7 @@ class _Kb:
         return self._states[fact]
 
     def below(self, s: str) -> set[str]:
-        return closure({s}, [(g, x) for x, g in self.service_is_a])
+        return self.services.below({s})
 
     def about(self, code: str, qvalue: str | None, service: str | None) -> set[str]:
         """The services a code (with a qualifier value, or none) and a requested

@@ -31,7 +31,7 @@ import orjson
 from pydantic import ValidationError
 
 from ..errors import InvalidRequest, KnowledgeBaseError
-from ..facts import atom, closure, read_facts
+from ..facts import atom, read_facts
 from ..policy import Policy, VersionData
 
 # the CDS Hooks prefetch keys a CRD request always needs (besides the
@@ -292,12 +292,11 @@ def order_date(order: dict[str, Any]) -> str | None:
     return None
 
 
-_derived: dict[int, tuple[VersionData, dict[str, set[int]], list[tuple[str, str]]]] = {}
+_derived: dict[int, tuple[VersionData, dict[str, set[int]]]] = {}
 
 
-def _version_facts(data: VersionData) -> tuple[dict[str, set[int]], list[tuple[str, str]]]:
-    """The thresholds on each numeric field, and the findings' is-a edges,
-    read once per version."""
+def _thresholds(data: VersionData) -> dict[str, set[int]]:
+    """The thresholds on each numeric field, read once per version."""
     hit = _derived.get(id(data))
     if hit is None or hit[0] is not data:
         cuts: dict[str, set[int]] = {}
@@ -305,16 +304,14 @@ def _version_facts(data: VersionData) -> tuple[dict[str, set[int]], list[tuple[s
             for r in data.rows(name):
                 if isinstance(r[2], int):
                     cuts.setdefault(atom(r[1]), set()).add(r[2])
-        edges = [(atom(a), atom(b)) for a, b in data.rows("finding_is_a")]
-        edges += [(atom(r[0]), atom(r[1])) for r in data.rows("finding_example")]
-        hit = _derived[id(data)] = (data, cuts, edges)
-    return hit[1], hit[2]
+        hit = _derived[id(data)] = (data, cuts)
+    return hit[1]
 
 
 def _cuts(data: VersionData, fname: str) -> set[int]:
     """The thresholds the policy sets on a numeric field: a value v is on one
     side of cut c when v >= c, on the other when v < c."""
-    return _version_facts(data)[0].get(fname, set())
+    return _thresholds(data).get(fname, set())
 
 
 def settle_bound(data: VersionData, fname: str, lo: int, hi: int) -> int | None:
@@ -421,7 +418,7 @@ def record_request(mapping: FhirMapping, data: VersionData, order: dict[str, Any
         req[fname] = list(dict.fromkeys(codes))
     # findings: stated present, stated absent, or unknown (silence)
     present -= absent
-    implied = closure(present, _version_facts(data)[1])
+    implied = data.hierarchy.findings.above(present)
     req["findings"] = sorted(present)
     req["unknown_findings"] = sorted(set(vocab.findings) - implied - absent)
     return req, evidence

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from .. import render
 from ..determination import Node
-from ..facts import Fact, Term, atom, closure
+from ..facts import Fact, Term, atom
 from ..outcomes import Outcomes
 from ..policy import VersionData, normalise_quote
 from ..wording import Words
@@ -141,8 +141,6 @@ def questions(det: dict[str, Any], request: dict[str, Any], data: VersionData, w
     cases gave it, each with the outcomes those cases reached and the request
     fields that state it (None where a request cannot: "another service")."""
     cpt = request.get("cpt")
-    # general → specific: a finding's more specific forms and the policy's examples of it
-    below = [(atom(r[1]), atom(r[0])) for name in ("finding_is_a", "finding_example") for r in data.rows(name)]
     missing = list(det.get("missing") or ())
     if not missing:
         return []
@@ -169,7 +167,7 @@ def questions(det: dict[str, Any], request: dict[str, Any], data: VersionData, w
                 settles = data.realize(fact, value)
             label = value if not (fact == "service" or fact in vocab.qualifiers) else \
                 "another one" if value == "other" else words.label(value)
-            clears = tuple(sorted(closure({fact}, below))) if value == "no" else (fact,)
+            clears = tuple(sorted(data.hierarchy.findings.below({fact}))) if value == "no" else (fact,)
             answers.append(Answer(value, label, tuple(outcomes), settles, clears))
         label = vocab.qualifiers.get(fact) or ("Which service" if fact == "service" else words.label(fact))
         out.append(Question(fact, label, tuple(answers)))
