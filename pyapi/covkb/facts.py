@@ -311,7 +311,7 @@ class Schema:
 
 @lru_cache(maxsize=4)
 def read_schema(path: Path) -> Schema:
-    facts = _parse([path], None)
+    facts = read_declarations(path)
     roles: dict[str, dict[int, str]] = {}
     for f in facts:
         if f.name == "argument":
@@ -328,6 +328,12 @@ def read_schema(path: Path) -> Schema:
 def schema(path: Path) -> frozenset[tuple[str, int]]:
     """The predicates kb/schema.pl allows."""
     return read_schema(path).predicates
+
+
+def read_declarations(path: Path) -> list[Fact]:
+    """The facts of one of covkb's own declaration files (kb/schema.pl,
+    kb/derivation.pl), which declare the schema rather than follow it."""
+    return _parse([path], None)
 
 
 def read_facts(files: Iterable[Path], schema_file: Path | None = None) -> list[Fact]:

@@ -27,6 +27,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .derivation import checking, contract
 from .determination import Case, Determination
 from .engines import ENGINES, Engine, make_engine
 from .errors import CovkbError, EngineError, InvalidRequest, KnowledgeBaseClosed
@@ -143,6 +144,11 @@ class KnowledgeBase:
             raise EngineError(f"{self.engine_name} engine failed: {exc}") from exc
         if not cases:
             raise EngineError(f"the {self.engine_name} engine found no case")
+        if explain and checking():
+            for c in cases:
+                broken = contract().violations(c.outcome, c.proof, data.outcomes)
+                if broken:
+                    raise EngineError(f"the {self.engine_name} engine broke kb/derivation.pl: {'; '.join(broken)}")
         return cases, data, warnings
 
     def decision_key(self, request: Request | dict[str, Any]) -> tuple[Any, ...]:

@@ -58,6 +58,9 @@ class Outcomes(Mapping[str, Outcome]):
                                      "outcome_means/2 in kb/vocabulary.pl or the policy's vocabulary)",
                                      code="kb_outcome") from None
 
+    def __contains__(self, outcome: object) -> bool:
+        return outcome in self._by_id
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._by_id)
 

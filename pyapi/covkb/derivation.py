@@ -1,0 +1,143 @@
+"""The derivation's contract: what each node of a proof is, read once.
+
+kb/derivation.pl declares every node kind both engines build, its
+attributes, their types, which may be absent and which ids some may take.
+``contract()`` reads it; ``Contract.violations`` checks one case an engine
+returned against it, which ``KnowledgeBase`` does at the engine boundary
+when the environment sets COVKB_CHECK_CONTRACT (the tests do), so that an
+engine cannot emit a node kind or attribute the rest of covkb does not
+know.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from .facts import Term, Value, atom, read_declarations
+from .paths import kb_dir
+
+
+@dataclass(frozen=True, slots=True)
+class Attribute:
+    name: str
+    type: str             # id | text | bool | integer | value | assumptions | list
+    item: str | None      # a list's item type
+    nullable: bool
+    optional: bool
+    values: frozenset[str]  # the ids it may take, where declared (else any)
+
+
+@dataclass(frozen=True, slots=True)
+class NodeKind:
+    name: str
+    label: str
+    attributes: dict[str, Attribute]
+
+
+@dataclass(frozen=True)
+class Contract:
+    kinds: dict[str, NodeKind]
+
+    def violations(self, outcome: str, proof: dict[str, Any], outcomes: Any, *, limit: int = 5) -> list[str]:
+        """What in one engine case breaks the contract: its outcome (not among
+        the version's declared ``outcomes``) or a node of its proof."""
+        out = []
+        if outcome not in outcomes:
+            out.append(f"case outcome {outcome!r} is not declared")
+        for n, path in _nodes(proof, "proof"):
+            out += self._node(n, path)
+            if len(out) >= limit:
+                break
+        return out[:limit]
+
+    def _node(self, n: Any, path: str) -> list[str]:
+        if not isinstance(n, dict) or not isinstance(n.get("children", []), list):
+            return [f"{path}: not a node"]
+        kind = self.kinds.get(n.get("kind"))  # type: ignore[arg-type]
+        if kind is None:
+            return [f"{path}: node kind {n.get('kind')!r} is not declared"]
+        out = [f"{path}: {kind.name} has no attribute {k!r}" for k in n
+               if k not in ("kind", "children") and k not in kind.attributes]
+        for a in kind.attributes.values():
+            if a.name not in n:
+                if not a.optional:
+                    out.append(f"{path}: {kind.name} lacks {a.name!r}")
+            elif not _fits(n[a.name], a):
+                out.append(f"{path}: {kind.name}.{a.name} = {n[a.name]!r} is not a {_show(a)}")
+        return out
+
+
+def _nodes(n: Any, path: str):
+    yield n, path
+    if isinstance(n, dict):
+        for i, c in enumerate(n.get("children") or ()):
+            yield from _nodes(c, f"{path}/{i}")
+
+
+def _is(v: Any, type_: str) -> bool:
+    if type_ in ("id", "text"):
+        return isinstance(v, str)
+    if type_ == "bool":
+        return isinstance(v, bool)
+    if type_ == "integer":
+        return isinstance(v, int) and not isinstance(v, bool)
+    if type_ == "value":
+        return isinstance(v, (str, int)) and not isinstance(v, bool)
+    if type_ == "assumptions":
+        return isinstance(v, list) and all(isinstance(x, dict) and {"fact", "value", "rank"} <= set(x) for x in v)
+    return False
+
+
+def _fits(v: Any, a: Attribute) -> bool:
+    if v is None:
+        return a.nullable
+    if a.type == "list":
+        return isinstance(v, list) and all(_is(x, a.item or "text") for x in v)
+    return _is(v, a.type) and (not a.values or v in a.values)
+
+
+def _show(a: Attribute) -> str:
+    t = f"list of {a.item}" if a.type == "list" else a.type
+    return f"{t} or null" if a.nullable else t
+
+
+def _type(t: Value) -> tuple[str, str | None, bool]:
+    """(type, list item type, nullable) of a declared type term."""
+    if isinstance(t, Term) and t.name == "nullable" and len(t.args) == 1:
+        inner, item, _ = _type(t.args[0])
+        return inner, item, True
+    if isinstance(t, Term) and t.name == "list" and len(t.args) == 1:
+        return "list", atom(t.args[0]), False
+    return atom(t), None, False
+
+
+@lru_cache(maxsize=4)
+def _read(path: str) -> Contract:
+    from pathlib import Path
+
+    facts = read_declarations(Path(path))
+    rows = lambda name: [f.args for f in facts if f.name == name]  # noqa: E731
+    optional = {(atom(k), atom(a)) for k, a in rows("node_optional")}
+    values: dict[tuple[str, str], set[str]] = {}
+    for k, a, v in rows("node_value"):
+        values.setdefault((atom(k), atom(a)), set()).add(atom(v))
+    attrs: dict[str, dict[str, Attribute]] = {}
+    for k, a, t in rows("node_attribute"):
+        kind, name = atom(k), atom(a)
+        type_, item, nullable = _type(t)
+        attrs.setdefault(kind, {})[name] = Attribute(name, type_, item, nullable, (kind, name) in optional,
+                                                     frozenset(values.get((kind, name), ())))
+    return Contract({atom(k): NodeKind(atom(k), str(label), attrs.get(atom(k), {})) for k, label in rows("node_kind")})
+
+
+def contract() -> Contract:
+    """kb/derivation.pl, read once per KB folder."""
+    return _read(str(kb_dir() / "derivation.pl"))
+
+
+def checking() -> bool:
+    """Whether the engine boundary checks every case (COVKB_CHECK_CONTRACT)."""
+    return bool(os.environ.get("COVKB_CHECK_CONTRACT"))
