@@ -31,7 +31,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .diff import Answer, Region, _Diff, _cited
+from .diff import Answer, Region, _Diff
 from .errors import CovkbError, InvalidRequest
 from .outcomes import Outcomes
 from .policy import Policy, Version, VersionData
@@ -217,11 +217,7 @@ def compare(a_ref: str, b_ref: str, *, confirm: bool = True) -> CompareReport:
     for root in roots:
         run.explore(root)
     regions = run.widen()
-    run.describe(regions)
-    for r in regions:
-        sa, sb = run.side(r.root)
-        req = run.request_for(r.root, r.fixed)
-        r.citations_before, r.citations_after = _cited(da, sa.answer(req)), _cited(db, sb.answer(req))
+    run.describe(regions)  # a witness and the citations of each side
     words = Words.of(da.vocabulary, db.vocabulary)
     report = CompareReport(name_a, name_b, regions, _matrix(run, roots, name_a, name_b), words, run.examined, 0.0,
                            scope_a=da.vocabulary.scope, scope_b=db.vocabulary.scope)

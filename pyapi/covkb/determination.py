@@ -153,20 +153,31 @@ def cited(nodes: Iterable[dict[str, Any]]) -> set[tuple[str, str]]:
     return out
 
 
+def three_valued(outcomes: Iterable[str]) -> tuple[str, list[str]]:
+    """The outcome of cases with these outcomes, and the possible outcomes:
+    the one outcome when they agree (none listed as possible), else
+    insufficient_information with every outcome, sorted."""
+    possible = sorted(set(outcomes))
+    return (possible[0], []) if len(possible) == 1 else ("insufficient_information", possible)
+
+
+def in_document_order(data: VersionData, cites: Iterable[tuple[str, str]]) -> tuple[Citation, ...]:
+    """(section id, quote) pairs as citations, in the order their quotes
+    stand in the version's source text."""
+    ordered = sorted(cites, key=lambda sq: (data.quote_position(sq[1]), sq[1]))
+    return tuple(Citation(s, data.section_path(s), q) for s, q in ordered)
+
+
 def aggregate(cases: list[Case], *, explain: bool = True) -> dict[str, Any]:
     """The three-valued determination over an engine's cases: an outcome
     when every case agrees; else insufficient_information, the possible
     outcomes, and the unknowns on which the outcome depends (an unknown is
     missing when changing it alone changes the outcome in some case)."""
     cases = sorted(cases, key=Case.order)
-    outcomes = sorted({c.outcome for c in cases})
+    outcome, possible = three_valued(c.outcome for c in cases)
     statements = {c.statement for c in cases}
     referrals = {c.referral for c in cases}
-    if len(outcomes) == 1:
-        outcome, missing, possible = outcomes[0], [], []
-    else:
-        outcome, possible = "insufficient_information", outcomes
-        missing = [v for v, _, _ in cases[0].assign if _essential(v, cases)]
+    missing = [v for v, _, _ in cases[0].assign if _essential(v, cases)] if possible else []
     nodes = [n for c in cases for n in walk(c.proof)]
     notices = sorted({(n.get("id"), n.get("code"), n.get("section"), n.get("quote"))
                       for n in nodes if n.get("kind") == "notice"}, key=str)
@@ -263,9 +274,6 @@ class Determination:
                         warnings: list[str], engine: str) -> Determination:
         known = data.version.knowledge != "partial"
         notices = tuple(Notice(i, c, data.section_path(s), q, known) for i, c, s, q in raw["notices"])
-        cites = raw["citations"]
-        # Document order: where each quote stands in the source text.
-        ordered = sorted(cites, key=lambda sq: (data.quote_position(sq[1]), sq[1]))
         return cls(
             outcome=raw["outcome"],
             policy=policy,
@@ -275,7 +283,7 @@ class Determination:
             missing=tuple(raw.get("missing", ())),
             possible_outcomes=tuple(sorted(raw.get("possible_outcomes", ()))),
             referral=raw.get("referral"),
-            citations=tuple(Citation(s, data.section_path(s), q) for s, q in ordered),
+            citations=in_document_order(data, raw["citations"]),
             explanation=tree,
             warnings=tuple(warnings) + tuple(str(n) for n in notices),
             engine=engine,

@@ -40,6 +40,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from .determination import in_document_order, three_valued
 from .errors import from_engine
 from .facts import atom
 from .hierarchy import Forms
@@ -76,15 +77,14 @@ class Answer:
 
     @property
     def outcome(self) -> str:
-        if self.error is not None:
-            return "invalid_request"
-        return next(iter(self.outcomes)) if self.decided else "insufficient_information"
+        return "invalid_request" if self.error is not None else three_valued(self.outcomes)[0]
 
     def summary(self) -> dict[str, Any]:
         if self.error is not None:
             return {"outcome": "invalid_request", "error": self.error}
         if not self.decided:
-            return {"outcome": self.outcome, "possible_outcomes": sorted(self.outcomes),
+            outcome, possible = three_valued(self.outcomes)
+            return {"outcome": outcome, "possible_outcomes": possible,
                     "missing": sorted({v for _, v, _ in self.variables})}
         return {"outcome": self.outcome, "statement": self.statement, "criteria_met": sorted(self.criteria_met)}
 
@@ -689,5 +689,4 @@ class _Settle:
 
 def _cited(data: VersionData, answer: Answer) -> list[dict[str, str]]:
     """The region's citations on one side, in document order."""
-    return [{"section": data.section_path(sec), "quote": q}
-            for sec, q in sorted(answer.citations, key=lambda c: (data.quote_position(c[1]), c[1]))]
+    return [c.to_dict() for c in in_document_order(data, answer.citations)]
