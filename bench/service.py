@@ -16,6 +16,7 @@ bounded in count and in seconds.  Writes bench/results/service.json.
 
     python bench/service.py --only latency --modes inline   # the fresh-decision levels only
     python bench/service.py --against OTHER/pyapi           # A/B beside another source tree, interleaved
+    python bench/service.py --compare-gunicorn              # covkb serve beside gunicorn + uvicorn workers
 """
 
 from __future__ import annotations
@@ -270,9 +271,17 @@ def main() -> int:
     ap.add_argument("--against", type=Path, metavar="PYAPI",
                     help="A/B: fresh-decision latency beside the server of another source tree (its pyapi folder, "
                          "e.g. from `git archive`), interleaved; writes bench/results/service_ab.json")
-    ap.add_argument("--rounds", type=int, default=2, help="with --against: rounds of every level on both servers")
+    ap.add_argument("--rounds", type=int, help="with --against (default 2) or --compare-gunicorn (default 3): rounds of "
+                                               "every level on both servers")
     ap.add_argument("--modes", nargs="+", choices=("inline", "pool"), default=["inline", "pool"],
                     help="the serve modes measured (default: both, inline first)")
+    ap.add_argument("--compare-gunicorn", action="store_true",
+                    help="only covkb serve (inline) beside gunicorn + uvicorn workers, interleaved: the fresh-decision "
+                         "levels, then the faults; writes bench/results/service_gunicorn.json (needs .[bench])")
+    ap.add_argument("--fault-rounds", type=int, default=2, help="with --compare-gunicorn: rounds of the faults")
+    ap.add_argument("--reuse-port", action="store_true",
+                    help="with --compare-gunicorn: a third side, gunicorn --reuse-port (a listening socket per worker)")
+    ap.add_argument("--gunicorn-args", default="", help="with --compare-gunicorn: more gunicorn options (one string)")
     a = ap.parse_args()
     if a.examples_only:
         s = Server(workers=a.workers, today=None)
@@ -281,8 +290,16 @@ def main() -> int:
         finally:
             s.stop()
     out = REPO / "bench" / "results"
+    if a.compare_gunicorn:
+        sides = ["covkb", "gunicorn", *(["gunicorn-reuse-port"] if a.reuse_port else [])]
+        results = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0], "load_average_at_start": os.getloadavg()},
+                   "date": dt.date.today().isoformat(),
+                   **compare_gunicorn(a.workers, a.rounds or 3, a.fault_rounds, sides, a.gunicorn_args.split(),
+                                      rest_requests(), crd_requests())}
+        results["machine"]["load_average_at_end"] = os.getloadavg()
+        return _write(out / "service_gunicorn.json", results)
     if a.against:
-        ab = against(a.against.resolve(), a.workers, a.rounds, rest_requests(), crd_requests())
+        ab = against(a.against.resolve(), a.workers, a.rounds or 2, rest_requests(), crd_requests())
         out.mkdir(parents=True, exist_ok=True)
         (out / "service_ab.json").write_text(json.dumps(ab, indent=2) + "\n")
         print(f"wrote {out / 'service_ab.json'}")
@@ -418,6 +435,355 @@ def term_under_load(s: Server, rest: list[bytes]) -> dict:
     print(f"SIGTERM under 32-client load: {term['sent_before_sigterm']} requests sent before it, "
           f"{term['lost_before_sigterm']} lost; exit status {term['exit_status']}", flush=True)
     return term
+
+
+# -- covkb serve beside gunicorn + uvicorn's worker class (--compare-gunicorn) -------------------
+
+HANG_TIMEOUT = 6   # seconds: the fault servers' timeout (covkb serve --timeout, gunicorn --timeout)
+
+
+def children(pid: int) -> list[int]:
+    """The child processes of pid (the server processes of covkb serve's
+    supervisor, the workers of gunicorn's master)."""
+    try:
+        return [int(x) for x in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def connections_by_pid(pids: list[int], port: int) -> dict[int, int]:
+    """The established TCP connections to port each process holds, read from
+    /proc (the same count for both process models)."""
+    established = set()
+    for name in ("tcp", "tcp6"):
+        try:
+            lines = Path(f"/proc/net/{name}").read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            f = line.split()
+            if f[3] == "01" and int(f[1].rsplit(":", 1)[1], 16) == port:
+                established.add(f[9])
+    out = {}
+    for pid in pids:
+        n = 0
+        try:
+            for fd in os.scandir(f"/proc/{pid}/fd"):
+                try:
+                    link = os.readlink(fd.path)
+                except OSError:
+                    continue
+                n += link.startswith("socket:[") and link[8:-1] in established
+        except OSError:
+            pass
+        out[pid] = n
+    return out
+
+
+class GunicornServer:
+    """covkb's app under gunicorn with uvicorn's worker class
+    (bench/gunicorn_app.py), on a free port of 127.0.0.1: the interface of
+    tests/service_server.Server that the benchmark uses (port, proc, health,
+    worker_pids, stop).  A worker counts as serving once it has logged
+    uvicorn's "Application startup complete" (its engines loaded)."""
+
+    def __init__(self, *extra: str, workers: int = 2, today: str = TODAY, timeout: float = 30.0,
+                 debug_ops: bool = False, start_timeout: float = 120) -> None:
+        import dataclasses
+        import subprocess
+        import tempfile
+
+        from covkb.service.app import Settings
+        from service_server import free_port
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        settings = Settings(workers=workers, cache_size=0, today=today, timeout=timeout, debug_ops=debug_ops)
+        env = dict(os.environ, COVKB_GUNICORN_SETTINGS=json.dumps(dataclasses.asdict(settings)),
+                   PYTHONPATH=os.pathsep.join(p for p in (str(REPO / "pyapi"), str(REPO / "bench"),
+                                                          os.environ.get("PYTHONPATH", "")) if p))
+        self.dir = tempfile.TemporaryDirectory(prefix="covkb-gunicorn-")  # its working folder and log
+        self.log_path = Path(self.dir.name) / "gunicorn.log"
+        self.log = open(self.log_path, "wb")
+        cmd = [sys.executable, "-m", "gunicorn", "-k", "gunicorn_app.CovkbUvicornWorker", "-w", str(workers),
+               "-b", f"127.0.0.1:{self.port}", "--timeout", str(int(timeout)), "--graceful-timeout", "60",
+               "--log-level", "info", "--no-control-socket", *extra, "gunicorn_app:app()"]
+        self.proc = subprocess.Popen(cmd, env=env, cwd=self.dir.name, stdout=subprocess.DEVNULL, stderr=self.log)
+        self.workers = workers
+        deadline = time.monotonic() + start_timeout
+        while len(self.worker_pids()) < workers:
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"gunicorn did not start: {self.log_path.read_text()[-2000:]}")
+            time.sleep(0.2)
+
+    def ready(self) -> set[int]:
+        import re
+
+        return {int(m) for m in re.findall(r"\[(\d+)\] \[INFO\] Application startup complete", self.log_path.read_text())}
+
+    def worker_pids(self) -> list[int]:
+        ready = self.ready()
+        return [p for p in children(self.proc.pid) if p in ready]
+
+    def health(self) -> dict:
+        import httpx
+
+        return httpx.get(f"{self.url}/healthz", timeout=5).json()
+
+    def stop(self, timeout: float = 30) -> int:
+        import subprocess
+
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        return self.proc.returncode
+
+
+def _start(side: str, workers: int, gunicorn_args: list[str], timeout: float | None = None,
+           debug_ops: bool = False) -> Server | GunicornServer:
+    """A server of one side: covkb (covkb serve --mode inline, its supervisor)
+    or gunicorn (gunicorn + uvicorn workers); the answer memo off."""
+    if side == "covkb":
+        args = ["--mode", "inline", "--cache-size", "0"]
+        if timeout:
+            args += ["--timeout", str(timeout)]
+        if debug_ops:
+            args.append("--debug-ops")
+        return Server(*args, workers=workers, today=TODAY)
+    extra = [*gunicorn_args, *(["--reuse-port"] if side == "gunicorn-reuse-port" else [])]
+    return GunicornServer(*extra, workers=workers, timeout=timeout or 30.0, debug_ops=debug_ops)
+
+
+async def _load_with_spread(s: Server | GunicornServer, reqs: list[bytes], clients: int) -> dict:
+    """A level, and how its connections were spread over the processes
+    (sampled from /proc once they are all open)."""
+    task = asyncio.ensure_future(load(s.port, reqs, clients, PER_LEVEL[clients], SECONDS))
+    await asyncio.sleep(0.5)
+    held = await asyncio.to_thread(connections_by_pid, children(s.proc.pid), s.port)
+    r = await task
+    return {**r, "connections_per_process": sorted(held.values(), reverse=True)}
+
+
+def kill_compare(s: Server | GunicornServer, workers: int, rest: list[bytes]) -> dict:
+    """SIGKILL, under 32-client load, the process holding the most
+    connections (counted from /proc for both sides): requests failed, and
+    the seconds until a new process serves (its engines loaded)."""
+    reqs = kinds_for(s.port, rest, [])["rest_determine_explain_false"]
+
+    async def run() -> dict:
+        task = asyncio.ensure_future(load(s.port, reqs, 32, 30000, 8))
+        await asyncio.sleep(2)
+        held = await asyncio.to_thread(connections_by_pid, children(s.proc.pid), s.port)
+        victim = max(held, key=lambda p: held[p])
+        t = time.monotonic()
+        os.kill(victim, signal.SIGKILL)
+        replaced = None
+        while time.monotonic() - t < 30:
+            pids = await asyncio.to_thread(s.worker_pids)
+            if len(pids) == workers and victim not in pids:
+                replaced = round(time.monotonic() - t, 2)
+                break
+            await asyncio.sleep(0.05)
+        r = await task
+        return {**r, "connections_per_process": sorted(held.values(), reverse=True),
+                "connections_it_held": held[victim], "replaced_in_s": replaced}
+
+    return asyncio.run(run())
+
+
+async def _one_request(port: int, req: bytes, seconds: float) -> tuple[float, str]:
+    """Send one request on a connection of its own: (seconds until the
+    answer or the connection's end, what came back)."""
+    t = time.monotonic()
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(req)
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), seconds)
+        writer.close()
+        return time.monotonic() - t, f"HTTP {int(head[9:12])}"
+    except (OSError, asyncio.IncompleteReadError) as exc:
+        return time.monotonic() - t, type(exc).__name__
+    except asyncio.TimeoutError:
+        return time.monotonic() - t, "no answer"
+
+
+def hang_compare(s: Server | GunicornServer, workers: int, rest: list[bytes]) -> dict:
+    """An event loop stuck (POST /debug/block, as an engine that hangs inside
+    a server process), with 8 clients' load beside it and the timeout at
+    HANG_TIMEOUT s: when the stuck process was killed, when a new one
+    served, and the requests that failed."""
+    reqs = kinds_for(s.port, rest, [])["rest_determine_explain_false"]
+
+    async def run() -> dict:
+        task = asyncio.ensure_future(load(s.port, reqs, 8, 60000, HANG_TIMEOUT + 12))
+        await asyncio.sleep(1)
+        before = set(children(s.proc.pid))
+        t = time.monotonic()
+        block = asyncio.ensure_future(_one_request(s.port, http("POST", "/debug/block?seconds=60", b"", s.port),
+                                                   HANG_TIMEOUT + 30))
+        killed = replaced = None
+        while time.monotonic() - t < HANG_TIMEOUT + 30:
+            now = {p for p in children(s.proc.pid) if alive(p)}
+            if killed is None and before - now:
+                killed = round(time.monotonic() - t, 2)
+            if killed is not None:
+                if len(await asyncio.to_thread(s.worker_pids)) == workers:
+                    replaced = round(time.monotonic() - t, 2)
+                    break
+            await asyncio.sleep(0.05)
+        closed_after, outcome = await block
+        r = await task
+        return {**r, "stuck_process_killed_in_s": killed, "replaced_in_s": replaced,
+                "stuck_request": outcome, "stuck_connection_closed_in_s": round(closed_after, 2)}
+
+    return asyncio.run(run())
+
+
+def master_kill_compare(s: Server | GunicornServer, rest: list[bytes]) -> dict:
+    """kill -9 of the supervisor (covkb serve) or the master (gunicorn) under
+    32-client load: do its processes go on serving, orphaned, and do they
+    hold the port?  The orphans are then stopped (SIGTERM, by pid)."""
+    import socket
+
+    reqs = kinds_for(s.port, rest, [])["rest_determine_explain_false"]
+    kids = children(s.proc.pid)
+
+    async def run() -> dict:
+        task = asyncio.ensure_future(load(s.port, reqs, 32, 30000, 5))
+        await asyncio.sleep(2)
+        os.kill(s.proc.pid, signal.SIGKILL)
+        return await task
+
+    during = asyncio.run(run())
+    s.proc.wait()
+    time.sleep(3)
+    orphans = [p for p in kids if alive(p)]
+    after = asyncio.run(load(s.port, reqs, 8, 400, 5))  # still answering, with no supervisor?
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", s.port))
+            port_free = True
+        except OSError:
+            port_free = False
+    out = {"load_while_killed": during, "processes": len(kids), "alive_3s_after": len(orphans),
+           "answered_after": after["requests"], "errors_after": after["errors"], "port_free_for_a_new_server": port_free}
+    for p in orphans:  # ours: stop them
+        os.kill(p, signal.SIGTERM)
+    deadline = time.monotonic() + 20
+    while any(alive(p) for p in orphans) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    out["orphans_exited_on_sigterm"] = sum(not alive(p) for p in orphans)
+    for p in orphans:
+        if alive(p):
+            os.kill(p, signal.SIGKILL)
+    return out
+
+
+def compare_gunicorn(workers: int, rounds: int, fault_rounds: int, sides: list[str], gunicorn_args: list[str],
+                     rest: list[bytes], crd_reqs: list[tuple[str, bytes]]) -> dict:
+    """covkb serve (inline: its own supervisor) beside gunicorn with uvicorn's
+    worker class, the same app deciding in each process: the fresh-decision
+    levels (every side running, each level measured on one side then the
+    other, the order turned at every level), then the faults on fresh
+    servers (SIGKILL of the busiest process, a stuck event loop, SIGTERM,
+    all under load), then kill -9 of the supervisor / master."""
+    out: dict = {"sides": sides, "workers": workers, "rounds": rounds, "fault_rounds": fault_rounds,
+                 "gunicorn_args": gunicorn_args, "levels": {}, "faults": {}}
+    runs: dict[str, dict[str, dict[int, list[dict]]]] = {}
+    servers = {}
+    try:
+        for side in sides:
+            servers[side] = _start(side, workers, gunicorn_args)
+        kinds = {side: kinds_for(s.port, rest, crd_reqs) for side, s in servers.items()}
+        for side, s in servers.items():
+            for reqs in kinds[side].values():
+                asyncio.run(load(s.port, reqs, 4, 200, 10))  # warm up
+        step = 0
+        for r in range(rounds):
+            for kind in kinds[sides[0]]:
+                for n in LEVELS:
+                    order = sides[step % len(sides):] + sides[:step % len(sides)]
+                    step += 1
+                    for side in order:
+                        s = servers[side]
+                        res = asyncio.run(_load_with_spread(s, kinds[side][kind], n))
+                        runs.setdefault(kind, {}).setdefault(side, {}).setdefault(n, []).append(res)
+                        print(f"round {r + 1} {kind:28} {side:19} {n:>2} clients: p50 {res['p50_ms']} ms, "
+                              f"p99 {res['p99_ms']} ms, {res['throughput_rps']} req/s, errors {res['errors']}, "
+                              f"connections per process {res['connections_per_process']}", flush=True)
+    finally:
+        for s in servers.values():
+            s.stop()
+    print(f"\n{'median over rounds (min-max)':28} clients  " + "  ".join(f"{side:>34}" for side in sides))
+    for kind, by in runs.items():
+        rows = []
+        for n in LEVELS:
+            row: dict = {"clients": n}
+            cells = []
+            for side in sides:
+                xs = by[side][n]
+                med = {k: statistics.median(x[k] for x in xs) for k in ("p50_ms", "p99_ms", "throughput_rps")}
+                spread = {k: [min(x[k] for x in xs), max(x[k] for x in xs)] for k in ("p99_ms", "throughput_rps")}
+                row[side] = {**med, "spread": spread, "errors": sum(x["errors"] for x in xs),
+                             "connections_per_process": [x["connections_per_process"] for x in xs], "runs": xs}
+                cells.append(f"{med['p50_ms']:5.1f} / {med['p99_ms']:5.1f} ({spread['p99_ms'][0]:.1f}-{spread['p99_ms'][1]:.1f})"
+                             f" {med['throughput_rps']:6.0f}/s")
+            rows.append(row)
+            print(f"{kind:28} {n:>7}  " + "  ".join(f"{c:>34}" for c in cells), flush=True)
+        out["levels"][kind] = rows
+
+    faults = out["faults"]
+    for fr in range(fault_rounds):
+        order = sides[fr % len(sides):] + sides[:fr % len(sides)]
+        servers = {}
+        try:
+            for side in order:
+                servers[side] = _start(side, workers, gunicorn_args, timeout=HANG_TIMEOUT, debug_ops=True)
+            for side in order:
+                k = kill_compare(servers[side], workers, rest)
+                faults.setdefault(side, {}).setdefault("sigkill_under_load", []).append(k)
+                print(f"fault round {fr + 1} {side:19} SIGKILL of the busiest process under 32 clients: {k['requests']} answered, "
+                      f"{k['errors']} failed, it held {k['connections_it_held']} of {k['connections_per_process']}, "
+                      f"replaced (serving) in {k['replaced_in_s']} s", flush=True)
+            for side in order:
+                h = hang_compare(servers[side], workers, rest)
+                faults[side].setdefault("stuck_under_load", []).append(h)
+                print(f"fault round {fr + 1} {side:19} stuck event loop (timeout {HANG_TIMEOUT} s), 8 clients: killed in "
+                      f"{h['stuck_process_killed_in_s']} s, replaced in {h['replaced_in_s']} s, {h['requests']} answered, "
+                      f"{h['errors']} failed, the stuck request: {h['stuck_request']} after {h['stuck_connection_closed_in_s']} s",
+                      flush=True)
+            for side in order:
+                t = term_under_load(servers[side], rest)
+                faults[side].setdefault("sigterm_under_load", []).append(t)
+        finally:
+            for s in servers.values():
+                s.stop()
+    for side in sides:
+        s = _start(side, workers, gunicorn_args)
+        try:
+            m = master_kill_compare(s, rest)
+        finally:
+            s.stop()
+        faults.setdefault(side, {})["master_sigkill_under_load"] = m
+        print(f"{side:19} kill -9 of the {'supervisor' if side == 'covkb' else 'master'} under 32 clients: "
+              f"{m['load_while_killed']['requests']} answered, {m['load_while_killed']['errors']} failed; "
+              f"{m['alive_3s_after']} of {m['processes']} processes alive 3 s later, answering {m['answered_after']} "
+              f"requests ({m['errors_after']} failed); port free for a new server: {m['port_free_for_a_new_server']}; "
+              f"orphans that exited on SIGTERM: {m['orphans_exited_on_sigterm']}", flush=True)
+    return out
 
 
 def _write(path: Path, results: dict) -> int:
