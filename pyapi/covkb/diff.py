@@ -44,6 +44,7 @@ from .determination import in_document_order, three_valued
 from .errors import from_engine
 from .facts import atom
 from .hierarchy import Forms
+from .limits import engine_dict
 from .outcomes import Outcomes
 from .policy import Policy, VersionData
 from .wording import Words
@@ -167,25 +168,12 @@ class _Side:
         return Answer(c.outcomes, c.statement, c.criteria_met, variables, citations=c.citations)
 
     def _engine_request(self, request: dict[str, Any]) -> dict[str, Any]:
-        """A request in the user's fields as the engines receive it (as
-        Request.engine_dict() writes it), findings this side does not know left out."""
-        values: dict[str, Any] = {}
-        codes: dict[str, list[str]] = {}
-        for name, f in self.vocabulary.fields.items():
-            v = request.get(name)
-            if v is None or v == [] or v == ():
-                continue
-            if f.kind == "code_list":
-                codes[name] = list(v)
-            else:
-                values[name] = ("yes" if v else "no") if f.kind == "boolean" else v
-        return {
-            "service": request.get("service"), "cpt": request.get("cpt"),
-            "qualifiers": {q: request[q] for q in self.vocabulary.qualifiers if request.get(q) is not None},
-            "values": values, "codes": codes,
-            "findings": [f for f in request.get("findings", ()) if f in self.findings],
-            "unknown_findings": [f for f in request.get("unknown_findings", ()) if f in self.findings],
-        }
+        """A request in the user's fields as the engines receive it
+        (limits.engine_dict), findings this side does not know left out."""
+        out = engine_dict(request, self.vocabulary.fields.values(), self.vocabulary.qualifiers)
+        for k in ("findings", "unknown_findings"):
+            out[k] = [f for f in out[k] if f in self.findings]
+        return out
 
 
 @dataclass

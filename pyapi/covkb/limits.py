@@ -18,7 +18,7 @@ import datetime as dt
 import json
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidRequest
@@ -222,8 +222,10 @@ def parse_date(text: str) -> dt.date:
     raise InvalidRequest(f"date: {_shown(text)} is not a date YYYY-MM-DD")
 
 
-def engine_dict(req: Any, fields: tuple[RequestField, ...], qualifiers: tuple[str, ...]) -> dict[str, Any]:
-    """A read request as the evaluators receive it (JSON-able, dates dropped)."""
+def engine_dict(req: Any, fields: Iterable[RequestField], qualifiers: Iterable[str]) -> dict[str, Any]:
+    """A request as the evaluators receive it (JSON-able, dates dropped).
+    ``req.get(name)`` gives a field's value: a read request, or the fields
+    of one as a dict (diff and compare build their requests so)."""
     values: dict[str, Any] = {}
     codes: dict[str, list[str]] = {}
     for f in fields:
@@ -234,9 +236,9 @@ def engine_dict(req: Any, fields: tuple[RequestField, ...], qualifiers: tuple[st
         elif v is not None:
             values[f.name] = ("yes" if v else "no") if f.kind == "boolean" else v
     return {
-        "service": req.service, "cpt": req.cpt,
+        "service": req.get("service"), "cpt": req.get("cpt"),
         "qualifiers": {q: req.get(q) for q in qualifiers if req.get(q) is not None},
         "values": values, "codes": codes,
-        "findings": list(req.findings), "unknown_findings": list(req.unknown_findings),
+        "findings": list(req.get("findings") or ()), "unknown_findings": list(req.get("unknown_findings") or ()),
     }
 
