@@ -59,18 +59,6 @@ class Node:
         d["children"] = [c.to_dict() for c in self.children]
         return d
 
-    @staticmethod
-    def normalised(d: dict[str, Any]) -> dict[str, Any]:
-        """``Node.from_dict(d).to_dict()`` in one pass, without the tree: for
-        an answer that is written out at once (the service's)."""
-        out: dict[str, Any] = {"kind": d["kind"]}
-        for k in sorted(d):
-            if k != "kind" and k != "children":
-                v = d[k]
-                out[k] = v if v.__class__ in _SCALARS else _thaw(_freeze(v))
-        out["children"] = [Node.normalised(c) for c in d.get("children", ())]
-        return out
-
     def walk(self):
         yield self
         for c in self.children:
@@ -254,20 +242,6 @@ class Determination:
         raw = aggregate(cases, explain=explain)
         tree = Node.from_dict(raw["explanation"]) if "explanation" in raw else Node("omitted", ())
         return cls._from_aggregate(raw, tree, policy=policy, data=data, warnings=warnings, engine=engine)
-
-    @classmethod
-    def dict_from_cases(
-        cls, cases: list[Case], *, policy: str, data: VersionData, warnings: list[str], engine: str,
-        explain: bool = True,
-    ) -> dict[str, Any]:
-        """``from_cases(...).to_dict(explanation=explain)``, without building
-        the derivation's typed tree only to write it out again."""
-        raw = aggregate(cases, explain=explain)
-        d = cls._from_aggregate(raw, Node("omitted", ()), policy=policy, data=data, warnings=warnings,
-                                engine=engine).to_dict(explanation=False)
-        if explain:
-            d["explanation"] = Node.normalised(raw["explanation"])
-        return d
 
     @classmethod
     def _from_aggregate(cls, raw: dict[str, Any], tree: Node, *, policy: str, data: VersionData,

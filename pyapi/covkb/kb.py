@@ -113,15 +113,6 @@ class KnowledgeBase:
             cases, policy=self.policy.number, data=data, warnings=warnings, engine=self.engine_name, explain=explain
         )
 
-    def determine_dict(self, request: Request | dict[str, Any], *, explain: bool = True,
-                       version: Version | str | None = None) -> dict[str, Any]:
-        """``determine(...).to_dict(explanation=explain)``, the JSON answer,
-        without the typed derivation tree in between (the service's path)."""
-        cases, data, warnings = self._decide(request, explain, version)
-        return Determination.dict_from_cases(
-            cases, policy=self.policy.number, data=data, warnings=warnings, engine=self.engine_name, explain=explain
-        )
-
     def _decide(self, request: Request | dict[str, Any], explain: bool,
                 version: Version | str | None) -> tuple[list[Case], VersionData, list[str]]:
         """The engine's cases for one request, the version's data and the warnings."""

@@ -146,7 +146,8 @@ class Worker:
     def op_determine(self, body: bytes, policy: str | None = None, engine: str = "prolog", explain: bool = True,
                      version: str | None = None) -> tuple[int, str, bytes]:
         kb = self.kb(policy, engine)
-        answer = kb.determine_dict(self._request(body), explain=explain, version=_version_id(version))
+        answer = kb.determine(self._request(body), explain=explain,
+                              version=_version_id(version)).to_dict(explanation=explain)
         return 200, JSON, _dumps_floatless(answer)
 
     def op_picture(self, body: bytes, policy: str | None = None, engine: str = "prolog",
