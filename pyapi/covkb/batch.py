@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from .errors import BatchInterrupted, CovkbError, EngineError, InvalidRequest
-from .request import MAX_REQUEST_BYTES, decode_text, field_names, parse_whole_number, parse_yes_no, request_json
+from .request import MAX_REQUEST_BYTES, decode_text, field_names, request_json
 
 CSV_LIST_FIELDS = ("findings", "unknown_findings")  # and the policy's code-list fields
 CSV_OUT_FIELDS = (
@@ -198,10 +198,8 @@ def csv_request(row: tuple[tuple[str, str], ...] | dict[str, Any], vocabulary: A
         f = fields.get(key)
         if key in CSV_LIST_FIELDS or (f is not None and f.kind == "code_list"):
             req[key] = [x.strip() for x in cell.split(";") if x.strip()]
-        elif f is not None and f.kind == "boolean":
-            req[key] = parse_yes_no(cell, key)
-        elif f is not None and f.numeric:
-            req[key] = parse_whole_number(cell, key)
+        elif f is not None:
+            req[key] = f.parse_text(cell, key)
         else:
             req[key] = cell
     return req

@@ -18,7 +18,7 @@ from typing import Any
 
 from .engines.asp import CheckProgram
 from .facts import Term, atom, cycles
-from .policy import VersionData, normalise_quote
+from .policy import FIELD_KINDS, VersionData, normalise_quote
 
 
 
@@ -226,10 +226,9 @@ def _check_vocabulary(data: VersionData, add) -> None:
         if not ok:
             add(Finding("vocabulary", "error", what))
 
-    kinds = ("boolean", "choice", "count", "measurement", "code_list")
     for name, f in v.fields.items():
-        need(f.kind in kinds, f"request field {name} has kind {f.kind}, not one of {', '.join(kinds)}")
-        need(f.kind not in ("boolean", "choice") or f.fact in v.patient_facts,
+        need(f.kind in FIELD_KINDS, f"request field {name} has kind {f.kind}, not one of {', '.join(FIELD_KINDS)}")
+        need(not f.states_fact or f.fact in v.patient_facts,
              f"request field {name} states no declared patient fact (field_fact/2)")
     for name in ("number_at_least", "number_below"):
         for r in data.rows(name):

@@ -15,7 +15,7 @@ def _policy_fields(args: list[str], vocabulary: Any) -> dict[str, Any]:
     """A policy's own request fields given as options (``--FIELD VALUE``,
     ``--FIELD=VALUE``, ``--BOOLEAN``/``--not-BOOLEAN``, a code list's field
     repeated), read against the fields the policy declares; values stay data."""
-    from .limits import _closest, parse_whole_number, parse_yes_no
+    from .limits import _closest
 
     fields = {f.name: f for f in vocabulary.fields.values()}
     names: dict[str, str] = {}
@@ -47,14 +47,10 @@ def _policy_fields(args: list[str], vocabulary: Any) -> dict[str, Any]:
             if i >= len(args):
                 raise InvalidRequest(f"option --{opt} needs a value")
             value, i = args[i], i + 1
-        if f is None or f.kind == "choice":
-            out[name] = value
-        elif f.kind == "boolean":
-            out[name] = parse_yes_no(value, f"--{opt}")
-        elif f.numeric:
-            out[name] = parse_whole_number(value, f"--{opt}")
-        else:
+        if f is not None and f.kind == "code_list":
             out.setdefault(name, []).append(value)
+        else:
+            out[name] = f.parse_text(value, f"--{opt}") if f is not None else value
     return out
 
 

@@ -37,6 +37,7 @@ MAX_LIST = 200               # codes or findings in one request
 MAX_DEPTH = 8                # nesting of JSON objects and arrays in a request
 MAX_DIGITS = 15              # digits in any number of a request (declared ranges are far smaller)
 
+ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")  # an id as a request or a draft writes it
 COMMON_FIELDS = ("date_of_service", "service", "cpt", "findings", "unknown_findings")
 
 
@@ -234,7 +235,7 @@ def engine_dict(req: Any, fields: Iterable[RequestField], qualifiers: Iterable[s
             if v:
                 codes[f.name] = list(v)
         elif v is not None:
-            values[f.name] = ("yes" if v else "no") if f.kind == "boolean" else v
+            values[f.name] = f.engine_value(v)
     return {
         "service": req.get("service"), "cpt": req.get("cpt"),
         "qualifiers": {q: req.get(q) for q in qualifiers if req.get(q) is not None},

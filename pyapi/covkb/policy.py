@@ -20,10 +20,12 @@ from .errors import InvalidRequest, KnowledgeBaseError, VersionNotAvailable
 from .facts import Fact, Term, Value, atom, cycles, fact_text, kb_schema, read_facts
 from .hierarchy import Hierarchy
 from .installed import policy_folders
+from .limits import parse_whole_number, parse_yes_no
 from .outcomes import Outcomes, read_outcomes
 from .paths import kb_dir, queries_dir
 
-ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+FIELD_KINDS = ("boolean", "choice", "count", "measurement", "code_list")
+NUMBER_RANGE = (0, 10**6)  # what a count or measurement declared without a range may be
 # The predicates covkb derives from a version's facts for both engines
 # (VersionData.engine_text); a fact file may not state them.
 DERIVED = frozenset({"criterion_position"})
@@ -165,7 +167,7 @@ class VersionData:
             return {"findings": [fact]} if value == "yes" else {} if value == "no" else None
         for f in sorted(vocab.fields.values(), key=lambda f: f.name):
             if f.fact == fact and value in f.values:
-                return {f.name: value == "yes"} if f.kind == "boolean" else {f.name: value}
+                return {f.name: f.request_value(value)}
         for name, sign in (("number_at_least", 0), ("number_below", -1)):
             for r in sorted(self.rows(name), key=str):
                 if atom(r[0]) != fact or value not in ("yes", "no"):
@@ -251,6 +253,32 @@ class RequestField:
     @property
     def numeric(self) -> bool:
         return self.kind in ("count", "measurement")
+
+    @property
+    def states_fact(self) -> bool:
+        """A boolean or a choice: it states its fact, as one of ``values``."""
+        return self.kind in ("boolean", "choice")
+
+    @property
+    def range(self) -> tuple[int, int]:
+        """The numbers a count or measurement may be: as declared, else NUMBER_RANGE."""
+        return (self.minimum if self.minimum is not None else NUMBER_RANGE[0],
+                self.maximum if self.maximum is not None else NUMBER_RANGE[1])
+
+    def engine_value(self, value: Any) -> Any:
+        """A request's value of the field as the engines read it: a boolean as yes or no."""
+        return ("yes" if value else "no") if self.kind == "boolean" else value
+
+    def request_value(self, value: str) -> Any:
+        """A value of the field's fact as a request states it (engine_value's inverse)."""
+        return value == "yes" if self.kind == "boolean" else value
+
+    def parse_text(self, text: str, what: str) -> Any:
+        """One value written as text (a flag, a CSV cell): a boolean yes or
+        no, a number whole, anything else as written."""
+        if self.kind == "boolean":
+            return parse_yes_no(text, what)
+        return parse_whole_number(text, what) if self.numeric else text
 
 
 @dataclass(frozen=True)
@@ -571,5 +599,5 @@ class Policy:
         return self.versions[-1]
 
 
-__all__ = ["Policy", "Version", "VersionData", "Vocabulary", "RequestField", "Term", "normalise_quote", "ID_RE",
+__all__ = ["Policy", "Version", "VersionData", "Vocabulary", "RequestField", "Term", "normalise_quote", "FIELD_KINDS",
            "apply_revision", "belongs_to", "policy_folders"]

@@ -30,11 +30,11 @@ from pydantic_core import PydanticCustomError
 
 from .errors import InvalidRequest, UnknownId
 # the limits and plain checks, defined once in covkb.limits (pydantic-free), also named here
-from .limits import (CODE_SYSTEMS, COMMON_FIELDS, CPT_RE, ICD10_RE, MAX_DEPTH, MAX_DIGITS, MAX_LIST,  # noqa: F401
-                     MAX_REQUEST_BYTES, MAX_TEXT, _closest, _shown, check_untrusted, decode_text, engine_dict,
-                     field_names, normal_cpt, parse_date, parse_whole_number, parse_yes_no, read_bounded,
-                     request_json)
-from .policy import ID_RE, RequestField, Vocabulary
+from .limits import (CODE_SYSTEMS, COMMON_FIELDS, CPT_RE, ICD10_RE, ID_RE, MAX_DEPTH, MAX_DIGITS,  # noqa: F401
+                     MAX_LIST, MAX_REQUEST_BYTES, MAX_TEXT, _closest, _shown, check_untrusted, decode_text,
+                     engine_dict, field_names, normal_cpt, parse_date, parse_whole_number, parse_yes_no,
+                     read_bounded, request_json)
+from .policy import RequestField, Vocabulary
 
 
 def _code_check(system: str) -> Callable[[str], str] | None:
@@ -155,8 +155,7 @@ def _field_type(f: RequestField) -> tuple[Any, Any]:
         return (Annotated[str | None, AfterValidator(lambda v, f=f: v if v is None else _check_id(v, f.name, f.values))],
                 None)
     if f.numeric:
-        lo = f.minimum if f.minimum is not None else 0
-        hi = f.maximum if f.maximum is not None else 10**6
+        lo, hi = f.range
         return (int | None, Field(default=None, ge=lo, le=hi))
     if f.kind == "code_list":
         norm = _code_check(f.code_system or "")

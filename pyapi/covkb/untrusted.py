@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidRequest
-from .limits import (CODE_SYSTEMS, COMMON_FIELDS, MAX_LIST, _plain_code, check_untrusted, engine_dict, normal_cpt,
-                     parse_date)
-from .policy import ID_RE
+from .limits import (CODE_SYSTEMS, COMMON_FIELDS, ID_RE, MAX_LIST, _plain_code, check_untrusted, engine_dict,
+                     normal_cpt, parse_date)
+from .policy import FIELD_KINDS
 
 if TYPE_CHECKING:
     from .policy import RequestField, Vocabulary
@@ -87,8 +87,7 @@ def _own_value(f: RequestField, v: Any) -> tuple[bool, Any]:
     if f.kind == "choice":
         return type(v) is str and bool(ID_RE.match(v)) and v in f.values, v
     if f.numeric:
-        lo = f.minimum if f.minimum is not None else 0
-        hi = f.maximum if f.maximum is not None else 10**6
+        lo, hi = f.range
         return type(v) is int and lo <= v <= hi, v
     return False, None
 
@@ -116,7 +115,7 @@ def _layout(vocabulary: Vocabulary) -> _Layout | None:
     quals = tuple(sorted(vocabulary.qualifiers))
     names = [f.name for f in fields] + list(quals)
     layout = None
-    if len(set(names)) == len(names) and not set(names) & set(COMMON_FIELDS) and all(f.kind in _KINDS for f in fields):
+    if len(set(names)) == len(names) and not set(names) & set(COMMON_FIELDS) and all(f.kind in FIELD_KINDS for f in fields):
         empty: dict[str, Any] = {f.name: () if f.kind == "code_list" else None for f in fields}
         empty.update({q: None for q in quals})
         layout = _Layout(fields, quals, {f.name: f for f in fields}, empty)
@@ -196,5 +195,3 @@ def read_request(data: Any, vocabulary: Vocabulary) -> Request | PlainRequest:
 
     return parse_request(data, vocabulary)
 
-
-_KINDS = ("boolean", "choice", "count", "measurement", "code_list")

@@ -24,12 +24,12 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from ..errors import InvalidRequest
 from ..facts import Fact, Term, atom, fact_text, kb_schema
 from ..installed import policy_folders
+from ..limits import ID_RE
 from .toml_lines import KeyPath, Positions
 
 if TYPE_CHECKING:
     from ..policy import Policy, VersionData
 
-ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.]{0,9}$")
 
 

@@ -391,7 +391,7 @@ def _policy_routes(app: FastAPI, front: _Front, answers: _Answers) -> None:
         p = front.policy_or_404(policy)
         v = p.data(p.latest()).vocabulary
         return {
-            "request_fields": {f.name: {"kind": f.kind, "label": f.label, "values": list(f.values) if f.kind in ("boolean", "choice") else None,
+            "request_fields": {f.name: {"kind": f.kind, "label": f.label, "values": list(f.values) if f.states_fact else None,
                                         "minimum": f.minimum, "maximum": f.maximum, "unit": f.unit,
                                         "code_system": f.code_system} for f in v.fields.values()},
             "outcomes": v.outcomes, "services": v.services, "findings": v.findings, "patient_facts": v.patient_facts,

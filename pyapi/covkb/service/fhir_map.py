@@ -32,7 +32,7 @@ from pydantic import ValidationError
 
 from ..errors import InvalidRequest, KnowledgeBaseError
 from ..facts import atom, read_facts
-from ..policy import Policy, VersionData
+from ..policy import NUMBER_RANGE, Policy, VersionData
 
 # the CDS Hooks prefetch keys a CRD request always needs (besides the
 # policy's own templates)
@@ -117,7 +117,7 @@ def load_mapping(policy: Policy) -> FhirMapping:
         f = fields.get(fname)
         if f is None:
             raise KnowledgeBaseError(f"FHIR mapping: {fname!r} is not a request field of {policy.number}")
-        if f.kind in ("boolean", "choice") and value not in (*f.values, "unknown"):
+        if f.states_fact and value not in (*f.values, "unknown"):
             raise KnowledgeBaseError(f"FHIR mapping: {value!r} is not a value of {fname}")
 
     for s, code, display, source in rows("fhir_code"):
@@ -317,9 +317,8 @@ def _cuts(data: VersionData, fname: str) -> set[int]:
 def settle_bound(data: VersionData, fname: str, lo: int, hi: int) -> int | None:
     """A value standing for every value in [lo, hi], or None when a
     threshold of the policy splits the interval (the count stays unknown)."""
-    f = data.vocabulary.fields[fname]
-    top = f.maximum if f.maximum is not None else 10**6
-    lo, hi = max(lo, f.minimum if f.minimum is not None else 0), min(hi, top)
+    bottom, top = data.vocabulary.fields[fname].range
+    lo, hi = max(lo, bottom), min(hi, top)
     cuts = _cuts(data, fname)
     if lo > hi or not cuts:  # no threshold: the count cannot matter to this policy
         return None
@@ -395,7 +394,7 @@ def record_request(mapping: FhirMapping, data: VersionData, order: dict[str, Any
             n = _number(r)
             if n is None or n < 0:
                 continue
-            lo, hi = bounds.setdefault(fname, [0, 10**6])
+            lo, hi = bounds.setdefault(fname, list(NUMBER_RANGE))
             if reading == "exactly":
                 lo, hi = max(lo, n), min(hi, n)
             elif reading == "at_least":
@@ -410,10 +409,8 @@ def record_request(mapping: FhirMapping, data: VersionData, order: dict[str, Any
             req[fname] = v
     for fname, value in values.items():
         f = vocab.fields.get(fname)
-        if f is not None and f.kind == "boolean":
-            req[fname] = value == "yes"
-        elif f is not None:
-            req[fname] = value
+        if f is not None:
+            req[fname] = f.request_value(value)
     for fname, codes in lists.items():
         req[fname] = list(dict.fromkeys(codes))
     # findings: stated present, stated absent, or unknown (silence)

@@ -16,7 +16,6 @@ from urllib.parse import urlencode
 
 from ..errors import InvalidRequest
 from ..policy import Vocabulary
-from ..request import parse_whole_number
 
 # What a page's query string holds besides the request.
 PAGE_PARAMS = ("policy", "version", "engine")
@@ -49,7 +48,7 @@ def request_from_query(params: Iterable[tuple[str, str]], vocab: Vocabulary, *, 
                 elif not lenient:
                     raise InvalidRequest(f"{f.label}: {value!r} is not yes or no")
             elif f.numeric and not lenient:
-                out[key] = parse_whole_number(value, f.label)
+                out[key] = f.parse_text(value, f.label)
             elif f.kind == "code_list":
                 out.setdefault(key, []).extend(c for c in _CODES_SPLIT.split(value) if c)
             else:
