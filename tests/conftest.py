@@ -1,18 +1,36 @@
 """Shared fixtures: one KnowledgeBase per engine per test session.
 
 pyswip allows one SWI-Prolog per process, so the Prolog engine is loaded
-once and shared; tests use the real engines, never mocks.
+once and shared; tests use the real engines, never mocks.  Under
+pytest-xdist every worker is a process of its own, with its own session.
+
+The seed of the engine-agreement test's random sample (COVKB_SAMPLE_SEED)
+is chosen here, once, before the xdist workers start (they inherit it), and
+printed at the end of the run so that a failure can be drawn again.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import random
 
 import pytest
 
 from covkb import KnowledgeBase
 
 TODAY = dt.date(2025, 6, 1)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ.setdefault("COVKB_SAMPLE_SEED", str(random.SystemRandom().randrange(10**9)))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    if any("random_sample" in r.nodeid for rs in terminalreporter.stats.values() for r in rs
+           if hasattr(r, "nodeid")):
+        seed = os.environ["COVKB_SAMPLE_SEED"]
+        terminalreporter.write_line(f"engine agreement: random sample drawn with COVKB_SAMPLE_SEED={seed}")
 
 
 @pytest.fixture(scope="session")

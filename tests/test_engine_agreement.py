@@ -1,31 +1,48 @@
-"""The Prolog and the ASP engine agree on every scenario of every version of
-every policy: each installed in kb/policies (Cigna 0284, all its versions;
-Aetna 0348) and the fictional test policy of tests/policies/example_pap.
+"""The Prolog and the ASP engine agree: each installed policy of kb/policies
+(Cigna 0284, all its versions; Aetna 0348) and the fictional test policy of
+tests/policies/example_pap.
 
-covkb.scenarios enumerates every distinct relevant request of a version; each
-runs through KnowledgeBase(engine="prolog") and KnowledgeBase(engine="asp"),
-decided by that version, and the two answers must be equal: the same
-Determination.comparable(), or the same error code and message.  On a
-disagreement the request and both answers are printed.  comparable() leaves
-the derivation out, so the engines are asked without it (explain=False).
+Every check goes through one function, ``disagreement``: a request runs
+through KnowledgeBase(engine="prolog") and KnowledgeBase(engine="asp"),
+decided by the version given (or, with none, by the request's date of service
+or the tests' today), and the two answers must be equal: the same
+Determination.comparable(), or the same error code and message.
+comparable() leaves the derivation out, so the engines are asked without it
+(explain=False).  A disagreement is printed as one JSON line (policy,
+version, request, both answers), ready to be added to
+tests/agreement/disagreements.jsonl.
 
-The explanations are compared too, on every named query of both policies:
-the same tree up to the order of siblings and of list items, which
-evaluator.pl takes from the order of facts in the files and evaluator.lp from
-ids.
+The requests, in three tiers (covkb.scenarios enumerates every distinct
+relevant request of a version: its scenarios):
 
-The work is split over worker processes (pyswip runs one SWI-Prolog per
-process), interleaved so each gets its share of the expensive requests.
-COVKB_AGREEMENT_WORKERS sets their number (default: the CPUs, at most 2).
+* the frozen corpus (`make test`): tests/agreement/corpus.jsonl, written by
+  tests/agreement/make_corpus.py (every named query; for every version, one
+  scenario for each combination of outcome, statement, criteria met, CPT
+  code and error code that occurs), the requests that ever disagreed
+  (tests/agreement/disagreements.jsonl), and the named queries as they are
+  now;
+* a fresh random sample (`make test`): COVKB_SAMPLE_SIZE scenarios of every
+  version (default 500), drawn with the seed COVKB_SAMPLE_SEED (random when
+  unset; tests/conftest.py prints it, and a failure names it);
+* every scenario of every version (`make test-exhaustive`, marked
+  exhaustive): about half a million requests, split into shards of at most
+  SHARD scenarios that pytest-xdist spreads over the CPUs.
+
+The explanations are compared too, on every named query of each policy: the
+same tree up to the order of siblings and of list items, which evaluator.pl
+takes from the order of facts in the files and evaluator.lp from ids.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import json
+import math
 import os
+import random
 import time
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,61 +51,182 @@ import pytest
 from covkb import CovkbError, KnowledgeBase
 from covkb.policy import Policy, policy_folders
 from covkb.queries import load_queries
-from covkb.scenarios import scenarios
+from covkb.scenarios import scenarios, size
 
+REPO = Path(__file__).resolve().parents[1]
+AGREEMENT = Path(__file__).parent / "agreement"
+CORPUS = [AGREEMENT / "corpus.jsonl", AGREEMENT / "disagreements.jsonl"]
+TODAY = dt.date(2025, 6, 1)  # the tests' today (conftest.py)
 TEST_POLICY = str(Path(__file__).parent / "policies" / "example_pap")
 POLICIES = [*(str(p) for p in policy_folders()), TEST_POLICY]
 TARGETS = [(p, v.id) for p in POLICIES for v in Policy(policy=p).versions]
 SHOWN = 20  # disagreements printed in full
+SHARD = 20_000  # scenarios per exhaustive test
+SAMPLE = int(os.environ.get("COVKB_SAMPLE_SIZE", "500"))
 
 
-def _answer(kb: KnowledgeBase, request: dict[str, Any], version: str) -> dict[str, Any]:
+def _rel(path: str | Path) -> str:
+    p = Path(path).resolve()
+    return str(p.relative_to(REPO)) if p.is_relative_to(REPO) else str(p)
+
+
+def _name(policy_ref: str) -> str:
+    return Path(policy_ref).name
+
+
+@functools.cache
+def _engines(policy_ref: str) -> tuple[KnowledgeBase, KnowledgeBase]:
+    """Both engines on one policy, once per process (pyswip: one SWI-Prolog per process)."""
+    return tuple(KnowledgeBase(engine=e, policy=policy_ref, today=TODAY) for e in ("prolog", "asp"))
+
+
+def _answer(kb: KnowledgeBase, request: dict[str, Any], version: str | None) -> dict[str, Any]:
     try:
         return {"determination": kb.determine(request, explain=False, version=version).comparable()}
     except CovkbError as exc:
         return {"error": {"code": exc.code, "message": exc.message}}
 
 
-def run_shard(policy_ref: str, version: str, shard: int, shards: int) -> dict[str, Any]:
-    """Every shards-th scenario of one version from shard on, through both engines."""
-    policy = Policy(policy=policy_ref)
-    data = policy.data(version)
-    engines = [KnowledgeBase(engine=e, policy=policy_ref) for e in ("prolog", "asp")]
+def disagreement(policy_ref: str, version: str | None, request: dict[str, Any],
+                 seconds: list[float] | None = None) -> dict[str, Any] | None:
+    """THE comparison of the two engines, for every agreement check (corpus,
+    sample, exhaustive): None when they answer one request alike, else the
+    request with both answers.  seconds: each engine's time is added to it."""
+    answers = []
+    for j, kb in enumerate(_engines(policy_ref)):
+        t = time.perf_counter()
+        answers.append(_answer(kb, request, version))
+        if seconds is not None:
+            seconds[j] += time.perf_counter() - t
+    if answers[0] == answers[1]:
+        return None
+    if version is not None and "/" in version:  # a draft: its path relative to the repository
+        version = _rel(version)
+    return {"policy": _rel(policy_ref), "version": version, "request": request,
+            "prolog": answers[0], "asp": answers[1]}
+
+
+def _check(what: str, requests: Iterable[tuple[str, str | None, dict[str, Any]]], hint: str = "") -> None:
+    """Every (policy, version, request) through disagreement(); fails on any disagreement or on none compared."""
+    start = time.perf_counter()
     seconds = [0.0, 0.0]
     n, bad = 0, []
-    for i, req in enumerate(scenarios(data)):
-        if i % shards != shard:
-            continue
-        answers = []
-        for j, kb in enumerate(engines):
-            t = time.perf_counter()
-            answers.append(_answer(kb, req, version))
-            seconds[j] += time.perf_counter() - t
+    for policy_ref, version, request in requests:
         n += 1
-        if answers[0] != answers[1]:
-            bad.append({"version": version, "request": req, "prolog": answers[0], "asp": answers[1]})
-    return {"n": n, "disagreements": len(bad), "shown": bad[:SHOWN], "prolog_s": seconds[0], "asp_s": seconds[1]}
+        if (d := disagreement(policy_ref, version, request, seconds)) is not None:
+            bad.append(d)
+    print(f"\n{what}: {n} requests, {len(bad)} disagreements, {time.perf_counter() - start:.1f}s "
+          f"(engine time: prolog {seconds[0]:.1f}s, asp {seconds[1]:.1f}s){hint}")
+    for d in bad[:SHOWN]:
+        print(json.dumps(d, ensure_ascii=False, sort_keys=True))
+    assert n > 0, f"{what}: no request to compare"
+    assert not bad, (f"{what}: {len(bad)} of {n} requests disagree{hint}; the first {min(len(bad), SHOWN)} "
+                     f"are printed above, one JSON line each: add them to tests/agreement/disagreements.jsonl")
 
 
-@pytest.mark.parametrize("policy_ref,version", TARGETS,
-                         ids=[f"{Path(p).name}@{v}" for p, v in TARGETS])
-def test_engines_agree_on_every_scenario(policy_ref: str, version: str) -> None:
-    workers = int(os.environ.get("COVKB_AGREEMENT_WORKERS", min(2, os.cpu_count() or 1)))
-    start = time.perf_counter()
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-        results = list(pool.map(run_shard, [policy_ref] * workers, [version] * workers, range(workers),
-                                [workers] * workers))
-    n = sum(r["n"] for r in results)
-    bad = sum(r["disagreements"] for r in results)
-    print(
-        f"\n{n} scenarios, {bad} disagreements, agreement {100 * (n - bad) / n:.3f}%, "
-        f"{time.perf_counter() - start:.0f}s wall on {workers} workers "
-        f"(engine time: prolog {sum(r['prolog_s'] for r in results):.0f}s, asp {sum(r['asp_s'] for r in results):.0f}s)"
-    )
-    for d in [d for r in results for d in r["shown"]][:SHOWN]:
-        print(json.dumps(d, indent=1, ensure_ascii=False))
-    assert n > 0
-    assert bad == 0, f"{bad} of {n} scenarios disagree (first {min(bad, SHOWN)} printed above)"
+# -- the frozen corpus --------------------------------------------------------------------------------------
+
+
+def _version_ref(version: str | None) -> str | None:
+    """A version id as it is; a draft's path (relative to the repository) made absolute."""
+    if version is not None and (version.endswith((".pl", ".toml")) or "/" in version):
+        return str(REPO / version)
+    return version
+
+
+def _corpus() -> dict[str, list[tuple[str, str | None, dict[str, Any]]]]:
+    """The corpus files' requests and the named queries as they are now,
+    grouped by policy and version (the named queries by policy), without repeats."""
+    lines: list[dict[str, Any]] = []
+    for path in CORPUS:
+        for i, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if text.strip() and not text.lstrip().startswith("#"):
+                try:
+                    lines.append(json.loads(text))
+                except json.JSONDecodeError as exc:
+                    raise ValueError(f"{_rel(path)}:{i}: not a JSON line: {exc}") from None
+    for p in POLICIES:
+        for q in load_queries(Policy(policy=p).queries_dir):
+            lines.append({"policy": _rel(p), "version": q.version, "request": q.request, "source": "query"})
+    groups: dict[str, list[tuple[str, str | None, dict[str, Any]]]] = {}
+    seen: set[tuple[str, str | None, str]] = set()
+    for line in lines:
+        policy_ref, version, request = str(REPO / line["policy"]), line.get("version"), line["request"]
+        key = (policy_ref, version, json.dumps(request, sort_keys=True))
+        if key in seen:
+            continue
+        seen.add(key)
+        named = line.get("source", "").startswith("query") or version is None or "/" in version
+        group = f"{_name(policy_ref)}:queries" if named else f"{_name(policy_ref)}@{version}"
+        groups.setdefault(group, []).append((policy_ref, _version_ref(version), request))
+    return groups
+
+
+CORPUS_GROUPS = _corpus()
+
+
+@pytest.mark.parametrize("group", sorted(CORPUS_GROUPS))
+def test_engines_agree_on_the_corpus(group: str) -> None:
+    _check(f"corpus {group}", CORPUS_GROUPS[group])
+
+
+def test_the_corpus_covers_every_version() -> None:
+    for p, v in TARGETS:
+        assert f"{_name(p)}@{v}" in CORPUS_GROUPS, \
+            f"no corpus request for {_name(p)}@{v}: run tests/agreement/make_corpus.py and commit the corpus"
+
+
+# -- a fresh random sample ----------------------------------------------------------------------------------
+
+
+def sample_seed() -> str:
+    """COVKB_SAMPLE_SEED (tests/conftest.py sets it at random when unset, for every xdist worker alike)."""
+    return os.environ.setdefault("COVKB_SAMPLE_SEED", str(random.SystemRandom().randrange(10**9)))
+
+
+def _sample(policy_ref: str, version: str, seed: str, k: int) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    data = Policy(policy=policy_ref).data(version)
+    total = size(data)
+    rng = random.Random(f"{seed}/{_name(policy_ref)}/{version}")
+    chosen = set(rng.sample(range(total), min(k, total)))
+    for i, req in enumerate(scenarios(data)):
+        if i in chosen:
+            yield policy_ref, version, req
+
+
+@pytest.mark.parametrize("policy_ref,version", TARGETS, ids=[f"{_name(p)}@{v}" for p, v in TARGETS])
+def test_engines_agree_on_a_random_sample(policy_ref: str, version: str) -> None:
+    seed = sample_seed()
+    _check(f"random sample of {_name(policy_ref)}@{version}", _sample(policy_ref, version, seed, SAMPLE),
+           hint=f" (COVKB_SAMPLE_SEED={seed} COVKB_SAMPLE_SIZE={SAMPLE} draws this sample again)")
+
+
+# -- every scenario -----------------------------------------------------------------------------------------
+
+
+def _shards() -> list[tuple[str, str, int, int]]:
+    out = []
+    for p, v in TARGETS:
+        shards = max(1, math.ceil(size(Policy(policy=p).data(v)) / SHARD))
+        out += [(p, v, k, shards) for k in range(shards)]
+    return out
+
+
+SHARDS = _shards()
+
+
+@pytest.mark.exhaustive
+@pytest.mark.parametrize("policy_ref,version,shard,shards", SHARDS,
+                         ids=[f"{_name(p)}@{v}-{k + 1}of{n}" for p, v, k, n in SHARDS])
+def test_engines_agree_on_every_scenario(policy_ref: str, version: str, shard: int, shards: int) -> None:
+    """Every shards-th scenario of one version from shard on (interleaved, so
+    each shard gets its share of the expensive requests)."""
+    requests = ((policy_ref, version, req) for i, req in enumerate(scenarios(Policy(policy=policy_ref).data(version)))
+                if i % shards == shard)
+    _check(f"scenarios of {_name(policy_ref)}@{version}, shard {shard + 1} of {shards}", requests)
+
+
+# -- explanations and relevant findings ---------------------------------------------------------------------
 
 
 def _canonical(x: Any) -> Any:

@@ -12,6 +12,9 @@ import pytest
 
 from service_server import REPO, Server
 
+# the module's server started once, on one xdist worker
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("readme_curl")]
+
 
 def readme_examples() -> list[tuple[str, str]]:
     """(command, shown output) for every `$ ` command of the README's console blocks that talks to localhost:8000."""

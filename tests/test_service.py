@@ -21,6 +21,9 @@ from covkb.service.examples import check as check_example, coverage_infos, examp
 from covkb.service.fhir_map import InvalidFhir, load_mapping, record_request, settle_bound, validate_resource
 from service_server import Server
 
+# the module's servers (inline, pool, the FHIR server) started once, on one xdist worker
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("service")]
+
 TODAY = dt.date(2025, 6, 1)
 ENGINES = ("prolog", "asp")
 POLICIES = [Policy(policy=f) for f in policy_folders()]

@@ -20,6 +20,9 @@ import pytest
 
 from service_server import Server
 
+# the module's servers started once, on one xdist worker
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("service_faults")]
+
 REQ = {"cpt": "59325", "prior_pregnancy_losses": 3, "findings": ["cone_biopsy"], "date_of_service": "2025-06-01"}
 
 

@@ -19,6 +19,9 @@ from covkb.batch import run_batch  # noqa: E402
 from covkb.errors import InvalidRequest  # noqa: E402
 from covkb.spark import _in_order, run_spark_batch, session  # noqa: E402
 
+# one local cluster (the module's session) on one xdist worker
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("spark")]
+
 D = '"date_of_service": "2025-06-01"'
 GOOD = [
     '{"service": "nk_cell_test", "prior_pregnancy_losses": 2, %s}' % D,
