@@ -27,11 +27,11 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Optional
 
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import CovkbError
-from .problems import PROBLEM, EngineUnavailable, dumps, from_error, problem
+from .problems import PROBLEM, dumps, from_error, problem
 from .workers import Pool
 
 if TYPE_CHECKING:
