@@ -371,19 +371,8 @@ def run_batch(
     summary = BatchSummary()
     start = time.perf_counter()
     csv_in, csv_out = is_csv(input_path), is_csv(output_path)
-    to_stdout, from_stdin = output_path == "-", input_path == "-"
-    if os.path.isdir(output_path):
-        raise InvalidRequest(f"the output {output_path} is a directory")
-    # a device or a pipe (/dev/null, a FIFO) is written as it is: no partial file, no resume
-    direct = to_stdout or (os.path.exists(output_path) and not os.path.isfile(output_path))
-    if resume and (direct or from_stdin):
-        raise InvalidRequest("--resume needs an input file and an output file (not -, a device or a pipe)")
-    target = None if direct else Target.of(output_path)
-    if not from_stdin:
-        for p in (output_path,) if target is None else (output_path, target.final, target.partial, target.resume):
-            if _same_file(input_path, p):
-                raise InvalidRequest(f"the output {output_path} is the input {input_path}: refused, "
-                                     f"it would destroy the input")
+    from_stdin = input_path == "-"
+    target = _output_target(input_path, output_path, resume)
     try:
         src: BinaryIO = sys.stdin.buffer if from_stdin else open(input_path, "rb")
     except OSError as exc:
@@ -416,25 +405,7 @@ def run_batch(
         try:
             with dst:
                 writer = (CsvWriter if csv_out else JsonlWriter)(dst, csv_in, header=point is None)
-                if target is not None:
-                    dst.flush()
-                    _save_resume_point(target, {**settings, **done, "bytes": raw_out.tell()})
-                for records in chunks:
-                    for n, body, body_json, _ in records:
-                        writer.write(n, body, body_json)
-                        err = body.get("error")
-                        if err:
-                            summary.error_codes[err["code"]] += 1
-                        else:
-                            summary.outcomes[body["outcome"]] += 1
-                    summary.lines += len(records)
-                    done = {"records": done["records"] + len(records), "next_line": records[-1][0] + 1,
-                            "input_offset": records[-1][3]}
-                    dst.flush()
-                    if target is not None:
-                        _save_resume_point(target, {**settings, **done, "bytes": raw_out.tell()})
-                    if progress:
-                        progress(len(records))
+                _write_chunks(chunks, writer, (dst, raw_out, target), settings, done, summary, progress)
         except KeyboardInterrupt:
             stopped = 130
         except _Terminated:
@@ -456,6 +427,54 @@ def run_batch(
     summary.errors = sum(summary.error_codes.values())
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+def _output_target(input_path: str, output_path: str, resume: bool) -> Target | None:
+    """Where the output goes: None when it is written as it is (stdout, a
+    device or a pipe: no partial file, no resume).  Refuses a directory, an
+    output that is the input, and --resume without files."""
+    to_stdout, from_stdin = output_path == "-", input_path == "-"
+    if os.path.isdir(output_path):
+        raise InvalidRequest(f"the output {output_path} is a directory")
+    # a device or a pipe (/dev/null, a FIFO) is written as it is: no partial file, no resume
+    direct = to_stdout or (os.path.exists(output_path) and not os.path.isfile(output_path))
+    if resume and (direct or from_stdin):
+        raise InvalidRequest("--resume needs an input file and an output file (not -, a device or a pipe)")
+    target = None if direct else Target.of(output_path)
+    if not from_stdin:
+        for p in (output_path,) if target is None else (output_path, target.final, target.partial, target.resume):
+            if _same_file(input_path, p):
+                raise InvalidRequest(f"the output {output_path} is the input {input_path}: refused, "
+                                     f"it would destroy the input")
+    return target
+
+
+def _write_chunks(chunks: Iterator[list[Decided]], writer: JsonlWriter | CsvWriter,
+                  out: tuple[io.TextIOWrapper, BinaryIO, Target | None], settings: dict[str, Any],
+                  done: dict[str, Any], summary: BatchSummary, progress: Callable[[int], None] | None) -> None:
+    """Write each chunk of decided lines, count its outcomes and errors, and
+    move the resume point past it (``done``, updated in place: an
+    interrupted run reports how far it got)."""
+    dst, raw_out, target = out
+    if target is not None:
+        dst.flush()
+        _save_resume_point(target, {**settings, **done, "bytes": raw_out.tell()})
+    for records in chunks:
+        for n, body, body_json, _ in records:
+            writer.write(n, body, body_json)
+            err = body.get("error")
+            if err:
+                summary.error_codes[err["code"]] += 1
+            else:
+                summary.outcomes[body["outcome"]] += 1
+        summary.lines += len(records)
+        done.update(records=done["records"] + len(records), next_line=records[-1][0] + 1,
+                    input_offset=records[-1][3])
+        dst.flush()
+        if target is not None:
+            _save_resume_point(target, {**settings, **done, "bytes": raw_out.tell()})
+        if progress:
+            progress(len(records))
 
 
 def _vocabulary(engine: str, policy: str | None) -> Any:
