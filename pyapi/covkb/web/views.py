@@ -259,19 +259,33 @@ def literate(data: VersionData, text: str, outcome_label: Callable[[str], str]) 
     every other fact quoting the text; interpretations join the note of the
     fact they are about."""
     text = text.replace("**", "")
+    groups, readings, interpreted = _note_groups(data, outcome_label)
+    notes, spans, own_words, unplaced = _place_quotes(text, groups, readings, interpreted)
+    paragraphs, elsewhere = _paragraphs(data, text, notes, spans, own_words)
+    return Literate(tuple(paragraphs), tuple(elsewhere), tuple(dict.fromkeys(unplaced)))
+
+
+# (note id, kind, title, its facts, its statement)
+_Group = tuple[str, str, str, list[Fact], "str | None"]
+# (start, end) of a passage → its anchors, the strongest kind quoting it, the notes quoting it
+_Spans = dict[tuple[int, int], dict[str, Any]]
+
+
+def _quotes_of(f: Fact) -> list[str]:
+    return [f.args[i] for i in _quote_positions(f) if isinstance(f.args[i], str)]
+
+
+def _note_groups(data: VersionData, outcome_label: Callable[[str], str]
+                 ) -> tuple[list[_Group], dict[str, list[Fact]], set[int]]:
+    """The notes' facts: each statement's, each code's, then the other
+    quoting facts by passage; with the interpretations each note reads
+    (by note id) and the facts some interpretation is about (by identity)."""
     vocab = data.vocabulary
     statements, codes = vocab.statements, set(vocab.codes)
-    pos = {id(f): _quote_positions(f) for f in data.facts}
     about = _interpreted(data)
     interpreted = {id(g) for gs in about.values() for g in gs}
-
-    def quotes_of(f: Fact) -> list[str]:
-        return [f.args[i] for i in pos[id(f)] if isinstance(f.args[i], str)]
-
-    # -- the notes: statements, codes, then the rest of the quoting facts --------------
-    notes: list[Note] = []
     member: dict[int, str] = {}  # id(fact) → the note holding it
-    groups: list[tuple[str, str, str, list[Fact], str | None]] = []
+    groups: list[_Group] = []
     for st in sorted(statements):
         own = [f for f, o in zip(data.facts, data.fact_owners) if st in o and f.name != "interpretation"]
         if own:
@@ -285,8 +299,8 @@ def literate(data: VersionData, text: str, outcome_label: Callable[[str], str]) 
     taken = {id(f) for _, _, _, fs, _ in groups for f in fs}
     loose: dict[str, list[Fact]] = {}
     for f in data.facts:
-        if id(f) not in taken and f.name != "interpretation" and quotes_of(f):
-            loose.setdefault(quote_anchor(quotes_of(f)[0]), []).append(f)
+        if id(f) not in taken and f.name != "interpretation" and _quotes_of(f):
+            loose.setdefault(quote_anchor(_quotes_of(f)[0]), []).append(f)
     for a, fs in loose.items():
         kind = max((_kind(f.name) for f in fs), key=_KIND_RANK.__getitem__)
         groups.append((f"enc-{a}", kind, ", ".join(dict.fromkeys(f.name.replace("_", " ") for f in fs)), fs, None))
@@ -305,8 +319,13 @@ def literate(data: VersionData, text: str, outcome_label: Callable[[str], str]) 
         read = [g for i, gs in about.items() if data.facts[i] in stray for g in gs if id(g) not in member]
         groups.append(("enc-readings", "interpretation", "readings of facts that quote no passage",
                        list(dict.fromkeys([*read, *stray])), None))
+    return groups, readings, interpreted
 
-    # -- where each note's quotes stand ---------------------------------------------------
+
+def _place_quotes(text: str, groups: list[_Group], readings: dict[str, list[Fact]], interpreted: set[int]
+                  ) -> tuple[list[Note], _Spans, dict[str, tuple[int, int] | None], list[str]]:
+    """Where each note's quotes stand in the text: the notes, the passages
+    quoted, each note's own words (where it stands), the anchors not found."""
     def find(q: str, after: int) -> tuple[int, int] | None:
         words = normalise_quote(q).split(" ")
         if words == [""]:
@@ -315,13 +334,14 @@ def literate(data: VersionData, text: str, outcome_label: Callable[[str], str]) 
         m = rx.search(text, after) or rx.search(text)
         return m.span() if m else None
 
-    spans: dict[tuple[int, int], dict[str, Any]] = {}  # (start, end) → anchors, kind, notes
+    notes: list[Note] = []
+    spans: _Spans = {}
     own_words: dict[str, tuple[int, int] | None] = {}
     unplaced: list[str] = []
     for note_id, kind, title, fs, st in groups:
         cursor, first = 0, None
         quotes: list[tuple[str, str]] = []
-        mine = [(f, q) for f in fs for q in quotes_of(f)]
+        mine = [(f, q) for f in fs for q in _quotes_of(f)]
         leads = [f.args[1] for f in fs if f.name == "statement_quote" and isinstance(f.args[1], int)]
         for f, q in mine:
             anchor = statement_anchor(st, q) if st else quote_anchor(q)
@@ -351,8 +371,14 @@ def literate(data: VersionData, text: str, outcome_label: Callable[[str], str]) 
         at = spans[span]
         at["anchors"] = [a for a in at["anchors"] if not a.startswith("q-") or a not in seen_q]
         seen_q.update(a for a in at["anchors"] if a.startswith("q-"))
+    return notes, spans, own_words, unplaced
 
-    # -- paragraphs -----------------------------------------------------------------------
+
+def _paragraphs(data: VersionData, text: str, notes: list[Note], spans: _Spans,
+                own_words: dict[str, tuple[int, int] | None]) -> tuple[list[Paragraph], list[Note]]:
+    """The text's paragraphs cut into segments at the passages quoted, each
+    with the notes standing beside it; and the notes whose words are not in
+    the text."""
     bounds = [m.span() for m in re.finditer(r"\S.*?(?=\n\s*\n|\Z)", text, re.S)]
 
     def paragraph_of(p: int) -> int:
@@ -387,7 +413,7 @@ def literate(data: VersionData, text: str, outcome_label: Callable[[str], str]) 
         others = tuple(n.statement for n in notes if n.statement and n.id in here and placed_at.get(n.id) != i)
         heading = titles.get(normalise_quote(text[start:end]))
         paragraphs.append(Paragraph(tuple(segs), tuple(placed.get(i, ())), others, heading))
-    return Literate(tuple(paragraphs), tuple(elsewhere), tuple(dict.fromkeys(unplaced)))
+    return paragraphs, elsewhere
 
 
 def _depth(data: VersionData, section: str) -> int:
