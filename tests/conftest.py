@@ -7,6 +7,9 @@ pytest-xdist every worker is a process of its own, with its own session.
 The seed of the engine-agreement test's random sample (COVKB_SAMPLE_SEED)
 is chosen here, once, before the xdist workers start (they inherit it), and
 printed at the end of the run so that a failure can be drawn again.
+Every case either engine returns in the tests is checked against the
+derivation's contract, kb/derivation.pl (COVKB_CHECK_CONTRACT; servers the
+tests start inherit it).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ TODAY = dt.date(2025, 6, 1)
 
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("COVKB_SAMPLE_SEED", str(random.SystemRandom().randrange(10**9)))
+    os.environ.setdefault("COVKB_CHECK_CONTRACT", "1")
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
