@@ -15,8 +15,8 @@ loop notifies it every half timeout); the workers take connections from the
 shared socket with a plain accept.  The settings come from the environment
 (``COVKB_GUNICORN_SETTINGS``: ``dataclasses.asdict(Settings)`` as JSON)::
 
-    COVKB_GUNICORN_SETTINGS='{...}' PYTHONPATH=pyapi:bench \\
-      python -m gunicorn -k gunicorn_app.CovkbUvicornWorker -w 2 -b 127.0.0.1:8000 'gunicorn_app:app()'
+    COVKB_GUNICORN_SETTINGS='{...}' PYTHONPATH=pyapi:bench python -m gunicorn -c python:gunicorn_app \\
+      -k gunicorn_app.CovkbUvicornWorker -w 2 -b 127.0.0.1:8000 'gunicorn_app:app()'
 
 Nothing here is imported by covkb itself; only the benchmark runs it.
 """
@@ -42,6 +42,17 @@ class CovkbUvicornWorker(UvicornWorker):
 
     CONFIG_KWARGS: dict[str, Any] = {"loop": "auto", "http": _protocol(), "lifespan": "on", "access_log": False,
                                      "timeout_keep_alive": 5, "timeout_graceful_shutdown": 60}
+
+
+def post_fork(server: Any, worker: Any) -> None:
+    """gunicorn's hook, in each worker just after the fork (``-c
+    python:gunicorn_app``): a session of its own, as covkb serve starts each
+    server process (``start_new_session``).  Where the kernel groups
+    processes by session for CPU time (CFS autogroup, on by default on many
+    distributions), this gives each worker the share a covkb server process
+    gets when other sessions load the machine; without it gunicorn's workers
+    would share one group with the load generator."""
+    os.setsid()
 
 
 def app() -> Any:

@@ -281,6 +281,8 @@ def main() -> int:
     ap.add_argument("--fault-rounds", type=int, default=2, help="with --compare-gunicorn: rounds of the faults")
     ap.add_argument("--reuse-port", action="store_true",
                     help="with --compare-gunicorn: a third side, gunicorn --reuse-port (a listening socket per worker)")
+    ap.add_argument("--clients", type=int, nargs="+", choices=LEVELS, default=list(LEVELS),
+                    help="with --compare-gunicorn: the levels measured (default: 1 8 32)")
     ap.add_argument("--gunicorn-args", default="", help="with --compare-gunicorn: more gunicorn options (one string)")
     a = ap.parse_args()
     if a.examples_only:
@@ -295,7 +297,7 @@ def main() -> int:
         results = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0], "load_average_at_start": os.getloadavg()},
                    "date": dt.date.today().isoformat(),
                    **compare_gunicorn(a.workers, a.rounds or 3, a.fault_rounds, sides, a.gunicorn_args.split(),
-                                      rest_requests(), crd_requests())}
+                                      rest_requests(), crd_requests(), tuple(a.clients))}
         results["machine"]["load_average_at_end"] = os.getloadavg()
         return _write(out / "service_gunicorn.json", results)
     if a.against:
@@ -512,7 +514,8 @@ class GunicornServer:
         self.dir = tempfile.TemporaryDirectory(prefix="covkb-gunicorn-")  # its working folder and log
         self.log_path = Path(self.dir.name) / "gunicorn.log"
         self.log = open(self.log_path, "wb")
-        cmd = [sys.executable, "-m", "gunicorn", "-k", "gunicorn_app.CovkbUvicornWorker", "-w", str(workers),
+        cmd = [sys.executable, "-m", "gunicorn", "-c", "python:gunicorn_app",  # post_fork: a session per worker
+               "-k", "gunicorn_app.CovkbUvicornWorker", "-w", str(workers),
                "-b", f"127.0.0.1:{self.port}", "--timeout", str(int(timeout)), "--graceful-timeout", "60",
                "--log-level", "info", "--no-control-socket", *extra, "gunicorn_app:app()"]
         self.proc = subprocess.Popen(cmd, env=env, cwd=self.dir.name, stdout=subprocess.DEVNULL, stderr=self.log)
@@ -569,12 +572,17 @@ def _start(side: str, workers: int, gunicorn_args: list[str], timeout: float | N
 
 async def _load_with_spread(s: Server | GunicornServer, reqs: list[bytes], clients: int) -> dict:
     """A level, and how its connections were spread over the processes
-    (sampled from /proc once they are all open)."""
+    (from /proc, 0.5 s and 1.5 s into the level, while it lasts)."""
     task = asyncio.ensure_future(load(s.port, reqs, clients, PER_LEVEL[clients], SECONDS))
-    await asyncio.sleep(0.5)
-    held = await asyncio.to_thread(connections_by_pid, children(s.proc.pid), s.port)
+    samples = []
+    for pause in (0.5, 1.0):
+        await asyncio.wait([task], timeout=pause)
+        if task.done():
+            break
+        held = await asyncio.to_thread(connections_by_pid, children(s.proc.pid), s.port)
+        samples.append(sorted(held.values(), reverse=True))
     r = await task
-    return {**r, "connections_per_process": sorted(held.values(), reverse=True)}
+    return {**r, "connections_per_process": samples[-1] if samples else None, "connection_samples": samples}
 
 
 def kill_compare(s: Server | GunicornServer, workers: int, rest: list[bytes]) -> dict:
@@ -693,14 +701,14 @@ def master_kill_compare(s: Server | GunicornServer, rest: list[bytes]) -> dict:
 
 
 def compare_gunicorn(workers: int, rounds: int, fault_rounds: int, sides: list[str], gunicorn_args: list[str],
-                     rest: list[bytes], crd_reqs: list[tuple[str, bytes]]) -> dict:
+                     rest: list[bytes], crd_reqs: list[tuple[str, bytes]], levels: tuple[int, ...] = LEVELS) -> dict:
     """covkb serve (inline: its own supervisor) beside gunicorn with uvicorn's
     worker class, the same app deciding in each process: the fresh-decision
     levels (every side running, each level measured on one side then the
     other, the order turned at every level), then the faults on fresh
     servers (SIGKILL of the busiest process, a stuck event loop, SIGTERM,
     all under load), then kill -9 of the supervisor / master."""
-    out: dict = {"sides": sides, "workers": workers, "rounds": rounds, "fault_rounds": fault_rounds,
+    out: dict = {"sides": sides, "workers": workers, "rounds": rounds, "fault_rounds": fault_rounds, "clients": levels,
                  "gunicorn_args": gunicorn_args, "levels": {}, "faults": {}}
     runs: dict[str, dict[str, dict[int, list[dict]]]] = {}
     servers = {}
@@ -714,7 +722,7 @@ def compare_gunicorn(workers: int, rounds: int, fault_rounds: int, sides: list[s
         step = 0
         for r in range(rounds):
             for kind in kinds[sides[0]]:
-                for n in LEVELS:
+                for n in levels:
                     order = sides[step % len(sides):] + sides[:step % len(sides)]
                     step += 1
                     for side in order:
@@ -723,14 +731,14 @@ def compare_gunicorn(workers: int, rounds: int, fault_rounds: int, sides: list[s
                         runs.setdefault(kind, {}).setdefault(side, {}).setdefault(n, []).append(res)
                         print(f"round {r + 1} {kind:28} {side:19} {n:>2} clients: p50 {res['p50_ms']} ms, "
                               f"p99 {res['p99_ms']} ms, {res['throughput_rps']} req/s, errors {res['errors']}, "
-                              f"connections per process {res['connections_per_process']}", flush=True)
+                              f"connections per process {res['connection_samples']}", flush=True)
     finally:
         for s in servers.values():
             s.stop()
     print(f"\n{'median over rounds (min-max)':28} clients  " + "  ".join(f"{side:>34}" for side in sides))
     for kind, by in runs.items():
         rows = []
-        for n in LEVELS:
+        for n in levels:
             row: dict = {"clients": n}
             cells = []
             for side in sides:
@@ -766,6 +774,7 @@ def compare_gunicorn(workers: int, rounds: int, fault_rounds: int, sides: list[s
                       f"{h['errors']} failed, the stuck request: {h['stuck_request']} after {h['stuck_connection_closed_in_s']} s",
                       flush=True)
             for side in order:
+                print(f"fault round {fr + 1} {side:19} ", end="", flush=True)
                 t = term_under_load(servers[side], rest)
                 faults[side].setdefault("sigterm_under_load", []).append(t)
         finally:
