@@ -340,36 +340,9 @@ def run_spark_batch(
     summary = B.BatchSummary()
     start = time.perf_counter()
     in_fmt, out_fmt = input_format(input_path), output_format(output_path)
-    if input_path == "-":
-        raise InvalidRequest("--spark reads a file or folder that the executors can read, not stdin")
-    if output_path == "-" and out_fmt == "parquet":
-        raise InvalidRequest("a Parquet output is a folder, not stdout")
-    local_in = "://" not in input_path or input_path.startswith("file:")
-    if local_in and not os.path.exists(input_path):
-        raise InvalidRequest(f"cannot read {input_path}: No such file or directory")
-    target = None if output_path == "-" else B.Target.of(output_path) if "://" not in output_path else None
-    if out_fmt != "parquet" and output_path != "-" and "://" in output_path:
-        raise InvalidRequest("a .jsonl or .csv output is written by the driver: give a local path "
-                             "(or a .parquet output, which the executors write anywhere Spark can)")
-    if out_fmt != "parquet" and os.path.isdir(output_path):
-        raise InvalidRequest(f"the output {output_path} is a directory")
-    if target is not None:
-        for p in (output_path, target.final, target.partial):
-            if B._same_file(input_path, p) or (local_in and os.path.realpath(input_path) == os.path.realpath(p)):
-                raise InvalidRequest(f"the output {output_path} is the input {input_path}: refused, "
-                                     f"it would destroy the input")
+    target = _output_target(input_path, output_path, out_fmt)
     vocabulary = B._vocabulary(engine, policy)  # a bad --policy or --engine: one clean error, nothing started
-    if spark is None:
-        from pyspark.sql import SparkSession
-
-        spark = SparkSession.getActiveSession()  # a caller's (a notebook, spark-submit, a test) is used and kept
-    own_session = spark is None
-    if own_session:
-        spark = session(master, log_level="ERROR")
-    else:
-        ship(spark)
-    from pyspark.sql import functions as F
-
+    spark, own_session = _session(spark, master)
     try:
         header: tuple[str, ...] | None = None
         if in_fmt == "csv":
@@ -379,60 +352,11 @@ def run_spark_batch(
         # (minPartitionNum fixed), so that both passes below see the same splits.
         spark.conf.set("spark.sql.files.maxPartitionBytes", str(_split_bytes(spark, input_path, partition_bytes)))
         spark.conf.set("spark.sql.files.minPartitionNum", "1")
-        pid = F.spark_partition_id().alias("pid")
-        if by_content:
-            df, total = _numbered(spark, input_path, in_fmt, vocabulary)
-            # equal lines meet in one partition: each is decided once in the cluster, not once per worker
-            keys = [c for c in df.columns if c != "line"]
-            df = df.repartition(max(2, df.rdd.getNumPartitions()), *keys)
-            ranges = []
-            counts = [{"count": total}]
-            bases = {}
-        elif in_fmt == "parquet":
-            df = spark.read.parquet(input_path)
-            columns = field_names(vocabulary)
-            for c in df.columns:
-                if c not in columns:
-                    raise InvalidRequest(f"Parquet input: unknown column {c[:60]!r}{_closest(c, columns)}; "
-                                         f"the columns are request fields ({', '.join(columns)})")
-            df = df.select(*df.columns, F.col("_metadata.file_path").alias("file_path"),
-                           F.col("_metadata.row_index").alias("block"))
-            counts = df.groupBy("file_path", pid).agg(F.count("*").alias("count"), F.min("block").alias("first"),
-                                                      F.max("block").alias("last")).collect()
-            per_file: Counter[tuple[str, int]] = Counter()
-            for r in counts:
-                per_file[(r["file_path"], 0)] += r["count"]
-            bases = _bases(dict(per_file))
-            ranges = [(r["pid"], bases[(r["file_path"], 0)] + r["first"] + 1, bases[(r["file_path"], 0)] + r["last"] + 1,
-                       r["count"]) for r in counts]
-        else:
-            df = (spark.read.option("lineSep", "\n").text(input_path)
-                  .select(F.col("value").cast("binary").alias("value"),
-                          F.col("_metadata.file_path").alias("file_path"),
-                          F.col("_metadata.file_block_start").alias("block")))
-            counts = df.groupBy("file_path", "block", pid).count().collect()
-            bases = _bases({(r["file_path"], r["block"]): r["count"] for r in counts})
-            ranges = [(r["pid"], bases[(r["file_path"], r["block"])] + 1,
-                       bases[(r["file_path"], r["block"])] + r["count"], r["count"]) for r in counts]
+        df, ranges, counts, bases = _input_rows(spark, input_path, in_fmt, vocabulary, by_content)
         fn = partial(decide_batches, in_fmt=in_fmt, out_fmt=out_fmt, header=header, bases=bases,
                      engine=engine, citations=citations, policy=policy)
-        # Persisted: every line is decided once, in parallel, then read back in line order: as the
-        # partitions are, when each holds one run of lines and they follow each other (one file read
-        # in splits); else sorted.
-        decided = df.mapInArrow(fn, spark_schema(out_fmt)).persist()
-        try:
-            if ranges and _in_order(ranges):
-                decided.count()
-                ordered = decided
-            else:
-                ordered = decided.orderBy("line")
-            if out_fmt == "parquet":
-                kinds = Counter({r["kind"]: r["count"] for r in decided.groupBy("kind").count().collect()})
-                _write_parquet(spark, ordered.drop("kind"), output_path, csv_in=in_fmt == "csv")
-            else:
-                kinds = _write_text(ordered, output_path, target, out_fmt, expect=sum(counts_of(counts)) - (in_fmt == "csv"))
-        finally:
-            decided.unpersist()
+        kinds = _decide_and_write(spark, df.mapInArrow(fn, spark_schema(out_fmt)), ranges, output_path, target,
+                                  out_fmt, csv_in=in_fmt == "csv", expect=sum(counts_of(counts)) - (in_fmt == "csv"))
         for kind, k in kinds.items():
             if kind.startswith("error:"):
                 summary.error_codes[kind.removeprefix("error:")] += k
@@ -455,6 +379,114 @@ def run_spark_batch(
     return summary
 
 
+def _output_target(input_path: str, output_path: str, out_fmt: str) -> B.Target | None:
+    """Where the driver writes the output (None: stdout, or a Parquet folder
+    the executors write).  Refuses, before anything starts, what run_batch
+    refuses and what only Spark cannot do."""
+    if input_path == "-":
+        raise InvalidRequest("--spark reads a file or folder that the executors can read, not stdin")
+    if output_path == "-" and out_fmt == "parquet":
+        raise InvalidRequest("a Parquet output is a folder, not stdout")
+    local_in = "://" not in input_path or input_path.startswith("file:")
+    if local_in and not os.path.exists(input_path):
+        raise InvalidRequest(f"cannot read {input_path}: No such file or directory")
+    target = None if output_path == "-" else B.Target.of(output_path) if "://" not in output_path else None
+    if out_fmt != "parquet" and output_path != "-" and "://" in output_path:
+        raise InvalidRequest("a .jsonl or .csv output is written by the driver: give a local path "
+                             "(or a .parquet output, which the executors write anywhere Spark can)")
+    if out_fmt != "parquet" and os.path.isdir(output_path):
+        raise InvalidRequest(f"the output {output_path} is a directory")
+    if target is not None:
+        for p in (output_path, target.final, target.partial):
+            if B._same_file(input_path, p) or (local_in and os.path.realpath(input_path) == os.path.realpath(p)):
+                raise InvalidRequest(f"the output {output_path} is the input {input_path}: refused, "
+                                     f"it would destroy the input")
+    return target
+
+
+def _session(spark: Any, master: str | None) -> tuple[Any, bool]:
+    """The session to run in, and whether it is this run's own (stopped at its end)."""
+    if spark is None:
+        from pyspark.sql import SparkSession
+
+        spark = SparkSession.getActiveSession()  # a caller's (a notebook, spark-submit, a test) is used and kept
+    if spark is None:
+        return session(master, log_level="ERROR"), True
+    ship(spark)
+    return spark, False
+
+
+def _input_rows(spark: Any, input_path: str, in_fmt: str, vocabulary: Any,
+                by_content: bool) -> tuple[Any, list[tuple[int, int, int, int]], list[Any], dict[tuple[str, int], int]]:
+    """The input's lines as rows to decide, with (pid, first line, last line,
+    count) per split where partitions keep the input's order, each split's
+    row count, and the line number before each split (``_bases``)."""
+    from pyspark.sql import functions as F
+
+    pid = F.spark_partition_id().alias("pid")
+    if by_content:
+        df, total = _numbered(spark, input_path, in_fmt, vocabulary)
+        # equal lines meet in one partition: each is decided once in the cluster, not once per worker
+        keys = [c for c in df.columns if c != "line"]
+        return df.repartition(max(2, df.rdd.getNumPartitions()), *keys), [], [{"count": total}], {}
+    if in_fmt == "parquet":
+        df = _parquet_input(spark, input_path, vocabulary)
+        df = df.select(*df.columns, F.col("_metadata.file_path").alias("file_path"),
+                       F.col("_metadata.row_index").alias("block"))
+        counts = df.groupBy("file_path", pid).agg(F.count("*").alias("count"), F.min("block").alias("first"),
+                                                  F.max("block").alias("last")).collect()
+        per_file: Counter[tuple[str, int]] = Counter()
+        for r in counts:
+            per_file[(r["file_path"], 0)] += r["count"]
+        bases = _bases(dict(per_file))
+        ranges = [(r["pid"], bases[(r["file_path"], 0)] + r["first"] + 1, bases[(r["file_path"], 0)] + r["last"] + 1,
+                   r["count"]) for r in counts]
+        return df, ranges, counts, bases
+    df = (spark.read.option("lineSep", "\n").text(input_path)
+          .select(F.col("value").cast("binary").alias("value"),
+                  F.col("_metadata.file_path").alias("file_path"),
+                  F.col("_metadata.file_block_start").alias("block")))
+    counts = df.groupBy("file_path", "block", pid).count().collect()
+    bases = _bases({(r["file_path"], r["block"]): r["count"] for r in counts})
+    ranges = [(r["pid"], bases[(r["file_path"], r["block"])] + 1,
+               bases[(r["file_path"], r["block"])] + r["count"], r["count"]) for r in counts]
+    return df, ranges, counts, bases
+
+
+def _decide_and_write(spark: Any, decided: Any, ranges: list[tuple[int, int, int, int]], output_path: str,
+                      target: B.Target | None, out_fmt: str, *, csv_in: bool, expect: int) -> Counter[str]:
+    """Decide every line and write the records in line order; the count of
+    each outcome (or error:CODE)."""
+    # Persisted: every line is decided once, in parallel, then read back in line order: as the
+    # partitions are, when each holds one run of lines and they follow each other (one file read
+    # in splits); else sorted.
+    decided = decided.persist()
+    try:
+        if ranges and _in_order(ranges):
+            decided.count()
+            ordered = decided
+        else:
+            ordered = decided.orderBy("line")
+        if out_fmt == "parquet":
+            kinds = Counter({r["kind"]: r["count"] for r in decided.groupBy("kind").count().collect()})
+            _write_parquet(spark, ordered.drop("kind"), output_path, csv_in=csv_in)
+            return kinds
+        return _write_text(ordered, output_path, target, out_fmt, expect=expect)
+    finally:
+        decided.unpersist()
+
+
+def _parquet_input(spark: Any, input_path: str, vocabulary: Any) -> Any:
+    """A Parquet input, whose columns must all be request fields."""
+    df = spark.read.parquet(input_path)
+    columns = field_names(vocabulary)
+    for c in df.columns:
+        if c not in columns:
+            raise InvalidRequest(f"Parquet input: unknown column {c[:60]!r}{_closest(c, columns)}; "
+                                 f"the columns are request fields ({', '.join(columns)})")
+    return df
+
+
 def counts_of(counts: list[Any]) -> list[int]:
     return [r["count"] for r in counts]
 
@@ -474,12 +506,7 @@ def _numbered(spark: Any, input_path: str, in_fmt: str, vocabulary: Any) -> tupl
     from pyspark.sql import functions as F
 
     if in_fmt == "parquet":
-        df = spark.read.parquet(input_path)
-        columns = field_names(vocabulary)
-        for c in df.columns:
-            if c not in columns:
-                raise InvalidRequest(f"Parquet input: unknown column {c[:60]!r}{_closest(c, columns)}; "
-                                     f"the columns are request fields ({', '.join(columns)})")
+        df = _parquet_input(spark, input_path, vocabulary)
         req_cols = list(df.columns)
         df = df.select(*req_cols, F.col("_metadata.file_path").alias("file_path"),
                        F.col("_metadata.row_index").alias("idx"), F.lit(0).cast("long").alias("block"))
