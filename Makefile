@@ -65,9 +65,11 @@ serve: setup
 run-service: setup
 	$(BIN)/python bench/service.py --examples-only
 
-# latency, throughput and faults of the service, both serve modes (bounded: about 4 minutes)
+# latency, throughput and faults of the service, both serve modes (bounded: about 4 minutes);
+# BENCH_ARGS=--compare-gunicorn: only covkb serve beside gunicorn + uvicorn workers, interleaved (5-10 minutes)
 bench-service: setup
-	$(BIN)/python bench/service.py
+	@$(BIN)/python -c 'import gunicorn, uvicorn_worker' 2>/dev/null || $(BIN)/pip install -q -e '.[bench]'
+	$(BIN)/python bench/service.py $(BENCH_ARGS)
 
 # page weight and first paint of the web pages in headless Chromium (about a minute)
 bench-web: setup
