@@ -96,6 +96,7 @@ def expected(kb, line: str) -> dict:
 
 
 @pytest.mark.parametrize("workers,examples", [(1, 25), (2, 5)])
+@pytest.mark.slow
 def test_batch_equals_deciding_each_line_alone(kb, tmp_path_factory, workers: int, examples: int) -> None:
     """Line memo, worker memo and decision keys, with chunks and memos made tiny so every path runs."""
 
@@ -116,6 +117,7 @@ def test_batch_equals_deciding_each_line_alone(kb, tmp_path_factory, workers: in
     check()
 
 
+@pytest.mark.slow
 def test_two_workers_with_a_full_line_memo_keep_every_line(tmp_path: Path, monkeypatch) -> None:
     """Regression: with the line memo full, a line awaited from an earlier chunk in flight raised
     KeyError ('internal error', exit 3) part-way through a 2-worker run."""

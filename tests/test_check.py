@@ -29,6 +29,7 @@ FAULTS = [
 
 
 @pytest.mark.parametrize("draft,kind,severity,statements", FAULTS, ids=[f"{d}:{k}" for d, k, _, _ in FAULTS])
+@pytest.mark.slow
 def test_faulty_draft_is_flagged(draft: str, kind: str, severity: str, statements: tuple[str, ...]) -> None:
     report = check(POLICY.data(POLICY.draft(DRAFTS / draft)))
     hits = [f for f in report.findings if f.kind == kind and f.severity == severity]
@@ -44,11 +45,13 @@ def test_a_conflict_comes_with_a_witness_request_that_really_conflicts(kb) -> No
 
 
 @pytest.mark.parametrize("version", [v.id for v in POLICY.versions] + sorted(str(p) for p in (Path(__file__).parents[1] / "queries" / "drafts").glob("*.toml")))
+@pytest.mark.slow
 def test_shipped_versions_and_example_drafts_pass(version: str) -> None:
     report = check(POLICY.data(POLICY.resolve(version)))
     assert report.errors == 0, [f.to_dict() for f in report.findings if f.severity == "error"]
 
 
+@pytest.mark.slow
 def test_check_cli_exit_status_gates_a_draft() -> None:
     ok = subprocess.run([sys.executable, "-m", "covkb.cli", "check", "2025-02-15", "--format", "json"],
                         capture_output=True, text=True, timeout=120)

@@ -64,6 +64,7 @@ BAD = [
 
 
 @pytest.mark.parametrize("args,message", BAD, ids=[m for _, m in BAD])
+@pytest.mark.slow
 def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str) -> None:
     r = covkb("determine", *args)
     assert r.returncode == 2
@@ -95,6 +96,7 @@ INJECTIONS = [
 
 @pytest.mark.parametrize("engine", ["prolog", "asp"])
 @pytest.mark.parametrize("field,value", INJECTIONS, ids=[f for f, _ in INJECTIONS])
+@pytest.mark.slow
 def test_injection_payloads_are_rejected_and_never_run(tmp_path: Path, engine: str, field: str, value) -> None:
     marker = tmp_path / "pwned"
     fill = (lambda v: [x.format(m=marker) for x in v]) if isinstance(value, list) else (lambda v: v.format(m=marker))

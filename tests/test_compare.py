@@ -44,6 +44,7 @@ EXPECTED = [
 
 
 @pytest.mark.parametrize("service,kind,cigna,aetna,why", EXPECTED, ids=[e[4] for e in EXPECTED])
+@pytest.mark.slow
 def test_the_known_differences_are_reported_with_a_witness(service: str, kind: str, cigna: str, aetna: str,
                                                            why: str) -> None:
     r = report()
@@ -93,6 +94,7 @@ def _grid(service: str):
         yield req
 
 
+@pytest.mark.slow
 def test_every_service_where_a_grid_of_requests_differs_is_reported() -> None:
     r = report()
     kbs = [KnowledgeBase(engine="asp", policy=p) for p in ("cigna-0284", "aetna-0348")]
@@ -122,6 +124,7 @@ def test_a_comparison_that_cannot_be_made_is_refused(a: str, b: str, message: st
         compare(a, b, confirm=False)
 
 
+@pytest.mark.slow
 def test_cli_prints_markdown_with_the_matrix_and_json_with_every_region() -> None:
     run = lambda *args: subprocess.run([sys.executable, "-m", "covkb.cli", "compare", "cigna-0284", "aetna-0348", *args],  # noqa: E731
                                        capture_output=True, text=True, timeout=600)
@@ -135,6 +138,7 @@ def test_cli_prints_markdown_with_the_matrix_and_json_with_every_region() -> Non
 
 
 @pytest.mark.parametrize("ref", ["aetna-0348", "aetna-0348@undated"])
+@pytest.mark.slow
 def test_aetna_checks_clean_named_as_a_policy(ref: str) -> None:
     r = subprocess.run([sys.executable, "-m", "covkb.cli", "check", ref], capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr

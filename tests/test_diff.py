@@ -29,6 +29,7 @@ def regions(a: str, b: str, kind: str, **root: str) -> list:
     return [r for r in report(a, b).regions if r.kind == kind and all(r.root.get(k) == v for k, v in root.items())]
 
 
+@pytest.mark.slow
 def test_documented_change_of_2024_is_a_revoked_region() -> None:
     (r,) = [r for r in regions("before-2024-04-15", "2024-04-15", "revoked", service="transabdominal_cerclage")
             if r.fixed.get("prior_failed_ultrasound_indicated_transvaginal_cerclage") == "yes"]
@@ -38,12 +39,14 @@ def test_documented_change_of_2024_is_a_revoked_region() -> None:
     assert any("prior failed or contraindication" in c["quote"] for c in r.citations_before)
 
 
+@pytest.mark.slow
 def test_cerclage_statements_unchanged_from_2024_to_2025() -> None:
     changed = {r.root.get("service") for r in report("2024-04-15", "2025-02-15").regions if r.kind != "maybe_changed"}
     assert changed == set()
     assert regions("2024-04-15", "2025-02-15", "maybe_changed", service="other_nk_cell_test")
 
 
+@pytest.mark.slow
 def test_a_pure_rewording_shows_no_change() -> None:
     assert report("2025-02-15", str(DRAFTS / "reword_nk_cell_testing.toml")).regions == []
 
@@ -61,6 +64,7 @@ DRAFT_CASES = [
 
 
 @pytest.mark.parametrize("draft,kind,root,outcomes", DRAFT_CASES, ids=[f"{d}:{k}" for d, k, _, _ in DRAFT_CASES])
+@pytest.mark.slow
 def test_example_draft_changes_what_it_says(draft: str, kind: str, root: dict, outcomes: tuple[str, str]) -> None:
     found = regions("2025-02-15", str(DRAFTS / draft), kind, **root)
     assert any((r.before["outcome"], r.after["outcome"]) == outcomes for r in found), [r.to_dict() for r in found]
@@ -75,6 +79,7 @@ WITNESS_PAIRS = [
 
 
 @pytest.mark.parametrize("policy_ref,a,b", WITNESS_PAIRS, ids=["2024", "drop_non_pregnant", "example_pap"])
+@pytest.mark.slow
 def test_every_region_witness_gets_the_reported_outcomes_from_both_engines(policy_ref, a: str, b: str) -> None:
     """The diff runs on clingo's consequences; its witnesses are re-decided,
     one request at a time, by SWI-Prolog and by clingo."""
@@ -89,6 +94,7 @@ def test_every_region_witness_gets_the_reported_outcomes_from_both_engines(polic
                 assert got == want, (r.describe(), ref, r.witness, kb.engine_name)
 
 
+@pytest.mark.slow
 def test_diff_cli_formats() -> None:
     out = subprocess.run([sys.executable, "-m", "covkb.cli", "diff", "before-2024-04-15", "2024-04-15", "--format", "json"],
                          capture_output=True, text=True, timeout=300)

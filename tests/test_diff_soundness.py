@@ -32,6 +32,7 @@ def report(a: str, b: str, policy: str | None = None) -> DiffReport:
     return _cache[(policy, a, b)]
 
 
+@pytest.mark.slow
 def test_a_conflict_the_draft_makes_is_reported_as_broken() -> None:
     """Non-pregnant transabdominal cerclage declared not medically necessary
     conflicts with non_pregnant_cerclage: every such request is now invalid."""
@@ -44,6 +45,7 @@ def test_a_conflict_the_draft_makes_is_reported_as_broken() -> None:
     assert all(x.after["outcome"] == "invalid_request" and x.before["outcome"] != "invalid_request" for x in r.regions)
 
 
+@pytest.mark.slow
 def test_a_finding_only_the_draft_declares_is_read_through_its_ontology() -> None:
     """The draft narrows the antenatal criterion to a new, more specific
     finding; the untouched non-pregnant statement shows no change."""
@@ -57,6 +59,7 @@ def test_a_finding_only_the_draft_declares_is_read_through_its_ontology() -> Non
     assert new and all(x.witness_reads.get("before") for x in new)  # the base reads the new id as its general form
 
 
+@pytest.mark.slow
 def test_a_change_that_shows_only_with_no_service_named_is_found() -> None:
     """CPT 86950 reports two leukocyte immunotherapies; revoking one leaves a
     claim by code alone needing the service."""
@@ -67,6 +70,7 @@ def test_a_change_that_shows_only_with_no_service_named_is_found() -> None:
     assert hits[0].after["missing"] == ["service"]
 
 
+@pytest.mark.slow
 def test_a_pure_rewording_shows_no_change() -> None:
     assert report("2025-02-15", str(ROOT / "queries" / "drafts" / "reword_nk_cell_testing.toml")).regions == []
 
@@ -83,6 +87,7 @@ PAIRS = _drafts()
 
 
 @pytest.mark.parametrize("policy,a,b", PAIRS, ids=[f"{a}->{Path(b).name}" for _, a, b in PAIRS])
+@pytest.mark.slow
 def test_every_witness_reproduces_on_both_sides_with_both_engines(policy: str | None, a: str, b: str) -> None:
     """No skips: every region's witness, as each side reads it, gets the
     reported outcome from SWI-Prolog and from clingo."""
@@ -102,6 +107,7 @@ def test_every_witness_reproduces_on_both_sides_with_both_engines(policy: str | 
     assert bad == []
 
 
+@pytest.mark.slow
 def test_the_diff_reads_in_the_policy_language() -> None:
     out = subprocess.run([sys.executable, "-m", "covkb.cli", "diff", "2025-02-15",
                           str(ROOT / "queries" / "drafts" / "drop_non_pregnant_cerclage.toml")],

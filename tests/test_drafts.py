@@ -245,6 +245,7 @@ def covkb(*args: str) -> subprocess.CompletedProcess:
                           cwd=REPO)
 
 
+@pytest.mark.slow
 def test_draft_new_then_compile_and_check_on_the_command_line(tmp_path: Path) -> None:
     out = tmp_path / "mine.toml"
     r = covkb("draft", "new", "--from", "2025-02-15", "-o", str(out))
@@ -257,6 +258,7 @@ def test_draft_new_then_compile_and_check_on_the_command_line(tmp_path: Path) ->
     assert [f.name for f in read_facts([pl])] == ["revision_of", "drops_statement"]
 
 
+@pytest.mark.slow
 def test_draft_check_passes_a_good_draft_and_flags_a_faulty_one(tmp_path: Path) -> None:
     good = covkb("draft", "check", "queries/drafts/intralipid_not_medically_necessary.toml", "-f", "json")
     assert good.returncode == 0 and json.loads(good.stdout)["ok"] is True
@@ -275,6 +277,7 @@ def test_draft_check_passes_a_good_draft_and_flags_a_faulty_one(tmp_path: Path) 
     assert "Traceback" not in r.stderr
 
 
+@pytest.mark.slow
 def test_vocab_of_a_draft_shows_the_statement_it_adds_and_of_a_version_its_own() -> None:
     draft = covkb("vocab", "--draft", "queries/drafts/intralipid_not_medically_necessary.toml", "-f", "json")
     assert "intralipid_infusion_not_medically_necessary" in json.loads(draft.stdout)["statements"]

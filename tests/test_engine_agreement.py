@@ -16,16 +16,19 @@ relevant request of a version: its scenarios):
 
 * the frozen corpus (`make test`): tests/agreement/corpus.jsonl, written by
   tests/agreement/make_corpus.py (every named query; for every version, one
-  scenario for each combination of outcome, statement, criteria met, CPT
-  code and error code that occurs), the requests that ever disagreed
-  (tests/agreement/disagreements.jsonl), and the named queries as they are
-  now;
+  scenario for each distinct answer, with its outcome, statement, criteria
+  met, CPT code and error code, that the version's scenarios get), the
+  requests that ever disagreed (tests/agreement/disagreements.jsonl), and
+  the named queries as they are now;
 * a fresh random sample (`make test`): COVKB_SAMPLE_SIZE scenarios of every
   version (default 500), drawn with the seed COVKB_SAMPLE_SEED (random when
   unset; tests/conftest.py prints it, and a failure names it);
 * every scenario of every version (`make test-exhaustive`, marked
   exhaustive): about half a million requests, split into shards of at most
   SHARD scenarios that pytest-xdist spreads over the CPUs.
+
+`make test-fast` keeps the named queries' groups of the corpus (marked slow:
+the other groups, the sample, the relevant findings).
 
 The relevant findings (batch decision keys) are compared too, for every
 service, code and qualifier of each version.
@@ -163,7 +166,8 @@ def _corpus() -> dict[str, list[tuple[str, str | None, dict[str, Any]]]]:
 CORPUS_GROUPS = _corpus()
 
 
-@pytest.mark.parametrize("group", sorted(CORPUS_GROUPS))
+@pytest.mark.parametrize("group", [pytest.param(g, marks=() if g.endswith(":queries") else pytest.mark.slow)
+                                   for g in sorted(CORPUS_GROUPS)])
 def test_engines_agree_on_the_corpus(group: str) -> None:
     _check(f"corpus {group}", CORPUS_GROUPS[group])
 
@@ -192,6 +196,7 @@ def _sample(policy_ref: str, version: str, seed: str, k: int) -> Iterator[tuple[
             yield policy_ref, version, req
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("policy_ref,version", TARGETS, ids=[f"{_name(p)}@{v}" for p, v in TARGETS])
 def test_engines_agree_on_a_random_sample(policy_ref: str, version: str) -> None:
     seed = sample_seed()
@@ -240,6 +245,7 @@ def _difference(a: Any, b: Any, where: str = "answer") -> tuple[str, Any, Any]:
     return where, a, b
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("policy_ref,version", TARGETS,
                          ids=[f"{Path(p).name}@{v}" for p, v in TARGETS])
 def test_engines_name_the_same_relevant_findings(policy_ref: str, version: str) -> None:

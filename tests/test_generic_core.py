@@ -40,6 +40,7 @@ def _policy_terms() -> set[str]:
     return terms
 
 
+@pytest.mark.slow
 def test_the_core_names_no_term_of_any_policy() -> None:
     words = _policy_terms()
     assert len(words) > 60

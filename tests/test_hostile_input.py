@@ -191,6 +191,7 @@ CLI_BAD = [
 
 
 @pytest.mark.parametrize("why,args,message", CLI_BAD, ids=[w for w, _, _ in CLI_BAD])
+@pytest.mark.slow
 def test_cli_bad_input_is_one_line_and_exit_2(why: str, args: list[str], message: str) -> None:
     assert_one_line_exit_2(covkb(*args), message)
 
@@ -219,6 +220,7 @@ def test_cli_summary_json_into_a_missing_directory_is_refused_before_the_run(tmp
 
 
 @pytest.mark.parametrize("how", ["same path", "symlink to the input", "hard link to the input"])
+@pytest.mark.slow
 def test_batch_refuses_an_output_that_is_its_input(tmp_path: Path, how: str) -> None:
     """`covkb batch IN -o IN` used to truncate the input to nothing and exit 0."""
     src = tmp_path / "in.jsonl"
@@ -394,6 +396,7 @@ def resume_point(path: Path) -> dict:
 
 
 @pytest.mark.parametrize("sig,code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)], ids=["SIGTERM", "SIGINT"])
+@pytest.mark.slow
 def test_an_interrupted_batch_exits_non_zero_keeps_a_partial_file_and_resumes(
         tmp_path: Path, slow_input: tuple[Path, list[str]], sig: int, code: int) -> None:
     """Interrupted mid-run it used to exit 0 with a truncated result."""
@@ -449,6 +452,7 @@ def worker_pids(pid: int) -> list[int]:
     return out
 
 
+@pytest.mark.slow
 def test_a_killed_worker_never_hangs_the_batch(tmp_path: Path, slow_input: tuple[Path, list[str]]) -> None:
     """A SIGKILLed worker used to hang the run forever: now its work is redone, or the run fails cleanly."""
     src, ref = slow_input

@@ -209,6 +209,7 @@ def report(request: pytest.FixtureRequest) -> DiffReport:
     return diff(Policy(policy="cigna-0284"), *request.param)
 
 
+@pytest.mark.slow
 def test_a_diff_draws_a_cluster_per_change_and_at_most_a_few_regions_each(report: DiffReport) -> None:
     svg = to_svg(diff_dot(report, witness_link=lambda r: "/determine?" + r.root.get("service", r.root.get("cpt", ""))))
     root = ET.fromstring(svg)
@@ -247,6 +248,7 @@ DETERMINE = ["determine", "--cpt", "59325", "--losses", "3", "--finding", "cone_
 
 
 @pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.slow
 def test_determine_format_svg_prints_an_svg_with_every_derivation_node(engine_kb: KnowledgeBase, engine: str) -> None:
     r = covkb(*DETERMINE, "--engine", engine, "--format", "svg")
     assert r.returncode == 0, r.stderr
@@ -262,6 +264,7 @@ def test_determine_format_dot_prints_dot_source_graphviz_reads() -> None:
     ET.fromstring(to_svg(r.stdout))
 
 
+@pytest.mark.slow
 def test_diff_format_dot_of_two_real_versions_is_dot_graphviz_reads() -> None:
     r = covkb("diff", "--policy", "cigna-0284", *DIFFS[0], "--format", "dot")
     assert r.returncode == 0, r.stderr
@@ -269,6 +272,7 @@ def test_diff_format_dot_of_two_real_versions_is_dot_graphviz_reads() -> None:
     ET.fromstring(to_svg(r.stdout))
 
 
+@pytest.mark.slow
 def test_diff_format_svg_prints_an_svg() -> None:
     r = covkb("diff", "--policy", "cigna-0284", *DIFFS[0], "--format", "svg")
     assert r.returncode == 0, r.stderr
@@ -281,6 +285,7 @@ def test_a_command_that_draws_nothing_refuses_format_svg_in_one_line() -> None:
     assert r.stderr.count("\n") == 1 and "'svg' is not one of" in r.stderr
 
 
+@pytest.mark.slow
 def test_svg_without_graphviz_dot_on_path_is_a_one_line_error_and_exit_2(tmp_path: Path) -> None:
     bin_ = tmp_path / "bin"  # a PATH with the engines' programs but no dot
     bin_.mkdir()
@@ -296,6 +301,7 @@ def test_svg_without_graphviz_dot_on_path_is_a_one_line_error_and_exit_2(tmp_pat
     assert covkb(*DETERMINE, "--format", "dot", env=env).returncode == 0  # DOT source needs no dot
 
 
+@pytest.mark.slow
 def test_the_fictional_test_policys_determinations_draw_one_graph_node_per_derivation_node() -> None:
     from covkb.queries import load_queries
 

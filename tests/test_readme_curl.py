@@ -12,8 +12,7 @@ import pytest
 
 from service_server import REPO, Server
 
-# the module's server started once, on one xdist worker
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("readme_curl")]
+pytestmark = pytest.mark.slow  # a real server: not in make test-fast
 
 
 def readme_examples() -> list[tuple[str, str]]:

@@ -93,6 +93,7 @@ def requests(vocab: Vocabulary) -> st.SearchStrategy[dict[str, Any]]:
 @pytest.mark.parametrize("name", list(VOCABULARIES))
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
+@pytest.mark.slow
 def test_the_plain_reader_gives_the_models_values_or_its_error(name: str, data: st.DataObject) -> None:
     vocab = VOCABULARIES[name]
     req = data.draw(requests(vocab))

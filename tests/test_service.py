@@ -21,8 +21,7 @@ from covkb.service.examples import check as check_example, coverage_infos, examp
 from covkb.service.fhir_map import InvalidFhir, load_mapping, record_request, settle_bound, validate_resource
 from service_server import Server
 
-# the module's servers (inline, pool, the FHIR server) started once, on one xdist worker
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("service")]
+pytestmark = pytest.mark.slow  # real servers: not in make test-fast
 
 TODAY = dt.date(2025, 6, 1)
 ENGINES = ("prolog", "asp")

@@ -20,8 +20,7 @@ import pytest
 
 from service_server import Server
 
-# the module's servers started once, on one xdist worker
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("service_faults")]
+pytestmark = pytest.mark.slow  # real servers, killed and hung: not in make test-fast
 
 REQ = {"cpt": "59325", "prior_pregnancy_losses": 3, "findings": ["cone_biopsy"], "date_of_service": "2025-06-01"}
 

@@ -19,8 +19,7 @@ from covkb.batch import run_batch  # noqa: E402
 from covkb.errors import InvalidRequest  # noqa: E402
 from covkb.spark import _in_order, run_spark_batch, session  # noqa: E402
 
-# one local cluster (the module's session) on one xdist worker
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("spark")]
+pytestmark = pytest.mark.slow  # a local Spark cluster: not in make test-fast
 
 D = '"date_of_service": "2025-06-01"'
 GOOD = [

@@ -23,8 +23,7 @@ from covkb.web.forms import answered, query_from_request, request_from_query
 from covkb.web.views import quote_anchor
 
 REPO = Path(__file__).resolve().parents[1]
-# with the browser tests on one xdist worker: they share the session's web server
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("web")]
+pytestmark = pytest.mark.slow  # a real server (and many pages): not in make test-fast
 POLICIES = [Policy(policy=f) for f in policy_folders()]
 CIGNA = next(p for p in POLICIES if p.number == "cigna-0284")
 QUERIES = [(p, q) for p in POLICIES for q in load_queries(p.queries_dir)

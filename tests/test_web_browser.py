@@ -13,8 +13,7 @@ import pytest
 
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
-# with test_web.py on one xdist worker: they share the session's web server
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("web")]
+pytestmark = pytest.mark.slow  # a real server and Chromium: not in make test-fast
 # Chromium as root needs --no-sandbox; the rest keep it off this machine's closed network.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic"]
