@@ -1,13 +1,13 @@
 # covkb — two commands on a fresh Debian/Ubuntu machine with Python 3.11+:
 #   make run    set up, then run every named query with its explanation
-#   make test   set up, then run the test suite
+#   make test   set up, then run the test suite (all but the exhaustive engine sweep: make test-exhaustive)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup swipl java graphviz chromium curl run test bench serve run-service bench-service bench-web clean
+.PHONY: setup swipl java graphviz chromium curl run test test-fast test-exhaustive bench serve run-service bench-service bench-web clean
 
 setup: swipl java graphviz chromium curl $(VENV)/.installed
 
@@ -75,8 +75,27 @@ bench-service: setup
 bench-web: setup
 	$(BIN)/python bench/web.py
 
+# The tests in three tiers, each over every CPU with pytest-xdist (TEST_WORKERS=0: in this one process).
+# pyproject.toml's addopts leave the exhaustive tests out unless -m asks for them; pytest exits 5, and make
+# fails, when no test is selected.
+#   test             every test but the exhaustive sweep, with engine agreement on the frozen corpus and a
+#                    fresh random sample (COVKB_SAMPLE_SEED=... draws a sample again, COVKB_SAMPLE_SIZE=...
+#                    scenarios per version); each test file runs whole on one worker (--dist loadfile), so a
+#                    module's servers, browser or Spark cluster start once
+#   test-fast        the edit loop: the tests not marked slow (no servers, browsers, Spark), real engines
+#   test-exhaustive  the two engines on every scenario of every version, in shards spread over the workers
+#                    one by one (--dist load); CI runs it after make test
+TEST_WORKERS ?= auto
+PYTEST := $(BIN)/pytest -n $(TEST_WORKERS)
+
 test: setup
-	$(BIN)/pytest
+	$(PYTEST) --dist loadfile
+
+test-fast: setup
+	$(PYTEST) --dist loadfile -m "not slow and not exhaustive"
+
+test-exhaustive: setup
+	$(PYTEST) --dist load -m exhaustive
 
 bench: setup
 	$(BIN)/python bench/run.py
