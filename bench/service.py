@@ -489,11 +489,11 @@ def connections_by_pid(pids: list[int], port: int) -> dict[int, int]:
     return out
 
 
-class GunicornServer:
+class GunicornServer(Server):
     """covkb's app under gunicorn with uvicorn's worker class
     (bench/gunicorn_app.py), on a free port of 127.0.0.1: the interface of
     tests/service_server.Server that the benchmark uses (port, proc, health,
-    worker_pids, stop).  A worker counts as serving once it has logged
+    worker_pids; stop is Server's: SIGTERM, then SIGKILL after the timeout).  A worker counts as serving once it has logged
     uvicorn's "Application startup complete" (its engines loaded)."""
 
     def __init__(self, *extra: str, workers: int = 2, today: str = TODAY, timeout: float = 30.0,
@@ -535,24 +535,6 @@ class GunicornServer:
     def worker_pids(self) -> list[int]:
         ready = self.ready()
         return [p for p in children(self.proc.pid) if p in ready]
-
-    def health(self) -> dict:
-        import httpx
-
-        return httpx.get(f"{self.url}/healthz", timeout=5).json()
-
-    def stop(self, timeout: float = 30) -> int:
-        import subprocess
-
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-        return self.proc.returncode
 
 
 def _start(side: str, workers: int, gunicorn_args: list[str], timeout: float | None = None,
