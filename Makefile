@@ -81,7 +81,8 @@ bench-web: setup
 #   test             every test but the exhaustive sweep, with engine agreement on the frozen corpus and a
 #                    fresh random sample (COVKB_SAMPLE_SEED=... draws a sample again, COVKB_SAMPLE_SIZE=...
 #                    scenarios per version); each test file runs whole on one worker (--dist loadfile), so a
-#                    module's servers, browser or Spark cluster start once
+#                    module's servers, browser or Spark cluster start once, the longest files first
+#                    (tests/conftest.py orders them; --no-loadscope-reorder keeps that order)
 #   test-fast        the edit loop: the tests not marked slow (no servers, browsers, Spark), real engines
 #   test-exhaustive  the two engines on every scenario of every version, in shards spread over the workers
 #                    one by one (--dist load); CI runs it after make test
@@ -89,10 +90,10 @@ TEST_WORKERS ?= auto
 PYTEST := $(BIN)/pytest -n $(TEST_WORKERS)
 
 test: setup
-	$(PYTEST) --dist loadfile
+	$(PYTEST) --dist loadfile --no-loadscope-reorder
 
 test-fast: setup
-	$(PYTEST) --dist loadfile -m "not slow and not exhaustive"
+	$(PYTEST) --dist loadfile --no-loadscope-reorder -m "not slow and not exhaustive"
 
 test-exhaustive: setup
 	$(PYTEST) --dist load -m exhaustive

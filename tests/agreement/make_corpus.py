@@ -14,8 +14,10 @@ The corpus is, in this order:
 
       (outcome, statement, criteria_met, CPT code, error code, whole answer)
 
-  that occurs, the scenario with the fewest request fields (the first such in
-  the scenario order) is kept.  The whole answer is what the engines are
+  that occurs, the scenario cheapest to decide is kept: the fewest unknown
+  findings, then the most request fields (each leaves fewer facts unknown,
+  so fewer completions to decide and explain), then the first in the
+  scenario order.  The whole answer is what the engines are
   compared on (Determination.comparable(), or the error's code and message),
   so the cover holds every combination of outcome, statement, criteria met,
   CPT code and error code, and within each, every distinct answer (its
@@ -52,7 +54,7 @@ CORPUS = HERE / "corpus.jsonl"
 TEST_POLICY = REPO / "tests" / "policies" / "example_pap"
 COVER = ("outcome", "statement", "criteria_met", "cpt", "error")  # what each cover line is chosen for
 
-Candidate = tuple[int, int, dict[str, Any], dict[str, Any]]  # (field count, scenario index, request, decided)
+Candidate = tuple[tuple[int, int], int, dict[str, Any], dict[str, Any]]  # (cost, scenario index, request, decided)
 
 
 def _rel(p: str | Path) -> str:
@@ -89,9 +91,14 @@ def cover_key(what: dict[str, Any]) -> tuple[Any, ...]:
     return (*(what[k] for k in COVER), what["answer"])
 
 
+def cost(request: dict[str, Any]) -> tuple[int, int]:
+    """How much a request leaves unknown: its unknown findings, then the fields it does not state."""
+    return (len(request.get("unknown_findings", ())), -len(request))
+
+
 def cover_shard(policy_ref: str, version: str, shard: int, shards: int) -> dict[tuple[Any, ...], Candidate]:
     """Every shards-th scenario of one version from shard on, decided: the
-    smallest, earliest scenario of every cover key among them."""
+    cheapest, earliest scenario of every cover key among them."""
     from covkb import KnowledgeBase
     from covkb.policy import Policy
     from covkb.scenarios import scenarios
@@ -104,8 +111,8 @@ def cover_shard(policy_ref: str, version: str, shard: int, shards: int) -> dict[
             continue
         what = decided(kb, req, version)
         key = cover_key(what)
-        if key not in best or (len(req), i) < best[key][:2]:
-            best[key] = (len(req), i, req, what)
+        if key not in best or (cost(req), i) < best[key][:2]:
+            best[key] = (cost(req), i, req, what)
     return best
 
 
