@@ -1,4 +1,4 @@
-%## covkb — the derivation both engines build: its node kinds and their attributes
+%## covkb — the derivation both engines build: its node kinds and their attributes, and the errors they report
 %
 % One case of a determination is an assignment of the request's unknowns,
 % an outcome, a statement, the criteria met, a referral and a proof: a tree
@@ -160,3 +160,17 @@ node_value(criteria, mode, any).
 node_value(criteria, mode, all).
 node_value(criterion_group, mode, any).
 node_value(criterion_group, mode, all).
+
+%!  error_precedence(Key, Rank)
+% A request may fail several checks at once: name no service it can be
+% asked about, have sources that disagree on a fact, or reach statements
+% that conflict in one or more completions of its unknowns.  Each engine
+% returns every error that applies; the one reported is the least by Rank,
+% then by its arguments (as canonical JSON: a contradiction of the least
+% fact by id, a conflict of the least statements).  covkb.derivation reads
+% this; neither engine orders errors itself.
+error_precedence(no_service, 0).
+error_precedence(code_service_qualifier, 1).
+error_precedence(code_service, 1).
+error_precedence(contradiction, 2).
+error_precedence(policy_conflict, 3).

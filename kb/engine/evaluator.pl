@@ -32,7 +32,9 @@
 %!  cases_json(+Module, +RequestJson, -CasesJson:string) is det.
 %
 %   The boundary used from Python: {"cases": [...]} or, for a request
-%   that cannot be answered, {"error": {"code", "key", "args"}}.
+%   that cannot be answered, {"errors": [{"code", "key", "args"}, ...]}:
+%   every error that applies.  Which one is reported is chosen in Python by
+%   the order kb/derivation.pl declares (error_precedence/2), as for clingo.
 cases_json(M, RequestJson, Out) :-
     catch(( json_request(RequestJson, Req),
             cases(M, Req, Cases0),
@@ -41,9 +43,30 @@ cases_json(M, RequestJson, Out) :-
             (   get_dict(explain, Req, false) -> foldl(digest_case, Cases0, Cases, [], _) ; Cases = Cases0 ),
             R = _{cases: Cases}
           ),
-          covkb_error(Code, Key, Args),
-          R = _{error: _{code: Code, key: Key, args: Args}}),
+          Error,
+          error_answer(Error, R)),
     json_text(R, Out).
+
+%   error_answer(+Thrown, -Answer): the errors a request got, as JSON data.
+error_answer(covkb_errors(Es), _{errors: Ds}) :- !, maplist(error_dict, Es, Ds).
+error_answer(covkb_error(Code, Key, Args), _{errors: [D]}) :- !, error_dict(covkb_error(Code, Key, Args), D).
+error_answer(E, _) :- throw(E).
+
+error_dict(covkb_error(Code, Key, Args), _{code: Code, key: Key, args: Args}).
+
+%   request_errors(+Goals): call each goal; when some throw covkb_error/3,
+%   throw covkb_errors/1 with every one of them (the checks do not depend
+%   on one another, so each is made whatever the others find).
+request_errors(Goals) :-
+    foldl(checked, Goals, [], Es0),
+    (   Es0 == [] -> true ; reverse(Es0, Es), throw(covkb_errors(Es)) ).
+
+checked(Goal, Es0, Es) :-
+    catch(( call(Goal), Es = Es0 ), E, caught(E, Es0, Es)).
+
+caught(covkb_error(C, K, A), Es0, [covkb_error(C, K, A)|Es0]) :- !.
+caught(covkb_errors(L), Es0, Es) :- !, reverse(L, R), append(R, Es0, Es).
+caught(E, _, _) :- throw(E).
 
 %!  cases(+Module, +Request:dict, -Cases:list) is det.
 %
@@ -54,8 +77,8 @@ cases_json(M, RequestJson, Out) :-
 %   criteria_met, referral and proof (the derivation).
 cases(M, Req0, Cases) :-
     normalise_request(Req0, Req),
-    resolve_services(M, Req, Cands, ServiceProofs, ServiceVar),
-    settle_facts(M, Req, Settled),
+    request_errors([ resolve_services(M, Req, Cands, ServiceProofs, ServiceVar),
+                     settle_facts(M, Req, Settled) ]),
     Ctx = ctx(M, Req, Settled),
     relevant_statements(M, Cands, Stmts),
     unknown_vars(Ctx, Cands, ServiceVar, Stmts, Vars),
@@ -63,11 +86,15 @@ cases(M, Req0, Cases) :-
     ->  % a case per assignment at most: built outside findall/3, which
         % would copy every case's proof
         findall(A, ( assignment(Vars, A), consistent(Ctx, A) ), As),
-        assigned_cases(As, Ctx, Cands, ServiceProofs, Cases)
-    ;   findall(Case, case(Ctx, Cands, ServiceProofs, Vars, Case), Cases)
+        assigned_cases(As, Ctx, Cands, ServiceProofs, Cases0)
+    ;   findall(Case, case(Ctx, Cands, ServiceProofs, Vars, Case), Cases0)
     ),
-    Cases \== [],
-    !.
+    Cases0 \== [],
+    !,
+    % a case whose statements conflict fails the request: every such case's
+    % conflict is reported to Python, which chooses one
+    partition(is_dict, Cases0, Cases, Conflicts),
+    (   Conflicts == [] -> true ; sort(Conflicts, Es), throw(covkb_errors(Es)) ).
 
 %!  relevant_findings_json(+Module, +RequestJson, -Out:string) is det.
 %
@@ -75,19 +102,19 @@ cases(M, Req0, Cases) :-
 %   answer to requests for this service/code/qualifiers: the facts of every
 %   statement that may apply, with their more general and more specific
 %   forms.  Batch runs use it to recognise requests that must get the same
-%   answer.  Out is {"findings": [...]} or {"error": {...}}.
+%   answer.  Out is {"findings": [...]} or {"errors": [...]}.
 relevant_findings_json(M, RequestJson, Out) :-
     catch(( json_request(RequestJson, Req0),
             normalise_request(Req0, Req),
-            resolve_services(M, Req, Cands, _, _),
+            request_errors([resolve_services(M, Req, Cands, _, _)]),
             relevant_statements(M, Cands, Stmts),
             findall(G, ( member(S, Stmts), statement_fact(M, S, F), M:finding(F, _),
                          ( finding_below(M, F, G) ; finding_above(M, F, G) ) ), Gs),
             sort(Gs, Findings),
             R = _{findings: Findings}
           ),
-          covkb_error(Code, Key, Args),
-          R = _{error: _{code: Code, key: Key, args: Args}}),
+          Error,
+          error_answer(Error, R)),
     json_text(R, Out).
 
 %   digest_case(+Case, -Digest, +Seen0, -Seen): the case with its proof
@@ -286,11 +313,14 @@ unlisted_code_node(M, Code, _{kind: code, id: Code, listed: false, children: Not
 %%  Facts the request settles -----------------------------------------------
 
 %   settle_facts(+M, +Req, -Settled): Fact-(Value-Proof) for every patient
-%   fact; a fact whose sources disagree makes the request invalid (the
-%   least such fact by id is reported, with every source).
+%   fact; a fact whose sources disagree makes the request invalid (each
+%   such fact is an error, with every source).
 settle_facts(M, Req, Settled) :-
     findall(F, M:patient_fact(F, _), Fs0), sort(Fs0, Fs),
-    maplist(settle_fact(M, Req), Fs, Settled).
+    maplist(settle_goal(M, Req), Fs, Settled, Goals),
+    request_errors(Goals).
+
+settle_goal(M, Req, F, Settled, settle_fact(M, Req, F, Settled)).
 
 settle_fact(M, Req, F, F-(V-P)) :-
     findall(src(Rank, Key, Val, Node), fact_source(M, Req, F, Rank, Key, Val, Node), Srcs0),
@@ -458,13 +488,17 @@ assigned_cases([A|As], Ctx, Cands, SProofs, Cases) :-
     (   assigned_case(Ctx, Cands, SProofs, A, Case) -> Cases = [Case|Cases1] ; Cases = Cases1 ),
     assigned_cases(As, Ctx, Cands, SProofs, Cases1).
 
-assigned_case(Ctx, Cands, SProofs, Assign,
-              _{assign: Assume, outcome: Outcome, statement: Stmt, criteria_met: Met,
-                referral: Referral, proof: Proof}) :-
+%   A case, or covkb_error(policy_conflict, ...) when its statements conflict.
+assigned_case(Ctx, Cands, SProofs, Assign, Case) :-
     ( Cands = [Only] -> Svc = Only ; Assign = [_-Svc-_|_] ),
     memberchk(Svc-SProof, SProofs),
-    decide(Ctx, Assign, Svc, SProof, Outcome, Stmt, Met, Referral, Proof),
-    maplist(assumption, Assign, Assume).
+    catch(( decide(Ctx, Assign, Svc, SProof, Outcome, Stmt, Met, Referral, Proof),
+            maplist(assumption, Assign, Assume),
+            Case = _{assign: Assume, outcome: Outcome, statement: Stmt, criteria_met: Met,
+                     referral: Referral, proof: Proof}
+          ),
+          covkb_error(policy_conflict, Key, Args),
+          Case = covkb_error(policy_conflict, Key, Args)).
 
 % (not a yall lambda: that copies itself at each call)
 assumption(V-X-R, _{var: V, value: X, rank: R}).

@@ -6,16 +6,19 @@ attributes, their types, which may be absent and which ids some may take.
 returned against it, which ``KnowledgeBase`` does at the engine boundary
 when the environment sets COVKB_CHECK_CONTRACT (the tests do), so that an
 engine cannot emit a node kind or attribute the rest of covkb does not
-know.
+know.  ``Contract.reported`` chooses, by the declared error_precedence/2,
+the one error reported among all an engine found for a request.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from .errors import CovkbError, from_engine
 from .facts import Term, Value, atom, read_declarations
 from .paths import kb_dir
 
@@ -37,9 +40,22 @@ class NodeKind:
     attributes: dict[str, Attribute]
 
 
+EngineErrorData = tuple[str, str, dict[str, Any]]  # (code, key, args) as an engine reports it
+
+
 @dataclass(frozen=True)
 class Contract:
     kinds: dict[str, NodeKind]
+    precedence: dict[str, int]  # error key -> rank (error_precedence/2)
+
+    def reported(self, errors: list[EngineErrorData]) -> EngineErrorData:
+        """The error a request reports among all that apply to it: the least
+        by declared rank, then by its arguments as canonical JSON.  A key
+        the contract does not rank is an error of the engine, not a default."""
+        unranked = sorted({k for _, k, _ in errors if k not in self.precedence})
+        if unranked:
+            raise ValueError(f"error {unranked[0]!r} has no error_precedence/2 in kb/derivation.pl")
+        return min(errors, key=lambda e: (self.precedence[e[1]], json.dumps(e[2], sort_keys=True)))
 
     def violations(self, outcome: str, proof: dict[str, Any], outcomes: Any, *, limit: int = 5) -> list[str]:
         """What in one engine case breaks the contract: its outcome (not among
@@ -130,12 +146,20 @@ def _read(path: str) -> Contract:
         type_, item, nullable = _type(t)
         attrs.setdefault(kind, {})[name] = Attribute(name, type_, item, nullable, (kind, name) in optional,
                                                      frozenset(values.get((kind, name), ())))
-    return Contract({atom(k): NodeKind(atom(k), str(label), attrs.get(atom(k), {})) for k, label in rows("node_kind")})
+    kinds = {atom(k): NodeKind(atom(k), str(label), attrs.get(atom(k), {})) for k, label in rows("node_kind")}
+    precedence = {atom(k): int(r) for k, r in rows("error_precedence")}  # type: ignore[call-overload]
+    return Contract(kinds, precedence)
 
 
 def contract() -> Contract:
     """kb/derivation.pl, read once per KB folder."""
     return _read(str(kb_dir() / "derivation.pl"))
+
+
+def reported_error(errors: list[EngineErrorData]) -> CovkbError:
+    """The error a request gets, of all an engine found for it (in the order
+    kb/derivation.pl declares), as the exception tree's."""
+    return from_engine(*contract().reported(errors))
 
 
 def checking() -> bool:

@@ -31,8 +31,9 @@ from typing import Any
 
 import clingo
 
+from ..derivation import EngineErrorData, contract, reported_error
 from ..determination import Case
-from ..errors import CovkbError, EngineError, KnowledgeBaseError, from_engine
+from ..errors import EngineError, KnowledgeBaseError
 from ..paths import kb_dir
 from ..policy import VersionData
 
@@ -129,7 +130,7 @@ class _Model:
     """The shown atoms of one answer set, sorted by kind."""
 
     __slots__ = ("assign", "outcome", "statement", "referral", "met", "kinds", "attrs", "lists", "edges",
-                 "error", "args", "relevant", "resolution_error", "cites", "notices")
+                 "errors", "args", "relevant", "resolution", "cites", "notices")
 
     def __init__(self) -> None:
         self.assign: list[tuple[str, Any, int]] = []
@@ -142,17 +143,18 @@ class _Model:
         self.attrs: dict[Any, dict[str, Any]] = defaultdict(dict)
         self.lists: dict[Any, dict[str, list[tuple[Any, Any]]]] = defaultdict(dict)
         self.edges: dict[Any, list[tuple[Any, Any]]] = defaultdict(list)
-        self.error: tuple[str, str] | None = None
-        self.args: dict[str, Any] = {}
+        # each error that applies, by the term that names it: (code, key), its arguments
+        self.errors: dict[Any, tuple[str, str]] = {}
+        self.args: dict[Any, dict[str, Any]] = defaultdict(dict)
         self.relevant: set[str] = set()
-        self.resolution_error = False
+        self.resolution: set[Any] = set()  # the errors of service resolution
         self.cites: set[tuple[str, str]] = set()
         self.notices: list[tuple[Any, ...]] = []
 
     def read(self, atoms: Iterable[tuple[Any, ...]], request: dict[str, Any]) -> _Model:
         """Take in a model's shown atoms, as _decode made them (name first)."""
         attrs, edges, kinds, lists = self.attrs, self.edges, self.kinds, self.lists
-        arg_lists: dict[str, list[tuple[Any, Any, bool]]] = defaultdict(list)
+        arg_lists: dict[tuple[Any, str], list[tuple[Any, Any, bool]]] = defaultdict(list)
         for t in atoms:
             name = t[0]
             if name == "attr":
@@ -183,19 +185,24 @@ class _Model:
             elif name == "relevant_finding":
                 self.relevant.add(t[1])
             elif name == "resolution_error":
-                self.resolution_error = True
+                self.resolution.add(t[1])
             elif name == "error":
-                self.error = (t[1], t[2])
+                self.errors[t[3]] = (t[1], t[2])
             elif name == "error_arg":
-                self.args[t[2]] = _fill(t[3], request)
+                self.args[t[1]][t[2]] = _fill(t[3], request)
             elif name == "error_item":
-                arg_lists[t[2]].append((t[3], _fill(t[4], request), False))
+                arg_lists[(t[1], t[2])].append((t[3], _fill(t[4], request), False))
             elif name == "error_node":
-                arg_lists[t[2]].append((t[3], t[4], True))
-        for key, items in arg_lists.items():
+                arg_lists[(t[1], t[2])].append((t[3], t[4], True))
+        for (e, key), items in arg_lists.items():
             items.sort(key=_first)
-            self.args[key] = [self.build(v) if is_node else v for _, v, is_node in items]
+            self.args[e][key] = [self.build(v) if is_node else v for _, v, is_node in items]
         return self
+
+    def error_data(self, only: set[Any] | None = None) -> list[EngineErrorData]:
+        """The errors of this case (or only those named in `only`)."""
+        return [(code, key, dict(self.args.get(e, {}))) for e, (code, key) in self.errors.items()
+                if only is None or e in only]
 
     def build(self, n: Any) -> dict[str, Any]:
         """The derivation below node n, as evaluator.pl's dicts."""
@@ -421,7 +428,6 @@ class AspEngine:
 
     def __init__(self, data: VersionData) -> None:
         self._program = _program(data)
-        self._fact_values = data.vocabulary.fact_values
 
     def cases(self, request: dict[str, Any]) -> list[Case]:
         """Every completion of the request's unknowns, with its derivation;
@@ -431,9 +437,9 @@ class AspEngine:
         models = self._program.models(request, explain=explain)
         if not models:
             raise EngineError("the ASP evaluator found no case")
-        failed = [m for m in models if m.error is not None]
-        if failed:
-            raise self._error(failed)
+        errors = [e for m in models for e in m.error_data()]
+        if errors:
+            raise reported_error(errors)
         return [m.case(explain) for m in models]
 
     def relevant_findings(self, request: dict[str, Any]) -> frozenset[str]:
@@ -443,8 +449,9 @@ class AspEngine:
         if not models:
             raise EngineError("the ASP evaluator found no case")
         m = models[0]
-        if m.resolution_error and m.error is not None:
-            raise from_engine(m.error[0], m.error[1], m.args)
+        errors = m.error_data(m.resolution)
+        if errors:
+            raise reported_error(errors)
         return frozenset(m.relevant)
 
     def consequences(self, request: dict[str, Any]) -> Consequences:
@@ -459,14 +466,13 @@ class AspEngine:
         named = [(s.name, s) for s in brave]  # each symbol's name read once (a call into clingo)
         if any(n == "error" for n, _ in named):
             models = self._program.models(request, explain=False)
-            failed = [m for m in models if m.error is not None]
-            first = self._first_failed(failed)
-            assert first.error is not None
+            errors = [e for m in models for e in m.error_data()]
+            failed = sum(1 for m in models if m.errors)
             for m in models:
                 for var, value, rank in m.assign:
                     open_[(rank, var)].add(value)
             return Consequences(frozenset(), None, frozenset(), frozenset(), _open(open_),
-                                (first.error[0], first.error[1], first.args), len(failed) == len(models))
+                                contract().reported(errors), failed == len(models))
         outcomes = frozenset(s.arguments[0].name for n, s in named if n == "outcome")
         for n, s in named:
             if n == "assign":
@@ -481,25 +487,6 @@ class AspEngine:
             met = frozenset(s.arguments[0].name for n, s in cautious if n == "met")
             cites = frozenset((_value(s.arguments[0]), _value(s.arguments[1])) for n, s in cautious if n == "cites")
         return Consequences(outcomes, statement, met, cites, variables)
-
-    def _error(self, failed: list[_Model]) -> CovkbError:
-        m = self._first_failed(failed)
-        assert m.error is not None
-        return from_engine(m.error[0], m.error[1], m.args)
-
-    def _first_failed(self, failed: list[_Model]) -> _Model:
-        """The failing case evaluator.pl meets first: it enumerates the
-        variables by rank and id, each over its domain in order (yes before
-        no, a fact's values sorted, a code's other services last)."""
-        return min(failed, key=lambda m: tuple(self._order(v, x, r)
-                                               for v, x, r in sorted(m.assign, key=lambda t: (t[2], t[0]))))
-
-    def _order(self, var: str, value: Any, rank: int) -> tuple[int, str]:
-        if rank == 0:
-            return (1, "") if value in ("other", "unlisted_code") else (0, str(value))
-        if rank < 3 and var in self._fact_values:
-            return (0, str(value))
-        return (0 if value == "yes" else 1, str(value))
 
     def close(self) -> None:
         # The ground program lives as long as the process, like Prolog's modules.

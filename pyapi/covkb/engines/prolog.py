@@ -16,8 +16,9 @@ from typing import Any
 
 import orjson
 
+from ..derivation import reported_error
 from ..determination import Case
-from ..errors import EngineError, KnowledgeBaseError, from_engine
+from ..errors import EngineError, KnowledgeBaseError
 from ..policy import VersionData
 from ..paths import cache_dir, kb_dir, write_cache
 
@@ -238,9 +239,8 @@ class PrologEngine:
         if res is None:
             raise EngineError(f"the Prolog evaluator's {pred} failed")
         raw = _loads(res)
-        if "error" in raw:
-            e = raw["error"]
-            raise from_engine(e["code"], e["key"], e["args"])
+        if "errors" in raw:
+            raise reported_error([(e["code"], e["key"], e["args"]) for e in raw["errors"]])
         return raw
 
     def close(self) -> None:
