@@ -527,7 +527,7 @@ class CheckProgram:
                 req["service"] = a[0]
             elif s.name == "req_value":
                 f = self._fields.get(a[0])
-                req[a[0]] = a[1] == "yes" if f is not None and f.kind == "boolean" else a[1]
+                req[a[0]] = f.request_value(a[1]) if f is not None else a[1]
             elif s.name == "req_code":
                 codes[a[0]].append(a[1])
             elif s.name == "req_finding":
