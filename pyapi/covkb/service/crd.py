@@ -23,7 +23,6 @@ import hashlib
 import json
 import re
 import urllib.parse
-import urllib.request
 import zlib
 from typing import Any
 
@@ -32,6 +31,7 @@ import orjson
 from ..errors import CovkbError, InvalidRequest
 from .fhir_map import (COVERAGE_KEY, FhirMapping, InvalidFhir, PrefetchMissing, order_date, record_request,
                        resources_of, validate_resource)
+from .fhir_read import fetch
 from .problems import NotFound
 
 EXT = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information"
@@ -102,11 +102,13 @@ def record_of(call: dict[str, Any], mapping: FhirMapping,
         server = call.get("fhirServer")
         if not isinstance(server, str) or not server:
             raise PrefetchMissing(f"prefetch {', '.join(missing)} missing and no fhirServer was given")
-        if not any(server.rstrip("/") + "/" == allowed.rstrip("/") + "/" for allowed in fhir_servers):
+        base = next((a for a in fhir_servers if server.rstrip("/") == a.rstrip("/")), None)
+        if base is None:
             raise PrefetchMissing(f"prefetch {', '.join(missing)} missing, and this service does not query "
                                   f"the FHIR server {server} (covkb serve --fhir-server allows one)")
         for key in missing:
-            pre[key] = fetch(server, call.get("fhirAuthorization"), fill(mapping.prefetch[key][1], call), key)
+            # the allowed base as configured, never the call's spelling of it
+            pre[key] = fetch(base, call.get("fhirAuthorization"), fill(mapping.prefetch[key][1], call), key)
     record: dict[str, list[dict[str, Any]]] = {}
     coverages: list[dict[str, Any]] = []
     for key, (rtype, _q) in sorted(mapping.prefetch.items()):
@@ -118,7 +120,6 @@ def record_of(call: dict[str, Any], mapping: FhirMapping,
 
 
 _TOKEN = re.compile(r"\{\{\s*context\.(\w+)\s*\}\}")
-MAX_FETCH = 8 << 20
 
 
 def fill(template: str, call: dict[str, Any]) -> str:
@@ -131,29 +132,6 @@ def fill(template: str, call: dict[str, Any]) -> str:
             raise PrefetchMissing(f"prefetch template needs context.{m.group(1)}")
         return urllib.parse.quote(v, safe="")
     return _TOKEN.sub(value, template)
-
-
-def fetch(server: str, auth: Any, query: str, key: str) -> dict[str, Any]:
-    """GET server/query as FHIR JSON, bounded in time and size; the next
-    pages of a searchset are not followed (their entries are few here)."""
-    url = server.rstrip("/") + "/" + query
-    headers = {"Accept": "application/fhir+json"}
-    if isinstance(auth, dict) and isinstance(auth.get("access_token"), str):
-        headers["Authorization"] = f"{auth.get('token_type') or 'Bearer'} {auth['access_token']}"
-    try:
-        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=5) as r:
-            raw = r.read(MAX_FETCH + 1)
-    except (OSError, ValueError) as exc:
-        raise PrefetchMissing(f"prefetch {key} could not be read from the FHIR server: {exc}".splitlines()[0]) from None
-    if len(raw) > MAX_FETCH:
-        raise PrefetchMissing(f"prefetch {key}: the FHIR server's answer is over {MAX_FETCH} bytes")
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        raise PrefetchMissing(f"prefetch {key}: the FHIR server did not answer with JSON") from None
-    if not isinstance(data, dict):
-        raise PrefetchMissing(f"prefetch {key}: the FHIR server did not answer with a resource")
-    return data
 
 
 def orders_of(call: dict[str, Any], hook: str) -> list[dict[str, Any]]:
