@@ -434,6 +434,53 @@ def test_resume_refuses_a_changed_input_and_a_missing_partial(tmp_path: Path) ->
         run_batch(str(src), str(out), resume=True)
 
 
+def test_a_torn_last_line_is_reported_as_cut_off_not_as_bad_json(tmp_path: Path) -> None:
+    """A file still being written used to end in a "not valid JSON" record."""
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    src.write_bytes(NK + b"\n" + NK[:20])
+    run_batch(str(src), str(out))
+    records = [json.loads(x) for x in out.read_text().splitlines()]
+    assert "outcome" in records[0] and "ends inside this line" in records[1]["error"]["message"]
+    # a whole last line without a line end is still a line like any other
+    src.write_bytes(NK + b"\n" + NK)
+    run_batch(str(src), str(out))
+    assert all("outcome" in json.loads(x) for x in out.read_text().splitlines())
+
+
+def _limit_file_size(limit: int):
+    def apply() -> None:
+        import resource
+
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write over the limit fails with EFBIG instead
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return apply
+
+
+def test_a_full_device_exits_1_in_one_line(tmp_path: Path) -> None:
+    """A full disk used to exit 3 (kept for bugs) with Python's OSError."""
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(NK + b"\n")
+    r = covkb("batch", str(src), "-o", "/dev/full")
+    assert r.returncode == 1, r.stderr
+    assert r.stderr.strip().count("\n") == 0 and "No space left on device" in r.stderr
+    assert "Traceback" not in r.stderr and "OSError" not in r.stderr
+
+
+@pytest.mark.slow
+def test_a_write_that_fails_mid_run_keeps_the_lines_done_for_resume(
+        tmp_path: Path, slow_input: tuple[Path, list[str]]) -> None:
+    src, ref = slow_input
+    out = tmp_path / "out.jsonl"
+    r = subprocess.run([*COVKB, "batch", str(src), "-o", str(out)], capture_output=True, text=True, timeout=300,
+                       preexec_fn=_limit_file_size(1 << 20))
+    assert r.returncode == 1, r.stderr
+    assert "File too large" in r.stderr and "--resume" in r.stderr and "Traceback" not in r.stderr
+    assert not out.exists()
+    r = covkb("batch", str(src), "-o", str(out), "--resume")
+    assert r.returncode == 0, r.stderr
+    assert out.read_text().splitlines() == ref
+
+
 def worker_pids(pid: int) -> list[int]:
     """The batch's spawned worker processes (children running spawn_main)."""
     kids: list[int] = []

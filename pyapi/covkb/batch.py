@@ -38,7 +38,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from .errors import BatchInterrupted, CovkbError, EngineError, InvalidRequest
+from .errors import BatchInterrupted, CovkbError, EngineError, InvalidRequest, OutputFailed
 from .request import MAX_REQUEST_BYTES, decode_text, field_names, request_json
 
 CSV_LIST_FIELDS = ("findings", "unknown_findings")  # and the policy's code-list fields
@@ -127,8 +127,23 @@ def _text(raw: bytes | None) -> str | BadLine:
 
 
 def read_jsonl(src: BinaryIO, first: int = 1, offset: int = 0) -> Iterator[Item]:
+    start = offset
     for n, raw, end in physical_lines(src, first, offset):
-        yield n, _text(raw), end
+        text = _text(raw)
+        if raw is not None and end - start == len(raw) and isinstance(text, str) and not _is_json(text):
+            # the input ends inside this line: a file still being written, or cut short
+            text = BadLine("the input ends inside this line (no line end, not complete JSON): "
+                           "was the file still being written? run again on the finished file")
+        start = end
+        yield n, text, end
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except (ValueError, RecursionError):
+        return False
+    return True
 
 
 def read_csv_header(src: BinaryIO, columns: list[str]) -> tuple[tuple[str, ...], int]:
@@ -411,10 +426,12 @@ def run_batch(
         except _Terminated:
             stopped = 143
         except CovkbError as err:
-            if target is not None and done["records"]:
-                err.args = (f"{err.message}; {done['records']:,} lines done, kept in {target.partial}: "
-                            f"the same command with --resume continues it",)
+            err.args = (err.message + _kept(target, done["records"]),)
             raise
+        except OSError as exc:
+            # a full disk or a failing device: the lines done are kept, never lost
+            raise OutputFailed(f"the run stopped: {exc.strerror or exc} ({exc.filename or output_path})"
+                               + _kept(target, done["records"])) from None
         finally:
             chunks.close()
             if old_term is not None:
@@ -427,6 +444,13 @@ def run_batch(
     summary.errors = sum(summary.error_codes.values())
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+def _kept(target: Target | None, records: int) -> str:
+    """What a failed run leaves for --resume, as the end of its message."""
+    if target is None or not records:
+        return ""
+    return f"; {records:,} lines done, kept in {target.partial}: the same command with --resume continues it"
 
 
 def _output_target(input_path: str, output_path: str, resume: bool) -> Target | None:

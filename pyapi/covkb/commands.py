@@ -188,7 +188,7 @@ def batch(
     """Decide every line of INPUT; one record per line, in order, errors included.
 
     The output is written as OUTPUT.partial and renamed when every line is
-    done.  Exit status: 0 done; 1 the run failed (its workers kept dying);
+    done.  Exit status: 0 done; 1 the run failed (its workers kept dying, or a write failed: a full disk);
     2 bad input or options; 130/143 interrupted by SIGINT/SIGTERM, the lines
     done kept in OUTPUT.partial for --resume."""
     import os

@@ -15,7 +15,9 @@ the API.
     │                               used from a thread it cannot serve)
     ├── KnowledgeBaseClosed         a KnowledgeBase used after close()
     ├── PictureError                Graphviz's dot is missing or failed (pictures)
-    └── BatchInterrupted            a batch run stopped by SIGINT/SIGTERM (.exit_code)
+    ├── BatchInterrupted            a batch run stopped by SIGINT/SIGTERM (.exit_code)
+    └── OutputFailed                a batch run stopped on an I/O error (a full disk):
+                                    the lines done are kept for --resume
 """
 
 from __future__ import annotations
@@ -80,6 +82,12 @@ class BatchInterrupted(CovkbError):
     def __init__(self, message: str, *, exit_code: int = 130) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+
+
+class OutputFailed(CovkbError):
+    """A batch run could not go on writing (ENOSPC, EIO, a file size limit)."""
+
+    code = "output_failed"
 
 
 def _source(node: dict[str, Any]) -> str:
