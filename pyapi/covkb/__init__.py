@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .errors import (BatchInterrupted, CovkbError, EngineError, InvalidRequest, KnowledgeBaseClosed,
-                     KnowledgeBaseError, PictureError, UnknownId, VersionNotAvailable)
+                     KnowledgeBaseError, OutputFailed, PictureError, UnknownId, VersionNotAvailable)
 
 if TYPE_CHECKING:
     from .determination import Case, Citation, Determination, Node, Notice
@@ -31,7 +31,7 @@ _LAZY = {
 __all__ = [
     "KnowledgeBase", "Request", "Determination", "Citation", "Node", "Notice", "Case",
     "CovkbError", "InvalidRequest", "UnknownId", "VersionNotAvailable", "KnowledgeBaseError", "EngineError",
-    "KnowledgeBaseClosed", "BatchInterrupted", "PictureError",
+    "KnowledgeBaseClosed", "BatchInterrupted", "OutputFailed", "PictureError",
 ]
 
 
