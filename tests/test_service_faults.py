@@ -180,6 +180,33 @@ def test_sigterm_answers_every_accepted_request(mode: str) -> None:
         s.stop()
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie (dead, not yet reaped by its new parent) is gone too
+        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("mode", ["inline", "pool"])
+def test_killing_the_supervisor_with_sigkill_leaves_no_process_holding_the_port(mode: str) -> None:
+    """Its server processes used to keep serving the port with nothing watching them."""
+    s = Server("--mode", mode, workers=2)
+    try:
+        children = s.worker_pids()
+        assert children and all(_alive(p) for p in children)
+        s.proc.kill()
+        s.proc.wait(10)
+        assert _wait(lambda: not any(_alive(p) for p in children), 30), [p for p in children if _alive(p)]
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"{s.url}/healthz", timeout=2)
+    finally:
+        s.stop()
+
+
 def _pool_scenario(scenario, size: int, depth: int) -> None:
     """Run scenario(pool) against a real pool of engine workers (no KB loaded)."""
     import asyncio

@@ -15,6 +15,7 @@ import sys
 import time
 from typing import Any
 
+from .lifeline import die_with_parent
 from .servers import POLL_MAX, POLL_MIN, Board
 from .workers import QUICK_OPS, Answer, Pool
 
@@ -145,6 +146,10 @@ def server_main() -> None:
     from .app import Settings, _http_protocol, create_app, settings_from_json
 
     spec = json.loads(os.environ.pop("COVKB_SERVER"))
+    die_with_parent(spec["supervisor"])  # killing the supervisor leaves no server holding the port
+    # the engine worker this process may start inherits neither the socket nor the board
+    os.set_inheritable(spec["listen_fd"], False)
+    os.set_inheritable(spec["board_fd"], False)
     settings: Settings = settings_from_json(spec["settings"])
     board, row = Board(spec["board_fd"]), spec["row"]
     listen = socket.socket(fileno=spec["listen_fd"])

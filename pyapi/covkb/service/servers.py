@@ -131,7 +131,7 @@ def supervise(host: str, port: int, settings: Any, log_level: str = "warning") -
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     spec = {"settings": dataclasses.asdict(settings), "listen_fd": listen.fileno(), "board_fd": board.fd,
-            "log_level": log_level}
+            "log_level": log_level, "supervisor": os.getpid()}
     procs: list[subprocess.Popen[bytes]] = []
     born: list[float] = []
 

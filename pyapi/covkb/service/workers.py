@@ -75,7 +75,10 @@ def worker_main() -> None:
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the front decides when workers stop
+    from .lifeline import die_with_parent
     from .ops import Worker
+
+    die_with_parent(os.getppid())  # a worker busy with a long job stops when its front is killed
 
     w = Worker(json.loads(os.environ.get("COVKB_WORKER_CONFIG", "{}")))
     _write_all(out_fd, pack({"ready": True, "pid": os.getpid(), "seconds": w.startup_seconds}))
