@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from pathlib import Path
 
 import httpx
@@ -494,6 +495,54 @@ def test_a_cds_call_may_carry_a_larger_record_but_not_without_bound(client) -> N
     assert client.post("/cds-services/covkb-order-sign", json=call).status_code == 200
     call["prefetch"]["patient"]["text"]["div"] = "<div xmlns=\"http://www.w3.org/1999/xhtml\">" + "x" * (9 << 20) + "</div>"
     _problem(client.post("/cds-services/covkb-order-sign", json=call), 413, "too_large")
+
+
+def _nested_extension(depth: int) -> dict:
+    ext: dict = {"url": "http://example.org/leaf", "valueString": "x"}
+    for _ in range(depth):
+        ext = {"url": "http://example.org/nest", "extension": [ext]}
+    return ext
+
+
+def _many_orders(call: dict, n: int) -> dict:
+    entry = call["context"]["draftOrders"]["entry"][0]
+    call["context"]["draftOrders"]["entry"] = [json.loads(json.dumps(entry)) for _ in range(n)]
+    for i, e in enumerate(call["context"]["draftOrders"]["entry"]):
+        e["resource"]["id"] = f"o{i}"
+    return call
+
+
+# (what is out of proportion, how the call is made so) -> 422 over_limit before any work; the
+# first used to answer 500 RecursionError, the second 400 with Python's words, the third to hold a
+# server process for seconds (3,000 orders; 40,000 had it killed as hung)
+OVER_LIMIT = [
+    ("extensions nested 150 deep", lambda c: c["prefetch"]["patient"].setdefault("extension", []).append(
+        _nested_extension(150)) or c),
+    ("a body nested 10,000 deep", lambda c: c),  # written as text below: json.dumps cannot
+    ("3,000 draft orders", lambda c: _many_orders(c, 3000)),
+]
+
+
+@pytest.mark.parametrize(("what", "make"), OVER_LIMIT, ids=[w for w, _ in OVER_LIMIT])
+def test_a_cds_call_out_of_proportion_is_refused_before_any_work(client, what, make) -> None:
+    call = make(_hook("pregnant_patient_with_prior_cone_biopsy_ordering_59325_is_covered"))
+    body = json.dumps(call)
+    if "10,000" in what:
+        body = body.replace('"resourceType": "Patient"', '"resourceType": "Patient", "x": ' + "[" * 10000 + "]" * 10000)
+    start = time.monotonic()
+    r = client.post("/cds-services/covkb-order-sign", content=body, headers={"content-type": "application/json"})
+    problem = _problem(r, 422, "over_limit")
+    assert "limit" in problem["detail"] or "at most" in problem["detail"]
+    assert not any(w in r.text for w in ("Recursion", "Traceback", "recursion depth", ".py"))
+    assert time.monotonic() - start < 5
+
+
+def test_up_to_the_order_limit_a_call_is_answered(client) -> None:
+    from covkb.service.fhir_map import MAX_ORDERS
+
+    r = client.post("/cds-services/covkb-order-sign", json=_many_orders(
+        _hook("pregnant_patient_with_prior_cone_biopsy_ordering_59325_is_covered"), MAX_ORDERS))
+    assert r.status_code == 200, r.text
 
 
 def test_missing_prefetch_is_read_from_an_allowed_fhir_server_with_its_authorization(client, fhir) -> None:

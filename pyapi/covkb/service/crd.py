@@ -29,8 +29,9 @@ from typing import Any
 import orjson
 
 from ..errors import CovkbError, InvalidRequest
-from .fhir_map import (COVERAGE_KEY, FhirMapping, InvalidFhir, PrefetchMissing, order_date, record_request,
-                       resources_of, validate_resource)
+from .fhir_map import (COVERAGE_KEY, MAX_FHIR_DEPTH, MAX_ORDERS, FhirMapping, InvalidFhir, OverLimit,
+                       PrefetchMissing, check_depth, check_entries, order_date, record_request, resources_of,
+                       validate_resource)
 from .fhir_read import fetch
 from .problems import NotFound
 
@@ -69,10 +70,13 @@ def parse_call(body: bytes, hook: str) -> dict[str, Any]:
     """A hook request's JSON, checked for what covkb reads."""
     try:
         call = json.loads(body)
-    except (ValueError, RecursionError) as exc:
+    except RecursionError:
+        raise OverLimit(f"the hook request nests more than {MAX_FHIR_DEPTH} levels deep (the limit)") from None
+    except ValueError as exc:
         raise InvalidFhir(f"hook request is not JSON: {exc}".splitlines()[0]) from None
     if not isinstance(call, dict):
         raise InvalidFhir("a hook request is a JSON object")
+    check_depth(call, "the hook request")
     if call.get("hook") != hook:
         raise InvalidFhir(f"this service answers {hook}, not {call.get('hook')!r}")
     if not isinstance(call.get("hookInstance"), str):
@@ -82,6 +86,7 @@ def parse_call(body: bytes, hook: str) -> dict[str, Any]:
         raise InvalidFhir("context.patientId is required")
     if not isinstance(ctx.get("draftOrders"), dict):
         raise InvalidFhir("context.draftOrders (a Bundle) is required")
+    check_entries(ctx["draftOrders"], "context.draftOrders", MAX_ORDERS, "draft orders")
     validate_resource(ctx["draftOrders"], "context.draftOrders", "Bundle")
     pre = call.get("prefetch")
     if pre is not None and not isinstance(pre, dict):

@@ -45,6 +45,43 @@ class InvalidFhir(InvalidRequest):
     code = "invalid_fhir"
 
 
+class OverLimit(InvalidRequest):
+    """A call whose work would be out of proportion: more draft orders,
+    resources in one Bundle or levels of nesting than the service takes
+    (answered 422, the message naming the bound)."""
+
+    code = "over_limit"
+
+
+# Work in proportion to a CDS call is bounded before it starts, so that no
+# admitted call holds a server process for long (a real order-sign names a
+# few orders; a record's searchset a few hundred resources; FHIR resources
+# nest about a dozen levels).
+MAX_ORDERS = 100          # draft orders in one call
+MAX_ENTRIES = 1000        # resources in one Bundle
+MAX_FHIR_DEPTH = 40       # levels of JSON objects and arrays in a call or a resource read
+
+
+def check_depth(data: Any, where: str) -> None:
+    """OverLimit when data nests deeper than MAX_FHIR_DEPTH (walked with a
+    stack, never by recursion)."""
+    stack = [(data, 1)]
+    while stack:
+        v, depth = stack.pop()
+        items = v.values() if isinstance(v, dict) else v if isinstance(v, list) else None
+        if items is None:
+            continue
+        if depth > MAX_FHIR_DEPTH:
+            raise OverLimit(f"{where} nests more than {MAX_FHIR_DEPTH} levels deep (the limit)")
+        stack.extend((c, depth + 1) for c in items if isinstance(c, (dict, list)))
+
+
+def check_entries(bundle: dict[str, Any], where: str, limit: int = MAX_ENTRIES, what: str = "resources") -> None:
+    entries = bundle.get("entry")
+    if isinstance(entries, list) and len(entries) > limit:
+        raise OverLimit(f"{where} holds {len(entries):,} {what}; a call takes at most {limit:,}")
+
+
 class PrefetchMissing(InvalidRequest):
     """Required prefetch absent, and no FHIR server to fetch it from (412)."""
 
@@ -213,6 +250,8 @@ def resources_of(raw: Any, where: str, *, validated: bool = False) -> list[dict[
     if raw is None:
         return []
     if not validated:
+        if isinstance(raw, dict) and raw.get("resourceType") == "Bundle":
+            check_entries(raw, where)
         validate_resource(raw, where)
     if raw["resourceType"] == "Bundle":
         return [e["resource"] for e in raw.get("entry") or [] if isinstance(e, dict) and isinstance(e.get("resource"), dict)]

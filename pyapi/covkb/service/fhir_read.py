@@ -25,7 +25,7 @@ from typing import Any
 
 import httpcore
 
-from .fhir_map import PrefetchMissing
+from .fhir_map import MAX_FHIR_DEPTH, PrefetchMissing, check_depth
 
 READ_SECONDS = 5.0
 MAX_FETCH = 8 << 20
@@ -96,10 +96,12 @@ def fetch(base: str, auth: Any, query: str, key: str) -> dict[str, Any]:
         raise PrefetchMissing(f"prefetch {key} could not be read from the FHIR server: {why}") from None
     try:
         data = json.loads(raw)
-    except ValueError:
-        raise PrefetchMissing(f"prefetch {key}: the FHIR server did not answer with JSON") from None
+    except (ValueError, RecursionError):
+        raise PrefetchMissing(f"prefetch {key}: the FHIR server did not answer with JSON "
+                              f"(nested at most {MAX_FHIR_DEPTH} levels)") from None
     if not isinstance(data, dict):
         raise PrefetchMissing(f"prefetch {key}: the FHIR server did not answer with a resource")
+    check_depth(data, f"prefetch {key} as the FHIR server answered it")
     return data
 
 

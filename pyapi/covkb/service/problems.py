@@ -35,10 +35,12 @@ class EngineUnavailable(EngineError):
 
 
 def status_for(err: CovkbError) -> int:
-    from .fhir_map import InvalidFhir, PrefetchMissing
+    from .fhir_map import InvalidFhir, OverLimit, PrefetchMissing
 
     if isinstance(err, NotFound):
         return 404
+    if isinstance(err, OverLimit):
+        return 422
     if isinstance(err, (MalformedBody, InvalidFhir)):
         return 400
     if isinstance(err, PrefetchMissing):
