@@ -98,8 +98,11 @@ test-fast: setup
 test-exhaustive: setup
 	$(PYTEST) --dist load -m exhaustive
 
+# latency, batch, diff, cold start (bench/run.py, about 4 minutes); then each fast path beside the standard
+# path it shortcuts, A/B in the same run (bench/fast_paths.py, about 5 minutes; docs/performance.md)
 bench: setup
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/fast_paths.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache bench/results
