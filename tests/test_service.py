@@ -84,7 +84,8 @@ def server(fhir, request):
 
 @pytest.fixture(scope="module")
 def client(server):
-    with httpx.Client(base_url=server.url, timeout=120) as c:
+    # a JSON client: every body it sends is application/json unless the call says otherwise
+    with httpx.Client(base_url=server.url, timeout=120, headers={"content-type": "application/json"}) as c:
         yield c
 
 
@@ -142,7 +143,7 @@ def test_requests_sent_all_at_once_each_get_their_own_answer(server, kbs, engine
             want.append((422, None))
 
     async def send_all() -> list[httpx.Response]:
-        async with httpx.AsyncClient(base_url=server.url, timeout=120) as c:
+        async with httpx.AsyncClient(base_url=server.url, timeout=120, headers={"content-type": "application/json"}) as c:
             return await asyncio.gather(*(c.post("/v1/determine", params={"engine": engine, "policy": POLICIES[0].id},
                                                  content=json.dumps(q.request) + " " * (3 + ENGINES.index(engine)))
                                           for q in cigna))
@@ -236,7 +237,7 @@ def test_batch_streams_one_record_per_line_in_order(client, kbs) -> None:
         q = QUERIES[i % len(QUERIES)][1] if QUERIES[i % len(QUERIES)][0] == "cigna_0284" else None
         lines.append(json.dumps(q.request) if q and not q.version else ("not json" if i % 7 == 0 else json.dumps({"service": "nk_cell_test"})))
     body = ("\n".join(lines) + "\n").encode()
-    with client.stream("POST", "/v1/batch", content=body) as r:
+    with client.stream("POST", "/v1/batch", content=body, headers={"content-type": "application/x-ndjson"}) as r:
         assert r.status_code == 200 and r.headers["content-type"].startswith("application/x-ndjson")
         out = [json.loads(x) for x in r.iter_lines() if x]
     assert [o["line"] for o in out] == list(range(1, len(lines) + 1))
@@ -591,7 +592,7 @@ def test_what_one_turn_of_the_event_loop_writes_goes_out_as_one_write() -> None:
     writes them apart); a close sends what is pending first; an abort drops it."""
     import asyncio
 
-    from covkb.service.app import _OneWrite
+    from covkb.service.http_protocol import _OneWrite
 
     class Transport:
         def __init__(self) -> None:

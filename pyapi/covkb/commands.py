@@ -19,6 +19,7 @@ import typer
 from .console import POLICY_HELP, EngineName, Format, PictureFormat, _Exit, _fail, _kb, _policy, _UserFiles, echo
 from .determine_command import _render, run_determine
 from .errors import CovkbError, InvalidRequest
+from .service.http_protocol import HTTP_LIMITS
 
 app = typer.Typer(
     add_completion=False,
@@ -542,6 +543,13 @@ def serve(
     policy: Optional[str] = typer.Option(None, "--policy", help="The default policy of requests that name none."),
     cache_size: int = typer.Option(4096, "--cache-size", min=0, help="Answers remembered for identical requests (0: none)."),
     fhir_server: list[str] = typer.Option([], "--fhir-server", help="A FHIR server base URL whose CDS calls may have covkb read missing prefetch; repeatable."),
+    public_url: Optional[str] = typer.Option(None, "--public-url", help="The base of the links covkb writes, as clients reach it (default: http://HOST:PORT); never taken from a request's Host."),
+    max_head_bytes: int = typer.Option(HTTP_LIMITS["max_head_bytes"][0], min=1024, help=HTTP_LIMITS["max_head_bytes"][1]),
+    max_headers: int = typer.Option(HTTP_LIMITS["max_headers"][0], min=1, help=HTTP_LIMITS["max_headers"][1]),
+    head_timeout: float = typer.Option(HTTP_LIMITS["head_timeout"][0], min=0.1, help=HTTP_LIMITS["head_timeout"][1]),
+    body_timeout: float = typer.Option(HTTP_LIMITS["body_timeout"][0], min=0.1, help=HTTP_LIMITS["body_timeout"][1]),
+    keep_alive: float = typer.Option(HTTP_LIMITS["keep_alive"][0], min=0.1, help=HTTP_LIMITS["keep_alive"][1]),
+    max_connections: int = typer.Option(HTTP_LIMITS["max_connections"][0], min=1, help=HTTP_LIMITS["max_connections"][1]),
     log_level: str = typer.Option("warning", "--log-level", help="uvicorn log level."),
 ) -> None:
     """Serve the HTTP API (/v1, OpenAPI at /docs) and CDS Hooks (/cds-services) until stopped."""
@@ -554,7 +562,10 @@ def serve(
     if mode not in ("inline", "pool"):
         raise InvalidRequest(f"--mode {mode!r}: inline or pool")
     code = run_server(host, port, Settings(workers=workers or os.cpu_count() or 1, mode=mode, policy=policy,
-                                           cache_size=cache_size, fhir_servers=tuple(fhir_server)), log_level=log_level)
+                                           cache_size=cache_size, fhir_servers=tuple(fhir_server), public_url=public_url,
+                                           max_head_bytes=max_head_bytes, max_headers=max_headers,
+                                           head_timeout=head_timeout, body_timeout=body_timeout, keep_alive=keep_alive,
+                                           max_connections=max_connections), log_level=log_level)
     if code:
         raise typer.Exit(code)
 

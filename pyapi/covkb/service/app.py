@@ -31,6 +31,7 @@ from fastapi.responses import Response, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import CovkbError
+from .http_protocol import HTTP_LIMITS
 from .problems import PROBLEM, dumps, from_error, problem
 from .workers import Pool
 
@@ -62,7 +63,25 @@ class Settings:
     cache_size: int = 4096                # determinations and CRD answers remembered (0: none)
     cache_bytes: int = 64 << 20           # ... and their bytes at most
     fhir_servers: tuple[str, ...] = ()    # FHIR servers a CDS call may have covkb read missing prefetch from
+    public_url: Optional[str] = None      # the base of links covkb writes (never the Host header)
+    # the HTTP limits (http_protocol.HTTP_LIMITS says what each is)
+    body_timeout: float = float(HTTP_LIMITS["body_timeout"][0])
+    max_head_bytes: int = int(HTTP_LIMITS["max_head_bytes"][0])
+    max_headers: int = int(HTTP_LIMITS["max_headers"][0])
+    head_timeout: float = float(HTTP_LIMITS["head_timeout"][0])
+    keep_alive: float = float(HTTP_LIMITS["keep_alive"][0])
+    max_connections: int = int(HTTP_LIMITS["max_connections"][0])
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def limits(self) -> Any:
+        from .http_protocol import ConnectionLimits
+
+        return ConnectionLimits(self.max_head_bytes, self.max_headers, self.head_timeout)
+
+    def uvicorn_options(self) -> dict[str, Any]:
+        """uvicorn's own settings for these limits, and no server banner."""
+        return {"timeout_keep_alive": self.keep_alive, "limit_concurrency": self.max_connections,
+                "server_header": False, "timeout_graceful_shutdown": 60, "access_log": False}
 
 
 def settings_from_json(d: dict[str, Any]) -> Settings:
@@ -126,14 +145,22 @@ class BodyLimit:
                 return await _problem_response(413, "too_large", f"the body is over {limit} bytes")(scope, receive, send)
         seen = 0
         started = False
+        body_done = False
+        timeout = self.settings.body_timeout
 
         async def counted() -> dict[str, Any]:
-            nonlocal seen
-            msg = await receive()
+            nonlocal seen, body_done
+            if body_done:  # after the body: the app waits for a disconnect, as long as it likes
+                return await receive()
+            try:  # the body, while the app waits for it: a client that stops sending is let go
+                msg = await asyncio.wait_for(receive(), timeout)
+            except asyncio.TimeoutError:
+                raise _TooSlow(timeout) from None
             if msg["type"] == "http.request":
                 seen += len(msg.get("body", b""))
                 if seen > limit:
                     raise _TooLarge(limit)
+                body_done = not msg.get("more_body", False)
             return msg
 
         async def tracking_send(msg: dict[str, Any]) -> None:
@@ -147,10 +174,19 @@ class BodyLimit:
         except _TooLarge as exc:
             if not started:
                 await _problem_response(413, "too_large", f"the body is over {exc.limit} bytes")(scope, receive, send)
+        except _TooSlow as exc:
+            if not started:
+                await _problem_response(408, "timeout", f"the body paused for over {exc.limit:g} s")(
+                    scope, receive, send)
 
 
 class _TooLarge(Exception):
     def __init__(self, limit: int) -> None:
+        self.limit = limit
+
+
+class _TooSlow(Exception):
+    def __init__(self, limit: float) -> None:
         self.limit = limit
 
 
@@ -171,6 +207,8 @@ def create_app(settings: Settings | None = None, engines: Any = None) -> FastAPI
 
     app = FastAPI(
         title="covkb", version="1",
+        # /docs is served from vendored assets (http_docs.py); no redirect is built from Host
+        docs_url=None, redoc_url=None, redirect_slashes=False,
         description="Explainable coverage determinations over encoded medical coverage policies, "
                     "with CDS Hooks / Da Vinci CRD coverage information.",
         lifespan=lifespan,
@@ -188,7 +226,11 @@ def create_app(settings: Settings | None = None, engines: Any = None) -> FastAPI
     mount_pages(app, installed=front.installed, default=front.default, lookup=front.by_ref.get, ask=answers.ask,
                 today=lambda: dt.date.fromisoformat(settings.today) if settings.today else dt.date.today())
     _operation_routes(app, settings, pool, answers)
-    return BodyLimit(_hot_path(app, front, answers), settings)  # type: ignore[return-value]
+    from .http_docs import mount_docs
+    from .http_rules import HttpRules
+
+    mount_docs(app)
+    return HttpRules(BodyLimit(_hot_path(app, front, answers), settings))  # type: ignore[return-value]
 
 
 class _Front:
@@ -290,7 +332,9 @@ def _error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _starlette(request: Request, exc: StarletteHTTPException) -> Response:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return _problem_response(exc.status_code, code, str(exc.detail))
+        resp = _problem_response(exc.status_code, code, str(exc.detail))
+        resp.headers.update(exc.headers or {})  # Allow, on a 405 (RFC 9110)
+        return resp
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
@@ -300,7 +344,7 @@ def _error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _internal(request: Request, exc: Exception) -> Response:
-        return _problem_response(500, "internal", f"{type(exc).__name__}: {exc}".splitlines()[0])
+        return _internal_error(exc)
 
 
 def _determine_routes(app: FastAPI, front: _Front, answers: _Answers) -> None:
@@ -433,9 +477,9 @@ def _cds_routes(app: FastAPI, front: _Front, answers: _Answers) -> None:
             raise _Http(404, "not_found", f"no CDS service {service_id!r}; GET /cds-services lists them")
         hook, _ = front.hooks[service_id]
         body = await request.body()
-        base = str(request.base_url).rstrip("/")
         return await answers.remembered("cds", {"hook": hook, "policy": front.service_policy[service_id],
-                                                "base_url": base, "engine": engine.value}, body)
+                                                "base_url": public_url(answers.settings), "engine": engine.value},
+                                        body)
 
 
 def _operation_routes(app: FastAPI, settings: Settings, pool: Any, answers: _Answers) -> None:
@@ -488,9 +532,8 @@ def _hot_path(app: FastAPI, front: _Front, answers: _Answers) -> Any:
             q = _plain_query(scope["query_string"], ("engine",))
             if q is None or q.get("engine", "prolog") not in _ENGINES:
                 return None
-            base = str(Request(scope).base_url).rstrip("/")
-            return "cds", {"hook": hooks[service][0], "policy": service_policy[service], "base_url": base,
-                           "engine": q.get("engine", "prolog")}
+            return "cds", {"hook": hooks[service][0], "policy": service_policy[service],
+                           "base_url": public_url(answers.settings), "engine": q.get("engine", "prolog")}
         return None
 
     async def hot(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -514,7 +557,7 @@ def _hot_path(app: FastAPI, front: _Front, answers: _Answers) -> Any:
         except _TooLarge:
             raise
         except Exception as exc:  # as FastAPI's handler answers it
-            resp = _problem_response(500, "internal", f"{type(exc).__name__}: {exc}".splitlines()[0])
+            resp = _internal_error(exc)
         await resp(scope, receive, send)
 
     return hot
@@ -567,79 +610,44 @@ async def _chunk_out(task: asyncio.Future[tuple[int, str, bytes]], first: int, c
     return b"".join(dumps({"line": first + i, "error": error}) + b"\n" for i in range(count))
 
 
-class _OneWrite:
-    """A connection's transport that sends what one turn of the event loop
-    writes as one write: uvicorn writes a response's head and its body
-    separately, two system calls and two TCP segments (and two wake-ups of
-    the client) for what fits in one.  Everything else is the transport's."""
-
-    __slots__ = ("_transport", "_pending")
-
-    def __init__(self, transport: asyncio.Transport) -> None:
-        self._transport = transport
-        self._pending: list[bytes] = []
-
-    def write(self, data: bytes) -> None:
-        if not self._pending:
-            asyncio.get_running_loop().call_soon(self._flush)
-        self._pending.append(bytes(data))
-
-    def _flush(self) -> None:
-        if self._pending:
-            data = b"".join(self._pending)
-            self._pending.clear()
-            if not self._transport.is_closing():
-                self._transport.write(data)
-
-    def get_write_buffer_size(self) -> int:
-        return self._transport.get_write_buffer_size() + sum(map(len, self._pending))
-
-    def close(self) -> None:
-        self._flush()
-        self._transport.close()
-
-    def abort(self) -> None:
-        self._pending.clear()
-        self._transport.abort()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._transport, name)
+def public_url(settings: Settings) -> str:
+    """The base of the links covkb writes (the CRD explanation link): the
+    configured public URL, never the Host header a caller sends."""
+    return (settings.public_url or "http://127.0.0.1:8000").rstrip("/")
 
 
-def _http_protocol(on_close: Any = None) -> Any:
-    """uvicorn's httptools protocol with one write per response, where
-    httptools is installed (else uvicorn's choice); on_close() is called as
-    each connection is lost."""
-    try:
-        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-    except ImportError:
-        return "auto"
+def _internal_error(exc: Exception) -> Response:
+    """A bug's answer: 500 in words, the details in the server's log only
+    (no exception name, traceback or path reaches a caller)."""
+    import logging
 
-    class OneWriteHttpTools(HttpToolsProtocol):
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            super().connection_made(_OneWrite(transport))  # type: ignore[arg-type]
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            super().connection_lost(exc)
-            if on_close is not None:
-                on_close()
-
-    return OneWriteHttpTools
+    logging.getLogger("covkb.service").error("internal error", exc_info=exc)
+    return _problem_response(500, "internal", "internal error: the service failed on this request; "
+                                              "its log has the details")
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, settings: Settings | None = None, log_level: str = "warning") -> int:
     """Serve until SIGTERM or SIGINT; the exit status."""
     import uvicorn
 
+    from .http_protocol import http_protocol
+
     settings = settings or Settings()
     if settings.mode == "inline":
         from .servers import supervise
 
         return supervise(host, port, settings, log_level)
+    if settings.public_url is None:
+        settings.public_url = origin(host, port)
     app = create_app(settings)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=60, access_log=False,
-                http=_http_protocol())
+    uvicorn.run(app, host=host, port=port, log_level=log_level, http=http_protocol(settings.limits()),
+                **settings.uvicorn_options())
     return 0
+
+
+def origin(host: str, port: int) -> str:
+    """http://host:port, as a client writes it (an IPv6 address in brackets)."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -658,11 +666,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--debug-ops", action="store_true")
     ap.add_argument("--cache-size", type=int, default=4096, help="answers remembered (0: none)")
     ap.add_argument("--fhir-server", action="append", default=[], help="a FHIR server base URL to read missing prefetch from")
+    ap.add_argument("--public-url", help="the base of the links covkb writes (default: http://HOST:PORT)")
     ap.add_argument("--log-level", default="warning")
+    for name, (default, meaning) in HTTP_LIMITS.items():
+        ap.add_argument("--" + name.replace("_", "-"), type=type(default), default=default, help=meaning)
     a = ap.parse_args(argv)
     sys.exit(serve(a.host, a.port, Settings(workers=a.workers, mode=a.mode, policy=a.policy, today=a.today,
                                             timeout=a.timeout, debug_ops=a.debug_ops, cache_size=a.cache_size,
-                                            fhir_servers=tuple(a.fhir_server)), log_level=a.log_level))
+                                            fhir_servers=tuple(a.fhir_server), public_url=a.public_url,
+                                            **{n: getattr(a, n) for n in HTTP_LIMITS}), log_level=a.log_level))
 
 
 if __name__ == "__main__":

@@ -143,7 +143,8 @@ def server_main() -> None:
     environment."""
     import uvicorn
 
-    from .app import Settings, _http_protocol, create_app, settings_from_json
+    from .app import Settings, create_app, settings_from_json
+    from .http_protocol import http_protocol
 
     spec = json.loads(os.environ.pop("COVKB_SERVER"))
     die_with_parent(spec["supervisor"])  # killing the supervisor leaves no server holding the port
@@ -167,8 +168,8 @@ def server_main() -> None:
         message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
         print(f"covkb: error: server process {row}: {message}".splitlines()[0], file=sys.stderr)
         sys.exit(3)
-    config = uvicorn.Config(app, log_level=spec["log_level"], access_log=False, timeout_graceful_shutdown=60,
-                            http=_http_protocol(on_close=closed), lifespan="on")
+    config = uvicorn.Config(app, log_level=spec["log_level"], http=http_protocol(settings.limits(), on_close=closed),
+                            lifespan="on", **settings.uvicorn_options())
     _server_class()(config, listen, board, row).run(sockets=[])
 
 

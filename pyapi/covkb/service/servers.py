@@ -122,6 +122,10 @@ def supervise(host: str, port: int, settings: Any, log_level: str = "warning") -
         print(f"covkb: error: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     listen.setblocking(False)
+    if settings.public_url is None:  # the port bound (0: the one chosen)
+        from .app import origin
+
+        settings.public_url = origin(host, listen.getsockname()[1])
     board = Board.create(n)
     stopping: list[int] = []
 

@@ -1,0 +1,144 @@
+"""The HTTP rules of covkb serve, against a real server on 127.0.0.1 in both
+process models: media types (415), Allow on 405, security headers and no
+banner, no address taken from Host, and the connection limits (head size,
+header count, head and body timeouts, a stalled upload at SIGTERM).  Each
+test failed before these rules existed."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import time
+
+import httpx
+import pytest
+
+from service_server import Server
+
+pytestmark = pytest.mark.slow
+
+PUBLIC = "https://covkb.example.org/api"
+REQ = {"service": "nk_cell_test", "prior_pregnancy_losses": 3, "date_of_service": "2025-06-01"}
+
+
+@pytest.fixture(scope="module", params=["inline", "pool"])
+def server(request):
+    s = Server("--mode", request.param, "--public-url", PUBLIC, "--head-timeout", "1", "--body-timeout", "1",
+               workers=1)
+    yield s
+    s.stop()
+
+
+def _raw(server: Server, data: bytes, *, wait: float = 5.0) -> bytes:
+    """What the server answers to raw bytes, until it closes or `wait` passes."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=wait) as c:
+        c.sendall(data)
+        out = b""
+        try:
+            while chunk := c.recv(65536):
+                out += chunk
+        except TimeoutError:
+            pass
+    return out
+
+
+@pytest.mark.parametrize(("content_type", "status"), [
+    ("application/json", 200), ("application/json; charset=utf-8", 200),
+    ("text/plain", 415), ("application/x-www-form-urlencoded", 415), (None, 415),
+])
+def test_a_route_answers_only_the_media_types_it_declares(server, content_type, status) -> None:
+    headers = {"content-type": content_type} if content_type else {}
+    r = httpx.post(f"{server.url}/v1/determine", content=json.dumps(REQ), headers=headers, timeout=30)
+    assert r.status_code == status, r.text
+    if status == 415:
+        assert r.json()["code"] == "unsupported_media_type" and r.headers["accept-post"] == "application/json"
+
+
+def test_405_says_which_methods_are_allowed(server) -> None:
+    r = httpx.get(f"{server.url}/v1/determine", timeout=10)
+    assert r.status_code == 405 and r.headers["allow"] == "POST"
+
+
+@pytest.mark.parametrize("path", ["/v1/policies", "/docs", "/determine", "/nowhere"])
+def test_every_answer_has_the_security_headers_and_no_banner(server, path) -> None:
+    r = httpx.get(f"{server.url}{path}", timeout=30)
+    csp = r.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp and "unsafe-inline" not in csp.split(
+        "script-src")[1].split(";")[0]
+    assert r.headers["x-content-type-options"] == "nosniff" and r.headers["referrer-policy"] == "no-referrer"
+    assert "server" not in r.headers
+
+
+def test_no_address_is_taken_from_the_host_header(server) -> None:
+    r = httpx.get(f"{server.url}/v1/policies/", headers={"host": "evil.example"}, timeout=10)
+    assert r.status_code == 308 and r.headers["location"] == "/v1/policies"
+    from covkb.service.examples import examples
+
+    call = examples()[0][1]["hook_request"]
+    r = httpx.post(f"{server.url}/cds-services/covkb-order-sign", json=call, headers={"host": "evil.example"},
+                   timeout=60)
+    assert r.status_code == 200, r.text
+    links = [v for v in json.dumps(r.json()).split('"') if "/v1/explanations/" in v]
+    assert links and all(v.startswith(PUBLIC + "/v1/explanations/") for v in links)
+    assert "evil.example" not in r.text
+
+
+def test_docs_are_served_from_vendored_assets(server) -> None:
+    page = httpx.get(f"{server.url}/docs", timeout=10).text
+    assets = [p.split('"')[0] for p in page.split('src="')[1:]] + [p.split('"')[0] for p in page.split('href="')[1:]]
+    assert assets and all(a.startswith("/docs-assets/") for a in assets)
+    assert "<script>" not in page  # no inline script
+    for a in assets:
+        assert httpx.get(f"{server.url}{a}", timeout=10).status_code == 200
+
+
+def test_a_head_over_the_limit_is_431(server) -> None:
+    big = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (2 << 20) + b"\r\n\r\n"
+    assert _raw(server, big).startswith(b"HTTP/1.1 431")
+    many = b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-%d: 1\r\n" % i for i in range(200)) + b"\r\n"
+    assert _raw(server, many).startswith(b"HTTP/1.1 431")
+
+
+def test_a_head_sent_a_byte_at_a_time_is_cut_off(server) -> None:
+    start = time.monotonic()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as c:
+        out = b""
+        try:
+            for b in b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 20:
+                c.sendall(bytes([b]))
+                time.sleep(0.25)
+        except OSError:
+            pass
+        try:
+            while chunk := c.recv(4096):
+                out += chunk
+        except OSError:
+            pass
+    assert out.startswith(b"HTTP/1.1 408") and time.monotonic() - start < 8
+
+
+def test_a_body_that_stalls_is_408(server) -> None:
+    head = (b"POST /v1/determine HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 100\r\n\r\n{\"service\"")
+    start = time.monotonic()
+    assert _raw(server, head, wait=10).split(b"\r\n")[0].startswith(b"HTTP/1.1 408")
+    assert time.monotonic() - start < 8
+
+
+@pytest.mark.parametrize("mode", ["inline", "pool"])
+def test_sigterm_does_not_wait_for_a_stalled_upload(mode: str) -> None:
+    s = Server("--mode", mode, "--body-timeout", "60", workers=1)
+    try:
+        with socket.create_connection(("127.0.0.1", s.port), timeout=20) as c:
+            c.sendall(b"POST /v1/determine HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                      b"Content-Length: 100\r\n\r\n{")
+            time.sleep(0.5)
+            start = time.monotonic()
+            s.proc.send_signal(signal.SIGTERM)
+            answer = c.recv(4096)
+            assert s.proc.wait(20) in (0, -signal.SIGTERM)
+            assert time.monotonic() - start < 10
+        assert answer.startswith(b"HTTP/1.1 503") or answer == b""
+    finally:
+        s.stop()
