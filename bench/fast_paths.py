@@ -423,7 +423,8 @@ def part_hot(reps: int, levels: tuple[int, ...] = (8, 32)) -> list[dict[str, Any
             for k, s in servers.items():
                 asyncio.run(service.load(s.port, reqs[k], 4, 300, 10))  # warm up
             for b in rest[:10]:
-                got = [httpx.post(f"{s.url}/v1/determine", content=b, timeout=10) for s in servers.values()]
+                got = [httpx.post(f"{s.url}/v1/determine", content=b, timeout=10,
+                                  headers={"content-type": "application/json"}) for s in servers.values()]
                 if got[0].status_code != got[1].status_code or got[0].json() != got[1].json():
                     raise SystemExit("hot: the two servers answer differently")
             out = []
