@@ -384,15 +384,26 @@ def _determine_routes(app: FastAPI, front: _Front, answers: _Answers) -> None:
 
         async def records() -> AsyncIterator[bytes]:
             in_flight: list[tuple[asyncio.Future[tuple[int, str, bytes]], int, int]] = []
+            read = 0
             try:
-                async for first, chunk in _line_chunks(request, settings.batch_chunk):
-                    task = asyncio.ensure_future(
-                        pool.call("batch", {**args, "first_line": first}, chunk, timeout=settings.slow_timeout))
-                    in_flight.append((task, first, chunk.count(b"\n") + 1))
-                    while len(in_flight) > pool.size:
-                        yield await _chunk_out(*in_flight.pop(0))
+                try:
+                    async for first, chunk in _line_chunks(request, settings.batch_chunk):
+                        n = chunk.count(b"\n") + 1
+                        task = asyncio.ensure_future(
+                            pool.call("batch", {**args, "first_line": first}, chunk, timeout=settings.slow_timeout))
+                        in_flight.append((task, first, n))
+                        read = first + n - 1
+                        while len(in_flight) > pool.size:
+                            yield await _chunk_out(*in_flight.pop(0))
+                    over = None
+                except _TooLarge as exc:  # a streamed body over the limit: said in the last record, never cut
+                    over = exc
                 while in_flight:
                     yield await _chunk_out(*in_flight.pop(0))
+                if over is not None:
+                    yield dumps({"error": {"code": "too_large", "message": (
+                        f"the body is over {over.limit} bytes: lines 1 to {read} were read and answered above, "
+                        "the rest was not read; send it in another batch")}, "lines_read": read}) + b"\n"
             finally:
                 for t, _, _ in in_flight:
                     t.cancel()
@@ -401,20 +412,32 @@ def _determine_routes(app: FastAPI, front: _Front, answers: _Answers) -> None:
 
 
 async def _line_chunks(request: Request, size: int) -> AsyncIterator[tuple[int, bytes]]:
-    """A streamed body's lines, size at a time, each chunk with its first line's number."""
-    buf = b""
+    """A streamed body's lines, size at a time, each chunk with its first
+    line's number.  Linear in the body however long its lines: a piece is
+    scanned once, and of a line over MAX_REQUEST_BYTES only the first
+    MAX_REQUEST_BYTES + 1 bytes are kept (enough for its error record)."""
+    from ..limits import MAX_REQUEST_BYTES
+
+    keep = MAX_REQUEST_BYTES + 1
+    buf = bytearray()
     line = 1
     lines: list[bytes] = []
     async for piece in request.stream():
-        buf += piece
-        *complete, buf = buf.split(b"\n")
-        lines.extend(complete)
+        start = 0
+        while (end := piece.find(b"\n", start)) != -1:
+            if len(buf) < keep:
+                buf += piece[start:min(end, start + keep - len(buf))]
+            lines.append(bytes(buf))
+            buf.clear()
+            start = end + 1
+        if len(buf) < keep:
+            buf += piece[start:min(len(piece), start + keep - len(buf))]
         while len(lines) >= size:
             yield line, b"\n".join(lines[:size])
             line += size
-            lines = lines[size:]
+            del lines[:size]
     if buf:
-        lines.append(buf)
+        lines.append(bytes(buf))
     if lines:
         yield line, b"\n".join(lines)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import time
 from typing import Any
 
@@ -184,6 +185,7 @@ class Worker:
     def op_batch(self, body: bytes, policy: str | None = None, engine: str = "prolog",
                  first_line: int = 1) -> tuple[int, str, bytes]:
         """JSON Lines in (this chunk, numbered from first_line), one record per line out."""
+        from ..limits import MAX_REQUEST_BYTES
         from ..request import request_json
 
         kb = self.kb(policy, engine)
@@ -191,6 +193,8 @@ class Worker:
         for i, raw in enumerate(body.split(b"\n")):
             n = first_line + i
             try:
+                if len(raw) > MAX_REQUEST_BYTES:  # the front keeps only the start of a longer line
+                    raise InvalidRequest(f"line is longer than {MAX_REQUEST_BYTES:,} bytes")
                 try:
                     text = raw.decode("utf-8")
                 except UnicodeDecodeError:
@@ -200,8 +204,10 @@ class Worker:
                 rec = {"line": n, **d}
             except CovkbError as err:
                 rec = {"line": n, "error": err.to_dict()}
-            except Exception as exc:  # a batch never stops on one line
-                rec = {"line": n, "error": {"code": "internal", "message": f"{type(exc).__name__}: {exc}"}}
+            except Exception:  # a batch never stops on one line; the details go to the log, not the caller
+                logging.getLogger("covkb.service").exception("batch line %d", n)
+                rec = {"line": n, "error": {"code": "internal", "message": "internal error on this line; "
+                                                                           "the service's log has the details"}}
             out.append(json.dumps(rec, ensure_ascii=False, separators=(",", ":")))
         return 200, NDJSON, ("\n".join(out) + "\n").encode()
 
