@@ -13,19 +13,20 @@ Untrusted input is checked once, whatever it came as (a JSON file, a
 batch line, a CSV cell, a command-line flag): the limits and checks that
 need no model live in ``covkb.limits`` (and are named here too), and
 every value of a request passes ``check_untrusted`` before the model checks
-ids and codes.  The model is the definition of a valid request;
-``covkb.untrusted.read_request`` reads a plainly valid one to the same
-values without it (a new process then does not load pydantic).
+ids and codes.  What each field may hold is declared once, in
+``covkb.request_rules``: the model runs those rules as its validators (and
+words every error), and ``covkb.untrusted.read_request`` applies the same
+rules without pydantic to a request that passes them all (a new process
+then does not load pydantic).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError,
-                      ValidationInfo, create_model, field_validator, model_validator)
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo, create_model,
+                      model_validator)
 from pydantic_core import PydanticCustomError
 
 from .errors import InvalidRequest, UnknownId
@@ -35,97 +36,34 @@ from .limits import (CODE_SYSTEMS, COMMON_FIELDS, CPT_RE, ICD10_RE, ID_RE, MAX_D
                      engine_dict, field_names, normal_cpt, parse_date, parse_whole_number, parse_yes_no,
                      read_bounded, request_json)
 from .policy import RequestField, Vocabulary
-
-
-def _code_check(system: str) -> Callable[[str], str] | None:
-    """The check of a code system's codes, or None when covkb has no rule for it."""
-    if system not in CODE_SYSTEMS:
-        return None
-    norm, what = CODE_SYSTEMS[system]
-
-    def check(code: str) -> str:
-        out = norm(code)
-        if out is None:
-            raise PydanticCustomError("malformed_code", f"{code!r} is not {what}")
-        return out
-
-    return check
-
-
-def _check_id(value: str, kind: str, known: dict[str, str] | tuple[str, ...] | None) -> str:
-    if not ID_RE.match(value):
-        raise PydanticCustomError("malformed_id", f"{value!r} is not a {kind} id (ids are lower_snake_case)")
-    if known is not None and value not in known:
-        raise PydanticCustomError("unknown_id", f"unknown {kind} {value!r}{_closest(value, sorted(known))}")
-    return value
+from .request_rules import (COMMON_RULES, COMMON_TYPES, Refusal, Rule, check_whole, declaration_error, field_rule,
+                            field_type, qualifier_rule)
 
 
 class Request(BaseModel):
     """One question: is this service, for this patient, medically necessary?
 
-    The fields every policy shares; ``request_model`` adds a policy's own."""
+    The fields every policy shares and the policy's own, each validated by
+    its rule in ``covkb.request_rules``; ``request_model`` makes the model of
+    a policy."""
 
     # defer_build: the schema is built at first validation, not at import (a command that validates
     # nothing does not pay for it)
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, defer_build=True)
 
-    date_of_service: dt.date | None = None
-    service: str | None = None
-    cpt: str | None = None
-    findings: tuple[str, ...] = Field(default=(), max_length=MAX_LIST)
-    unknown_findings: tuple[str, ...] = Field(default=(), max_length=MAX_LIST)
-
-    @field_validator("date_of_service", mode="before")
-    @classmethod
-    def _date(cls, v: Any) -> Any:
-        if v is None or isinstance(v, dt.date):
-            return v
-        if isinstance(v, str):
-            try:
-                return parse_date(v)
-            except InvalidRequest:
-                raise PydanticCustomError("malformed_date", f"{v!r} is not a date YYYY-MM-DD") from None
-        raise PydanticCustomError("malformed_date", "must be a date YYYY-MM-DD")
-
-    @field_validator("service")
-    @classmethod
-    def _service(cls, v: str | None, info: ValidationInfo) -> str | None:
-        return None if v is None else _check_id(v, "service", _vocab(info).services)
-
-    @field_validator("cpt")
-    @classmethod
-    def _cpt(cls, v: str | None) -> str | None:
-        if v is None:
-            return v
-        w = normal_cpt(v)
-        if w is None:
-            raise PydanticCustomError("malformed_code", f"{v!r} is not a CPT or HCPCS code (five characters, e.g. 99213)")
-        return w
-
-    @field_validator("findings", "unknown_findings", mode="before")
-    @classmethod
-    def _list(cls, v: Any) -> Any:
-        return tuple(v) if isinstance(v, list) else v
-
-    @field_validator("findings", "unknown_findings")
-    @classmethod
-    def _findings(cls, v: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
-        known = _vocab(info).findings
-        return tuple(dict.fromkeys(_check_id(f, "finding", known) for f in v))
+    if TYPE_CHECKING:  # the fields every model has (request_model declares them, from COMMON_RULES)
+        date_of_service: dt.date | None
+        service: str | None
+        cpt: str | None
+        findings: tuple[str, ...]
+        unknown_findings: tuple[str, ...]
 
     @model_validator(mode="after")
     def _whole(self, info: ValidationInfo) -> Request:
-        if self.service is None and self.cpt is None:
-            raise PydanticCustomError("missing_service", "a request needs a service or a cpt code")
-        vocab = _vocab(info)
-        clash = vocab.out_of_bounds({f: self.get(f) for f in vocab.fields})
-        if clash:
-            raise PydanticCustomError("contradiction", clash)
-        both = set(self.findings) & set(self.unknown_findings)
-        if both:
-            raise PydanticCustomError(
-                "contradiction", f"finding {sorted(both)[0]!r} is listed both as present and as unknown"
-            )
+        try:
+            check_whole(self.get, _vocab(info))
+        except Refusal as r:
+            raise PydanticCustomError(r.code, r.message) from None
         return self
 
     # the policy's own fields, as declared (set on each generated model)
@@ -147,42 +85,25 @@ class Request(BaseModel):
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in d.items() if v not in (None, [], ())}
 
 
-def _field_type(f: RequestField) -> tuple[Any, Any]:
-    """The pydantic type and default of a policy's request field."""
-    if f.kind == "boolean":
-        return (bool | None, None)
-    if f.kind == "choice":
-        return (Annotated[str | None, AfterValidator(lambda v, f=f: v if v is None else _check_id(v, f.name, f.values))],
-                None)
-    if f.numeric:
-        lo, hi = f.range
-        return (int | None, Field(default=None, ge=lo, le=hi))
-    if f.kind == "code_list":
-        norm = _code_check(f.code_system or "")
+def _validated(rule: Rule, typ: Any, default: Any, schema: dict[str, Any] | None = None) -> tuple[Any, Any]:
+    """A field of the model: its type once read, validated by its rule (which
+    words a refusal), and its value when absent."""
 
-        def codes(v: Any, norm: Callable[[str], str] | None = norm, f: RequestField = f) -> Any:
-            if isinstance(v, list):
-                v = tuple(v)
-            if not isinstance(v, tuple):
-                return v
-            out = []
-            for code in v:
-                if not isinstance(code, str):
-                    raise PydanticCustomError("malformed_code", f"{f.name}: codes are strings")
-                if norm is not None:
-                    code = norm(code)
-                elif not code.isascii() or not code.strip():
-                    raise PydanticCustomError("malformed_code", f"{code!r} is not a code")
-                out.append(code)
-            return tuple(dict.fromkeys(out))
+    def validate(value: Any, info: ValidationInfo) -> Any:
+        try:
+            return rule(value, _vocab(info))
+        except Refusal as r:
+            raise PydanticCustomError(r.code, r.message) from None
 
-        return (Annotated[tuple[str, ...], BeforeValidator(codes), Field(max_length=MAX_LIST)], ())
-    raise InvalidRequest(f"request field {f.name} has an unknown kind {f.kind}")
+    return Annotated[typ, BeforeValidator(validate), Field(**(schema or {}))], default
 
 
-def _qualifier_type(q: str) -> tuple[Any, Any]:
-    # a value no code names is allowed: the code then reports another service
-    return (Annotated[str | None, AfterValidator(lambda v, q=q: v if v is None else _check_id(v, q, None))], None)
+def _own_field(f: RequestField) -> tuple[Any, Any]:
+    typ, default = field_type(f)
+    schema: dict[str, Any] = {"max_length": MAX_LIST} if f.kind == "code_list" else {}
+    if f.numeric:  # for the JSON schema: the rule checks the range
+        schema = {"json_schema_extra": dict(zip(("minimum", "maximum"), f.range))}
+    return _validated(field_rule(f), typ, default, schema)
 
 
 _models: dict[tuple[Any, ...], type[Request]] = {}
@@ -209,11 +130,14 @@ def _model_of(vocabulary: Vocabulary) -> type[Request]:
     key = (fields, quals)
     model = _models.get(key)
     if model is None:
-        clash = {f.name for f in fields} & (set(quals) | set(COMMON_FIELDS))
+        clash = declaration_error(fields, quals)
         if clash:
-            raise InvalidRequest(f"request field {sorted(clash)[0]} is declared twice")
-        spec: dict[str, Any] = {f.name: _field_type(f) for f in fields}
-        spec.update({q: _qualifier_type(q) for q in quals})
+            raise InvalidRequest(clash)
+        spec: dict[str, Any] = {
+            name: _validated(rule, *COMMON_TYPES[name], {"max_length": MAX_LIST} if name.endswith("findings") else None)
+            for name, rule in COMMON_RULES.items()}
+        spec.update({f.name: _own_field(f) for f in fields})
+        spec.update({q: _validated(qualifier_rule(q), str | None, None) for q in quals})
         model = create_model("PolicyRequest", __base__=Request, **spec)
         model.__policy_fields__ = fields
         model.__qualifiers__ = quals

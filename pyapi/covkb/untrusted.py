@@ -1,13 +1,13 @@
 """A request read without the model, when it plainly is valid.
 
-``read_request`` reads a request against the policy's vocabulary.  The
-pydantic model in ``covkb.request`` is the definition of a valid request
-and words every error; a request that is plainly valid (each value of the
-exact type, every id known, every code well formed) is read here without
-it, to the same values (a property test holds the two equal), so that a
-new process deciding one request does not load pydantic.  Anything else,
-and every error, goes to the model.  The limits and checks every request
-obeys are ``covkb.limits``'.
+``read_request`` reads a request against the policy's vocabulary by the
+rules of ``covkb.request_rules``, the same rules the pydantic model in
+``covkb.request`` validates with: a request that passes them all is read
+here, to the values the model would hold, so that a new process deciding
+one request does not load pydantic.  A request that some rule refuses, and
+anything that is not a JSON object, goes to the model, which words the
+error.  The limits and checks every request obeys first are
+``covkb.limits``'.
 """
 
 from __future__ import annotations
@@ -17,9 +17,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidRequest
-from .limits import (CODE_SYSTEMS, COMMON_FIELDS, ID_RE, MAX_LIST, _plain_code, check_untrusted, engine_dict,
-                     normal_cpt, parse_date)
-from .policy import FIELD_KINDS
+from .limits import COMMON_FIELDS, check_untrusted, engine_dict
+from .request_rules import COMMON_RULES, Refusal, Rule, check_whole, declaration_error, field_rule, qualifier_rule
 
 if TYPE_CHECKING:
     from .policy import RequestField, Vocabulary
@@ -56,49 +55,13 @@ class PlainRequest:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in d.items() if v not in (None, [], ())}
 
 
-def _ids(value: Any, known: Any) -> tuple[str, ...] | None:
-    """A list of known ids, once each in order, or None."""
-    if type(value) not in (list, tuple):
-        return None
-    for x in value:
-        if type(x) is not str or not ID_RE.match(x) or x not in known:
-            return None
-    return tuple(dict.fromkeys(value))
-
-
-def _own_value(f: RequestField, v: Any) -> tuple[bool, Any]:
-    """(True, the value the model would hold) for a plainly valid value of a
-    policy's field, else (False, None)."""
-    if f.kind == "code_list":
-        if type(v) not in (list, tuple) or len(v) > MAX_LIST:
-            return False, None
-        norm = CODE_SYSTEMS.get(f.code_system or "", (_plain_code, ""))[0]
-        out = []
-        for code in v:
-            c = norm(code) if type(code) is str else None
-            if c is None:
-                return False, None
-            out.append(c)
-        return True, tuple(dict.fromkeys(out))
-    if v is None:
-        return True, None
-    if f.kind == "boolean":
-        return type(v) is bool, v
-    if f.kind == "choice":
-        return type(v) is str and bool(ID_RE.match(v)) and v in f.values, v
-    if f.numeric:
-        lo, hi = f.range
-        return type(v) is int and lo <= v <= hi, v
-    return False, None
-
-
 @dataclass(frozen=True)
 class _Layout:
     """What reading a policy's requests needs of its vocabulary, worked out once."""
 
     fields: tuple[RequestField, ...]         # the policy's fields, by name
     qualifiers: tuple[str, ...]
-    by_name: dict[str, RequestField]
+    rules: dict[str, Rule]                   # every field's rule, by name
     empty: dict[str, Any]                    # each own field's and qualifier's value when absent
 
 
@@ -106,19 +69,25 @@ _layouts: dict[int, tuple[Vocabulary, _Layout | None]] = {}
 
 
 def _layout(vocabulary: Vocabulary) -> _Layout | None:
-    """The policy's fields and qualifiers, by name; None when the model would
-    refuse the declarations themselves (it words that error)."""
+    """The policy's fields and qualifiers, by name, and their rules; None
+    when the model would refuse the declarations themselves (it words that
+    error)."""
     hit = _layouts.get(id(vocabulary))
     if hit is not None and hit[0] is vocabulary:
         return hit[1]
     fields = tuple(sorted(vocabulary.fields.values(), key=lambda f: f.name))
     quals = tuple(sorted(vocabulary.qualifiers))
-    names = [f.name for f in fields] + list(quals)
     layout = None
-    if len(set(names)) == len(names) and not set(names) & set(COMMON_FIELDS) and all(f.kind in FIELD_KINDS for f in fields):
-        empty: dict[str, Any] = {f.name: () if f.kind == "code_list" else None for f in fields}
-        empty.update({q: None for q in quals})
-        layout = _Layout(fields, quals, {f.name: f for f in fields}, empty)
+    if declaration_error(fields, quals) is None:
+        try:
+            rules = {**COMMON_RULES, **{f.name: field_rule(f) for f in fields},
+                     **{q: qualifier_rule(q) for q in quals}}
+        except InvalidRequest:  # a kind no rule reads
+            rules = None
+        if rules is not None:
+            empty: dict[str, Any] = {f.name: () if f.kind == "code_list" else None for f in fields}
+            empty.update({q: None for q in quals})
+            layout = _Layout(fields, quals, rules, empty)
     if len(_layouts) >= 16:  # a few vocabularies live at once; the entry keeps its own alive
         _layouts.clear()
     _layouts[id(vocabulary)] = (vocabulary, layout)
@@ -126,53 +95,22 @@ def _layout(vocabulary: Vocabulary) -> _Layout | None:
 
 
 def read_plain(data: dict[str, Any], vocabulary: Vocabulary, layout: _Layout) -> PlainRequest | None:
-    """The request when it is plainly valid (see the module's note), else
-    None.  ``data`` has passed check_untrusted."""
-    by_name = layout.by_name
-    own = dict(layout.empty)
-    common: dict[str, Any] = {"date_of_service": None, "service": None, "cpt": None,
-                              "findings": (), "unknown_findings": ()}
-    for k, v in data.items():
-        if k in by_name:
-            ok, value = _own_value(by_name[k], v)
-            if not ok:
+    """The request when every rule passes it, else None.  ``data`` has
+    passed check_untrusted."""
+    rules = layout.rules
+    values: dict[str, Any] = {"date_of_service": None, "service": None, "cpt": None, "findings": (),
+                              "unknown_findings": (), **layout.empty}
+    try:
+        for k, v in data.items():
+            rule = rules.get(k)
+            if rule is None:
                 return None
-            own[k] = value
-        elif k in own:  # a qualifier: any id
-            if v is not None and (type(v) is not str or not ID_RE.match(v)):
-                return None
-            own[k] = v
-        elif k == "date_of_service":
-            if v is not None:
-                if type(v) is not str:
-                    return None
-                try:
-                    common[k] = parse_date(v)
-                except InvalidRequest:
-                    return None
-        elif k == "service":
-            if v is not None and (type(v) is not str or not ID_RE.match(v) or v not in vocabulary.services):
-                return None
-            common[k] = v
-        elif k == "cpt":
-            if v is not None:
-                if type(v) is not str or normal_cpt(v) is None:
-                    return None
-                common[k] = normal_cpt(v)
-        elif k in ("findings", "unknown_findings"):
-            ids = _ids(v, vocabulary.findings)
-            if ids is None:
-                return None
-            common[k] = ids
-        else:
-            return None
-    if common["service"] is None and common["cpt"] is None:
+            values[k] = rule(v, vocabulary)
+        check_whole(values.get, vocabulary)
+    except Refusal:
         return None
-    if set(common["findings"]) & set(common["unknown_findings"]):
-        return None
-    if vocabulary.out_of_bounds({f: own.get(f) for f in vocabulary.fields}):
-        return None
-    return PlainRequest(own=own, fields=layout.fields, qualifiers=layout.qualifiers, **common)
+    common = {k: values.pop(k) for k in COMMON_FIELDS}
+    return PlainRequest(own=values, fields=layout.fields, qualifiers=layout.qualifiers, **common)
 
 
 def read_request(data: Any, vocabulary: Vocabulary) -> Request | PlainRequest:
