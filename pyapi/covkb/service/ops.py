@@ -117,8 +117,10 @@ class Worker:
         except CovkbError as err:
             status, prob = from_error(err)
             return status, PROBLEM, dumps(prob)
-        except Exception as exc:  # one line, never a traceback to the client
-            return 500, PROBLEM, dumps(problem(500, "internal", f"{type(exc).__name__}: {exc}".splitlines()[0]))
+        except Exception:  # the details go to the log; the client gets words, no exception or traceback
+            logging.getLogger("covkb.service").exception("operation %s", op)
+            return 500, PROBLEM, dumps(problem(500, "internal", "internal error: the service failed on this "
+                                                                "request; its log has the details"))
 
     def op_ping(self, body: bytes) -> tuple[int, str, bytes]:
         return 200, JSON, b'{"pong":true}'
