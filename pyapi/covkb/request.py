@@ -85,6 +85,9 @@ class Request(BaseModel):
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in d.items() if v not in (None, [], ())}
 
 
+_LIST_SCHEMA = {"json_schema_extra": {"maxItems": MAX_LIST}}  # a list's bound, in the JSON schema
+
+
 def _validated(rule: Rule, typ: Any, default: Any, schema: dict[str, Any] | None = None) -> tuple[Any, Any]:
     """A field of the model: its type once read, validated by its rule (which
     words a refusal), and its value when absent."""
@@ -100,8 +103,9 @@ def _validated(rule: Rule, typ: Any, default: Any, schema: dict[str, Any] | None
 
 def _own_field(f: RequestField) -> tuple[Any, Any]:
     typ, default = field_type(f)
-    schema: dict[str, Any] = {"max_length": MAX_LIST} if f.kind == "code_list" else {}
-    if f.numeric:  # for the JSON schema: the rule checks the range
+    # for the JSON schema only: the rule checks the length or the range
+    schema = _LIST_SCHEMA if f.kind == "code_list" else None
+    if f.numeric:
         schema = {"json_schema_extra": dict(zip(("minimum", "maximum"), f.range))}
     return _validated(field_rule(f), typ, default, schema)
 
@@ -134,7 +138,7 @@ def _model_of(vocabulary: Vocabulary) -> type[Request]:
         if clash:
             raise InvalidRequest(clash)
         spec: dict[str, Any] = {
-            name: _validated(rule, *COMMON_TYPES[name], {"max_length": MAX_LIST} if name.endswith("findings") else None)
+            name: _validated(rule, *COMMON_TYPES[name], _LIST_SCHEMA if name.endswith("findings") else None)
             for name, rule in COMMON_RULES.items()}
         spec.update({f.name: _own_field(f) for f in fields})
         spec.update({q: _validated(qualifier_rule(q), str | None, None) for q in quals})
