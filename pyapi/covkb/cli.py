@@ -6,11 +6,13 @@ failure ends in one line and status 3.  No traceback reaches a user.
 
 This module is the entry point.  ``covkb determine`` (a new process per
 question is the common use) is read here without typer, which with its
-pydantic-built option parsers would be most of the start-up; anything the
-plain reading is not sure of (help, short options, a value typer would
-refuse) goes to the typer app in ``covkb.commands``, as every other command
-does, so both give the same output and errors: both run
-``covkb.determine_command``.
+option parsers would be most of the start-up (about 45 % of the process,
+measured A/B by bench/fast_paths.py); anything the plain reading is not
+sure of (help, a value typer would refuse) goes to the typer app in
+``covkb.commands``, as every other command does.  Both readers are made
+from one declaration of determine's options
+(``covkb.determine_command.OPTIONS``) and both run
+``covkb.determine_command``, so they give the same output and errors.
 """
 
 from __future__ import annotations
@@ -18,17 +20,13 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from .console import EngineName, PictureFormat, _Exit, echo
-from .determine_command import run_determine
+from .console import _Exit, echo
+from .determine_command import OPTIONS, run_determine
 from .errors import CovkbError
 
-
-# determine's own options (long forms) and the parameter each sets
-_OPTIONS = {"--request": "request", "--service": "service", "--cpt": "cpt", "--finding": "finding",
-            "--unknown-finding": "unknown_finding", "--date": "date", "--policy": "policy",
-            "--version": "version", "--draft": "version", "--engine": "engine", "--format": "fmt"}
-_REPEATABLE = {"finding", "unknown_finding"}
-_SHORT = {"-f": "--format", "-r": "--request"}  # the short forms determine declares, each taking a value
+# determine's own options (covkb.determine_command.OPTIONS): each long flag and the option it is
+_OPTIONS = {flag: o for o in OPTIONS for flag in o.flags if flag.startswith("--")}
+_SHORT = {flag: o.flags[0] for o in OPTIONS for flag in o.flags if not flag.startswith("--")}  # each takes a value
 
 
 def _determine_options(args: list[str]) -> dict[str, Any] | None:
@@ -47,7 +45,7 @@ def _determine_options(args: list[str]) -> dict[str, Any] | None:
         "".join(args).encode("utf-8")
     except UnicodeEncodeError:
         return None
-    values: dict[str, Any] = {"finding": [], "unknown_finding": []}
+    values: dict[str, Any] = {o.dest: [] for o in OPTIONS if o.repeatable}
     extra: list[str] = []
     i = 1
     while i < len(args):
@@ -63,8 +61,8 @@ def _determine_options(args: list[str]) -> dict[str, Any] | None:
         name, eq, value = word.partition("=")
         if name in ("--", "--help"):
             return None
-        dest = _OPTIONS.get(name)
-        if dest is None:
+        option = _OPTIONS.get(name)
+        if option is None:
             extra.append(word)
             continue
         if not eq:
@@ -72,19 +70,19 @@ def _determine_options(args: list[str]) -> dict[str, Any] | None:
                 return None
             value = args[i]
             i += 1
-        if dest in _REPEATABLE:
-            values[dest].append(value)
-        elif dest in values:
+        if option.repeatable:
+            values[option.dest].append(value)
+        elif option.dest in values:
             return None
         else:
-            values[dest] = value
+            values[option.dest] = value
     try:
-        values["engine"] = EngineName(values.get("engine", "prolog"))
-        values["fmt"] = PictureFormat(values.get("fmt", "text"))
+        for o in OPTIONS:
+            if o.choices is not None:
+                values[o.dest] = o.choices(values[o.dest]) if o.dest in values else o.default
     except ValueError:
         return None
-    return {"request": None, "service": None, "cpt": None, "date": None, "policy": None, "version": None,
-            **values, "extra": extra}
+    return {**{o.dest: o.default for o in OPTIONS}, **values, "extra": extra}
 
 
 def main() -> None:

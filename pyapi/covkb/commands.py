@@ -9,6 +9,7 @@ share are in ``covkb.console``.
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import json
 import sys
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any, Optional
 import typer
 
 from .console import POLICY_HELP, EngineName, Format, PictureFormat, _Exit, _fail, _kb, _policy, _UserFiles, echo
-from .determine_command import _render, run_determine
+from .determine_command import OPTIONS, Option, _render, run_determine
 from .errors import CovkbError, InvalidRequest
 from .service.http_protocol import HTTP_LIMITS
 
@@ -29,30 +30,29 @@ app = typer.Typer(
 )
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def determine(
-    ctx: typer.Context,
-    request: Optional[str] = typer.Option(None, "--request", "-r", help="Request JSON file, or - for stdin."),
-    service: Optional[str] = typer.Option(None, help="Service id (see `covkb vocab`)."),
-    cpt: Optional[str] = typer.Option(None, help="CPT or HCPCS code, e.g. 99213."),
-    finding: list[str] = typer.Option([], "--finding", help="Finding present; repeatable."),
-    unknown_finding: list[str] = typer.Option([], "--unknown-finding", help="Finding whose presence is unknown; repeatable."),
-    date: Optional[str] = typer.Option(None, "--date", help="Date of service YYYY-MM-DD (default: today)."),
-    policy: Optional[str] = typer.Option(None, "--policy", help=POLICY_HELP),
-    version: Optional[str] = typer.Option(
-        None, "--version", "--draft", help="Decide by this version id or draft file (.toml or .pl), not the one in force."),
-    engine: EngineName = typer.Option(EngineName.prolog, help="Reasoning engine."),
-    fmt: PictureFormat = typer.Option(
-        PictureFormat.text, "--format", "-f",
-        help="Output format; dot and svg draw the derivation (svg needs Graphviz's dot)."),
-) -> None:
+def determine(ctx: typer.Context, **options: Any) -> None:
     """Is this service medically necessary for this patient, and why (not)?
 
     The policy's own request fields are options too, as `covkb vocab` lists
     them: --FIELD VALUE (a code list's field repeated), --BOOLEAN or
     --not-BOOLEAN, a qualifier as --QUALIFIER VALUE (see the README)."""
-    run_determine(request=request, service=service, cpt=cpt, finding=finding, unknown_finding=unknown_finding,
-                  date=date, policy=policy, version=version, engine=engine, fmt=fmt, extra=list(ctx.args))
+    run_determine(**options, extra=list(ctx.args))
+
+
+def _option_parameter(o: Option) -> inspect.Parameter:
+    """One of determine's declared options as typer reads a parameter."""
+    annotation: Any = list[str] if o.repeatable else o.choices or Optional[str]
+    default = list(o.default) if o.repeatable else o.default
+    return inspect.Parameter(o.dest, inspect.Parameter.KEYWORD_ONLY, annotation=annotation,
+                             default=typer.Option(default, *o.flags, help=o.help))
+
+
+# its parameters are determine_command.OPTIONS, the declaration covkb.cli's plain reading is made from too
+determine.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+    [inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context),
+     *map(_option_parameter, OPTIONS)])
+determine.__annotations__ = {p.name: p.annotation for p in determine.__signature__.parameters.values()}
+app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(determine)
 
 
 def _field_label(f: Any) -> str:

@@ -1,14 +1,50 @@
-"""``covkb determine``, its options read: by the plain reader in
-``covkb.cli`` (the common case: a new process per question) or by the typer
-app in ``covkb.commands``; and a determination rendered in a format."""
+"""``covkb determine``: its options, declared once (``OPTIONS``), from which
+both readers of its command line are made: the plain reader in
+``covkb.cli`` (the common case: a new process per question, read without
+typer) and the typer command in ``covkb.commands``; and a determination
+rendered in a format."""
 
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
-from .console import AnyFormat, EngineName, _fail, _kb, _UserFiles, echo
+from .console import POLICY_HELP, AnyFormat, EngineName, PictureFormat, _fail, _kb, _UserFiles, echo
 from .errors import CovkbError, InvalidRequest
+
+
+@dataclass(frozen=True)
+class Option:
+    """One of determine's own options: the run_determine parameter it sets,
+    its flags (the first its long name; a short one takes a value too), its
+    help, its value when not given, and whether it may be repeated (a list)
+    or names one of an Enum's values."""
+
+    dest: str
+    flags: tuple[str, ...]
+    help: str
+    default: Any = None
+    repeatable: bool = False
+    choices: type[Enum] | None = None
+
+
+OPTIONS = (
+    Option("request", ("--request", "-r"), "Request JSON file, or - for stdin."),
+    Option("service", ("--service",), "Service id (see `covkb vocab`)."),
+    Option("cpt", ("--cpt",), "CPT or HCPCS code, e.g. 99213."),
+    Option("finding", ("--finding",), "Finding present; repeatable.", default=(), repeatable=True),
+    Option("unknown_finding", ("--unknown-finding",), "Finding whose presence is unknown; repeatable.", default=(),
+           repeatable=True),
+    Option("date", ("--date",), "Date of service YYYY-MM-DD (default: today)."),
+    Option("policy", ("--policy",), POLICY_HELP),
+    Option("version", ("--version", "--draft"),
+           "Decide by this version id or draft file (.toml or .pl), not the one in force."),
+    Option("engine", ("--engine",), "Reasoning engine.", default=EngineName.prolog, choices=EngineName),
+    Option("fmt", ("--format", "-f"), "Output format; dot and svg draw the derivation (svg needs Graphviz's dot).",
+           default=PictureFormat.text, choices=PictureFormat),
+)
 
 
 def _policy_fields(args: list[str], vocabulary: Any) -> dict[str, Any]:
@@ -90,7 +126,7 @@ def _render(kb: Any, det: Any, fmt: AnyFormat) -> str:
 def run_determine(*, request: str | None, service: str | None, cpt: str | None, finding: list[str],
                   unknown_finding: list[str], date: str | None, policy: str | None, version: str | None,
                   engine: EngineName, fmt: AnyFormat, extra: list[str]) -> None:
-    """`covkb determine`, its options read (by typer or by _determine_options)."""
+    """`covkb determine`, its options (OPTIONS) read by typer or by covkb.cli's plain reader."""
     try:
         data: dict[str, Any] = _read_request(request) if request else {}
         kb = _kb(engine, policy)
