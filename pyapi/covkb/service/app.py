@@ -661,16 +661,14 @@ def serve(host: str = "127.0.0.1", port: int = 8000, settings: Settings | None =
 
         return supervise(host, port, settings, log_level)
     if settings.public_url is None:
+        from .http_rules import origin
+
         settings.public_url = origin(host, port)
     app = create_app(settings)
     uvicorn.run(app, host=host, port=port, log_level=log_level, http=http_protocol(settings.limits()),
                 **settings.uvicorn_options())
     return 0
 
-
-def origin(host: str, port: int) -> str:
-    """http://host:port, as a client writes it (an IPv6 address in brackets)."""
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def main(argv: list[str] | None = None) -> None:

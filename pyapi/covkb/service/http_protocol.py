@@ -104,108 +104,116 @@ def http_protocol(limits: ConnectionLimits | None = None, on_close: Any = None) 
         from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
     except ImportError:
         return "auto"
-    lim = limits or ConnectionLimits()
+    return type("LimitedHttpTools", (_Limited, HttpToolsProtocol),
+                {"limits": limits or ConnectionLimits(), "on_close": staticmethod(on_close or (lambda: None))})
 
-    class LimitedHttpTools(HttpToolsProtocol):
-        _head_open = False
-        _head_bytes = 0
-        _headers = 0
-        _refused = False
-        _head_timer: asyncio.TimerHandle | None = None
 
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            super().connection_made(_OneWrite(transport))  # type: ignore[arg-type]
-            self._arm_head_timer()
+class _Limited:
+    """The limits, over uvicorn's HttpToolsProtocol (http_protocol() makes
+    the class): its parser callbacks and data_received, with counts and a
+    timer of their own."""
 
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._disarm_head_timer()
-            super().connection_lost(exc)
-            if on_close is not None:
-                on_close()
+    limits: ConnectionLimits
+    on_close: Any
+    transport: Any
+    cycle: Any
+    flow: Any
+    _head_open = False
+    _head_bytes = 0
+    _headers = 0
+    _refused = False
+    _refusal = b""
+    _head_timer: asyncio.TimerHandle | None = None
 
-        def data_received(self, data: bytes) -> None:
-            if self._refused:
-                return
-            super().data_received(data)
-            if self._head_open and not self._refused:
-                # bytes of a head still incomplete once this piece is parsed (from the piece it began
-                # in: at most one piece too many), so httptools never buffers more than the limit
-                self._head_bytes += len(data)
-                if self._head_bytes > lim.max_head_bytes:
-                    self._refuse(431, f"a request's line and headers are at most {lim.max_head_bytes} bytes")
-            if self._refused:
-                self._send_refusal()
+    def connection_made(self, transport: asyncio.Transport) -> None:
+        super().connection_made(_OneWrite(transport))  # type: ignore[misc, arg-type]
+        self._arm_head_timer()
 
-        def on_message_begin(self) -> None:
-            super().on_message_begin()
-            self._head_open, self._head_bytes, self._headers = True, 0, 0
-            self._arm_head_timer()
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_head_timer()
+        super().connection_lost(exc)  # type: ignore[misc]
+        self.on_close()
 
-        def on_header(self, name: bytes, value: bytes) -> None:
-            self._headers += 1
-            if self._headers > lim.max_headers:
-                self._refuse(431, f"a request has at most {lim.max_headers} headers")
-            if not self._refused:
-                super().on_header(name, value)
+    def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return
+        super().data_received(data)  # type: ignore[misc]
+        if self._head_open and not self._refused:
+            # bytes of a head still incomplete once this piece is parsed (from the piece it began
+            # in: at most one piece too many), so httptools never buffers more than the limit
+            self._head_bytes += len(data)
+            if self._head_bytes > self.limits.max_head_bytes:
+                self._refuse(431, f"a request's line and headers are at most {self.limits.max_head_bytes} bytes")
+        if self._refused:
+            self._send_refusal()
 
-        def on_headers_complete(self) -> None:
-            self._head_open = False
-            self._disarm_head_timer()
-            if not self._refused:
-                super().on_headers_complete()
+    def on_message_begin(self) -> None:
+        super().on_message_begin()  # type: ignore[misc]
+        self._head_open, self._head_bytes, self._headers = True, 0, 0
+        self._arm_head_timer()
 
-        def on_body(self, body: bytes) -> None:
-            if not self._refused:
-                super().on_body(body)
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._headers += 1
+        if self._headers > self.limits.max_headers:
+            self._refuse(431, f"a request has at most {self.limits.max_headers} headers")
+        if not self._refused:
+            super().on_header(name, value)  # type: ignore[misc]
 
-        def on_message_complete(self) -> None:
-            if not self._refused:
-                super().on_message_complete()
+    def on_headers_complete(self) -> None:
+        self._head_open = False
+        self._disarm_head_timer()
+        if not self._refused:
+            super().on_headers_complete()  # type: ignore[misc]
 
-        def shutdown(self) -> None:
-            c = self.cycle
-            if c is not None and not c.response_started and c.more_body:
-                # a body still arriving: answer now rather than wait out the grace for it
-                self._refuse(503, "the service is shutting down; send the request again")
-                self._send_refusal()
-                return
-            super().shutdown()
+    def on_body(self, body: bytes) -> None:
+        if not self._refused:
+            super().on_body(body)  # type: ignore[misc]
 
-        def _refuse(self, status: int, detail: str) -> None:
-            if not self._refused:
-                self._refused = True
-                self._refusal = _refusal(status, detail)
+    def on_message_complete(self) -> None:
+        if not self._refused:
+            super().on_message_complete()  # type: ignore[misc]
 
-        def _send_refusal(self) -> None:
-            self._disarm_head_timer()
-            t = self.transport
-            if t.is_closing():
-                return
-            t.write(self._refusal)
-            getattr(t, "_flush", lambda: None)()
-            if t.can_write_eof():
-                # a lingering close: what the client still sends is read and dropped for a moment, so
-                # that closing with unread data does not reset the connection before it reads the answer
-                t.write_eof()
-                self.flow.resume_reading()
-                asyncio.get_running_loop().call_later(LINGER, t.close)
-            else:
-                t.close()
+    def shutdown(self) -> None:
+        c = self.cycle
+        if c is not None and not c.response_started and c.more_body:
+            # a body still arriving: answer now rather than wait out the grace for it
+            self._refuse(503, "the service is shutting down; send the request again")
+            self._send_refusal()
+            return
+        super().shutdown()  # type: ignore[misc]
 
-        def _arm_head_timer(self) -> None:
-            self._disarm_head_timer()
-            self._head_timer = asyncio.get_running_loop().call_later(lim.head_timeout, self._head_late)
+    def _refuse(self, status: int, detail: str) -> None:
+        if not self._refused:
+            self._refused = True
+            self._refusal = _refusal(status, detail)
 
-        def _disarm_head_timer(self) -> None:
-            if self._head_timer is not None:
-                self._head_timer.cancel()
-                self._head_timer = None
+    def _send_refusal(self) -> None:
+        self._disarm_head_timer()
+        t = self.transport
+        if t.is_closing():
+            return
+        t.write(self._refusal)
+        getattr(t, "_flush", lambda: None)()
+        if t.can_write_eof():
+            # a lingering close: what the client still sends is read and dropped for a moment, so
+            # that closing with unread data does not reset the connection before it reads the answer
+            t.write_eof()
+            self.flow.resume_reading()
+            asyncio.get_running_loop().call_later(LINGER, t.close)
+        else:
+            t.close()
 
-        def _head_late(self) -> None:
+    def _arm_head_timer(self) -> None:
+        self._disarm_head_timer()
+        self._head_timer = asyncio.get_running_loop().call_later(self.limits.head_timeout, self._head_late)
+
+    def _disarm_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
             self._head_timer = None
-            idle = self.cycle is None or self.cycle.response_complete
-            if self._head_open or (idle and not self._refused and self.cycle is None):
-                self._refuse(408, f"a request's line and headers must arrive within {lim.head_timeout:g} s")
-                self._send_refusal()
 
-    return LimitedHttpTools
+    def _head_late(self) -> None:
+        self._head_timer = None
+        if self._head_open or self.cycle is None:  # a head still arriving, or none yet on this connection
+            self._refuse(408, f"a request's line and headers must arrive within {self.limits.head_timeout:g} s")
+            self._send_refusal()

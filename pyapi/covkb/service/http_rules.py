@@ -37,6 +37,12 @@ SECURITY_HEADERS = (
 )
 
 
+def origin(host: str, port: int) -> str:
+    """http://host:port, as a client writes it (an IPv6 address in brackets):
+    the default public URL of a server bound there."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 def accepted(path: str) -> frozenset[str] | None:
     """The media types a POST to path accepts (None: the route declares none)."""
     for route, types in ACCEPTS:

@@ -123,7 +123,7 @@ def supervise(host: str, port: int, settings: Any, log_level: str = "warning") -
         return 1
     listen.setblocking(False)
     if settings.public_url is None:  # the port bound (0: the one chosen)
-        from .app import origin
+        from .http_rules import origin
 
         settings.public_url = origin(host, listen.getsockname()[1])
     board = Board.create(n)
