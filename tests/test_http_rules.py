@@ -7,6 +7,7 @@ test failed before these rules existed."""
 from __future__ import annotations
 
 import json
+import re
 import signal
 import socket
 import time
@@ -171,3 +172,29 @@ def test_a_streamed_batch_over_the_limit_ends_with_an_error_record_not_a_cut(ser
     *lines, last = records
     assert [r["line"] for r in lines] == list(range(1, len(lines) + 1))
     assert last["error"]["code"] == "too_large" and last["lines_read"] == len(lines)
+
+
+PYTHON_INTERNALS = re.compile(r"Traceback|File \"|\.py\b|\b[A-Z]\w*(Error|Exception)\b|/work/|site-packages")
+CDS = "/cds-services/covkb-order-sign"
+# hostile calls of every kind this suite makes, each answered in words only
+HOSTILE = [
+    ("GET", "/v1/determine", {}, b""),
+    ("POST", "/v1/determine", {"content-type": "text/plain"}, b"{}"),
+    ("POST", "/v1/determine", {"content-type": "application/json"}, b"[" * 5000 + b"]" * 5000),
+    ("POST", "/v1/determine", {"content-type": "application/json"}, b'{"service": "nk_cell_test", "x": 1e999}'),
+    ("POST", "/v1/determine", {"content-type": "application/json"}, b"\xff\xfe"),
+    ("POST", "/v1/determine?engine=fortran", {"content-type": "application/json"}, b"{}"),
+    ("POST", CDS, {"content-type": "application/json"}, b'{"hook": "order-sign", "context": ' + b"[" * 20000),
+    ("POST", CDS, {"content-type": "application/json"}, b'{"hook": "order-sign", "context": {"draftOrders": 1}}'),
+    ("POST", "/v1/batch", {"content-type": "application/x-ndjson"}, b"[" * 100000 + b"\n{}\n\xff\n"),
+    ("GET", "/v1/explanations/" + "A" * 3000, {}, b""),
+    ("GET", "/v1/policies/../../etc/passwd", {}, b""),
+    ("GET", "/v1/policies/cigna-0284/diff?a=x&b=%00", {}, b""),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "headers", "body"), HOSTILE, ids=[f"{m} {p[:40]}" for m, p, _, _ in HOSTILE])
+def test_no_answer_carries_python_internals(server, method, path, headers, body) -> None:
+    r = httpx.request(method, f"{server.url}{path}", headers=headers, content=body, timeout=60)
+    assert r.status_code < 500 or r.status_code == 503, r.text[:300]
+    assert not PYTHON_INTERNALS.search(r.text), r.text[:300]
