@@ -209,3 +209,17 @@ def test_each_outcome_colour_has_aa_contrast_and_a_mark_besides_colour(page, add
     assert (hi + 0.05) / (lo + 0.05) >= 4.5
     mark = box.locator("h2").evaluate("e => getComputedStyle(e, '::before').content")
     assert mark not in ("none", "normal", '""')
+
+
+def test_the_api_docs_render_from_covkbs_own_assets_under_its_csp(page, server) -> None:
+    """/docs used to load Swagger UI from a CDN with an inline script."""
+    asked: list[str] = []
+    blocked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url))
+    page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text
+            and "script" in m.text else None)
+    page.goto("/docs")
+    expect(page.locator(".opblock").first).to_be_visible()
+    assert page.locator(".opblock").count() >= 10  # every operation listed
+    assert asked and all(u.startswith(server.url) for u in asked), [u for u in asked if not u.startswith(server.url)]
+    assert not blocked, blocked

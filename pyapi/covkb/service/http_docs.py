@@ -2,9 +2,11 @@
 
 FastAPI's own /docs loads Swagger UI from a CDN (unpinned, without
 integrity) and starts it with an inline script, which the service's
-Content-Security-Policy forbids.  Here the Swagger UI files come from the
-``swagger-ui-bundle`` package, served under /docs-assets/swagger-ui, and the
-page starts it from a file of covkb's own (static/docs.js).
+Content-Security-Policy forbids.  Here the Swagger UI files come from a
+package, served under /docs-assets/swagger-ui, and the page starts it from
+a file of covkb's own (static/docs.js).  The package is fastapi-offline,
+for its Swagger UI 5 assets only: ``swagger-ui-bundle`` ships Swagger UI
+4.15, which cannot read the OpenAPI 3.1 document FastAPI writes.
 """
 
 from __future__ import annotations
@@ -32,9 +34,10 @@ PAGE = """<!doctype html>
 
 
 def mount_docs(app: FastAPI) -> None:
-    from swagger_ui_bundle import swagger_ui_path
+    from importlib.resources import files
 
-    app.mount("/docs-assets/swagger-ui", StaticFiles(directory=str(swagger_ui_path)), name="swagger-ui")
+    swagger_ui = files("fastapi_offline") / "static"
+    app.mount("/docs-assets/swagger-ui", StaticFiles(directory=str(swagger_ui)), name="swagger-ui")
     app.mount("/docs-assets/covkb", StaticFiles(directory=str(STATIC)), name="service-static")
 
     @app.get("/docs", include_in_schema=False)
