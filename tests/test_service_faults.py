@@ -207,6 +207,39 @@ def test_killing_the_supervisor_with_sigkill_leaves_no_process_holding_the_port(
         s.stop()
 
 
+def _listening_inode(port: int) -> str:
+    for line in open("/proc/net/tcp").read().splitlines()[1:]:
+        f = line.split()
+        if f[1].endswith(f":{port:04X}") and f[3] == "0A":  # state LISTEN
+            return f[9]
+    raise AssertionError(f"nothing listens on {port}")
+
+
+def _socket_inodes(pid: int) -> set[str]:
+    out = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            link = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if link.startswith("socket:["):
+            out.add(link[8:-1])
+    return out
+
+
+def test_inline_an_engine_worker_does_not_hold_the_listening_socket(inline) -> None:
+    """It used to inherit it, and kept the port open after its server process was gone."""
+    r = httpx.get(f"{inline.url}/v1/policies/cigna-0284/versions/2025-02-15/check", timeout=300)
+    assert r.status_code == 200  # check runs on the server process's engine worker, started for it
+    listening = _listening_inode(inline.port)
+    servers = inline.worker_pids()
+    workers = [int(k) for p in servers for t in os.listdir(f"/proc/{p}/task")
+               for k in open(f"/proc/{p}/task/{t}/children").read().split()]
+    assert workers, "no engine worker was started"
+    assert all(listening in _socket_inodes(p) for p in servers)
+    assert not any(listening in _socket_inodes(w) for w in workers)
+
+
 def _pool_scenario(scenario, size: int, depth: int) -> None:
     """Run scenario(pool) against a real pool of engine workers (no KB loaded)."""
     import asyncio
