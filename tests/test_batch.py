@@ -130,3 +130,30 @@ def test_two_workers_with_a_full_line_memo_keep_every_line(tmp_path: Path, monke
     recs = [json.loads(x) for x in dst.read_text().splitlines()]
     assert summary.lines == len(recs) == 400 and summary.errors == 0
     assert {r["outcome"] for r in recs} == {"criteria_not_met"}
+
+
+HEADER = "service,prior_pregnancy_losses,date_of_service\n"
+GOOD = "nk_cell_test,3,2025-06-01\n"
+# (what the CSV does, its rows after the header, the records wanted: (line, an outcome or error words))
+CSV_CASES = [
+    ("a quoted line break stays inside its record",
+     GOOD + '"ivig",3,"2025-\n06-01"\n' + GOOD,
+     [(2, "not_covered"), (3, "date_of_service"), (5, "not_covered")]),
+    ("a doubled quote is a quote in the cell",
+     'nk_cell_test,3,2025-06-01\n"nk_""cell",3,2025-06-01\n',
+     [(2, "not_covered"), (3, 'nk_"cell')]),
+    ("an unterminated quote loses nothing: each line after it is a record of its own",
+     GOOD + '"nk_cell_test,3,2025-06-01\n' + GOOD + GOOD,
+     [(2, "not_covered"), (3, "unterminated quote"), (4, "not_covered"), (5, "not_covered")]),
+]
+
+
+@pytest.mark.parametrize(("what", "rows", "want"), CSV_CASES, ids=[c[0] for c in CSV_CASES])
+def test_csv_is_read_as_rfc_4180_says(tmp_path: Path, what: str, rows: str, want: list) -> None:
+    src, out = tmp_path / "in.csv", tmp_path / "out.jsonl"
+    src.write_text(HEADER + rows)
+    run_batch(str(src), str(out))
+    records = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [r["line"] for r in records] == [n for n, _ in want]
+    for rec, (_, words) in zip(records, want):
+        assert words == rec.get("outcome") or words in rec.get("error", {}).get("message", ""), rec

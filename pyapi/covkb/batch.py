@@ -179,10 +179,45 @@ def read_csv_header(src: BinaryIO, columns: list[str]) -> tuple[tuple[str, ...],
 
 
 def read_csv_rows(src: BinaryIO, header: tuple[str, ...], first: int = 2, offset: int = 0) -> Iterator[Item]:
-    """Each physical line after the header is one row (a cell never holds a
-    line break, so an unterminated quote spoils its own line only)."""
-    for n, raw, end in physical_lines(src, first, offset):
-        yield n, csv_raw(raw, header), end
+    """The records after the header, as RFC 4180 reads them: a quoted cell
+    may hold line breaks, so a record may span several lines (its number is
+    its first line's).  A quote still open at the end of the input, or over
+    MAX_REQUEST_BYTES, loses nothing: its first line is an error record
+    ("unterminated quote") and each line after it is read again as a record
+    of its own."""
+    lines = physical_lines(src, first, offset)
+    pending: list[tuple[int, bytes | None, int]] = []  # lines read ahead and given back
+    while True:
+        head = pending.pop(0) if pending else next(lines, None)
+        if head is None:
+            return
+        n, raw, end = head
+        if raw is None or raw.count(b'"') % 2 == 0:
+            yield n, csv_raw(raw, header), end
+            continue
+        # an open quote: the record goes on on the next lines, up to the one that closes it
+        taken: list[tuple[int, bytes | None, int]] = []
+        size, quotes, closed = len(raw), raw.count(b'"'), False
+        while size <= MAX_REQUEST_BYTES:
+            nxt = pending.pop(0) if pending else next(lines, None)
+            if nxt is None or nxt[1] is None:
+                if nxt is not None:
+                    taken.append(nxt)
+                break
+            taken.append(nxt)
+            size += len(nxt[1]) + 1
+            quotes += nxt[1].count(b'"')
+            if quotes % 2 == 0:
+                closed = size <= MAX_REQUEST_BYTES
+                break
+        if closed:
+            record = b"\n".join([raw, *(t[1] for t in taken if t[1] is not None)])
+            yield n, csv_raw(record, header), taken[-1][2]
+        else:
+            yield n, BadLine("unterminated quote: a quoted cell opens on this line and is not closed "
+                             f"{'before the input ends' if size <= MAX_REQUEST_BYTES else 'within 1 MiB'}; "
+                             "the lines after it are read as records of their own"), end
+            pending = taken + pending
 
 
 def csv_raw(raw: bytes | None, header: tuple[str, ...]) -> Raw:
@@ -195,7 +230,7 @@ def csv_raw(raw: bytes | None, header: tuple[str, ...]) -> Raw:
     try:
         cells = next(csv.reader([text], strict=True))
     except csv.Error as exc:
-        return BadLine(f"broken CSV quoting: {exc} (a cell cannot hold a line break)")
+        return BadLine(f"broken CSV quoting: {exc}")
     if len(cells) != len(header):
         return BadLine(f"row has {len(cells)} cells; the header has {len(header)}")
     return tuple(zip(header, cells))
