@@ -365,14 +365,10 @@ def _determine_routes(app: FastAPI, front: _Front, answers: _Answers) -> None:
                           "`covkb determine --format json`. Errors are problem details with covkb's code: "
                           "422 for a request the vocabulary refuses (with a suggestion), 400 for a body "
                           "that is not JSON, 413 over 1 MiB.")
-    async def determine(request: Request, engine: EngineName = EngineName.prolog, policy: Optional[str] = None,
-                        explain: bool = True,
-                        version: Optional[str] = Query(None, description="A version id (not the one in force)")) -> Response:
-        if policy is not None:
-            policy = front.policy_or_404(policy).id
+    @_with_query(DETERMINE_QUERY)
+    async def determine(request: Request, **query: Any) -> Response:
         body = await request.body()
-        return await answers.remembered("determine", {"policy": policy, "engine": engine.value, "explain": explain,
-                                                      "version": version}, body)
+        return await answers.remembered("determine", determine_args(front, query), body)
 
     @app.post("/v1/batch", summary="JSON Lines in, JSON Lines out, one record per line, in order",
               openapi_extra={"requestBody": {"required": True, "content": {"application/x-ndjson": {
@@ -495,14 +491,10 @@ def _cds_routes(app: FastAPI, front: _Front, answers: _Answers) -> None:
         return front.cds
 
     @app.post("/cds-services/{service_id}", summary="A CDS Hooks call (order-sign, order-select)")
-    async def cds_call(service_id: str, request: Request, engine: EngineName = EngineName.prolog) -> Response:
-        if service_id not in front.hooks:
-            raise _Http(404, "not_found", f"no CDS service {service_id!r}; GET /cds-services lists them")
-        hook, _ = front.hooks[service_id]
+    @_with_query(CDS_QUERY, ("service_id", str))
+    async def cds_call(service_id: str, request: Request, **query: Any) -> Response:
         body = await request.body()
-        return await answers.remembered("cds", {"hook": hook, "policy": front.service_policy[service_id],
-                                                "base_url": public_url(answers.settings), "engine": engine.value},
-                                        body)
+        return await answers.remembered("cds", cds_args(front, answers.settings, service_id, query), body)
 
 
 def _operation_routes(app: FastAPI, settings: Settings, pool: Any, answers: _Answers) -> None:
@@ -533,37 +525,30 @@ def _operation_routes(app: FastAPI, settings: Settings, pool: Any, answers: _Ans
 def _hot_path(app: FastAPI, front: _Front, answers: _Answers) -> Any:
     """The two routes every client and EHR call hits (a determination, a CDS
     Hooks call), answered without FastAPI's routing and parameter
-    machinery, which cost about half of the front's time per request.  A
+    machinery, which cost a quarter or more of a server's time per request
+    (A/B in bench/fast_paths.py).  Both ways of answering them are made from
+    one declaration: the routes' query parameters (DETERMINE_QUERY,
+    CDS_QUERY) and the operation each asks (determine_args, cds_args).  A
     request they do not plainly fit (another or a repeated query
-    parameter, a value FastAPI would refuse or convert, an unknown policy
-    or service) goes to FastAPI, which answers it as it always did."""
-    by_ref, hooks, service_policy, remembered = front.by_ref, front.hooks, front.service_policy, answers.remembered
+    parameter, a value the declaration does not read as FastAPI would, an
+    unknown policy or service) goes to FastAPI, which answers it."""
+    remembered, settings = answers.remembered, answers.settings
 
     def hot_route(scope: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
         path = scope["path"]
         if path == "/v1/determine":
-            q = _plain_query(scope["query_string"], ("engine", "policy", "explain", "version"))
-            if q is None:
-                return None
-            engine, explain, policy = q.get("engine", "prolog"), _BOOL.get(q.get("explain", "true")), q.get("policy")
-            if engine not in _ENGINES or explain is None or (policy is not None and policy not in by_ref):
-                return None
-            return "determine", {"policy": by_ref[policy].id if policy is not None else None, "engine": engine,
-                                 "explain": explain, "version": q.get("version")}
-        if path.startswith("/cds-services/") and path[len("/cds-services/"):] in hooks:
-            service = path[len("/cds-services/"):]
-            q = _plain_query(scope["query_string"], ("engine",))
-            if q is None or q.get("engine", "prolog") not in _ENGINES:
-                return None
-            return "cds", {"hook": hooks[service][0], "policy": service_policy[service],
-                           "base_url": public_url(answers.settings), "engine": q.get("engine", "prolog")}
+            q = _plain_query(scope["query_string"], DETERMINE_QUERY)
+            return None if q is None else ("determine", determine_args(front, q))
+        if path.startswith("/cds-services/"):
+            q = _plain_query(scope["query_string"], CDS_QUERY)
+            return None if q is None else ("cds", cds_args(front, settings, path[len("/cds-services/"):], q))
         return None
 
     async def hot(scope: dict[str, Any], receive: Any, send: Any) -> None:
         try:
             route = (hot_route(scope) if scope["type"] == "http" and scope["method"] == "POST"
                      and not scope.get("root_path") else None)
-        except Exception:  # FastAPI answers whatever this cannot read, as it always did
+        except Exception:  # FastAPI answers whatever this cannot read (a 404 among them), as it always did
             route = None
         if route is None:
             return await app(scope, receive, send)
@@ -586,23 +571,74 @@ def _hot_path(app: FastAPI, front: _Front, answers: _Answers) -> Any:
     return hot
 
 
-_ENGINES = frozenset(e.value for e in EngineName)
-_BOOL = {"true": True, "false": False}
+@dataclass(frozen=True)
+class _QueryParam:
+    """A query parameter of a hot route: its type and default as FastAPI
+    declares it, and how the hot path reads its text (plain: a ValueError or
+    KeyError where it leaves the request to FastAPI)."""
+
+    name: str
+    annotation: Any
+    default: Any
+    plain: Any
+    description: Optional[str] = None
 
 
-def _plain_query(raw: bytes, names: tuple[str, ...]) -> dict[str, str] | None:
-    """A query string of the given parameters, each at most once and not
-    empty; None for anything else."""
-    if not raw:
-        return {}
-    from urllib.parse import parse_qsl
+_ENGINE = _QueryParam("engine", EngineName, EngineName.prolog, EngineName)
+DETERMINE_QUERY = (_ENGINE, _QueryParam("policy", Optional[str], None, str),
+                   _QueryParam("explain", bool, True, {"true": True, "false": False}.__getitem__),
+                   _QueryParam("version", Optional[str], None, str, "A version id (not the one in force)"))
+CDS_QUERY = (_ENGINE,)
 
-    out: dict[str, str] = {}
-    for k, v in parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
-        if k in out or k not in names or not v:
-            return None
-        out[k] = v
-    return out
+
+def determine_args(front: _Front, q: dict[str, Any]) -> dict[str, Any]:
+    """What POST /v1/determine asks of the engines, its query read."""
+    policy = front.policy_or_404(q["policy"]).id if q["policy"] is not None else None
+    return {"policy": policy, "engine": q["engine"].value, "explain": q["explain"], "version": q["version"]}
+
+
+def cds_args(front: _Front, settings: Settings, service_id: str, q: dict[str, Any]) -> dict[str, Any]:
+    """What a CDS Hooks call asks of the engines, its query read."""
+    if service_id not in front.hooks:
+        raise _Http(404, "not_found", f"no CDS service {service_id!r}; GET /cds-services lists them")
+    return {"hook": front.hooks[service_id][0], "policy": front.service_policy[service_id],
+            "base_url": public_url(settings), "engine": q["engine"].value}
+
+
+def _with_query(params: tuple[_QueryParam, ...], *path: tuple[str, Any]) -> Any:
+    """A route's signature for FastAPI: its path parameters, the request,
+    and the declared query parameters (the route takes them as **query)."""
+    import inspect
+
+    def sign(route: Any) -> Any:
+        kw = inspect.Parameter.KEYWORD_ONLY
+        route.__signature__ = inspect.Signature([
+            *(inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=t) for n, t in path),
+            inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request),
+            *(inspect.Parameter(p.name, kw, annotation=p.annotation, default=Query(p.default, description=p.description))
+              for p in params)])
+        return route
+
+    return sign
+
+
+def _plain_query(raw: bytes, params: tuple[_QueryParam, ...]) -> dict[str, Any] | None:
+    """A query string of the declared parameters, each at most once, not
+    empty and read plainly, the others at their defaults; None for anything
+    else."""
+    out: dict[str, Any] = {}
+    if raw:
+        from urllib.parse import parse_qsl
+
+        by_name = {p.name: p for p in params}
+        for k, v in parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
+            if k in out or k not in by_name or not v:
+                return None
+            try:
+                out[k] = by_name[k].plain(v)
+            except (KeyError, ValueError):
+                return None
+    return {p.name: out.get(p.name, p.default) for p in params}
 
 
 class _StreamingBody(StreamingResponse):
