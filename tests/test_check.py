@@ -17,7 +17,7 @@ DRAFTS = Path(__file__).parent / "drafts"
 POLICY = Policy()
 
 FAULTS = [
-    ("conflict.pl", "conflict", "error", ("antenatal_transabdominal_cerclage", "tac_during_pregnancy_not_medically_necessary")),
+    ("conflict.pl", "policy_conflict", "error", ("antenatal_transabdominal_cerclage", "tac_during_pregnancy_not_medically_necessary")),
     ("unreachable.pl", "unreachable_statement", "error", ("cerclage_pregnant_and_not",)),
     ("subsumed.pl", "subsumed_statement", "warning", ("nk_cell_testing_during_pregnancy_not_covered", "nk_cell_testing_not_covered")),
     ("code_gap.pl", "code_gap", "warning", ()),
@@ -40,7 +40,7 @@ def test_faulty_draft_is_flagged(draft: str, kind: str, severity: str, statement
 
 def test_a_conflict_comes_with_a_witness_request_that_really_conflicts(kb) -> None:
     report = check(POLICY.data(POLICY.draft(DRAFTS / "conflict.pl")))
-    (conflict,) = [f for f in report.findings if f.kind == "conflict"]
+    (conflict,) = [f for f in report.findings if f.kind == "policy_conflict"]
     assert conflict.witness["service"] == "transabdominal_cerclage" and conflict.witness["pregnant"] is True
 
 

@@ -77,7 +77,7 @@ def check(data: VersionData) -> CheckReport:
     for a, b in combinations(sorted(statements), 2):
         w = solver.witness("conflict", a, b)
         if w is not None:
-            add(Finding("conflict", "error",
+            add(Finding("policy_conflict", "error",  # the word determine and diff use
                         f"statements {a} and {b} both apply to the witness request with different outcomes",
                         (a, b), w))
             continue

@@ -374,7 +374,8 @@ def _diff_text(report: Any, md: bool, with_regions: bool) -> str:
     pad = "- " if md else "    "
     lines = [f"{'# ' if md else ''}covkb diff {report.a} → {report.b}: {report.summary_line()}",
              f"{d['changed_regions']} changed region(s) ({kinds}); {d['regions_examined']} regions examined "
-             f"in {d['seconds']} s"]
+             f"in {d['seconds']} s" + (f"; {d['regions_copied']} changed region(s) copied, unexamined, to services "
+                                        "no fact names (both versions treat them alike)" if d["regions_copied"] else "")]
     for c in report.changes():
         lines += ["", f"{'## ' if md else ''}{change_heading(c)}"]
         lines += [pad + line for line in change_affects(c, words)]

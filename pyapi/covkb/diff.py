@@ -66,6 +66,7 @@ class Answer:
     error: str | None = None
     citations: frozenset[tuple[str, str]] = frozenset()  # (section id, quote) cited in every case
     error_certain: bool = False  # every case fails (else only some do)
+    error_code: str = "invalid_request"  # the error's code, as determine reports it (policy_conflict, ...)
 
     @property
     def decided(self) -> bool:
@@ -78,11 +79,11 @@ class Answer:
 
     @property
     def outcome(self) -> str:
-        return "invalid_request" if self.error is not None else three_valued(self.outcomes)[0]
+        return self.error_code if self.error is not None else three_valued(self.outcomes)[0]
 
     def summary(self) -> dict[str, Any]:
         if self.error is not None:
-            return {"outcome": "invalid_request", "error": self.error}
+            return {"outcome": self.error_code, "error": self.error}
         if not self.decided:
             outcome, possible = three_valued(self.outcomes)
             return {"outcome": outcome, "possible_outcomes": possible,
@@ -163,8 +164,9 @@ class _Side:
         c = self.engine.consequences(self._engine_request(self.reads(request)))
         variables = tuple(((rank, var), var, tuple(str(x) for x in values)) for rank, var, values in c.variables)
         if c.error is not None:
-            return Answer(frozenset(), None, frozenset(), variables, error=from_engine(*c.error).message,
-                          error_certain=c.error_certain)
+            err = from_engine(*c.error)  # the error determine raises for it: its code and words
+            return Answer(frozenset(), None, frozenset(), variables, error=err.message,
+                          error_certain=c.error_certain, error_code=err.code)
         return Answer(c.outcomes, c.statement, c.criteria_met, variables, citations=c.citations)
 
     def _engine_request(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -232,6 +234,7 @@ class DiffReport:
     regions_examined: int
     seconds: float
     words: Words = field(default_factory=Words)
+    regions_copied: int = 0  # regions not examined but copied to services both versions treat alike
 
     def changes(self) -> list[dict[str, Any]]:
         """The regions grouped by what changed: one change per kind and pair
@@ -287,7 +290,8 @@ class DiffReport:
         for r in self.regions:
             counts[r.kind] = counts.get(r.kind, 0) + 1
         return {"from": self.a, "to": self.b, "impact": self.impact(), "changed_regions": len(self.regions),
-                "by_kind": counts, "regions_examined": self.regions_examined, "seconds": round(self.seconds, 3),
+                "by_kind": counts, "regions_examined": self.regions_examined,
+                "regions_copied": self.regions_copied, "seconds": round(self.seconds, 3),
                 "changes": self.changes(),
                 "regions": [{**r.to_dict(), "conditions": r.conditions(self.words)} for r in self.regions]}
 
@@ -403,9 +407,11 @@ def diff(policy: Policy, a_ref: str, b_ref: str) -> DiffReport:
             run.explore(root)
     regions = run.widen()
     run.describe(regions)
+    explored = len(regions)
     regions = _copy_to(regions, alike)
     words = Words.of(run.da.vocabulary, run.db.vocabulary)
-    return DiffReport(va.id, vb.id, regions, run.examined, time.perf_counter() - start, words)
+    return DiffReport(va.id, vb.id, regions, run.examined, time.perf_counter() - start, words,
+                      regions_copied=len(regions) - explored)
 
 
 Found = tuple[dict[str, Any], dict[str, str], Answer, Answer, str]  # root, fixed facts, before, after, kind
