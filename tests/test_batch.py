@@ -145,6 +145,10 @@ CSV_CASES = [
     ("an unterminated quote loses nothing: each line after it is a record of its own",
      GOOD + '"nk_cell_test,3,2025-06-01\n' + GOOD + GOOD,
      [(2, "not_covered"), (3, "unterminated quote"), (4, "not_covered"), (5, "not_covered")]),
+    ("a quote that closes lines later but into no record swallows nothing",
+     GOOD + '"nk_cell_test,3,2025-06-01\n' + GOOD + 'nk_cell_test,3,"2025-06-01\n' + GOOD,
+     [(2, "not_covered"), (3, "unterminated quote"), (4, "not_covered"), (5, "unterminated quote"),
+      (6, "not_covered")]),
 ]
 
 

@@ -302,7 +302,7 @@ CSV_ROWS = [
     ("a plain row is decided", "nk_cell_test,,2,,2025-06-01", "not_covered", ""),
     ("a blank line between rows is one record, not skipped", "", "invalid_request", "blank line"),
     ("an unterminated quote spoils its own line, not the rows after it", 'nk_cell_test,"83520,2,,2025-06-01',
-     "invalid_request", "quoting"),
+     "invalid_request", "unterminated quote"),
     ("the row after a broken quote is still its own row", "inhibin_b_test,,2,,2025-06-01",
      "not_medically_necessary", ""),
     ("a 200,000-character cell is an error record for its row", "nk_cell_test,,2," + "x" * 200_000 + ",2025-06-01",

@@ -178,13 +178,17 @@ def read_csv_header(src: BinaryIO, columns: list[str]) -> tuple[tuple[str, ...],
     raise InvalidRequest("the CSV input is empty: it needs a header row naming the request fields")
 
 
+UNTERMINATED = ("unterminated quote: a quoted cell opens on this line and does not close into a record of the "
+                "header's cells; the lines after it are read as records of their own")
+
+
 def read_csv_rows(src: BinaryIO, header: tuple[str, ...], first: int = 2, offset: int = 0) -> Iterator[Item]:
     """The records after the header, as RFC 4180 reads them: a quoted cell
     may hold line breaks, so a record may span several lines (its number is
     its first line's).  A quote still open at the end of the input, or over
-    MAX_REQUEST_BYTES, loses nothing: its first line is an error record
-    ("unterminated quote") and each line after it is read again as a record
-    of its own."""
+    MAX_REQUEST_BYTES, or that closes into a record without the header's
+    cells, loses nothing: its first line is an error record ("unterminated
+    quote") and each line after it is read again as a record of its own."""
     lines = physical_lines(src, first, offset)
     pending: list[tuple[int, bytes | None, int]] = []  # lines read ahead and given back
     while True:
@@ -210,13 +214,12 @@ def read_csv_rows(src: BinaryIO, header: tuple[str, ...], first: int = 2, offset
             if quotes % 2 == 0:
                 closed = size <= MAX_REQUEST_BYTES
                 break
-        if closed:
-            record = b"\n".join([raw, *(t[1] for t in taken if t[1] is not None)])
-            yield n, csv_raw(record, header), taken[-1][2]
-        else:
-            yield n, BadLine("unterminated quote: a quoted cell opens on this line and is not closed "
-                             f"{'before the input ends' if size <= MAX_REQUEST_BYTES else 'within 1 MiB'}; "
-                             "the lines after it are read as records of their own"), end
+        record = b"\n".join([raw, *(t[1] for t in taken if t[1] is not None)]) if closed else b""
+        whole = csv_raw(record, header) if closed else None
+        if isinstance(whole, tuple):  # the header's cells: one record over these lines
+            yield n, whole, taken[-1][2]
+        else:  # a quote that never closes, or closes into no record: nothing is swallowed
+            yield n, BadLine(UNTERMINATED), end
             pending = taken + pending
 
 
@@ -227,6 +230,8 @@ def csv_raw(raw: bytes | None, header: tuple[str, ...]) -> Raw:
         return text
     if not text.strip():
         return BadLine("blank line (a row with no cells)")
+    if text.count('"') % 2:
+        return BadLine(UNTERMINATED)
     try:
         cells = next(csv.reader([text], strict=True))
     except csv.Error as exc:
