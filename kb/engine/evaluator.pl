@@ -77,24 +77,42 @@ caught(E, _, _) :- throw(E).
 %   criteria_met, referral and proof (the derivation).
 cases(M, Req0, Cases) :-
     normalise_request(Req0, Req),
-    request_errors([ resolve_services(M, Req, Cands, ServiceProofs, ServiceVar),
-                     settle_facts(M, Req, Settled) ]),
+    Checks = [ resolve_services(M, Req, Cands, ServiceProofs, ServiceVar),
+               settle_facts(M, Req, Settled) ],
+    (   catch(maplist(call, Checks), covkb_error(_, _, _), fail)
+    ->  true
+    ;   request_errors(Checks)  % throws every error the checks find
+    ),
     Ctx = ctx(M, Req, Settled),
     relevant_statements(M, Cands, Stmts),
     unknown_vars(Ctx, Cands, ServiceVar, Stmts, Vars),
+    (   catch(decided_cases(Ctx, Cands, ServiceProofs, Vars, Cases), covkb_error(policy_conflict, _, _), fail)
+    ->  true
+    ;   % a case whose statements conflict fails the request: every case's
+        % conflict is reported to Python, which chooses one
+        findall(covkb_error(policy_conflict, K, A),
+                ( assignment(Vars, As), consistent(Ctx, As),
+                  catch(( assigned_case(Ctx, Cands, ServiceProofs, As, _), fail ),
+                        covkb_error(policy_conflict, K, A), true) ),
+                Es0),
+        Es0 \== [],
+        sort(Es0, Es),
+        throw(covkb_errors(Es))
+    ).
+
+%   decided_cases(+Ctx, +Cands, +ServiceProofs, +Vars, -Cases): every case;
+%   throws at a case whose statements conflict.
+decided_cases(Ctx, Cands, ServiceProofs, Vars, Cases) :-
+    Ctx = ctx(M, _, _),
     (   unique_statements(M)
     ->  % a case per assignment at most: built outside findall/3, which
         % would copy every case's proof
         findall(A, ( assignment(Vars, A), consistent(Ctx, A) ), As),
-        assigned_cases(As, Ctx, Cands, ServiceProofs, Cases0)
-    ;   findall(Case, case(Ctx, Cands, ServiceProofs, Vars, Case), Cases0)
+        assigned_cases(As, Ctx, Cands, ServiceProofs, Cases)
+    ;   findall(Case, case(Ctx, Cands, ServiceProofs, Vars, Case), Cases)
     ),
-    Cases0 \== [],
-    !,
-    % a case whose statements conflict fails the request: every such case's
-    % conflict is reported to Python, which chooses one
-    partition(is_dict, Cases0, Cases, Conflicts),
-    (   Conflicts == [] -> true ; sort(Conflicts, Es), throw(covkb_errors(Es)) ).
+    Cases \== [],
+    !.
 
 %!  relevant_findings_json(+Module, +RequestJson, -Out:string) is det.
 %
@@ -317,8 +335,12 @@ unlisted_code_node(M, Code, _{kind: code, id: Code, listed: false, children: Not
 %   such fact is an error, with every source).
 settle_facts(M, Req, Settled) :-
     findall(F, M:patient_fact(F, _), Fs0), sort(Fs0, Fs),
-    maplist(settle_goal(M, Req), Fs, Settled, Goals),
-    request_errors(Goals).
+    (   catch(maplist(settle_fact(M, Req), Fs, Settled), covkb_error(_, _, _), fail)
+    ->  true
+    ;   % a contradiction: settled again, every fact's error collected
+        maplist(settle_goal(M, Req), Fs, Settled, Goals),
+        request_errors(Goals)
+    ).
 
 settle_goal(M, Req, F, Settled, settle_fact(M, Req, F, Settled)).
 
@@ -488,17 +510,13 @@ assigned_cases([A|As], Ctx, Cands, SProofs, Cases) :-
     (   assigned_case(Ctx, Cands, SProofs, A, Case) -> Cases = [Case|Cases1] ; Cases = Cases1 ),
     assigned_cases(As, Ctx, Cands, SProofs, Cases1).
 
-%   A case, or covkb_error(policy_conflict, ...) when its statements conflict.
-assigned_case(Ctx, Cands, SProofs, Assign, Case) :-
+assigned_case(Ctx, Cands, SProofs, Assign,
+              _{assign: Assume, outcome: Outcome, statement: Stmt, criteria_met: Met,
+                referral: Referral, proof: Proof}) :-
     ( Cands = [Only] -> Svc = Only ; Assign = [_-Svc-_|_] ),
     memberchk(Svc-SProof, SProofs),
-    catch(( decide(Ctx, Assign, Svc, SProof, Outcome, Stmt, Met, Referral, Proof),
-            maplist(assumption, Assign, Assume),
-            Case = _{assign: Assume, outcome: Outcome, statement: Stmt, criteria_met: Met,
-                     referral: Referral, proof: Proof}
-          ),
-          covkb_error(policy_conflict, Key, Args),
-          Case = covkb_error(policy_conflict, Key, Args)).
+    decide(Ctx, Assign, Svc, SProof, Outcome, Stmt, Met, Referral, Proof),
+    maplist(assumption, Assign, Assume).
 
 % (not a yall lambda: that copies itself at each call)
 assumption(V-X-R, _{var: V, value: X, rank: R}).

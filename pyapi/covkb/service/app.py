@@ -153,8 +153,9 @@ class BodyLimit:
             if body_done:  # after the body: the app waits for a disconnect, as long as it likes
                 return await receive()
             try:  # the body, while the app waits for it: a client that stops sending is let go
-                msg = await asyncio.wait_for(receive(), timeout)
-            except asyncio.TimeoutError:
+                async with asyncio.timeout(timeout):  # a timer, not a task as wait_for makes
+                    msg = await receive()
+            except TimeoutError:
                 raise _TooSlow(timeout) from None
             if msg["type"] == "http.request":
                 seen += len(msg.get("body", b""))
