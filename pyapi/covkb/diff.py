@@ -64,7 +64,6 @@ class Answer:
     criteria_met: frozenset[str]
     variables: tuple[tuple[tuple[int, str], str, tuple[str, ...]], ...]  # ((order), var, values) still open
     error: str | None = None
-    citations: frozenset[tuple[str, str]] = frozenset()  # (section id, quote) cited in every case
     error_certain: bool = False  # every case fails (else only some do)
 
     @property
@@ -165,7 +164,15 @@ class _Side:
         if c.error is not None:
             return Answer(frozenset(), None, frozenset(), variables, error=from_engine(*c.error).message,
                           error_certain=c.error_certain)
-        return Answer(c.outcomes, c.statement, c.criteria_met, variables, citations=c.citations)
+        return Answer(c.outcomes, c.statement, c.criteria_met, variables)
+
+    def citations(self, request: dict[str, Any]) -> frozenset[tuple[str, str]]:
+        """(section id, quote) cited in every case of a decided answer
+        (AspEngine.citations); none where the answer is not decided."""
+        if not self.answer(request).decided or \
+                (request.get("service") is not None and request["service"] not in self.services):
+            return frozenset()
+        return self.engine.citations(self._engine_request(self.reads(request)))
 
     def _engine_request(self, request: dict[str, Any]) -> dict[str, Any]:
         """A request in the user's fields as the engines receive it
@@ -603,8 +610,8 @@ class _Diff:
             r.witness = self._witness(r, req)
             r.witness_reads = {name: read for name, side in (("before", sa), ("after", sb))
                                if (read := side.reads(r.witness)) != r.witness}
-            r.citations_before = _cited(self.da, sa.answer(req))
-            r.citations_after = _cited(self.db, sb.answer(req))
+            r.citations_before = _cited(self.da, sa.citations(req))
+            r.citations_after = _cited(self.db, sb.citations(req))
 
     def _witness(self, r: Region, region_request: dict[str, Any]) -> dict[str, Any]:
         """The first request that gets the region's two outcomes: fully known
@@ -675,6 +682,6 @@ class _Settle:
         return w
 
 
-def _cited(data: VersionData, answer: Answer) -> list[dict[str, str]]:
+def _cited(data: VersionData, cites: frozenset[tuple[str, str]]) -> list[dict[str, str]]:
     """The region's citations on one side, in document order."""
-    return [c.to_dict() for c in in_document_order(data, answer.citations)]
+    return [c.to_dict() for c in in_document_order(data, cites)]
