@@ -173,7 +173,7 @@ trace_atom(settled, 3, request).          % settled(Fact, Value, Source): the fa
                                           % settles it (Value unknown: it does not), for every fact a
                                           % case may show: scope facts, facts of the statements on a
                                           % candidate service, witnesses of present general findings
-trace_atom(service, 1, case).             % service(S): the case's service, `other` or `unlisted_code`
+trace_atom(service, 1, case).             % service(S): the service of the case, `other` or `unlisted_code`
 trace_atom(reason, 1, case).              % reason(R): R a value of node_value(outcome, reason, R)
 trace_atom(service_named, 3, case).       % service_named(S, request|assumed, Requested)
 trace_atom(service_reported, 3, case).    % service_reported(S, Code, Reported): the least Reported
@@ -191,7 +191,7 @@ trace_atom(holds, 2, case).               % holds(Statement, Member): a criterio
 % What settled a fact: settled/3's Source, and each of a contradiction's
 % sources ([Value, Source] pairs, in the engine's order).  The node it
 % becomes: covkb.explain.
-trace_source(field, 1).                   % field(Field): the request's field states it
+trace_source(field, 1).                   % field(Field): a field of the request states it
 trace_source(number, 4).                  % number(Field, at_least|below, Threshold, Number)
 trace_source(code, 1).                    % code(Code): the CPT code implies it (code_implies/4)
 trace_source(code_list, 2).               % code_list(Field, Code): a listed code (listed_code_implies/4)

@@ -118,11 +118,11 @@ class Explainer:
     def request(self, settled: Iterable[Atom]) -> RequestTrace:
         """The request-level part of a trace: its ``settled/3`` atoms (any
         other atom is ignored, so a whole case's trace may be given)."""
-        return RequestTrace(self.facts, {a[1]: (a[2], a[3]) for a in settled if a[0] == "settled"})
+        return RequestTrace(self.facts, {a[1]: (a[2], a[3]) for a in settled if a[0] == "settled"}, checking())
 
     def sources(self, fact: str, sources: Iterable[Sequence[Any]]) -> list[Node]:
         """A contradiction's sources, (value, source) each, as fact nodes."""
-        return [_settled_node(self.facts, fact, v, src, {}) for v, src in sources]
+        return [_settled_node(self.facts, fact, v, src, None) for v, src in sources]
 
     def error_args(self, key: str, args: dict[str, Any]) -> dict[str, Any]:
         """An error's arguments as the rest of covkb reads them: a
@@ -139,10 +139,12 @@ class RequestTrace:
     """One request's settled facts, and each case's derivation over them
     (a fact's node is built once per request, shared by its cases)."""
 
-    def __init__(self, facts: _Facts, settled: dict[str, tuple[Any, Any]]) -> None:
+    def __init__(self, facts: _Facts, settled: dict[str, tuple[Any, Any]], check: bool = False) -> None:
         self.facts = facts
         self.settled = settled
+        self.check = check  # each case's trace checked against kb/derivation.pl
         self.nodes: dict[str, Node] = {}
+        self.digested: set[Any] = set()  # the shapes of the cases digested, and the leaves given
 
     def status(self, f: str) -> Node:
         """Fact f as the request settles it."""
@@ -156,15 +158,58 @@ class RequestTrace:
 
     def proof(self, outcome: str, assign: Iterable[Sequence[Any]], atoms: Sequence[Atom]) -> Node:
         """The derivation of one case: its outcome, assignment and trace."""
-        if checking():
+        return self._case(outcome, assign, atoms).outcome_node()
+
+    def digest(self, outcome: str, assign: Iterable[Sequence[Any]], atoms: Sequence[Atom]) -> Node:
+        """Instead of the derivation (``"explain": false``), only what
+        determination.aggregate reads off it: its nodes that cite the policy
+        (a section) and its notices, as leaves, less those an earlier case
+        of the request gave.  Which nodes a derivation has, hence what it
+        cites, depends only on the case's reason, how its service is named
+        and the statements it explains, not on the facts' values: a case of
+        a shape already digested gives none."""
+        case = self._case(outcome, assign, atoms)
+        shape = case.shape()
+        if shape in self.digested:
+            return {"kind": "digest", "children": []}
+        self.digested.add(shape)
+        leaves = []
+        for n in _walk(case.outcome_node()):
+            if n.get("section") is not None or n["kind"] == "notice":
+                leaf = {k: n[k] for k in _CITES if k in n}
+                key = tuple((k, _freeze(v)) for k, v in leaf.items())
+                if key not in self.digested:
+                    self.digested.add(key)
+                    leaf["children"] = []
+                    leaves.append(leaf)
+        return {"kind": "digest", "children": leaves}
+
+    def _case(self, outcome: str, assign: Iterable[Sequence[Any]], atoms: Sequence[Atom]) -> _Case:
+        if self.check:
             broken = contract().trace_violations(atoms)
             if broken:
                 raise EngineError(f"the engine's trace breaks kb/derivation.pl: {'; '.join(broken)}")
-        return _Case(self, outcome, assign, atoms).outcome_node()
+        return _Case(self, outcome, assign, atoms)
 
 
-def _settled_node(facts: _Facts, f: str, v: Any, src: Any, trace: Any) -> Node:
-    """A fact node: f = v, settled by src (a trace_source/2 term)."""
+# what a digest keeps of a node that cites the policy (determination.cited, aggregate's notices)
+_CITES = ("kind", "id", "code", "section", "quote", "quotes", "heading", "note")
+
+
+def _walk(node: Node) -> Iterable[Node]:
+    yield node
+    for c in node["children"]:
+        yield from _walk(c)
+
+
+def _freeze(v: Any) -> Any:
+    return tuple(v) if isinstance(v, list) else v
+
+
+def _settled_node(facts: _Facts, f: str, v: Any, src: Any, trace: RequestTrace | None) -> Node:
+    """A fact node: f = v, settled by src (a trace_source/2 term); trace
+    gives the node of an ontology source's witness (a request's, not an
+    error's: a contradiction is between the sources of a patient fact)."""
     node: Node = {"kind": "fact", "id": f, "value": v}
     if isinstance(src, str):
         node["source"] = src
@@ -187,7 +232,7 @@ def _settled_node(facts: _Facts, f: str, v: Any, src: Any, trace: Any) -> Node:
     elif name == "code_list":
         node.update(source="code_list", field=src[1], code=src[2],
                     interpretation=facts.interp(("listed_code_implies", src[1], src[2])))
-    elif name == "ontology":
+    elif name == "ontology" and trace is not None:
         witness, link = src[1], src[2]
         sec, q = facts.example[(witness, f)] if link == "example" else (None, None)
         node.update(source="ontology", section=sec, quote=q, interpretation=facts.interp(f),
@@ -230,6 +275,11 @@ class _Case:
                 self.how = a
             elif name == "unlisted_code":
                 self.unlisted = a[1]
+
+    def shape(self) -> tuple[Any, ...]:
+        """What decides which nodes the case's derivation has (see RequestTrace.digest)."""
+        how = None if self.how is None else tuple(self.how)  # a list from JSON
+        return ("shape", self.reason, self.service, how, self.unlisted, tuple(sorted(s for s, _, _ in self.shown)))
 
     def outcome_node(self) -> Node:
         facts, reason = self.facts, self.reason

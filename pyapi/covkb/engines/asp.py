@@ -34,7 +34,7 @@ import clingo
 from ..derivation import EngineErrorData, contract, reported_error
 from ..determination import Case, cited, walk
 from ..errors import EngineError, KnowledgeBaseError
-from ..explain import Explainer, RequestTrace
+from ..explain import Explainer
 from ..paths import kb_dir
 from ..policy import VersionData
 
@@ -198,7 +198,8 @@ class _Model:
         return [(code, key, explainer.error_args(key, dict(self.args.get(e, {}))))
                 for e, (code, key) in self.errors.items() if only is None or e in only]
 
-    def case(self, trace: RequestTrace) -> Case:
+    def case(self, build: Callable[..., dict[str, Any]]) -> Case:
+        """The case, its proof built by covkb.explain (RequestTrace.proof or .digest)."""
         assign = tuple(sorted(self.assign, key=lambda t: (t[2], t[0])))
         outcome = self.outcome or ""
         return Case(
@@ -207,7 +208,7 @@ class _Model:
             statement=self.statement,
             criteria_met=tuple(sorted(self.met)),
             referral=self.referral,
-            proof=trace.proof(outcome, assign, self.trace),
+            proof=build(outcome, assign, self.trace),
         )
 
 
@@ -416,11 +417,12 @@ class AspEngine:
 
     def cases(self, request: dict[str, Any]) -> list[Case]:
         """Every completion of the request's unknowns, with its derivation
-        (built from its trace by covkb.explain, with "explain": false too:
-        citations and notices are read off it)."""
+        (built from its trace by covkb.explain); with "explain": false, a
+        digest of it (what citations and notices are read from)."""
         models = self._traced(request)
         trace = self._explainer.request(models[0].trace)  # settled/3: the same in every answer set
-        return [m.case(trace) for m in models]
+        build = trace.proof if request.get("explain", True) is not False else trace.digest
+        return [m.case(build) for m in models]
 
     def _traced(self, request: dict[str, Any]) -> list[_Model]:
         """The request's answer sets with their traces, or the error it gets."""
@@ -436,8 +438,12 @@ class AspEngine:
         """The quotes every case of a request cites, with their sections
         (what the cautious consequences of a citation atom would be): each
         case's derivation built and read (determination.cited)."""
-        cases = self.cases(request)
+        cases = self.cases({**request, "explain": True})
         return frozenset.intersection(*(frozenset(cited(walk(c.proof))) for c in cases))
+
+    def traces(self, request: dict[str, Any]) -> list[tuple[tuple[tuple[str, Any, int], ...], frozenset[Any]]]:
+        """Each case's assignment and trace atoms: what its derivation is built from."""
+        return [(tuple(sorted(m.assign, key=lambda t: (t[2], t[0]))), frozenset(m.trace)) for m in self._traced(request)]
 
     def relevant_findings(self, request: dict[str, Any]) -> frozenset[str]:
         """Findings that can change the answer for the request's service, code
