@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 Atom = Sequence[Any]
 Node = dict[str, Any]
 
-# the per-case atoms the builder reads (besides the case's assign and outcome)
+# a case's reason where its service is none a statement can be about: no scope shown
 _UNADDRESSED = ("other", "unlisted_code")
 
 
@@ -82,6 +82,8 @@ class _Facts:
         self.partial = next(iter(rows("partial_version")), None)
         self.findings = data.hierarchy.findings
         self.services = data.hierarchy.services
+        self._covering: dict[tuple[str, str], str | None] = {}  # memos: asked again by every request
+        self._suffice: dict[str, tuple[str, ...]] = {}
 
     @staticmethod
     def _members(data: VersionData, rows: Any) -> dict[tuple[str, str], list[tuple[str, bool]]]:
@@ -98,6 +100,25 @@ class _Facts:
 
     def interp(self, subject: Any) -> str | None:
         return self.interpretation.get(subject)
+
+    def would_suffice(self, f: str) -> list[str]:
+        """The findings whose presence would make finding f present: f, then
+        its more specific forms by id."""
+        hit = self._suffice.get(f)
+        if hit is None:
+            hit = self._suffice[f] = (f, *sorted(self.findings.below({f}) - {f}))
+        return list(hit)
+
+    def covering_interpretation(self, s: str, service: str) -> str | None:
+        """The interpretation of the least applies_to(s, G) by G that covers
+        service (G the service or a more general form), if it has one."""
+        key = (s, service)
+        if key not in self._covering:
+            above = self.services.above({service})
+            notes = sorted((g, i) for g in self.applies_to.get(s, ()) if g in above
+                           and (i := self.interp(("applies_to", s, g))) is not None)
+            self._covering[key] = notes[0][1] if notes else None
+        return self._covering[key]
 
 
 class Explainer:
@@ -144,7 +165,7 @@ class RequestTrace:
         self.settled = settled
         self.check = check  # each case's trace checked against kb/derivation.pl
         self.nodes: dict[str, Node] = {}
-        self.digested: set[Any] = set()  # the shapes of the cases digested, and the leaves given
+        self.digested: set[tuple[Any, ...]] = set()  # the shapes of the cases digested
 
     def status(self, f: str) -> Node:
         """Fact f as the request settles it."""
@@ -163,25 +184,25 @@ class RequestTrace:
     def digest(self, outcome: str, assign: Iterable[Sequence[Any]], atoms: Sequence[Atom]) -> Node:
         """Instead of the derivation (``"explain": false``), only what
         determination.aggregate reads off it: its nodes that cite the policy
-        (a section) and its notices, as leaves, less those an earlier case
-        of the request gave.  Which nodes a derivation has, hence what it
-        cites, depends only on the case's reason, how its service is named
-        and the statements it explains, not on the facts' values: a case of
-        a shape already digested gives none."""
+        (a section) and its notices, as leaves.  Which nodes a derivation
+        has, hence what it cites, depends only on the case's reason, how its
+        service is named and the statements it explains, not on the facts'
+        values: a case of a shape an earlier case of the request had gives
+        none (aggregate takes the union)."""
         case = self._case(outcome, assign, atoms)
         shape = case.shape()
         if shape in self.digested:
             return {"kind": "digest", "children": []}
         self.digested.add(shape)
         leaves = []
-        for n in _walk(case.outcome_node()):
+        stack = [case.outcome_node()]
+        while stack:
+            n = stack.pop()
             if n.get("section") is not None or n["kind"] == "notice":
                 leaf = {k: n[k] for k in _CITES if k in n}
-                key = tuple((k, _freeze(v)) for k, v in leaf.items())
-                if key not in self.digested:
-                    self.digested.add(key)
-                    leaf["children"] = []
-                    leaves.append(leaf)
+                leaf["children"] = []
+                leaves.append(leaf)
+            stack.extend(n["children"])
         return {"kind": "digest", "children": leaves}
 
     def _case(self, outcome: str, assign: Iterable[Sequence[Any]], atoms: Sequence[Atom]) -> _Case:
@@ -196,15 +217,6 @@ class RequestTrace:
 _CITES = ("kind", "id", "code", "section", "quote", "quotes", "heading", "note")
 
 
-def _walk(node: Node) -> Iterable[Node]:
-    yield node
-    for c in node["children"]:
-        yield from _walk(c)
-
-
-def _freeze(v: Any) -> Any:
-    return tuple(v) if isinstance(v, list) else v
-
 
 def _settled_node(facts: _Facts, f: str, v: Any, src: Any, trace: RequestTrace | None) -> Node:
     """A fact node: f = v, settled by src (a trace_source/2 term); trace
@@ -214,7 +226,7 @@ def _settled_node(facts: _Facts, f: str, v: Any, src: Any, trace: RequestTrace |
     if isinstance(src, str):
         node["source"] = src
         if src == "closed_world":
-            node["would_suffice"] = [f, *sorted(facts.findings.below({f}) - {f})]
+            node["would_suffice"] = facts.would_suffice(f)
         node["children"] = []
         return node
     name = src[0]
@@ -358,11 +370,7 @@ class _Case:
     def statement_interpretation(self, s: str) -> str | None:
         """The interpretation behind the statement covering the case's
         service: of the least such applies_to/2 fact, by service id."""
-        facts = self.facts
-        above = facts.services.above({self.service})
-        notes = sorted((g, i) for g in facts.applies_to.get(s, ()) if g in above
-                       and (i := facts.interp(("applies_to", s, g))) is not None)
-        return notes[0][1] if notes else None
+        return self.facts.covering_interpretation(s, self.service)
 
     def requirement_node(self, s: str, f: str, want: Any, q: str) -> Node:
         return {"kind": "requirement", "id": f, "expected": want, "holds": (s, f, "req") in self.holds, "quote": q,
