@@ -3,11 +3,13 @@
 % One case of a determination is an assignment of the request's unknowns,
 % an outcome, a statement, the criteria met, a referral and a proof: a tree
 % of nodes, each of one kind below, with the attributes listed for it (no
-% other) and a list of children.  evaluator.pl builds the tree as dicts,
-% evaluator.lp as node/attr/edge atoms that engines/asp.py assembles; Python
-% adds the determination and case nodes over the cases (determination.py).
-% covkb.derivation reads this file and checks every case an engine returns
-% against it when COVKB_CHECK_CONTRACT is set (the tests set it).
+% other) and a list of children.  Neither engine builds the tree: each
+% returns the same trace of what it decided (trace_atom/3, below), and one
+% builder, covkb.explain, makes the tree from the trace and the version's
+% facts; Python adds the determination and case nodes over the cases
+% (determination.py).  covkb.derivation reads this file and checks every
+% trace and case an engine returns against it when COVKB_CHECK_CONTRACT is
+% set (the tests set it).
 %
 % Types: id (a bare id), text (a string: a code, a quote, a label), bool,
 % integer, list(T), value (an id or a number: a fact's value), assumptions
@@ -160,6 +162,45 @@ node_value(criteria, mode, any).
 node_value(criteria, mode, all).
 node_value(criterion_group, mode, any).
 node_value(criterion_group, mode, all).
+
+%!  trace_atom(Name, Arity, Scope)
+% The trace an engine returns for each case: flat atoms, the same from
+% evaluator.pl (JSON arrays, ["name", arg, ...]) and evaluator.lp (shown
+% atoms), besides the case's assignment, outcome, statement, criteria met
+% and referral.  Scope `request`: the same in every case of a request
+% (evaluator.pl returns them once).  covkb.explain reads nothing else.
+trace_atom(settled, 3, request).          % settled(Fact, Value, Source): the fact as the request
+                                          % settles it (Value unknown: it does not), for every fact a
+                                          % case may show: scope facts, facts of the statements on a
+                                          % candidate service, witnesses of present general findings
+trace_atom(service, 1, case).             % service(S): the service of the case, `other` or `unlisted_code`
+trace_atom(reason, 1, case).              % reason(R): R a value of node_value(outcome, reason, R)
+trace_atom(service_named, 3, case).       % service_named(S, request|assumed, Requested)
+trace_atom(service_reported, 3, case).    % service_reported(S, Code, Reported): the least Reported
+trace_atom(service_other, 3, case).       % service_other(Code, Qualifier, Value): a service of no
+                                          % statement (Qualifier `service`: an open-ended code;
+                                          % Value null: not given)
+trace_atom(unlisted_code, 1, case).       % unlisted_code(Code): not in the coding table
+trace_atom(shown, 3, case).               % shown(Statement, Applies, Outcome): explained; Applies
+                                          % true when its requirements hold; Outcome null if not
+trace_atom(requirement_holds, 2, case).   % requirement_holds(Statement, Fact)
+trace_atom(criteria_hold, 1, case).       % criteria_hold(Statement): its ANY or ALL criteria hold
+trace_atom(holds, 2, case).               % holds(Statement, Member): a criterion or group holds
+
+%!  trace_source(Name, Arity)
+% What settled a fact: settled/3's Source, and each of a contradiction's
+% sources ([Value, Source] pairs, in the engine's order).  The node it
+% becomes: covkb.explain.
+trace_source(field, 1).                   % field(Field): a field of the request states it
+trace_source(number, 4).                  % number(Field, at_least|below, Threshold, Number)
+trace_source(code, 1).                    % code(Code): the CPT code implies it (code_implies/4)
+trace_source(code_list, 2).               % code_list(Field, Code): a listed code (listed_code_implies/4)
+trace_source(request, 0).                 % listed in the request (present or unknown), or nothing
+                                          % settles it (unknown)
+trace_source(ontology, 2).                % ontology(Witness, example|is_a): a more specific form is present
+trace_source(general_finding_listed, 0).  % unknown: a more general form is listed
+trace_source(specific_form_unknown, 0).   % unknown: a more specific form is listed as unknown
+trace_source(closed_world, 0).            % absent: not listed
 
 %!  error_precedence(Key, Rank)
 % A request may fail several checks at once: name no service it can be

@@ -68,3 +68,20 @@ def test_every_declared_kind_is_drawn_by_the_text_renderer() -> None:
         attrs = {a.name: ("x" if a.type in ("id", "text") else [] if a.type in ("list", "assumptions") else True
                      if a.type == "bool" else 1) for a in kind.attributes.values()}
         assert label(Node.from_dict({"kind": kind.name, **attrs, "children": []}))
+
+
+@pytest.mark.parametrize("atom, found", [
+    (("shown", "s", True, "medically_necessary"), None),
+    (("settled", "f", "yes", ("field", "x")), None),
+    (("settled", "f", "no", "closed_world"), None),
+    (["settled", "f", 3, ["number", "x", "at_least", 2, 3]], None),  # as evaluator.pl sends it (JSON)
+    (("verdict", "s"), "trace atom"),
+    (("holds", "s"), "trace atom"),
+    (("settled", "f", "yes", ("rumour", "x")), "trace source"),
+    (("settled", "f", "yes", ("field",)), "trace source"),
+    (("settled", "f", "yes", "rumour"), "trace source"),
+])
+def test_the_contract_names_each_break_of_a_trace(atom, found: str | None) -> None:
+    """kb/derivation.pl declares the trace both engines return (trace_atom/3, trace_source/2)."""
+    got = contract().trace_violations([atom])
+    assert (got == []) if found is None else any(found in g for g in got), got

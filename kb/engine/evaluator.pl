@@ -7,17 +7,19 @@
     and statements.  Each policy version is loaded into a module of its own
     (load.pl).  For a request, this module resolves the service, derives the
     facts the request settles, and decides every completion of the facts it
-    leaves unknown: each case with the derivation that produced it (a proof
-    tree of dicts).  Aggregating the cases into one three-valued outcome,
-    collecting citations and wording errors is done once, in Python
-    (pyapi/covkb/determination.py and errors.py), for both engines.
+    leaves unknown: each case with the trace of what decided it (the atoms
+    kb/derivation.pl declares: trace_atom/3, trace_source/2), the same as
+    evaluator.lp's.  The derivation tree is built from the trace once, in
+    Python (pyapi/covkb/explain.py), for both engines, as are aggregating
+    the cases into one three-valued outcome, collecting citations and
+    wording errors (determination.py, errors.py).
 
     Requests arrive as JSON text and are read as data (json_codec.pl);
     nothing a user sends is ever read as a Prolog term or called.
 */
 :- module(covkb_evaluator,
           [ cases_json/3,           % +Module, +RequestJson, -CasesJson
-            cases/3,                % +Module, +Request, -Cases
+            cases/4,                % +Module, +Request, -Settled, -Cases
             relevant_findings_json/3 % +Module, +RequestJson, -FindingsJson
           ]).
 % the loader's entry points are this module's too: Python calls them here
@@ -27,21 +29,19 @@
 :- use_module(library(apply)).
 :- use_module(library(lists)).
 :- use_module(library(pairs)).
-:- use_module(library(ordsets)).
 
 %!  cases_json(+Module, +RequestJson, -CasesJson:string) is det.
 %
-%   The boundary used from Python: {"cases": [...]} or, for a request
+%   The boundary used from Python: {"facts": [...], "cases": [...]} (the
+%   request's settled/3 trace atoms, once, and its cases) or, for a request
 %   that cannot be answered, {"errors": [{"code", "key", "args"}, ...]}:
 %   every error that applies.  Which one is reported is chosen in Python by
 %   the order kb/derivation.pl declares (error_precedence/2), as for clingo.
+%   A trace atom is a list, [Name|Args], a compound source likewise.
 cases_json(M, RequestJson, Out) :-
     catch(( json_request(RequestJson, Req),
-            cases(M, Req, Cases0),
-            % "explain": false: each proof only as the nodes that cite the
-            % policy (what Python reads citations and notices from)
-            (   get_dict(explain, Req, false) -> foldl(digest_case, Cases0, Cases, [], _) ; Cases = Cases0 ),
-            R = _{cases: Cases}
+            cases(M, Req, Settled, Cases),
+            R = _{facts: Settled, cases: Cases}
           ),
           Error,
           error_answer(Error, R)),
@@ -68,48 +68,50 @@ caught(covkb_error(C, K, A), Es0, [covkb_error(C, K, A)|Es0]) :- !.
 caught(covkb_errors(L), Es0, Es) :- !, reverse(L, R), append(R, Es0, Es).
 caught(E, _, _) :- throw(E).
 
-%!  cases(+Module, +Request:dict, -Cases:list) is det.
+%!  cases(+Module, +Request:dict, -Settled:list, -Cases:list) is det.
 %
 %   Request is the validated request (pyapi/covkb/request.py, engine form):
 %   service, cpt (null or a string), qualifiers, values and codes (objects
-%   keyed by field), findings and unknown_findings (lists).  Each case is
+%   keyed by field), findings and unknown_findings (lists).  Settled: the
+%   request's settled/3 trace atoms (the same in every case).  Each case is
 %   a dict: assign (the completion: var, value, rank), outcome, statement,
-%   criteria_met, referral and proof (the derivation).
-cases(M, Req0, Cases) :-
+%   criteria_met, referral and trace (its trace atoms).
+cases(M, Req0, Settled, Cases) :-
     normalise_request(Req0, Req),
-    Checks = [ resolve_services(M, Req, Cands, ServiceProofs, ServiceVar),
-               settle_facts(M, Req, Settled) ],
+    Checks = [ resolve_services(M, Req, Cands, ServiceTraces, ServiceVar),
+               settle_facts(M, Req, Facts) ],
     (   catch(maplist(call, Checks), covkb_error(_, _, _), fail)
     ->  true
     ;   request_errors(Checks)  % throws every error the checks find
     ),
-    Ctx = ctx(M, Req, Settled),
+    Ctx = ctx(M, Req, Facts),
     relevant_statements(M, Cands, Stmts),
     unknown_vars(Ctx, Cands, ServiceVar, Stmts, Vars),
-    (   catch(decided_cases(Ctx, Cands, ServiceProofs, Vars, Cases), covkb_error(policy_conflict, _, _), fail)
+    (   catch(decided_cases(Ctx, Cands, ServiceTraces, Vars, Cases), covkb_error(policy_conflict, _, _), fail)
     ->  true
     ;   % a case whose statements conflict fails the request: every case's
         % conflict is reported to Python, which chooses one
         findall(covkb_error(policy_conflict, K, A),
                 ( assignment(Vars, As), consistent(Ctx, As),
-                  catch(( assigned_case(Ctx, Cands, ServiceProofs, As, _), fail ),
+                  catch(( assigned_case(Ctx, Cands, ServiceTraces, As, _), fail ),
                         covkb_error(policy_conflict, K, A), true) ),
                 Es0),
         Es0 \== [],
         sort(Es0, Es),
         throw(covkb_errors(Es))
-    ).
+    ),
+    settled_trace(Ctx, Stmts, Settled).
 
-%   decided_cases(+Ctx, +Cands, +ServiceProofs, +Vars, -Cases): every case;
+%   decided_cases(+Ctx, +Cands, +ServiceTraces, +Vars, -Cases): every case;
 %   throws at a case whose statements conflict.
-decided_cases(Ctx, Cands, ServiceProofs, Vars, Cases) :-
+decided_cases(Ctx, Cands, ServiceTraces, Vars, Cases) :-
     Ctx = ctx(M, _, _),
     (   unique_statements(M)
-    ->  % a case per assignment at most: built outside findall/3, which
-        % would copy every case's proof
+    ->  % a case per assignment at most: decided outside findall/3, which
+        % would copy every case
         findall(A, ( assignment(Vars, A), consistent(Ctx, A) ), As),
-        assigned_cases(As, Ctx, Cands, ServiceProofs, Cases)
-    ;   findall(Case, case(Ctx, Cands, ServiceProofs, Vars, Case), Cases)
+        assigned_cases(As, Ctx, Cands, ServiceTraces, Cases)
+    ;   findall(Case, case(Ctx, Cands, ServiceTraces, Vars, Case), Cases)
     ),
     Cases \== [],
     !.
@@ -134,40 +136,6 @@ relevant_findings_json(M, RequestJson, Out) :-
           Error,
           error_answer(Error, R)),
     json_text(R, Out).
-
-%   digest_case(+Case, -Digest, +Seen0, -Seen): the case with its proof
-%   flattened to the nodes that carry a section (quotes, headings, notes) or
-%   a notice, less those an earlier case listed (Python takes the union).
-digest_case(Case, Digest, Seen0, Seen) :-
-    foldl(cite_node, [Case.proof], [], Nodes0),
-    sort(Nodes0, Nodes1),
-    ord_subtract(Nodes1, Seen0, Nodes),
-    ord_union(Seen0, Nodes1, Seen),
-    Digest = Case.put(proof, _{kind: digest, children: Nodes}).
-
-cite_node(Node, Acc0, Acc) :-
-    (   ( get_dict(section, Node, S), S \== null ; get_dict(kind, Node, notice) )
-    ->  dict_pairs(Node, _, Pairs0),
-        cite_pairs(Pairs0, Pairs),
-        dict_pairs(Leaf, cite, Pairs),  % a bound tag: equal leaves compare equal
-        Acc1 = [Leaf|Acc0]
-    ;   Acc1 = Acc0
-    ),
-    (   get_dict(children, Node, Cs) -> foldl(cite_node, Cs, Acc1, Acc) ; Acc = Acc1 ).
-
-cite_pairs([], []).
-cite_pairs([K-V|T0], T) :-
-    (   cite_key(K) -> T = [K-V|T1] ; T = T1 ),
-    cite_pairs(T0, T1).
-
-cite_key(kind).
-cite_key(id).
-cite_key(code).
-cite_key(section).
-cite_key(quote).
-cite_key(quotes).
-cite_key(heading).
-cite_key(note).
 
 %%  Request --------------------------------------------------------------
 
@@ -205,38 +173,37 @@ fail_request(Key, Args) :-
 
 %%  Which service the request is about -----------------------------------
 
-%   resolve_services(+M, +Req, -Candidates, -Proofs, -Var)
+%   resolve_services(+M, +Req, -Candidates, -Traces, -Var)
 %   Candidates: the specific services (or `other`, `unlisted_code`) the
-%   request may be about; Proofs: Service-ProofNode; Var: the request field
-%   that would settle a choice among them (service, or a qualifier).
-resolve_services(M, Req, Cands, Proofs, Var) :-
+%   request may be about; Traces: Service-Atoms, the trace atoms that say
+%   how the request names it; Var: the request field that would settle a
+%   choice among them (service, or a qualifier).
+resolve_services(M, Req, Cands, Traces, Var) :-
     Code = Req.cpt, Svc = Req.service,
     (   Code \== none, \+ M:code(Code, _, _)
-    ->  unlisted_code_node(M, Code, CodeNode),
-        (   Svc == none
-        ->  Cands = [unlisted_code], Proofs = [unlisted_code-CodeNode]
+    ->  (   Svc == none
+        ->  Cands = [unlisted_code], Traces = [unlisted_code-[[unlisted_code, Code]]]
         ;   leaf_services(M, Svc, Cands),
-            maplist(unlisted_code_service_proof(Svc, Code, CodeNode), Cands, Proofs)
+            maplist(named_service(Svc, [[unlisted_code, Code]]), Cands, Traces)
         ),
         Var = service
     ;   Code \== none
-    ->  code_candidates(M, Req, Code, Svc, Cands, Proofs, Var)
+    ->  code_candidates(M, Req, Code, Svc, Cands, Traces, Var)
     ;   Svc \== none
     ->  leaf_services(M, Svc, Cands),
-        maplist(requested_service_proof(Svc), Cands, Proofs),
+        maplist(named_service(Svc, []), Cands, Traces),
         Var = service
     ;   fail_request(no_service, _{})
     ).
 
-code_candidates(M, Req, Code, Svc, Cands, Proofs, Var) :-
+code_candidates(M, Req, Code, Svc, Cands, Traces, Var) :-
     (   code_takes_qualifier(M, Code, Q) -> true ; Q = none ),
     (   Q \== none, memberchk(Q-QVal0, Req.quals) -> QVal = QVal0 ; QVal = '$no_value' ),
-    findall((S-S0)-Node,
-            ( code_service(M, Code, Q, QVal, S0, Node0),
+    findall((S-S0)-[[service_reported, S, Code, S0]],
+            ( code_service(M, Code, Q, QVal, S0),
               refine_service(M, Svc, S0, S1),
               leaf_services(M, S1, Leaves),
-              member(S, Leaves),
-              service_node(S, Code, Node0, Node)
+              member(S, Leaves)
             ), Keyed0),
     % a candidate several reported services reach is shown by the least (as evaluator.lp)
     keysort(Keyed0, Keyed),
@@ -245,7 +212,7 @@ code_candidates(M, Req, Code, Svc, Cands, Proofs, Var) :-
         (   Q \== none, ( QVal == '$no_value' ; \+ M:code_qualifier(Code, _, Q, QVal) )
         ;   M:code_open_ended(Code, _)
         )
-    ->  other_node(M, Code, Q, QVal, ONode), append(Pairs0, [other-ONode], Pairs)
+    ->  other_service(M, Code, Q, QVal, Other), append(Pairs0, [other-[Other]], Pairs)
     ;   Pairs = Pairs0
     ),
     (   Pairs == []
@@ -255,11 +222,11 @@ code_candidates(M, Req, Code, Svc, Cands, Proofs, Var) :-
         )
     ;   true
     ),
-    pairs_keys(Pairs, Cands), Proofs = Pairs,
+    pairs_keys(Pairs, Cands), Traces = Pairs,
     (   Q \== none, QVal == '$no_value' -> Var = Q ; Var = service ).
 
 least_reports([], []).
-least_reports([(S-_)-Node|T0], [S-Node|T]) :-
+least_reports([(S-_)-Trace|T0], [S-Trace|T]) :-
     exclude(same_candidate(S), T0, T1),
     least_reports(T1, T).
 
@@ -268,15 +235,16 @@ same_candidate(S, (S-_)-_).
 code_takes_qualifier(M, Code, Q) :- M:code_qualifier(Code, _, Q, _), !.
 
 %   A service the code reports, given the qualifier's value (or '$no_value':
-%   not given; not `none`, which a request may send as a value).
-code_service(M, Code, Q, QVal, S, Node) :-
+%   not given; not `none`, which a request may send as a value), where the
+%   coding table lists the code under a heading.
+code_service(M, Code, Q, QVal, S) :-
     M:code_reports(Code, S),
     (   Q == none
     ->  true
     ;   M:code_qualifier(Code, S, Q, V),
         ( QVal == '$no_value' -> true ; QVal == V )
     ),
-    code_node(M, Code, S, Node).
+    once(M:code_heading(Code, _)).
 
 %   refine_service(+M, +Requested, +Reported, -Service): the more specific of
 %   the two when one is a form of the other; fails when they are unrelated.
@@ -293,46 +261,28 @@ leaf_below(M, S, L) :-
     M:service_is_a(C, S),
     (   M:service_is_a(_, C) -> leaf_below(M, C, L) ; L = C ).
 
-requested_service_proof(Svc, S, S-_{kind: service, id: S, source: Src, requested: Svc, children: []}) :-
+%   named_service(+Requested, +More, +S, -Trace): S named by the request, or
+%   a more specific form of the service it names.
+named_service(Svc, More, S, S-[[service_named, S, Src, Svc]|More]) :-
     ( S == Svc -> Src = request ; Src = assumed ).
 
-unlisted_code_service_proof(Svc, Code, CodeNode, S,
-                            S-_{kind: service, id: S, source: Src, requested: Svc, code: Code,
-                                children: [CodeNode]}) :-
-    ( S == Svc -> Src = request ; Src = assumed ).
-
-service_node(S, Code, CodeNode, _{kind: service, id: S, source: code, code: Code, children: [CodeNode]}).
-
-code_node(M, Code, S, Node) :-
-    M:code(Code, Section, Desc),
-    M:code_heading(Code, Heading),
-    (   M:code_note(Code, Note) -> Extra = [note-Note] ; Extra = [] ),
-    interp(M, code_reports(Code, S), I),
-    dict_pairs(Node, _, [kind-code, id-Code, reports-S, section-Section, quote-Desc,
-                         heading-Heading, interpretation-I, children-[]|Extra]).
-
-other_node(M, Code, Q, QVal, _{kind: service, id: other, source: code, code: Code, qualifier: Q1,
-                               value: V, section: Section, quote: Quote, children: []}) :-
-    M:code(Code, Section, _),
-    (   Q == none, M:code_open_ended(Code, Quote) -> Q1 = service
-    ;   M:code_heading(Code, Quote), Q1 = Q
+%   other_service(+M, +Code, +Q, +QVal, -Atom): the code may report a service
+%   of no statement: an open-ended code (qualifier `service`), or one whose
+%   qualifier is not given or names no service.
+other_service(M, Code, Q, QVal, [service_other, Code, Q1, V]) :-
+    M:code(Code, _, _),
+    (   Q == none, M:code_open_ended(Code, _) -> Q1 = service
+    ;   M:code_heading(Code, _), Q1 = Q
     ),
+    !,
     ( QVal == '$no_value' -> V = null ; V = QVal ).
-
-%   A code the coding table does not list, with the notices the policy
-%   gives for it: that the table may not be complete, and how claims with a
-%   code it does not cover are treated.
-unlisted_code_node(M, Code, _{kind: code, id: Code, listed: false, children: Notices}) :-
-    findall(_{kind: notice, id: Id, code: Code, section: S, quote: Q, children: []},
-            (   M:codes_not_exhaustive(S, Q), Id = codes_not_exhaustive
-            ;   M:uncovered_code_denial(S, Q), Id = uncovered_code_denial
-            ), Notices).
 
 %%  Facts the request settles -----------------------------------------------
 
-%   settle_facts(+M, +Req, -Settled): Fact-(Value-Proof) for every patient
-%   fact; a fact whose sources disagree makes the request invalid (each
-%   such fact is an error, with every source).
+%   settle_facts(+M, +Req, -Settled): Fact-(Value-Source) for every patient
+%   fact, Source as the trace shows it (trace_source/2 of kb/derivation.pl);
+%   a fact whose sources disagree makes the request invalid (each such fact
+%   is an error, with every source).
 settle_facts(M, Req, Settled) :-
     findall(F, M:patient_fact(F, _), Fs0), sort(Fs0, Fs),
     (   catch(maplist(settle_fact(M, Req), Fs, Settled), covkb_error(_, _, _), fail)
@@ -344,80 +294,63 @@ settle_facts(M, Req, Settled) :-
 
 settle_goal(M, Req, F, Settled, settle_fact(M, Req, F, Settled)).
 
-settle_fact(M, Req, F, F-(V-P)) :-
-    findall(src(Rank, Key, Val, Node), fact_source(M, Req, F, Rank, Key, Val, Node), Srcs0),
+settle_fact(M, Req, F, F-(V-S)) :-
+    findall(src(Rank, Key, Val, Src), fact_source(M, Req, F, Rank, Key, Val, Src), Srcs0),
     sort(Srcs0, Srcs),
     (   Srcs == []
-    ->  V = unknown, P = _{kind: fact, id: F, value: unknown, source: request, children: []}
-    ;   Srcs = [src(_, _, V, P)|_],
+    ->  V = unknown, S = request
+    ;   Srcs = [src(_, _, V, S)|_],
         (   member(src(_, _, V2, _), Srcs), V2 \== V
-        ->  findall(N, member(src(_, _, _, N), Srcs), Nodes),
-            fail_request(contradiction, _{fact: F, sources: Nodes})
+        ->  findall([V1, S1], member(src(_, _, V1, S1), Srcs), Sources),
+            fail_request(contradiction, _{fact: F, sources: Sources})
         ;   true
         )
     ).
 
-%   fact_source(+M, +Req, +Fact, -Rank, -Key, -Value, -Proof): one thing in
+%   fact_source(+M, +Req, +Fact, -Rank, -Key, -Value, -Source): one thing in
 %   the request that settles Fact.  Rank and Key order the sources (the
 %   first is shown); the ASP evaluator orders them the same way.
-fact_source(M, Req, F, 0, Field, V, _{kind: fact, id: F, value: V, source: request, field: Field,
-                                      children: []}) :-
+fact_source(M, Req, F, 0, Field, V, [field, Field]) :-
     M:field_fact(Field, F),
     memberchk(Field-V, Req.values).
-fact_source(M, Req, F, 1, Field-at_least, V, Node) :-
-    M:number_at_least(F, Field, Min, Section, Quote),
+fact_source(M, Req, F, 1, Field-at_least, V, [number, Field, at_least, Min, N]) :-
+    M:number_at_least(F, Field, Min, _, _),
     memberchk(Field-N, Req.values), number(N),
-    ( N >= Min -> V = yes ; V = no ),
-    interp(M, number_at_least(F, Field), I),
-    Node = _{kind: fact, id: F, value: V, source: number, field: Field, number: N, rule: at_least,
-             threshold: Min, section: Section, quote: Quote, interpretation: I, children: []}.
-fact_source(M, Req, F, 1, Field-below, V, Node) :-
-    M:number_below(F, Field, T, Section, Quote),
+    ( N >= Min -> V = yes ; V = no ).
+fact_source(M, Req, F, 1, Field-below, V, [number, Field, below, T, N]) :-
+    M:number_below(F, Field, T, _, _),
     memberchk(Field-N, Req.values), number(N),
-    ( N < T -> V = yes ; V = no ),
-    interp(M, number_below(F, Field), I),
-    Node = _{kind: fact, id: F, value: V, source: number, field: Field, number: N, rule: below,
-             threshold: T, section: Section, quote: Quote, interpretation: I, children: []}.
-fact_source(M, Req, F, 2, Code, V, Node) :-
+    ( N < T -> V = yes ; V = no ).
+fact_source(M, Req, F, 2, Code, V, [code, Code]) :-
     Code = Req.cpt, Code \== none,
-    M:code_implies(Code, F, V, Quote),
-    M:code(Code, Section, _),
-    interp(M, code_implies(Code, F, V), I),
-    Node = _{kind: fact, id: F, value: V, source: code, code: Code, section: Section, quote: Quote,
-             interpretation: I, children: []}.
-fact_source(M, Req, F, 3, Field-Code, V, Node) :-
+    M:code_implies(Code, F, V, _),
+    M:code(Code, _, _).
+fact_source(M, Req, F, 3, Field-Code, V, [code_list, Field, Code]) :-
     member(Field-Code, Req.codes),
-    M:listed_code_implies(Field, Code, F, V),
-    interp(M, listed_code_implies(Field, Code), I),
-    Node = _{kind: fact, id: F, value: V, source: code_list, field: Field, code: Code,
-             interpretation: I, children: []}.
+    M:listed_code_implies(Field, Code, F, V).
 
-%   finding_status(+M, +Req, +Finding, -Value, -Proof): three-valued status of
-%   a finding under the request's closed world and the findings ontology.
-finding_status(_, Req, F, yes, P) :-
-    memberchk(F, Req.findings), !,
-    P = _{kind: fact, id: F, value: yes, source: request, children: []}.
-finding_status(M, Req, F, yes, P) :-
+%   finding_status(+M, +Req, +Finding, -Value, -Source): three-valued status
+%   of a finding under the request's closed world and the findings ontology.
+finding_status(_, Req, F, yes, request) :-
+    memberchk(F, Req.findings), !.
+finding_status(M, Req, F, yes, [ontology, C, Link]) :-
     % the witness: an example before an is-a link, then the least by id
-    findall(K-C-Section-Quote, finding_child(M, F, C, K, Section, Quote), Children0),
+    findall(K-C, finding_child(M, F, C, K, _, _), Children0),
     msort(Children0, Children),
-    member(_-C-Section-Quote, Children),
-    finding_status(M, Req, C, yes, CP), !,
-    interp(M, F, I),
-    P = _{kind: fact, id: F, value: yes, source: ontology, section: Section, quote: Quote,
-          interpretation: I, children: [CP]}.
-finding_status(M, Req, F, unknown, P) :-
+    member(K-C, Children),
+    finding_status(M, Req, C, yes, _), !,
+    link(K, Link).
+finding_status(M, Req, F, unknown, Why) :-
     (   memberchk(F, Req.unknown_findings) -> Why = request
     ;   finding_above(M, F, A), ( memberchk(A, Req.findings) ; memberchk(A, Req.unknown_findings) )
     ->  Why = general_finding_listed
     ;   finding_below(M, F, D), D \== F, memberchk(D, Req.unknown_findings)
     ->  Why = specific_form_unknown
-    ), !,
-    P = _{kind: fact, id: F, value: unknown, source: Why, children: []}.
-finding_status(M, _, F, no, P) :-
-    % the finding itself, then its more specific forms by id (as evaluator.lp)
-    findall(D, ( finding_below(M, F, D), D \== F ), Ds0), sort(Ds0, Ds), Suffice = [F|Ds],
-    P = _{kind: fact, id: F, value: no, source: closed_world, would_suffice: Suffice, children: []}.
+    ), !.
+finding_status(_, _, _, no, closed_world).
+
+link(0, example).
+link(1, is_a).
 
 %   finding_child(+M, ?General, ?Specific, -Section, -Quote)
 finding_child(M, G, S, Section, Quote) :- finding_child(M, G, S, _, Section, Quote).
@@ -432,15 +365,35 @@ finding_below(M, F, D) :- finding_child(M, F, C, _, _), finding_below(M, C, D).
 finding_above(M, F, A) :- finding_child(M, A, F, _, _).
 finding_above(M, F, A) :- finding_child(M, P, F, _, _), finding_above(M, P, A).
 
-%   status(+Ctx, +Fact, -Value, -Proof): a patient fact as settled, or a finding.
-status(ctx(M, Req, Settled), F, V, P) :-
-    (   memberchk(F-(V0-P0), Settled)
-    ->  V = V0, P = P0
+%   status(+Ctx, +Fact, -Value, -Source): a patient fact as settled, or a finding.
+status(ctx(M, Req, Settled), F, V, S) :-
+    (   memberchk(F-(V0-S0), Settled)
+    ->  V = V0, S = S0
     ;   M:finding(F, _)
     ->  % steadfast: with V bound, finding_status/5 would skip the clauses
         % that find the finding present through a more specific form
-        once(finding_status(M, Req, F, V0, P0)), V = V0, P = P0
-    ;   V = unknown, P = _{kind: fact, id: F, value: unknown, source: request, children: []}
+        once(finding_status(M, Req, F, V0, S0)), V = V0, S = S0
+    ;   V = unknown, S = request
+    ).
+
+%   settled_trace(+Ctx, +Stmts, -Atoms): settled/3 for every fact a case's
+%   derivation may show: the scope facts, the facts of Stmts (the
+%   statements on a candidate service) and, for a general finding present
+%   through a more specific form, that form (as evaluator.lp).
+settled_trace(Ctx, Stmts, Atoms) :-
+    Ctx = ctx(M, _, _),
+    findall(F, ( scope_fact(M, F) ; member(S, Stmts), statement_fact(M, S, F) ), Fs0),
+    sort(Fs0, Fs),
+    settled_atoms(Fs, Ctx, [], Atoms).
+
+settled_atoms([], _, _, []).
+settled_atoms([F|Fs], Ctx, Seen, Atoms) :-
+    (   memberchk(F, Seen)
+    ->  settled_atoms(Fs, Ctx, Seen, Atoms)
+    ;   status(Ctx, F, V, S),
+        Atoms = [[settled, F, V, S]|Atoms1],
+        ( S = [ontology, C, _] -> Fs1 = [C|Fs] ; Fs1 = Fs ),
+        settled_atoms(Fs1, Ctx, [F|Seen], Atoms1)
     ).
 
 %   domain(+M, +Fact, -Values): yes/no, or a non-boolean fact's values.
@@ -498,24 +451,25 @@ live_statement(Ctx, S) :-
 
 %%  Cases --------------------------------------------------------------------
 
-%   case(+Ctx, +Cands, +ServiceProofs, +Vars, -Case): one completion of the
+%   case(+Ctx, +Cands, +ServiceTraces, +Vars, -Case): one completion of the
 %   unknowns and what the policy decides in it.
-case(Ctx, Cands, SProofs, Vars, Case) :-
+case(Ctx, Cands, STraces, Vars, Case) :-
     assignment(Vars, Assign),
     consistent(Ctx, Assign),
-    assigned_case(Ctx, Cands, SProofs, Assign, Case).
+    assigned_case(Ctx, Cands, STraces, Assign, Case).
 
 assigned_cases([], _, _, _, []).
-assigned_cases([A|As], Ctx, Cands, SProofs, Cases) :-
-    (   assigned_case(Ctx, Cands, SProofs, A, Case) -> Cases = [Case|Cases1] ; Cases = Cases1 ),
-    assigned_cases(As, Ctx, Cands, SProofs, Cases1).
+assigned_cases([A|As], Ctx, Cands, STraces, Cases) :-
+    (   assigned_case(Ctx, Cands, STraces, A, Case) -> Cases = [Case|Cases1] ; Cases = Cases1 ),
+    assigned_cases(As, Ctx, Cands, STraces, Cases1).
 
-assigned_case(Ctx, Cands, SProofs, Assign,
+assigned_case(Ctx, Cands, STraces, Assign,
               _{assign: Assume, outcome: Outcome, statement: Stmt, criteria_met: Met,
-                referral: Referral, proof: Proof}) :-
+                referral: Referral, trace: Trace}) :-
     ( Cands = [Only] -> Svc = Only ; Assign = [_-Svc-_|_] ),
-    memberchk(Svc-SProof, SProofs),
-    decide(Ctx, Assign, Svc, SProof, Outcome, Stmt, Met, Referral, Proof),
+    memberchk(Svc-STrace, STraces),
+    decide(Ctx, Assign, Svc, Outcome, Stmt, Met, Referral, Trace0),
+    append([[[service, Svc]], STrace, Trace0], Trace),
     maplist(assumption, Assign, Assume).
 
 % (not a yall lambda: that copies itself at each call)
@@ -528,118 +482,84 @@ assignment([var(V, Dom, R)|Vs], [V-X-R|As]) :- member(X, Dom), assignment(Vs, As
 consistent(ctx(M, _, _), Assign) :-
     \+ ( member(F-yes-_, Assign), finding_above(M, F, A), memberchk(A-no-_, Assign) ).
 
-decide(Ctx, Assign, Svc, SProof, Outcome, Stmt, Met, Referral, Proof) :-
+%   decide(+Ctx, +Assign, +Svc, -Outcome, -Stmt, -Met, -Referral, -Trace):
+%   what the policy decides in a case, and the trace of why: reason/1, and
+%   the statements it explains, with what holds of them.
+decide(Ctx, Assign, Svc, Outcome, Stmt, Met, Referral, Trace) :-
     Ctx = ctx(M, _, _),
-    findall(F, scope_fact(M, F), Sc0), sort(Sc0, Scope),
-    maplist(scope_node(Ctx, Assign), Scope, ScopeNodes),
-    (   member(F, Scope), fact_value(Ctx, Assign, F, no, _)
+    (   scope_fact(M, F), fact_value(Ctx, Assign, F, no)
     ->  Outcome = not_addressed, Stmt = null, Met = [], Referral = null,
-        append(ScopeNodes, [SProof], Children),
-        Proof = _{kind: outcome, outcome: not_addressed, reason: out_of_scope, children: Children}
+        Trace = [[reason, out_of_scope]]
     ;   memberchk(Svc, [other, unlisted_code])
     ->  Stmt = null, Met = [], Referral = null,
-        unaddressed(M, Outcome, Why),
-        Proof = _{kind: outcome, outcome: Outcome, reason: Svc, children: [SProof|Why]}
+        unaddressed(M, Outcome),
+        Trace = [[reason, Svc]]
     ;   applicable(M, [Svc], Ss),
         partition(requirements_hold(Ctx, Assign), Ss, Applicable, NotApplicable),
         (   Applicable == []
         ->  Stmt = null, Met = [], Referral = null,
-            unaddressed(M, Outcome, Why),
-            maplist(statement_node(Ctx, Assign, Svc), NotApplicable, WhyNot),
-            append([ScopeNodes, [SProof], WhyNot, Why], Children),
-            Proof = _{kind: outcome, outcome: Outcome, reason: no_statement, service: Svc,
-                      children: Children}
-        ;   maplist(statement_node(Ctx, Assign, Svc), Applicable, SNodes),
-            findall(O, ( member(N, SNodes), O = N.outcome ), Os0), sort(Os0, Os),
+            unaddressed(M, Outcome),
+            maplist(statement_trace(Ctx, Assign), NotApplicable, _, _, Traces),
+            append([[[reason, no_statement]]|Traces], Trace)
+        ;   maplist(statement_trace(Ctx, Assign), Applicable, Os0, Mets, Traces),
+            sort(Os0, Os),
             (   Os = [Outcome]
             ->  Applicable = [Stmt|_],
-                findall(C, ( member(N, SNodes), member(C, N.criteria_met) ), Met0), sort(Met0, Met),
+                append(Mets, Met0), sort(Met0, Met),
                 (   member(S, Applicable), M:referral(S, Referral) -> true ; Referral = null ),
-                append([ScopeNodes, [SProof], SNodes], Children),
-                Proof = _{kind: outcome, outcome: Outcome, reason: statement, children: Children}
+                append([[[reason, statement]]|Traces], Trace)
             ;   throw(covkb_error(policy_conflict, policy_conflict, _{statements: Applicable}))
             )
         )
     ).
 
-%   unaddressed(+M, -Outcome, -Nodes): what "no statement decides" means in
-%   this version: not_addressed where the version is known whole, unknown
-%   (with the reason) where only part of it is.
-unaddressed(M, unknown, [_{kind: partial_version, section: Section, quote: Quote, reason: Reason,
-                          children: []}]) :-
-    M:partial_version(Section, Quote, Reason), !.
-unaddressed(_, not_addressed, []).
+%   unaddressed(+M, -Outcome): what "no statement decides" means in this
+%   version: not_addressed where the version is known whole, unknown where
+%   only part of it is.
+unaddressed(M, Outcome) :-
+    (   M:partial_version(_, _, _) -> Outcome = unknown ; Outcome = not_addressed ).
 
-scope_node(Ctx, Assign, F, _{kind: scope, id: F, value: V, section: Section, quote: Quote,
-                             interpretation: I, children: [P]}) :-
-    Ctx = ctx(M, _, _),
-    M:scope(F, Section, Quote), !,
-    fact_value(Ctx, Assign, F, V, P),
-    interp(M, scope(F), I).
-
-%   fact_value(+Ctx, +Assign, +Fact, -Value, -Proof)
-fact_value(Ctx, Assign, F, V, P) :-
-    status(Ctx, F, V0, P0),
+%   fact_value(+Ctx, +Assign, +Fact, -Value): the fact's value in the case.
+fact_value(Ctx, Assign, F, V) :-
+    status(Ctx, F, V0, _),
     (   V0 == unknown, memberchk(F-V1-_, Assign)
-    ->  V = V1, P = _{kind: fact, id: F, value: V1, source: assumed, children: [P0]}
+    ->  V = V1
     ;   % an unknown that is no case variable cannot change the outcome (no
         % statement depends on it): it stays unknown
-        V = V0, P = P0
+        V = V0
     ).
 
 requirements_hold(Ctx, Assign, S) :-
     Ctx = ctx(M, _, _),
-    forall(M:requires(S, F, Want, _), fact_value(Ctx, Assign, F, Want, _)).
+    forall(M:requires(S, F, Want, _), fact_value(Ctx, Assign, F, Want)).
 
-%   statement_node(+Ctx, +Assign, +Service, +S, -Node): the statement, each
-%   requirement and each criterion with the facts that decided it (why and
-%   why not).
-statement_node(Ctx, Assign, Svc, S, Node) :-
+%   statement_trace(+Ctx, +Assign, +S, -Outcome, -Met, -Trace): what S
+%   decides in the case (null when its requirements do not hold), its
+%   criteria and groups met at the top, and its trace: shown/3, and each
+%   requirement, criterion and group that holds (why and why not).
+statement_trace(Ctx, Assign, S, Outcome, Met, [[shown, S, Applies, Outcome]|Trace]) :-
     Ctx = ctx(M, _, _),
-    M:statement(S, Section, Decides),
-    findall(N-Q, M:statement_quote(S, N, Q), NQs), keysort(NQs, NQs1), pairs_values(NQs1, Quotes),
-    % the nodes built outside findall/3, which would copy their proofs
-    findall(req(F, Want, Q), M:requires(S, F, Want, Q), Rs),
-    maplist(requirement_node(Ctx, Assign, S), Rs, Reqs),
-    (   forall(member(R, Reqs), node_holds(R)) -> Holds = true ; Holds = false ),
-    (   M:criteria(S, Mode, CQuote)
-    ->  member_nodes(Ctx, Assign, S, top, Section, Crits),
-        include(node_holds, Crits, MetNodes),
-        maplist(node_id, MetNodes, Met),
-        group_holds(Mode, Crits, CHold),
-        CNode = _{kind: criteria, mode: Mode, holds: CHold, quote: CQuote, children: Crits},
-        append(Reqs, [CNode], Children),
-        ( CHold == true -> Outcome = Decides ; Outcome = criteria_not_met )
-    ;   Met = [], Children = Reqs, Outcome = Decides
+    once(M:statement(S, _, Decides)),
+    findall([requirement_holds, S, F], ( M:requires(S, F, Want, _), fact_value(Ctx, Assign, F, Want) ), Reqs),
+    (   requirements_hold(Ctx, Assign, S) -> Applies = true ; Applies = false ),
+    (   M:criteria(S, Mode, _)
+    ->  members_trace(Ctx, Assign, S, top, Pairs, Holds0),
+        group_holds(Mode, Pairs, CHold),
+        findall(C, member(C-true, Pairs), Met),
+        (   CHold == true
+        ->  Decided = Decides, Holds = [[criteria_hold, S]|Holds0]
+        ;   Decided = criteria_not_met, Holds = Holds0
+        )
+    ;   Met = [], Decided = Decides, Holds = []
     ),
-    (   Holds == false -> NodeOutcome = null ; NodeOutcome = Outcome ),
-    statement_interpretation(M, Svc, S, I),
-    ( M:referral(S, Ref) -> true ; Ref = null ),
-    Node = _{kind: statement, id: S, section: Section, quotes: Quotes, decides: Decides,
-             applies: Holds, outcome: NodeOutcome, criteria_met: Met, referral: Ref,
-             interpretation: I, children: Children}.
+    (   Applies == true -> Outcome = Decided ; Outcome = null ),
+    append(Reqs, Holds, Trace).
 
-%   The interpretation, if any, behind the statement covering this case's
-%   service (of the least such service by id, as evaluator.lp).
-statement_interpretation(M, Svc, S, I) :-
-    (   setof(G-I0, ( M:applies_to(S, G), service_below(M, Svc, G),
-                      interp(M, applies_to(S, G), I0), I0 \== null ), [_-I1|_])
-    ->  I = I1
-    ;   I = null
-    ).
-
-requirement_node(Ctx, Assign, S, req(F, Want, Q),
-                 _{kind: requirement, id: F, expected: Want, holds: H,
-                   quote: Q, interpretation: I, children: [P]}) :-
-    Ctx = ctx(M, _, _),
-    interp(M, requires(S, F), I),
-    fact_value(Ctx, Assign, F, V, P),
-    ( V == Want -> H = true ; H = false ).
-
-%   member_nodes(+Ctx, +Assign, +S, +Group, +Section, -Nodes): the criteria
-%   and nested groups of Group (`top`: the statement's own), in the order
-%   the policy lists them: by criterion_position/3, then id, as evaluator.lp.
-member_nodes(Ctx, Assign, S, Group, Section, Nodes) :-
+%   members_trace(+Ctx, +Assign, +S, +Group, -Pairs, -Trace): the criteria and
+%   nested groups of Group (`top`: the statement's own), Member-Holds in
+%   the order the policy lists them (by criterion_position/3, then id, as
+%   evaluator.lp), and holds/2 for each that holds, nested ones too.
+members_trace(Ctx, Assign, S, Group, Pairs, Trace) :-
     Ctx = ctx(M, _, _),
     findall(C-Member,
             (   M:criterion_group(S, C, _, _), parent(M, S, C, Group), Member = group(C)
@@ -649,35 +569,28 @@ member_nodes(Ctx, Assign, S, Group, Section, Nodes) :-
     maplist(position_key(M, S), Keyed0, Keyed),
     msort(Keyed, Sorted),
     pairs_values(Sorted, Members),
-    maplist(member_node(Ctx, Assign, S, Section), Members, Nodes).
+    foldl(member_trace(Ctx, Assign, S), Members, Pairs, [], Trace).
 
 position_key(M, S, C-Member, (Pos-C)-Member) :-
     ( M:criterion_position(S, C, Pos) -> true ; Pos = -1 ).
 
-member_node(Ctx, Assign, S, Section, group(C), N) :- group_node(Ctx, Assign, S, C, Section, N).
-member_node(Ctx, Assign, S, Section, criterion(C), N) :- criterion_node(Ctx, Assign, S, C, Section, N).
-
 parent(M, S, C, P) :- ( M:member_of(S, C, P0) -> P = P0 ; P = top ).
 
-criterion_node(Ctx, Assign, S, C, Section, _{kind: criterion, id: C, fact: F, holds: H, quote: Q,
-                                            section: Section, interpretation: I, children: [P]}) :-
+member_trace(Ctx, Assign, S, criterion(C), C-H, T0, T) :-
     Ctx = ctx(M, _, _),
-    M:criterion(S, C, F, Q), !,
-    fact_value(Ctx, Assign, F, V, P),
-    ( V == yes -> H = true ; H = false ),
-    interp(M, F, I).
-
-group_node(Ctx, Assign, S, G, Section, _{kind: criterion_group, id: G, mode: Mode, holds: H, quote: Q,
-                                         section: Section, children: Members}) :-
+    once(M:criterion(S, C, F, _)),
+    ( fact_value(Ctx, Assign, F, yes) -> H = true ; H = false ),
+    holds_atom(H, S, C, T0, T).
+member_trace(Ctx, Assign, S, group(G), G-H, T0, T) :-
     Ctx = ctx(M, _, _),
-    M:criterion_group(S, G, Mode, Q), !,
-    member_nodes(Ctx, Assign, S, G, Section, Members),
-    group_holds(Mode, Members, H).
+    once(M:criterion_group(S, G, Mode, _)),
+    members_trace(Ctx, Assign, S, G, Pairs, Inner),
+    group_holds(Mode, Pairs, H),
+    append(Inner, T0, T1),
+    holds_atom(H, S, G, T1, T).
 
-group_holds(any, Crits, H) :- ( member(C, Crits), node_holds(C) -> H = true ; H = false ).
-group_holds(all, Crits, H) :- ( forall(member(C, Crits), node_holds(C)) -> H = true ; H = false ).
+holds_atom(true, S, C, T, [[holds, S, C]|T]).
+holds_atom(false, _, _, T, T).
 
-node_holds(Node) :- get_dict(holds, Node, true).
-node_id(Node, Id) :- get_dict(id, Node, Id).
-
-interp(M, Subject, I) :- ( M:interpretation(Subject, I0) -> I = I0 ; I = null ).
+group_holds(any, Pairs, H) :- ( memberchk(_-true, Pairs) -> H = true ; H = false ).
+group_holds(all, Pairs, H) :- ( memberchk(_-false, Pairs) -> H = false ; H = true ).

@@ -6,7 +6,8 @@ attributes, their types, which may be absent and which ids some may take.
 returned against it, which ``KnowledgeBase`` does at the engine boundary
 when the environment sets COVKB_CHECK_CONTRACT (the tests do), so that an
 engine cannot emit a node kind or attribute the rest of covkb does not
-know.  ``Contract.reported`` chooses, by the declared error_precedence/2,
+know; ``Contract.trace_violations`` likewise checks the trace an engine
+returns (``trace_atom/3``, ``trace_source/2``), which covkb.explain reads.  ``Contract.reported`` chooses, by the declared error_precedence/2,
 the one error reported among all an engine found for a request.
 """
 
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -47,6 +48,27 @@ EngineErrorData = tuple[str, str, dict[str, Any]]  # (code, key, args) as an eng
 class Contract:
     kinds: dict[str, NodeKind]
     precedence: dict[str, int]  # error key -> rank (error_precedence/2)
+    trace: dict[str, int] = field(default_factory=dict)    # trace atom -> arity (trace_atom/3)
+    sources: dict[str, int] = field(default_factory=dict)  # trace source -> arity (trace_source/2)
+
+    def trace_violations(self, atoms: Any, *, limit: int = 5) -> list[str]:
+        """What in a trace (atoms as sequences, name first) is not declared:
+        an atom's name or arity, a settled fact's source."""
+        out = []
+        for a in atoms:
+            name = a[0] if len(a) else None
+            if self.trace.get(name) != len(a) - 1:
+                out.append(f"trace atom {list(a)!r} is not declared (trace_atom/3)")
+            elif name == "settled" and not self.source_fits(a[3]):
+                out.append(f"trace source {a[3]!r} is not declared (trace_source/2)")
+            if len(out) >= limit:
+                break
+        return out
+
+    def source_fits(self, src: Any) -> bool:
+        if isinstance(src, str):
+            return self.sources.get(src) == 0
+        return isinstance(src, (list, tuple)) and len(src) > 1 and self.sources.get(src[0]) == len(src) - 1
 
     def reported(self, errors: list[EngineErrorData]) -> EngineErrorData:
         """The error a request reports among all that apply to it: the least
@@ -148,7 +170,9 @@ def _read(path: str) -> Contract:
                                                      frozenset(values.get((kind, name), ())))
     kinds = {atom(k): NodeKind(atom(k), str(label), attrs.get(atom(k), {})) for k, label in rows("node_kind")}
     precedence = {atom(k): int(r) for k, r in rows("error_precedence")}  # type: ignore[call-overload]
-    return Contract(kinds, precedence)
+    trace = {atom(n): int(a) for n, a, _ in rows("trace_atom")}  # type: ignore[call-overload]
+    sources = {atom(n): int(a) for n, a in rows("trace_source")}  # type: ignore[call-overload]
+    return Contract(kinds, precedence, trace, sources)
 
 
 def contract() -> Contract:

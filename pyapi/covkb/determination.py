@@ -2,7 +2,7 @@
 
 An engine resolves the request, derives what it settles and decides every
 completion of what it leaves unknown, returning one ``Case`` per completion
-with its derivation.  The rest is written here once, for both engines:
+with its derivation (built from the engine's trace by covkb.explain).  The rest is written here once, for both engines:
 aggregating the cases into the three-valued outcome (``aggregate``), the
 unknowns the outcome depends on, the citations and the notices, all read off
 the derivations.  Never raw pyswip or clingo values.
@@ -94,13 +94,7 @@ class Case:
     statement: str | None
     criteria_met: tuple[str, ...]
     referral: str | None
-    proof: dict[str, Any]                      # the derivation, as the engine built it
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Case:
-        assign = sorted(((a["var"], a["value"], a["rank"]) for a in d["assign"]), key=lambda t: (t[2], t[0]))
-        return cls(tuple(assign), d["outcome"], d.get("statement"), tuple(sorted(d.get("criteria_met") or ())),
-                   d.get("referral"), d["proof"])
+    proof: dict[str, Any]                      # the derivation, built from the engine's trace (covkb.explain)
 
     def values(self) -> dict[str, Any]:
         return {v: x for v, x, _ in self.assign}

@@ -64,7 +64,6 @@ class Answer:
     criteria_met: frozenset[str]
     variables: tuple[tuple[tuple[int, str], str, tuple[str, ...]], ...]  # ((order), var, values) still open
     error: str | None = None
-    citations: frozenset[tuple[str, str]] = frozenset()  # (section id, quote) cited in every case
     error_certain: bool = False  # every case fails (else only some do)
     error_code: str = "invalid_request"  # the error's code, as determine reports it (policy_conflict, ...)
 
@@ -167,7 +166,15 @@ class _Side:
             err = from_engine(*c.error)  # the error determine raises for it: its code and words
             return Answer(frozenset(), None, frozenset(), variables, error=err.message,
                           error_certain=c.error_certain, error_code=err.code)
-        return Answer(c.outcomes, c.statement, c.criteria_met, variables, citations=c.citations)
+        return Answer(c.outcomes, c.statement, c.criteria_met, variables)
+
+    def citations(self, request: dict[str, Any]) -> frozenset[tuple[str, str]]:
+        """(section id, quote) cited in every case of a decided answer
+        (AspEngine.citations); none where the answer is not decided."""
+        if not self.answer(request).decided or \
+                (request.get("service") is not None and request["service"] not in self.services):
+            return frozenset()
+        return self.engine.citations(self._engine_request(self.reads(request)))
 
     def _engine_request(self, request: dict[str, Any]) -> dict[str, Any]:
         """A request in the user's fields as the engines receive it
@@ -609,8 +616,8 @@ class _Diff:
             r.witness = self._witness(r, req)
             r.witness_reads = {name: read for name, side in (("before", sa), ("after", sb))
                                if (read := side.reads(r.witness)) != r.witness}
-            r.citations_before = _cited(self.da, sa.answer(req))
-            r.citations_after = _cited(self.db, sb.answer(req))
+            r.citations_before = _cited(self.da, sa.citations(req))
+            r.citations_after = _cited(self.db, sb.citations(req))
 
     def _witness(self, r: Region, region_request: dict[str, Any]) -> dict[str, Any]:
         """The first request that gets the region's two outcomes: fully known
@@ -681,6 +688,6 @@ class _Settle:
         return w
 
 
-def _cited(data: VersionData, answer: Answer) -> list[dict[str, str]]:
+def _cited(data: VersionData, cites: frozenset[tuple[str, str]]) -> list[dict[str, str]]:
     """The region's citations on one side, in document order."""
-    return [c.to_dict() for c in in_document_order(data, answer.citations)]
+    return [c.to_dict() for c in in_document_order(data, cites)]

@@ -5,16 +5,16 @@ into one program whose request atoms are ``#external``; a request only
 switches externals on (and the previous request's off) and enumerates the
 answer sets, one per case.  Request values are looked up in the externals'
 domains and never become program text.  This module turns each answer set
-into a ``Case`` (its derivation built from node/attr/list/item/edge atoms,
-or without an explanation a digest of the quotes and notices it cites),
-exactly what evaluator.pl returns; aggregation, citations and error wording
-are determination.py's and errors.py's, for both engines.
+into a ``Case``, its derivation built from the answer set's trace atoms by
+covkb.explain (as for evaluator.pl); aggregation, citations and error
+wording are determination.py's and errors.py's, for both engines.
 
 Besides ``AspEngine.cases`` it offers what only an ASP engine can:
 
 * ``AspEngine.consequences(request)``: what holds in some case (brave) and
   in every case (cautious) of a request that leaves facts unknown, in two
-  solver calls however many cases there are (``covkb diff``);
+  solver calls however many cases there are (``covkb diff``), and
+  ``AspEngine.citations(request)``, the quotes every case cites;
 * ``CheckProgram(data).witness(name, *args)``: a fully known request in
   whose answer set an atom of kb/engine/check.lp holds (``covkb check``).
 """
@@ -25,15 +25,16 @@ import operator
 import threading
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import clingo
 
 from ..derivation import EngineErrorData, contract, reported_error
-from ..determination import Case
+from ..determination import Case, cited, walk
 from ..errors import EngineError, KnowledgeBaseError
+from ..explain import Explainer
 from ..paths import kb_dir
 from ..policy import VersionData
 
@@ -44,7 +45,7 @@ _JSON_CONSTANTS: dict[str, Any] = {"null": None, "true": True, "false": False}
 # (walking every atom of a large ground program costs more than grounding it).
 _REQUEST_SIGNATURES = (
     ("req_service", 1), ("req_cpt", 1), ("req_qualifier", 2), ("req_value", 2), ("req_code", 2),
-    ("req_finding", 1), ("req_unknown_finding", 1), ("req_explain", 0),
+    ("req_finding", 1), ("req_unknown_finding", 1), ("req_trace", 0),
 )
 
 
@@ -88,6 +89,15 @@ def _fill(v: Any, request: dict[str, Any]) -> Any:
     return v.lookup(request) if isinstance(v, _Request) else v
 
 
+def _fill_deep(v: Any, request: dict[str, Any]) -> Any:
+    """v with every request(...) in it filled in (a trace atom's arguments)."""
+    if isinstance(v, _Request):
+        return v.lookup(request)
+    if isinstance(v, tuple):
+        return tuple(_fill_deep(x, request) for x in v)
+    return v
+
+
 def _order(sym: Symbol) -> tuple[Any, ...]:
     """A sort key that orders terms as clingo does: numbers, constants,
     strings, then compound terms by arity, name and arguments."""
@@ -103,9 +113,12 @@ def _order(sym: Symbol) -> tuple[Any, ...]:
     return (3, len(args), sym.name, *(_order(a) for a in args))
 
 
-# The arguments of a shown atom that are positions among siblings or list
-# items, kept as sort keys in clingo's order.
-_POSITIONS = {"item": (2,), "edge": (1,), "error_item": (2,), "error_node": (2,)}
+# The arguments of a shown atom that are positions among list items, kept
+# as sort keys in clingo's order.
+_POSITIONS = {"error_item": (2,)}
+
+# The trace atoms that may show a request value as request(...).
+_FILLED = frozenset(("settled", "service_other", "unlisted_code"))
 
 
 def _decode(sym: Symbol) -> tuple[Any, ...]:
@@ -129,8 +142,8 @@ def _reps(symbols: Sequence[Symbol]) -> Iterable[int] | None:
 class _Model:
     """The shown atoms of one answer set, sorted by kind."""
 
-    __slots__ = ("assign", "outcome", "statement", "referral", "met", "kinds", "attrs", "lists", "edges",
-                 "errors", "args", "relevant", "resolution", "cites", "notices")
+    __slots__ = ("assign", "outcome", "statement", "referral", "met", "trace", "errors", "args", "relevant",
+                 "resolution")
 
     def __init__(self) -> None:
         self.assign: list[tuple[str, Any, int]] = []
@@ -138,36 +151,22 @@ class _Model:
         self.statement: str | None = None
         self.referral: str | None = None
         self.met: list[str] = []
-        # node names are Python data, positions sort keys (_decode)
-        self.kinds: dict[Any, str] = {}
-        self.attrs: dict[Any, dict[str, Any]] = defaultdict(dict)
-        self.lists: dict[Any, dict[str, list[tuple[Any, Any]]]] = defaultdict(dict)
-        self.edges: dict[Any, list[tuple[Any, Any]]] = defaultdict(list)
+        self.trace: list[tuple[Any, ...]] = []  # the trace atoms, as _decode made them (name first)
         # each error that applies, by the term that names it: (code, key), its arguments
         self.errors: dict[Any, tuple[str, str]] = {}
         self.args: dict[Any, dict[str, Any]] = defaultdict(dict)
         self.relevant: set[str] = set()
         self.resolution: set[Any] = set()  # the errors of service resolution
-        self.cites: set[tuple[str, str]] = set()
-        self.notices: list[tuple[Any, ...]] = []
 
-    def read(self, atoms: Iterable[tuple[Any, ...]], request: dict[str, Any]) -> _Model:
-        """Take in a model's shown atoms, as _decode made them (name first)."""
-        attrs, edges, kinds, lists = self.attrs, self.edges, self.kinds, self.lists
-        arg_lists: dict[tuple[Any, str], list[tuple[Any, Any, bool]]] = defaultdict(list)
+    def read(self, atoms: Iterable[tuple[Any, ...]], request: dict[str, Any], traced: Container[str]) -> _Model:
+        """Take in a model's shown atoms, as _decode made them (name first);
+        traced: the names of the trace atoms (kb/derivation.pl, trace_atom/3)."""
+        trace = self.trace
+        arg_lists: dict[tuple[Any, str], list[tuple[Any, Any]]] = defaultdict(list)
         for t in atoms:
             name = t[0]
-            if name == "attr":
-                v = t[3]
-                attrs[t[1]][t[2]] = v.lookup(request) if isinstance(v, _Request) else v
-            elif name == "edge":
-                edges[t[1]].append((t[2], t[3]))
-            elif name == "node":
-                kinds[t[1]] = t[2]
-            elif name == "item":
-                lists[t[1]].setdefault(t[2], []).append((t[3], _fill(t[4], request)))
-            elif name == "list":
-                lists[t[1]].setdefault(t[2], [])
+            if name in traced:
+                trace.append(_fill_deep(t, request) if name in _FILLED else t)
             elif name == "assign":
                 self.assign.append((t[1], t[2], t[3]))
             elif name == "outcome":
@@ -178,10 +177,6 @@ class _Model:
                 self.referral = t[1]
             elif name == "met":
                 self.met.append(t[1])
-            elif name == "cites":
-                self.cites.add((t[1], t[2]))
-            elif name == "notice":
-                self.notices.append((t[1], _fill(t[2], request), t[3], t[4]))
             elif name == "relevant_finding":
                 self.relevant.add(t[1])
             elif name == "resolution_error":
@@ -191,48 +186,33 @@ class _Model:
             elif name == "error_arg":
                 self.args[t[1]][t[2]] = _fill(t[3], request)
             elif name == "error_item":
-                arg_lists[(t[1], t[2])].append((t[3], _fill(t[4], request), False))
-            elif name == "error_node":
-                arg_lists[(t[1], t[2])].append((t[3], t[4], True))
+                arg_lists[(t[1], t[2])].append((t[3], _fill_deep(t[4], request)))
         for (e, key), items in arg_lists.items():
             items.sort(key=_first)
-            self.args[e][key] = [self.build(v) if is_node else v for _, v, is_node in items]
+            self.args[e][key] = [v for _, v in items]
         return self
 
-    def error_data(self, only: set[Any] | None = None) -> list[EngineErrorData]:
-        """The errors of this case (or only those named in `only`)."""
-        return [(code, key, dict(self.args.get(e, {}))) for e, (code, key) in self.errors.items()
-                if only is None or e in only]
+    def error_data(self, explainer: Explainer, only: set[Any] | None = None) -> list[EngineErrorData]:
+        """The errors of this case (or only those named in `only`), their
+        arguments as the rest of covkb reads them (covkb.explain)."""
+        return [(code, key, explainer.error_args(key, dict(self.args.get(e, {}))))
+                for e, (code, key) in self.errors.items() if only is None or e in only]
 
-    def build(self, n: Any) -> dict[str, Any]:
-        """The derivation below node n, as evaluator.pl's dicts."""
-        d: dict[str, Any] = {"kind": self.kinds[n], **self.attrs[n]}
-        for key, items in self.lists[n].items():
-            d[key] = [v for _, v in sorted(items, key=_first)]
-        d["children"] = [self.build(c) for _, c in sorted(self.edges[n], key=_first)]
-        return d
-
-    def case(self, explain: bool) -> Case:
+    def case(self, build: Callable[..., dict[str, Any]]) -> Case:
+        """The case, its proof built by covkb.explain (RequestTrace.proof or .digest)."""
+        assign = tuple(sorted(self.assign, key=lambda t: (t[2], t[0])))
+        outcome = self.outcome or ""
         return Case(
-            assign=tuple(sorted(self.assign, key=lambda t: (t[2], t[0]))),
-            outcome=self.outcome or "",
+            assign=assign,
+            outcome=outcome,
             statement=self.statement,
             criteria_met=tuple(sorted(self.met)),
             referral=self.referral,
-            proof=self.build(_OUTCOME) if explain else self.digest(),
+            proof=build(outcome, assign, self.trace),
         )
 
-    def digest(self) -> dict[str, Any]:
-        """Without an explanation, the proof is only what Python reads off it
-        (as evaluator.pl's digest): the quotes it cites and its notices."""
-        leaves = [{"kind": "cite", "section": sec, "quote": q, "children": []} for sec, q in sorted(self.cites)]
-        leaves += [{"kind": "notice", "id": i, "code": c, "section": sec, "quote": q, "children": []}
-                   for i, c, sec, q in self.notices]
-        return {"kind": "digest", "children": leaves}
 
-
-_OUTCOME = "outcome"  # the root node's name, decoded
-_EXPLAIN = clingo.Function("req_explain")
+_TRACE_ON = clingo.Function("req_trace")
 
 
 def _first(t: tuple[Any, ...]) -> Any:
@@ -243,9 +223,9 @@ def _first(t: tuple[Any, ...]) -> Any:
 class Consequences:
     """What a request's cases have in common (``AspEngine.consequences``).
 
-    ``outcomes`` and ``variables`` hold in some case (brave); ``statement``,
-    ``criteria_met`` and ``citations`` in every case (cautious, computed only
-    when every case has the same outcome).  ``error`` is the error the
+    ``outcomes`` and ``variables`` hold in some case (brave); ``statement``
+    and ``criteria_met`` in every case (cautious, computed only when every
+    case has the same outcome).  ``error`` is the error the
     request gets instead of cases, as (code, key, args); ``error_certain``
     says every case fails (otherwise some do, and ``variables`` are the
     unknowns of all cases, to split on)."""
@@ -253,7 +233,6 @@ class Consequences:
     outcomes: frozenset[str]
     statement: str | None
     criteria_met: frozenset[str]
-    citations: frozenset[tuple[str, str]]          # (section id, quote)
     variables: tuple[tuple[int, str, tuple[Any, ...]], ...]  # (rank, var, values) still open
     error: tuple[str, str, dict[str, Any]] | None = None
     error_certain: bool = False
@@ -328,7 +307,7 @@ class _Program:
             out.append(d)
         return out
 
-    def externals(self, request: dict[str, Any], *, explain: bool) -> set[Symbol]:
+    def externals(self, request: dict[str, Any], *, trace: bool) -> set[Symbol]:
         """The request (engine form, validated values) as the externals that are true."""
         dom = self.domain
         out: set[Symbol] = set()
@@ -369,8 +348,8 @@ class _Program:
             need("req_finding", f)
         for f in request.get("unknown_findings") or ():
             need("req_unknown_finding", f)
-        if explain:
-            out.add(_EXPLAIN)
+        if trace:
+            out.add(_TRACE_ON)
         return out
 
     def switch(self, on: set[Symbol]) -> None:
@@ -381,15 +360,17 @@ class _Program:
             self.ctl.assign_external(s, True)
         self.on = on
 
-    def models(self, request: dict[str, Any], *, explain: bool, limit: int = 0) -> list[_Model]:
-        """The answer sets of a request (at most limit, 0: all)."""
-        on = self.externals(request, explain=explain)
+    def models(self, request: dict[str, Any], *, trace: bool, limit: int = 0) -> list[_Model]:
+        """The answer sets of a request (at most limit, 0: all), with their
+        trace atoms if asked."""
+        on = self.externals(request, trace=trace)
+        traced = contract().trace
         with self.lock:
             self.switch(on)
             out: list[_Model] = []
             with self.ctl.solve(yield_=True) as handle:
                 for m in handle:
-                    out.append(_Model().read(self.decode(m.symbols(shown=True)), request))
+                    out.append(_Model().read(self.decode(m.symbols(shown=True)), request, traced))
                     if limit and len(out) >= limit:
                         handle.cancel()
                         break
@@ -397,7 +378,7 @@ class _Program:
 
     def consequence(self, request: dict[str, Any], mode: str) -> Sequence[Symbol] | None:
         """The brave or cautious consequences of a request (None: no answer set)."""
-        on = self.externals(request, explain=False)
+        on = self.externals(request, trace=False)
         with self.lock:
             self.switch(on)
             self.ctl.configuration.solve.enum_mode = mode  # type: ignore[union-attr]
@@ -428,28 +409,50 @@ class AspEngine:
 
     def __init__(self, data: VersionData) -> None:
         self._program = _program(data)
+        self._data = data
+
+    @property
+    def _explainer(self) -> Explainer:
+        return Explainer.of(self._data)
 
     def cases(self, request: dict[str, Any]) -> list[Case]:
-        """Every completion of the request's unknowns, with its derivation;
-        with "explain": false, a digest of it (what citations and notices
-        are read from)."""
-        explain = request.get("explain", True) is not False
-        models = self._program.models(request, explain=explain)
+        """Every completion of the request's unknowns, with its derivation
+        (built from its trace by covkb.explain); with "explain": false, a
+        digest of it (what citations and notices are read from)."""
+        models = self._traced(request)
+        trace = self._explainer.request(models[0].trace)  # settled/3: the same in every answer set
+        build = trace.proof if request.get("explain", True) is not False else trace.digest
+        return [m.case(build) for m in models]
+
+    def _traced(self, request: dict[str, Any]) -> list[_Model]:
+        """The request's answer sets with their traces, or the error it gets."""
+        models = self._program.models(request, trace=True)
         if not models:
             raise EngineError("the ASP evaluator found no case")
-        errors = [e for m in models for e in m.error_data()]
+        errors = [e for m in models for e in m.error_data(self._explainer)]
         if errors:
             raise reported_error(errors)
-        return [m.case(explain) for m in models]
+        return models
+
+    def citations(self, request: dict[str, Any]) -> frozenset[tuple[str, str]]:
+        """The quotes every case of a request cites, with their sections
+        (what the cautious consequences of a citation atom would be): each
+        case's derivation built and read (determination.cited)."""
+        cases = self.cases({**request, "explain": True})
+        return frozenset.intersection(*(frozenset(cited(walk(c.proof))) for c in cases))
+
+    def traces(self, request: dict[str, Any]) -> list[tuple[tuple[tuple[str, Any, int], ...], frozenset[Any]]]:
+        """Each case's assignment and trace atoms: what its derivation is built from."""
+        return [(tuple(sorted(m.assign, key=lambda t: (t[2], t[0]))), frozenset(m.trace)) for m in self._traced(request)]
 
     def relevant_findings(self, request: dict[str, Any]) -> frozenset[str]:
         """Findings that can change the answer for the request's service, code
         and qualifiers (the same in every case)."""
-        models = self._program.models(request, explain=False, limit=1)
+        models = self._program.models(request, trace=False, limit=1)
         if not models:
             raise EngineError("the ASP evaluator found no case")
         m = models[0]
-        errors = m.error_data(m.resolution)
+        errors = m.error_data(self._explainer, m.resolution)
         if errors:
             raise reported_error(errors)
         return frozenset(m.relevant)
@@ -457,21 +460,21 @@ class AspEngine:
     def consequences(self, request: dict[str, Any]) -> Consequences:
         """Brave and cautious consequences of a request (engine form): the
         possible outcomes and the unknowns still open, and, when every case
-        has the same outcome, the statement, criteria met and citations of
-        every case.  An invalid request gives its error, not an exception."""
+        has the same outcome, the statement and criteria met of every case.
+        An invalid request gives its error, not an exception."""
         brave = self._program.consequence(request, "brave")
         if brave is None:
             raise EngineError("the ASP evaluator found no case")
         open_: dict[tuple[int, str], set[Any]] = defaultdict(set)
         named = [(s.name, s) for s in brave]  # each symbol's name read once (a call into clingo)
         if any(n == "error" for n, _ in named):
-            models = self._program.models(request, explain=False)
-            errors = [e for m in models for e in m.error_data()]
+            models = self._program.models(request, trace=False)
+            errors = [e for m in models for e in m.error_data(self._explainer)]
             failed = sum(1 for m in models if m.errors)
             for m in models:
                 for var, value, rank in m.assign:
                     open_[(rank, var)].add(value)
-            return Consequences(frozenset(), None, frozenset(), frozenset(), _open(open_),
+            return Consequences(frozenset(), None, frozenset(), _open(open_),
                                 contract().reported(errors), failed == len(models))
         outcomes = frozenset(s.arguments[0].name for n, s in named if n == "outcome")
         for n, s in named:
@@ -479,14 +482,13 @@ class AspEngine:
                 a = s.arguments
                 open_[(a[2].number, a[0].name)].add(_value(a[1]))
         variables = _open(open_)
-        statement, met, cites = None, frozenset[str](), frozenset[tuple[str, str]]()
+        statement, met = None, frozenset[str]()
         if len(outcomes) == 1:
             cautious = [(s.name, s) for s in self._program.consequence(request, "cautious") or []]
             stmts = [s.arguments[0].name for n, s in cautious if n == "statement"]
             statement = stmts[0] if len(stmts) == 1 else None
             met = frozenset(s.arguments[0].name for n, s in cautious if n == "met")
-            cites = frozenset((_value(s.arguments[0]), _value(s.arguments[1])) for n, s in cautious if n == "cites")
-        return Consequences(outcomes, statement, met, cites, variables)
+        return Consequences(outcomes, statement, met, variables)
 
     def close(self) -> None:
         # The ground program lives as long as the process, like Prolog's modules.

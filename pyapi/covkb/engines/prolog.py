@@ -3,6 +3,8 @@
 pyswip drives one SWI-Prolog per process and is not thread-safe: the
 evaluator is consulted once per process, each version is read into its own
 module once, and every query is exhausted and closed before returning.
+The evaluator answers with each case's trace; covkb.explain builds the
+derivation from it, as for clingo.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import orjson
 from ..derivation import reported_error
 from ..determination import Case
 from ..errors import EngineError, KnowledgeBaseError
+from ..explain import Explainer
 from ..policy import VersionData
 from ..paths import cache_dir, kb_dir, write_cache
 
@@ -192,6 +195,15 @@ def _loads(text: bytes) -> Any:
         return json.loads(text.decode("utf-8"))
 
 
+def _rank_then_var(a: tuple[str, Any, int]) -> tuple[int, str]:
+    return (a[2], a[0])
+
+
+def _tuple(v: Any) -> Any:
+    """A trace atom from JSON (arrays) as clingo's decode gives it (tuples)."""
+    return tuple(_tuple(x) for x in v) if isinstance(v, list) else v
+
+
 class PrologEngine:
     name = "prolog"
 
@@ -224,9 +236,29 @@ class PrologEngine:
             if text != "ok":
                 raise KnowledgeBaseError(f"cannot load version {data.version.id}: {text}", code="kb_syntax")
             _loaded_modules.add(self.module)
+        self._explainer = Explainer.of(data)
 
     def cases(self, request: dict[str, Any]) -> list[Case]:
-        return [Case.from_dict(c) for c in self._ask("cases_json", request)["cases"]]
+        """Every completion of the request's unknowns, with its derivation
+        (built from its trace by covkb.explain); with "explain": false, a
+        digest of it (what citations and notices are read from)."""
+        raw = self._ask("cases_json", request)
+        trace = self._explainer.request(raw["facts"])
+        build = trace.proof if request.get("explain", True) is not False else trace.digest
+        out = []
+        for c in raw["cases"]:
+            assign = tuple(sorted(((a["var"], a["value"], a["rank"]) for a in c["assign"]), key=_rank_then_var))
+            out.append(Case(assign, c["outcome"], c["statement"], tuple(sorted(c["criteria_met"])), c["referral"],
+                            build(c["outcome"], assign, c["trace"])))
+        return out
+
+    def traces(self, request: dict[str, Any]) -> list[tuple[tuple[tuple[str, Any, int], ...], frozenset[Any]]]:
+        """Each case's assignment and trace (its own atoms and the request's
+        settled/3), atoms as tuples: what its derivation is built from."""
+        raw = self._ask("cases_json", request)
+        settled = [_tuple(a) for a in raw["facts"]]
+        return [(tuple(sorted(((a["var"], a["value"], a["rank"]) for a in c["assign"]), key=_rank_then_var)),
+                 frozenset(settled + [_tuple(a) for a in c["trace"]])) for c in raw["cases"]]
 
     def relevant_findings(self, request: dict[str, Any]) -> frozenset[str]:
         return frozenset(self._ask("relevant_findings_json", request)["findings"])
@@ -240,7 +272,8 @@ class PrologEngine:
             raise EngineError(f"the Prolog evaluator's {pred} failed")
         raw = _loads(res)
         if "errors" in raw:
-            raise reported_error([(e["code"], e["key"], e["args"]) for e in raw["errors"]])
+            raise reported_error([(e["code"], e["key"], self._explainer.error_args(e["key"], e["args"]))
+                                  for e in raw["errors"]])
         return raw
 
     def close(self) -> None:
