@@ -208,7 +208,7 @@ def create_app(settings: Settings | None = None, engines: Any = None) -> FastAPI
 
     app = FastAPI(
         title="covkb", version="1",
-        # /docs is served from vendored assets (http_docs.py); no redirect is built from Host
+        # /docs is served from packaged assets (http_docs.py); no redirect is built from Host
         docs_url=None, redoc_url=None, redirect_slashes=False,
         description="Explainable coverage determinations over encoded medical coverage policies, "
                     "with CDS Hooks / Da Vinci CRD coverage information.",
