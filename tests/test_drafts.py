@@ -364,3 +364,31 @@ def test_the_wording_key_is_proposed_text_the_quotes_may_cite(tmp_path: Path) ->
     without.write_text(body)
     assert POLICY.data(POLICY.draft(with_wording)).quote_position(words) >= 0
     assert POLICY.data(POLICY.draft(without)).quote_position(words) < 0
+
+
+IVIG = "ivig_refer_to_immune_globulin_policy"
+IVIG_REQUEST = {"service": "ivig", "prior_pregnancy_losses": 3, "date_of_service": "2025-06-01"}
+# (what the draft does, its [[change]] of the IVIG statement, the referral determine then gives, check's findings on it)
+REFERRAL_DRAFTS = [
+    ("a new outcome drops the referral it does not state", 'outcome = "not_medically_necessary"\n', None, []),
+    ("a new outcome keeps a referral the draft states, which check reports",
+     'outcome = "not_medically_necessary"\nreferral = "Another policy"\n', "Another policy",
+     ["referral_without_referring_outcome"]),
+    ('referral = "" removes a referral', 'referral = ""\n', None, []),
+    ("a new referral replaces the old", 'referral = "Another policy"\n', "Another policy", []),
+]
+
+
+@pytest.mark.parametrize(("what", "change", "referral", "findings"), REFERRAL_DRAFTS, ids=[r[0] for r in REFERRAL_DRAFTS])
+def test_a_referral_belongs_to_its_outcome(tmp_path: Path, what: str, change: str, referral, findings: list) -> None:
+    """A draft making IVIG not medically necessary used to keep "referral: Cigna ... Immune Globulin"."""
+    from covkb import KnowledgeBase
+    from covkb.check import check
+
+    draft = tmp_path / "d.toml"
+    draft.write_text(BASE + f'[[change]]\nstatement = "{IVIG}"\n' + change)
+    kb = KnowledgeBase()
+    det = kb.determine(IVIG_REQUEST, version=str(draft))
+    assert det.referral == referral
+    report = check(POLICY.data(POLICY.resolve(str(draft))))
+    assert [f.kind for f in report.findings if f.statements == (IVIG,) and f.kind.startswith("referral")] == findings

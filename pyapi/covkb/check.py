@@ -93,10 +93,24 @@ def check(data: VersionData) -> CheckReport:
             add(Finding("overlap", "warning",
                         f"statements {a} and {b} both apply to some requests (with the same outcome)",
                         (a, b), solver.witness("overlap", a, b)))
+    _check_referrals(data, add)
     _check_codes(data, add, services_of)
     _check_headings(data, add, services_of, solver)
     report.findings[:] = [replace(f, confirmed=_decide(data, f.witness)) if f.witness else f for f in report.findings]
     return report
+
+
+def _check_referrals(data: VersionData, add) -> None:
+    """A referral stands beside an outcome that refers (outcome_means/2:
+    referred); beside any other it would send a reader elsewhere for a
+    decision the statement makes itself."""
+    outcome_of = {atom(st): atom(o) for st, _sec, o in data.rows("statement")}
+    for st, target in data.rows("referral"):
+        o = outcome_of.get(atom(st))
+        if o is not None and not data.outcomes.means(o, "referred"):
+            add(Finding("referral_without_referring_outcome", "error",
+                        f"statement {atom(st)} refers to {target} but its outcome, {o}, does not refer: "
+                        f"drop the referral (referral = \"\") or give an outcome that refers", (atom(st),)))
 
 
 def _decide(data: VersionData, witness: dict[str, Any]) -> str:

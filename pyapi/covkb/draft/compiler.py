@@ -260,8 +260,9 @@ class _Compiler:
         if "services" in t:
             svcs = self.ids(path + ("services",), t["services"], "service", self.vocab.services)
             out["applies_to"] = [Fact("applies_to", (Term(st), Term(s))) for s in svcs]
-        if "referral" in t:
-            out["referral"] = [Fact("referral", (Term(st), self.string(path + ("referral",), t["referral"])))]
+        if "referral" in t:  # referral = "": the statement refers to nothing (any referral it had goes)
+            out["referral"] = [] if t["referral"] == "" else [
+                Fact("referral", (Term(st), self.string(path + ("referral",), t["referral"])))]
         if "requires" in t:
             out["requires"] = self.requires(path + ("requires",), st, t["requires"])
         if "criteria" in t:
@@ -331,6 +332,8 @@ class _Compiler:
                 if f.name not in placed:
                     out += parts[f.name]
                     placed.add(f.name)
+            elif f.name == "referral" and "outcome" in t:
+                continue  # a referral belongs to its outcome: a new outcome keeps one only if the draft states it
             else:
                 out.append(f)
         for name in ("statement_quote", "applies_to", "referral", "requires", "criteria"):
