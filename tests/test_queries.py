@@ -66,3 +66,13 @@ def test_a_code_the_table_does_not_list_cites_the_coding_note_and_the_claims_rul
     assert any(q.startswith("This list of codes may not be all-inclusive") for q in quotes)
     assert any(q.startswith("Claims submitted for services that are not accompanied by covered code(s)") for q in quotes)
     assert [n["code"] for n in d["notices"]] == ["86356", "86356"]
+
+
+def test_the_cut_aetna_item_is_cited_by_all_the_copy_has_of_it() -> None:
+    """Item 2.5 used to be cited only by its cut-off words '(as a biomarker for r', not by its name."""
+    det = _kb("aetna-0348").determine({"date_of_service": "2025-06-01", "service": "iti_h4_test",
+                                       "consecutive_spontaneous_abortions": 2})
+    assert det.outcome == "unknown"
+    quotes = [c.quote for c in det.citations]
+    assert "Inter-α trypsin inhibitor-heavy chain 4 (ITI-H4) (as a biomarker for r" in quotes
+    assert "(as a biomarker for r" not in quotes

@@ -16,9 +16,10 @@ interpretation(scope(rpl_consecutive_spontaneous_abortions), "The bulletin is ti
 
 %## What the copy does not show
 %# > 5. Inter-α trypsin inhibitor-heavy chain 4 (ITI-H4) (as a biomarker for r
-% The copy breaks off here.  Everything after this point — the rest of the
+% The copy breaks off here, and is cited by all it has of item 2.5, its name
+% included.  Everything after this point — the rest of the
 % experimental and investigational list, any treatment statements, the
 % coding tables, definitions and policy history — is not known: where no
 % statement below decides, the outcome is `unknown`, with this reason.
-partial_version(experimental_and_investigational_tests, "(as a biomarker for r", "The only available copy of this bulletin breaks off mid-sentence in item 2.5: the rest of its experimental and investigational tests, any treatment statements, its coding tables, definitions and policy history are not known.").
+partial_version(experimental_and_investigational_tests, "Inter-α trypsin inhibitor-heavy chain 4 (ITI-H4) (as a biomarker for r", "The only available copy of this bulletin breaks off mid-sentence in item 2.5: the rest of its experimental and investigational tests, any treatment statements, its coding tables, definitions and policy history are not known.").
 not_formalised(experimental_and_investigational_tests, "Inter-α trypsin inhibitor-heavy chain 4 (ITI-H4) (as a biomarker for r", "Item 2.5 breaks off mid-sentence: what ITI-H4 is said to be a biomarker for, and so whether the item rules on the test a request names, is not known. covkb does not guess it: ITI-H4 testing is unknown.").
