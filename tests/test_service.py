@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 import time
 from pathlib import Path
 
@@ -45,12 +46,19 @@ class FakeFhir:
         mapping = load_mapping(Policy())
         answers = {crd.fill(q, call): call["prefetch"][k] for k, (_r, q) in mapping.prefetch.items()}
         self.asked: list[tuple[str, str | None]] = []
+        self.redirect_to: str | None = None  # answer every read with a 302 there (a hostile FHIR server)
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802
                 path = unquote(self.path.split("/fhir/", 1)[-1])
                 fake.asked.append((path, self.headers.get("Authorization")))
+                if fake.redirect_to:
+                    self.send_response(302)
+                    self.send_header("Location", fake.redirect_to)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 body = next((json.dumps(v).encode() for q, v in answers.items() if unquote(q) == path), None)
                 self.send_response(200 if body else 404)
                 self.send_header("Content-Type", "application/fhir+json")
@@ -569,6 +577,37 @@ def test_missing_prefetch_is_read_from_an_allowed_fhir_server_with_its_authoriza
     call["fhirServer"] = "http://127.0.0.1:9/fhir"
     body = _problem(client.post("/cds-services/covkb-order-sign", json=call), 412, "prefetch_missing")
     assert "does not query the FHIR server" in body["detail"]
+
+
+def test_a_redirect_from_the_allowed_fhir_server_is_not_followed_with_the_token(client, fhir) -> None:
+    """The EHR's token used to follow a 302 to any host the FHIR server named (6 GETs, each with it)."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    stolen: list[str | None] = []
+
+    class Thief(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            stolen.append(self.headers.get("Authorization"))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    thief = ThreadingHTTPServer(("127.0.0.1", 0), Thief)
+    threading.Thread(target=thief.serve_forever, daemon=True).start()
+    call = _hook("pregnant_patient_with_prior_cone_biopsy_ordering_59325_is_covered")
+    del call["prefetch"]["conditions"]
+    call["fhirServer"] = fhir.url
+    call["fhirAuthorization"] = {"access_token": "t0k3n", "token_type": "Bearer", "expires_in": 300,
+                                 "scope": "patient/*.read", "subject": "covkb"}
+    fhir.redirect_to = f"http://127.0.0.1:{thief.server_address[1]}/stolen"
+    try:
+        body = _problem(client.post("/cds-services/covkb-order-sign", json=call), 412, "prefetch_missing")
+    finally:
+        fhir.redirect_to = None
+        thief.shutdown()
+    assert "redirect" in body["detail"] and stolen == []
 
 
 def test_the_memo_is_bounded_by_count_and_by_bytes() -> None:
