@@ -262,13 +262,13 @@ def _settled_node(facts: _Facts, f: str, v: Any, src: Any, trace: RequestTrace |
     return node
 
 
-def _bound_interpretation(facts: _Facts, f: str, fd: str, rule: str, other: str) -> str:
+def _bound_interpretation(facts: _Facts, f: str, fd: str, rule: str, other: str) -> str | None:
     """A number rule read through a count that bounds the rule's count is
     covkb's reading: why the one count bounds the other (field_at_most/3),
     then the rule's own interpretation, if it has one."""
     why = facts.at_most.get((other, fd)) or facts.at_most.get((fd, other)) or ""
     own = facts.interp(("number_at_least" if rule == "at_least" else "number_below", f, fd))
-    return " ".join(t for t in (why, own) if t)
+    return " ".join(t for t in (why, own) if t) or None
 
 
 class _Case:
