@@ -109,6 +109,7 @@ node_attribute(fact, section, nullable(id)).
 node_attribute(fact, quote, nullable(text)).
 node_attribute(fact, interpretation, nullable(text)).
 node_attribute(fact, would_suffice, list(id)).
+node_attribute(fact, bounds, id).
 
 %!  node_optional(Kind, Attribute)
 % Attributes a node of the kind may leave out (they say where a value
@@ -136,6 +137,7 @@ node_optional(fact, section).
 node_optional(fact, quote).
 node_optional(fact, interpretation).
 node_optional(fact, would_suffice).
+node_optional(fact, bounds).
 
 %!  node_value(Kind, Attribute, Value)
 % The values an attribute of ids may take, where they are covkb's own.
@@ -149,6 +151,7 @@ node_value(service, source, assumed).
 node_value(service, source, code).
 node_value(fact, source, request).
 node_value(fact, source, number).
+node_value(fact, source, number_bound).
 node_value(fact, source, code).
 node_value(fact, source, code_list).
 node_value(fact, source, ontology).
@@ -193,6 +196,11 @@ trace_atom(holds, 2, case).               % holds(Statement, Member): a criterio
 % becomes: covkb.explain.
 trace_source(field, 1).                   % field(Field): a field of the request states it
 trace_source(number, 4).                  % number(Field, at_least|below, Threshold, Number)
+trace_source(number_bound, 5).            % number_bound(Field, at_least|below, Threshold, Other, Number):
+                                          % the rule on Field, read through the count Other = Number
+                                          % that bounds Field (field_at_most/3: Other at most Field
+                                          % and Number at or above Threshold, or Field at most Other
+                                          % and Number below it)
 trace_source(code, 1).                    % code(Code): the CPT code implies it (code_implies/4)
 trace_source(code_list, 2).               % code_list(Field, Code): a listed code (listed_code_implies/4)
 trace_source(request, 0).                 % listed in the request (present or unknown), or nothing

@@ -102,7 +102,11 @@ argument(truth, 2, text).
 %   field_code_system(Field, System)    the code system of a code list
 %   field_alias(Field, Alias)           a short command-line name
 %   field_at_most(Field, Other, Why)    a request may not give the count Field
-%                                       above the count Other (Why says why)
+%                                       above the count Other (Why says why);
+%                                       both engines read a number rule on
+%                                       either count through the other
+%                                       (trace_source number_bound/5), Why
+%                                       shown as covkb's interpretation
 schema(service, 2).
 schema(service_is_a, 2).
 schema(patient_fact, 2).

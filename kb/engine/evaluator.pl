@@ -309,7 +309,10 @@ settle_fact(M, Req, F, F-(V-S)) :-
 
 %   fact_source(+M, +Req, +Fact, -Rank, -Key, -Value, -Source): one thing in
 %   the request that settles Fact.  Rank and Key order the sources (the
-%   first is shown); the ASP evaluator orders them the same way.
+%   first is shown); the ASP evaluator orders them the same way.  Ranks: a
+%   field stating the fact (0), a number rule on the field's count (1), the
+%   CPT code (2), a listed code (3), a number rule read through a count that
+%   bounds the rule's count (4, field_at_most/3): the least direct last.
 fact_source(M, Req, F, 0, Field, V, [field, Field]) :-
     M:field_fact(Field, F),
     memberchk(Field-V, Req.values).
@@ -328,6 +331,31 @@ fact_source(M, Req, F, 2, Code, V, [code, Code]) :-
 fact_source(M, Req, F, 3, Field-Code, V, [code_list, Field, Code]) :-
     member(Field-Code, Req.codes),
     M:listed_code_implies(Field, Code, F, V).
+fact_source(M, Req, F, 4, Other-Field-Rule, V, [number_bound, Field, Rule, T, Other, N]) :-
+    count_bound(M, Field, Other, Side),
+    number_rule(M, F, Field, Rule, T),
+    memberchk(Other-N, Req.values), number(N),
+    bound_value(Side, Rule, N, T, V).
+
+%   count_bound(+M, ?Field, ?Other, ?Side): the count Other bounds the count
+%   Field (field_at_most/3: a count never exceeds the one it is at most):
+%   Side lower when Field is at least Other, upper when it is at most Other.
+count_bound(M, Large, Small, lower) :- M:field_at_most(Small, Large, _).
+count_bound(M, Small, Large, upper) :- M:field_at_most(Small, Large, _).
+
+%   number_rule(+M, ?Fact, ?Field, ?Rule, ?Threshold): number_at_least/5 or
+%   number_below/5.
+number_rule(M, F, Field, at_least, T) :- M:number_at_least(F, Field, T, _, _).
+number_rule(M, F, Field, below, T) :- M:number_below(F, Field, T, _, _).
+
+%   bound_value(+Side, +Rule, +N, +T, -Value): what a bound N on a field
+%   settles of the fact a Rule with threshold T reads from it, if anything:
+%   a lower bound at or above T puts the field there too, an upper bound
+%   below T puts it below.
+bound_value(lower, at_least, N, T, yes) :- N >= T.
+bound_value(lower, below, N, T, no) :- N >= T.
+bound_value(upper, at_least, N, T, no) :- N < T.
+bound_value(upper, below, N, T, yes) :- N < T.
 
 %   finding_status(+M, +Req, +Finding, -Value, -Source): three-valued status
 %   of a finding under the request's closed world and the findings ontology.

@@ -249,6 +249,10 @@ def _check_vocabulary(data: VersionData, add) -> None:
             fld = v.fields.get(atom(r[1]))
             need(fld is not None and fld.numeric, f"{name} reads {atom(r[1])}, which is no count or measurement field")
             need(atom(r[0]) in v.patient_facts, f"{name} settles undeclared patient fact {atom(r[0])}")
+    for a, b, _ in v.bounds:
+        fa, fb = v.fields.get(a), v.fields.get(b)
+        need(fa is not None and fa.numeric and fb is not None and fb.numeric,
+             f"field_at_most bounds {a} by {b}: both must be count or measurement fields")
     for r in data.rows("listed_code_implies"):
         fld = v.fields.get(atom(r[0]))
         need(fld is not None and fld.kind == "code_list", f"listed_code_implies reads {atom(r[0])}, which is no code list")

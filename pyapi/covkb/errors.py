@@ -97,6 +97,8 @@ def _source(node: dict[str, Any]) -> str:
         return f"the request's {node.get('field', node.get('id'))}"
     if src == "number":
         return f"{node.get('field')} {node.get('number')}"
+    if src == "number_bound":
+        return f"{node.get('field')} {node.get('number')} (which bounds {node.get('bounds')})"
     if src == "code":
         return f"cpt {node.get('code')}"
     if src == "code_list":

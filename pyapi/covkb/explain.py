@@ -76,6 +76,7 @@ class _Facts:
         self.implies = first(((c, f, v), q) for c, f, v, q in rows("code_implies"))
         self.number = first(((f, fd, "at_least", t), (sec, q)) for f, fd, t, sec, q in rows("number_at_least"))
         self.number.update(first(((f, fd, "below", t), (sec, q)) for f, fd, t, sec, q in rows("number_below")))
+        self.at_most = first(((a, b), why) for a, b, why in rows("field_at_most"))
         self.example = first(((s, g), (sec, q)) for s, g, sec, q in rows("finding_example"))
         self.notices = [("codes_not_exhaustive", sec, q) for sec, q in rows("codes_not_exhaustive")] + \
             [("uncovered_code_denial", sec, q) for sec, q in rows("uncovered_code_denial")]
@@ -237,6 +238,11 @@ def _settled_node(facts: _Facts, f: str, v: Any, src: Any, trace: RequestTrace |
         sec, q = facts.number[(f, fd, rule, t)]
         node.update(source="number", field=fd, number=n, rule=rule, threshold=t, section=sec, quote=q,
                     interpretation=facts.interp(("number_at_least" if rule == "at_least" else "number_below", f, fd)))
+    elif name == "number_bound":
+        _, fd, rule, t, other, n = src
+        sec, q = facts.number[(f, fd, rule, t)]
+        node.update(source="number_bound", field=other, number=n, rule=rule, threshold=t, bounds=fd,
+                    section=sec, quote=q, interpretation=_bound_interpretation(facts, f, fd, rule, other))
     elif name == "code":
         c = src[1]
         node.update(source="code", code=c, section=facts.code[c][0], quote=facts.implies[(c, f, v)],
@@ -254,6 +260,15 @@ def _settled_node(facts: _Facts, f: str, v: Any, src: Any, trace: RequestTrace |
         raise EngineError(f"the engine's trace names an unknown source {src!r}")
     node["children"] = []
     return node
+
+
+def _bound_interpretation(facts: _Facts, f: str, fd: str, rule: str, other: str) -> str | None:
+    """A number rule read through a count that bounds the rule's count is
+    covkb's reading: why the one count bounds the other (field_at_most/3),
+    then the rule's own interpretation, if it has one."""
+    why = facts.at_most.get((other, fd)) or facts.at_most.get((fd, other)) or ""
+    own = facts.interp(("number_at_least" if rule == "at_least" else "number_below", f, fd))
+    return " ".join(t for t in (why, own) if t) or None
 
 
 class _Case:

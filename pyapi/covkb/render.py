@@ -112,6 +112,9 @@ def _fact_source(n: Node) -> str:
     if src == "number":
         at_least = (g("rule") == "at_least") == (g("value") == "yes")
         return f"{g('field')} = {g('number')} {'≥' if at_least else '<'} {g('threshold')}"
+    if src == "number_bound":  # the count given bounds the rule's count: the step, then the rule
+        n, t, op = g("number"), g("threshold"), "≥" if g("number") >= g("threshold") else "<"
+        return f"{g('field')} = {n} {op} {t}, so {g('bounds')} {op} {t}"
     if src == "code_list":
         return f"{g('field')} code {g('code')}"
     if src == "code":
