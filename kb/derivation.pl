@@ -156,6 +156,9 @@ node_value(fact, source, code).
 node_value(fact, source, code_list).
 node_value(fact, source, ontology).
 node_value(fact, source, closed_world).
+node_value(fact, source, stated_absent).
+node_value(fact, source, general_stated_absent).
+node_value(fact, source, not_stated).
 node_value(fact, source, general_finding_listed).
 node_value(fact, source, specific_form_unknown).
 node_value(fact, source, assumed).
@@ -208,7 +211,12 @@ trace_source(request, 0).                 % listed in the request (present or un
 trace_source(ontology, 2).                % ontology(Witness, example|is_a): a more specific form is present
 trace_source(general_finding_listed, 0).  % unknown: a more general form is listed
 trace_source(specific_form_unknown, 0).   % unknown: a more specific form is listed as unknown
-trace_source(closed_world, 0).            % absent: not listed
+trace_source(closed_world, 0).            % absent: not listed, and the request reads silence as absent
+                                          % (unlisted_findings: absent)
+trace_source(stated_absent, 0).           % absent: listed in the request's absent_findings
+trace_source(general_stated_absent, 0).   % absent: a more general form is listed in absent_findings
+trace_source(not_stated, 0).              % unknown: not listed, and the request reads silence as unknown
+                                          % (unlisted_findings: unknown, the default)
 
 %!  error_precedence(Key, Rank)
 % A request may fail several checks at once: name no service it can be

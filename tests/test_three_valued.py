@@ -39,6 +39,7 @@ def requests(draw):
         "prior_pregnancy_losses": draw(st.sampled_from([None, 0, 1, 2, 4])),
         "findings": sorted(findings),
         "unknown_findings": sorted(unknown),
+        "unlisted_findings": "absent",  # completions are fully known requests: the closed reading
     }
 
 

@@ -72,7 +72,9 @@ caught(E, _, _) :- throw(E).
 %
 %   Request is the validated request (pyapi/covkb/request.py, engine form):
 %   service, cpt (null or a string), qualifiers, values and codes (objects
-%   keyed by field), findings and unknown_findings (lists).  Settled: the
+%   keyed by field), findings, unknown_findings and absent_findings (lists)
+%   and unlisted_findings (unknown or absent: how a finding the request does
+%   not list is read; unknown when not given).  Settled: the
 %   request's settled/3 trace atoms (the same in every case).  Each case is
 %   a dict: assign (the completion: var, value, rank), outcome, statement,
 %   criteria_met, referral and trace (its trace atoms).
@@ -140,7 +142,8 @@ relevant_findings_json(M, RequestJson, Out) :-
 %%  Request --------------------------------------------------------------
 
 normalise_request(R0, req{service: S, cpt: C, quals: Qs, values: Vs, codes: Cs,
-                          findings: Fs, unknown_findings: Us}) :-
+                          findings: Fs, unknown_findings: Us, absent_findings: As,
+                          unlisted: Un}) :-
     opt_atom(R0, service, S),
     opt_string(R0, cpt, C),
     dict_field(R0, qualifiers, Q0), dict_pairs(Q0, _, QP), maplist(atom_value, QP, Qs),
@@ -148,7 +151,11 @@ normalise_request(R0, req{service: S, cpt: C, quals: Qs, values: Vs, codes: Cs,
     dict_field(R0, codes, C0), dict_pairs(C0, _, CP),
     findall(K-D, ( member(K-L, CP), is_list(L), member(D0, L), to_string(D0, D) ), Cs),
     list_field(R0, findings, Fs0), maplist(to_atom, Fs0, Fs),
-    list_field(R0, unknown_findings, Us0), maplist(to_atom, Us0, Us).
+    list_field(R0, unknown_findings, Us0), maplist(to_atom, Us0, Us),
+    list_field(R0, absent_findings, As0), maplist(to_atom, As0, As),
+    % silence is not evidence: an unlisted finding is unknown unless the
+    % request asks for the closed reading
+    (   get_dict(unlisted_findings, R0, U0), to_atom(U0, absent) -> Un = absent ; Un = unknown ).
 
 opt_atom(D, K, V) :-
     (   get_dict(K, D, X), X \== null -> to_atom(X, V) ; V = none ).
@@ -358,7 +365,12 @@ bound_value(upper, at_least, N, T, no) :- N < T.
 bound_value(upper, below, N, T, yes) :- N < T.
 
 %   finding_status(+M, +Req, +Finding, -Value, -Source): three-valued status
-%   of a finding under the request's closed world and the findings ontology.
+%   of a finding under the request and the findings ontology: present when
+%   listed or a more specific form is present; unknown when listed as
+%   unknown; absent when stated absent, itself or a more general form;
+%   unknown when a more general form is listed or a more specific form is
+%   unknown; otherwise as the request reads silence (unlisted_findings):
+%   unknown (not_stated), or absent (closed_world).
 finding_status(_, Req, F, yes, request) :-
     memberchk(F, Req.findings), !.
 finding_status(M, Req, F, yes, [ontology, C, Link]) :-
@@ -368,12 +380,20 @@ finding_status(M, Req, F, yes, [ontology, C, Link]) :-
     member(K-C, Children),
     finding_status(M, Req, C, yes, _), !,
     link(K, Link).
+finding_status(_, Req, F, unknown, request) :-
+    memberchk(F, Req.unknown_findings), !.
+finding_status(M, Req, F, no, Why) :-
+    (   memberchk(F, Req.absent_findings) -> Why = stated_absent
+    ;   finding_above(M, F, A), memberchk(A, Req.absent_findings)
+    ->  Why = general_stated_absent
+    ), !.
 finding_status(M, Req, F, unknown, Why) :-
-    (   memberchk(F, Req.unknown_findings) -> Why = request
-    ;   finding_above(M, F, A), ( memberchk(A, Req.findings) ; memberchk(A, Req.unknown_findings) )
+    (   finding_above(M, F, A), ( memberchk(A, Req.findings) ; memberchk(A, Req.unknown_findings) )
     ->  Why = general_finding_listed
     ;   finding_below(M, F, D), D \== F, memberchk(D, Req.unknown_findings)
     ->  Why = specific_form_unknown
+    ;   Req.unlisted == unknown
+    ->  Why = not_stated
     ), !.
 finding_status(_, _, _, no, closed_world).
 

@@ -38,7 +38,12 @@ MAX_DEPTH = 8                # nesting of JSON objects and arrays in a request
 MAX_DIGITS = 15              # digits in any number of a request (declared ranges are far smaller)
 
 ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")  # an id as a request or a draft writes it
-COMMON_FIELDS = ("date_of_service", "service", "cpt", "findings", "unknown_findings")
+COMMON_FIELDS = ("date_of_service", "service", "cpt", "findings", "unknown_findings", "absent_findings",
+                 "unlisted_findings")
+# How a request reads a finding it does not list (unlisted_findings): unknown, the default, since a
+# record's silence is not evidence; or absent (the closed reading, asked for explicitly)
+UNLISTED_READINGS = ("unknown", "absent")
+DEFAULT_UNLISTED = "unknown"
 
 
 def normal_icd10(code: str) -> str | None:
@@ -241,5 +246,7 @@ def engine_dict(req: Any, fields: Iterable[RequestField], qualifiers: Iterable[s
         "qualifiers": {q: req.get(q) for q in qualifiers if req.get(q) is not None},
         "values": values, "codes": codes,
         "findings": list(req.get("findings") or ()), "unknown_findings": list(req.get("unknown_findings") or ()),
+        "absent_findings": list(req.get("absent_findings") or ()),
+        "unlisted_findings": req.get("unlisted_findings") or DEFAULT_UNLISTED,
     }
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from .errors import InvalidRequest, KnowledgeBaseError, VersionNotAvailable
 from .facts import Fact, Term, Value, atom, cycles, fact_text, kb_schema, read_facts
-from .hierarchy import Hierarchy
+from .hierarchy import Forms, Hierarchy
 from .installed import policy_folders
 from .limits import parse_whole_number, parse_yes_no
 from .outcomes import Outcomes, read_outcomes
@@ -232,6 +232,7 @@ class VersionData:
             scope=tuple(sorted(atom(r[0]) for r in self.rows("scope"))),
             meanings=self.outcomes,
             bounds=tuple((atom(a), atom(b), why) for a, b, why in self.rows("field_at_most")),
+            finding_forms=self.hierarchy.findings,
         )
 
 
@@ -297,6 +298,7 @@ class Vocabulary:
     scope: tuple[str, ...] = ()
     meanings: Outcomes = field(default_factory=lambda: Outcomes(()))   # what each outcome means
     bounds: tuple[tuple[str, str, str], ...] = ()   # (field, at most this field, why)
+    finding_forms: Forms = field(default_factory=lambda: Forms(()))  # the findings' hierarchy
 
     def out_of_bounds(self, values: dict[str, Any]) -> str | None:
         """Why a request's counts contradict each other (field_at_most/3), or None."""

@@ -22,6 +22,9 @@ SectionPath = Callable[[str], str]
 _SOURCES = {
     "request": "stated in the request",
     "closed_world": "not listed in the request; unlisted findings are absent",
+    "stated_absent": "stated absent in the request",
+    "general_stated_absent": "absent: the request states a more general finding absent",
+    "not_stated": "not stated in the request, so unknown",
     "ontology": "a more specific finding is present",
     "assumed": "assumed in this case",
     "general_finding_listed": "unknown: the request states only a more general finding",

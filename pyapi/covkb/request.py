@@ -1,7 +1,8 @@
 """Requests: what a user asks, validated against the policy's vocabulary.
 
 A request has the fields every policy shares (date of service, service, CPT
-code, findings present and unknown) and the fields its policy declares in
+code, findings present, unknown and absent, and how a finding it does not
+list is read: ``unlisted_findings``, unknown unless it says absent) and the fields its policy declares in
 kb/ (``request_field/3``: booleans, choices, counts, measurements, code lists;
 ``qualifier/2``).  The model for a policy is built from those declarations
 (``request_model``).  A request never becomes Prolog or ASP source text:
@@ -57,6 +58,8 @@ class Request(BaseModel):
         cpt: str | None
         findings: tuple[str, ...]
         unknown_findings: tuple[str, ...]
+        absent_findings: tuple[str, ...]
+        unlisted_findings: str
 
     @model_validator(mode="after")
     def _whole(self, info: ValidationInfo) -> Request:
@@ -138,7 +141,7 @@ def _model_of(vocabulary: Vocabulary) -> type[Request]:
         if clash:
             raise InvalidRequest(clash)
         spec: dict[str, Any] = {
-            name: _validated(rule, *COMMON_TYPES[name], _LIST_SCHEMA if name.endswith("findings") else None)
+            name: _validated(rule, *COMMON_TYPES[name], _LIST_SCHEMA if COMMON_TYPES[name][1] == () else None)
             for name, rule in COMMON_RULES.items()}
         spec.update({f.name: _own_field(f) for f in fields})
         spec.update({q: _validated(qualifier_rule(q), str | None, None) for q in quals})

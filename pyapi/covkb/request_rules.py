@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import InvalidRequest
-from .limits import CODE_SYSTEMS, COMMON_FIELDS, ID_RE, MAX_LIST, _closest, _plain_code, normal_cpt, parse_date
+from .limits import (CODE_SYSTEMS, COMMON_FIELDS, DEFAULT_UNLISTED, ID_RE, MAX_LIST, UNLISTED_READINGS, _closest,
+                     _plain_code, normal_cpt, parse_date)
 
 if TYPE_CHECKING:
     from .policy import RequestField, Vocabulary
@@ -96,13 +97,25 @@ def _findings(v: Any, vocabulary: Vocabulary) -> tuple[str, ...]:
     return tuple(dict.fromkeys(check_id(_text(x), "finding", known) for x in _listed(v, "finding ids")))
 
 
+def _unlisted(v: Any, vocabulary: Vocabulary) -> str:
+    if v is None:
+        return DEFAULT_UNLISTED
+    if type(v) is not str or v not in UNLISTED_READINGS:
+        raise Refusal("wrong_value", f"{v!r} is not one of {' or '.join(UNLISTED_READINGS)} (how a finding the "
+                                     "request does not list is read)")
+    return v
+
+
 COMMON_RULES: dict[str, Rule] = {"date_of_service": _date, "service": _service, "cpt": _cpt,
-                                 "findings": _findings, "unknown_findings": _findings}
+                                 "findings": _findings, "unknown_findings": _findings,
+                                 "absent_findings": _findings, "unlisted_findings": _unlisted}
 assert tuple(COMMON_RULES) == COMMON_FIELDS
+assert UNLISTED_READINGS == ("unknown", "absent")  # the Literal below
 # each field's type once read, and its value when absent (the model's field types, for its schema)
 COMMON_TYPES: dict[str, tuple[Any, Any]] = {
     "date_of_service": (dt.date | None, None), "service": (str | None, None), "cpt": (str | None, None),
     "findings": (tuple[str, ...], ()), "unknown_findings": (tuple[str, ...], ()),
+    "absent_findings": (tuple[str, ...], ()), "unlisted_findings": (Literal["unknown", "absent"], DEFAULT_UNLISTED),
 }
 
 
@@ -179,6 +192,20 @@ def check_whole(get: Callable[[str], Any], vocabulary: Vocabulary) -> None:
     clash = vocabulary.out_of_bounds({f: get(f) for f in vocabulary.fields})
     if clash:
         raise Refusal("contradiction", clash)
-    both = set(get("findings")) & set(get("unknown_findings"))
-    if both:
-        raise Refusal("contradiction", f"finding {sorted(both)[0]!r} is listed both as present and as unknown")
+    for a, b in (("findings", "unknown_findings"), ("findings", "absent_findings"),
+                 ("unknown_findings", "absent_findings")):
+        both = set(get(a)) & set(get(b))
+        if both:
+            raise Refusal("contradiction", f"finding {sorted(both)[0]!r} is listed both as {_AS[a]} and as {_AS[b]}")
+    absent = get("absent_findings")
+    if absent:  # a finding stated absent rules out its more specific forms
+        forms = vocabulary.finding_forms
+        for key in ("findings", "unknown_findings"):
+            for f in get(key):
+                general = min((g for g in forms.above({f}) if g != f and g in absent), default=None)
+                if general is not None:
+                    raise Refusal("contradiction", f"finding {f!r} is listed as {_AS[key]} but its more general "
+                                                   f"form {general!r} as absent")
+
+
+_AS = {"findings": "present", "unknown_findings": "unknown", "absent_findings": "absent"}

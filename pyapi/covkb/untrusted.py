@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidRequest
-from .limits import COMMON_FIELDS, check_untrusted, engine_dict
+from .limits import COMMON_FIELDS, DEFAULT_UNLISTED, check_untrusted, engine_dict
 from .request_rules import COMMON_RULES, Refusal, Rule, check_whole, declaration_error, field_rule, qualifier_rule
 
 if TYPE_CHECKING:
@@ -34,6 +34,8 @@ class PlainRequest:
     cpt: str | None
     findings: tuple[str, ...]
     unknown_findings: tuple[str, ...]
+    absent_findings: tuple[str, ...]
+    unlisted_findings: str
     own: dict[str, Any]                      # the policy's own fields and qualifiers, by name
     fields: tuple[RequestField, ...]         # the policy's fields, by name
     qualifiers: tuple[str, ...]
@@ -51,7 +53,8 @@ class PlainRequest:
         """The request as a user writes it (absent fields left out)."""
         d = {"date_of_service": self.date_of_service.isoformat() if self.date_of_service else None,
              "service": self.service, "cpt": self.cpt, "findings": self.findings,
-             "unknown_findings": self.unknown_findings, **self.own}
+             "unknown_findings": self.unknown_findings, "absent_findings": self.absent_findings,
+             "unlisted_findings": self.unlisted_findings, **self.own}
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in d.items() if v not in (None, [], ())}
 
 
@@ -99,7 +102,8 @@ def read_plain(data: dict[str, Any], vocabulary: Vocabulary, layout: _Layout) ->
     passed check_untrusted."""
     rules = layout.rules
     values: dict[str, Any] = {"date_of_service": None, "service": None, "cpt": None, "findings": (),
-                              "unknown_findings": (), **layout.empty}
+                              "unknown_findings": (), "absent_findings": (), "unlisted_findings": DEFAULT_UNLISTED,
+                              **layout.empty}
     try:
         for k, v in data.items():
             rule = rules.get(k)

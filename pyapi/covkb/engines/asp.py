@@ -45,7 +45,7 @@ _JSON_CONSTANTS: dict[str, Any] = {"null": None, "true": True, "false": False}
 # (walking every atom of a large ground program costs more than grounding it).
 _REQUEST_SIGNATURES = (
     ("req_service", 1), ("req_cpt", 1), ("req_qualifier", 2), ("req_value", 2), ("req_code", 2),
-    ("req_finding", 1), ("req_unknown_finding", 1), ("req_trace", 0),
+    ("req_finding", 1), ("req_unknown_finding", 1), ("req_absent_finding", 1), ("req_trace", 0),
 )
 
 
@@ -213,6 +213,7 @@ class _Model:
 
 
 _TRACE_ON = clingo.Function("req_trace")
+_UNLISTED_ABSENT = clingo.Function("req_unlisted_absent")  # the closed reading of silence
 
 
 def _first(t: tuple[Any, ...]) -> Any:
@@ -348,6 +349,10 @@ class _Program:
             need("req_finding", f)
         for f in request.get("unknown_findings") or ():
             need("req_unknown_finding", f)
+        for f in request.get("absent_findings") or ():
+            need("req_absent_finding", f)
+        if request.get("unlisted_findings") == "absent":
+            out.add(_UNLISTED_ABSENT)
         if trace:
             out.add(_TRACE_ON)
         return out
@@ -536,4 +541,5 @@ class CheckProgram:
                 findings.append(a[0])
         req.update({f: sorted(cs) for f, cs in sorted(codes.items())})
         req["findings"] = sorted(findings)
+        req["unlisted_findings"] = "absent"  # check.lp's requests are fully known
         return req
