@@ -41,10 +41,10 @@ from typing import Any, BinaryIO
 from .errors import BatchInterrupted, CovkbError, EngineError, InvalidRequest, OutputFailed
 from .request import MAX_REQUEST_BYTES, decode_text, field_names, request_json
 
-CSV_LIST_FIELDS = ("findings", "unknown_findings")  # and the policy's code-list fields
+CSV_LIST_FIELDS = ("findings", "unknown_findings", "absent_findings")  # and the policy's code-list fields
 CSV_OUT_FIELDS = (
     "line", "row", "outcome", "statement", "criteria_met", "missing", "possible_outcomes",
-    "referral", "version", "warnings", "error_code", "error_message",
+    "referral", "version", "unlisted_findings", "warnings", "error_code", "error_message",
 )
 CHUNK = 2048          # lines in a chunk; a few chunks are in flight at once
 CHUNK_BYTES = 8 << 20  # and at most this much line text in a chunk: bounds memory with long lines

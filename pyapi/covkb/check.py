@@ -18,6 +18,7 @@ from typing import Any
 
 from .engines.asp import CheckProgram
 from .facts import Term, atom, cycles
+from .limits import CLOSED_READING
 from .policy import FIELD_KINDS, VersionData, normalise_quote
 
 
@@ -154,7 +155,8 @@ def _check_headings(data: VersionData, add, services_of: dict[str, set[str]], so
                     said = data.vocabulary.statements.get(st)
                     if not (services.above({leaf}) & svs) or said == meant or data.outcomes.means(said, "referred"):
                         continue
-                    witness: dict[str, Any] = {**(solver.witness("reachable", st) or {}), "cpt": code, "service": leaf}
+                    witness: dict[str, Any] = {**(solver.witness("reachable", st) or {}), **CLOSED_READING, "cpt": code,
+                                               "service": leaf}
                     if (code, svc) in quals:
                         witness[quals[(code, svc)][0]] = quals[(code, svc)][1]
                     for fact in data.vocabulary.scope:
@@ -191,7 +193,7 @@ def _check_codes(data: VersionData, add, services_of: dict[str, set[str]]) -> No
         open_ended = any(r[0] == code for r in data.rows("code_open_ended"))
         if q or open_ended:
             outcomes.add("not_addressed")  # other analytes, substances, procedures
-        witness: dict[str, Any] = {"cpt": code}
+        witness: dict[str, Any] = {"cpt": code, **CLOSED_READING}
         for fact in data.vocabulary.scope:  # in scope, as the request language says it
             witness.update(data.realize(fact, "yes") or {})
         if (len(svcs) > 1 or open_ended) and (q or open_ended):

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
 
+from .limits import DEFAULT_UNLISTED
 from .outcomes import Outcomes
 from .policy import VersionData
 
@@ -227,19 +228,22 @@ class Determination:
     notices: tuple[Notice, ...] = ()
     # what each outcome of the answer and its derivation means (kb/vocabulary.pl)
     meanings: Outcomes = field(default_factory=lambda: Outcomes(()), compare=False, repr=False)
+    # how the request read a finding it does not list: unknown (the default) or absent
+    unlisted_findings: str = DEFAULT_UNLISTED
 
     @classmethod
     def from_cases(
         cls, cases: list[Case], *, policy: str, data: VersionData, warnings: list[str], engine: str,
-        explain: bool = True,
+        explain: bool = True, unlisted_findings: str = DEFAULT_UNLISTED,
     ) -> Determination:
         raw = aggregate(cases, explain=explain)
         tree = Node.from_dict(raw["explanation"]) if "explanation" in raw else Node("omitted", ())
-        return cls._from_aggregate(raw, tree, policy=policy, data=data, warnings=warnings, engine=engine)
+        return cls._from_aggregate(raw, tree, policy=policy, data=data, warnings=warnings, engine=engine,
+                                   unlisted_findings=unlisted_findings)
 
     @classmethod
     def _from_aggregate(cls, raw: dict[str, Any], tree: Node, *, policy: str, data: VersionData,
-                        warnings: list[str], engine: str) -> Determination:
+                        warnings: list[str], engine: str, unlisted_findings: str) -> Determination:
         known = data.version.knowledge != "partial"
         notices = tuple(Notice(i, c, data.section_path(s), q, known) for i, c, s, q in raw["notices"])
         return cls(
@@ -257,6 +261,7 @@ class Determination:
             engine=engine,
             notices=notices,
             meanings=data.outcomes,
+            unlisted_findings=unlisted_findings,
         )
 
     def to_dict(self, *, explanation: bool = True) -> dict[str, Any]:
@@ -272,6 +277,7 @@ class Determination:
             "citations": [c.to_dict() for c in self.citations],
             "warnings": list(self.warnings),
             "notices": [{"id": n.id, "code": n.code, "section": n.section_path, "quote": n.quote} for n in self.notices],
+            "unlisted_findings": self.unlisted_findings,
         }
         if explanation:
             d["explanation"] = self.explanation.to_dict()

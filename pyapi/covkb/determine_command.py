@@ -30,6 +30,13 @@ class Option:
     choices: type[Enum] | None = None
 
 
+class Unlisted(str, Enum):
+    """How a finding the request does not list is read (the request's unlisted_findings)."""
+
+    unknown = "unknown"
+    absent = "absent"
+
+
 OPTIONS = (
     Option("request", ("--request", "-r"), "Request JSON file, or - for stdin."),
     Option("service", ("--service",), "Service id (see `covkb vocab`)."),
@@ -37,6 +44,9 @@ OPTIONS = (
     Option("finding", ("--finding",), "Finding present; repeatable.", default=(), repeatable=True),
     Option("unknown_finding", ("--unknown-finding",), "Finding whose presence is unknown; repeatable.", default=(),
            repeatable=True),
+    Option("absent_finding", ("--absent-finding",), "Finding stated absent; repeatable.", default=(), repeatable=True),
+    Option("unlisted_findings", ("--unlisted-findings",),
+           "How a finding not listed is read: unknown (default: silence is not evidence) or absent.", choices=Unlisted),
     Option("date", ("--date",), "Date of service YYYY-MM-DD (default: today)."),
     Option("policy", ("--policy",), POLICY_HELP),
     Option("version", ("--version", "--draft"),
@@ -124,7 +134,8 @@ def _render(kb: Any, det: Any, fmt: AnyFormat) -> str:
 
 
 def run_determine(*, request: str | None, service: str | None, cpt: str | None, finding: list[str],
-                  unknown_finding: list[str], date: str | None, policy: str | None, version: str | None,
+                  unknown_finding: list[str], absent_finding: list[str], unlisted_findings: Unlisted | None,
+                  date: str | None, policy: str | None, version: str | None,
                   engine: EngineName, fmt: AnyFormat, extra: list[str]) -> None:
     """`covkb determine`, its options (OPTIONS) read by typer or by covkb.cli's plain reader."""
     try:
@@ -133,9 +144,12 @@ def run_determine(*, request: str | None, service: str | None, cpt: str | None, 
         data.update(_policy_fields(extra, kb.vocabulary))
         flags = {"service": service, "cpt": cpt, "date_of_service": date}
         data.update({k: v for k, v in flags.items() if v is not None})
-        for key, values in (("findings", finding), ("unknown_findings", unknown_finding)):
+        for key, values in (("findings", finding), ("unknown_findings", unknown_finding),
+                            ("absent_findings", absent_finding)):
             if values:
                 data[key] = list(values)
+        if unlisted_findings is not None:
+            data["unlisted_findings"] = unlisted_findings.value
         with _UserFiles(version):
             det = kb.determine(data, version=version)
         echo(_render(kb, det, fmt))

@@ -44,7 +44,7 @@ from .determination import in_document_order, three_valued
 from .errors import from_engine
 from .facts import atom
 from .hierarchy import Forms
-from .limits import engine_dict
+from .limits import CLOSED_READING, engine_dict
 from .outcomes import Outcomes
 from .policy import Policy, VersionData
 from .wording import Words
@@ -179,7 +179,8 @@ class _Side:
     def _engine_request(self, request: dict[str, Any]) -> dict[str, Any]:
         """A request in the user's fields as the engines receive it
         (limits.engine_dict), findings this side does not know left out."""
-        out = engine_dict(request, self.vocabulary.fields.values(), self.vocabulary.qualifiers)
+        # a diff's requests list every finding that is not absent (present or unknown)
+        out = engine_dict({**request, **CLOSED_READING}, self.vocabulary.fields.values(), self.vocabulary.qualifiers)
         for k in ("findings", "unknown_findings"):
             out[k] = [f for f in out[k] if f in self.findings]
         return out
@@ -685,7 +686,7 @@ class _Settle:
             w.pop("unknown_findings", None)
         if not w.get("findings"):
             w.pop("findings", None)
-        return w
+        return {**w, **CLOSED_READING}  # every finding it does not list is absent
 
 
 def _cited(data: VersionData, cites: frozenset[tuple[str, str]]) -> list[dict[str, str]]:

@@ -108,14 +108,16 @@ class KnowledgeBase:
         the answer (batch runs); outcome, statement and citations are the same.
         version (a version id, a draft file's path, or a Version) decides it
         by that version instead of the one in force on the date of service."""
-        cases, data, warnings = self._decide(request, explain, version)
+        cases, data, warnings, reading = self._decide(request, explain, version)
         return Determination.from_cases(
-            cases, policy=self.policy.number, data=data, warnings=warnings, engine=self.engine_name, explain=explain
+            cases, policy=self.policy.number, data=data, warnings=warnings, engine=self.engine_name, explain=explain,
+            unlisted_findings=reading,
         )
 
     def _decide(self, request: Request | dict[str, Any], explain: bool,
-                version: Version | str | None) -> tuple[list[Case], VersionData, list[str]]:
-        """The engine's cases for one request, the version's data and the warnings."""
+                version: Version | str | None) -> tuple[list[Case], VersionData, list[str], str]:
+        """The engine's cases for one request, the version's data, the
+        warnings and how the request reads a finding it does not list."""
         if version is None:
             req = self._read(request)
             version, warnings = self.version_for(req)
@@ -140,7 +142,7 @@ class KnowledgeBase:
                 broken = contract().violations(c.outcome, c.proof, data.outcomes)
                 if broken:
                     raise EngineError(f"the {self.engine_name} engine broke kb/derivation.pl: {'; '.join(broken)}")
-        return cases, data, warnings
+        return cases, data, warnings, req.unlisted_findings
 
     def decision_key(self, request: Request | dict[str, Any]) -> tuple[Any, ...]:
         """A key equal for requests that must get the same determination.
@@ -160,7 +162,8 @@ class KnowledgeBase:
         rel = cache[what]
         fields = tuple(req.get(f) for f in sorted(vocab.fields))
         return (version.id, req.date_of_service or self.today or dt.date.today(), *what, *fields,
-                tuple(sorted(rel.intersection(req.findings))), tuple(sorted(rel.intersection(req.unknown_findings))))
+                tuple(sorted(rel.intersection(req.findings))), tuple(sorted(rel.intersection(req.unknown_findings))),
+                tuple(sorted(rel.intersection(req.absent_findings))), req.unlisted_findings)
 
 
 def _qualifier_warnings(req: Request | PlainRequest, vocab: Vocabulary) -> list[str]:

@@ -44,6 +44,9 @@ COMMON_FIELDS = ("date_of_service", "service", "cpt", "findings", "unknown_findi
 # record's silence is not evidence; or absent (the closed reading, asked for explicitly)
 UNLISTED_READINGS = ("unknown", "absent")
 DEFAULT_UNLISTED = "unknown"
+# the closed reading, as a request states it: what requests that enumerate every state of a finding
+# (scenarios, diff, compare, check witnesses) say, so that a finding they do not list is absent
+CLOSED_READING = {"unlisted_findings": "absent"}
 
 
 def normal_icd10(code: str) -> str | None:

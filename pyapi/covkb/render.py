@@ -31,6 +31,12 @@ _SOURCES = {
     "specific_form_unknown": "unknown: a more specific form is marked unknown",
 }
 
+# how the request read a finding it does not list (the request's unlisted_findings)
+_READINGS = {
+    "unknown": "read as unknown (a record's silence is not evidence)",
+    "absent": "read as absent, as the request asks",
+}
+
 _REASONS = {
     "statement": "decided by a policy statement",
     "out_of_scope": "the request is outside the policy's scope, so the policy does not address the service",
@@ -207,6 +213,11 @@ def _tree(n: Node, section_path: SectionPath, seen: set[str], parent: Tree | Non
     return t
 
 
+def reading(d: Determination) -> str:
+    """One line saying how the answer read a finding the request does not list."""
+    return f"unlisted findings: {_READINGS[d.unlisted_findings]}"
+
+
 def header(d: Determination) -> list[str]:
     lines = [f"{d.outcome}  ({d.policy} version {d.version})"]
     if d.statement:
@@ -219,6 +230,7 @@ def header(d: Determination) -> list[str]:
         lines.append(f"possible outcomes: {', '.join(d.possible_outcomes)}")
     if d.referral:
         lines.append(f"referral: {d.referral}")
+    lines.append(reading(d))
     lines += [f"warning: {w}" for w in d.warnings]
     return lines
 

@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from .facts import atom
+from .limits import CLOSED_READING
 from .policy import Policy, VersionData
 
 class _Kb:
@@ -168,11 +169,14 @@ def _merge(parts: tuple[dict[str, Any], ...]) -> dict[str, Any]:
 
 
 def scenarios(data: VersionData) -> Iterator[dict[str, Any]]:
-    """Every distinct relevant request of the version (no date), in a fixed order."""
+    """Every distinct relevant request of the version (no date), in a fixed
+    order.  Each reads an unlisted finding as absent (``unlisted_findings``),
+    stated outright: a finding's three states are present, absent (not
+    listed) and unknown."""
     kb = _Kb(data)
     for fields, about, code in _subjects(kb):
         for combo in itertools.product(*kb.dimensions(kb.facts_of(about, code))):
-            yield {**fields, **_merge(combo)}
+            yield {**fields, **CLOSED_READING, **_merge(combo)}
 
 
 def size(data: VersionData) -> int:
