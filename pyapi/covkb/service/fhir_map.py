@@ -6,9 +6,10 @@ prefetch) become one covkb request.  What each code means is data in kb/
 with the same fact reader as the policies; this module only walks the
 resources and applies those facts.  It names no policy's terms.
 
-A record's silence is not evidence: every finding the record does not state
-goes into ``unknown_findings``; a field it does not state is left out (so
-unknown); a count known only by a bound is set only where the bound settles
+A record's silence is not evidence: a finding the record states present goes
+into ``findings``, one it states absent (refuted) into ``absent_findings``,
+and every other is unknown by the request's own rule (``unlisted_findings``:
+unknown); a field it does not state is left out (so unknown); a count known only by a bound is set only where the bound settles
 every threshold the policy puts on it.
 
 Resources are validated with fhir.resources' R4B models (the closest to R4
@@ -452,11 +453,14 @@ def record_request(mapping: FhirMapping, data: VersionData, order: dict[str, Any
             req[fname] = f.request_value(value)
     for fname, codes in lists.items():
         req[fname] = list(dict.fromkeys(codes))
-    # findings: stated present, stated absent, or unknown (silence)
+    # findings: stated present, stated absent (refuted), or unknown: the record's silence, read by the
+    # request's own rule (unlisted_findings: unknown)
     present -= absent
     implied = data.hierarchy.findings.above(present)
     req["findings"] = sorted(present)
-    req["unknown_findings"] = sorted(set(vocab.findings) - implied - absent)
+    if absent - implied:
+        req["absent_findings"] = sorted(absent - implied)
+    req["unlisted_findings"] = "unknown"
     return req, evidence
 
 
