@@ -123,7 +123,8 @@ def test_two_workers_with_a_full_line_memo_keep_every_line(tmp_path: Path, monke
     KeyError ('internal error', exit 3) part-way through a 2-worker run."""
     monkeypatch.setattr(batch_module, "MEMO_LIMIT", 10)
     monkeypatch.setattr(batch_module, "CHUNK", 16)
-    lines = [json.dumps({**D, "cpt": "59325", "prior_pregnancy_losses": 2 + i % 40}) for i in range(400)]
+    lines = [json.dumps({**D, "cpt": "59325", "prior_pregnancy_losses": 2 + i % 40, "unlisted_findings": "absent"})
+             for i in range(400)]
     src, dst = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     src.write_text("".join(x + "\n" for x in lines))
     summary = run_batch(str(src), str(dst), workers=2)
