@@ -7,7 +7,8 @@
 % are declared in kb/schema.pl.
 %
 % A record's silence is not evidence.  A finding the record does not state
-% is unknown (it goes into the request's unknown_findings), and so are a
+% is unknown (the request's unlisted_findings: unknown; a refuted one goes
+% into its absent_findings), and so are a
 % pregnancy status and a count it does not state: an incomplete record gets
 % a conditional answer naming what is needed, never a denial.  Nor is
 % uncertainty: a Condition states a finding present when it is confirmed

@@ -164,7 +164,8 @@ class VersionData:
             return {}
         vocab = self.vocabulary
         if fact in vocab.findings and fact not in vocab.patient_facts:
-            return {"findings": [fact]} if value == "yes" else {} if value == "no" else None
+            # absent stated outright: under the default reading an unlisted finding is unknown
+            return {"findings": [fact]} if value == "yes" else {"absent_findings": [fact]} if value == "no" else None
         for f in sorted(vocab.fields.values(), key=lambda f: f.name):
             if f.fact == fact and value in f.values:
                 return {f.name: f.request_value(value)}

@@ -1,7 +1,8 @@
 """A request as a page's query string, and back: the URL is the request.
 
 The parameter names are the request's own field names (``service``, ``cpt``,
-``date_of_service``, ``finding`` and ``unknown_finding`` repeated, then every
+``date_of_service``, ``finding``, ``unknown_finding`` and ``absent_finding``
+repeated, ``unlisted_findings``, then every
 field and qualifier the policy declares), so a shared link reads like the
 request JSON.  Values stay strings and numbers: the engine worker validates
 the request against the vocabulary as it validates every other request.
@@ -19,8 +20,8 @@ from ..policy import Vocabulary
 
 # What a page's query string holds besides the request.
 PAGE_PARAMS = ("policy", "version", "engine")
-_LISTS = {"finding": "findings", "unknown_finding": "unknown_findings"}
-_SHARED = ("date_of_service", "service", "cpt")
+_LISTS = {"finding": "findings", "unknown_finding": "unknown_findings", "absent_finding": "absent_findings"}
+_SHARED = ("date_of_service", "service", "cpt", "unlisted_findings")
 _CODES_SPLIT = re.compile(r"[\s,;]+")
 
 
@@ -62,7 +63,7 @@ def query_from_request(request: dict[str, Any]) -> list[tuple[str, str]]:
     """The query string of a request (the inverse of ``request_from_query``)."""
     out: list[tuple[str, str]] = []
     for key, value in request.items():
-        if key in ("findings", "unknown_findings"):
+        if key in ("findings", "unknown_findings", "absent_findings"):
             out += [(key[:-1], str(v)) for v in value]
         elif isinstance(value, bool):
             out.append((key, "yes" if value else "no"))
