@@ -213,7 +213,7 @@ trace_source(general_finding_listed, 0).  % unknown: a more general form is list
 trace_source(specific_form_unknown, 0).   % unknown: a more specific form is listed as unknown
 trace_source(closed_world, 0).            % absent: not listed, and the request reads silence as absent
                                           % (unlisted_findings: absent)
-trace_source(stated_absent, 0).           % absent: listed in the request's absent_findings
+trace_source(stated_absent, 0).           % absent: listed in absent_findings
 trace_source(general_stated_absent, 0).   % absent: a more general form is listed in absent_findings
 trace_source(not_stated, 0).              % unknown: not listed, and the request reads silence as unknown
                                           % (unlisted_findings: unknown, the default)

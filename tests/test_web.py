@@ -118,7 +118,8 @@ def test_every_quote_a_determine_page_links_is_marked_in_the_policy_view(client)
 
 
 @pytest.mark.parametrize("request_,fact,decides", [
-    ({"service": "transabdominal_cerclage"}, "recurrent_pregnancy_loss",
+    # the closed reading: the answer to the one question then decides
+    ({"service": "transabdominal_cerclage", "unlisted_findings": "absent"}, "recurrent_pregnancy_loss",
      {"yes": "criteria_not_met", "no": "not_addressed"}),
     ({"cpt": "83520", "prior_pregnancy_losses": 2}, "analyte",
      {"inhibin_b_test": "not_medically_necessary", "placental_ppar_test": "not_medically_necessary",
@@ -126,7 +127,7 @@ def test_every_quote_a_determine_page_links_is_marked_in_the_policy_view(client)
     ({"cpt": "58578", "prior_pregnancy_losses": 2, "pregnant": True, "findings": ["cone_biopsy"]}, "service",
      {"transabdominal_cerclage": "medically_necessary"}),
     ({"service": "transabdominal_cerclage", "pregnant": True, "prior_pregnancy_losses": 2,
-      "unknown_findings": ["cone_biopsy"]}, "prior_cervical_trauma",
+      "unknown_findings": ["cone_biopsy"], "unlisted_findings": "absent"}, "prior_cervical_trauma",
      {"yes": "medically_necessary", "no": "criteria_not_met"}),
 ], ids=["a count settles recurrent pregnancy loss", "the analyte says which test CPT 83520 reports",
         "naming the service says what CPT 58578 reports",
