@@ -41,7 +41,8 @@ def read(reader: Any, data: Any, vocab: Vocabulary) -> tuple[Any, ...]:
         r = reader(data, vocab)
     except CovkbError as err:
         return ("error", type(err).__name__, err.message)
-    names = [*vocab.fields, *vocab.qualifiers, "service", "cpt", "findings", "unknown_findings"]
+    names = [*vocab.fields, *vocab.qualifiers, "service", "cpt", "findings", "unknown_findings", "absent_findings",
+             "unlisted_findings"]
     return ("ok", r.engine_dict(), r.date_of_service, {n: r.get(n) for n in names})
 
 
@@ -67,6 +68,8 @@ def requests(vocab: Vocabulary) -> st.SearchStrategy[dict[str, Any]]:
         "cpt": st.sampled_from(codes + [c.lower() for c in codes] + [f" {codes[0]} "]),
         "findings": st.lists(st.sampled_from(findings), max_size=4),
         "unknown_findings": st.lists(st.sampled_from(findings), max_size=2),
+        "absent_findings": st.lists(st.sampled_from(findings), max_size=2),
+        "unlisted_findings": st.sampled_from(["unknown", "absent", None, "Absent"]),
     }
     for name, f in vocab.fields.items():
         if f.kind == "boolean":
@@ -87,7 +90,8 @@ def requests(vocab: Vocabulary) -> st.SearchStrategy[dict[str, Any]]:
     spoil = st.one_of(st.just({}), st.just({}), st.builds(lambda k, v: {k: v}, st.sampled_from(keys), _odd_values()),
                       st.builds(lambda k, v: {k: v}, st.sampled_from(["losses", "Service", "extra", "get"]),
                                 _odd_values()))
-    drop = st.sets(st.sampled_from(["service", "cpt", "unknown_findings"]), max_size=3)
+    drop = st.sets(st.sampled_from(["service", "cpt", "unknown_findings", "absent_findings", "unlisted_findings"]),
+                   max_size=5)
     return st.builds(lambda a, b, d: {k: v for k, v in {**a, **b}.items() if k not in d}, base, spoil, drop)
 
 
@@ -129,6 +133,11 @@ LEFT_TO_THE_MODEL = [
     ("a finding both present and unknown", {"cpt": "59325", "findings": ["cone_biopsy"],
                                              "unknown_findings": ["cone_biopsy"]}),
     ("a malformed diagnosis", {"cpt": "59325", "diagnoses": ["N96;halt"]}),
+    ("a finding both present and absent", {"cpt": "59325", "findings": ["cone_biopsy"],
+                                            "absent_findings": ["cone_biopsy"]}),
+    ("a specific form present under a general one absent", {"cpt": "59325", "findings": ["cone_biopsy"],
+                                                            "absent_findings": ["prior_cervical_trauma"]}),
+    ("a reading that is neither unknown nor absent", {"cpt": "59325", "unlisted_findings": "closed"}),
 ]
 
 
