@@ -21,6 +21,7 @@ Here, as data:
 from __future__ import annotations
 
 import copy
+import csv
 import datetime as dt
 import functools
 import json
@@ -151,6 +152,26 @@ def test_every_answer_says_its_reading_in_words() -> None:
         assert d.to_dict()["unlisted_findings"] == reading
         assert any(line.startswith(f"unlisted findings: {words}") for line in to_text(d, section_path).splitlines()[:8])
         assert any(line.startswith(f"- unlisted findings: {words}") for line in to_markdown(d, section_path).splitlines()[:8])
+
+
+CSV_ROWS = [  # a batch's CSV columns of the same names: lists ;-separated
+    ("cpt,prior_pregnancy_losses,date_of_service\n59325,3,2025-06-01\n", "insufficient_information", "unknown"),
+    ("cpt,prior_pregnancy_losses,date_of_service,unlisted_findings\n59325,3,2025-06-01,absent\n", "criteria_not_met",
+     "absent"),
+    ("cpt,prior_pregnancy_losses,date_of_service,absent_findings\n59325,3,2025-06-01,"
+     "prior_cervical_trauma;prior_failed_history_indicated_transvaginal_cerclage;shortened_cervical_length\n",
+     "criteria_not_met", "unknown"),
+]
+
+
+@pytest.mark.parametrize(("text", "outcome", "reading"), CSV_ROWS, ids=["silent", "closed", "stated absent"])
+def test_a_csv_batch_reads_the_reading_and_the_absent_findings_columns(tmp_path: Path, text: str, outcome: str,
+                                                                       reading: str) -> None:
+    src, dst = tmp_path / "in.csv", tmp_path / "out.csv"
+    src.write_text(text, encoding="utf-8")
+    run_batch(str(src), str(dst), policy="cigna_0284")
+    [row] = list(csv.DictReader(dst.read_text(encoding="utf-8").splitlines()))
+    assert (row["outcome"], row["unlisted_findings"], row["error_code"]) == (outcome, reading, "")
 
 
 # -- the same silent record on every surface -----------------------------------------------------------------------
