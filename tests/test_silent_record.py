@@ -151,7 +151,8 @@ def test_every_answer_says_its_reading_in_words() -> None:
         d = kb.determine({**D, "cpt": "59325", "prior_pregnancy_losses": 3, "unlisted_findings": reading})
         assert d.to_dict()["unlisted_findings"] == reading
         assert any(line.startswith(f"unlisted findings: {words}") for line in to_text(d, section_path).splitlines()[:8])
-        assert any(line.startswith(f"- unlisted findings: {words}") for line in to_markdown(d, section_path).splitlines()[:8])
+        markdown = to_markdown(d, section_path).splitlines()[:8]
+        assert any(line.startswith(f"- unlisted findings: {words}") for line in markdown)
 
 
 CSV_ROWS = [  # a batch's CSV columns of the same names: lists ;-separated
@@ -247,6 +248,11 @@ def _coded(system: str, code: str) -> dict[str, Any]:
     return {"coding": [{"system": system, "code": code}]}
 
 
+def _observation(m: Any, field: str) -> tuple[str, str]:
+    """The Observation code (system URI, code) that gives a request field."""
+    return next(key for key, readings in m.observations.items() if any(f == field for f, _ in readings))
+
+
 def _cds_call(policy: Policy, req: dict[str, Any]) -> dict[str, Any] | None:
     """A CDS Hooks order-sign call whose record states what the request
     states (the order's CPT code and date; conditions, procedures and
@@ -278,19 +284,24 @@ def _cds_call(policy: Policy, req: dict[str, Any]) -> dict[str, Any] | None:
                     "http://terminology.hl7.org/CodeSystem/condition-ver-status", stance)})
     for i, code in enumerate(req.get("diagnoses", ())):
         conditions.append({"resourceType": "Condition", "id": f"dx-{i}", "subject": {"reference": f"Patient/{pid}"},
-                           "code": _coded(m.systems["icd10cm"], code)})
+                           "code": _coded(next(u for (res, u), f in m.code_lists.items() if f == "diagnoses"), code)})
+    subject = {"reference": f"Patient/{pid}"}
     if "pregnant" in req:
-        answer = next(a for (s, c, a), v in m.answers.items() if c == "82810-3" and v == ("yes" if req["pregnant"] else "no"))
-        status.append({"resourceType": "Observation", "id": "preg", "status": "final", "subject": {"reference": f"Patient/{pid}"},
-                       "code": _coded(m.systems["loinc"], "82810-3"), "effectiveDateTime": "2025-05-20",
-                       "valueCodeableConcept": _coded(m.systems["loinc"], answer)})
+        uri, code = _observation(m, "pregnant")
+        said = "yes" if req["pregnant"] else "no"
+        answer = next(a for (_, c, a), v in m.answers.items() if c == code and v == said)
+        status.append({"resourceType": "Observation", "id": "preg", "status": "final", "subject": subject,
+                       "code": _coded(uri, code), "effectiveDateTime": "2025-05-20",
+                       "valueCodeableConcept": _coded(uri, answer)})
     if "prior_pregnancy_losses" in req:
-        history.append({"resourceType": "Observation", "id": "sab", "status": "final", "subject": {"reference": f"Patient/{pid}"},
-                        "code": _coded(m.systems["loinc"], "11614-5"), "effectiveDateTime": "2025-05-20",
+        uri, code = _observation(m, "prior_pregnancy_losses")
+        history.append({"resourceType": "Observation", "id": "sab", "status": "final", "subject": subject,
+                        "code": _coded(uri, code), "effectiveDateTime": "2025-05-20",
                         "valueInteger": req["prior_pregnancy_losses"]})
     for k, rs in (("conditions", conditions), ("procedures", procedures), ("pregnancy_status", status),
                   ("pregnancy_history", history)):
-        pre[k] = {"resourceType": "Bundle", "type": "searchset", "total": len(rs), "entry": [{"resource": r} for r in rs]}
+        pre[k] = {"resourceType": "Bundle", "type": "searchset", "total": len(rs),
+                  "entry": [{"resource": r} for r in rs]}
     return call
 
 
