@@ -13,6 +13,7 @@ from typing import Any
 
 from .console import POLICY_HELP, AnyFormat, EngineName, PictureFormat, _fail, _kb, _UserFiles, echo
 from .errors import CovkbError, InvalidRequest
+from .limits import UNLISTED_READINGS
 
 
 @dataclass(frozen=True)
@@ -30,11 +31,8 @@ class Option:
     choices: type[Enum] | None = None
 
 
-class Unlisted(str, Enum):
-    """How a finding the request does not list is read (the request's unlisted_findings)."""
-
-    unknown = "unknown"
-    absent = "absent"
+# how a finding the request does not list is read (the request's unlisted_findings), as covkb.limits declares
+Unlisted = Enum("Unlisted", {r: r for r in UNLISTED_READINGS}, type=str)  # type: ignore[misc]
 
 
 OPTIONS = (
@@ -134,7 +132,7 @@ def _render(kb: Any, det: Any, fmt: AnyFormat) -> str:
 
 
 def run_determine(*, request: str | None, service: str | None, cpt: str | None, finding: list[str],
-                  unknown_finding: list[str], absent_finding: list[str], unlisted_findings: Unlisted | None,
+                  unknown_finding: list[str], absent_finding: list[str], unlisted_findings: Any,
                   date: str | None, policy: str | None, version: str | None,
                   engine: EngineName, fmt: AnyFormat, extra: list[str]) -> None:
     """`covkb determine`, its options (OPTIONS) read by typer or by covkb.cli's plain reader."""
