@@ -9,7 +9,9 @@ determination is written once (determination.aggregate).
 
 The request an engine receives is ``Request.engine_dict()``: service, cpt,
 qualifiers {q: v}, values {field: yes|no|value|number}, codes {field:
-[codes]}, findings, unknown_findings, explain — validated values only.
+[codes]}, findings, unknown_findings, absent_findings, unlisted_findings
+(unknown or absent: how a finding not listed is read), explain — validated
+values only.
 """
 
 from __future__ import annotations
