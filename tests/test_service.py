@@ -395,7 +395,7 @@ def test_a_silent_record_leaves_every_finding_and_field_unknown() -> None:
     data = p.data(p.latest())
     order = {"resourceType": "ServiceRequest", "code": {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "59325"}]}}
     req, evidence = record_request(load_mapping(p), data, order, {})
-    assert req == {"cpt": "59325", "findings": [], "unknown_findings": sorted(data.vocabulary.findings)}
+    assert req == {"cpt": "59325", "findings": [], "unlisted_findings": "unknown"}  # the request's own rule
     assert evidence == []
 
 
@@ -422,8 +422,9 @@ def test_a_refuted_condition_states_the_finding_absent_and_uncertain_resources_s
               "observation": [{"resourceType": "Observation", "status": "preliminary", "valueInteger": 4,
                                "code": {"coding": [{"system": "http://loinc.org", "code": "11614-5"}]}}]}
     req, _ = record_request(load_mapping(p), data, {"resourceType": "ServiceRequest"}, record)
-    assert "cervical_laceration_during_delivery" not in req["findings"] + req["unknown_findings"]
-    assert {"shortened_cervical_length", "cone_biopsy"} <= set(req["unknown_findings"]) and req["findings"] == []
+    assert req["absent_findings"] == ["cervical_laceration_during_delivery"]
+    # the rest is silence, read as unknown: nothing else is listed
+    assert req["findings"] == [] and "unknown_findings" not in req and req["unlisted_findings"] == "unknown"
     assert "diagnoses" not in req and "prior_pregnancy_losses" not in req
 
 

@@ -196,7 +196,7 @@ def _luminance(rgb: str) -> float:
 
 @pytest.mark.parametrize("address,tone", [
     ("cpt=59325&prior_pregnancy_losses=2&finding=cone_biopsy", "favourable"),
-    ("cpt=59325&prior_pregnancy_losses=2", "adverse"),
+    ("cpt=59325&prior_pregnancy_losses=2&unlisted_findings=absent", "adverse"),
     ("service=transabdominal_cerclage", "open"),
     ("service=ivig&prior_pregnancy_losses=2", "neutral"),
 ])
