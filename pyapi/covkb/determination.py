@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
 
+from . import sentences
 from .outcomes import Outcomes
 from .policy import VersionData
+from .wording import Words
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +229,8 @@ class Determination:
     notices: tuple[Notice, ...] = ()
     # what each outcome of the answer and its derivation means (kb/vocabulary.pl)
     meanings: Outcomes = field(default_factory=lambda: Outcomes(()), compare=False, repr=False)
+    # how its ids read in words (kb/: templates and labels): covkb.sentences reads the answer through it
+    words: Words | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_cases(
@@ -257,6 +261,7 @@ class Determination:
             engine=engine,
             notices=notices,
             meanings=data.outcomes,
+            words=Words.of(data.vocabulary),
         )
 
     def to_dict(self, *, explanation: bool = True) -> dict[str, Any]:
@@ -273,9 +278,14 @@ class Determination:
             "warnings": list(self.warnings),
             "notices": [{"id": n.id, "code": n.code, "section": n.section_path, "quote": n.quote} for n in self.notices],
         }
+        d.update(self.reading().to_dict())  # summary, justification, questions: in words, from the derivation
         if explanation:
             d["explanation"] = self.explanation.to_dict()
         return d
+
+    def reading(self) -> sentences.Reading:
+        """The answer in words, decision first (covkb.sentences)."""
+        return sentences.read(self)
 
     def comparable(self) -> dict[str, Any]:
         """The fields two engines must agree on."""
