@@ -278,7 +278,9 @@ class Determination:
             "warnings": list(self.warnings),
             "notices": [{"id": n.id, "code": n.code, "section": n.section_path, "quote": n.quote} for n in self.notices],
         }
-        d.update(self.reading().to_dict())  # summary, justification, questions: in words, from the derivation
+        if self.explanation.kind != "omitted":  # in words, read off the derivation (none without it)
+            words = self.reading().to_dict()
+            d = {"outcome": d.pop("outcome"), "summary": words.pop("summary"), **d, **words}
         if explanation:
             d["explanation"] = self.explanation.to_dict()
         return d

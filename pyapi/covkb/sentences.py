@@ -168,7 +168,7 @@ class _Reader:
             for s in statements:
                 for req in s.children:
                     if req.kind == "requirement" and not req.get("holds"):
-                        steps.append(self.requirement_step(req))
+                        steps.append(self.requirement_step(req, s.get("section")))
                         reasons += [self.fact_clause(f) for f in req.children if f.kind == "fact"]
             service = services[0].get("id") if services else None
             if outcome == "unknown" and partial:
@@ -224,10 +224,10 @@ class _Reader:
         children, held, failed, alternatives = [], [], [], []
         for c in s.children:
             if c.kind == "requirement":
-                children.append(self.requirement_step(c))
+                children.append(self.requirement_step(c, g("section")))
                 (held if c.get("holds") else failed).extend(self.fact_clause(f) for f in c.children if f.kind == "fact")
             elif c.kind == "criteria":
-                step, why, alt = self.criteria_step(g("id"), c)
+                step, why, alt = self.criteria_step(g("id"), c, g("section"))
                 children.append(step)
                 (held if c.get("holds") else failed).extend(why)
                 alternatives += alt
@@ -242,16 +242,17 @@ class _Reader:
         step = Step(text, self.path(g("section")), " … ".join(quotes) or None, g("interpretation"), tuple(children))
         return step, held, failed, alternatives
 
-    def requirement_step(self, r: Node) -> Step:
+    def requirement_step(self, r: Node, section: str | None = None) -> Step:
         facts = [f for f in r.children if f.kind == "fact"]
         said = self.fact_clause(facts[0]) if facts else self.w.clause(r.get("id"), r.get("expected"))
         if r.get("holds"):
-            text = f"Required, and so: {said}"
+            text = f"Requirement met: {said}"
         else:
-            text = f"Required: {self.w.clause(r.get('id'), r.get('expected'))}; but {said}"
-        return Step(text, None, r.get("quote"), r.get("interpretation"), tuple(self.fact_steps(f) for f in facts))
+            text = f"Requirement not met: {self.w.clause(r.get('id'), r.get('expected'))}; but {said}"
+        return Step(text, self.path(section), r.get("quote"), r.get("interpretation"),
+                    _adding(text, [self.fact_steps(f) for f in facts]))
 
-    def criteria_step(self, statement: str, c: Node) -> tuple[Step, list[str], list[Step]]:
+    def criteria_step(self, statement: str, c: Node, section: str | None) -> tuple[Step, list[str], list[Step]]:
         """A statement's criteria (or a group): its step, the clauses that
         decide it (those that hold when it holds, those that fail when it
         does not), and the members not met beside one that was."""
@@ -260,7 +261,7 @@ class _Reader:
         kids, reasons, alternatives = [], [], []
         for m in members:
             if m.kind == "criterion_group":
-                step, why, alt = self.criteria_step(statement, m)
+                step, why, alt = self.criteria_step(statement, m, m.get("section") or section)
                 noun = self.w.criterion(statement, m.get("id"))
                 step = Step(f"{'Met' if m.get('holds') else 'Not met'}: {noun}", self.path(m.get("section")),
                             m.get("quote"), None, step.children)
@@ -268,9 +269,9 @@ class _Reader:
             else:
                 why = [self.fact_clause(f) for f in m.children if f.kind == "fact"]
                 noun = self.w.criterion(statement, m.get("id"), m.get("fact"))
-                step = Step(f"{'Met' if m.get('holds') else 'Not met'}: {noun}", self.path(m.get("section")),
-                            m.get("quote"), m.get("interpretation"),
-                            tuple(self.fact_steps(f) for f in m.children if f.kind == "fact"))
+                text = f"{'Met' if m.get('holds') else 'Not met'}: {noun}"
+                step = Step(text, self.path(m.get("section")), m.get("quote"), m.get("interpretation"),
+                            _adding(text, [self.fact_steps(f) for f in m.children if f.kind == "fact"]))
             if bool(m.get("holds")) == bool(holds):
                 kids.append(step)
                 reasons += why
@@ -278,11 +279,14 @@ class _Reader:
                 alternatives.append(step)
         word = "ANY" if mode == "any" else "ALL"
         text = f"{word} of the conditions: {'met' if holds else 'not met'}"
-        return Step(text, self.path(c.get("section")), c.get("quote"), None, tuple(kids)), reasons, alternatives
+        return Step(text, self.path(c.get("section") or section), c.get("quote"), None, tuple(kids)), reasons, alternatives
 
     def fact_steps(self, f: Node) -> Step:
-        return Step(_cap(self.fact_clause(f)), self.path(f.get("section")), f.get("quote"), f.get("interpretation"),
-                    tuple(self.fact_steps(c) for c in f.children if c.kind == "fact" and f.get("source") != "assumed"))
+        how = _HOW.get(f.get("source"), "")
+        said = self.fact_clause(f)
+        text = f"The record does not say {said}" if f.get("value") == "unknown" else _cap(said)
+        return Step(text + how, self.path(f.get("section")), f.get("quote"), f.get("interpretation"),
+                    _adding(text, [self.fact_steps(c) for c in f.children if c.kind == "fact"]))
 
     def fact_clause(self, f: Node) -> str:
         """A fact node as a clause, with what settled it where that says more."""
@@ -354,6 +358,21 @@ class _Reader:
             return lower(self.w.outcome(outcome)) + (f", {what}" if what else "")
         summary = self.outcome_node(node)[0]
         return lower(summary[:-1])
+
+
+def _adding(parent: str, steps: list[Step]) -> tuple[Step, ...]:
+    """The steps that say more than the line above them: a fact stated
+    outright, already said in its parent's words, is not said again."""
+    return tuple(s for s in steps if s.quote or s.interpretation or s.children or s.text.lower() not in parent.lower())
+
+
+# How a fact was settled, where its clause does not say (covkb's rules, not the policy's).
+_HOW = {
+    "closed_world": " (the request does not list it, and findings a request does not list are read as absent)",
+    "assumed": " (assumed in this case)",
+    "general_finding_listed": " (not known: the request states only a more general finding)",
+    "specific_form_unknown": " (not known: a more specific form is marked unknown)",
+}
 
 
 def _assume(case: Node) -> list[dict[str, Any]]:
