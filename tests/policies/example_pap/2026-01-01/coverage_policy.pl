@@ -51,7 +51,7 @@ criterion_group(cpap_device_medically_necessary, mild_osa_with_desaturation_and_
 
 criterion(cpap_device_medically_necessary, ahi_at_least_5, obstructive_sleep_apnea, "an AHI of 5 or more events per hour").
 member_of(cpap_device_medically_necessary, ahi_at_least_5, mild_osa_with_desaturation_and_symptoms).
-interpretation(criterion(cpap_device_medically_necessary, ahi_at_least_5), "An AHI of 5 or more events per hour is the policy's own definition of obstructive sleep apnea (General Background), so covkb reads this condition as the fact obstructive_sleep_apnea: an OSA diagnosis code settles it as the AHI does.").
+interpretation(criterion(cpap_device_medically_necessary, ahi_at_least_5), "An AHI of 5 or more events per hour is the policy's own definition of obstructive sleep apnea (General Background), so covkb reads this condition as the fact that the individual has obstructive sleep apnea: an OSA diagnosis code settles it as the AHI does.").
 
 criterion(cpap_device_medically_necessary, nocturnal_hypoxaemia, nocturnal_hypoxaemia, "an oxygen saturation nadir below 88 percent during the sleep study").
 member_of(cpap_device_medically_necessary, nocturnal_hypoxaemia, mild_osa_with_desaturation_and_symptoms).
