@@ -321,11 +321,12 @@ def _step_lines(step: Step, depth: int, width: int) -> list[str]:
     import textwrap
 
     pad = "  " * depth
-    out = textwrap.wrap(step.text, width, initial_indent=f"{pad}- ", subsequent_indent=f"{pad}  ")
+    out = textwrap.wrap(step.text, width, initial_indent=f"{pad}- ", subsequent_indent=f"{pad}  ",
+                        break_on_hyphens=False)
     if step.quote:
         where = f"[{step.section}] " if step.section else ""
         out += textwrap.wrap(f"{where}\"{step.quote}\"", width, initial_indent=f"{pad}    ",
-                             subsequent_indent=f"{pad}    ")
+                             subsequent_indent=f"{pad}    ", break_on_hyphens=False)
     for c in step.children:
         out += _step_lines(c, depth + 1, width)
     return out
@@ -347,7 +348,8 @@ def to_text(d: Determination, section_path: SectionPath, *, width: int = 100, co
     console = Console(file=buf, width=width, no_color=not color, color_system="auto" if color else None,
                       highlight=False, emoji=False, markup=False, force_terminal=color)
     def say(text: str, first: str = "", rest: str = "") -> None:
-        for line in textwrap.wrap(text, width, initial_indent=first, subsequent_indent=rest) or [""]:
+        for line in textwrap.wrap(text, width, initial_indent=first, subsequent_indent=rest,
+                                  break_on_hyphens=False) or [""]:
             console.print(line, markup=False, highlight=False, soft_wrap=True)
 
     say(r.summary, "", "  ")

@@ -237,8 +237,6 @@ class _Reader:
                 f"The policy's statement applies: {lower(verdict)}"
         else:
             text = f"The policy's statement on {what} does not apply" if what else "The policy's statement does not apply"
-        if g("referral"):
-            text += f"; refer to {g('referral')}"
         step = Step(text, self.path(g("section")), " … ".join(quotes) or None, g("interpretation"), tuple(children))
         return step, held, failed, alternatives
 
@@ -248,7 +246,7 @@ class _Reader:
         if r.get("holds"):
             text = f"Requirement met: {said}"
         else:
-            text = f"Requirement not met: {self.w.clause(r.get('id'), r.get('expected'))}; but {said}"
+            text = f"Requirement not met: the statement requires that {self.w.clause(r.get('id'), r.get('expected'))}, but {said}"
         return Step(text, self.path(section), r.get("quote"), r.get("interpretation"),
                     _adding(text, [self.fact_steps(f) for f in facts]))
 
