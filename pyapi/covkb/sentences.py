@@ -159,8 +159,9 @@ class _Reader:
             what = w.statement(st.get("id"), service) if st is not None else None
             if st is not None and st.get("referral"):
                 held, failed = [f"{st.get('referral')} decides {what}" if what else st.get("referral")], []
-            elif not held and not failed and what:
-                held = [what]
+            elif what and not any(c.kind == "criteria" for c in st.children):
+                # no criteria: the statement rules on the service as such, under what it requires
+                held, failed = [what + (", as " + _and(_elide(_unique(held))) if held else "")], []
             rest = context + alternatives + [self.statement_step(s)[0] for s in others]
             return _sentence(head, held, failed), steps, rest
         if reason == "no_statement":
@@ -178,7 +179,7 @@ class _Reader:
             what = w.statement(None, service) or "the service"
             lead = f"no statement of the policy on {what} applies" if statements else \
                 f"the policy has no statement on {what}"
-            reasons = [lead + (", as " + _and(_elide(reasons)) if reasons else "")]
+            reasons = [lead + (", as " + _and(_elide(_unique(reasons))) if reasons else "")]
             return _sentence(head, reasons), steps, context
         if reason in ("other", "unlisted_code"):
             svc = services[0] if services else None
@@ -393,7 +394,7 @@ def _unstop(s: str) -> str:
 
 def _sentence(head: str, held: list[str], failed: list[str] = ()) -> str:
     """"Head: what held, but what failed." (a subject the clauses share said once)."""
-    held, failed = [_unstop(c) for c in held if c], [_unstop(c) for c in failed if c]
+    held, failed = _unique([_unstop(c) for c in held if c]), _unique([_unstop(c) for c in failed if c])
     clauses = held + failed
     if not clauses:
         return head + "."
@@ -402,6 +403,11 @@ def _sentence(head: str, held: list[str], failed: list[str] = ()) -> str:
     if held_s and failed_s:
         return f"{head}: {_and(held_s)}, but {_and(failed_s)}."
     return f"{head}: {_and(held_s or failed_s)}."
+
+
+def _unique(clauses: list[str]) -> list[str]:
+    """Each clause once (two statements may fail on the same fact)."""
+    return list(dict.fromkeys(clauses))
 
 
 def _elide(clauses: list[str]) -> list[str]:
@@ -431,7 +437,12 @@ def _subject(first: str, other: str) -> str:
     while n < min(len(a), len(b), 4) - 1 and a[n] == b[n] and "," not in a[n] and ":" not in a[n]:
         n += 1
     n = min(n, 3)
+    if n < len(b) and b[n] in _NOT_A_VERB:  # "the pressure mode" of ...: a noun phrase goes on, not a verb
+        return ""
     return " ".join(a[:n]) + " " if n >= 2 and a[0] == "the" else ""
+
+
+_NOT_A_VERB = frozenset(("of", "in", "for", "with", "to", "on", "at", "by", "from", "and", "or"))
 
 
 def _cap(s: str) -> str:
