@@ -60,6 +60,8 @@ class Words:
             w.statement_words.update(v.statement_readings)
             w.criterion_words.update(v.criterion_readings)
         if len(vocabularies) == 1:
+            if len(_OF) >= 64:  # drafts come and go (the web's uploads): keep a few versions' words
+                _OF.clear()
             _OF[id(vocabularies[0])] = (vocabularies[0], w)
         return w
 
