@@ -48,11 +48,12 @@ def _mark(holds: Any) -> str:
     return "✓" if holds is True else "✗"
 
 
-def label(n: Node, words: Words | None = None) -> str:
+def label(n: Node, words: Words | None = None, statement: str | None = None) -> str:
     """One line saying what the node concluded; with ``words`` (the policy's
-    templates and labels, covkb.wording), in words rather than ids."""
+    templates and labels, covkb.wording), in words rather than ids
+    (``statement``: the statement a criterion belongs to)."""
     if words is not None:
-        return worded_label(n, words)
+        return worded_label(n, words, statement)
     g = n.get
     k = n.kind
     if k == "determination":
@@ -96,7 +97,7 @@ def label(n: Node, words: Words | None = None) -> str:
     return k
 
 
-def worded_label(n: Node, w: Words) -> str:
+def worded_label(n: Node, w: Words, statement: str | None = None) -> str:
     """``label`` in the policy's words: every id with a label or template read
     through it; no mark on a statement (its outcome says what it decided)."""
     g, k = n.get, n.kind
@@ -130,9 +131,10 @@ def worded_label(n: Node, w: Words) -> str:
     if k == "requirement":
         return f"{_mark(g('holds'))} requires: {w.clause(g('id'), g('expected'))} \"{g('quote')}\""
     if k == "criterion":
-        return f"{_mark(g('holds'))} {w.criterion('', g('id'), g('fact'))}"
+        return f"{_mark(g('holds'))} {w.criterion(statement or '', g('id'), g('fact'))}"
     if k == "criterion_group":
-        return f"{_mark(g('holds'))} {str(g('mode')).upper()} of the conditions \"{g('quote')}\""
+        named = w.criterion_words.get((statement or "", g("id")))
+        return f"{_mark(g('holds'))} {named or 'the conditions'}: {str(g('mode')).upper()} of \"{g('quote')}\""
     return label(n)
 
 
@@ -272,13 +274,14 @@ def details(n: Node, section_path: SectionPath, seen: set[str] | None = None) ->
 
 
 def _tree(n: Node, section_path: SectionPath, seen: set[str], parent: Tree | None = None,
-          words: Words | None = None) -> Tree:
+          words: Words | None = None, statement: str | None = None) -> Tree:
     from rich.tree import Tree
 
-    text = label(n, words) + "".join(f"\n  {d}" for d in details(n, section_path, seen))
+    statement = n.get("id") if n.kind == "statement" else statement
+    text = label(n, words, statement) + "".join(f"\n  {d}" for d in details(n, section_path, seen))
     t = Tree(text, guide_style="dim") if parent is None else parent.add(text)
     for c in n.children:
-        _tree(c, section_path, seen, t, words)
+        _tree(c, section_path, seen, t, words, statement)
     return t
 
 
@@ -404,13 +407,14 @@ def to_markdown(d: Determination, section_path: SectionPath) -> str:
 
     seen: set[str] = set()
 
-    def walk(n: Node, depth: int) -> None:
+    def walk(n: Node, depth: int, statement: str | None = None) -> None:
         pad = "  " * depth
-        out.append(f"{pad}- {_md_escape(label(n, w))}")
+        statement = n.get("id") if n.kind == "statement" else statement
+        out.append(f"{pad}- {_md_escape(label(n, w, statement))}")
         for line in details(n, section_path, seen):
             out.append(f"{pad}  > {_md_escape(line)}")
         for c in n.children:
-            walk(c, depth + 1)
+            walk(c, depth + 1, statement)
 
     walk(d.explanation, 0)
     if d.citations:

@@ -109,7 +109,8 @@ def read(det: Determination) -> Reading:
     if not outcomes:  # no derivation asked for ("explain": false): the decision alone
         what = words.statement(det.statement)
         return Reading(det.outcome, _sentence(words.outcome(det.outcome), [what] if what else []))
-    return r.decided(det.outcome, outcomes[0])
+    # every case decides alike: read the one that assumes least of what the record leaves open
+    return r.decided(det.outcome, min(outcomes, key=_assumed_present))
 
 
 class _Reader:
@@ -226,7 +227,8 @@ class _Reader:
         for c in s.children:
             if c.kind == "requirement":
                 children.append(self.requirement_step(c, g("section")))
-                (held if c.get("holds") else failed).extend(self.fact_clause(f) for f in c.children if f.kind == "fact")
+                (held if c.get("holds") else failed).extend(
+                    self.fact_clause(f) for f in c.children if f.kind == "fact" and f.get("source") != "assumed")
             elif c.kind == "criteria":
                 step, why, alt = self.criteria_step(g("id"), c, g("section"))
                 children.append(step)
@@ -265,8 +267,8 @@ class _Reader:
                 step = Step(f"{'Met' if m.get('holds') else 'Not met'}: {noun}", self.path(m.get("section")),
                             m.get("quote"), None, step.children)
                 alternatives += alt
-            else:
-                why = [self.fact_clause(f) for f in m.children if f.kind == "fact"]
+            else:  # what the record leaves open decides nothing in a decided answer
+                why = [self.fact_clause(f) for f in m.children if f.kind == "fact" and f.get("source") != "assumed"]
                 noun = self.w.criterion(statement, m.get("id"), m.get("fact"))
                 text = f"{'Met' if m.get('holds') else 'Not met'}: {noun}"
                 step = Step(text, self.path(m.get("section")), m.get("quote"), m.get("interpretation"),
@@ -403,6 +405,11 @@ def _sentence(head: str, held: list[str], failed: list[str] = ()) -> str:
     if held_s and failed_s:
         return f"{head}: {_and(held_s)}, but {_and(failed_s)}."
     return f"{head}: {_and(held_s or failed_s)}."
+
+
+def _assumed_present(node: Node) -> int:
+    """How many facts a case assumes to hold (the record leaves them open)."""
+    return sum(1 for n in node.walk() if n.kind == "fact" and n.get("source") == "assumed" and n.get("value") != "no")
 
 
 def _unique(clauses: list[str]) -> list[str]:

@@ -129,7 +129,9 @@ class Words:
         hit = self.criterion_words.get((statement, member))
         if hit:
             return hit
-        return self.noun(fact) if fact else member.replace("_", " ")
+        if fact and self.label(fact) != fact:
+            return self.noun(fact)
+        return member.replace("_", " ")
 
     # -- diff's and compare's regions --------------------------------------------
 
