@@ -188,7 +188,8 @@ class _Reader:
             code = (svc.get("code") if svc is not None else None) or (codes[0] if codes else "")
             if reason == "other":
                 q = svc.get("qualifier") if svc is not None else None
-                qual = f" with {lower(w.label(q))} {svc.get('value') or 'not stated'}" if q else ""
+                qual = "" if not q else f" with {lower(w.label(q))} {svc.get('value')}" if svc.get("value") else \
+                    f" with another {lower(w.label(q))} than those the policy names"
                 why = f"CPT {code}{qual} reports no service this policy rules on"
             else:
                 why = f"the coding table does not list CPT {code}"
@@ -333,7 +334,7 @@ class _Reader:
             if var == "service":
                 text = "another service" if value == "other" else f"it is {lower(w.label(value))}"
             elif var in w.qualifiers:
-                text = "it is another one" if value == "other" else f"it makes the code report {lower(w.label(value))}"
+                text = "it is another one" if value == "other" else f"the code reports {lower(w.label(value))}"
             else:
                 text = w.clause(var, value)
             if len(outs) == 1 and these[0].children:

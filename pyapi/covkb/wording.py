@@ -110,7 +110,7 @@ class Words:
         if hit:
             return hit
         if fact in self.qualifiers:
-            return f"{self.qualifiers[fact]}?"
+            return f"What is the {lower(self.qualifiers[fact])}?"
         values = [lower(t) for (f, _), t in self.values.items() if f == fact]
         if values:
             return f"{self.label(fact)}: {' or '.join(values)}?"
