@@ -147,3 +147,12 @@ def test_queries_with_errors_are_left_out_only_as_errors() -> None:
     for p, q in errors:
         with pytest.raises(CovkbError):
             _determine(p, q)
+
+
+def test_the_wording_checks_catch_an_id_and_a_decision_not_first() -> None:
+    q = _query("cigna-0284", "tac_pregnant_with_cone_biopsy_is_medically_necessary")
+    d = _determine("cigna-0284", q)
+    old = "medically_necessary  (cigna-0284 version 2025-02-15)\n└── ✓ in scope: recurrent_pregnancy_loss = yes"
+    assert ids_shown(old, d.words) == ["medically_necessary", "recurrent_pregnancy_loss"]
+    assert not states_decision_first(old, d)
+    assert ids_shown("policy cigna-0284, version 2025-02-15 (a_word_with_no_label)", d.words) == []
