@@ -154,6 +154,51 @@ argument(field_at_most, 1, id).
 argument(field_at_most, 2, id).
 argument(field_at_most, 3, text).
 
+%## How ids read in sentences (s(CASP)'s #pred, per id)
+% A policy (or the vocabulary it shares, or kb/vocabulary.pl for the
+% outcomes) declares how its ids read in English, in its own terms;
+% covkb.wording and covkb.sentences read every sentence a person reads
+% from these and from the labels above.  An id without one falls back to
+% its label (`covkb check` notes it, as info).
+%!  outcome_reads(Outcome, Words)
+%   The decision as a sentence opens with it: "Medically necessary",
+%   "Criteria not met", "Not decided".
+%!  fact_reads(Fact, Value, Clause)
+%   A patient fact or finding with Value (yes, no, a fact_value/3 value), as
+%   a clause: fact_reads(pregnant, yes, "the patient is pregnant").  Value
+%   unknown: what the record does not say ("whether the patient is pregnant").
+%!  fact_asks(Fact, Question)
+%   The question a person asks to settle it: "Is the patient pregnant?"
+%!  statement_reads(Statement, Words)
+%   What a statement rules on, as a noun phrase ("antenatal transabdominal
+%   cerclage"): an outcome of the statement reads "Medically necessary:
+%   antenatal transabdominal cerclage".
+%!  criterion_reads(Statement, Member, Words)
+%   A criterion or group of criteria, as a noun phrase, where its fact's
+%   reading would not say it ("an apnea-hypopnea index of 5 or more").
+schema(outcome_reads, 2).
+schema(fact_reads, 3).
+schema(fact_asks, 2).
+schema(statement_reads, 2).
+schema(criterion_reads, 3).
+argument(outcome_reads, 1, id).
+argument(outcome_reads, 2, text).
+argument(fact_reads, 1, id).
+argument(fact_reads, 2, id).
+argument(fact_reads, 3, text).
+argument(fact_asks, 1, id).
+argument(fact_asks, 2, text).
+argument(statement_reads, 1, statement).
+argument(statement_reads, 2, text).
+argument(criterion_reads, 1, statement).
+argument(criterion_reads, 2, id).
+argument(criterion_reads, 3, text).
+unique(outcome_reads, 1, 2).
+unique(fact_reads, 2, 3).
+unique(fact_asks, 1, 2).
+unique(statement_reads, 1, 2).
+unique(criterion_reads, 2, 3).
+
 %## Versions (kb/policies/*/policy.pl)
 %   policy(Policy, Number, Title)
 %   version(Version, EffectiveYYYYMMDD, NextReviewYYYYMMDD, Knowledge)

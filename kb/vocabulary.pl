@@ -17,6 +17,19 @@ outcome(refer_to_other_policy, "Addressed by another coverage policy or benefit"
 outcome(insufficient_information, "Cannot be decided from the facts given").
 outcome(unknown, "Not known: the version in force is only partly known, and not here").
 
+%!  outcome_reads(Outcome, Words)
+% The decision as the first words of a sentence a person reads ("Medically
+% necessary: the patient is pregnant and ...").
+outcome_reads(medically_necessary, "Medically necessary").
+outcome_reads(not_medically_necessary, "Not medically necessary").
+outcome_reads(not_covered, "Not covered").
+outcome_reads(experimental_and_investigational, "Experimental and investigational, so not covered").
+outcome_reads(criteria_not_met, "Criteria not met").
+outcome_reads(not_addressed, "Not addressed by this policy").
+outcome_reads(refer_to_other_policy, "Referred to another coverage policy or benefit").
+outcome_reads(insufficient_information, "Not decided").
+outcome_reads(unknown, "Not known").
+
 %!  outcome_favour(Outcome, Rank)
 % How favourable an outcome is to coverage (higher is more favourable):
 % diff calls a change to a higher rank `relaxed`, to a lower `restricted`.

@@ -23,8 +23,9 @@ def covkb(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[s
 def test_determine_prints_outcome_and_explanation_tree() -> None:
     r = covkb("determine", "--cpt", "59325", "--losses", "3", "--finding", "cone_biopsy", "--date", "2025-06-01")
     assert r.returncode == 0, r.stderr
-    assert r.stdout.startswith("medically_necessary")
-    assert "cone_biopsy = yes" in r.stdout and '"prior cervical trauma (e.g., cone biopsy' in r.stdout
+    assert r.stdout.startswith("Medically necessary: the patient is pregnant (CPT 59325) and had a cone biopsy")
+    assert "the patient had a cone biopsy (stated in the request)" in r.stdout
+    assert '"prior cervical trauma (e.g., cone biopsy' in r.stdout
 
 
 def test_determine_json_has_the_documented_fields() -> None:
@@ -38,7 +39,8 @@ def test_determine_json_has_the_documented_fields() -> None:
 def test_determine_markdown_has_why_and_citations() -> None:
     r = covkb("determine", "--service", "medication", "--losses", "2", "--date", "2025-06-01", "--format", "markdown")
     assert r.returncode == 0
-    assert "## Outcome: `refer_to_other_policy`" in r.stdout and "### Citations" in r.stdout
+    assert r.stdout.startswith("## Referred to another coverage policy or benefit: the applicable pharmacy benefit")
+    assert "### Why" in r.stdout and "### Citations" in r.stdout
 
 
 def test_request_from_stdin() -> None:

@@ -125,3 +125,57 @@ finding(partner_balanced_translocation_or_inversion, "One partner has been found
 finding_is_a(prior_failed_history_indicated_transvaginal_cerclage, prior_failed_transvaginal_cerclage).
 finding_is_a(prior_failed_ultrasound_indicated_transvaginal_cerclage, prior_failed_transvaginal_cerclage).
 finding_is_a(prior_failed_physical_exam_indicated_transvaginal_cerclage, prior_failed_transvaginal_cerclage).
+
+%## How the shared facts and findings read in sentences (kb/schema.pl)
+
+%!  fact_reads(Fact, Value, Clause)
+fact_reads(pregnant, yes, "the patient is pregnant").
+fact_reads(pregnant, no, "the patient is not pregnant").
+fact_reads(pregnant, unknown, "whether the patient is pregnant").
+fact_reads(prior_failed_transvaginal_cerclage, yes, "the patient had a failed transvaginal cerclage").
+fact_reads(prior_failed_transvaginal_cerclage, no, "the patient had no failed transvaginal cerclage").
+fact_reads(prior_failed_transvaginal_cerclage, unknown, "whether the patient had a failed transvaginal cerclage").
+fact_reads(prior_failed_history_indicated_transvaginal_cerclage, yes, "the patient had a failed history-indicated transvaginal cerclage").
+fact_reads(prior_failed_history_indicated_transvaginal_cerclage, no, "the patient had no failed history-indicated transvaginal cerclage").
+fact_reads(prior_failed_history_indicated_transvaginal_cerclage, unknown, "whether the patient's failed transvaginal cerclage was history-indicated").
+fact_reads(prior_failed_ultrasound_indicated_transvaginal_cerclage, yes, "the patient had a failed ultrasound-indicated transvaginal cerclage").
+fact_reads(prior_failed_ultrasound_indicated_transvaginal_cerclage, no, "the patient had no failed ultrasound-indicated transvaginal cerclage").
+fact_reads(prior_failed_ultrasound_indicated_transvaginal_cerclage, unknown, "whether the patient's failed transvaginal cerclage was ultrasound-indicated").
+fact_reads(prior_failed_physical_exam_indicated_transvaginal_cerclage, yes, "the patient had a failed physical-exam-indicated transvaginal cerclage").
+fact_reads(prior_failed_physical_exam_indicated_transvaginal_cerclage, no, "the patient had no failed physical-exam-indicated transvaginal cerclage").
+fact_reads(prior_failed_physical_exam_indicated_transvaginal_cerclage, unknown, "whether the patient's failed transvaginal cerclage was physical-exam-indicated").
+fact_reads(prior_cervical_trauma, yes, "the patient had prior cervical trauma").
+fact_reads(prior_cervical_trauma, no, "the patient had no prior cervical trauma").
+fact_reads(prior_cervical_trauma, unknown, "whether the patient had prior cervical trauma").
+fact_reads(cone_biopsy, yes, "the patient had a cone biopsy").
+fact_reads(cone_biopsy, no, "the patient had no cone biopsy").
+fact_reads(cone_biopsy, unknown, "whether the patient had a cone biopsy").
+fact_reads(cervical_laceration_during_delivery, yes, "the patient's cervix was lacerated during a delivery").
+fact_reads(cervical_laceration_during_delivery, no, "the patient's cervix was not lacerated during a delivery").
+fact_reads(cervical_laceration_during_delivery, unknown, "whether the patient's cervix was lacerated during a delivery").
+fact_reads(shortened_cervical_length, yes, "the patient has a shortened cervical length").
+fact_reads(shortened_cervical_length, no, "the patient does not have a shortened cervical length").
+fact_reads(shortened_cervical_length, unknown, "whether the patient has a shortened cervical length").
+fact_reads(contraindication_to_transvaginal_cerclage, yes, "a transvaginal cerclage is contraindicated for the patient").
+fact_reads(contraindication_to_transvaginal_cerclage, no, "nothing contraindicates a transvaginal cerclage for the patient").
+fact_reads(contraindication_to_transvaginal_cerclage, unknown, "whether a transvaginal cerclage is contraindicated for the patient").
+fact_reads(subsequent_spontaneous_abortion, yes, "the couple has had a spontaneous abortion since the recurrent pregnancy loss").
+fact_reads(subsequent_spontaneous_abortion, no, "the couple has had no spontaneous abortion since the recurrent pregnancy loss").
+fact_reads(subsequent_spontaneous_abortion, unknown, "whether the couple has had a spontaneous abortion since the recurrent pregnancy loss").
+fact_reads(partner_balanced_translocation_or_inversion, yes, "one partner has a balanced translocation or inversion").
+fact_reads(partner_balanced_translocation_or_inversion, no, "neither partner has a balanced translocation or inversion").
+fact_reads(partner_balanced_translocation_or_inversion, unknown, "whether either partner has a balanced translocation or inversion").
+
+%!  fact_asks(Fact, Question)
+fact_asks(pregnant, "Is the patient pregnant?").
+fact_asks(prior_failed_transvaginal_cerclage, "Has the patient had a transvaginal cerclage that failed?").
+fact_asks(prior_failed_history_indicated_transvaginal_cerclage, "Was the patient's failed transvaginal cerclage history-indicated?").
+fact_asks(prior_failed_ultrasound_indicated_transvaginal_cerclage, "Was the patient's failed transvaginal cerclage ultrasound-indicated?").
+fact_asks(prior_failed_physical_exam_indicated_transvaginal_cerclage, "Was the patient's failed transvaginal cerclage physical-exam-indicated?").
+fact_asks(prior_cervical_trauma, "Has the patient had cervical trauma (for example a cone biopsy, or a laceration during a delivery)?").
+fact_asks(cone_biopsy, "Has the patient had a cone biopsy of the cervix?").
+fact_asks(cervical_laceration_during_delivery, "Was the patient's cervix lacerated during a delivery?").
+fact_asks(shortened_cervical_length, "Does the patient have a shortened cervical length?").
+fact_asks(contraindication_to_transvaginal_cerclage, "Is a transvaginal cerclage contraindicated for the patient?").
+fact_asks(subsequent_spontaneous_abortion, "Has the couple had a spontaneous abortion since the recurrent pregnancy loss (the abortus tissue is of it)?").
+fact_asks(partner_balanced_translocation_or_inversion, "Has either partner been found to have a balanced translocation or inversion?").

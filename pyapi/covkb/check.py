@@ -60,6 +60,7 @@ def check(data: VersionData) -> CheckReport:
     vocab = data.vocabulary
 
     _check_vocabulary(data, add)
+    _check_templates(data, add)
     _check_citations(data, add)
 
     # evaluator.lp with kb/engine/check.lp, ground once: witnesses are fully
@@ -231,6 +232,29 @@ def _check_citations(data: VersionData, add) -> None:
             add(Finding("citation", "error",
                         f"{f.name} quote is not in the version's source text: \"{quote[:70]}\"",
                         (subject,) if subject in data.vocabulary.statements else ()))
+
+
+def _check_templates(data: VersionData, add) -> None:
+    """Notes (info) each id that reads by its label, having no template of
+    how it reads in a sentence (kb/schema.pl, "How ids read in sentences")."""
+    v = data.vocabulary
+
+    def note(what: str, fallback: str = "its label") -> None:
+        add(Finding("no_template", "info", f"{what}: it reads by {fallback}"))
+
+    for fact in sorted(set(v.findings) | set(v.patient_facts)):
+        kind = "finding" if fact in v.findings else "patient fact"
+        lacking = [x for x in (*v.domain(fact), "unknown") if (fact, x) not in v.fact_readings]
+        if lacking:
+            note(f"{kind} {fact} has no fact_reads/3 for {', '.join(lacking)}")
+        if fact not in v.fact_questions:
+            note(f"{kind} {fact} has no fact_asks/2")
+    for s in sorted(v.statements):
+        if s not in v.statement_readings:
+            note(f"statement {s} has no statement_reads/2", "its service's label")
+    for o in sorted(set(v.statements.values()) | {"insufficient_information", "not_addressed"}):
+        if o not in v.outcome_readings:
+            note(f"outcome {o} has no outcome_reads/2")
 
 
 def _check_vocabulary(data: VersionData, add) -> None:

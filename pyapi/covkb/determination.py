@@ -17,8 +17,10 @@ from operator import itemgetter
 from typing import Any
 
 from .limits import DEFAULT_UNLISTED
+from . import sentences
 from .outcomes import Outcomes
 from .policy import VersionData
+from .wording import Words
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +232,8 @@ class Determination:
     meanings: Outcomes = field(default_factory=lambda: Outcomes(()), compare=False, repr=False)
     # how the request read a finding it does not list: unknown (the default) or absent
     unlisted_findings: str = DEFAULT_UNLISTED
+    # how its ids read in words (kb/: templates and labels): covkb.sentences reads the answer through it
+    words: Words | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_cases(
@@ -262,6 +266,7 @@ class Determination:
             notices=notices,
             meanings=data.outcomes,
             unlisted_findings=unlisted_findings,
+            words=Words.of(data.vocabulary),
         )
 
     def to_dict(self, *, explanation: bool = True) -> dict[str, Any]:
@@ -279,9 +284,16 @@ class Determination:
             "notices": [{"id": n.id, "code": n.code, "section": n.section_path, "quote": n.quote} for n in self.notices],
             "unlisted_findings": self.unlisted_findings,
         }
+        if self.explanation.kind != "omitted":  # in words, read off the derivation (none without it)
+            words = self.reading().to_dict()
+            d = {"outcome": d.pop("outcome"), "summary": words.pop("summary"), **d, **words}
         if explanation:
             d["explanation"] = self.explanation.to_dict()
         return d
+
+    def reading(self) -> sentences.Reading:
+        """The answer in words, decision first (covkb.sentences)."""
+        return sentences.read(self)
 
     def comparable(self) -> dict[str, Any]:
         """The fields two engines must agree on."""

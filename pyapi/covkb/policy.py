@@ -234,6 +234,12 @@ class VersionData:
             meanings=self.outcomes,
             bounds=tuple((atom(a), atom(b), why) for a, b, why in self.rows("field_at_most")),
             finding_forms=self.hierarchy.findings,
+            outcome_readings=ids("outcome_reads"),
+            fact_readings={(atom(f), atom(v)): t for f, v, t in self.rows("fact_reads")},
+            fact_questions=ids("fact_asks"),
+            statement_readings=ids("statement_reads"),
+            criterion_readings={(atom(st), atom(m)): t for st, m, t in self.rows("criterion_reads")},
+            value_labels={(atom(f), atom(v)): t for f, v, t in self.rows("fact_value")},
         )
 
 
@@ -300,6 +306,14 @@ class Vocabulary:
     meanings: Outcomes = field(default_factory=lambda: Outcomes(()))   # what each outcome means
     bounds: tuple[tuple[str, str, str], ...] = ()   # (field, at most this field, why)
     finding_forms: Forms = field(default_factory=lambda: Forms(()))  # the findings' hierarchy
+    # how ids read in sentences (kb/schema.pl: outcome_reads/2, fact_reads/3,
+    # fact_asks/2, statement_reads/2, criterion_reads/3); covkb.wording reads them
+    outcome_readings: dict[str, str] = field(default_factory=dict)
+    fact_readings: dict[tuple[str, str], str] = field(default_factory=dict)   # (fact, value) → clause
+    fact_questions: dict[str, str] = field(default_factory=dict)
+    statement_readings: dict[str, str] = field(default_factory=dict)
+    criterion_readings: dict[tuple[str, str], str] = field(default_factory=dict)  # (statement, member) → words
+    value_labels: dict[tuple[str, str], str] = field(default_factory=dict)   # fact_value/3: (fact, value) → label
 
     def out_of_bounds(self, values: dict[str, Any]) -> str | None:
         """Why a request's counts contradict each other (field_at_most/3), or None."""

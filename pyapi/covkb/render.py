@@ -16,20 +16,12 @@ if TYPE_CHECKING:  # rich is imported where a tree is drawn: JSON output does wi
     from rich.tree import Tree
 
 from .determination import Determination, Node
+from .sentences import SOURCES as _SOURCES
+from .sentences import Reading, Step
+from .wording import Words, lower
 
 SectionPath = Callable[[str], str]
 
-_SOURCES = {
-    "request": "stated in the request",
-    "closed_world": "not listed in the request; unlisted findings are absent",
-    "stated_absent": "stated absent in the request",
-    "general_stated_absent": "absent: the request states a more general finding absent",
-    "not_stated": "not stated in the request, so unknown",
-    "ontology": "a more specific finding is present",
-    "assumed": "assumed in this case",
-    "general_finding_listed": "unknown: the request states only a more general finding",
-    "specific_form_unknown": "unknown: a more specific form is marked unknown",
-}
 
 # how the request read a finding it does not list (the request's unlisted_findings)
 _READINGS = {
@@ -55,8 +47,12 @@ def _mark(holds: Any) -> str:
     return "✓" if holds is True else "✗"
 
 
-def label(n: Node) -> str:
-    """One line saying what the node concluded."""
+def label(n: Node, words: Words | None = None, statement: str | None = None) -> str:
+    """One line saying what the node concluded; with ``words`` (the policy's
+    templates and labels, covkb.wording), in words rather than ids
+    (``statement``: the statement a criterion belongs to)."""
+    if words is not None:
+        return worded_label(n, words, statement)
     g = n.get
     k = n.kind
     if k == "determination":
@@ -98,6 +94,79 @@ def label(n: Node) -> str:
     if k == "notice":
         return f"notice: {_NOTICES.get(g('id'), g('id'))}"
     return k
+
+
+def worded_label(n: Node, w: Words, statement: str | None = None) -> str:
+    """``label`` in the policy's words: every id with a label or template read
+    through it; no mark on a statement (its outcome says what it decided)."""
+    g, k = n.get, n.kind
+    if k == "determination":
+        return f"{w.outcome(g('outcome'))}: how covkb derived it"
+    if k == "case":
+        assume = ", ".join(_worded_assumption(dict(a), w) for a in (g("assume") or ()))
+        what = w.statement(g("statement"))
+        return f"if {assume}: {lower(w.outcome(g('outcome')))}" + (f" ({what})" if what else "")
+    if k == "outcome":
+        reasons = _UNKNOWN_REASONS if g("outcome") == "unknown" else _REASONS
+        return f"{w.outcome(g('outcome'))}: {reasons.get(g('reason'), g('reason'))}"
+    if k == "scope":
+        state = {"yes": "in scope", "no": "out of scope"}.get(g("value"), "scope not known")
+        return f"{state}: {w.clause(g('id'), g('value'))}"
+    if k == "fact":
+        said = w.clause(g("id"), g("value"))
+        return (f"not stated: {said}" if g("value") == "unknown" else said) + f" ({_worded_source(n, w)})"
+    if k == "service":
+        if g("id") == "other":
+            q = lower(w.label(g("qualifier"))) if g("qualifier") else "qualifier"
+            return f"service: none of this policy (CPT {g('code')} with {q} {g('value') or 'not stated'})"
+        src = {"request": "requested", "code": f"reported by CPT {g('code')}",
+               "assumed": f"one form of the requested {lower(w.label(g('requested') or ''))}"}
+        coded = f"; CPT {g('code')} is not in the coding table" if g("source") != "code" and g("code") else ""
+        return f"service: {lower(w.label(g('id')))} ({src.get(g('source'), g('source'))}{coded})"
+    if k == "statement":
+        what = w.statement(g("id"))
+        on = f"the statement on {what}" if what else "the statement"
+        return f"{on}: {lower(w.outcome(g('outcome')))}" if g("applies") else f"{on} does not apply"
+    if k == "requirement":
+        return f"{_mark(g('holds'))} requires: {w.clause(g('id'), g('expected'))} \"{g('quote')}\""
+    if k == "criterion":
+        return f"{_mark(g('holds'))} {w.criterion(statement or '', g('id'), g('fact'))}"
+    if k == "criterion_group":
+        named = w.criterion_words.get((statement or "", g("id")))
+        return f"{_mark(g('holds'))} {named or 'the conditions'}: {str(g('mode')).upper()} of \"{g('quote')}\""
+    return label(n)
+
+
+def _worded_assumption(a: dict[str, Any], w: Words) -> str:
+    fact, value = a["fact"], a["value"]
+    if a.get("rank") == 0 and fact != "service":
+        return f"the {lower(w.label(fact))} is another one" if value == "other" else \
+            f"the {lower(w.label(fact))} makes it {lower(w.label(value))}"
+    if fact == "service":
+        return "the code reports another procedure" if value == "other" else f"it is {lower(w.label(value))}"
+    return w.clause(fact, value)
+
+
+def _worded_source(n: Node, w: Words) -> str:
+    g = n.get
+    src = g("source")
+    field = lower(w.label(g("field"))) if g("field") else ""
+    if src == "number":
+        at_least = (g("rule") == "at_least") == (g("value") == "yes")
+        return f"{field} = {g('number')} {'≥' if at_least else '<'} {g('threshold')}"
+    if src == "number_bound":
+        op = "≥" if g("number") >= g("threshold") else "<"
+        return f"{field} = {g('number')} {op} {g('threshold')}, so {lower(w.label(g('bounds')))} {op} {g('threshold')}"
+    if src == "code_list":
+        return f"{field}: {g('code')}"
+    if src == "code":
+        return f"implied by CPT {g('code')}"
+    if src == "request" and g("value") == "unknown":
+        return "unknown: the request does not say"
+    text = _SOURCES.get(src, src)
+    if g("would_suffice"):
+        text += "; would suffice: " + " or ".join(w.noun(f) for f in g("would_suffice"))
+    return text
 
 
 _NOTICES = {
@@ -203,13 +272,15 @@ def details(n: Node, section_path: SectionPath, seen: set[str] | None = None) ->
     return [d.text for d in detail_lines(n, section_path, seen)]
 
 
-def _tree(n: Node, section_path: SectionPath, seen: set[str], parent: Tree | None = None) -> Tree:
+def _tree(n: Node, section_path: SectionPath, seen: set[str], parent: Tree | None = None,
+          words: Words | None = None, statement: str | None = None) -> Tree:
     from rich.tree import Tree
 
-    text = label(n) + "".join(f"\n  {d}" for d in details(n, section_path, seen))
+    statement = n.get("id") if n.kind == "statement" else statement
+    text = label(n, words, statement) + "".join(f"\n  {d}" for d in details(n, section_path, seen))
     t = Tree(text, guide_style="dim") if parent is None else parent.add(text)
     for c in n.children:
-        _tree(c, section_path, seen, t)
+        _tree(c, section_path, seen, t, words, statement)
     return t
 
 
@@ -235,32 +306,120 @@ def header(d: Determination) -> list[str]:
     return lines
 
 
+def about(d: Determination, r: Reading) -> list[str]:
+    """What the answer is about, in words, under its decision sentence: the
+    policy and version, the statement, the conditions met, the referral."""
+    w = d.words or Words()
+    lines = [f"policy {d.policy}, version {d.version}"]
+    what = w.statement(d.statement)
+    if what:
+        lines.append(f"statement: the policy's statement on {what}")
+    if d.criteria_met:
+        lines.append("conditions met: " + ", ".join(w.criterion(d.statement or "", c, c) for c in d.criteria_met))
+    if d.possible_outcomes:
+        lines.append("possible outcomes: " + ", ".join(lower(w.outcome(o)) for o in d.possible_outcomes))
+    if d.referral:
+        lines.append(f"refer to: {d.referral}")
+    lines += [f"warning: {x}" for x in d.warnings]
+    return lines
+
+
+def _step_lines(step: Step, depth: int, width: int) -> list[str]:
+    """A justification's step and its children, as indented lines wrapped to width."""
+    import textwrap
+
+    pad = "  " * depth
+    out = textwrap.wrap(step.text, width, initial_indent=f"{pad}- ", subsequent_indent=f"{pad}  ",
+                        break_on_hyphens=False)
+    if step.quote:
+        where = f"[{step.section}] " if step.section else ""
+        out += textwrap.wrap(f"{where}\"{step.quote}\"", width, initial_indent=f"{pad}    ",
+                             subsequent_indent=f"{pad}    ", break_on_hyphens=False)
+    for c in step.children:
+        out += _step_lines(c, depth + 1, width)
+    return out
+
+
+DERIVATION_HEADING = "How covkb derived it (scope, covkb's interpretations, the conditions not met)"
+
+
 def to_text(d: Determination, section_path: SectionPath, *, width: int = 100, color: bool = False) -> str:
+    """The decision sentence first, then why (the deciding steps, each with
+    the policy's words), the questions an undecided answer leaves, and,
+    under a heading, the whole derivation in words."""
+    import textwrap
+
     from rich.console import Console
 
+    r = d.reading()
     buf = io.StringIO()
     console = Console(file=buf, width=width, no_color=not color, color_system="auto" if color else None,
                       highlight=False, emoji=False, markup=False, force_terminal=color)
-    for line in header(d):
-        console.print(line, markup=False, highlight=False)
-    console.print(_tree(d.explanation, section_path, set()))
+    def say(text: str, first: str = "", rest: str = "") -> None:
+        for line in textwrap.wrap(text, width, initial_indent=first, subsequent_indent=rest,
+                                  break_on_hyphens=False) or [""]:
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+    say(r.summary, "", "  ")
+    for line in about(d, r):
+        say(line, "  ", "    ")
+    if r.questions:
+        say("")
+        say("To decide, ask:")
+        for q in r.questions:
+            say(q.text, "- ", "  ")
+            for a in q.answers:
+                say(f"if {a.text}: {a.leads_to}", "    ", "      ")
+    elif r.justification:
+        say("")
+        say("Why:")
+        for step in r.justification:
+            for line in _step_lines(step, 0, width):
+                console.print(line, markup=False, highlight=False, soft_wrap=True)
+    say("")
+    say(DERIVATION_HEADING + ":")
+    console.print(_tree(d.explanation, section_path, set(), words=d.words or Words()))
     return buf.getvalue()
 
 
 def to_markdown(d: Determination, section_path: SectionPath) -> str:
-    out = [f"## Outcome: `{d.outcome}`", ""]
-    out += [f"- {line}" for line in header(d)[1:]]
-    out += ["", "### Why", ""]
+    """As ``to_text``: the decision sentence as the heading, then why, the
+    questions, the derivation in words and the citations."""
+    r = d.reading()
+    w = d.words or Words()
+    out = [f"## {_md_escape(r.summary)}", ""]
+    out += [f"- {_md_escape(line)}" for line in about(d, r)]
+    if r.questions:
+        out += ["", "### To decide, ask", ""]
+        for q in r.questions:
+            out.append(f"- {_md_escape(q.text)}")
+            out += [f"  - if {_md_escape(a.text)}: {_md_escape(a.leads_to)}" for a in q.answers]
+    elif r.justification:
+        out += ["", "### Why", ""]
+
+        def step(s: Step, depth: int) -> None:
+            pad = "  " * depth
+            out.append(f"{pad}- {_md_escape(s.text)}")
+            if s.quote:
+                where = f"[{s.section}] " if s.section else ""
+                out.append(f"{pad}  > {_md_escape(where)}\"{_md_escape(s.quote)}\"")
+            for c in s.children:
+                step(c, depth + 1)
+
+        for s in r.justification:
+            step(s, 0)
+    out += ["", f"### {DERIVATION_HEADING}", ""]
 
     seen: set[str] = set()
 
-    def walk(n: Node, depth: int) -> None:
+    def walk(n: Node, depth: int, statement: str | None = None) -> None:
         pad = "  " * depth
-        out.append(f"{pad}- {_md_escape(label(n))}")
+        statement = n.get("id") if n.kind == "statement" else statement
+        out.append(f"{pad}- {_md_escape(label(n, w, statement))}")
         for line in details(n, section_path, seen):
             out.append(f"{pad}  > {_md_escape(line)}")
         for c in n.children:
-            walk(c, depth + 1)
+            walk(c, depth + 1, statement)
 
     walk(d.explanation, 0)
     if d.citations:

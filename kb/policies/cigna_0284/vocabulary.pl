@@ -31,3 +31,12 @@ qualifier(substance, "Substance infused (CPT 96365)").
 heading_outcome("Considered Medically Necessary when criteria", medically_necessary).
 heading_outcome("Considered Not Medically Necessary", not_medically_necessary).
 heading_outcome("Not Covered or Reimbursable", not_covered).
+
+%## How its own facts read in sentences (kb/schema.pl)
+
+%!  fact_reads(Fact, Value, Clause)
+fact_reads(recurrent_pregnancy_loss, yes, "the patient has recurrent pregnancy loss").
+fact_reads(recurrent_pregnancy_loss, no, "the patient does not have recurrent pregnancy loss").
+fact_reads(recurrent_pregnancy_loss, unknown, "whether the patient has recurrent pregnancy loss (two or more failed pregnancies)").
+%!  fact_asks(Fact, Question)
+fact_asks(recurrent_pregnancy_loss, "How many failed pregnancies has the patient had (recurrent pregnancy loss is two or more)?").

@@ -10,6 +10,7 @@
 revision_of("2025-02-15").
 drops_statement(nk_cell_testing_not_covered).
 
+statement_reads(nk_cell_testing_not_covered, "natural killer (NK) cell testing for recurrent pregnancy loss").
 statement(nk_cell_testing_not_covered, diagnostic_testing, not_covered).
 statement_quote(nk_cell_testing_not_covered, 1, "Natural killer (NK) cell testing for recurrent pregnancy loss is not covered or reimbursable.").
 applies_to(nk_cell_testing_not_covered, nk_cell_test).

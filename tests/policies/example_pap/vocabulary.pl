@@ -109,3 +109,21 @@ finding_is_a(prior_myocardial_infarction, ischemic_heart_disease).
 outcome(convenience_item, "A convenience item: not covered").
 outcome_favour(convenience_item, 0).
 outcome_means(convenience_item, denied).
+
+%## How ids read in sentences (kb/schema.pl)
+% Some ids have a reading, others fall back to their labels (`covkb check`
+% notes each one without): the test policy shows both.
+
+%!  fact_reads(Fact, Value, Clause)
+fact_reads(obstructive_sleep_apnea, yes, "the individual has obstructive sleep apnea").
+fact_reads(obstructive_sleep_apnea, no, "the individual does not have obstructive sleep apnea").
+fact_reads(obstructive_sleep_apnea, unknown, "whether the individual has obstructive sleep apnea").
+fact_reads(moderate_to_severe_osa, yes, "the sleep study shows moderate or severe obstructive sleep apnea").
+fact_reads(moderate_to_severe_osa, no, "the sleep study does not show moderate or severe obstructive sleep apnea").
+fact_reads(moderate_to_severe_osa, unknown, "how severe the individual's obstructive sleep apnea is").
+fact_reads(prior_cpap_failure, yes, "a CPAP device has been tried and proved ineffective or not tolerated").
+fact_reads(prior_cpap_failure, no, "no CPAP device has been tried and proved ineffective or not tolerated").
+fact_reads(prior_cpap_failure, unknown, "whether a CPAP device has been tried and proved ineffective or not tolerated").
+%!  fact_asks(Fact, Question)
+fact_asks(obstructive_sleep_apnea, "Does the individual have obstructive sleep apnea (an AHI of 5 or more events per hour)?").
+fact_asks(prior_cpap_failure, "Has a CPAP device been tried and proved ineffective or not tolerated?").

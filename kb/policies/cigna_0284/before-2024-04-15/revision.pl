@@ -22,6 +22,7 @@ statement(antenatal_transabdominal_cerclage_before_2024, revision_details, medic
 statement_quote(antenatal_transabdominal_cerclage_before_2024, 1, "Revised the policy statement for 'prior failed or contraindication to transvaginal cerclage' in the transabdominal cervical cerclage treatment section of the policy by adding specific examples instead.").
 applies_to(antenatal_transabdominal_cerclage_before_2024, transabdominal_cerclage).
 requires(antenatal_transabdominal_cerclage_before_2024, pregnant, yes, "to clarify the word 'antenatal'").
+statement_reads(antenatal_transabdominal_cerclage_before_2024, "antenatal transabdominal or laparoscopic cervical cerclage").
 interpretation(requires(antenatal_transabdominal_cerclage_before_2024, pregnant), "Before 2024-04-15 the statement said 'antenatal' without '(during pregnancy)'; the revision added those words to clarify it, so covkb reads it the same way.").
 criteria(antenatal_transabdominal_cerclage_before_2024, any, "prior failed or contraindication to transvaginal cerclage").
 criterion(antenatal_transabdominal_cerclage_before_2024, prior_failed_transvaginal_cerclage, prior_failed_transvaginal_cerclage, "prior failed or contraindication to transvaginal cerclage").

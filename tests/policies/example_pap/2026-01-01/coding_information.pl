@@ -66,7 +66,7 @@ code_reports("95811", cpap_titration_study).
 code_reports("95811", bilevel_titration_study).
 code_qualifier("95811", cpap_titration_study, titration_device, cpap).
 code_qualifier("95811", bilevel_titration_study, titration_device, bilevel).
-interpretation(code_reports("95811", bilevel_titration_study), "95811 reports the initiation of CPAP therapy or of bi-level ventilation, which the Titration Studies statements decide differently; the request's titration_device says which.").
+interpretation(code_reports("95811", bilevel_titration_study), "95811 reports the initiation of CPAP therapy or of bi-level ventilation, which the Titration Studies statements decide differently; the request's titration device (the device whose pressure the study titrates) says which.").
 
 %## Coding Information — Diagnoses
 

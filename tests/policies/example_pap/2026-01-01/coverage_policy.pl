@@ -51,7 +51,7 @@ criterion_group(cpap_device_medically_necessary, mild_osa_with_desaturation_and_
 
 criterion(cpap_device_medically_necessary, ahi_at_least_5, obstructive_sleep_apnea, "an AHI of 5 or more events per hour").
 member_of(cpap_device_medically_necessary, ahi_at_least_5, mild_osa_with_desaturation_and_symptoms).
-interpretation(criterion(cpap_device_medically_necessary, ahi_at_least_5), "An AHI of 5 or more events per hour is the policy's own definition of obstructive sleep apnea (General Background), so covkb reads this condition as the fact obstructive_sleep_apnea: an OSA diagnosis code settles it as the AHI does.").
+interpretation(criterion(cpap_device_medically_necessary, ahi_at_least_5), "An AHI of 5 or more events per hour is the policy's own definition of obstructive sleep apnea (General Background), so covkb reads this condition as the fact that the individual has obstructive sleep apnea: an OSA diagnosis code settles it as the AHI does.").
 
 criterion(cpap_device_medically_necessary, nocturnal_hypoxaemia, nocturnal_hypoxaemia, "an oxygen saturation nadir below 88 percent during the sleep study").
 member_of(cpap_device_medically_necessary, nocturnal_hypoxaemia, mild_osa_with_desaturation_and_symptoms).
@@ -123,3 +123,12 @@ statement_quote(bilevel_titration_study_medically_necessary, 1, "An attended pol
 applies_to(bilevel_titration_study_medically_necessary, bilevel_titration_study).
 criteria(bilevel_titration_study_medically_necessary, all, "when a CPAP device has been tried and proven ineffective or not tolerated").
 criterion(bilevel_titration_study_medically_necessary, prior_cpap_failure, prior_cpap_failure, "a CPAP device has been tried and proven ineffective or not tolerated").
+
+%## How statements and criteria read in sentences (kb/schema.pl)
+% Some do; the others fall back to their services' labels and their facts'.
+%!  statement_reads(Statement, Words)
+statement_reads(cpap_device_medically_necessary, "a CPAP device for obstructive sleep apnea").
+statement_reads(bilevel_without_backup_rate_medically_necessary, "a bi-level device without a backup rate").
+%!  criterion_reads(Statement, Member, Words)
+criterion_reads(cpap_device_medically_necessary, ahi_at_least_5, "an apnea-hypopnea index of 5 or more events per hour").
+criterion_reads(cpap_device_medically_necessary, osa_symptoms, "one of the listed symptoms or conditions").

@@ -1,0 +1,470 @@
+"""A determination read as sentences: the decision first, in words.
+
+``read(determination)`` reads the one derivation tree covkb.explain built
+from the engine's trace (node kinds: kb/derivation.pl) and the
+determination's cases, and words it through covkb.wording (the templates
+and labels each policy declares in kb/).  Nothing is assembled beside the
+answer: every sentence names what a node of the derivation concluded, so
+both engines, which build the same tree, read the same.
+
+- ``summary``: one sentence, the decision first (the outcome, then the facts that decide it, a
+  finding the policy counts as another said with it: "Medically necessary:
+  the patient <has a finding>, which the policy counts as <a criterion>.");
+- ``justification``: the steps that decide it, each with its section, the
+  policy's words, and covkb's interpretation (marked as such) where there is
+  one;
+- ``questions``: for an undecided answer, each missing fact as a question,
+  with the outcome each answer leads to, in words;
+- ``considered``: what a reader may unfold: the scope, the service, and the
+  conditions that were not met where another one was.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .wording import Words, lower
+
+if TYPE_CHECKING:
+    from .determination import Determination, Node
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One step of a justification: what holds, where the policy says so."""
+
+    text: str
+    section: str | None = None          # the section's path ("Coverage Policy > Treatment")
+    quote: str | None = None            # the policy's words, verbatim
+    interpretation: str | None = None   # covkb's reading beyond the text, not the policy's words
+    children: tuple[Step, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "section": self.section, "quote": self.quote,
+                "interpretation": self.interpretation, "children": [c.to_dict() for c in self.children]}
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One answer to a question, and what the policy then decides."""
+
+    value: str
+    text: str          # the answer as a clause ("the patient is X")
+    outcome: str       # the outcome it leads to (insufficient_information: still open)
+    leads_to: str      # that outcome, in words
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"value": self.value, "text": self.text, "outcome": self.outcome, "leads_to": self.leads_to}
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """A missing fact, asked in words, with the outcome each answer leads to."""
+
+    fact: str
+    text: str
+    answers: tuple[Answer, ...]
+
+    @property
+    def sentence(self) -> str:
+        """"Is the patient X? If the patient is X: ... If not: ...\""""
+        parts = [self.text]
+        for i, a in enumerate(self.answers):
+            cond = "not" if (a.value == "no" and i > 0 and self.answers[0].value == "yes") else a.text
+            parts.append(f"If {cond}: {a.leads_to}.")
+        return " ".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"fact": self.fact, "text": self.text, "sentence": self.sentence,
+                "answers": [a.to_dict() for a in self.answers]}
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """A determination in words."""
+
+    outcome: str
+    summary: str
+    justification: tuple[Step, ...] = ()
+    questions: tuple[Question, ...] = ()
+    considered: tuple[Step, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"summary": self.summary, "justification": [s.to_dict() for s in self.justification],
+                "questions": [q.to_dict() for q in self.questions]}
+
+
+def read(det: Determination) -> Reading:
+    """The determination's derivation, read as sentences (see the module's docstring)."""
+    words = det.words if det.words is not None else Words()
+    paths = {c.section: c.section_path for c in det.citations}
+    r = _Reader(words, paths)
+    tree = det.explanation
+    cases = [c for c in tree.children if c.kind == "case"]
+    outcomes = [c.children[0] for c in cases if c.children] if cases else \
+        [c for c in tree.children if c.kind == "outcome"]
+    if det.outcome == "insufficient_information":
+        return r.undecided(det, cases)
+    if not outcomes:  # no derivation asked for ("explain": false): the decision alone
+        what = words.statement(det.statement)
+        return Reading(det.outcome, _sentence(words.outcome(det.outcome), [what] if what else []))
+    # every case decides alike: read the one that assumes least of what the record leaves open
+    return r.decided(det.outcome, min(outcomes, key=_assumed_present))
+
+
+class _Reader:
+    def __init__(self, words: Words, paths: dict[str, str]) -> None:
+        self.w = words
+        self.paths = paths
+
+    def path(self, section: str | None) -> str | None:
+        return self.paths.get(section, section) if section else None
+
+    # -- the decision ------------------------------------------------------------
+
+    def decided(self, outcome: str, node: Node) -> Reading:
+        summary, steps, considered = self.outcome_node(node)
+        return Reading(outcome, summary, tuple(steps), (), tuple(considered))
+
+    def outcome_node(self, node: Node) -> tuple[str, list[Step], list[Step]]:
+        """The summary, the deciding steps and the rest, of one outcome node."""
+        w, g = self.w, node.get
+        outcome, reason = g("outcome"), g("reason")
+        head = w.outcome(outcome)
+        scopes = [c for c in node.children if c.kind == "scope"]
+        services = [c for c in node.children if c.kind == "service"]
+        statements = [c for c in node.children if c.kind == "statement"]
+        partial = [c for c in node.children if c.kind == "partial_version"]
+        context = [self.scope_step(s) for s in scopes] + [self.service_step(s) for s in services]
+        if reason == "out_of_scope":
+            out = [s for s in scopes if s.get("value") != "yes"]
+            steps = [self.scope_step(s) for s in out]
+            reasons = [self.fact_clause(s.children[0]) if s.children else w.clause(s.get("id"), s.get("value"))
+                       for s in out]
+            rest = [x for x in context if x not in steps]
+            return _sentence(head, reasons), steps, rest
+        if reason == "statement":
+            decisive = [s for s in statements if s.get("applies") and s.get("outcome") == outcome] or \
+                [s for s in statements if s.get("applies")]
+            others = [s for s in statements if s not in decisive]
+            steps, held, failed, alternatives = [], [], [], []
+            for s in decisive:
+                step, why, why_not, not_met = self.statement_step(s)
+                steps.append(step)
+                held += why
+                failed += why_not
+                alternatives += not_met
+            service = services[0].get("id") if services else None
+            st = decisive[0] if decisive else None
+            what = w.statement(st.get("id"), service) if st is not None else None
+            if st is not None and st.get("referral"):
+                held, failed = [f"{st.get('referral')} decides {what}" if what else st.get("referral")], []
+            elif what and not any(c.kind == "criteria" for c in st.children):
+                # no criteria: the statement rules on the service as such, under what it requires
+                held, failed = [what + (", as " + _and(_elide(_unique(held))) if held else "")], []
+            rest = context + alternatives + [self.statement_step(s)[0] for s in others]
+            return _sentence(head, held, failed), steps, rest
+        if reason == "no_statement":
+            steps, reasons = [], []
+            for s in statements:
+                for req in s.children:
+                    if req.kind == "requirement" and not req.get("holds"):
+                        steps.append(self.requirement_step(req, s.get("section")))
+                        reasons += [self.fact_clause(f) for f in req.children if f.kind == "fact"]
+            service = services[0].get("id") if services else None
+            if outcome == "unknown" and partial:
+                steps += [Step(f"Only part of this version is known: {p.get('reason')}", self.path(p.get("section")),
+                               p.get("quote")) for p in partial]
+                return _sentence(head, [lower(p.get("reason")) for p in partial]), steps, context
+            what = w.statement(None, service) or "the service"
+            lead = f"no statement of the policy on {what} applies" if statements else \
+                f"the policy has no statement on {what}"
+            reasons = [lead + (", as " + _and(_elide(_unique(reasons))) if reasons else "")]
+            return _sentence(head, reasons), steps, context
+        if reason in ("other", "unlisted_code"):
+            svc = services[0] if services else None
+            codes = [c.get("id") for c in node.children if c.kind == "code"]
+            code = (svc.get("code") if svc is not None else None) or (codes[0] if codes else "")
+            if reason == "other":
+                q = svc.get("qualifier") if svc is not None else None
+                qual = "" if not q else f" with {lower(w.label(q))} {svc.get('value')}" if svc.get("value") else \
+                    f" with another {lower(w.label(q))} than those the policy names"
+                why = f"CPT {code}{qual} reports no service this policy rules on"
+            else:
+                why = f"the coding table does not list CPT {code}"
+            if outcome == "unknown":
+                why += ", and this version is only partly known" + (f": {lower(partial[0].get('reason'))}" if partial else "")
+            return _sentence(head, [why]), [Step(why[:1].upper() + why[1:])], context
+        return _sentence(head, []), [], context
+
+    # -- steps ------------------------------------------------------------------
+
+    def scope_step(self, s: Node) -> Step:
+        clause = self.fact_clause(s.children[0]) if s.children else self.w.clause(s.get("id"), s.get("value"))
+        verdict = "The policy addresses it" if s.get("value") == "yes" else "The policy does not address it"
+        return Step(f"{verdict}: {clause}", self.path(s.get("section")), s.get("quote"), s.get("interpretation"),
+                    tuple(self.fact_steps(c) for c in s.children if c.kind == "fact"))
+
+    def service_step(self, s: Node) -> Step:
+        w, g = self.w, s.get
+        if g("id") == "other":
+            q = g("qualifier")
+            return Step(f"The service: none this policy rules on (CPT {g('code')}"
+                        f"{' with ' + lower(w.label(q)) + ' ' + str(g('value') or 'not stated') if q else ''})")
+        how = {"request": "as requested", "code": f"as CPT {g('code')} reports it",
+               "assumed": f"one form of the requested {lower(w.label(g('requested') or ''))}"}.get(g("source"), "")
+        return Step(f"The service: {lower(w.label(g('id')))}" + (f", {how}" if how else ""),
+                    self.path(g("section")), g("quote"))
+
+    def statement_step(self, s: Node) -> tuple[Step, list[str], list[str], list[Step]]:
+        """The statement's step, the clauses that hold and decide it, those
+        that fail and decide it, and the conditions not met beside one that
+        was (alternatives, folded below)."""
+        w, g = self.w, s.get
+        what = w.statement(g("id"))
+        quotes = list(g("quotes") or ())
+        children, held, failed, alternatives = [], [], [], []
+        for c in s.children:
+            if c.kind == "requirement":
+                children.append(self.requirement_step(c, g("section")))
+                (held if c.get("holds") else failed).extend(
+                    self.fact_clause(f) for f in c.children if f.kind == "fact" and f.get("source") != "assumed")
+            elif c.kind == "criteria":
+                step, why, alt = self.criteria_step(g("id"), c, g("section"))
+                children.append(step)
+                (held if c.get("holds") else failed).extend(why)
+                alternatives += alt
+        if g("applies"):
+            verdict = w.outcome(g("outcome")) if g("outcome") else "applies"
+            text = f"The policy's statement on {what}: {lower(verdict)}" if what else \
+                f"The policy's statement applies: {lower(verdict)}"
+        else:
+            text = f"The policy's statement on {what} does not apply" if what else "The policy's statement does not apply"
+        step = Step(text, self.path(g("section")), " … ".join(quotes) or None, g("interpretation"), tuple(children))
+        return step, held, failed, alternatives
+
+    def requirement_step(self, r: Node, section: str | None = None) -> Step:
+        facts = [f for f in r.children if f.kind == "fact"]
+        said = self.fact_clause(facts[0]) if facts else self.w.clause(r.get("id"), r.get("expected"))
+        if r.get("holds"):
+            text = f"Requirement met: {said}"
+        else:
+            text = f"Requirement not met: the statement requires that {self.w.clause(r.get('id'), r.get('expected'))}, but {said}"
+        return Step(text, self.path(section), r.get("quote"), r.get("interpretation"),
+                    _adding(text, [self.fact_steps(f) for f in facts]))
+
+    def criteria_step(self, statement: str, c: Node, section: str | None) -> tuple[Step, list[str], list[Step]]:
+        """A statement's criteria (or a group): its step, the clauses that
+        decide it (those that hold when it holds, those that fail when it
+        does not), and the members not met beside one that was."""
+        mode, holds = c.get("mode"), c.get("holds")
+        members = [m for m in c.children if m.kind in ("criterion", "criterion_group")]
+        kids, reasons, alternatives = [], [], []
+        for m in members:
+            if m.kind == "criterion_group":
+                step, why, alt = self.criteria_step(statement, m, m.get("section") or section)
+                noun = self.w.criterion(statement, m.get("id"))
+                step = Step(f"{'Met' if m.get('holds') else 'Not met'}: {noun}", self.path(m.get("section")),
+                            m.get("quote"), None, step.children)
+                alternatives += alt
+            else:  # what the record leaves open decides nothing in a decided answer
+                why = [self.fact_clause(f) for f in m.children if f.kind == "fact" and f.get("source") != "assumed"]
+                noun = self.w.criterion(statement, m.get("id"), m.get("fact"))
+                text = f"{'Met' if m.get('holds') else 'Not met'}: {noun}"
+                step = Step(text, self.path(m.get("section")), m.get("quote"), m.get("interpretation"),
+                            _adding(text, [self.fact_steps(f) for f in m.children if f.kind == "fact"]))
+            if bool(m.get("holds")) == bool(holds):
+                kids.append(step)
+                reasons += why
+            else:
+                alternatives.append(step)
+        word = "ANY" if mode == "any" else "ALL"
+        text = f"{word} of the conditions: {'met' if holds else 'not met'}"
+        return Step(text, self.path(c.get("section") or section), c.get("quote"), None, tuple(kids)), reasons, alternatives
+
+    def fact_steps(self, f: Node) -> Step:
+        how = _HOW.get(f.get("source"), "")
+        said = self.fact_clause(f)
+        text = f"The record does not say {said}" if f.get("value") == "unknown" else _cap(said)
+        return Step(text + how, self.path(f.get("section")), f.get("quote"), f.get("interpretation"),
+                    _adding(text, [self.fact_steps(c) for c in f.children if c.kind == "fact"]))
+
+    def fact_clause(self, f: Node) -> str:
+        """A fact node as a clause, with what settled it where that says more."""
+        w, g = self.w, f.get
+        fact, value, src = g("id"), g("value"), g("source")
+        if src == "ontology" and f.children:
+            witness = self.fact_clause(f.children[0])
+            how = "which the policy counts as" if g("quote") else "a form of"
+            return f"{witness}, {how} {w.noun(fact)}"
+        said = w.clause(fact, value)
+        if src in ("number", "number_bound"):
+            return f"{said} ({lower(w.label(g('field')))}: {g('number')})"
+        if src == "code":
+            return f"{said} (CPT {g('code')})"
+        if src == "code_list":
+            return f"{said} ({lower(w.label(g('field')))}: {g('code')})"
+        return said
+
+    # -- undecided ----------------------------------------------------------------
+
+    def undecided(self, det: Determination, cases: list[Node]) -> Reading:
+        w = self.w
+        questions = tuple(self.question(var, cases) for var in det.missing)
+        unknown = [self.unknown_clause(var, cases) for var in det.missing]
+        summary = _sentence(w.outcome(det.outcome), ["the record does not say " + ", nor ".join(unknown)] if unknown else [])
+        steps = tuple(Step(q.sentence) for q in questions)
+        return Reading(det.outcome, summary, steps, questions, ())
+
+    def unknown_clause(self, var: str, cases: list[Node]) -> str:
+        w = self.w
+        if var == "service":
+            return "which service it is (" + _or([lower(w.label(v)) for v in _values(var, cases) if v != "other"]) + ")"
+        if var in w.qualifiers:
+            return "the " + lower(w.qualifiers[var])
+        return w.clause(var, "unknown")
+
+    def question(self, var: str, cases: list[Node]) -> Question:
+        w = self.w
+        answers = []
+        for value in _values(var, cases):
+            these = [c for c in cases if any(a.get("fact") == var and a.get("value") == value for a in _assume(c))]
+            outs = sorted({c.get("outcome") for c in these})
+            if var == "service":
+                text = "another service" if value == "other" else f"it is {lower(w.label(value))}"
+            elif var in w.qualifiers:
+                text = "it is another one" if value == "other" else f"the code reports {lower(w.label(value))}"
+            else:
+                text = w.clause(var, value)
+            if len(outs) == 1 and these[0].children:
+                leads = self.leads_to(these[0].children[0])
+                outcome = outs[0]
+            else:
+                outcome = "insufficient_information"
+                leads = "still open: " + _or([lower(w.outcome(o)) for o in outs])
+            answers.append(Answer(str(value), text, outcome, leads))
+        if var == "service":
+            text = "Which service is it: " + _or([lower(w.label(v)) for v in _values(var, cases) if v != "other"]) + "?"
+        else:
+            text = w.question(var)
+        return Question(var, text, tuple(answers))
+
+    def leads_to(self, node: Node) -> str:
+        """What one case decides, in words: the outcome and what it rules on."""
+        outcome = node.get("outcome")
+        if node.get("reason") == "statement":
+            st = next((s for s in node.children if s.kind == "statement" and s.get("applies")), None)
+            svc = next((s.get("id") for s in node.children if s.kind == "service"), None)
+            what = self.w.statement(st.get("id"), svc) if st is not None else None
+            return lower(self.w.outcome(outcome)) + (f", {what}" if what else "")
+        summary = self.outcome_node(node)[0]
+        return lower(summary[:-1])
+
+
+def _adding(parent: str, steps: list[Step]) -> tuple[Step, ...]:
+    """The steps that say more than the line above them: a fact stated
+    outright, already said in its parent's words, is not said again."""
+    return tuple(s for s in steps if s.quote or s.interpretation or s.children or s.text.lower() not in parent.lower())
+
+
+# How a fact was settled, where its clause does not say (covkb's rules, not the policy's).
+# where a fact's value came from, in words (kb/derivation.pl's trace sources); the text and
+# Markdown trees say it of every fact, a sentence of those it tells (_TOLD)
+SOURCES = {
+    "request": "stated in the request",
+    "closed_world": "not listed in the request; unlisted findings are absent",
+    "stated_absent": "stated absent in the request",
+    "general_stated_absent": "absent: the request states a more general finding absent",
+    "not_stated": "not stated in the request, so unknown",
+    "ontology": "a more specific finding is present",
+    "assumed": "assumed in this case",
+    "general_finding_listed": "unknown: the request states only a more general finding",
+    "specific_form_unknown": "unknown: a more specific form is marked unknown",
+}
+_TOLD = frozenset(("closed_world", "stated_absent", "general_stated_absent", "not_stated", "assumed",
+                   "general_finding_listed", "specific_form_unknown"))
+_HOW = {src: f" ({SOURCES[src]})" for src in _TOLD}
+
+
+def _assume(case: Node) -> list[dict[str, Any]]:
+    return [dict(a) if not isinstance(a, dict) else a for a in (case.get("assume") or ())]
+
+
+def _values(var: str, cases: list[Node]) -> list[str]:
+    out: list[str] = []
+    for c in cases:
+        for a in _assume(c):
+            if a.get("fact") == var and a.get("value") not in out:
+                out.append(a.get("value"))
+    return out
+
+
+def _unstop(s: str) -> str:
+    """A sentence as a clause of another: its full stop dropped."""
+    return s.rstrip(". ") if s else s
+
+
+def _sentence(head: str, held: list[str], failed: list[str] = ()) -> str:
+    """"Head: what held, but what failed." (a subject the clauses share said once)."""
+    held, failed = _unique([_unstop(c) for c in held if c]), _unique([_unstop(c) for c in failed if c])
+    clauses = held + failed
+    if not clauses:
+        return head + "."
+    said = _elide(clauses)
+    held_s, failed_s = said[:len([c for c in held if c])], said[len([c for c in held if c]):]
+    if held_s and failed_s:
+        return f"{head}: {_and(held_s)}, but {_and(failed_s)}."
+    return f"{head}: {_and(held_s or failed_s)}."
+
+
+def _assumed_present(node: Node) -> int:
+    """How many facts a case assumes to hold (the record leaves them open)."""
+    return sum(1 for n in node.walk() if n.kind == "fact" and n.get("source") == "assumed" and n.get("value") != "no")
+
+
+def _unique(clauses: list[str]) -> list[str]:
+    """Each clause once (two statements may fail on the same fact)."""
+    return list(dict.fromkeys(clauses))
+
+
+def _elide(clauses: list[str]) -> list[str]:
+    """The clauses, a subject they share with the first said once ("the
+    patient is X" and "had Y")."""
+    out = [clauses[0]]
+    for prev, c in zip(clauses, clauses[1:]):
+        subject = _subject(prev, c)
+        out.append(c[len(subject):] if subject else c)
+    return out
+
+
+def _and(clauses: list[str]) -> str:
+    return clauses[0] if len(clauses) == 1 else ", ".join(clauses[:-1]) + " and " + clauses[-1]
+
+
+def _or(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1] if items else ""
+
+
+def _subject(first: str, other: str) -> str:
+    """The words "the X ..." two clauses open with (at most three, not all of
+    either): said once when the clauses are joined ("the patient had" X
+    "and" Y)."""
+    a, b = first.split(" "), other.split(" ")
+    n = 0
+    while n < min(len(a), len(b), 4) - 1 and a[n] == b[n] and "," not in a[n] and ":" not in a[n]:
+        n += 1
+    n = min(n, 3)
+    if n < len(b) and b[n] in _NOT_A_VERB:  # "the pressure mode" of ...: a noun phrase goes on, not a verb
+        return ""
+    return " ".join(a[:n]) + " " if n >= 2 and a[0] == "the" else ""
+
+
+_NOT_A_VERB = frozenset(("of", "in", "for", "with", "to", "on", "at", "by", "from", "and", "or"))
+
+
+def _cap(s: str) -> str:
+    return s[:1].upper() + s[1:]
+
+
+__all__ = ["Answer", "Question", "Reading", "Step", "read"]

@@ -1,0 +1,158 @@
+"""Reasons in words (issue 21, items 1 and 3): covkb.sentences reads each
+determination's derivation as sentences, decision first, through the
+templates each policy declares in kb/ (kb/schema.pl: outcome_reads/2,
+fact_reads/3, fact_asks/2, statement_reads/2, criterion_reads/3), else the
+labels; the CLI's text and Markdown open with that sentence.
+
+Data-driven over every named query of every installed policy and of the
+test policy: both engines read the same sentences, the first line of text
+and Markdown states the decision in words, and no id with a label or
+template shows in either.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import pytest
+
+from covkb import KnowledgeBase
+from covkb.check import check
+from covkb.errors import CovkbError
+from covkb.policy import policy_folders
+from covkb.queries import NamedQuery, load_queries
+from covkb.render import to_markdown, to_text
+from wording_checks import first_line, ids_shown, states_decision_first
+
+TEST_POLICY = str(Path(__file__).parent / "policies" / "example_pap")
+POLICIES = [p.name.replace("_", "-") for p in policy_folders()] + [TEST_POLICY]
+
+
+@functools.cache
+def _kb(policy: str, engine: str) -> KnowledgeBase:
+    return KnowledgeBase(policy=policy, engine=engine)
+
+
+QUERIES = [(p, q) for p in POLICIES for q in load_queries(_kb(p, "prolog").policy.queries_dir)
+           if "error" not in q.expect]
+
+
+def _determine(policy: str, q: NamedQuery, engine: str = "prolog"):
+    return _kb(policy, engine).determine(q.request, version=q.version_ref())
+
+
+def _ids(policy: str, q: NamedQuery) -> str:
+    return f"{Path(policy).name}:{q.name}"
+
+
+@pytest.mark.parametrize("policy,query", QUERIES, ids=[_ids(p, q) for p, q in QUERIES])
+def test_both_engines_read_the_same_sentences(policy: str, query: NamedQuery) -> None:
+    a, b = _determine(policy, query, "prolog"), _determine(policy, query, "asp")
+    assert a.reading() == b.reading()
+    assert a.reading().summary.startswith(a.words.outcome(a.outcome) + ":")
+
+
+@pytest.mark.parametrize("policy,query", QUERIES, ids=[_ids(p, q) for p, q in QUERIES])
+def test_text_and_markdown_state_the_decision_first_in_words(policy: str, query: NamedQuery) -> None:
+    d = _determine(policy, query)
+    paths = {c.section: c.section_path for c in d.citations}
+    path = lambda section: paths.get(section, section)  # noqa: E731
+    for out in (to_text(d, path), to_markdown(d, path)):
+        assert states_decision_first(out, d), first_line(out)
+        assert ids_shown(out, d.words) == []
+
+
+def test_the_decision_and_its_deciding_facts_in_one_sentence() -> None:
+    q = _query("cigna-0284", "tac_pregnant_with_cone_biopsy_is_medically_necessary")
+    r = _determine("cigna-0284", q).reading()
+    assert r.summary == ("Medically necessary: the patient is pregnant and had a cone biopsy, "
+                         "which the policy counts as prior cervical trauma.")
+    statement = r.justification[0]
+    assert statement.section == "Coverage Policy > Treatment" and "ANY of the following conditions" in statement.quote
+
+
+def test_a_why_not_names_the_conditions_not_met() -> None:
+    q = _query("cigna-0284", "tac_pregnant_without_any_condition_criteria_not_met")
+    r = _determine("cigna-0284", q).reading()
+    assert r.summary.startswith("Criteria not met: the patient is pregnant, but had no ")
+    assert "no prior cervical trauma" in r.summary and "shortened cervical length" in r.summary
+
+
+def test_an_undecided_answer_asks_each_missing_fact_with_where_each_answer_leads() -> None:
+    q = _query("cigna-0284", "cerclage_of_unstated_approach_with_o26_21_and_cone_biopsy_needs_the_approach")
+    r = _determine("cigna-0284", q).reading()
+    assert r.summary.startswith("Not decided: the record does not say which service it is")
+    [question] = r.questions
+    assert question.text.startswith("Which service is it:")
+    assert [a.outcome for a in question.answers] == ["medically_necessary", "not_addressed"]
+    assert question.answers[0].leads_to.startswith("medically necessary")
+
+
+def test_a_yes_no_question_reads_if_and_if_not() -> None:
+    q = _query(TEST_POLICY, "cpap_with_ahi_8_and_unknown_daytime_sleepiness_needs_more_information")
+    r = _determine(TEST_POLICY, q).reading()
+    [question] = r.questions
+    assert [a.value for a in question.answers] == ["yes", "no"]
+    assert " If not: criteria not met" in question.sentence
+
+
+def test_an_interpretation_is_covkbs_not_the_policys_words() -> None:
+    q = _query("cigna-0284", "tac_pregnant_without_any_condition_criteria_not_met")
+    d = _determine("cigna-0284", q)
+    steps = [s for top in d.reading().justification for s in _walk(top)]
+    [step] = [s for s in steps if s.interpretation]
+    assert step.quote == "shortened cervical length" and step.interpretation.startswith("The policy sets no threshold")
+    assert "covkb" in step.interpretation
+
+
+def test_an_id_without_a_template_falls_back_to_its_label() -> None:
+    q = _query(TEST_POLICY, "pap_cleaning_machine_is_a_convenience_item")
+    d = _determine(TEST_POLICY, q)
+    assert "convenience_item" not in d.words.outcome_words
+    assert d.reading().summary.startswith("A convenience item: not covered")
+
+
+def test_json_keeps_the_ids_and_adds_the_sentences() -> None:
+    q = _query("cigna-0284", "tac_pregnant_with_cone_biopsy_is_medically_necessary")
+    j = _determine("cigna-0284", q).to_dict()
+    assert (j["outcome"], j["statement"], j["criteria_met"]) == (
+        "medically_necessary", "antenatal_transabdominal_cerclage", ["prior_cervical_trauma"])
+    assert j["summary"].startswith("Medically necessary: ")
+    assert j["justification"][0]["section"] == "Coverage Policy > Treatment" and j["questions"] == []
+    assert j["explanation"]["kind"] == "determination"
+
+
+def test_check_notes_each_id_without_a_template() -> None:
+    kb = _kb(TEST_POLICY, "prolog")
+    notes = [f for f in check(kb.policy.data(kb.policy.latest())).findings if f.kind == "no_template"]
+    said = " ".join(f.message for f in notes)
+    assert notes and all(f.severity == "info" for f in notes)
+    assert "hypertension" in said and "convenience_item" in said and "pressure_mode" in said
+    assert "prior_cpap_failure has" not in said and "cpap_device_medically_necessary" not in said
+
+
+def _query(policy: str, name: str) -> NamedQuery:
+    return next(q for p, q in QUERIES if p == policy and q.name == name)
+
+
+def _walk(step):
+    yield step
+    for c in step.children:
+        yield from _walk(c)
+
+
+def test_queries_with_errors_are_left_out_only_as_errors() -> None:
+    errors = [(p, q) for p in POLICIES for q in load_queries(_kb(p, "prolog").policy.queries_dir) if "error" in q.expect]
+    for p, q in errors:
+        with pytest.raises(CovkbError):
+            _determine(p, q)
+
+
+def test_the_wording_checks_catch_an_id_and_a_decision_not_first() -> None:
+    q = _query("cigna-0284", "tac_pregnant_with_cone_biopsy_is_medically_necessary")
+    d = _determine("cigna-0284", q)
+    old = "medically_necessary  (cigna-0284 version 2025-02-15)\n└── ✓ in scope: recurrent_pregnancy_loss = yes"
+    assert ids_shown(old, d.words) == ["medically_necessary", "recurrent_pregnancy_loss"]
+    assert not states_decision_first(old, d)
+    assert ids_shown("policy cigna-0284, version 2025-02-15 (a_word_with_no_label)", d.words) == []
