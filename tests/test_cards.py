@@ -115,6 +115,20 @@ def test_every_order_gets_a_card_in_words_beside_its_coverage_information(kbs, n
         assert all(" ".join(c.quote.split()) in detail for c in det.citations)
 
 
+@pytest.mark.parametrize(("name", "example"), EXAMPLES, ids=[n for n, _ in EXAMPLES])
+def test_both_engines_give_the_same_card(kbs, name, example) -> None:
+    p = _policy_of(example)
+    cards = []
+    with KnowledgeBase(engine="asp", policy=p.folder, today=TODAY) as asp:
+        for kb, engine in ((kbs[p.id], "prolog"), (asp, "asp")):
+            resp = crd.answer(example["hook_request"], example["hook_request"]["hook"], p, load_mapping(p),
+                              lambda req, kb=kb: kb.determine(req, explain=False), base_url="http://127.0.0.1:9",
+                              engine=engine, today=TODAY)
+            # the same words; only the link (its token names the engine) and the card's id differ
+            cards.append([(c["summary"], c["indicator"], _words_only(c["detail"])) for c in resp["cards"]])
+    assert cards[0] == cards[1]
+
+
 def test_every_meaning_declares_its_card() -> None:
     meanings = Policy().data(Policy().latest()).outcomes
     assert {o.card_indicator for o in meanings.values()} <= {"info", "warning"}  # CRD: critical is for clinical harm

@@ -348,15 +348,15 @@ class _Reading:
     justification: tuple[_Step, ...]
 
 
-def _card_words(det: Any, data: Any, ordered: str) -> _Reading:
+def _card_words(det: Any, data: Any, ordered: tuple[str, str]) -> _Reading:
     """The one place the card and the reason get their words: the outcome's
     label, what was ordered, the criteria and missing facts by their labels,
     and the derivation's quotes.  (Until covkb.sentences is on main; then
     this is ``sentences.read(det)``.)"""
     o = data.outcomes[det.outcome]
     label = _labeller(data)
-    summary = f"{o.label}: {ordered}"
-    steps = []
+    summary = f"{o.label}: {ordered[0]}"
+    steps = [_Step(f"Ordered: {ordered[1]}.")]
     if det.criteria_met:
         steps.append(_Step("Criteria met: " + "; ".join(label(c) for c in det.criteria_met) + "."))
     if det.missing:
@@ -383,13 +383,15 @@ def _labeller(data: Any) -> Any:
     return label
 
 
-def _ordered(req: dict[str, Any], data: Any) -> str:
-    """What was ordered, in words: the service, else the code's description."""
+def _ordered(req: dict[str, Any], data: Any) -> tuple[str, str]:
+    """What was ordered, in words, short (the service, else the code) and
+    in full (with the code's description)."""
     v = data.vocabulary
-    if req.get("service") in v.services:
-        return v.services[req["service"]]
     cpt = req.get("cpt")
-    return f"CPT {cpt}" + (f" ({v.codes[cpt]})" if cpt in v.codes else "") if cpt else "the order"
+    code = f"CPT {cpt}" + (f" ({v.codes[cpt]})" if cpt in v.codes else "") if cpt else None
+    if req.get("service") in v.services:
+        return v.services[req["service"]], v.services[req["service"]] + (f", reported as {code}" if code else "")
+    return (f"CPT {cpt}", code) if code else ("the order", "the order")
 
 
 def _reason(policy: Any, det: Any, words: _Reading, evidence: list[Any], data: Any) -> str:
