@@ -49,9 +49,10 @@ def _with_code(example: dict, code: str | None) -> dict:
     return call
 
 
-# every example as it is, and with every code its policy names as the order
-CASES = [(name, None) for name, _ in EXAMPLES] + [
-    (name, code) for name, ex in EXAMPLES for code in sorted(_policy_of(ex).data(_policy_of(ex).latest()).vocabulary.codes)]
+# every example as it is, and (slow: not in make test-fast) with every code its policy names as the order
+CASES = [pytest.param(name, None, id=f"{name}:as-sent") for name, _ in EXAMPLES] + [
+    pytest.param(name, code, id=f"{name}:{code}", marks=pytest.mark.slow)
+    for name, ex in EXAMPLES for code in sorted(_policy_of(ex).data(_policy_of(ex).latest()).vocabulary.codes)]
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +68,7 @@ def _words_only(text: str) -> str:
     return re.sub(r"\]\([^)]*\)", "]", text).replace("\\", "")
 
 
-@pytest.mark.parametrize(("name", "code"), CASES, ids=[f"{n}:{c or 'as-sent'}" for n, c in CASES])
+@pytest.mark.parametrize(("name", "code"), CASES)
 def test_every_order_gets_a_card_in_words_beside_its_coverage_information(kbs, name, code) -> None:
     example = dict(EXAMPLES)[name]
     p = _policy_of(example)
