@@ -41,7 +41,6 @@ from typing import Any
 import orjson
 
 from ..errors import CovkbError, InvalidRequest
-from ..wording import _lower
 from .fhir_map import (COVERAGE_KEY, MAX_FHIR_DEPTH, MAX_ORDERS, FhirMapping, InvalidFhir, OverLimit,
                        PrefetchMissing, check_depth, check_entries, order_date, record_request, resources_of,
                        validate_resource)
@@ -363,7 +362,7 @@ def _card_words(det: Any, data: Any, ordered: tuple[str, str]) -> _Reading:
         could = ", ".join(data.outcomes[x].label.lower() for x in det.possible_outcomes if x in data.outcomes)
         steps.append(_Step("The record does not say: " + "; ".join(label(m) for m in det.missing) + "."
                            + (f" The answer could be: {could}." if could else "")))
-        summary += "; not stated: " + "; ".join(_lower(label(m)) for m in det.missing)
+        summary += "; not stated: " + "; ".join(label(m) for m in det.missing)
     if det.referral:
         steps.append(_Step(f"Decided under: {det.referral}."))
     for c in det.citations:
