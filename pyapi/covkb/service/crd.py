@@ -345,6 +345,7 @@ class _Reading:
 
     summary: str
     justification: tuple[_Step, ...]
+    questions: tuple[Any, ...] = ()  # covkb.sentences' Question (its ``sentence``); none here
 
 
 def _card_words(det: Any, data: Any, ordered: tuple[str, str]) -> _Reading:
@@ -420,10 +421,10 @@ def card(shown: tuple[str, str], words: _Reading | None, reason: str, *, policy:
         lines.append(_md(reason))
     else:
         lines += [f"{_md(policy.title)} ({_md(policy.number)}), version {_md(version)}.", ""]
-        for s in words.justification:
-            lines.append(f"- {_md(s.text)}")
-            if s.quote:
-                lines.append(f"  > {_md(s.quote)}")
+        for step in words.justification:
+            lines += _step_lines(step, 0)
+        if words.questions:
+            lines += ["", "What would decide it:", *(f"- {_md(q.sentence)}" for q in words.questions)]
         if evidence:
             label = _labeller(data)
             lines += ["", "From the record:", *(f"- {_md(e.words(label))}" for e in evidence)]
@@ -436,6 +437,22 @@ def card(shown: tuple[str, str], words: _Reading | None, reason: str, *, policy:
     }
     if version != "none":
         out["source"]["url"] = f"{base_url}/policy/{urllib.parse.quote(policy.number)}/{urllib.parse.quote(version)}"
+    return out
+
+
+def _step_lines(step: Any, depth: int) -> list[str]:
+    """One justification step as a Markdown list item: its words, the
+    policy's quote beneath (and its section where the words do not name
+    it), covkb's interpretation marked as such, then its own steps."""
+    pad = "  " * depth
+    out = [f"{pad}- {_md(step.text)}"]
+    if step.quote:
+        where = f" — {_md(step.section)}" if step.section and step.section not in step.text else ""
+        out.append(f"{pad}  > {_md(step.quote)}{where}")
+    if step.interpretation:
+        out.append(f"{pad}  *covkb's reading, not the policy's words:* {_md(step.interpretation)}")
+    for child in step.children if depth < 2 else ():  # deeper steps are on the explanation's page
+        out += _step_lines(child, depth + 1)
     return out
 
 
