@@ -423,8 +423,10 @@ def card(shown: tuple[str, str], words: _Reading | None, reason: str, *, policy:
         lines += [f"{_md(policy.title)} ({_md(policy.number)}), version {_md(version)}.", ""]
         for step in words.justification:
             lines += _step_lines(step, 0)
-        if words.questions:
-            lines += ["", "What would decide it:", *(f"- {_md(q.sentence)}" for q in words.questions)]
+        said_as_steps = {step.text for step in words.justification}
+        asked = [q.sentence for q in words.questions if q.sentence not in said_as_steps]  # each said once
+        if asked:
+            lines += ["", "What would decide it:", *(f"- {_md(q)}" for q in asked)]
         if evidence:
             label = _labeller(data)
             lines += ["", "From the record:", *(f"- {_md(e.words(label))}" for e in evidence)]
