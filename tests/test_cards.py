@@ -76,7 +76,7 @@ def test_every_order_gets_a_card_in_words_beside_its_coverage_information(kbs, n
 
     def decide(req):
         try:
-            det = kbs[p.id].determine(req, explain=False)
+            det = kbs[p.id].determine(req, explain=True)
         except CovkbError:
             decided.append(None)  # covkb could not decide: the card says so
             raise
@@ -129,7 +129,7 @@ def test_both_engines_give_the_same_card(kbs, name, example) -> None:
     with KnowledgeBase(engine="asp", policy=p.folder, today=TODAY) as asp:
         for kb, engine in ((kbs[p.id], "prolog"), (asp, "asp")):
             resp = crd.answer(example["hook_request"], example["hook_request"]["hook"], p, load_mapping(p),
-                              lambda req, kb=kb: kb.determine(req, explain=False), base_url="http://127.0.0.1:9",
+                              lambda req, kb=kb: kb.determine(req, explain=True), base_url="http://127.0.0.1:9",
                               engine=engine, today=TODAY)
             # the same words; only the link (its token names the engine) and the card's id differ
             cards.append([(c["summary"], c["indicator"], _words_only(c["detail"])) for c in resp["cards"]])
