@@ -55,6 +55,8 @@ argument(argument, 3, id).
 %   meaning_crd(Meaning, Covered, InfoNeeded)
 %                                       its CRD coverage-information codes
 %   meaning_tone(Meaning, Tone)         how it is drawn: favourable, adverse, open, neutral
+%   meaning_card(Meaning, Indicator, Heading)
+%                                       how a CDS Hooks card shows it: info, warning, critical
 %   truth(Value, Label)                 the values of a yes/no fact
 schema(outcome, 2).
 schema(outcome_favour, 2).
@@ -62,6 +64,7 @@ schema(outcome_means, 2).
 schema(meaning, 2).
 schema(meaning_crd, 3).
 schema(meaning_tone, 2).
+schema(meaning_card, 3).
 schema(truth, 2).
 argument(outcome, 1, id).
 argument(outcome, 2, text).
@@ -76,6 +79,9 @@ argument(meaning_crd, 2, value).
 argument(meaning_crd, 3, value).
 argument(meaning_tone, 1, id).
 argument(meaning_tone, 2, id).
+argument(meaning_card, 1, id).
+argument(meaning_card, 2, id).
+argument(meaning_card, 3, text).
 argument(truth, 1, id).
 argument(truth, 2, text).
 

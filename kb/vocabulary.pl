@@ -90,6 +90,19 @@ meaning_tone(not_addressed, neutral).
 meaning_tone(unknown, open).
 meaning_tone(undecided, open).
 
+%!  meaning_card(Meaning, Indicator, Heading)
+% How a CDS Hooks card shows an outcome of this meaning: its indicator
+% (info, warning or critical, from the clinician's side as Da Vinci CRD
+% asks: most coverage requirements are info, a service that will not be
+% reimbursed a warning, critical never for coverage) and the words its
+% summary opens with.
+meaning_card(covered, info, "Covered").
+meaning_card(denied, warning, "Not covered").
+meaning_card(referred, info, "Another coverage policy decides").
+meaning_card(not_addressed, info, "Not addressed by this policy").
+meaning_card(unknown, info, "Not decided: the policy text is not known").
+meaning_card(undecided, info, "More information needed").
+
 %!  truth(Value, Label)
 % The values of a yes/no fact in a request or a case.
 truth(yes, "yes").

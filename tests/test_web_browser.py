@@ -223,3 +223,29 @@ def test_the_api_docs_render_from_covkbs_own_assets_under_its_csp(page, server) 
     assert page.locator(".opblock").count() >= 10  # every operation listed
     assert asked and all(u.startswith(server.url) for u in asked), [u for u in asked if not u.startswith(server.url)]
     assert not blocked, blocked
+
+
+def test_a_crd_cards_explanation_link_opens_as_a_readable_page(page, server) -> None:
+    """The link a CDS Hooks card (and its coverage information) carries: in
+    a browser it opens the answer's page, the decision visible, nothing
+    fetched from anywhere but covkb itself."""
+    import httpx
+
+    from covkb.service.examples import examples
+
+    example = dict(examples())["pregnant_patient_with_prior_cone_biopsy_ordering_59325_is_covered"]
+    resp = httpx.post(f"{server.url}/cds-services/{example['service']}", json=example["hook_request"], timeout=60).json()
+    [card] = resp["cards"]
+    link = card["links"][0]["url"]
+    assert link.startswith(server.url)
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url))
+    page.goto(link)
+    page.wait_for_selector(".outcome[data-outcome]")
+    assert outcome(page) == "medically_necessary"
+    expect(page.locator(".outcome h2")).to_be_visible()
+    expect(page.locator(".outcome h2")).to_contain_text("Medically necessary")
+    assert "covkb" in page.title()
+    assert "cpt=59325" in page.url  # the page of the same request, at its own address
+    shot(page, "crd-explanation-link")
+    assert asked and all(u.startswith(server.url) for u in asked), [u for u in asked if not u.startswith(server.url)]

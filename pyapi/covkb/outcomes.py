@@ -2,8 +2,9 @@
 
 kb/vocabulary.pl declares every outcome's label (``outcome/2``), its favour
 to coverage (``outcome_favour/2``) and its meaning (``outcome_means/2``);
-each meaning declares its CRD coverage-information codes (``meaning_crd/3``)
-and how it is drawn (``meaning_tone/2``).  A policy may add an outcome with
+each meaning declares its CRD coverage-information codes (``meaning_crd/3``),
+how it is drawn (``meaning_tone/2``) and how a CDS Hooks card shows it
+(``meaning_card/3``: indicator and heading).  A policy may add an outcome with
 the same declarations.  Every module that needs to know what an outcome
 means (compare, diff, check, CRD, pictures, pages) asks ``Outcomes``; none
 names an outcome id.  An outcome a version uses without all of these is
@@ -24,6 +25,7 @@ from .errors import KnowledgeBaseError
 
 MEANINGS = ("covered", "denied", "referred", "not_addressed", "unknown", "undecided")
 TONES = ("favourable", "adverse", "open", "neutral")
+INDICATORS = ("info", "warning", "critical")  # CDS Hooks 2.0 Card.indicator
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +39,8 @@ class Outcome:
     crd_covered: str       # CRD coverage-information `covered`
     crd_info_needed: str | None
     tone: str              # one of TONES
+    card_indicator: str    # CDS Hooks Card.indicator, one of INDICATORS
+    card_heading: str      # the words a card's summary opens with ("Covered")
 
     @property
     def decided(self) -> bool:
@@ -83,13 +87,14 @@ def read_outcomes(rows: Callable[[str], list[tuple]], atom: Callable[[object], s
                   used: Iterable[str] = ()) -> Outcomes:
     """The outcomes declared in a version's facts (``rows(name)``), checked:
     each declared or used outcome (``used``: what statements and headings
-    decide) has a label, a favour and a meaning, each meaning its CRD codes
-    and its tone."""
+    decide) has a label, a favour and a meaning, each meaning its CRD codes,
+    its tone and its card."""
     labels = {atom(o): label for o, label in rows("outcome")}
     favour = {atom(o): int(r) for o, r in rows("outcome_favour")}
     means = {atom(o): atom(m) for o, m in rows("outcome_means")}
     crd = {atom(m): (str(c), i if isinstance(i, str) else None) for m, c, i in rows("meaning_crd")}
     tone = {atom(m): atom(t) for m, t in rows("meaning_tone")}
+    card = {atom(m): (atom(i), str(h)) for m, i, h in rows("meaning_card")}
     problems = []
     declared = {atom(m) for m, _ in rows("meaning")}
     if declared != set(MEANINGS):
@@ -100,6 +105,10 @@ def read_outcomes(rows: Callable[[str], list[tuple]], atom: Callable[[object], s
             problems.append(f"meaning {m} has no {'meaning_crd/3' if m not in crd else 'meaning_tone/2'}")
         elif tone[m] not in TONES:
             problems.append(f"meaning {m} has tone {tone[m]!r}, not one of {', '.join(TONES)}")
+        if m not in card:
+            problems.append(f"meaning {m} has no meaning_card/3")
+        elif card[m][0] not in INDICATORS:
+            problems.append(f"meaning {m} has card indicator {card[m][0]!r}, not one of {', '.join(INDICATORS)}")
     out = []
     for o in sorted({*labels, *favour, *means, *used}):
         missing = [name for name, table in (("outcome/2", labels), ("outcome_favour/2", favour),
@@ -109,7 +118,7 @@ def read_outcomes(rows: Callable[[str], list[tuple]], atom: Callable[[object], s
         elif means[o] not in MEANINGS:
             problems.append(f"outcome {o} means {means[o]!r}, not one of {', '.join(MEANINGS)}")
         else:
-            out.append(Outcome(o, labels[o], favour[o], means[o], *crd[means[o]], tone[means[o]]))
+            out.append(Outcome(o, labels[o], favour[o], means[o], *crd[means[o]], tone[means[o]], *card[means[o]]))
     if problems:
         raise KnowledgeBaseError("undeclared outcome meanings: " + "; ".join(problems), code="kb_outcome")
     return Outcomes(out)

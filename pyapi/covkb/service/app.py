@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Optional
 
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import CovkbError
@@ -479,9 +479,35 @@ def _policy_routes(app: FastAPI, front: _Front, answers: _Answers) -> None:
             front.policy_or_404(ref.partition("@")[0])
         return await run("compare", {"a": a, "b": b}, slow=True, cache_key=("compare", a, b))
 
-    @app.get("/v1/explanations/{token}", summary="The determination behind a CRD coverage assertion, explained")
-    async def explanation(token: str, engine: Optional[EngineName] = None) -> Response:
-        return await answers.remembered("explain", {"token": token, "engine": engine.value if engine else None}, b"")
+    @app.get("/v1/explanations/{token}", summary="The determination behind a CRD coverage assertion, explained",
+             description="JSON for an API client; a browser (Accept ranking text/html first) is sent to the "
+                         "web page of the same answer.")
+    async def explanation(token: str, request: Request, engine: Optional[EngineName] = None) -> Response:
+        from .negotiation import wants_html
+
+        vary = {"Vary": "Accept"}
+        if wants_html(request.headers.get("accept")):
+            page = _explanation_page(front, token, engine.value if engine else None)
+            if page is not None:
+                return RedirectResponse(page, status_code=303, headers=vary)
+        resp = await answers.remembered("explain", {"token": token, "engine": engine.value if engine else None}, b"")
+        resp.headers.update(vary)
+        return resp
+
+
+def _explanation_page(front: _Front, token: str, engine: str | None) -> str | None:
+    """The web page's address of the answer a CRD explanation token names
+    (the Determine page decides it again, by the same rule); None when the
+    token names no installed policy (the JSON answer then says so)."""
+    from ..web.forms import determine_href
+    from . import crd
+
+    try:
+        data = crd.untoken(token)
+    except CovkbError:
+        return None
+    p = front.by_ref.get(str(data.get("policy")))
+    return None if p is None else determine_href(p.number, data["request"], None, engine or data.get("engine"))
 
 
 def _cds_routes(app: FastAPI, front: _Front, answers: _Answers) -> None:

@@ -9,9 +9,19 @@ mapping facts); each ServiceRequest is turned into a covkb request
 that updates it with the ``ext-coverage-information`` extension, changing
 nothing else in the resource.
 
+Beside each system action the response carries one CDS Hooks card for
+the order (Da Vinci CRD's Instructions response type): a summary under 140
+characters that states the decision in words, an indicator, the
+justification with the policy's quotes in Markdown, and a link to the
+explanation (a readable page for a browser, the determination as JSON for
+an API client).  The coverage information's ``reason`` is in the same
+words.
+
 What each outcome gives as coverage information (``covered``,
-``info-needed``) is declared with the outcome's other meanings in
-kb/vocabulary.pl (``meaning_crd/3``, read through covkb.outcomes).
+``info-needed``) and how its card shows it (indicator, heading) are
+declared with the outcome's other meanings in kb/vocabulary.pl
+(``meaning_crd/3``, ``meaning_card/3``, read through covkb.outcomes); this
+module names no outcome.
 """
 
 from __future__ import annotations
@@ -23,7 +33,9 @@ import hashlib
 import json
 import re
 import urllib.parse
+import uuid
 import zlib
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -39,6 +51,10 @@ EXT = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-infor
 CRD_TEMP = "http://hl7.org/fhir/us/davinci-crd/CodeSystem/temp"
 NULL_FLAVOR = "http://terminology.hl7.org/CodeSystem/v3-NullFlavor"
 HOOKS = ("order-sign", "order-select")
+# Card.source.topic: CRD binds it (extensible) to its card types; this card is coverage information
+CARD_TOPIC = {"system": CRD_TEMP, "code": "coverage-info", "display": "Coverage Information"}
+SUMMARY_MAX = 139  # CDS Hooks 2.0: Card.summary is "<140-character"
+FAILED_CARD = ("warning", "Not decided: covkb could not decide this order")  # no outcome: an engine or record failure
 
 TECHNICAL = ("conditional", "OTH")  # an engine failure, or a record covkb cannot read as a request
 
@@ -249,7 +265,7 @@ def answer(call: dict[str, Any], hook: str, policy: Any, mapping: FhirMapping, d
     cov = coverages[0]
     coverage_ref = f"Coverage/{cov['id']}" if cov.get("id") else "Coverage"
     date = today or dt.date.today()
-    actions = []
+    actions, cards = [], []
     for order in orders:
         data = _version_data(policy, order_date(order), date)
         req, evidence = record_request(mapping, data, order, record)
@@ -264,23 +280,28 @@ def answer(call: dict[str, Any], hook: str, policy: Any, mapping: FhirMapping, d
             if meant.meaning == "undecided" and any(
                     m == "service" or m in data.vocabulary.qualifiers for m in det.missing):
                 info = "detail-code"  # the ordered code is too coarse: which service, which qualifier value
-            reason = _reason(det, evidence)
+            words = _card_words(det, data, _ordered(req, data))
+            reason = _reason(policy, det, words, evidence, data)
             version = det.version
+            shown = (meant.card_indicator, meant.card_heading)
         except CovkbError as err:
             covered, info = TECHNICAL
             reason = f"covkb could not decide this order: {err.message}"
-            version = "none"
+            version, words = "none", None
+            shown = FAILED_CARD
             billing = None if isinstance(err, InvalidRequest) and not req.get("cpt") else billing
         digest = hashlib.sha256(f"{policy.id}|{version}|{engine}|{link}".encode()).hexdigest()[:24]
         ci = coverage_information(covered=covered, info_needed=info, reason=reason, coverage_ref=coverage_ref,
                                   billing=billing, link=link,
                                   assertion_id=f"covkb-{digest}", date=date)
+        cards.append(card(shown, words, reason, policy=policy, version=version, link=link, base_url=base_url,
+                          evidence=evidence, data=data, card_id=f"covkb-{digest}|{order.get('id')}"))
         resource = _copy(order)
         resource["extension"] = [e for e in resource.get("extension") or []
                                  if not (isinstance(e, dict) and e.get("url") == EXT and _same_coverage(e, coverage_ref))]
         resource["extension"].append(ci)
         actions.append({"type": "update", "description": f"coverage information: {covered}", "resource": resource})
-    return {"cards": [], "systemActions": actions}
+    return {"cards": cards, "systemActions": actions}
 
 
 def _version_data(policy: Any, on: str | None, today: dt.date) -> Any:
@@ -306,19 +327,147 @@ def _same_coverage(ext: dict[str, Any], ref: str) -> bool:
                for e in ext.get("extension") or [])
 
 
-def _reason(det: Any, evidence: list[Any]) -> str:
-    parts = [f"{det.policy} version {det.version}: {det.outcome}"]
-    if det.statement:
-        parts.append(f"by statement {det.statement}")
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """One supporting step of an answer, in words, with the policy's quote
+    (the fields covkb.sentences' Step has)."""
+
+    text: str
+    section: str | None = None
+    quote: str | None = None
+    interpretation: str | None = None
+    children: tuple[_Step, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    """An answer in words: ``summary`` (decision first) and its ``justification``."""
+
+    summary: str
+    justification: tuple[_Step, ...]
+    questions: tuple[Any, ...] = ()  # covkb.sentences' Question (its ``sentence``); none here
+
+
+def _card_words(det: Any, data: Any, ordered: tuple[str, str]) -> _Reading:
+    """The one place the card and the reason get their words: the outcome's
+    label, what was ordered, the criteria and missing facts by their labels,
+    and the derivation's quotes.  (Until covkb.sentences is on main; then
+    this is ``sentences.read(det)``.)"""
+    o = data.outcomes[det.outcome]
+    label = _labeller(data)
+    summary = f"{o.label}: {ordered[0]}"
+    steps = [_Step(f"Ordered: {ordered[1]}.")]
     if det.criteria_met:
-        parts.append(f"criteria met: {', '.join(det.criteria_met)}")
+        steps.append(_Step("Criteria met: " + "; ".join(label(c) for c in det.criteria_met) + "."))
     if det.missing:
-        parts.append(f"needs: {', '.join(det.missing)} (could be {', '.join(det.possible_outcomes)})")
+        could = ", ".join(data.outcomes[x].label.lower() for x in det.possible_outcomes if x in data.outcomes)
+        steps.append(_Step("The record does not say: " + "; ".join(label(m) for m in det.missing) + "."
+                           + (f" The answer could be: {could}." if could else "")))
+        summary += "; not stated: " + "; ".join(label(m) for m in det.missing)
     if det.referral:
-        parts.append(f"decided under: {det.referral}")
-    if det.citations:
-        c = det.citations[1] if det.statement and len(det.citations) > 1 else det.citations[0]
-        parts.append(f"[{c.section_path}] \"{c.quote}\"")
+        steps.append(_Step(f"Decided under: {det.referral}."))
+    for c in det.citations:
+        steps.append(_Step(f"{c.section_path}:", c.section_path, c.quote))
+    return _Reading(summary, tuple(steps))
+
+
+def _labeller(data: Any) -> Any:
+    """A fact's, finding's, field's, service's or qualifier's label (an id
+    with none reads as words, never as an id)."""
+    v = data.vocabulary
+    said = {**v.qualifiers, **{f.name: f.label for f in v.fields.values()}, **v.patient_facts, **v.findings,
+            **v.services, "service": "Which service the code reports"}
+
+    def label(id_: str) -> str:
+        return said.get(id_) or id_.replace("_", " ")
+    return label
+
+
+def _ordered(req: dict[str, Any], data: Any) -> tuple[str, str]:
+    """What was ordered, in words, short (the service, else the code) and
+    in full (with the code's description)."""
+    v = data.vocabulary
+    cpt = req.get("cpt")
+    code = f"CPT {cpt}" + (f" ({v.codes[cpt]})" if cpt in v.codes else "") if cpt else None
+    if req.get("service") in v.services:
+        return v.services[req["service"]], v.services[req["service"]] + (f", reported as {code}" if code else "")
+    return (f"CPT {cpt}", code) if code else ("the order", "the order")
+
+
+def _reason(policy: Any, det: Any, words: _Reading, evidence: list[Any], data: Any) -> str:
+    """The coverage information's reason: the answer in words, the policy,
+    the deciding quote and what the record said."""
+    parts = [f"{words.summary} ({policy.number} {policy.title}, version {det.version})"]
+    parts += [f'{s.text} "{s.quote}"' if s.quote else s.text.rstrip(".") for s in words.justification]
     if evidence:
-        parts.append("from the record: " + "; ".join(e.text() for e in evidence))
+        label = _labeller(data)
+        parts.append("from the record: " + "; ".join(e.words(label) for e in evidence))
     return "; ".join(parts)
+
+
+def card(shown: tuple[str, str], words: _Reading | None, reason: str, *, policy: Any, version: str, link: str,
+         base_url: str, evidence: list[Any], data: Any, card_id: str) -> dict[str, Any]:
+    """The CDS Hooks 2.0 card for one order: ``shown`` is its indicator and
+    heading (declared per meaning); the summary states the decision in
+    words in under 140 characters, the detail (GitHub-flavoured Markdown)
+    gives the justification with the policy's quotes, and the link opens
+    the explanation."""
+    indicator, heading = shown
+    said = heading if words is None else words.summary if words.summary.lower().startswith(heading.lower()) \
+        else f"{heading} — {words.summary}"
+    summary = _shorten(said)
+    lines = [f"**{_md(said)}**", ""]
+    if words is None:
+        lines.append(_md(reason))
+    else:
+        lines += [f"{_md(policy.title)} ({_md(policy.number)}), version {_md(version)}.", ""]
+        for step in words.justification:
+            lines += _step_lines(step, 0)
+        said_as_steps = {step.text for step in words.justification}
+        asked = [q.sentence for q in words.questions if q.sentence not in said_as_steps]  # each said once
+        if asked:
+            lines += ["", "What would decide it:", *(f"- {_md(q)}" for q in asked)]
+        if evidence:
+            label = _labeller(data)
+            lines += ["", "From the record:", *(f"- {_md(e.words(label))}" for e in evidence)]
+    lines += ["", f"[Why: the explanation, in the policy's words]({link})"]
+    out: dict[str, Any] = {
+        "uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, card_id)),
+        "summary": summary, "indicator": indicator, "detail": "\n".join(lines),
+        "source": {"label": f"{policy.number} {policy.title}", "topic": CARD_TOPIC},
+        "links": [{"label": "Why: the explanation, in the policy's words", "url": link, "type": "absolute"}],
+    }
+    if version != "none":
+        out["source"]["url"] = f"{base_url}/policy/{urllib.parse.quote(policy.number)}/{urllib.parse.quote(version)}"
+    return out
+
+
+def _step_lines(step: Any, depth: int) -> list[str]:
+    """One justification step as a Markdown list item: its words, the
+    policy's quote beneath (and its section where the words do not name
+    it), covkb's interpretation marked as such, then its own steps."""
+    pad = "  " * depth
+    out = [f"{pad}- {_md(step.text)}"]
+    if step.quote:
+        where = f" — {_md(step.section)}" if step.section and step.section not in step.text else ""
+        out.append(f"{pad}  > {_md(step.quote)}{where}")
+    if step.interpretation:
+        out.append(f"{pad}  *covkb's reading, not the policy's words:* {_md(step.interpretation)}")
+    for child in step.children if depth < 2 else ():  # deeper steps are on the explanation's page
+        out += _step_lines(child, depth + 1)
+    return out
+
+
+def _shorten(text: str, limit: int = SUMMARY_MAX) -> str:
+    """At most ``limit`` characters, cut at a word with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    return text[:limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:—") + "…"
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
+
+
+def _md(text: str) -> str:
+    """Text as Markdown that shows it as written (no emphasis, links or HTML)."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from ..paths import queries_dir
-from .crd import EXT, invariant_violations
+from ..outcomes import INDICATORS
+from .crd import EXT, SUMMARY_MAX, invariant_violations
 
 
 def examples(folder: Path | None = None) -> list[tuple[str, dict[str, Any]]]:
@@ -45,6 +46,14 @@ def check(example: dict[str, Any], response: dict[str, Any], explanation: dict[s
     if len(infos) != len(response.get("systemActions") or []) or not infos:
         problems.append(f"expected one coverage-information per action, found {len(infos)}")
         return problems
+    cards = response.get("cards") or []
+    if len(cards) != len(infos):
+        problems.append(f"expected one card per coverage assertion, found {len(cards)} for {len(infos)}")
+    for c in cards:
+        if not c.get("summary") or len(c["summary"]) > SUMMARY_MAX:
+            problems.append(f"card summary of {len(c.get('summary') or '')} characters (1 to {SUMMARY_MAX})")
+        if c.get("indicator") not in INDICATORS:
+            problems.append(f"card indicator {c.get('indicator')!r}")
     ci = infos[0]
     exp = example["expect"]
     if sub(ci, "covered") != exp["covered"]:
@@ -85,7 +94,8 @@ def run(url: str, folder: Path | None = None, engine: str = "prolog") -> int:
             problems = check(ex, resp, expl)
             failures += bool(problems)
             ci = infos[0] if infos else {}
-            print(f"=== {name}\n{ex['title']}\nwhy: {ex['why']}\n"
+            card = (resp.get("cards") or [{}])[0]
+            print(f"=== {name}\n{ex['title']}\nwhy: {ex['why']}\ncard ({card.get('indicator')}): {card.get('summary')}\n"
                   f"covered: {sub(ci, 'covered')}  info-needed: {sub(ci, 'info-needed')}  outcome: "
                   f"{(expl or {}).get('outcome')}\nreason: {(sub(ci, 'reason') or {}).get('text')}\n"
                   f"explanation: {link}\n" + ("as expected" if not problems else "NOT AS EXPECTED: " + "; ".join(problems)) + "\n")

@@ -23,7 +23,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -319,6 +321,19 @@ class Evidence:
 
     def text(self) -> str:
         return f"{self.resource} {self.code} ({self.display}): {self.means}"
+
+    def words(self, label: Callable[[str], str]) -> str:
+        """What the resource said, for a person: the ids ``means`` names
+        (written by record_request above) read through ``label``."""
+        m = _MEANS.match(self.means)
+        said = self.means if m is None else \
+            f"{label(m['fact'])}: {m['state']}" if m["state"] else f"{label(m['fact'])} {m['op']} {label(m['value'])}{m['rest']}"
+        return f"{self.display} ({self.resource}): {said}"
+
+
+# how record_request writes an Evidence's means: "<finding> present", "<finding>
+# absent (refuted)", "<field> = <value>[ (<answer>)]", "<field> ≥ <n>", "<field> ≤ <n>"
+_MEANS = re.compile(r"^(?P<fact>\w+) (?:(?P<state>present|absent \(refuted\))|(?P<op>[=≥≤]) (?P<value>\S+)(?P<rest>.*))$")
 
 
 def order_date(order: dict[str, Any]) -> str | None:

@@ -293,7 +293,8 @@ class Worker:
                 raise Deferred(hook)
             p = self.policy(policy)
             kb = self.kb(policy, engine)
-            out = crd.answer(call, hook, p, self.mapping(policy), lambda req: kb.determine(req, explain=False),
+            # with its derivation: each order's card reads its justification from it
+            out = crd.answer(call, hook, p, self.mapping(policy), lambda req: kb.determine(req, explain=True),
                              base_url=base_url, engine=engine, today=self.today, fhir_servers=self.fhir_servers)
         except InvalidFhir as err:
             return 400, FHIR_JSON, dumps(operation_outcome(err.message))
