@@ -160,7 +160,7 @@ class _Words:
         label = self.fact(f)
         if f in self.v.patient_facts and f not in self.v.findings:
             return "whether " + _lower(label)
-        return "whether the record shows " + _lower(label)
+        return f"whether {_lower(label)} is present"
 
     def source(self, n: Derivation) -> str:
         """Where a fact's value comes from, in words."""
