@@ -105,6 +105,8 @@ def tree(explanation: dict[str, Any], data: VersionData, href: QuoteHref) -> Tre
     def build(n: Node, path: str, depth: int, st: str | None) -> TreeNode:
         st = n.get("id") if n.kind == "statement" else st
         holds = n.get("holds") if n.get("holds") is not None else n.get("applies")
+        if n.kind == "statement" and holds and n.get("outcome") != n.get("decides"):
+            holds = False  # it applies, but its criteria are not met: never a green mark under a denial
         state = "yes" if holds is True else "no" if holds is False else None
         own = _statement_of(n, st)
         items = tuple(Item(kind, text, data.section_path(sec) if sec else None,
