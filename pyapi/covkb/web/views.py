@@ -114,7 +114,9 @@ def tree(explanation: dict[str, Any], data: VersionData, href: QuoteHref) -> Tre
                       for kind, text, sec in render.detail_items(n, seen))
         q = render.label_quote(n)
         kids = tuple(build(c, f"{path}-{i}", depth + 1, st) for i, c in enumerate(n.children))
-        return TreeNode(path, n.kind, render.label(n), state, href(q, own) if q else None, items, kids,
+        label = render.label(n)
+        label = label[2:] if label[:2] in ("✓ ", "✗ ") else label  # the page marks the node by its state
+        return TreeNode(path, n.kind, label, state, href(q, own) if q else None, items, kids,
                         open=depth < 2 or state != "no")
 
     return build(Node.from_dict(explanation), "n0", 0, None)
