@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from .facts import atom
-from .policy import Policy, VersionData
+from .policy import Policy, VersionData, normalise_quote
 
 Derivation = dict[str, Any]  # a derivation node as JSON (Determination.to_dict()["explanation"])
 
@@ -251,8 +251,8 @@ def _statement_steps(w: _Words, st: Derivation) -> tuple[Step, ...]:
     says = Step(text, sec, quotes[-1] if quotes else None, st.get("interpretation"), lead)
     steps = [says]
     for r in _kids(st, "requirement"):
-        steps.append(Step(w.holds(r["id"], r["expected"]), sec, r.get("quote"), r.get("interpretation"),
-                          _evidence(w, r)))
+        steps.append(Step(w.holds(r["id"], r["expected"]), _within(r.get("quote"), quotes, sec), r.get("quote"),
+                          r.get("interpretation"), _evidence(w, r)))
     decided = st.get("outcome") == st.get("decides")
     for c in _kids(st, "criteria"):
         mode = "any" if c.get("mode") == "any" else "all"
@@ -268,6 +268,12 @@ def _statement_steps(w: _Words, st: Derivation) -> tuple[Step, ...]:
     if st.get("referral"):
         steps.append(Step(f"Refer to: {st['referral']}"))
     return tuple(steps)
+
+
+def _within(quote: str | None, quotes: list[str], section: str | None) -> str | None:
+    """A requirement's quote stands in its statement's section when it is part
+    of the statement's words; else the derivation does not say where (None)."""
+    return section if quote and any(normalise_quote(quote) in normalise_quote(q) for q in quotes) else None
 
 
 def _service_step(w: _Words, out: Derivation) -> Step | None:
@@ -367,9 +373,14 @@ def reading(det: dict[str, Any], data: VersionData) -> Reading:
         steps = common + tuple(_if(w, assume, out, tuple(s for s in own if s not in common))
                                for (assume, out), own in zip(cases, each))
         return Reading(label, st_label, summary, steps, qs)
-    steps = _common([_deciding(w, out) for _, out in cases]) if cases else ()
+    each = [_deciding(w, out) for _, out in cases]
+    steps = _common(each)
+    if len(cases) > 1:  # cases that agree for different reasons: each case's own
+        steps += tuple(_if(w, assume, out, own) for (assume, out), e in zip(cases, each)
+                       if (own := tuple(s for s in e if s not in steps)))
     service = _requested(w, cases)
-    because = _because(w, det, cases[0][1]) if cases else ""
+    becauses = list(dict.fromkeys(_because(w, det, out) for _, out in cases))
+    because = becauses[0] if len(becauses) == 1 else "whichever the case: " + "; or ".join(becauses)
     summary = f"{label}. {service}: {because}." if service else f"{label}: {because}."
     return Reading(label, st_label, summary, steps, ())
 
@@ -439,15 +450,17 @@ def alternatives(det: dict[str, Any], data: VersionData) -> tuple[Step, ...]:
             if st.get("applies"):
                 continue
             sec = data.section_path(st["section"]) if st.get("section") else None
-            why = [Step(f"It requires: {_lower(w.holds(r['id'], r['expected']))}", sec, r.get("quote"),
+            quotes = st.get("quotes") or []
+            why = [Step(f"It requires: {_lower(w.holds(r['id'], r['expected']))}", _within(r.get("quote"), quotes, sec),
+                        r.get("quote"),
                         r.get("interpretation"), _evidence(w, r)) for r in _kids(st, "requirement") if not r.get("holds")]
             for c in _kids(st, "criteria"):
                 if not c.get("holds"):
                     why.append(Step("Its conditions are not shown", sec, c.get("quote"), None,
                                     tuple(_criterion(w, x, sec, False) for x in c.get("children", ())
                                           if not x.get("holds"))))
-            quotes = st.get("quotes") or [None]
-            seen.setdefault(Step(f"{w.outcome(st.get('decides'))}, by the statement", sec, quotes[-1],
+            seen.setdefault(Step(f"{w.outcome(st.get('decides'))}, by the statement", sec,
+                                 quotes[-1] if quotes else None,
                                  st.get("interpretation"), tuple(why)))
     return tuple(seen)
 
