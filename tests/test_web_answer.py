@@ -93,6 +93,8 @@ def test_the_answer_opens_with_the_decision_and_folds_the_rest(client, policy, q
     open_text = " ".join(t for t, folded, quoted in shown.texts if not folded and not quoted)
     assert not SNAKE.search(open_text), SNAKE.search(open_text)  # labels, not ids, where a reader looks first
     assert "The whole derivation" in [t for t, _, _ in shown.texts]  # the proof tree is there, folded
+    every = " ".join(t for t, _, quoted in shown.texts if not quoted)
+    assert not SNAKE.search(every), SNAKE.search(every)  # ... in words too
     tone = data.outcomes[det["outcome"]].tone
     if tone == "adverse":  # no mark of success stands under a denial outside the folded derivation
         assert "✓" not in open_text

@@ -498,6 +498,67 @@ def _suffices(w: _Words, x: Derivation) -> str:
     return f"{label} (or of {', '.join(_lower(w.fact(s)) for s in more)})" if more else label
 
 
+# -- one line per derivation node, in words (the web page's folded tree) ------------------
+
+_REASON = {
+    "statement": "decided by a policy statement",
+    "out_of_scope": "the request is outside the policy's scope",
+    "no_statement": "no statement of this version decides the service",
+    "other": "the code reports no service of this policy with the qualifier given",
+    "unlisted_code": "the coding table does not list the code",
+}
+_NOTICE = {
+    "codes_not_exhaustive": "the coding table may not list every code",
+    "uncovered_code_denial": "how claims with a code the policy does not list are treated",
+}
+
+
+def lines(data: VersionData) -> Any:
+    """A function wording one derivation node (a covkb.determination.Node) as
+    a line in the version's labels, for the page's tree of the whole derivation."""
+    w = _Words(data)
+
+    def mode(n: Any) -> str:
+        return "Any" if n.get("mode") == "any" else "All"
+
+    def line(n: Any) -> str:
+        g, k = n.get, n.kind
+        if k == "determination":
+            return f"Why: {w.outcome(g('outcome'))}"
+        if k == "case":
+            given = "; ".join(_lower(w.holds(dict(a)["fact"], dict(a)["value"])) for a in g("assume") or ())
+            return f"If {given}: {w.outcome(g('outcome'))}"
+        if k == "outcome":
+            return f"{w.outcome(g('outcome'))}: {_REASON.get(g('reason'), 'see below')}"
+        if k == "scope":
+            return f"Scope: {_lower(w.holds(g('id'), g('value')))}"
+        if k == "fact":
+            d = dict(n.attrs)
+            return w.holds(g("id"), g("value")) if g("value") == "unknown" else \
+                f"{w.holds(g('id'), g('value'))} ({w.source(d)})"
+        if k == "service":
+            return f"Service: {_lower(w.service(g('id')))}" + (f" (CPT {g('code')})" if g("code") else "")
+        if k == "code":
+            return f"CPT {g('id')} is not listed in the coding table" if g("listed") is False else \
+                f"CPT {g('id')} “{g('quote')}”, listed under “{g('heading')}”"
+        if k == "statement":
+            state = "does not apply" if not g("applies") else "applies" if g("outcome") == g("decides") else \
+                "applies; its conditions are not met"
+            return f"Statement ({_lower(w.outcome(g('decides')))}): {state}"
+        if k == "requirement":
+            return f"Requires: {_lower(w.holds(g('id'), g('expected')))} “{g('quote')}”"
+        if k in ("criteria", "criterion_group"):
+            return f"{mode(n)} of the conditions “{g('quote')}”"
+        if k == "criterion":
+            return f"Condition: {_lower(w.fact(g('fact') or g('id')))}"
+        if k == "notice":
+            return f"Notice: {_NOTICE.get(g('id'), 'a rule beside the determination')}"
+        if k == "partial_version":
+            return f"Only partly known: {g('reason')}"
+        return k.replace("_", " ")
+    return line
+
+
 # -- the letter ---------------------------------------------------------------------------
 
 def letter(det: dict[str, Any], request: dict[str, Any], policy: Policy, *, today: dt.date | None = None) -> Letter:
