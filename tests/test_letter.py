@@ -95,14 +95,17 @@ def test_each_outcome_has_its_letter_with_specific_reasons_and_citations(policy,
 
 def test_the_cli_writes_the_letter() -> None:
     out = subprocess.run([sys.executable, "-m", "covkb.cli", "determine", "--policy", "cigna-0284", "--cpt", "59325",
-                          "--pregnant", "--prior-pregnancy-losses", "3", "--date", "2025-06-01", "--format", "letter"],
-                         capture_output=True, text=True, timeout=120)
+                          "--pregnant", "--prior-pregnancy-losses", "3", "--finding", "cone_biopsy", "--date", "2025-06-01",
+                          "--format", "letter"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
-    assert lines[0] == "COVERAGE DETERMINATION: MEDICALLY NECESSARY ONLY WHEN THE CRITERIA ARE MET; THEY ARE NOT MET"
-    assert "WHAT DOCUMENTATION WOULD CHANGE THIS DECISION" in lines
-    assert "prior cone biopsy of the cervix" in " ".join(out.stdout.split())  # a finding that would meet a criterion
-    assert "Date of service:   2025-06-01" in lines
+    assert lines[0] == "COVERAGE DETERMINATION: MEDICALLY NECESSARY"
+    assert "WHAT DOCUMENTATION WOULD CHANGE THIS DECISION" in lines and "REASONS, IN THE POLICY'S WORDS" in lines
+    text = " ".join(out.stdout.split())
+    assert "prior cervical trauma (prior cone biopsy of the cervix)" in text  # the deciding fact, in words
+    assert '[Coverage Policy > Treatment] "prior cervical trauma (e.g., cone biopsy, cervical laceration during ' \
+           'delivery)"' in text  # ... with the policy's words
+    assert "Date of service: 2025-06-01" in text and "Version: 2025-02-15, effective 2025-02-15" in text
 
 
 def test_a_bad_request_to_the_letter_is_a_one_line_error() -> None:

@@ -233,7 +233,7 @@ def test_the_api_docs_render_from_covkbs_own_assets_under_its_csp(page, server) 
 
 @pytest.mark.parametrize("address,outcome", [
     ("cpt=59325&pregnant=yes&prior_pregnancy_losses=2&finding=cone_biopsy", "Medically necessary"),
-    ("cpt=59325&pregnant=yes&prior_pregnancy_losses=2", "Medically necessary only when the criteria are met"),
+    ("cpt=83520&analyte=inhibin_b&prior_pregnancy_losses=2", "Not medically necessary"),
     ("service=transabdominal_cerclage&pregnant=yes&prior_pregnancy_losses=2&unknown_finding=shortened_cervical_length",
      "Cannot be decided from the facts given"),
 ])
