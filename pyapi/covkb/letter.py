@@ -120,9 +120,8 @@ class _Words:
             self.field_labels.get(f) or f.replace("_", " ")
 
     def value(self, f: str, x: Any) -> str:
-        if f == "service" or f in self.v.qualifiers:
-            return self.service(str(x)) if f == "service" else "another one" if x == "other" else \
-                self.values.get((f, str(x)), str(x).replace("_", " "))
+        if f == "service" or f in self.v.qualifiers:  # a qualifier's case names the service it makes the code report
+            return "another one" if x == "other" and f != "service" else self.service(str(x))
         return {"yes": "Yes", "no": "No"}.get(str(x)) or self.values.get((f, str(x)), str(x).replace("_", " "))
 
     def holds(self, f: str, x: Any) -> str:
@@ -143,7 +142,7 @@ class _Words:
         if f == "service":
             return "Which service is it?"
         if f in self.v.qualifiers:
-            return f"{self.v.qualifiers[f]}?"
+            return f"What is the {_lower(self.v.qualifiers[f])}?"
         label = self.fact(f)
         m = re.match(r"(The \w+) (is|are|has|have) (.*)", label)
         if m and f not in self.v.findings:
@@ -156,7 +155,7 @@ class _Words:
         if f == "service":
             return "which service it is"
         if f in self.v.qualifiers:
-            return _lower(self.v.qualifiers[f])
+            return "the " + _lower(self.v.qualifiers[f])
         label = self.fact(f)
         if f in self.v.patient_facts and f not in self.v.findings:
             return "whether " + _lower(label)
@@ -329,24 +328,30 @@ def _because(w: _Words, det: dict[str, Any], out: Derivation) -> str:
             return "a statement of the policy decides it"
         if st.get("referral"):
             return f"the policy refers it to {st['referral']}"
-        held = [w.holds(r["id"], r["expected"]) for r in _kids(st, "requirement")]
+        held = [_lower(w.holds(r["id"], r["expected"])) for r in _kids(st, "requirement")]
         crit = [x for c in _kids(st, "criteria") for x in c.get("children", ())]
         if st.get("outcome") != st.get("decides"):
             unmet = [_lower(w.fact(x.get("fact") or x["id"])) for x in crit if not x.get("holds")]
-            return "the record shows none of the conditions the policy requires: " + "; ".join(unmet)
+            return _and(held + ["the record shows none of the conditions the policy requires (" + "; ".join(unmet) + ")"])
         met = [_met_phrase(w, x) for x in crit if x.get("holds")]
-        parts = [_lower(p) for p in held + met]
-        return "; ".join(parts) if parts else "the policy states this of the service"
+        return _and(held + met) or "the policy states it of this service"
     if reason == "out_of_scope":
-        return "; ".join(_lower(s.text) for s in _deciding(w, out))
+        return _and([_lower(s.text) for s in _deciding(w, out)])
     return "; ".join(_lower(s.text) for s in _deciding(w, out)[:1]) or "see the reasons"
 
 
+def _and(parts: list[str]) -> str:
+    return ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else "".join(parts)
+
+
 def _met_phrase(w: _Words, x: Derivation) -> str:
-    label = w.fact(x.get("fact") or x["id"])
+    """A criterion met, as the record shows it, with the facts stated that make it so."""
+    fact = x.get("fact") or x["id"]
     leaves = [f for f in _walk(x) if f.get("kind") == "fact" and f.get("source") == "request" and f.get("value") == "yes"
-              and f.get("id") != (x.get("fact") or x["id"])]
-    return f"{label} ({', '.join(_lower(w.fact(f['id'])) for f in leaves)})" if leaves else label
+              and f.get("id") != fact]
+    said = _lower(w.holds(fact, "yes"))
+    said = said if fact in w.v.patient_facts and fact not in w.v.findings else f"the record shows {said}"
+    return f"{said} ({', '.join(_lower(w.fact(f['id'])) for f in leaves)})" if leaves else said
 
 
 def _walk(n: Derivation):
@@ -368,6 +373,9 @@ def reading(det: dict[str, Any], data: VersionData) -> Reading:
     if det.get("possible_outcomes"):
         qs = _questions(w, det, cases)
         summary = f"{label}: the record does not say " + " or ".join(w.whether(f) for f in det.get("missing", ())) + "."
+        if len(qs) == 1:  # one question: what each answer leads to, in the same sentence
+            summary = summary[:-1] + "; " + "; ".join(f"if {a.text.lower() if a.text in ('Yes', 'No') else a.text}: "
+                                                      f"{_lower(a.leads_to)}" for a in qs[0].answers) + "."
         each = [_deciding(w, out) for _, out in cases]
         common = _common(each)
         steps = common + tuple(_if(w, assume, out, tuple(s for s in own if s not in common))
@@ -381,7 +389,7 @@ def reading(det: dict[str, Any], data: VersionData) -> Reading:
     service = _requested(w, cases)
     becauses = list(dict.fromkeys(_because(w, det, out) for _, out in cases))
     because = becauses[0] if len(becauses) == 1 else "whichever the case: " + "; or ".join(becauses)
-    summary = f"{label}. {service}: {because}." if service else f"{label}: {because}."
+    summary = f"{label}: {_lower(service)}, since {because}." if service else f"{label}: {because}."
     return Reading(label, st_label, summary, steps, ())
 
 
