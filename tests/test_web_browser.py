@@ -84,7 +84,7 @@ def test_a_pregnant_patient_with_a_prior_cone_biopsy_ordering_59325_is_medically
 
     # the decision first: its sentence and reasons in words; the whole derivation folded below
     lines = [x for x in page.locator("#result").inner_text().split("\n") if x.strip()]
-    assert lines[0] == "Medically necessary" and lines[1].startswith("Medically necessary. ")
+    assert lines[0] == "Medically necessary" and lines[1].startswith("Medically necessary: ")
     expect(page.get_by_role("button", name="Collapse all")).to_be_hidden()
     page.locator("details.why > summary").click()
 
