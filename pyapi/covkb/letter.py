@@ -49,6 +49,7 @@ class Answer:
     value: str
     text: str       # the answer in words ("Yes", a service's label)
     leads_to: str   # the outcome it leads to, in words
+    outcome: str = ""  # that outcome's id (insufficient_information: still open)
 
 
 @dataclass(frozen=True, slots=True)
@@ -363,12 +364,19 @@ def _walk(n: Derivation):
 # -- the reading ------------------------------------------------------------------
 
 def reading(det: dict[str, Any], data: VersionData) -> Reading:
-    """The determination in words: THE one place the decision sentence, its
-    steps and its questions come from (to become covkb.sentences.read)."""
+    """The determination (as JSON: the CLI's ``to_dict()``, the page's API
+    answer) in words: THE one place the letter and the answer page take the
+    decision sentence, its steps and its questions from.  Where the JSON
+    carries covkb.sentences' reading (``summary``, ``justification``,
+    ``questions``), that is the reading; else (until covkb.sentences is on
+    main) it is read off the derivation here."""
     w = _Words(data)
     label = w.outcome(det["outcome"])
     st = det.get("statement")
     st_label = w.outcome(data.vocabulary.statements.get(st)) if st else None
+    if "summary" in det:
+        return Reading(label, st_label, det["summary"], tuple(map(_step, det.get("justification") or ())),
+                       tuple(_question(q) for q in det.get("questions") or ()))
     cases = _cases(det)
     if det.get("possible_outcomes"):
         qs = _questions(w, det, cases)
@@ -391,6 +399,16 @@ def reading(det: dict[str, Any], data: VersionData) -> Reading:
     because = becauses[0] if len(becauses) == 1 else "whichever the case: " + "; or ".join(becauses)
     summary = f"{label}: {_lower(service)}, since {because}." if service else f"{label}: {because}."
     return Reading(label, st_label, summary, steps, ())
+
+
+def _step(d: dict[str, Any]) -> Step:
+    return Step(d["text"], d.get("section"), d.get("quote"), d.get("interpretation"),
+                tuple(map(_step, d.get("children") or ())))
+
+
+def _question(d: dict[str, Any]) -> Question:
+    return Question(d["fact"], d["text"], tuple(Answer(a["value"], a["text"], a["leads_to"], a.get("outcome", ""))
+                                                for a in d["answers"]))
 
 
 def _if(w: _Words, assume: dict[str, Any], out: Derivation, steps: tuple[Step, ...]) -> Step:
@@ -435,7 +453,8 @@ def _questions(w: _Words, det: dict[str, Any], cases: list[tuple[dict[str, Any],
             else:
                 leads = "still not decided: " + " or ".join(w.outcome(o) for o in outcomes) + \
                         ", depending on the other questions"
-            answers.append(Answer(value, w.value(fact, value), leads))
+            answers.append(Answer(value, w.value(fact, value), leads,
+                                  outcomes[0] if len(outcomes) == 1 else "insufficient_information"))
         out.append(Question(fact, w.ask(fact), tuple(answers)))
     return tuple(out)
 
