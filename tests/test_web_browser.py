@@ -244,7 +244,7 @@ def test_the_answer_shows_the_decision_first_and_prints_as_a_letter(page, server
     result = page.locator("#result")
     first = [x for x in result.inner_text().split("\n") if x.strip()]
     assert first[0].startswith(outcome)  # the decision in words
-    assert first[1].startswith(outcome)  # then its sentence
+    assert first[1].endswith(".") and first[1] != first[0]  # then its sentence
     expect(page.locator("details.why .tree.root")).to_be_hidden()  # the proof tree is folded
     page.get_by_role("link", name="rationale to print or send").click()
     page.wait_for_url(re.compile(r"/determine/print\?"))

@@ -130,6 +130,12 @@ class _Site:
     def quote_href(p: Policy, version: str) -> views.QuoteHref:
         return lambda q, st=None: views.quote_href(p.number, version, q, st)
 
+    @staticmethod
+    def quote_link(p: Policy, version: str) -> Callable[[str], str]:
+        """Where a reason's quote stands in the policy view; a quote of several
+        passages ("… " marks an omission) links to its last, the statement's item."""
+        return lambda q: views.quote_href(p.number, version, q.split(" … ")[-1])
+
     async def decide(self, request: Request) -> tuple[Policy, dict[str, Any], dict[str, Any]]:
         """The page's policy, request and settings, and the worker's answer
         (or the one-line reason it gave none) in ``out``."""
@@ -228,7 +234,7 @@ def _determine_pages(app: FastAPI, site: _Site) -> None:
         lt = letter.letter(out["det"], req, p, today=site.today())
         back = site.determine_href(p, req, out["version"], out["engine"])
         return site.page("letter", p, letter=lt, back=back, engine=out["engine"],
-                         quote_link=site.quote_href(p, out["det"]["version"]))
+                         quote_link=site.quote_link(p, out["det"]["version"]))
 
     @app.get("/determine.json", include_in_schema=False)
     async def determine_json(request: Request) -> Response:
@@ -296,7 +302,7 @@ def _determine_context(site: _Site, request: Request, p: Policy, req: dict[str, 
                                                     out["engine"]) if a.settles is not None else None}
                        for a in q.answers]
             qs.append({"fact": q.fact, "text": asked[q.fact].text if q.fact in asked else q.label, "answers": answers})
-        ctx.update(letter=lt, quote_link=lambda q: href(q),
+        ctx.update(letter=lt, quote_link=site.quote_link(p, det["version"]),
                    print_href=site.determine_href(p, req, out["version"], out["engine"], "/determine/print"),
                    outcome_label=lt.decision,
                    tone=views.tone(det["outcome"], data.outcomes),
