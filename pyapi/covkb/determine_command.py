@@ -141,7 +141,7 @@ def _render(kb: Any, det: Any, fmt: AnyFormat | DetermineFormat, request: dict[s
 
 def run_determine(*, request: str | None, service: str | None, cpt: str | None, finding: list[str],
                   unknown_finding: list[str], date: str | None, policy: str | None, version: str | None,
-                  engine: EngineName, fmt: AnyFormat | DetermineFormat, extra: list[str]) -> None:
+                  engine: EngineName, fmt: AnyFormat, extra: list[str]) -> None:
     """`covkb determine`, its options (OPTIONS) read by typer or by covkb.cli's plain reader."""
     try:
         data: dict[str, Any] = _read_request(request) if request else {}
