@@ -594,9 +594,11 @@ def letter(det: dict[str, Any], request: dict[str, Any], policy: Policy, *, toda
     v = data.version
     read = reading(det, data)
     w = _Words(data)
-    svc = request.get("service")
-    asked = ", ".join(x for x in (w.service(svc) if svc else "", f"CPT {request['cpt']}" if request.get("cpt") else "")
-                      if x) or "not stated"
+    svc, cpt = request.get("service"), request.get("cpt")
+    reported = {n["id"] for _, out in _cases(det) for n in _kids(out, "service") if n.get("source") == "code"}
+    code = f"CPT {cpt}" + (f" ({_lower(w.service(next(iter(reported))))})" if not svc and len(reported) == 1 else "") \
+        if cpt else ""
+    asked = ", ".join(x for x in (w.service(svc) if svc else "", code) if x) or "not stated"
     notes = tuple(dict.fromkeys(det.get("warnings") or ()))
     return Letter(
         outcome=det["outcome"], tone=data.outcomes[det["outcome"]].tone, decision=read.outcome_label,
