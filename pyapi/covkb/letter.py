@@ -396,8 +396,9 @@ def reading(det: dict[str, Any], data: VersionData) -> Reading:
                        if (own := tuple(s for s in e if s not in steps)))
     service = _requested(w, cases)
     becauses = list(dict.fromkeys(_because(w, det, out) for _, out in cases))
-    because = becauses[0] if len(becauses) == 1 else "whichever the case: " + "; or ".join(becauses)
-    summary = f"{label}: {_lower(service)}, since {because}." if service else f"{label}: {because}."
+    because = "whichever the case: " + "; or ".join(becauses) if len(becauses) > 1 else "".join(becauses)
+    summary = f"{label}: {_lower(service)}, since {because}." if service and because else \
+        f"{label}: {because}." if because else f"{label}."  # no derivation asked for: the decision alone
     return Reading(label, st_label, summary, steps, ())
 
 
