@@ -82,6 +82,12 @@ def test_a_pregnant_patient_with_a_prior_cone_biopsy_ordering_59325_is_medically
     assert not re.search(r"[?&](service|engine)=", page.url)  # ... and only what it states
     shot(page, "determine")
 
+    # the decision first: its sentence and reasons in words; the whole derivation folded below
+    lines = [x for x in page.locator("#result").inner_text().split("\n") if x.strip()]
+    assert lines[0] == "Medically necessary" and lines[1].startswith("Medically necessary: ")
+    expect(page.get_by_role("button", name="Collapse all")).to_be_hidden()
+    page.locator("details.why > summary").click()
+
     # the derivation as a tree: collapse it, then open the deciding statement
     page.get_by_role("button", name="Collapse all").click()
     statement = page.locator("li.kind-statement.state-yes").first
@@ -248,4 +254,31 @@ def test_a_crd_cards_explanation_link_opens_as_a_readable_page(page, server) -> 
     assert "covkb" in page.title()
     assert "cpt=59325" in page.url  # the page of the same request, at its own address
     shot(page, "crd-explanation-link")
+    assert asked and all(u.startswith(server.url) for u in asked), [u for u in asked if not u.startswith(server.url)]
+
+
+@pytest.mark.parametrize("address,outcome", [
+    ("cpt=59325&pregnant=yes&prior_pregnancy_losses=2&finding=cone_biopsy", "Medically necessary"),
+    ("cpt=83520&analyte=inhibin_b&prior_pregnancy_losses=2", "Not medically necessary"),
+    ("service=transabdominal_cerclage&pregnant=yes&prior_pregnancy_losses=2&unknown_finding=shortened_cervical_length",
+     "Cannot be decided from the facts given"),
+])
+def test_the_answer_shows_the_decision_first_and_prints_as_a_letter(page, server, address, outcome) -> None:
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url))
+    page.goto(f"/determine?policy=cigna-0284&date_of_service=2025-06-01&{address}")
+    result = page.locator("#result")
+    first = [x for x in result.inner_text().split("\n") if x.strip()]
+    assert first[0].startswith(outcome)  # the decision in words
+    assert first[1].endswith(".") and first[1] != first[0]  # then its sentence
+    expect(page.locator("details.why .tree.root")).to_be_hidden()  # the proof tree is folded
+    page.get_by_role("link", name="rationale to print or send").click()
+    page.wait_for_url(re.compile(r"/determine/print\?"))
+    page.emulate_media(media="print")
+    expect(page.locator("header.site")).to_be_hidden()  # the letter alone on paper
+    expect(page.locator(".letter h1")).to_contain_text(outcome)
+    expect(page.locator(".letter")).to_contain_text("What documentation would change this decision")
+    shot(page, f"print-{outcome.split()[0].lower()}")
+    pdf = page.pdf(format="A4")
+    assert pdf.startswith(b"%PDF") and len(pdf) > 5_000
     assert asked and all(u.startswith(server.url) for u in asked), [u for u in asked if not u.startswith(server.url)]

@@ -11,9 +11,21 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from .console import POLICY_HELP, AnyFormat, EngineName, PictureFormat, _fail, _kb, _UserFiles, echo
+from .console import POLICY_HELP, AnyFormat, EngineName, _fail, _kb, _UserFiles, echo
 from .errors import CovkbError, InvalidRequest
 from .limits import UNLISTED_READINGS
+
+
+class DetermineFormat(str, Enum):
+    """determine's formats: the drawing commands' (console.PictureFormat) and
+    a rationale letter (covkb.letter)."""
+
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+    dot = "dot"
+    svg = "svg"
+    letter = "letter"
 
 
 @dataclass(frozen=True)
@@ -50,8 +62,8 @@ OPTIONS = (
     Option("version", ("--version", "--draft"),
            "Decide by this version id or draft file (.toml or .pl), not the one in force."),
     Option("engine", ("--engine",), "Reasoning engine.", default=EngineName.prolog, choices=EngineName),
-    Option("fmt", ("--format", "-f"), "Output format; dot and svg draw the derivation (svg needs Graphviz's dot).",
-           default=PictureFormat.text, choices=PictureFormat),
+    Option("fmt", ("--format", "-f"), "Output format; dot and svg draw the derivation (svg needs Graphviz's dot); "
+           "letter is a rationale to print or send.", default=DetermineFormat.text, choices=DetermineFormat),
 )
 
 
@@ -115,10 +127,14 @@ def _read_request(source: str) -> dict[str, Any]:
     return request_json(raw, what)
 
 
-def _render(kb: Any, det: Any, fmt: AnyFormat) -> str:
+def _render(kb: Any, det: Any, fmt: AnyFormat | DetermineFormat, request: dict[str, Any] | None = None) -> str:
     from . import render
 
     section_path = kb.policy.data(det.version).section_path
+    if fmt.value == "letter":
+        from .letter import letter, to_text
+
+        return to_text(letter(det.to_dict(), request or {}, kb.policy, today=kb.today)).rstrip("\n")
     if fmt.value == "json":
         return render.to_json(det)
     if fmt.value == "markdown":
@@ -150,6 +166,6 @@ def run_determine(*, request: str | None, service: str | None, cpt: str | None, 
             data["unlisted_findings"] = unlisted_findings.value
         with _UserFiles(version):
             det = kb.determine(data, version=version)
-        echo(_render(kb, det, fmt))
+        echo(_render(kb, det, fmt, data))
     except CovkbError as err:
         _fail(err, fmt)

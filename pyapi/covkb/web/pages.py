@@ -18,6 +18,7 @@ from ..errors import CovkbError
 from ..facts import atom
 from ..policy import Policy, Version
 from ..wording import Words
+from .. import letter
 from . import forms, views
 from .forms import answered, request_from_query
 
@@ -75,7 +76,7 @@ class _Site:
                  ask: Ask, today: Callable[[], dt.date]) -> None:
         self.default, self.lookup, self.ask, self.today = default, lookup, ask, today
         self.env = _templates()
-        for name in ("determine", "policy", "revisions", "error"):
+        for name in ("determine", "letter", "policy", "revisions", "error"):
             self.env.get_template(f"{name}.html")  # loaded once, now: a template error stops the start, not a page
         self.drafting = asyncio.Lock()
         self.policies = sorted(installed, key=lambda p: p.id)
@@ -128,6 +129,12 @@ class _Site:
     @staticmethod
     def quote_href(p: Policy, version: str) -> views.QuoteHref:
         return lambda q, st=None: views.quote_href(p.number, version, q, st)
+
+    @staticmethod
+    def quote_link(p: Policy, version: str) -> Callable[[str], str]:
+        """Where a reason's quote stands in the policy view; a quote of several
+        passages ("… " marks an omission) links to its last, the statement's item."""
+        return lambda q: views.quote_href(p.number, version, q.split(" … ")[-1])
 
     async def decide(self, request: Request) -> tuple[Policy, dict[str, Any], dict[str, Any]]:
         """The page's policy, request and settings, and the worker's answer
@@ -218,6 +225,17 @@ def _determine_pages(app: FastAPI, site: _Site) -> None:
                 if not out["error"] else f"/determine?{urlencode([(k, v) for k, v in qp.multi_items() if v.strip()])}"
         return resp
 
+    @app.get("/determine/print", include_in_schema=False)
+    async def determine_print(request: Request) -> Response:
+        """The answer as a rationale letter to print or send: covkb.letter's Letter, as HTML."""
+        p, req, out = await site.decide(request)
+        if out["det"] is None:
+            return site.page("error", p, status=422, message=out["error"] or "the page address states no request")
+        lt = letter.letter(out["det"], req, p, today=site.today())
+        back = site.determine_href(p, req, out["version"], out["engine"])
+        return site.page("letter", p, letter=lt, back=back, engine=out["engine"],
+                         quote_link=site.quote_link(p, out["det"]["version"]))
+
     @app.get("/determine.json", include_in_schema=False)
     async def determine_json(request: Request) -> Response:
         p, req, out = await site.decide(request)
@@ -272,15 +290,21 @@ def _determine_context(site: _Site, request: Request, p: Policy, req: dict[str, 
         data = p.data(p.version(det["version"]))
         href = site.quote_href(p, det["version"])
         words = Words.of(data.vocabulary)
+        lt = letter.letter(det, req, p, today=site.today())
+        asked = {q.fact: q for q in lt.questions}  # the questions in words, by fact
         qs = []
         for q in views.questions(det, req, data, words):
-            answers = [{"value": a.value, "label": a.label, "outcomes": a.outcomes,
+            said = {a.value: a for a in asked[q.fact].answers} if q.fact in asked else {}
+            answers = [{"value": a.value, "text": said[a.value].text if a.value in said else a.label,
+                        "leads_to": said[a.value].leads_to if a.value in said else "",
                         "sets": _states(data.vocabulary, a.settles) if a.settles else "",
                         "href": site.determine_href(p, answered(req, a.clears, a.settles), out["version"],
                                                     out["engine"]) if a.settles is not None else None}
                        for a in q.answers]
-            qs.append({"fact": q.fact, "label": q.label, "answers": answers})
-        ctx.update(outcome_label=data.vocabulary.outcomes.get(det["outcome"], det["outcome"]),
+            qs.append({"fact": q.fact, "text": asked[q.fact].text if q.fact in asked else q.label, "answers": answers})
+        ctx.update(letter=lt, quote_link=site.quote_link(p, det["version"]),
+                   print_href=site.determine_href(p, req, out["version"], out["engine"], "/determine/print"),
+                   outcome_label=lt.decision,
                    tone=views.tone(det["outcome"], data.outcomes),
                    tree=views.tree(det["explanation"], data, href), questions=qs,
                    citations=[{**c, "href": href(c["quote"])} for c in det["citations"]],

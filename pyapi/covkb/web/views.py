@@ -2,7 +2,7 @@
 facts: the explanation tree, the questions an undecided answer asks, the
 policy text with the sentences its statements quote.
 
-Every line of the tree is ``render.label``'s wording of a derivation node,
+Every line of the tree is ``covkb.letter.lines``' wording of a derivation node,
 every question and its answers come from the cases the engine decided;
 nothing here decides or words a policy's content on its own.
 """
@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 from .. import render
 from ..determination import Node
+from ..letter import lines
 from ..facts import Fact, Term, atom
 from ..outcomes import Outcomes
 from ..policy import VersionData, normalise_quote
@@ -98,13 +99,17 @@ class TreeNode:
 
 
 def tree(explanation: dict[str, Any], data: VersionData, href: QuoteHref) -> TreeNode:
-    """The derivation as the page's collapsible tree.  Nodes that hold (or
-    the statement that decides) start open; what did not apply starts shut."""
+    """The derivation as the page's collapsible tree, each node a line in the
+    policy's labels (covkb.letter.lines).  Nodes that hold (or the statement
+    that decides) start open; what did not apply starts shut."""
     seen: set[str] = set()
+    words = lines(data)
 
     def build(n: Node, path: str, depth: int, st: str | None) -> TreeNode:
         st = n.get("id") if n.kind == "statement" else st
         holds = n.get("holds") if n.get("holds") is not None else n.get("applies")
+        if n.kind == "statement" and holds and n.get("outcome") != n.get("decides"):
+            holds = False  # it applies, but its criteria are not met: never a green mark under a denial
         state = "yes" if holds is True else "no" if holds is False else None
         own = _statement_of(n, st)
         items = tuple(Item(kind, text, data.section_path(sec) if sec else None,
@@ -112,7 +117,8 @@ def tree(explanation: dict[str, Any], data: VersionData, href: QuoteHref) -> Tre
                       for kind, text, sec in render.detail_items(n, seen))
         q = render.label_quote(n)
         kids = tuple(build(c, f"{path}-{i}", depth + 1, st) for i, c in enumerate(n.children))
-        return TreeNode(path, n.kind, render.label(n), state, href(q, own) if q else None, items, kids,
+        # the line in words; the page marks the node by its state
+        return TreeNode(path, n.kind, words(n), state, href(q, own) if q else None, items, kids,
                         open=depth < 2 or state != "no")
 
     return build(Node.from_dict(explanation), "n0", 0, None)

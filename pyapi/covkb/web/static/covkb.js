@@ -18,6 +18,10 @@
         document.querySelectorAll(".why details").forEach(function (d) { d.open = open; });
       });
     });
+    // the print view's Print button
+    root.querySelectorAll("button[data-print]").forEach(function (b) {
+      b.addEventListener("click", function () { window.print(); });
+    });
     // after an in-place update, move focus to the answer so a screen reader reads it
     var h = root.querySelector(".outcome h2");
     if (h && root !== document) { h.focus(); }
