@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import json
+import operator
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from ..errors import CovkbError
 from ..facts import atom
 from ..policy import Policy, Version
+from ..reads import Reads, reads
 from ..wording import Words
 from . import forms, views
 from .forms import answered, request_from_query
@@ -80,6 +83,7 @@ class _Site:
         self.drafting = asyncio.Lock()
         self.policies = sorted(installed, key=lambda p: p.id)
         self.queries: dict[str, list[Any]] = {}
+        self._reads: dict[tuple[str, str | None], Reads] = {}
 
     def find(self, ref: str) -> Policy:
         p = self.lookup(ref)
@@ -104,6 +108,34 @@ class _Site:
             return p.version_in_force(dt.date.fromisoformat(on) if on else self.today())[0].id
         except (CovkbError, ValueError, TypeError):
             return None
+
+    def reads(self, p: Policy, version: Version | None) -> Reads:
+        """What the form asks: what the version reads, or, deciding by the
+        date of service, what any version of the policy reads."""
+        key = (p.id, version.id if version else None)
+        if key not in self._reads:
+            parts = [reads(p.data(v)) for v in ([version] if version else p.versions)]
+            self._reads[key] = functools.reduce(operator.or_, parts)
+        return self._reads[key]
+
+    def read_request(self, p: Policy, v: Version | None, params: list[tuple[str, str]], vocab: Any) -> dict[str, Any]:
+        """The request of a page's address, or of a sent form (its findings
+        not stated read as unknown)."""
+        if forms.is_form(params):
+            return forms.form_request(params, vocab, sorted(self.reads(p, v).findings))
+        return request_from_query(params, vocab)
+
+    def form_address(self, request: Request) -> str | None:
+        """The address of the request a sent form states (None if it states none it can read)."""
+        qp = request.query_params
+        try:
+            p = self.find(qp.get("policy") or self.default.id)
+            v = self.version_of(p, qp.get("version"))
+            req = self.read_request(p, v, qp.multi_items(), p.data(v or p.latest()).vocabulary)
+        except (CovkbError, _NoPolicy):
+            return None
+        engine = qp.get("engine") if qp.get("engine") in ENGINES else None
+        return self.determine_href(p, req, v.id if v else None, engine)
 
     def page(self, name: str, p: Policy, **ctx: Any) -> HTMLResponse:
         ctx.setdefault("outcomes", p.data(p.latest()).vocabulary.outcomes)
@@ -140,7 +172,7 @@ class _Site:
         try:
             v = self.version_of(p, out["version"])
             vocab = p.data(v or p.latest()).vocabulary
-            req = request_from_query(qp.multi_items(), vocab)
+            req = self.read_request(p, v, qp.multi_items(), vocab)
         except CovkbError as err:
             out["error"] = err.message
             vocab = p.data(p.latest()).vocabulary
@@ -207,6 +239,10 @@ def _determine_pages(app: FastAPI, site: _Site) -> None:
     async def determine_page(request: Request) -> Response:
         qp = request.query_params
         blank = [k for k, v in qp.multi_items() if not v.strip()] + (["engine"] if qp.get("engine") == "prolog" else [])
+        if forms.is_form(qp.multi_items()) and "hx-request" not in request.headers:
+            address = site.form_address(request)  # a sent form: answer at the address of its request
+            if address is not None:
+                return RedirectResponse(address, status_code=303)
         if blank and "hx-request" not in request.headers:  # a form sends its empty fields: answer at the short address
             kept = [(k, v) for k, v in qp.multi_items() if v.strip() and not (k == "engine" and v == "prolog")]
             return RedirectResponse(f"/determine?{urlencode(kept)}", status_code=303)
@@ -252,6 +288,24 @@ def _determine_pages(app: FastAPI, site: _Site) -> None:
                                                              media_type="text/plain")
 
 
+def _form_parts(site: _Site, p: Policy, req: dict[str, Any], version: str | None, vocab: Any) -> dict[str, Any]:
+    """What the form asks: the services, qualifiers, fields and findings the
+    policy reads (``covkb.reads``), and whatever else the request states."""
+    try:
+        r = site.reads(p, site.version_of(p, version))
+    except CovkbError:
+        r = site.reads(p, None)
+    stated = set(req) | {req.get("service")} | {f for k in forms.FINDING_LISTS for f in req.get(k, ())}
+    return {"services": sorted(((k, v) for k, v in vocab.services.items() if k in r.services or k in stated),
+                               key=lambda kv: kv[1].lower()),
+            "qualifiers": [(q, label, _qualifier_values(p, q, vocab.qualifier_values.get(q, ())))
+                           for q, label in sorted(vocab.qualifiers.items()) if q in r.qualifiers or q in stated],
+            "fields": sorted((f for f in vocab.fields.values() if f.name in r.fields or f.name in stated),
+                             key=lambda f: f.name),
+            "findings": sorted(((k, v) for k, v in vocab.findings.items() if k in r.findings or k in stated),
+                               key=lambda kv: kv[1].lower())}
+
+
 def _determine_context(site: _Site, request: Request, p: Policy, req: dict[str, Any],
                        out: dict[str, Any]) -> dict[str, Any]:
     """The Determine page's template context: the form, and the answer with
@@ -260,13 +314,9 @@ def _determine_context(site: _Site, request: Request, p: Policy, req: dict[str, 
     det = out["det"]
     ctx: dict[str, Any] = {"req": req, "error": out["error"], "det": det, "engine": out["engine"],
                            "version": out["version"], "engines": ENGINES, "versions": p.versions,
-                           "services": sorted(vocab.services.items(), key=lambda kv: kv[1].lower()),
-                           "codes": sorted(vocab.codes.items()),
-                           "qualifiers": [(q, label, _qualifier_values(p, q, vocab.qualifier_values.get(q, ())))
-                                          for q, label in sorted(vocab.qualifiers.items())],
-                           "outcomes": vocab.outcomes,
-                           "fields": sorted(vocab.fields.values(), key=lambda f: f.name),
-                           "findings": sorted(vocab.findings.items(), key=lambda kv: kv[1].lower()),
+                           **_form_parts(site, p, req, out["version"], vocab),
+                           "codes": sorted(vocab.codes.items()), "outcomes": vocab.outcomes,
+                           "finding_choice": forms.finding_choice, "silence": forms.SILENCE,
                            "nav_query": "?" + request.url.query if request.url.query else f"?policy={p.number}"}
     if det is not None:
         data = p.data(p.version(det["version"]))
