@@ -23,6 +23,7 @@ from ..reads import Reads, reads
 from ..wording import Words
 from . import forms, views
 from .forms import answered, request_from_query
+from .text import code_html
 
 HERE = Path(__file__).parent
 MAX_DRAFT = 256 * 1024  # bytes of an uploaded draft, and of its proposed wording
@@ -36,8 +37,10 @@ def _templates() -> Any:
     import jinja2
 
     # auto_reload off: a running server keeps the templates it started with, matching its code
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, auto_reload=False,
-                              trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, auto_reload=False,
+                             trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    env.filters["code"] = code_html  # code wraps between tokens
+    return env
 
 
 def _problem(resp: Response) -> str:
