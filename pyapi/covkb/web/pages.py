@@ -202,6 +202,9 @@ class _Site:
             w = c.get("witness") or {}
             c["open_before"] = self.determine_href(p, w, a) if w else None
             c["open_after"] = self.determine_href(p, w, b) if w and b else None
+            # a change that changes no outcome (what may be decided changed, the outcome did not): shown on request
+            c["same_outcome"] = all((report["regions"][i].get("before") or {}).get("outcome") ==
+                                    (report["regions"][i].get("after") or {}).get("outcome") for i in c.get("regions", ()))
         return report
 
     def check_links(self, p: Policy, res: dict[str, Any], ref: str | None) -> dict[str, Any]:
@@ -394,7 +397,7 @@ def _revision_pages(app: FastAPI, site: _Site) -> None:
         body = await draft.read(MAX_DRAFT + 1)
         text = await wording.read(MAX_DRAFT + 1) if wording is not None and wording.filename else b""
         ctx: dict[str, Any] = {"a": None, "b": None, "versions": p.versions, "error": None, "report": None,
-                               "checks": [], "draft": name}
+                               "checks": [], "draft": name, "show_all": False}
         if len(body) > MAX_DRAFT or len(text) > MAX_DRAFT:
             ctx["error"] = f"a draft and its wording are at most {MAX_DRAFT // 1024} KiB each"
             return site.page("revisions", p, status=413, **ctx)
@@ -419,7 +422,7 @@ def _revision_pages(app: FastAPI, site: _Site) -> None:
         a = qp.get("a") or (ids[-2] if len(ids) > 1 else ids[-1])
         b = qp.get("b") or ids[-1]
         ctx: dict[str, Any] = {"a": a, "b": b, "versions": p.versions, "error": None, "report": None, "checks": [],
-                               "draft": None}
+                               "draft": None, "show_all": qp.get("all") == "1"}
         try:
             site.version_of(p, a)
             site.version_of(p, b)
