@@ -37,11 +37,17 @@ def clean(text: str) -> str:
     return text
 
 
-# where a fact may wrap: after an argument's comma or an opening bracket, never inside an id
+# where a fact may wrap: after an argument's comma or an opening bracket; an id too long for a line of its
+# own, between its words (after an underscore); never inside a word
 _TOKEN_END = re.compile(r"([,(\[])")
+_LONG_ID = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+){3,}\b")
+LONG_ID = 32  # characters: an id longer than this may not fit the code column's line
 
 
 def code_html(text: str) -> Markup:
     """Code as HTML that wraps only between tokens (``<wbr>`` after each
-    comma and opening bracket; the page's CSS breaks no word)."""
-    return Markup(_TOKEN_END.sub(r"\1<wbr>", str(escape(text))))
+    comma and opening bracket, and between the words of a long id; the
+    page's CSS breaks no word)."""
+    html = _TOKEN_END.sub(r"\1<wbr>", str(escape(text)))
+    return Markup(_LONG_ID.sub(lambda m: m.group(0).replace("_", "_<wbr>") if len(m.group(0)) > LONG_ID
+                               else m.group(0), html))
