@@ -382,3 +382,9 @@ def test_revisions_opens_on_the_changes_and_the_no_change_rows_open_on_request(p
     assert not same.is_visible()
     page.locator("details.same-outcome > summary").click()
     assert same.is_visible()
+
+
+def test_answering_a_finding_takes_it_off_the_list_that_stated_it_otherwise() -> None:
+    req = {"cpt": "59325", "absent_findings": [FINDING], "unknown_findings": ["prior_cervical_trauma"]}
+    assert forms.answered(req, (FINDING,), {"findings": [FINDING]}) == {
+        "cpt": "59325", "findings": [FINDING], "unknown_findings": ["prior_cervical_trauma"]}

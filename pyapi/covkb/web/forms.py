@@ -150,6 +150,10 @@ def answered(request: dict[str, Any], clears: Iterable[str], settles: dict[str, 
         out["unknown_findings"] = [f for f in out["unknown_findings"] if f not in gone]
     for key, value in settles.items():
         if isinstance(value, list):
+            if key in FINDING_LISTS:  # a finding stated one way is no longer stated another
+                for other in FINDING_LISTS:
+                    if other != key and other in out:
+                        out[other] = [f for f in out[other] if f not in value]
             out[key] = list(dict.fromkeys([*out.get(key, []), *value]))
         else:
             out[key] = value
