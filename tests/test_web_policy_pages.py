@@ -265,8 +265,9 @@ def test_revisions_shows_the_changes_first_and_folds_those_that_change_no_outcom
     html = r.text
     assert html.index('class="diff"') < html.index('class="checks"')
     listed, folded = html.split('class="same-outcome"', 1) if 'class="same-outcome"' in html else (html, "")
-    first = re.search(r'<li class="change[^"]*">\s*<h3>.*?</span>\s*(\S+) → (\S+)', listed, re.S)
-    assert first and first.group(1) != first.group(2), "the default pair opens with a change of outcome"
+    first = re.search(r'<li class="change[^"]*" data-change="([^"]*)"', listed)
+    before, after = (re.sub(r" \(.*\)$", "", side) for side in first.group(1).split(" → "))
+    assert before != after, f"the default pair opens with a change of outcome, not {first.group(1)}"
     assert "same-outcome" not in re.search(r'<ol class="changes">.*?</ol>', html, re.S).group(0)
     assert re.search(r'<details class="same-outcome" id="same-outcome"\s*>', html)  # folded ...
     assert "insufficient_information → insufficient_information" in folded          # ... not gone

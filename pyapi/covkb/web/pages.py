@@ -194,8 +194,11 @@ class _Site:
     def witness_links(self, p: Policy, report: dict[str, Any], a: str, b: str | None) -> dict[str, Any]:
         """Each change's witness opened in Determine on both sides (a draft's
         side cannot be: the service decides by version ids only), and its
-        first region's answers and citations on each side."""
+        first region's answers and citations on each side; what it affects
+        in words."""
+        services = p.data(p.latest()).vocabulary.services
         for c in report["changes"]:
+            c["affects"] = [services.get(s, s) for s in c["services"]] + [f"CPT {code}" for code in c["codes"]]
             first = report["regions"][c["regions"][0]] if c.get("regions") else {}
             c["sides"] = [(report["from"], first.get("before") or {}, first.get("citations_before") or []),
                           (report["to"], first.get("after") or {}, first.get("citations_after") or [])]
