@@ -27,7 +27,7 @@ from ..limits import COMMON_FIELDS
 from ..policy import Vocabulary
 
 # What a page's query string holds besides the request.
-PAGE_PARAMS = ("policy", "version", "engine", "all")
+PAGE_PARAMS = ("policy", "version", "engine")
 _LISTS = {"finding": "findings", "unknown_finding": "unknown_findings", "absent_finding": "absent_findings"}
 _SHARED = ("date_of_service", "service", "cpt", "unlisted_findings")
 # The form's choice of one finding: finding.ID = present | absent (blank: not stated)
