@@ -17,10 +17,11 @@ import re
 import shutil
 from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from covkb import scenarios
 from covkb.policy import Policy, policy_folders
@@ -122,6 +123,21 @@ def test_a_finding_not_stated_is_never_absent() -> None:
     assert FINDING not in req.get("absent_findings", ())
     assert req.get("unlisted_findings") == "unknown" or FINDING in req.get("unknown_findings", ())
     assert forms.finding_choice(req, FINDING) == ""
+
+
+CIGNA_FINDINGS = sorted(policy_reads(CIGNA).findings)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.fixed_dictionaries({f: st.sampled_from(["present", "absent", ""]) for f in CIGNA_FINDINGS}))
+def test_the_forms_choices_survive_the_round_trip_through_the_request_and_its_address(choices) -> None:
+    """Whatever is chosen for each finding, the request the form states,
+    written as an address and read back, gives the same choices."""
+    params = [("cpt", "59325")] + [(f"finding.{f}", c) for f, c in choices.items()]
+    req = forms.form_request(params, cigna_vocab(), CIGNA_FINDINGS)
+    again = forms.request_from_query(parse_qsl(urlencode(forms.query_from_request(req))), cigna_vocab())
+    assert again == req
+    assert {f: forms.finding_choice(again, f) for f in CIGNA_FINDINGS} == choices
 
 
 @pytest.mark.parametrize("choice,value", [("yes", True), ("no", False), ("", None)])
