@@ -405,3 +405,18 @@ def test_answering_a_finding_takes_it_off_the_list_that_stated_it_otherwise() ->
     req = {"cpt": "59325", "absent_findings": [FINDING], "unknown_findings": ["prior_cervical_trauma"]}
     assert forms.answered(req, (FINDING,), {"findings": [FINDING]}) == {
         "cpt": "59325", "findings": [FINDING], "unknown_findings": ["prior_cervical_trauma"]}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("address,why", [
+    ("/determine?policy=cigna-0284&cpt=59325&finding.cone_biopsy=maybe", "is not present or absent"),
+    ("/determine?policy=cigna-0284&cpt=59325&finding.%3Cscript%3Ex=present", "unknown finding"),
+    ("/determine?policy=cigna-0284&cpt=59325&finding.partner_balanced_translocation_or_inversion=present"
+     "&finding.cone_biopsy=present&prior_pregnancy_losses=x", "whole number"),
+])
+def test_a_bad_form_is_a_one_line_error_on_the_page_never_a_traceback(client, address, why) -> None:
+    r = client.get(address)
+    assert r.status_code == 422
+    error = re.search(r'<div class="error" role="alert">(.*?)</div>', r.text, re.S).group(1)
+    assert why in error and "Traceback" not in r.text and "<script>" not in r.text
+    assert Form(r.text).checked.get("finding.cone_biopsy") in ("", "present")  # the form keeps what it can

@@ -89,17 +89,18 @@ def _choose(out: dict[str, Any], finding: str, choice: str, vocab: Vocabulary, l
         out.setdefault("findings", []).append(finding)
 
 
-def form_request(params: Iterable[tuple[str, str]], vocab: Vocabulary, findings: Iterable[str]) -> dict[str, Any]:
+def form_request(params: Iterable[tuple[str, str]], vocab: Vocabulary, findings: Iterable[str], *,
+                 lenient: bool = False) -> dict[str, Any]:
     """The request a sent form states.  Every finding the form asked
     (``findings``) and left not stated is unknown: said by
     ``unlisted_findings`` "unknown", or, before requests could say it,
-    listed in ``unknown_findings``."""
+    listed in ``unknown_findings``.  ``lenient`` as for request_from_query."""
     params = list(params)
-    out = request_from_query(params, vocab)
+    out = request_from_query(params, vocab, lenient=lenient)
     if SILENCE:
         out.setdefault("unlisted_findings", "unknown")
     else:
-        stated = {k[len(FINDING_CHOICE):] for k, v in params if k.startswith(FINDING_CHOICE) and v.strip()}
+        stated = {k[len(FINDING_CHOICE):] for k, v in params if k.startswith(FINDING_CHOICE) and v.strip() in _CHOICES}
         stated |= set(out.get("findings", ())) | set(out.get("unknown_findings", ()))
         unknown = [f for f in findings if f not in stated]
         if unknown:

@@ -121,12 +121,13 @@ class _Site:
             self._reads[key] = functools.reduce(operator.or_, parts)
         return self._reads[key]
 
-    def read_request(self, p: Policy, v: Version | None, params: list[tuple[str, str]], vocab: Any) -> dict[str, Any]:
+    def read_request(self, p: Policy, v: Version | None, params: list[tuple[str, str]], vocab: Any, *,
+                     lenient: bool = False) -> dict[str, Any]:
         """The request of a page's address, or of a sent form (its findings
         not stated read as unknown)."""
         if forms.is_form(params):
-            return forms.form_request(params, vocab, sorted(self.reads(p, v).findings))
-        return request_from_query(params, vocab)
+            return forms.form_request(params, vocab, sorted(self.reads(p, v).findings), lenient=lenient)
+        return request_from_query(params, vocab, lenient=lenient)
 
     def form_address(self, request: Request) -> str | None:
         """The address of the request a sent form states (None if it states none it can read)."""
@@ -179,7 +180,7 @@ class _Site:
         except CovkbError as err:
             out["error"] = err.message
             vocab = p.data(p.latest()).vocabulary
-            return p, request_from_query(qp.multi_items(), vocab, lenient=True), out
+            return p, self.read_request(p, None, qp.multi_items(), vocab, lenient=True), out
         out["vocab"] = vocab
         if req:
             resp = await self.ask("determine", {"policy": p.id, "engine": engine, "explain": True,
