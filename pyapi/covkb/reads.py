@@ -2,8 +2,9 @@
 depend on, worked out from its facts (never listed here).
 
 A vocabulary may be shared by several policies (kb/vocabularies/), so it
-declares more fields and findings than any one policy reads: Aetna's
-consecutive spontaneous abortions are no fact of Cigna's.  A version reads
+declares more fields and findings than any one policy reads: a count only
+another payer's definition reads is no field of this policy's.  A version
+reads
 
 * the facts its scope (scope/3) and its statements (requires/4,
   criterion/4) name;

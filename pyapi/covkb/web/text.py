@@ -3,13 +3,12 @@ extraction, and code that wraps between tokens.
 
 A version's source text (kb/policies/*/source/*.txt) is the policy as
 published, extracted from a PDF or a web page: it keeps markdown links with
-no target (``[Immune Globulin](#)``), markdown's escapes (``\\(CGH\\)``),
-emphasis, HTML list tags from a table cell, ``^{†}`` marks, autolinks, and
-table cells run together where the extraction lost the cell boundary (a
-label and its date: ``Effective Date2/15/2025``).  ``clean`` reads that
-markup as what it shows, the same for the text and for the quotes found in
-it, so every quote is still found where it stands; no word of the text is
-changed.
+no target (``[Title](#)``), markdown's escapes (``\\(``), emphasis, HTML
+list tags from a table cell, ``^{†}`` marks, autolinks, and table cells run
+together where the extraction lost the cell boundary (a label and the date
+after it: ``Date1/2/2025``).  ``clean`` reads that markup as what it
+shows, the same for the text and for the quotes found in it, so every quote
+is still found where it stands; no word of the text is changed.
 """
 
 from __future__ import annotations
