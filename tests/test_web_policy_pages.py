@@ -12,6 +12,7 @@ change no outcome unless asked.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -25,6 +26,7 @@ from hypothesis import given, settings, strategies as st
 
 from covkb import scenarios
 from covkb.policy import Policy, policy_folders
+from covkb.queries import load_queries
 from covkb.reads import reads
 from covkb.request import request_model
 from covkb.web import forms
@@ -420,3 +422,39 @@ def test_a_bad_form_is_a_one_line_error_on_the_page_never_a_traceback(client, ad
     error = re.search(r'<div class="error" role="alert">(.*?)</div>', r.text, re.S).group(1)
     assert why in error and "Traceback" not in r.text and "<script>" not in r.text
     assert Form(r.text).checked.get("finding.cone_biopsy") in ("", "present")  # the form keeps what it can
+
+
+# -- a silent record on the form: the same outcome as the API ---------------------------------
+
+def _form_of(request: dict, asked: list[str]) -> list[tuple[str, str]]:
+    """The form a person fills in to state this record: every finding the
+    form asks sent (not stated unless the record says), every value as text."""
+    choice = {f: "" for f in asked}
+    choice.update({f: "" for f in request.get("unknown_findings", ())})
+    choice.update({f: "present" for f in request.get("findings", ())})
+    choice.update({f: "absent" for f in request.get("absent_findings", ())})
+    params = []
+    for k, v in request.items():
+        if k in forms.FINDING_LISTS or k == "unlisted_findings":
+            continue
+        params.append((k, "yes" if v is True else "no" if v is False else " ".join(v) if isinstance(v, list) else str(v)))
+    return params + [(f"finding.{f}", c) for f, c in choice.items()]
+
+
+SILENT_QUERIES = [(p, q) for p in POLICIES for q in load_queries(p.queries_dir) if q.version is None]
+
+
+@pytest.mark.slow
+@needs_silence
+@pytest.mark.parametrize("policy,query", SILENT_QUERIES, ids=[f"{p.number}:{q.name}" for p, q in SILENT_QUERIES])
+def test_the_form_gives_a_silent_record_the_apis_outcome(client, policy, query) -> None:
+    """Each named query's record as it stands (no reading stated), sent
+    by the form and by the API: the same outcome, or both refuse it."""
+    silent = {k: v for k, v in query.request.items() if k != "unlisted_findings"}
+    api = client.post("/v1/determine", params={"policy": policy.id}, content=json.dumps(silent),
+                      headers={"content-type": "application/json"})
+    expected = api.json()["outcome"] if api.status_code == 200 else "refused"
+    r = client.get("/determine", params=[("policy", policy.number)]
+                   + _form_of(silent, sorted(policy_reads(policy).findings)))
+    got = re.search(r'data-outcome="(\w+)"', r.text)
+    assert (got.group(1) if r.status_code == 200 and got else "refused") == expected
