@@ -17,7 +17,6 @@ import httpx
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from covkb.limits import COMMON_FIELDS
 from covkb.policy import Policy, policy_folders
 from covkb.queries import load_queries
 from covkb.web.forms import answered, query_from_request, request_from_query
@@ -27,9 +26,6 @@ REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow  # a real server (and many pages): not in make test-fast
 POLICIES = [Policy(policy=f) for f in policy_folders()]
 CIGNA = next(p for p in POLICIES if p.number == "cigna-0284")
-# the closed reading (every finding a request does not list is absent), where requests can ask for it
-# (issue 21 item 2); before, it was what every request meant
-CLOSED = {"unlisted_findings": "absent"} if "unlisted_findings" in COMMON_FIELDS else {}
 QUERIES = [(p, q) for p in POLICIES for q in load_queries(p.queries_dir)
            if q.version is None or q.version in {v.id for v in p.versions}]
 
@@ -122,7 +118,7 @@ def test_every_quote_a_determine_page_links_is_marked_in_the_policy_view(client)
 
 
 @pytest.mark.parametrize("request_,fact,decides", [
-    ({"service": "transabdominal_cerclage", **CLOSED}, "recurrent_pregnancy_loss",
+    ({"service": "transabdominal_cerclage"}, "recurrent_pregnancy_loss",
      {"yes": "criteria_not_met", "no": "not_addressed"}),
     ({"cpt": "83520", "prior_pregnancy_losses": 2}, "analyte",
      {"inhibin_b_test": "not_medically_necessary", "placental_ppar_test": "not_medically_necessary",
@@ -130,7 +126,7 @@ def test_every_quote_a_determine_page_links_is_marked_in_the_policy_view(client)
     ({"cpt": "58578", "prior_pregnancy_losses": 2, "pregnant": True, "findings": ["cone_biopsy"]}, "service",
      {"transabdominal_cerclage": "medically_necessary"}),
     ({"service": "transabdominal_cerclage", "pregnant": True, "prior_pregnancy_losses": 2,
-      "unknown_findings": ["cone_biopsy"], **CLOSED}, "prior_cervical_trauma",
+      "unknown_findings": ["cone_biopsy"]}, "prior_cervical_trauma",
      {"yes": "medically_necessary", "no": "criteria_not_met"}),
 ], ids=["a count settles recurrent pregnancy loss", "the analyte says which test CPT 83520 reports",
         "naming the service says what CPT 58578 reports",

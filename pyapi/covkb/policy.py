@@ -20,7 +20,7 @@ from .errors import InvalidRequest, KnowledgeBaseError, VersionNotAvailable
 from .facts import Fact, Term, Value, atom, cycles, fact_text, kb_schema, read_facts
 from .hierarchy import Hierarchy
 from .installed import policy_folders
-from .limits import COMMON_FIELDS, parse_whole_number, parse_yes_no
+from .limits import parse_whole_number, parse_yes_no
 from .outcomes import Outcomes, read_outcomes
 from .paths import kb_dir, queries_dir
 
@@ -164,9 +164,7 @@ class VersionData:
             return {}
         vocab = self.vocabulary
         if fact in vocab.findings and fact not in vocab.patient_facts:
-            # absent: stated outright where a request can say so (absent_findings), else by not listing it
-            no = {"absent_findings": [fact]} if "absent_findings" in COMMON_FIELDS else {}
-            return {"findings": [fact]} if value == "yes" else no if value == "no" else None
+            return {"findings": [fact]} if value == "yes" else {} if value == "no" else None
         for f in sorted(vocab.fields.values(), key=lambda f: f.name):
             if f.fact == fact and value in f.values:
                 return {f.name: f.request_value(value)}

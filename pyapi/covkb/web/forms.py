@@ -1,11 +1,11 @@
 """A request as a page's query string, and back: the URL is the request.
 
 The parameter names are the request's own field names (``service``, ``cpt``,
-``date_of_service``, ``finding``, ``absent_finding`` and ``unknown_finding``
-repeated, ``unlisted_findings``, then every field and qualifier the policy
-declares), so a shared link reads like the request JSON.  Values stay
-strings and numbers: the engine worker validates the request against the
-vocabulary as it validates every other request.
+``date_of_service``, ``finding``, ``unknown_finding`` and ``absent_finding``
+repeated, ``unlisted_findings``, then every
+field and qualifier the policy declares), so a shared link reads like the
+request JSON.  Values stay strings and numbers: the engine worker validates
+the request against the vocabulary as it validates every other request.
 
 The form states each finding as one of three choices, present, absent or
 not stated (``finding.ID`` = ``present`` | ``absent`` | blank): present is
@@ -30,6 +30,8 @@ from ..policy import Vocabulary
 PAGE_PARAMS = ("policy", "version", "engine")
 _LISTS = {"finding": "findings", "unknown_finding": "unknown_findings", "absent_finding": "absent_findings"}
 _SHARED = ("date_of_service", "service", "cpt", "unlisted_findings")
+_CODES_SPLIT = re.compile(r"[\s,;]+")
+
 # The form's choice of one finding: finding.ID = present | absent (blank: not stated)
 FINDING_CHOICE = "finding."
 _CHOICES = {"present": "findings", "absent": "absent_findings"}
@@ -37,7 +39,6 @@ FINDING_LISTS = ("findings", "absent_findings", "unknown_findings")
 # Whether requests say how unlisted findings read (the request fields of issue 21 item 2); until they do, a
 # request lists the findings it does not know (unknown_findings) and every other unlisted finding is absent.
 SILENCE = "absent_findings" in COMMON_FIELDS
-_CODES_SPLIT = re.compile(r"[\s,;]+")
 
 
 def request_from_query(params: Iterable[tuple[str, str]], vocab: Vocabulary, *, lenient: bool = False) -> dict[str, Any]:
