@@ -451,6 +451,9 @@ def test_the_form_gives_a_silent_record_the_apis_outcome(client, policy, query) 
     """Each named query's record as it stands (no reading stated), sent
     by the form and by the API: the same outcome, or both refuse it."""
     silent = {k: v for k, v in query.request.items() if k != "unlisted_findings"}
+    stated = [f for k in forms.FINDING_LISTS for f in silent.get(k, ())]
+    if len(stated) != len(set(stated)):
+        pytest.skip("the record states a finding two ways: a form's choice states each finding one way")
     api = client.post("/v1/determine", params={"policy": policy.id}, content=json.dumps(silent),
                       headers={"content-type": "application/json"})
     expected = api.json()["outcome"] if api.status_code == 200 else "refused"
