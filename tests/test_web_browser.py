@@ -136,7 +136,7 @@ def test_a_diff_between_two_versions_opens_its_witness_on_both_sides(page) -> No
     assert "a=before-2024-04-15" in page.url
     shot(page, "revisions")
     change = page.locator("li.change:not(.kind-maybe_changed)").filter(has=page.locator("a.open-after")).first
-    title = change.locator("h3").inner_text()
+    title = change.get_attribute("data-change")  # the change by outcome ids (its heading says it in words)
     before_href = change.locator("a.open-before").get_attribute("href")
     change.locator("a.open-after").click()
     page.wait_for_selector(".outcome[data-outcome]")

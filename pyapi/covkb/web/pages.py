@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import json
+import operator
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -17,10 +19,12 @@ from fastapi.staticfiles import StaticFiles
 from ..errors import CovkbError
 from ..facts import atom
 from ..policy import Policy, Version
+from ..reads import Reads, reads
 from ..wording import Words
 from .. import letter
 from . import forms, views
 from .forms import answered, request_from_query
+from .text import code_html
 
 HERE = Path(__file__).parent
 MAX_DRAFT = 256 * 1024  # bytes of an uploaded draft, and of its proposed wording
@@ -34,8 +38,10 @@ def _templates() -> Any:
     import jinja2
 
     # auto_reload off: a running server keeps the templates it started with, matching its code
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, auto_reload=False,
-                              trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, auto_reload=False,
+                             trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    env.filters["code"] = code_html  # code wraps between tokens
+    return env
 
 
 def _problem(resp: Response) -> str:
@@ -81,6 +87,7 @@ class _Site:
         self.drafting = asyncio.Lock()
         self.policies = sorted(installed, key=lambda p: p.id)
         self.queries: dict[str, list[Any]] = {}
+        self._reads: dict[tuple[str, str | None], Reads] = {}
 
     def find(self, ref: str) -> Policy:
         p = self.lookup(ref)
@@ -105,6 +112,35 @@ class _Site:
             return p.version_in_force(dt.date.fromisoformat(on) if on else self.today())[0].id
         except (CovkbError, ValueError, TypeError):
             return None
+
+    def reads(self, p: Policy, version: Version | None) -> Reads:
+        """What the form asks: what the version reads, or, deciding by the
+        date of service, what any version of the policy reads."""
+        key = (p.id, version.id if version else None)
+        if key not in self._reads:
+            parts = [reads(p.data(v)) for v in ([version] if version else p.versions)]
+            self._reads[key] = functools.reduce(operator.or_, parts)
+        return self._reads[key]
+
+    def read_request(self, p: Policy, v: Version | None, params: list[tuple[str, str]], vocab: Any, *,
+                     lenient: bool = False) -> dict[str, Any]:
+        """The request of a page's address, or of a sent form (its findings
+        not stated read as unknown)."""
+        if forms.is_form(params):
+            return forms.form_request(params, vocab, sorted(self.reads(p, v).findings), lenient=lenient)
+        return request_from_query(params, vocab, lenient=lenient)
+
+    def form_address(self, request: Request) -> str | None:
+        """The address of the request a sent form states (None if it states none it can read)."""
+        qp = request.query_params
+        try:
+            p = self.find(qp.get("policy") or self.default.id)
+            v = self.version_of(p, qp.get("version"))
+            req = self.read_request(p, v, qp.multi_items(), p.data(v or p.latest()).vocabulary)
+        except (CovkbError, _NoPolicy):
+            return None
+        engine = qp.get("engine") if qp.get("engine") in ENGINES else None
+        return self.determine_href(p, req, v.id if v else None, engine)
 
     def page(self, name: str, p: Policy, **ctx: Any) -> HTMLResponse:
         ctx.setdefault("outcomes", p.data(p.latest()).vocabulary.outcomes)
@@ -147,11 +183,11 @@ class _Site:
         try:
             v = self.version_of(p, out["version"])
             vocab = p.data(v or p.latest()).vocabulary
-            req = request_from_query(qp.multi_items(), vocab)
+            req = self.read_request(p, v, qp.multi_items(), vocab)
         except CovkbError as err:
             out["error"] = err.message
             vocab = p.data(p.latest()).vocabulary
-            return p, request_from_query(qp.multi_items(), vocab, lenient=True), out
+            return p, self.read_request(p, None, qp.multi_items(), vocab, lenient=True), out
         out["vocab"] = vocab
         if req:
             resp = await self.ask("determine", {"policy": p.id, "engine": engine, "explain": True,
@@ -166,14 +202,20 @@ class _Site:
     def witness_links(self, p: Policy, report: dict[str, Any], a: str, b: str | None) -> dict[str, Any]:
         """Each change's witness opened in Determine on both sides (a draft's
         side cannot be: the service decides by version ids only), and its
-        first region's answers and citations on each side."""
+        first region's answers and citations on each side; what it affects
+        in words."""
+        services = p.data(p.latest()).vocabulary.services
         for c in report["changes"]:
+            c["affects"] = [services.get(s, s) for s in c["services"]] + [f"CPT {code}" for code in c["codes"]]
             first = report["regions"][c["regions"][0]] if c.get("regions") else {}
             c["sides"] = [(report["from"], first.get("before") or {}, first.get("citations_before") or []),
                           (report["to"], first.get("after") or {}, first.get("citations_after") or [])]
             w = c.get("witness") or {}
             c["open_before"] = self.determine_href(p, w, a) if w else None
             c["open_after"] = self.determine_href(p, w, b) if w and b else None
+            # a change that changes no outcome (what may be decided changed, the outcome did not): shown on request
+            c["same_outcome"] = all((report["regions"][i].get("before") or {}).get("outcome") ==
+                                    (report["regions"][i].get("after") or {}).get("outcome") for i in c.get("regions", ()))
         return report
 
     def check_links(self, p: Policy, res: dict[str, Any], ref: str | None) -> dict[str, Any]:
@@ -214,6 +256,10 @@ def _determine_pages(app: FastAPI, site: _Site) -> None:
     async def determine_page(request: Request) -> Response:
         qp = request.query_params
         blank = [k for k, v in qp.multi_items() if not v.strip()] + (["engine"] if qp.get("engine") == "prolog" else [])
+        if forms.is_form(qp.multi_items()) and "hx-request" not in request.headers:
+            address = site.form_address(request)  # a sent form: answer at the address of its request
+            if address is not None:
+                return RedirectResponse(address, status_code=303)
         if blank and "hx-request" not in request.headers:  # a form sends its empty fields: answer at the short address
             kept = [(k, v) for k, v in qp.multi_items() if v.strip() and not (k == "engine" and v == "prolog")]
             return RedirectResponse(f"/determine?{urlencode(kept)}", status_code=303)
@@ -270,6 +316,24 @@ def _determine_pages(app: FastAPI, site: _Site) -> None:
                                                              media_type="text/plain")
 
 
+def _form_parts(site: _Site, p: Policy, req: dict[str, Any], version: str | None, vocab: Any) -> dict[str, Any]:
+    """What the form asks: the services, qualifiers, fields and findings the
+    policy reads (``covkb.reads``), and whatever else the request states."""
+    try:
+        r = site.reads(p, site.version_of(p, version))
+    except CovkbError:
+        r = site.reads(p, None)
+    stated = set(req) | {req.get("service")} | {f for k in forms.FINDING_LISTS for f in req.get(k, ())}
+    return {"services": sorted(((k, v) for k, v in vocab.services.items() if k in r.services or k in stated),
+                               key=lambda kv: kv[1].lower()),
+            "qualifiers": [(q, label, _qualifier_values(p, q, vocab.qualifier_values.get(q, ())))
+                           for q, label in sorted(vocab.qualifiers.items()) if q in r.qualifiers or q in stated],
+            "fields": sorted((f for f in vocab.fields.values() if f.name in r.fields or f.name in stated),
+                             key=lambda f: f.name),
+            "findings": sorted(((k, v) for k, v in vocab.findings.items() if k in r.findings or k in stated),
+                               key=lambda kv: kv[1].lower())}
+
+
 def _determine_context(site: _Site, request: Request, p: Policy, req: dict[str, Any],
                        out: dict[str, Any]) -> dict[str, Any]:
     """The Determine page's template context: the form, and the answer with
@@ -278,13 +342,9 @@ def _determine_context(site: _Site, request: Request, p: Policy, req: dict[str, 
     det = out["det"]
     ctx: dict[str, Any] = {"req": req, "error": out["error"], "det": det, "engine": out["engine"],
                            "version": out["version"], "engines": ENGINES, "versions": p.versions,
-                           "services": sorted(vocab.services.items(), key=lambda kv: kv[1].lower()),
-                           "codes": sorted(vocab.codes.items()),
-                           "qualifiers": [(q, label, _qualifier_values(p, q, vocab.qualifier_values.get(q, ())))
-                                          for q, label in sorted(vocab.qualifiers.items())],
-                           "outcomes": vocab.outcomes,
-                           "fields": sorted(vocab.fields.values(), key=lambda f: f.name),
-                           "findings": sorted(vocab.findings.items(), key=lambda kv: kv[1].lower()),
+                           **_form_parts(site, p, req, out["version"], vocab),
+                           "codes": sorted(vocab.codes.items()), "outcomes": vocab.outcomes,
+                           "finding_choice": forms.finding_choice, "silence": forms.SILENCE,
                            "nav_query": "?" + request.url.query if request.url.query else f"?policy={p.number}"}
     if det is not None:
         data = p.data(p.version(det["version"]))
@@ -365,7 +425,7 @@ def _revision_pages(app: FastAPI, site: _Site) -> None:
         body = await draft.read(MAX_DRAFT + 1)
         text = await wording.read(MAX_DRAFT + 1) if wording is not None and wording.filename else b""
         ctx: dict[str, Any] = {"a": None, "b": None, "versions": p.versions, "error": None, "report": None,
-                               "checks": [], "draft": name}
+                               "checks": [], "draft": name, "show_all": False}
         if len(body) > MAX_DRAFT or len(text) > MAX_DRAFT:
             ctx["error"] = f"a draft and its wording are at most {MAX_DRAFT // 1024} KiB each"
             return site.page("revisions", p, status=413, **ctx)
@@ -390,7 +450,7 @@ def _revision_pages(app: FastAPI, site: _Site) -> None:
         a = qp.get("a") or (ids[-2] if len(ids) > 1 else ids[-1])
         b = qp.get("b") or ids[-1]
         ctx: dict[str, Any] = {"a": a, "b": b, "versions": p.versions, "error": None, "report": None, "checks": [],
-                               "draft": None}
+                               "draft": None, "show_all": qp.get("all") == "1"}
         try:
             site.version_of(p, a)
             site.version_of(p, b)

@@ -21,6 +21,7 @@ from ..facts import Fact, Term, atom
 from ..outcomes import Outcomes
 from ..policy import VersionData, normalise_quote
 from ..wording import Words
+from .text import clean
 
 QuoteHref = Callable[[str, "str | None"], str]  # (quote, the statement it is read in) → its place
 
@@ -264,7 +265,7 @@ def literate(data: VersionData, text: str, outcome_label: Callable[[str], str]) 
     all its facts, stands beside the paragraph of its own words, as does
     every other fact quoting the text; interpretations join the note of the
     fact they are about."""
-    text = text.replace("**", "")
+    text = clean(text)  # the text as it reads, without its extraction's markup (quotes are cleaned alike)
     groups, readings, interpreted = _note_groups(data, outcome_label)
     notes, spans, own_words, unplaced = _place_quotes(text, groups, readings, interpreted)
     paragraphs, elsewhere = _paragraphs(data, text, notes, spans, own_words)
@@ -333,7 +334,7 @@ def _place_quotes(text: str, groups: list[_Group], readings: dict[str, list[Fact
     """Where each note's quotes stand in the text: the notes, the passages
     quoted, each note's own words (where it stands), the anchors not found."""
     def find(q: str, after: int) -> tuple[int, int] | None:
-        words = normalise_quote(q).split(" ")
+        words = normalise_quote(clean(q)).split(" ")
         if words == [""]:
             return None
         rx = re.compile(r"\s+".join(map(re.escape, words)))
