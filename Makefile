@@ -35,7 +35,7 @@ chromium:
 	  echo "installing Chromium (chromium) with apt"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
-# curl and jq for the README's service examples (tests/test_readme_curl.py runs them), only where missing.
+# curl and jq for the README's service examples (tests/test_readme_examples.py runs them), only where missing.
 curl:
 	@command -v curl >/dev/null 2>&1 && command -v jq >/dev/null 2>&1 || { \
 	  echo "installing curl and jq with apt"; \
