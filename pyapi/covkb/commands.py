@@ -17,10 +17,12 @@ from typing import Any, Optional
 
 import typer
 
-from .console import POLICY_HELP, EngineName, Format, PictureFormat, _Exit, _fail, _kb, _policy, _UserFiles, echo
+from .console import EngineName, Format, PictureFormat, _Exit, _fail, _kb, _policy, _UserFiles, echo, policy_help
 from .determine_command import OPTIONS, Option, _render, run_determine
 from .errors import CovkbError, InvalidRequest
 from .service.http_protocol import HTTP_LIMITS
+
+POLICY_HELP = policy_help()  # read from kb/ once, for every command's --policy
 
 app = typer.Typer(
     add_completion=False,
@@ -44,7 +46,7 @@ def _option_parameter(o: Option) -> inspect.Parameter:
     annotation: Any = list[str] if o.repeatable else o.choices or Optional[str]
     default = list(o.default) if o.repeatable else o.default
     return inspect.Parameter(o.dest, inspect.Parameter.KEYWORD_ONLY, annotation=annotation,
-                             default=typer.Option(default, *o.flags, help=o.help))
+                             default=typer.Option(default, *o.flags, help=o.help() if callable(o.help) else o.help))
 
 
 # its parameters are determine_command.OPTIONS, the declaration covkb.cli's plain reading is made from too
