@@ -20,6 +20,7 @@ are ``covkb.limits.check_untrusted``'s.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -45,7 +46,9 @@ class Refusal(Exception):
 def check_id(value: str, kind: str, known: Iterable[str] | None) -> str:
     """An id as a request writes it, known to the vocabulary when known is given."""
     if not ID_RE.match(value):
-        raise Refusal("malformed_id", f"{value!r} is not a {kind} id (ids are lower_snake_case)")
+        # cone-biopsy, Cone Biopsy: the id it is likely written for
+        near = _closest(re.sub(r"[\s-]+", "_", value.strip().lower()), sorted(known)) if known is not None else ""
+        raise Refusal("malformed_id", f"{value!r} is not a {kind} id{near or ' (ids are lower_snake_case)'}")
     if known is not None and value not in known:
         raise Refusal("unknown_id", f"unknown {kind} {value!r}{_closest(value, sorted(known))}")
     return value
