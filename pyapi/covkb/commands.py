@@ -28,8 +28,26 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},  # every command's, as its parent's
     help="Explainable, self-checking coverage determinations for medical coverage policies.",
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            echo(f"covkb {version('covkb')}")
+        except PackageNotFoundError:
+            echo("covkb (not installed as a package)")
+        raise typer.Exit()
+
+
+@app.callback()
+def _covkb(_version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
+                                         help="Print covkb's version and exit.")) -> None:
+    pass
 
 
 def determine(ctx: typer.Context, **options: Any) -> None:
@@ -573,15 +591,51 @@ def serve(
         raise typer.Exit(code)
 
 
+def _determine_help(args: list[str]) -> None:
+    """For `covkb determine --help`: the request fields of the policy it
+    would ask (--policy's, else the default), as options in a panel of
+    their own, made from that policy's request language
+    (determine_command.policy_flags: the flags the command reads)."""
+    from .determine_command import policy_flags
+
+    ref = next((a.partition("=")[2] for a in args if a.startswith("--policy=")), None) or \
+        next((args[i + 1] for i, a in enumerate(args[:-1]) if a == "--policy"), None)
+    try:
+        p = _policy(ref)
+        flags = policy_flags(p.data(p.latest()).vocabulary)
+    except CovkbError:
+        return  # the help without them; determine itself says what is wrong with --policy
+    panel = f"Request fields of {p.number} (covkb vocab --policy {p.number} lists the ids)"
+    params = [*determine.__signature__.parameters.values()] + [
+        inspect.Parameter(f"field_{i}", inspect.Parameter.KEYWORD_ONLY, annotation=Optional[str],
+                          default=typer.Option(None, *f.flags, metavar=f.value, help=f.help, rich_help_panel=panel))
+        for i, f in enumerate(flags)]
+
+    def shown(ctx: typer.Context, **options: Any) -> None:  # only its help is read
+        determine(ctx, **{k: v for k, v in options.items() if not k.startswith("field_")})
+
+    shown.__name__, shown.__doc__ = determine.__name__, determine.__doc__
+    shown.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    shown.__annotations__ = {q.name: q.annotation for q in params}
+    for info in app.registered_commands:
+        if info.callback is determine:
+            info.callback = shown
+
+
 def run_app() -> None:
     """The typer app on sys.argv; its own exits and usage errors become _Exit."""
+    args = sys.argv[1:]
+    if args[:1] == ["determine"] and ("--help" in args or "-h" in args):
+        _determine_help(args)
     try:
-        code = app(standalone_mode=False)
+        code = app(standalone_mode=False, prog_name="covkb")
     except typer.Exit as e:
         raise _Exit(e.exit_code) from None
     except typer.Abort:
         raise _Exit(130) from None
     except typer.TyperException as exc:  # usage errors: unknown option, bad value
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `covkb` alone: the help is printed, nothing failed
+            raise _Exit(0) from None
         message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
         echo(f"covkb: error: {message}", err=True)
         raise _Exit(2) from None

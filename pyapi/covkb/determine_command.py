@@ -69,22 +69,23 @@ def policy_flags(vocabulary: Any) -> tuple[FieldFlag, ...]:
     """The flags of a policy's request language (its declared fields, then
     its qualifiers), as ``covkb determine --help`` lists them."""
     out = []
-    for f in sorted(vocabulary.fields.values(), key=lambda f: f.name):
-        flags = tuple(_flag(n) for n in (f.name, f.alias) if n)
+    for f in sorted(vocabulary.fields.values(), key=lambda f: f.alias or f.name):
+        flag = _flag(f.alias or f.name)  # the short name shown; the other in the help
+        also = f" (also {_flag(f.name)})" if f.alias else ""
         if f.kind == "boolean":
-            out.append(FieldFlag((*flags, _flag("not_" + f.name)), "[yes|no|unknown]",
-                                 f"{f.label}: {flags[0]} (yes), --not-{flags[0][2:]} (no), or {flags[0]} yes|no|unknown "
-                                 "(not given: unknown)."))
+            out.append(FieldFlag((flag,), "[yes|no|unknown]",
+                                 f"{f.label}: {flag} (yes), --not-{flag[2:]} (no), or {flag} yes|no|unknown "
+                                 f"(not given: unknown){also}."))
         elif f.kind == "choice":
-            out.append(FieldFlag(flags, "|".join(f.values), f"{f.label}."))
+            out.append(FieldFlag((flag,), "|".join(f.values), f"{f.label}{also}."))
         elif f.numeric:
             lo, hi = f.range
             unit = f" {f.unit}" if f.unit else ""
-            out.append(FieldFlag(flags, "N", f"{f.label}: a whole number{unit}, {lo} to {hi}."))
+            out.append(FieldFlag((flag,), "N", f"{f.label}: a whole number{unit}, {lo} to {hi}{also}."))
         elif f.kind == "code_list":
-            out.append(FieldFlag(flags, "CODE", f"{f.label}: {f.code_system or 'a'} code; repeatable."))
+            out.append(FieldFlag((flag,), "CODE", f"{f.label}: one {f.code_system or ''} code, repeatable{also}."))
         else:
-            out.append(FieldFlag(flags, "VALUE", f"{f.label}."))
+            out.append(FieldFlag((flag,), "VALUE", f"{f.label}{also}."))
     for q, label in sorted(vocabulary.qualifiers.items()):
         out.append(FieldFlag((_flag(q),), "|".join(vocabulary.qualifier_values.get(q, ())) or "ID", f"{label}."))
     return tuple(out)
