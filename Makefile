@@ -50,10 +50,12 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m compileall -q pyapi >/dev/null
 	@touch $@
 
-# every named query of every installed policy
+# every named query of every installed policy, the default policy first, then a one-screen summary
 run: setup
-	@for p in $$($(BIN)/python -c 'from covkb.policy import policy_folders; print(*(p.name for p in policy_folders()))'); do \
+	@for p in $$($(BIN)/python -c 'from covkb.policy import Policy, policy_folders; d = Policy().folder; \
+	    print(*sorted((p.name for p in policy_folders()), key=lambda n: n != d.name))'); do \
 	  $(BIN)/covkb query --all --policy $$p || exit 1; done
+	@$(BIN)/covkb query --summary
 
 # the HTTP API and CDS Hooks on 127.0.0.1:8000 (PORT=..., WORKERS=...) until Ctrl-C
 PORT ?= 8000

@@ -148,6 +148,8 @@ def query(
     name: Optional[str] = typer.Argument(None, help="Query name (a file stem in queries/)."),
     all_: bool = typer.Option(False, "--all", help="Run every named query."),
     list_: bool = typer.Option(False, "--list", help="List the named queries."),
+    summary: bool = typer.Option(False, "--summary", help="Run every named query of every installed policy "
+                                 "(the default one first) and print only how they came out: one screen."),
     policy: Optional[str] = typer.Option(None, "--policy", help=POLICY_HELP),
     engine: EngineName = typer.Option(EngineName.prolog, help="Reasoning engine."),
     fmt: Format = typer.Option(Format.text, "--format", "-f"),
@@ -155,6 +157,9 @@ def query(
     """Run a named example query of the policy and check its expected outcome."""
     from .queries import load_queries, load_query
 
+    if summary:
+        _query_summary(engine)
+        return
     try:
         folder = _policy(policy).queries_dir
         if list_:
@@ -188,6 +193,47 @@ def query(
     if len(queries) > 1 and fmt != Format.json:
         typer.echo(f"\n{len(queries) - failures} of {len(queries)} queries as expected")
     if failures:
+        raise _Exit(1)
+
+
+def _query_summary(engine: EngineName) -> None:
+    """`covkb query --summary`: per policy, how many named queries came out
+    as expected and with which outcome; each failure by name (exit 1)."""
+    from collections import Counter
+
+    from .installed import policy_folders
+    from .policy import Policy
+    from .queries import load_queries
+
+    try:
+        default = Policy().folder
+        folders = sorted(policy_folders(), key=lambda f: f.resolve() != default)
+    except CovkbError as err:
+        _fail(err, Format.text)
+    failed, counts = [], {}
+    for folder in folders:
+        p = _policy(str(folder))
+        kb = _kb(engine, str(folder))
+        counts[p.number] = mine = Counter()
+        for q in load_queries(p.queries_dir):
+            try:
+                result = kb.determine(q.request, version=q.version_ref()).to_dict(explanation=False)
+            except CovkbError as err:
+                result = {"error": err.to_dict()}
+            mine[result.get("outcome") or f"error: {result['error']['code']}"] += 1
+            problems = q.check(result)
+            if problems:
+                failed.append(f"{p.number}: {q.name}: " + "; ".join(problems))
+    every = sum(counts.values(), Counter())
+    total = sum(every.values())
+    rows = [("outcome", *counts, "all")] + [(k, *(str(c[k]) for c in counts.values()), str(n))
+                                            for k, n in sorted(every.items(), key=lambda kn: (kn[0].startswith("error"), -kn[1]))]
+    rows.append(("named queries", *(str(sum(c.values())) for c in counts.values()), str(total)))
+    echo(f"\nnamed queries: {total - len(failed)} of {total} as expected")
+    for r in rows:
+        echo(f"  {r[0]:<36}" + "".join(f"{x:>12}" for x in r[1:]))
+    echo("failures: " + ("none" if not failed else f"{len(failed)}\n  " + "\n  ".join(failed)))
+    if failed:
         raise _Exit(1)
 
 
