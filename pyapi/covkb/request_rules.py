@@ -46,7 +46,7 @@ class Refusal(Exception):
 def check_id(value: str, kind: str, known: Iterable[str] | None) -> str:
     """An id as a request writes it, known to the vocabulary when known is given."""
     if not ID_RE.match(value):
-        # cone-biopsy, Cone Biopsy: the id it is likely written for
+        # an id written with dashes, spaces or capitals: the one it likely means
         near = _closest(re.sub(r"[\s-]+", "_", value.strip().lower()), sorted(known)) if known is not None else ""
         raise Refusal("malformed_id", f"{value!r} is not a {kind} id{near or ' (ids are lower_snake_case)'}")
     if known is not None and value not in known:
