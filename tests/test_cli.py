@@ -177,20 +177,23 @@ def test_a_boolean_field_takes_yes_no_or_unknown(args: list[str], answer: str) -
     assert answer in (r.stdout.splitlines()[:1] or [""])[0] or answer in r.stderr, r.stdout[:300] + r.stderr
 
 
-# Did you mean: ids written with dashes or capitals, and misspelt flags (determine's own and the policy's).
+# Did you mean: ids written with dashes or capitals, and misspelt flags (determine's own and the policy's);
+# the other commands: click's own suggestions, in one line too.
 SUGGESTIONS = [
-    (["--cpt", "59325", "--finding", "cone-biopsy"], "did you mean 'cone_biopsy'"),
-    (["--cpt", "59325", "--finding", "Cone Biopsy"], "did you mean 'cone_biopsy'"),
-    (["--service", "nk-cell-test"], "did you mean 'nk_cell_test'"),
-    (["--cpt", "59325", "--findng", "cone_biopsy"], "unknown option --findng (did you mean '--finding'?)"),
-    (["--cpt", "59325", "--losess", "3"], "unknown option --losess (did you mean '--losses'?)"),
-    (["--cpt", "59325", "--pregnnt"], "unknown option --pregnnt (did you mean '--pregnant'?)"),
+    (["determine", "--cpt", "59325", "--finding", "cone-biopsy"], "did you mean 'cone_biopsy'"),
+    (["determine", "--cpt", "59325", "--finding", "Cone Biopsy"], "did you mean 'cone_biopsy'"),
+    (["determine", "--service", "nk-cell-test"], "did you mean 'nk_cell_test'"),
+    (["determine", "--cpt", "59325", "--findng", "cone_biopsy"], "unknown option --findng (did you mean '--finding'?)"),
+    (["determine", "--cpt", "59325", "--losess", "3"], "unknown option --losess (did you mean '--losses'?)"),
+    (["determine", "--cpt", "59325", "--pregnnt"], "unknown option --pregnnt (did you mean '--pregnant'?)"),
+    (["vocab", "--fromat", "json"], "No such option: --fromat (Possible options: --draft, --format)"),
+    (["determnie"], "No such command 'determnie'. Did you mean 'determine'?"),
 ]
 
 
 @pytest.mark.parametrize("args,message", SUGGESTIONS, ids=[m for _, m in SUGGESTIONS])
 def test_a_near_miss_gets_a_suggestion_in_one_line(args: list[str], message: str) -> None:
-    r = covkb("determine", *args)
+    r = covkb(*args)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and message in r.stderr, r.stderr
 
 
