@@ -17,12 +17,10 @@ from typing import Any, Optional
 
 import typer
 
-from .console import EngineName, Format, PictureFormat, _Exit, _fail, _kb, _policy, _UserFiles, echo, policy_help
+from .console import POLICY_HELP, EngineName, Format, PictureFormat, _Exit, _fail, _kb, _policy, _UserFiles, echo, policy_help
 from .determine_command import OPTIONS, Option, _render, run_determine
 from .errors import CovkbError, InvalidRequest
 from .service.http_protocol import HTTP_LIMITS
-
-POLICY_HELP = policy_help()  # read from kb/ once, for every command's --policy
 
 app = typer.Typer(
     add_completion=False,
@@ -64,7 +62,7 @@ def _option_parameter(o: Option) -> inspect.Parameter:
     annotation: Any = list[str] if o.repeatable else o.choices or Optional[str]
     default = list(o.default) if o.repeatable else o.default
     return inspect.Parameter(o.dest, inspect.Parameter.KEYWORD_ONLY, annotation=annotation,
-                             default=typer.Option(default, *o.flags, help=o.help() if callable(o.help) else o.help))
+                             default=typer.Option(default, *o.flags, help=o.help))
 
 
 # its parameters are determine_command.OPTIONS, the declaration covkb.cli's plain reading is made from too
@@ -668,13 +666,29 @@ def _determine_help(args: list[str]) -> None:
             info.callback = shown
 
 
+def _policy_help(command: Any) -> None:
+    """Every --policy's help names the installed policies and the default
+    one: read from kb/ only when a help is shown."""
+    text, commands = policy_help(), [command]
+    while commands:
+        c = commands.pop()
+        for param in c.params:
+            if param.name == "policy" and getattr(param, "help", None) == POLICY_HELP:
+                param.help = text
+        commands.extend(getattr(c, "commands", {}).values())
+
+
 def run_app() -> None:
     """The typer app on sys.argv; its own exits and usage errors become _Exit."""
     args = sys.argv[1:]
-    if args[:1] == ["determine"] and ("--help" in args or "-h" in args):
+    helping = "--help" in args or "-h" in args
+    if args[:1] == ["determine"] and helping:
         _determine_help(args)
+    command = typer.main.get_command(app)
+    if helping:
+        _policy_help(command)
     try:
-        code = app(standalone_mode=False, prog_name="covkb")
+        code = command(standalone_mode=False, prog_name="covkb")
     except typer.Exit as e:
         raise _Exit(e.exit_code) from None
     except typer.Abort:

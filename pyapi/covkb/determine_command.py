@@ -9,9 +9,9 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Callable
+from typing import Any
 
-from .console import AnyFormat, EngineName, PictureFormat, _fail, _kb, _UserFiles, echo, policy_help
+from .console import POLICY_HELP, AnyFormat, EngineName, PictureFormat, _fail, _kb, _UserFiles, echo
 from .errors import CovkbError, InvalidRequest
 
 
@@ -19,12 +19,12 @@ from .errors import CovkbError, InvalidRequest
 class Option:
     """One of determine's own options: the run_determine parameter it sets,
     its flags (the first its long name; a short one takes a value too), its
-    help (or what makes it, when it is read from kb/: only --help reads it), its value when not given, and whether it may be repeated (a list)
+    help, its value when not given, and whether it may be repeated (a list)
     or names one of an Enum's values."""
 
     dest: str
     flags: tuple[str, ...]
-    help: str | Callable[[], str]
+    help: str
     default: Any = None
     repeatable: bool = False
     choices: type[Enum] | None = None
@@ -38,7 +38,7 @@ OPTIONS = (
     Option("unknown_finding", ("--unknown-finding",), "Finding whose presence is unknown; repeatable.", default=(),
            repeatable=True),
     Option("date", ("--date",), "Date of service YYYY-MM-DD (default: today)."),
-    Option("policy", ("--policy",), policy_help),
+    Option("policy", ("--policy",), POLICY_HELP),
     Option("version", ("--version", "--draft"),
            "Decide by this version id or draft file (.toml or .pl), not the one in force."),
     Option("engine", ("--engine",), "Reasoning engine.", default=EngineName.prolog, choices=EngineName),
