@@ -244,3 +244,24 @@ def test_serve_says_where_it_listens_once_ready() -> None:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
     assert re.fullmatch(rf"covkb serve: listening on http://127\.0\.0\.1:{port} \(1 process, inline\)\n", line), line
+
+
+def _every_policy_vocabulary() -> list:
+    from covkb.installed import policy_folders
+    from covkb.policy import Policy
+
+    folders = [*policy_folders(), Path(__file__).parent / "policies" / "example_pap"]
+    return [pytest.param(Policy(policy=f), id=f.name) for f in folders]
+
+
+@pytest.mark.parametrize("policy", _every_policy_vocabulary())
+def test_every_flag_determine_help_lists_is_one_determine_reads(policy) -> None:
+    """The help's flags (policy_flags) and the reader (_policy_fields) come from the same request language."""
+    from covkb.determine_command import _policy_fields, policy_flags
+
+    vocabulary = policy.data(policy.latest()).vocabulary
+    flags = policy_flags(vocabulary)
+    assert len(flags) == len(vocabulary.fields) + len(vocabulary.qualifiers)
+    for f in flags:
+        value = {"N": "1", "[yes|no|unknown]": "yes", "CODE": "X"}.get(f.value, f.value.split("|")[0])
+        assert len(_policy_fields([f.flags[0], value], vocabulary)) == 1, f
