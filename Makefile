@@ -1,5 +1,5 @@
 # covkb — two commands on a fresh Debian/Ubuntu machine with Python 3.11+:
-#   make run    set up, then run every named query with its explanation
+#   make run    set up, then run every named query with its explanation, then a one-screen summary
 #   make test   set up, then run the test suite (all but the exhaustive engine sweep: make test-exhaustive)
 SHELL := /bin/bash
 PYTHON ?= python3
