@@ -138,6 +138,7 @@ HELPFUL = [
     (["determine", "--policy", "aetna-0348", "--help"], 0, ["Request fields of aetna-0348", "--losses", "--pregnant"]),
     (["vocab", "--help"], 0, ["aetna-0348, cigna-0284 are installed (default: cigna-0284)"]),
     (["draft", "-h"], 0, ["Usage: covkb draft"]),
+    (["draft"], 0, ["Usage: covkb draft"]),  # a group alone: its help, no error line
 ]
 
 

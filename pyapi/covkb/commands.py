@@ -165,7 +165,7 @@ def query(
                 typer.echo(f"{q.name}\n    {q.title}")
             return
         if not all_ and not name:
-            raise InvalidRequest("name a query, or use --all or --list")
+            raise InvalidRequest("name a query, or use --all, --list or --summary")
         queries = load_queries(folder) if all_ else [load_query(name or "", folder)]
         kb = _kb(engine, policy)
     except CovkbError as err:
