@@ -44,6 +44,8 @@ REPO = Path(__file__).resolve().parents[1]
 DOCS = ("README.md", "docs/determinations.md", "docs/analysts.md", "docs/drafts.md", "docs/batch.md")
 UPDATE = os.environ.get("COVKB_README_UPDATE") == "1"
 RUNNABLE = ("console", "sh", "shell", "bash", "python", "pycon")
+# the programs an example may run besides covkb, each as it shows in a command (make setup installs them)
+TOOLS = {"jq": re.compile(r"(^|\|)\s*jq\s"), "curl": re.compile(r"(^|\|)\s*curl\s"), "dot": re.compile(r"--format svg")}
 MARK = re.compile(r"<!-- example: (not run: .+|file \S+|with a server) -->")
 
 
@@ -142,9 +144,6 @@ def scratch(tmp_path_factory: pytest.TempPathFactory):
 def server(scratch):
     from service_server import Server
 
-    for tool in ("curl", "jq"):
-        if shutil.which(tool) is None:
-            pytest.fail(f"{tool} is missing (make setup installs it)")
     s = Server(workers=2, today=None, pyapi=scratch[0] / "pyapi")  # as `make serve` runs: today's date
     yield s
     s.stop()
@@ -208,6 +207,9 @@ def test_an_example_prints_what_the_page_shows(block: Block, scratch, request: p
         _check(updates, (block.doc, out.start, out.end), out.text.splitlines(), got, f"{block.doc}:{block.start} (exit {run.returncode})")
         return
     for cmd, shown, first, end in commands(block):
+        missing = [tool for tool, used in TOOLS.items() if used.search(cmd) and shutil.which(tool) is None]
+        if missing:
+            pytest.fail(f"{', '.join(missing)} missing (make setup installs them)")
         line = cmd.replace("localhost:8000", f"127.0.0.1:{port}") if port else cmd
         run = subprocess.run(["bash", "-o", "pipefail", "-c", line], cwd=root, env=env, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True, timeout=120)
