@@ -35,7 +35,7 @@ import re
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -64,6 +64,8 @@ class Block:
 
 
 def blocks(doc: str) -> list[Block]:
+    """A page's fenced blocks, each with the marker on the line before it; a
+    python block with the text block right after it as its output."""
     lines = (REPO / doc).read_text(encoding="utf-8").splitlines()
     out: list[Block] = []
     i = 0
@@ -81,7 +83,7 @@ def blocks(doc: str) -> list[Block]:
     for b in out:
         if joined and b.lang == "text" and joined[-1].lang == "python" and \
                 not any(s.strip() for s in lines[joined[-1].end + 1:b.start - 1]):
-            joined[-1] = Block(**{**joined[-1].__dict__, "output": b})
+            joined[-1] = replace(joined[-1], output=b)
             continue
         joined.append(b)
     return joined
