@@ -195,43 +195,26 @@ def query(
 
 
 def _query_summary(engine: EngineName) -> None:
-    """`covkb query --summary`: per policy, how many named queries came out
-    as expected and with which outcome; each failure by name (exit 1)."""
-    from collections import Counter
-
-    from .installed import policy_folders
-    from .policy import Policy
-    from .queries import load_queries
+    """`covkb query --summary`: a table of outcomes by policy, then each failure by name (exit 1)."""
+    from .queries import summarize
 
     try:
-        default = Policy().folder
-        folders = sorted(policy_folders(), key=lambda f: f.resolve() != default)
+        s = summarize(engine.value)
     except CovkbError as err:
         _fail(err, Format.text)
-    failed, counts = [], {}
-    for folder in folders:
-        p = _policy(str(folder))
-        kb = _kb(engine, str(folder))
-        counts[p.number] = mine = Counter()
-        for q in load_queries(p.queries_dir):
-            try:
-                result = kb.determine(q.request, version=q.version_ref()).to_dict(explanation=False)
-            except CovkbError as err:
-                result = {"error": err.to_dict()}
-            mine[result.get("outcome") or f"error: {result['error']['code']}"] += 1
-            problems = q.check(result)
-            if problems:
-                failed.append(f"{p.number}: {q.name}: " + "; ".join(problems))
-    every = sum(counts.values(), Counter())
-    total = sum(every.values())
-    rows = [("outcome", *counts, "all")] + [(k, *(str(c[k]) for c in counts.values()), str(n))
-                                            for k, n in sorted(every.items(), key=lambda kn: (kn[0].startswith("error"), -kn[1]))]
-    rows.append(("named queries", *(str(sum(c.values())) for c in counts.values()), str(total)))
-    echo(f"\nnamed queries: {total - len(failed)} of {total} as expected")
+    every: dict[str, int] = {}
+    for c in s.counts.values():
+        for k, n in c.items():
+            every[k] = every.get(k, 0) + n
+    rows = [("outcome", *s.counts, "all")]
+    rows += [(k, *(str(c.get(k, 0)) for c in s.counts.values()), str(n))
+             for k, n in sorted(every.items(), key=lambda kn: (kn[0].startswith("error"), -kn[1]))]
+    rows.append(("named queries", *(str(sum(c.values())) for c in s.counts.values()), str(s.total)))
+    echo(f"\nnamed queries: {s.total - len(s.failures)} of {s.total} as expected")
     for r in rows:
         echo(f"  {r[0]:<36}" + "".join(f"{x:>12}" for x in r[1:]))
-    echo("failures: " + ("none" if not failed else f"{len(failed)}\n  " + "\n  ".join(failed)))
-    if failed:
+    echo("failures: " + ("none" if not s.failures else f"{len(s.failures)}\n  " + "\n  ".join(s.failures)))
+    if s.failures:
         raise _Exit(1)
 
 
