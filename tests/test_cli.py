@@ -184,6 +184,7 @@ SUGGESTIONS = [
     (["determine", "--cpt", "59325", "--finding", "cone-biopsy"], "did you mean 'cone_biopsy'"),
     (["determine", "--cpt", "59325", "--finding", "Cone Biopsy"], "did you mean 'cone_biopsy'"),
     (["determine", "--service", "nk-cell-test"], "did you mean 'nk_cell_test'"),
+    (["determine", "--cpt", "83520", "--analyte", "inhibin-b"], "did you mean 'inhibin_b'"),
     (["determine", "--cpt", "59325", "--findng", "cone_biopsy"], "unknown option --findng (did you mean '--finding'?)"),
     (["determine", "--cpt", "59325", "--losess", "3"], "unknown option --losess (did you mean '--losses'?)"),
     (["determine", "--cpt", "59325", "--pregnnt"], "unknown option --pregnnt (did you mean '--pregnant'?)"),
