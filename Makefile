@@ -1,5 +1,5 @@
 # covkb — two commands on a fresh Debian/Ubuntu machine with Python 3.11+:
-#   make run    set up, then run every named query with its explanation
+#   make run    set up, then run every named query with its explanation, then a one-screen summary
 #   make test   set up, then run the test suite (all but the exhaustive engine sweep: make test-exhaustive)
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -35,7 +35,7 @@ chromium:
 	  echo "installing Chromium (chromium) with apt"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
-# curl and jq for the README's service examples (tests/test_readme_curl.py runs them), only where missing.
+# curl and jq for the README's service examples (tests/test_readme_examples.py runs them), only where missing.
 curl:
 	@command -v curl >/dev/null 2>&1 && command -v jq >/dev/null 2>&1 || { \
 	  echo "installing curl and jq with apt"; \
@@ -50,10 +50,12 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m compileall -q pyapi >/dev/null
 	@touch $@
 
-# every named query of every installed policy
+# every named query of every installed policy, the default policy first, then a one-screen summary
 run: setup
-	@for p in $$($(BIN)/python -c 'from covkb.policy import policy_folders; print(*(p.name for p in policy_folders()))'); do \
+	@for p in $$($(BIN)/python -c 'from covkb.policy import Policy, policy_folders; d = Policy().folder; \
+	    print(*sorted((p.name for p in policy_folders()), key=lambda n: n != d.name))'); do \
 	  $(BIN)/covkb query --all --policy $$p || exit 1; done
+	@$(BIN)/covkb query --summary
 
 # the HTTP API and CDS Hooks on 127.0.0.1:8000 (PORT=..., WORKERS=...) until Ctrl-C
 PORT ?= 8000

@@ -7,6 +7,7 @@ json the error is a JSON object on stdout.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -123,3 +124,148 @@ def test_query_runs_a_named_query_and_reports_it_as_expected() -> None:
 def test_unknown_query_name_suggests_the_closest() -> None:
     r = covkb("query", "nk_cell_test_is_not_coverd")
     assert r.returncode == 2 and "did you mean 'nk_cell_test_is_not_covered'" in r.stderr
+
+
+# The command line that helps (issue 21 item 7): each case a command line, its exit status, and what
+# its stdout must hold and stderr must not.
+HELPFUL = [
+    (["-h"], 0, ["Usage: covkb", "determine"]),
+    (["--help"], 0, ["Usage: covkb", "determine"]),
+    (["--version"], 0, ["covkb 0."]),
+    ([], 0, ["Usage: covkb", "determine"]),  # covkb alone: its help, no error line
+    (["determine", "--help"], 0,
+     ["Request fields of cigna-0284", "--losses", "--pregnant", "--diagnosis", "--analyte", "--substance",
+      "inhibin_b", "yes|no|unknown", "default: cigna-0284"]),
+    (["determine", "-h"], 0, ["Request fields of cigna-0284", "--losses"]),
+    (["determine", "--policy", "aetna-0348", "--help"], 0, ["Request fields of aetna-0348", "--losses", "--pregnant"]),
+    (["vocab", "--help"], 0, ["aetna-0348, cigna-0284 are installed (default: cigna-0284)"]),
+    (["draft", "-h"], 0, ["Usage: covkb draft"]),
+    (["draft"], 0, ["Usage: covkb draft"]),  # a group alone: its help, no error line
+]
+
+
+@pytest.mark.parametrize("args,status,shown", HELPFUL, ids=[" ".join(a) or "(nothing)" for a, _, _ in HELPFUL])
+def test_help_and_version_answer_without_an_error_line(args: list[str], status: int, shown: list[str]) -> None:
+    r = subprocess.run([*COVKB, *args], capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"})
+    assert r.returncode == status, r.stderr
+    assert "error" not in r.stderr
+    missing = [s for s in shown if s not in r.stdout]
+    assert not missing, r.stdout
+
+
+def test_determine_help_lists_only_the_chosen_policys_fields() -> None:
+    r = covkb("determine", "--policy", "aetna-0348", "--help")
+    assert "--analyte" not in r.stdout and "--substance" not in r.stdout
+
+
+# A policy's boolean field as yes, no or unknown: each line with the outcome it gives (CPT 59325 is "during
+# pregnancy": stating yes or unknown agrees with the code, no contradicts it).
+BOOLEANS = [
+    (["--pregnant", "yes"], "medically_necessary"),
+    (["--pregnant=yes"], "medically_necessary"),
+    (["--pregnant", "YES"], "medically_necessary"),
+    (["--pregnant"], "medically_necessary"),
+    (["--pregnant", "unknown"], "medically_necessary"),
+    (["--pregnant", "no"], "the request contradicts itself"),
+    (["--not-pregnant"], "the request contradicts itself"),
+    (["--pregnant", "maybe"], "'maybe' is not yes, no or unknown (write --pregnant, --not-pregnant or --pregnant unknown)"),
+    (["--not-pregnant=yes"], "--not-pregnant takes no value"),
+]
+
+
+@pytest.mark.parametrize("args,answer", BOOLEANS, ids=[" ".join(a) for a, _ in BOOLEANS])
+def test_a_boolean_field_takes_yes_no_or_unknown(args: list[str], answer: str) -> None:
+    r = covkb("determine", "--cpt", "59325", "--losses", "3", "--finding", "cone_biopsy", "--date", "2025-06-01", *args)
+    assert answer in (r.stdout.splitlines()[:1] or [""])[0] or answer in r.stderr, r.stdout[:300] + r.stderr
+
+
+# Did you mean: ids written with dashes or capitals, and misspelt flags (determine's own and the policy's);
+# the other commands: click's own suggestions, in one line too.
+SUGGESTIONS = [
+    (["determine", "--cpt", "59325", "--finding", "cone-biopsy"], "did you mean 'cone_biopsy'"),
+    (["determine", "--cpt", "59325", "--finding", "Cone Biopsy"], "did you mean 'cone_biopsy'"),
+    (["determine", "--service", "nk-cell-test"], "did you mean 'nk_cell_test'"),
+    (["determine", "--cpt", "83520", "--analyte", "inhibin-b"], "did you mean 'inhibin_b'"),
+    (["determine", "--cpt", "59325", "--findng", "cone_biopsy"], "unknown option --findng (did you mean '--finding'?)"),
+    (["determine", "--cpt", "59325", "--losess", "3"], "unknown option --losess (did you mean '--losses'?)"),
+    (["determine", "--cpt", "59325", "--pregnnt"], "unknown option --pregnnt (did you mean '--pregnant'?)"),
+    (["vocab", "--fromat", "json"], "No such option: --fromat (Possible options: --draft, --format)"),
+    (["determnie"], "No such command 'determnie'. Did you mean 'determine'?"),
+]
+
+
+@pytest.mark.parametrize("args,message", SUGGESTIONS, ids=[m for _, m in SUGGESTIONS])
+def test_a_near_miss_gets_a_suggestion_in_one_line(args: list[str], message: str) -> None:
+    r = covkb(*args)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and message in r.stderr, r.stderr
+
+
+def test_query_summary_fits_one_screen_and_counts_every_named_query() -> None:
+    r = covkb("query", "--summary")
+    assert r.returncode == 0, r.stdout + r.stderr
+    lines = r.stdout.strip().splitlines()
+    assert len(lines) <= 24 and lines[-1] == "failures: none"
+    assert lines[0].startswith("named queries: ") and "as expected" in lines[0]
+    head = lines[1].split()
+    assert head[:3] == ["outcome", "cigna-0284", "aetna-0348"]  # the default policy first
+    total = next(line for line in lines if line.strip().startswith("named queries "))
+    assert lines[0].split()[4] == total.split()[-1]  # "named queries: N of TOTAL as expected"
+
+
+def test_make_run_opens_with_the_default_policy_and_ends_with_the_summary() -> None:
+    make = (Path(__file__).parents[1] / "Makefile").read_text()
+    run = make[make.index("\nrun: setup"):make.index("\n\n", make.index("\nrun: setup"))]
+    assert run.rstrip().endswith("covkb query --summary") and "n != d.name" in run
+
+
+def test_a_draft_quote_not_in_the_source_names_the_closest_passage(tmp_path: Path) -> None:
+    draft = tmp_path / "near.toml"
+    draft.write_text('revision_of = "2025-02-15"\ntitle = "t"\n[[finding]]\nid = "cervical_length_under_25_mm"\n'
+                     'label = "Cervical length under 25 mm"\n[[change]]\nstatement = "antenatal_transabdominal_cerclage"\n'
+                     '[[change.criterion]]\nfinding = "cervical_length_under_25_mm"\n'
+                     'quote = "cervical length less than 25 mm before 24 weeks gestation"\n')
+    r = covkb("draft", "check", str(draft))
+    assert r.returncode == 1
+    assert ('the closest passage of the source text is "cervical length (less than 25 mm) before 24 weeks gestation"'
+            in r.stdout), r.stdout
+
+
+@pytest.mark.slow
+def test_serve_says_where_it_listens_once_ready() -> None:
+    import re
+    import signal
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([*COVKB, "serve", "--port", str(port), "--workers", "1"], stderr=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, text=True)
+    try:
+        line = proc.stderr.readline()  # blocks until the server says it is ready (or exits)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    assert re.fullmatch(rf"covkb serve: listening on http://127\.0\.0\.1:{port} \(1 process, inline\)\n", line), line
+
+
+def _every_policy_vocabulary() -> list:
+    from covkb.installed import policy_folders
+    from covkb.policy import Policy
+
+    folders = [*policy_folders(), Path(__file__).parent / "policies" / "example_pap"]
+    return [pytest.param(Policy(policy=f), id=f.name) for f in folders]
+
+
+@pytest.mark.parametrize("policy", _every_policy_vocabulary())
+def test_every_flag_determine_help_lists_is_one_determine_reads(policy) -> None:
+    """The help's flags (policy_flags) and the reader (_policy_fields) come from the same request language."""
+    from covkb.determine_command import _policy_fields, policy_flags
+
+    vocabulary = policy.data(policy.latest()).vocabulary
+    flags = policy_flags(vocabulary)
+    assert len(flags) == len(vocabulary.fields) + len(vocabulary.qualifiers)
+    for f in flags:
+        value = {"N": "1", "[yes|no|unknown]": "yes", "CODE": "X"}.get(f.value, f.value.split("|")[0])
+        assert len(_policy_fields([f.flags[0], value], vocabulary)) == 1, f

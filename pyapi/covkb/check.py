@@ -230,7 +230,7 @@ def _check_citations(data: VersionData, add) -> None:
         if data.quote_position(quote) < 0:
             subject = atom(f.args[0]) if isinstance(f.args[0], Term) and not f.args[0].args else None
             add(Finding("citation", "error",
-                        f"{f.name} quote is not in the version's source text: \"{quote[:70]}\"",
+                        f"{f.name} quote is not in the version's source text: \"{quote[:70]}\"{_closest_passage(data, quote)}",
                         (subject,) if subject in data.vocabulary.statements else ()))
 
 
@@ -255,6 +255,20 @@ def _check_templates(data: VersionData, add) -> None:
     for o in sorted(set(v.statements.values()) | {"insufficient_information", "not_addressed"}):
         if o not in v.outcome_readings:
             note(f"outcome {o} has no outcome_reads/2")
+
+
+def _closest_passage(data: VersionData, quote: str) -> str:
+    """A hint for a quote the source does not hold: the passage of the source
+    (as many words as the quote) that reads most like it, and where a draft's
+    own proposed wording goes."""
+    import difflib
+
+    words = data.normalised_source.split(" ")
+    n = max(1, len(normalise_quote(quote).split(" ")))
+    windows = [" ".join(words[i:i + n]) for i in range(max(1, len(words) - n + 1))]
+    near = difflib.get_close_matches(normalise_quote(quote), windows, n=1, cutoff=0.5)
+    closest = f"; the closest passage of the source text is \"{near[0][:120]}\"" if near else ""
+    return f"{closest} (quote the source verbatim, or give new text as the draft's wording, docs/drafts.md)"
 
 
 def _check_vocabulary(data: VersionData, add) -> None:

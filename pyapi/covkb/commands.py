@@ -17,7 +17,7 @@ from typing import Any, Optional
 
 import typer
 
-from .console import POLICY_HELP, EngineName, Format, PictureFormat, _Exit, _fail, _kb, _policy, _UserFiles, echo
+from .console import POLICY_HELP, EngineName, Format, PictureFormat, _Exit, _fail, _kb, _policy, _UserFiles, echo, policy_help
 from .determine_command import OPTIONS, Option, _render, run_determine
 from .errors import CovkbError, InvalidRequest
 from .service.http_protocol import HTTP_LIMITS
@@ -26,8 +26,26 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},  # every command's, as its parent's
     help="Explainable, self-checking coverage determinations for medical coverage policies.",
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            echo(f"covkb {version('covkb')}")
+        except PackageNotFoundError:
+            echo("covkb (not installed as a package)")
+        raise typer.Exit()
+
+
+@app.callback()
+def _covkb(_version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
+                                         help="Print covkb's version and exit.")) -> None:
+    pass
 
 
 def determine(ctx: typer.Context, **options: Any) -> None:
@@ -128,6 +146,8 @@ def query(
     name: Optional[str] = typer.Argument(None, help="Query name (a file stem in queries/)."),
     all_: bool = typer.Option(False, "--all", help="Run every named query."),
     list_: bool = typer.Option(False, "--list", help="List the named queries."),
+    summary: bool = typer.Option(False, "--summary", help="Run every named query of every installed policy "
+                                 "(the default one first) and print only how they came out: one screen."),
     policy: Optional[str] = typer.Option(None, "--policy", help=POLICY_HELP),
     engine: EngineName = typer.Option(EngineName.prolog, help="Reasoning engine."),
     fmt: Format = typer.Option(Format.text, "--format", "-f"),
@@ -135,6 +155,9 @@ def query(
     """Run a named example query of the policy and check its expected outcome."""
     from .queries import load_queries, load_query
 
+    if summary:
+        _query_summary(engine)
+        return
     try:
         folder = _policy(policy).queries_dir
         if list_:
@@ -142,7 +165,7 @@ def query(
                 typer.echo(f"{q.name}\n    {q.title}")
             return
         if not all_ and not name:
-            raise InvalidRequest("name a query, or use --all or --list")
+            raise InvalidRequest("name a query, or use --all, --list or --summary")
         queries = load_queries(folder) if all_ else [load_query(name or "", folder)]
         kb = _kb(engine, policy)
     except CovkbError as err:
@@ -168,6 +191,30 @@ def query(
     if len(queries) > 1 and fmt != Format.json:
         typer.echo(f"\n{len(queries) - failures} of {len(queries)} queries as expected")
     if failures:
+        raise _Exit(1)
+
+
+def _query_summary(engine: EngineName) -> None:
+    """`covkb query --summary`: a table of outcomes by policy, then each failure by name (exit 1)."""
+    from .queries import summarize
+
+    try:
+        s = summarize(engine.value)
+    except CovkbError as err:
+        _fail(err, Format.text)
+    every: dict[str, int] = {}
+    for c in s.counts.values():
+        for k, n in c.items():
+            every[k] = every.get(k, 0) + n
+    rows = [("outcome", *s.counts, "all")]
+    rows += [(k, *(str(c.get(k, 0)) for c in s.counts.values()), str(n))
+             for k, n in sorted(every.items(), key=lambda kn: (kn[0].startswith("error"), -kn[1]))]
+    rows.append(("named queries", *(str(sum(c.values())) for c in s.counts.values()), str(s.total)))
+    echo(f"\nnamed queries: {s.total - len(s.failures)} of {s.total} as expected")
+    for r in rows:
+        echo(f"  {r[0]:<36}" + "".join(f"{x:>12}" for x in r[1:]))
+    echo("failures: " + ("none" if not s.failures else f"{len(s.failures)}\n  " + "\n  ".join(s.failures)))
+    if s.failures:
         raise _Exit(1)
 
 
@@ -571,15 +618,67 @@ def serve(
         raise typer.Exit(code)
 
 
+def _determine_help(args: list[str]) -> None:
+    """For `covkb determine --help`: the request fields of the policy it
+    would ask (--policy's, else the default), as options in a panel of
+    their own, made from that policy's request language
+    (determine_command.policy_flags: the flags the command reads)."""
+    from .determine_command import policy_flags
+
+    ref = next((a.partition("=")[2] for a in args if a.startswith("--policy=")), None) or \
+        next((args[i + 1] for i, a in enumerate(args[:-1]) if a == "--policy"), None)
+    try:
+        p = _policy(ref)
+        flags = policy_flags(p.data(p.latest()).vocabulary)
+    except CovkbError:
+        return  # the help without them; determine itself says what is wrong with --policy
+    panel = f"Request fields of {p.number} (covkb vocab --policy {p.number} lists the ids)"
+    params = [*determine.__signature__.parameters.values()] + [
+        inspect.Parameter(f"field_{i}", inspect.Parameter.KEYWORD_ONLY, annotation=Optional[str],
+                          default=typer.Option(None, *f.flags, metavar=f.value, help=f.help, rich_help_panel=panel))
+        for i, f in enumerate(flags)]
+
+    def shown(ctx: typer.Context, **options: Any) -> None:  # only its help is read
+        determine(ctx, **{k: v for k, v in options.items() if not k.startswith("field_")})
+
+    shown.__name__, shown.__doc__ = determine.__name__, determine.__doc__
+    shown.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    shown.__annotations__ = {q.name: q.annotation for q in params}
+    for info in app.registered_commands:
+        if info.callback is determine:
+            info.callback = shown
+
+
+def _policy_help(command: Any) -> None:
+    """Every --policy's help names the installed policies and the default
+    one: read from kb/ only when a help is shown."""
+    text, commands = policy_help(), [command]
+    while commands:
+        c = commands.pop()
+        for param in c.params:
+            if param.name == "policy" and getattr(param, "help", None) == POLICY_HELP:
+                param.help = text
+        commands.extend(getattr(c, "commands", {}).values())
+
+
 def run_app() -> None:
     """The typer app on sys.argv; its own exits and usage errors become _Exit."""
+    args = sys.argv[1:]
+    helping = "--help" in args or "-h" in args
+    if args[:1] == ["determine"] and helping:
+        _determine_help(args)
+    command = typer.main.get_command(app)
+    if helping:
+        _policy_help(command)
     try:
-        code = app(standalone_mode=False)
+        code = command(standalone_mode=False, prog_name="covkb")
     except typer.Exit as e:
         raise _Exit(e.exit_code) from None
     except typer.Abort:
         raise _Exit(130) from None
     except typer.TyperException as exc:  # usage errors: unknown option, bad value
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `covkb` alone: the help is printed, nothing failed
+            raise _Exit(0) from None
         message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
         echo(f"covkb: error: {message}", err=True)
         raise _Exit(2) from None

@@ -15,7 +15,23 @@ from typing import Any
 
 from .errors import CovkbError, InvalidRequest
 
-POLICY_HELP = "Policy id, number or folder (default: the only one installed; `covkb policies` lists them)."
+POLICY_HELP = "Policy id, number or folder (`covkb policies` lists them)."
+
+
+def policy_help() -> str:
+    """--policy's help: the installed policies, and the one a request answers to when it names none."""
+    try:
+        from .installed import policy_folders
+        from .policy import Policy
+
+        names = [Policy(policy=folder).number for folder in policy_folders()]
+        default = Policy().number
+    except CovkbError:
+        return POLICY_HELP
+    if len(names) == 1:
+        return f"Policy id, number or folder (default: {default}, the only one installed)."
+    return (f"Policy id, number or folder: {', '.join(names)} are installed (default: {default}); "
+            "`covkb policies` lists them.")
 
 
 class Format(str, Enum):

@@ -67,10 +67,55 @@ OPTIONS = (
 )
 
 
+@dataclass(frozen=True)
+class FieldFlag:
+    """One of a policy's own request fields (or qualifiers) as determine's
+    command line takes it (``_policy_fields`` reads these flags): its flags,
+    the value it takes, and its help, in the policy's words."""
+
+    flags: tuple[str, ...]
+    value: str
+    help: str
+
+
+UNKNOWN = "unknown"  # a boolean's third value on the command line: the request does not say
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def policy_flags(vocabulary: Any) -> tuple[FieldFlag, ...]:
+    """The flags of a policy's request language (its declared fields, then
+    its qualifiers), as ``covkb determine --help`` lists them."""
+    out = []
+    for f in sorted(vocabulary.fields.values(), key=lambda f: f.alias or f.name):
+        flag = _flag(f.alias or f.name)  # the short name shown; the other in the help
+        also = f" (also {_flag(f.name)})" if f.alias else ""
+        if f.kind == "boolean":
+            out.append(FieldFlag((flag,), "[yes|no|unknown]",
+                                 f"{f.label}: {flag} (yes), --not-{flag[2:]} (no), or {flag} yes|no|unknown "
+                                 f"(not given: unknown){also}."))
+        elif f.kind == "choice":
+            out.append(FieldFlag((flag,), "|".join(f.values), f"{f.label}{also}."))
+        elif f.numeric:
+            lo, hi = f.range
+            unit = f" {f.unit}" if f.unit else ""
+            out.append(FieldFlag((flag,), "N", f"{f.label}: a whole number{unit}, {lo} to {hi}{also}."))
+        elif f.kind == "code_list":
+            out.append(FieldFlag((flag,), "CODE", f"{f.label}: one {f.code_system or ''} code, repeatable{also}."))
+        else:
+            out.append(FieldFlag((flag,), "VALUE", f"{f.label}{also}."))
+    for q, label in sorted(vocabulary.qualifiers.items()):
+        out.append(FieldFlag((_flag(q),), "|".join(vocabulary.qualifier_values.get(q, ())) or "ID", f"{label}."))
+    return tuple(out)
+
+
 def _policy_fields(args: list[str], vocabulary: Any) -> dict[str, Any]:
     """A policy's own request fields given as options (``--FIELD VALUE``,
-    ``--FIELD=VALUE``, ``--BOOLEAN``/``--not-BOOLEAN``, a code list's field
-    repeated), read against the fields the policy declares; values stay data."""
+    ``--FIELD=VALUE``, ``--BOOLEAN [yes|no|unknown]``/``--not-BOOLEAN``, a
+    code list's field repeated), read against the fields the policy declares;
+    values stay data.  A boolean given as unknown is None: not stated."""
     from .limits import _closest
 
     fields = {f.name: f for f in vocabulary.fields.values()}
@@ -93,11 +138,26 @@ def _policy_fields(args: list[str], vocabulary: Any) -> dict[str, Any]:
         negated = key.startswith("not_") and names.get(key[4:]) in fields and fields[names[key[4:]]].kind == "boolean"
         name = names.get(key[4:] if negated else key)
         if name is None:
-            choices = sorted({n.replace("_", "-") for n in names})
-            raise InvalidRequest(f"unknown option --{opt}{_closest(opt, choices)}; `covkb vocab` lists the request fields")
+            known = sorted({n.replace("_", "-") for n in names} | {o.flags[0][2:] for o in OPTIONS})
+            near = _closest(opt, known).replace(" (did you mean '", " (did you mean '--")
+            raise InvalidRequest(f"unknown option --{opt}{near}; `covkb determine --help` lists the options")
         f = fields.get(name)
-        if f is not None and f.kind == "boolean" and not eq:
-            out[name] = not negated
+        if f is not None and f.kind == "boolean":
+            if negated:
+                if eq:
+                    raise InvalidRequest(f"--{opt} takes no value; write --{opt[4:]} no")
+                out[name] = False
+                continue
+            if not eq:
+                if i >= len(args) or args[i].startswith("--"):
+                    out[name] = True
+                    continue
+                value, i = args[i], i + 1
+            word = value.strip().lower()
+            if word not in ("yes", "no", "true", "false", UNKNOWN):
+                raise InvalidRequest(f"--{opt}: {value[:60]!r} is not yes, no or unknown "
+                                     f"(write --{opt}, --not-{opt} or --{opt} unknown)")
+            out[name] = None if word == UNKNOWN else f.parse_text(word, f"--{opt}")
             continue
         if not eq:
             if i >= len(args):
@@ -155,7 +215,11 @@ def run_determine(*, request: str | None, service: str | None, cpt: str | None, 
     try:
         data: dict[str, Any] = _read_request(request) if request else {}
         kb = _kb(engine, policy)
-        data.update(_policy_fields(extra, kb.vocabulary))
+        for name, value in _policy_fields(extra, kb.vocabulary).items():
+            if value is None:  # --BOOLEAN unknown: the request does not say
+                data.pop(name, None)
+            else:
+                data[name] = value
         flags = {"service": service, "cpt": cpt, "date_of_service": date}
         data.update({k: v for k, v in flags.items() if v is not None})
         for key, values in (("findings", finding), ("unknown_findings", unknown_finding),

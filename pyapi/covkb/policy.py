@@ -429,18 +429,26 @@ def _refuse_cycles(v: Version, facts: tuple[Fact, ...]) -> None:
             raise KnowledgeBaseError(f"{v.id}: the {what} form a cycle: {' -> '.join(found[0])}", code="kb_cycle")
 
 
+def default_policy(root: Path) -> str | Path | None:
+    """The policy a request answers to when it names none: the only one
+    installed (its folder), else the one kb/policies/default.pl names; None
+    when neither says."""
+    installed = policy_folders(root)
+    if len(installed) == 1:
+        return installed[0]
+    default = root.resolve() / "policies" / "default.pl"
+    chosen = [f.args[0] for f in read_facts([default]) if f.name == "default_policy"] if default.is_file() else []
+    return chosen[0] if chosen else None
+
+
 def _policy_folder(policy: str | Path | None, root: Path) -> Path:
-    """A policy given by id, number or folder path; the only one installed by default."""
+    """A policy given by id, number or folder path; by default, default_policy's."""
     installed = policy_folders(root)
     if policy is None:
-        if len(installed) == 1:
-            return installed[0]
-        default = root.resolve() / "policies" / "default.pl"
-        chosen = [f.args[0] for f in read_facts([default]) if f.name == "default_policy"] if default.is_file() else []
-        if not chosen:
+        policy = default_policy(root)
+        if policy is None:
             names = ", ".join(p.name for p in installed) or "none"
             raise InvalidRequest(f"choose a policy (--policy): installed are {names}")
-        policy = chosen[0]
     if isinstance(policy, Path) or "/" in str(policy):
         folder = Path(policy)
         if not (folder / "policy.pl").is_file():

@@ -78,3 +78,44 @@ def load_query(name: str, folder: Path | None = None) -> NamedQuery:
 def _load(path: Path) -> NamedQuery:
     d = json.loads(path.read_text(encoding="utf-8"))
     return NamedQuery(path.stem, d["title"], d["request"], d["expect"], d["why"], path, d.get("version"))
+
+
+@dataclass(frozen=True)
+class QuerySummary:
+    """How every named query of every installed policy came out: per policy
+    (the default one first), the count of each outcome (an error as
+    ``error: CODE``); and each query not as expected, with its problems."""
+
+    counts: dict[str, dict[str, int]]
+    failures: tuple[str, ...]
+
+    @property
+    def total(self) -> int:
+        return sum(sum(c.values()) for c in self.counts.values())
+
+
+def summarize(engine: str = "prolog") -> QuerySummary:
+    """Run every named query of every installed policy (``covkb query --summary``, the end of ``make run``)."""
+    from collections import Counter
+
+    from .errors import CovkbError
+    from .installed import policy_folders
+    from .kb import KnowledgeBase
+    from .policy import Policy
+
+    default = Policy().folder
+    counts: dict[str, dict[str, int]] = {}
+    failures = []
+    for folder in sorted(policy_folders(), key=lambda f: f.resolve() != default):
+        with KnowledgeBase(engine=engine, policy=folder) as kb:
+            counts[kb.policy.number] = mine = Counter()
+            for q in load_queries(kb.policy.queries_dir):
+                try:
+                    result = kb.determine(q.request, version=q.version_ref()).to_dict(explanation=False)
+                except CovkbError as err:
+                    result = {"error": err.to_dict()}
+                mine[result.get("outcome") or f"error: {result['error']['code']}"] += 1
+                problems = q.check(result)
+                if problems:
+                    failures.append(f"{kb.policy.number}: {q.name}: " + "; ".join(problems))
+    return QuerySummary({p: dict(c) for p, c in counts.items()}, tuple(failures))

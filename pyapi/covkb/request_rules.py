@@ -20,6 +20,7 @@ are ``covkb.limits.check_untrusted``'s.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -43,10 +44,14 @@ class Refusal(Exception):
         self.code, self.message = code, message
 
 
-def check_id(value: str, kind: str, known: Iterable[str] | None) -> str:
-    """An id as a request writes it, known to the vocabulary when known is given."""
+def check_id(value: str, kind: str, known: Iterable[str] | None, near_to: Iterable[str] = ()) -> str:
+    """An id as a request writes it, known to the vocabulary when known is
+    given; a malformed one is told the id (of known, else of near_to) it likely means."""
     if not ID_RE.match(value):
-        raise Refusal("malformed_id", f"{value!r} is not a {kind} id (ids are lower_snake_case)")
+        # an id written with dashes, spaces or capitals: the one it likely means
+        near = _closest(re.sub(r"[\s-]+", "_", value.strip().lower()), sorted(known if known is not None else near_to))
+        article = "an" if kind[:1] in "aeiou" else "a"
+        raise Refusal("malformed_id", f"{value!r} is not {article} {kind} id{near or ' (ids are lower_snake_case)'}")
     if known is not None and value not in known:
         raise Refusal("unknown_id", f"unknown {kind} {value!r}{_closest(value, sorted(known))}")
     return value
@@ -172,7 +177,7 @@ def field_type(f: RequestField) -> tuple[Any, Any]:
 def qualifier_rule(q: str) -> Rule:
     # any id: a value no code names is allowed (the code then reports another service)
     def qualifier(v: Any, vocabulary: Vocabulary) -> str | None:
-        return None if v is None else check_id(_text(v), q, None)
+        return None if v is None else check_id(_text(v), q, None, vocabulary.qualifier_values.get(q, ()))
     return qualifier
 
 

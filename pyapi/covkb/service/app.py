@@ -64,6 +64,7 @@ class Settings:
     cache_bytes: int = 64 << 20           # ... and their bytes at most
     fhir_servers: tuple[str, ...] = ()    # FHIR servers a CDS call may have covkb read missing prefetch from
     public_url: Optional[str] = None      # the base of links covkb writes (never the Host header)
+    ready_line: str = ""                  # printed to stderr once serving (covkb serve, pool mode)
     # the HTTP limits (http_protocol.HTTP_LIMITS says what each is)
     body_timeout: float = float(HTTP_LIMITS["body_timeout"][0])
     max_head_bytes: int = int(HTTP_LIMITS["max_head_bytes"][0])
@@ -203,6 +204,8 @@ def create_app(settings: Settings | None = None, engines: Any = None) -> FastAPI
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await pool.start()
+        if settings.ready_line:
+            print(settings.ready_line, file=sys.stderr, flush=True)
         yield
         await pool.close()
 
@@ -727,6 +730,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, settings: Settings | None =
         from .http_rules import origin
 
         settings.public_url = origin(host, port)
+    settings.ready_line = f"covkb serve: listening on http://{host}:{port} (pool of {settings.workers} engine worker{'s' if settings.workers != 1 else ''})"
     app = create_app(settings)
     uvicorn.run(app, host=host, port=port, log_level=log_level, http=http_protocol(settings.limits()),
                 **settings.uvicorn_options())

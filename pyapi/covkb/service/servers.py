@@ -152,9 +152,8 @@ def supervise(host: str, port: int, settings: Any, log_level: str = "warning") -
     for i in range(n):
         procs.append(spawn(i))
         born.append(time.monotonic())
-    if log_level in ("info", "debug", "trace"):  # as uvicorn says where it runs (port 0: the one chosen)
-        bound_host, bound_port = listen.getsockname()[:2]
-        print(f"covkb serve: {n} server process{'es' if n != 1 else ''} on http://{bound_host}:{bound_port} (inline)", file=sys.stderr)
+    bound_host, bound_port = listen.getsockname()[:2]  # port 0: the one chosen
+    ready = f"covkb serve: listening on http://{bound_host}:{bound_port} ({n} process{'es' if n != 1 else ''}, inline)"
     served = [False] * n   # its current process has served
     status = 0
     while not stopping:
@@ -181,6 +180,9 @@ def supervise(host: str, port: int, settings: Any, log_level: str = "warning") -
                 p.kill()
             elif not r.ready and not served[i] and now - born[i] > START_TIMEOUT:
                 p.kill()
+        if ready and all(served):  # once, when every process serves: where to send requests
+            print(ready, file=sys.stderr, flush=True)
+            ready = ""
     # every server process answers what it has accepted, then exits; a second signal cuts that short
     for p in procs:
         if p.poll() is None:
