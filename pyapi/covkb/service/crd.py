@@ -35,8 +35,7 @@ import re
 import urllib.parse
 import uuid
 import zlib
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -46,6 +45,9 @@ from .fhir_map import (COVERAGE_KEY, MAX_FHIR_DEPTH, MAX_ORDERS, FhirMapping, In
                        validate_resource)
 from .fhir_read import fetch
 from .problems import NotFound
+
+if TYPE_CHECKING:
+    from ..sentences import Reading
 
 EXT = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information"
 CRD_TEMP = "http://hl7.org/fhir/us/davinci-crd/CodeSystem/temp"
@@ -327,48 +329,11 @@ def _same_coverage(ext: dict[str, Any], ref: str) -> bool:
                for e in ext.get("extension") or [])
 
 
-@dataclass(frozen=True, slots=True)
-class _Step:
-    """One supporting step of an answer, in words, with the policy's quote
-    (the fields covkb.sentences' Step has)."""
-
-    text: str
-    section: str | None = None
-    quote: str | None = None
-    interpretation: str | None = None
-    children: tuple[_Step, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class _Reading:
-    """An answer in words: ``summary`` (decision first) and its ``justification``."""
-
-    summary: str
-    justification: tuple[_Step, ...]
-    questions: tuple[Any, ...] = ()  # covkb.sentences' Question (its ``sentence``); none here
-
-
-def _card_words(det: Any, data: Any, ordered: tuple[str, str]) -> _Reading:
-    """The one place the card and the reason get their words: the outcome's
-    label, what was ordered, the criteria and missing facts by their labels,
-    and the derivation's quotes.  (Until covkb.sentences is on main; then
-    this is ``sentences.read(det)``.)"""
-    o = data.outcomes[det.outcome]
-    label = _labeller(data)
-    summary = f"{o.label}: {ordered[0]}"
-    steps = [_Step(f"Ordered: {ordered[1]}.")]
-    if det.criteria_met:
-        steps.append(_Step("Criteria met: " + "; ".join(label(c) for c in det.criteria_met) + "."))
-    if det.missing:
-        could = ", ".join(data.outcomes[x].label.lower() for x in det.possible_outcomes if x in data.outcomes)
-        steps.append(_Step("The record does not say: " + "; ".join(label(m) for m in det.missing) + "."
-                           + (f" The answer could be: {could}." if could else "")))
-        summary += "; not stated: " + "; ".join(label(m) for m in det.missing)
-    if det.referral:
-        steps.append(_Step(f"Decided under: {det.referral}."))
-    for c in det.citations:
-        steps.append(_Step(f"{c.section_path}:", c.section_path, c.quote))
-    return _Reading(summary, tuple(steps))
+def _card_words(det: Any, data: Any, ordered: tuple[str, str]) -> Any:
+    """The one place the card and the reason get their words: the
+    determination read in words off its derivation (covkb.sentences)."""
+    from ..sentences import read
+    return read(det)
 
 
 def _labeller(data: Any) -> Any:
@@ -394,7 +359,7 @@ def _ordered(req: dict[str, Any], data: Any) -> tuple[str, str]:
     return (f"CPT {cpt}", code) if code else ("the order", "the order")
 
 
-def _reason(policy: Any, det: Any, words: _Reading, evidence: list[Any], data: Any) -> str:
+def _reason(policy: Any, det: Any, words: Reading, evidence: list[Any], data: Any) -> str:
     """The coverage information's reason: the answer in words, the policy,
     the deciding quote and what the record said."""
     parts = [f"{words.summary} ({policy.number} {policy.title}, version {det.version})"]
@@ -405,7 +370,7 @@ def _reason(policy: Any, det: Any, words: _Reading, evidence: list[Any], data: A
     return "; ".join(parts)
 
 
-def card(shown: tuple[str, str], words: _Reading | None, reason: str, *, policy: Any, version: str, link: str,
+def card(shown: tuple[str, str], words: Reading | None, reason: str, *, policy: Any, version: str, link: str,
          base_url: str, evidence: list[Any], data: Any, card_id: str) -> dict[str, Any]:
     """The CDS Hooks 2.0 card for one order: ``shown`` is its indicator and
     heading (declared per meaning); the summary states the decision in
