@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # rich is imported where a tree is drawn: JSON output does wi
 
 from .determination import Determination, Node
 from .sentences import SOURCES as _SOURCES
-from .sentences import Reading, Step
+from .sentences import Reading, Step, assumed_present
 from .wording import Words, lower
 
 SectionPath = Callable[[str], str]
@@ -310,7 +310,7 @@ def about(d: Determination, r: Reading) -> list[str]:
     """What the answer is about, in words, under its decision sentence: the
     policy and version, the statement, the conditions met, the referral."""
     w = d.words or Words()
-    lines = [f"policy {d.policy}, version {d.version}"]
+    lines = [f"policy {d.policy}, version {d.version}", reading(d)]
     what = w.statement(d.statement)
     if what:
         lines.append(f"statement: the policy's statement on {what}")
@@ -341,6 +341,21 @@ def _step_lines(step: Step, depth: int, width: int) -> list[str]:
 
 
 DERIVATION_HEADING = "How covkb derived it (scope, covkb's interpretations, the conditions not met)"
+
+
+def derivation_shown(d: Determination) -> tuple[Node, str | None]:
+    """The derivation a reader is shown, and a note of what it leaves out.
+    Where every case decides alike (same outcome, same statement), the case
+    that assumes least of what the record leaves open stands for them all,
+    as the decision sentence does (covkb.sentences); JSON keeps every case."""
+    tree = d.explanation
+    cases = [c for c in tree.children if c.kind == "case"]
+    if d.outcome == "insufficient_information" or len(cases) < 2 or \
+            len({(c.get("outcome"), c.get("statement")) for c in cases}) > 1:
+        return tree, None
+    shown = min(cases, key=assumed_present)
+    return Node(tree.kind, tree.attrs, (shown,)), \
+        f"{len(cases) - 1} other completions of what the record leaves open decide alike (--format json lists every case)"
 
 
 def to_text(d: Determination, section_path: SectionPath, *, width: int = 100, color: bool = False) -> str:
@@ -378,7 +393,10 @@ def to_text(d: Determination, section_path: SectionPath, *, width: int = 100, co
                 console.print(line, markup=False, highlight=False, soft_wrap=True)
     say("")
     say(DERIVATION_HEADING + ":")
-    console.print(_tree(d.explanation, section_path, set(), words=d.words or Words()))
+    tree, left_out = derivation_shown(d)
+    if left_out:
+        say(left_out)
+    console.print(_tree(tree, section_path, set(), words=d.words or Words()))
     return buf.getvalue()
 
 
@@ -421,7 +439,10 @@ def to_markdown(d: Determination, section_path: SectionPath) -> str:
         for c in n.children:
             walk(c, depth + 1, statement)
 
-    walk(d.explanation, 0)
+    tree, left_out = derivation_shown(d)
+    if left_out:
+        out += [_md_escape(left_out), ""]
+    walk(tree, 0)
     if d.citations:
         out += ["", "### Citations", ""]
         out += [f"- **{c.section_path}**: \"{_md_escape(c.quote)}\"" for c in d.citations]

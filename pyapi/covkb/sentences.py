@@ -110,7 +110,7 @@ def read(det: Determination) -> Reading:
         what = words.statement(det.statement)
         return Reading(det.outcome, _sentence(words.outcome(det.outcome), [what] if what else []))
     # every case decides alike: read the one that assumes least of what the record leaves open
-    return r.decided(det.outcome, min(outcomes, key=_assumed_present))
+    return r.decided(det.outcome, min(outcomes, key=assumed_present))
 
 
 class _Reader:
@@ -418,7 +418,7 @@ def _sentence(head: str, held: list[str], failed: list[str] = ()) -> str:
     return f"{head}: {_and(held_s or failed_s)}."
 
 
-def _assumed_present(node: Node) -> int:
+def assumed_present(node: Node) -> int:
     """How many facts a case assumes to hold (the record leaves them open)."""
     return sum(1 for n in node.walk() if n.kind == "fact" and n.get("source") == "assumed" and n.get("value") != "no")
 
@@ -467,4 +467,4 @@ def _cap(s: str) -> str:
     return s[:1].upper() + s[1:]
 
 
-__all__ = ["Answer", "Question", "Reading", "Step", "read"]
+__all__ = ["Answer", "Question", "Reading", "Step", "assumed_present", "read"]
