@@ -67,3 +67,23 @@ def web_server():
     s = Server(workers=1)
     yield s
     assert s.stop() in (0, -15)
+
+
+# Chromium for the browser tests (Debian's, driven by Playwright); one per test module.  As root
+# it needs --no-sandbox; the rest keep it off this machine's closed network.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+
+    exe = shutil.which("chromium")
+    assert exe, "Chromium is missing: `make setup` installs Debian's chromium"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
+        yield b
+        b.close()

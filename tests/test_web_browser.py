@@ -6,7 +6,6 @@ under tests/artifacts/ (ignored by git) on every run."""
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -14,26 +13,6 @@ import pytest
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 pytestmark = pytest.mark.slow  # a real server and Chromium: not in make test-fast
-# Chromium as root needs --no-sandbox; the rest keep it off this machine's closed network.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
-
-
-@pytest.fixture(scope="module")
-def server(web_server):
-    return web_server
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    exe = shutil.which("chromium")
-    assert exe, "Chromium is missing: `make setup` installs Debian's chromium"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

@@ -295,22 +295,6 @@ def test_revisions_shows_the_changes_first_and_folds_those_that_change_no_outcom
 
 # -- in Chromium ------------------------------------------------------------------------
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    exe = shutil.which("chromium")
-    assert exe, "Chromium is missing: `make setup` installs Debian's chromium"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
 @pytest.fixture
 def page(browser, server):
     ctx = browser.new_context(base_url=server.url, viewport={"width": 1100, "height": 900})
