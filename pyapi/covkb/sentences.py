@@ -44,6 +44,12 @@ class Step:
         return {"text": self.text, "section": self.section, "quote": self.quote,
                 "interpretation": self.interpretation, "children": [c.to_dict() for c in self.children]}
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Step:
+        """A step as ``to_dict`` wrote it (an answer's JSON read back)."""
+        return cls(d["text"], d.get("section"), d.get("quote"), d.get("interpretation"),
+                   tuple(map(cls.from_dict, d.get("children") or ())))
+
 
 @dataclass(frozen=True, slots=True)
 class Answer:
@@ -79,6 +85,12 @@ class Question:
         return {"fact": self.fact, "text": self.text, "sentence": self.sentence,
                 "answers": [a.to_dict() for a in self.answers]}
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Question:
+        """A question as ``to_dict`` wrote it (an answer's JSON read back)."""
+        return cls(d["fact"], d["text"], tuple(Answer(a["value"], a["text"], a.get("outcome", ""), a["leads_to"])
+                                               for a in d["answers"]))
+
 
 @dataclass(frozen=True, slots=True)
 class Reading:
@@ -107,10 +119,15 @@ def read(det: Determination) -> Reading:
     if det.outcome == "insufficient_information":
         return r.undecided(det, cases)
     if not outcomes:  # no derivation asked for ("explain": false): the decision alone
-        what = words.statement(det.statement)
-        return Reading(det.outcome, _sentence(words.outcome(det.outcome), [what] if what else []))
+        return decision_alone(words, det.outcome, det.statement)
     # every case decides alike: read the one that assumes least of what the record leaves open
     return r.decided(det.outcome, min(outcomes, key=assumed_present))
+
+
+def decision_alone(words: Words, outcome: str, statement: str | None = None) -> Reading:
+    """An answer read without its derivation: the decision alone (and what its statement rules on)."""
+    what = words.statement(statement)
+    return Reading(outcome, _sentence(words.outcome(outcome), [what] if what else []))
 
 
 class _Reader:
@@ -467,4 +484,4 @@ def _cap(s: str) -> str:
     return s[:1].upper() + s[1:]
 
 
-__all__ = ["Answer", "Question", "Reading", "Step", "assumed_present", "read"]
+__all__ = ["Answer", "Question", "Reading", "Step", "assumed_present", "decision_alone", "read"]
