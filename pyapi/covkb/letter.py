@@ -29,10 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import render
 from .determination import Node
-from .policy import Policy, VersionData, normalise_quote
-from .sentences import Answer, Question, Reading, Step, decision_alone
+from .policy import Policy, VersionData
+from .sentences import Answer, Question, Reading, Step, decision_alone, scope_steps, statements_not_applying
 from .wording import Words
 
 Derivation = dict[str, Any]  # a derivation node as JSON (Determination.to_dict()["explanation"])
@@ -76,11 +75,7 @@ def reading(det: dict[str, Any], data: VersionData) -> Reading:
                    tuple(map(Question.from_dict, det.get("questions") or ())))
 
 
-# -- what is folded below the decision, read off the derivation in Words' phrases -----
-
-def _cap(s: str) -> str:
-    return s[:1].upper() + s[1:]
-
+# -- what is folded below the decision: covkb.sentences' steps, Words' phrases ----------
 
 def _cases(det: dict[str, Any]) -> list[tuple[dict[str, Any], Derivation]]:
     """Each case of the determination: its assumptions (fact → value) and its outcome node."""
@@ -98,37 +93,6 @@ def _kids(n: Derivation, kind: str) -> list[Derivation]:
     return [c for c in n.get("children", ()) if c.get("kind") == kind]
 
 
-def _path(data: VersionData, n: Derivation) -> str | None:
-    return data.section_path(n["section"]) if n.get("section") else None
-
-
-def _evidence(w: Words, n: Derivation) -> tuple[Step, ...]:
-    """The fact nodes under a node, each in render's line for a fact (the fact and where it comes from)."""
-    return tuple(Step(_cap(render.label(Node.from_dict(f), w)), children=_evidence(w, f)) for f in _kids(n, "fact"))
-
-
-def _criterion(w: Words, data: VersionData, statement: str, n: Derivation, section: str | None) -> Step:
-    """A criterion (or group) the record does not show."""
-    if n["kind"] == "criterion_group":
-        mode = "ANY" if n.get("mode") == "any" else "ALL"
-        kids = tuple(_criterion(w, data, statement, c, n.get("section") or section) for c in n.get("children", ())
-                     if c.get("kind") in ("criterion", "criterion_group") and not c.get("holds"))
-        return Step(f"{mode} of these conditions", _path(data, n) or section, n.get("quote"), None, kids)
-    noun = w.criterion(statement, n["id"], n.get("fact"))
-    return Step(f"Not shown in the record: {noun}", _path(data, n) or section, n.get("quote"), n.get("interpretation"))
-
-
-def _within(quote: str | None, quotes: list[str], section: str | None) -> str | None:
-    """A requirement's quote stands in its statement's section when it is part
-    of the statement's words; else the derivation does not say where (None)."""
-    return section if quote and any(normalise_quote(quote) in normalise_quote(q) for q in quotes) else None
-
-
-def _scope_steps(w: Words, data: VersionData, out: Derivation) -> tuple[Step, ...]:
-    return tuple(Step(_cap(w.phrase(s["id"], s["value"])), _path(data, s), s.get("quote"), s.get("interpretation"),
-                      _evidence(w, s)) for s in _kids(out, "scope"))
-
-
 def _common(each: list[tuple[Step, ...]]) -> tuple[Step, ...]:
     """The steps every case shows, in the first case's order (cases that
     agree on the outcome differ only in what they assumed)."""
@@ -141,31 +105,16 @@ def _common(each: list[tuple[Step, ...]]) -> tuple[Step, ...]:
 def scope(det: dict[str, Any], data: VersionData) -> tuple[Step, ...]:
     """The policy's scope as the cases read it, with covkb's interpretations."""
     w = Words.of(data.vocabulary)
-    return _common([_scope_steps(w, data, out) for _, out in _cases(det)])
+    return _common([scope_steps(w, Node.from_dict(out), data.section_path) for _, out in _cases(det)])
 
 
 def alternatives(det: dict[str, Any], data: VersionData) -> tuple[Step, ...]:
     """The statements considered that did not decide the answer, each with
-    what it requires that the record does not show."""
+    what it requires (covkb.sentences' steps)."""
     w = Words.of(data.vocabulary)
     seen: dict[Step, None] = {}
     for _, out in _cases(det):
-        for st in _kids(out, "statement"):
-            if st.get("applies"):
-                continue
-            sec = _path(data, st)
-            quotes = st.get("quotes") or []
-            why = [Step(f"It requires: {w.phrase(r['id'], r['expected'])}", _within(r.get("quote"), quotes, sec),
-                        r.get("quote"), r.get("interpretation"), _evidence(w, r))
-                   for r in _kids(st, "requirement") if not r.get("holds")]
-            for c in _kids(st, "criteria"):
-                if not c.get("holds"):
-                    why.append(Step("Its conditions are not shown", sec, c.get("quote"), None,
-                                    tuple(_criterion(w, data, st["id"], x, sec) for x in c.get("children", ())
-                                          if not x.get("holds"))))
-            what = w.statement(st["id"])
-            seen.setdefault(Step(f"{w.outcome(st.get('decides'))}, by the statement" + (f" on {what}" if what else ""),
-                                 sec, quotes[-1] if quotes else None, st.get("interpretation"), tuple(why)))
+        seen.update(dict.fromkeys(statements_not_applying(w, Node.from_dict(out), data.section_path)))
     return tuple(seen)
 
 

@@ -22,7 +22,7 @@ both engines, which build the same tree, read the same.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from .wording import Words, lower
 
@@ -111,7 +111,7 @@ def read(det: Determination) -> Reading:
     """The determination's derivation, read as sentences (see the module's docstring)."""
     words = det.words if det.words is not None else Words()
     paths = {c.section: c.section_path for c in det.citations}
-    r = _Reader(words, paths)
+    r = _Reader(words, lambda s: paths.get(s, s))
     tree = det.explanation
     cases = [c for c in tree.children if c.kind == "case"]
     outcomes = [c.children[0] for c in cases if c.children] if cases else \
@@ -130,13 +130,25 @@ def decision_alone(words: Words, outcome: str, statement: str | None = None) -> 
     return Reading(outcome, _sentence(words.outcome(outcome), [what] if what else []))
 
 
+def scope_steps(words: Words, node: Node, section_path: Callable[[str], str]) -> tuple[Step, ...]:
+    """An outcome node's scope, each fact as a step (what a reader may unfold below the decision)."""
+    r = _Reader(words, section_path)
+    return tuple(r.scope_step(s) for s in node.children if s.kind == "scope")
+
+
+def statements_not_applying(words: Words, node: Node, section_path: Callable[[str], str]) -> tuple[Step, ...]:
+    """An outcome node's statements that do not apply, each with what it requires."""
+    r = _Reader(words, section_path)
+    return tuple(r.statement_step(s)[0] for s in node.children if s.kind == "statement" and not s.get("applies"))
+
+
 class _Reader:
-    def __init__(self, words: Words, paths: dict[str, str]) -> None:
+    def __init__(self, words: Words, section_path: Callable[[str], str]) -> None:
         self.w = words
-        self.paths = paths
+        self.section_path = section_path
 
     def path(self, section: str | None) -> str | None:
-        return self.paths.get(section, section) if section else None
+        return self.section_path(section) if section else None
 
     # -- the decision ------------------------------------------------------------
 
@@ -484,4 +496,5 @@ def _cap(s: str) -> str:
     return s[:1].upper() + s[1:]
 
 
-__all__ = ["Answer", "Question", "Reading", "Step", "assumed_present", "decision_alone", "read"]
+__all__ = ["Answer", "Question", "Reading", "Step", "assumed_present", "decision_alone", "read", "scope_steps",
+           "statements_not_applying"]
