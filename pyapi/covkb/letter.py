@@ -31,7 +31,8 @@ from typing import Any
 
 from .determination import Node
 from .policy import Policy, VersionData
-from .sentences import Answer, Question, Reading, Step, decision_alone, scope_steps, statements_not_applying
+from .sentences import (Answer, Question, Reading, Step, decision_alone, scope_steps, statements_not_applying,
+                        would_change)
 from .wording import Words
 
 Derivation = dict[str, Any]  # a derivation node as JSON (Determination.to_dict()["explanation"])
@@ -75,7 +76,7 @@ def reading(det: dict[str, Any], data: VersionData) -> Reading:
                    tuple(map(Question.from_dict, det.get("questions") or ())))
 
 
-# -- what is folded below the decision: covkb.sentences' steps, Words' phrases ----------
+# -- what is folded below the decision: covkb.sentences' steps ---------------------
 
 def _cases(det: dict[str, Any]) -> list[tuple[dict[str, Any], Derivation]]:
     """Each case of the determination: its assumptions (fact → value) and its outcome node."""
@@ -119,35 +120,9 @@ def alternatives(det: dict[str, Any], data: VersionData) -> tuple[Step, ...]:
 
 
 def changes(det: dict[str, Any], data: VersionData) -> tuple[str, ...]:
-    """What documentation would change the decision, from the derivation:
-    the answers to its questions, or the criteria its statement found not met."""
-    w = Words.of(data.vocabulary)
-    read = reading(det, data)
-    if read.questions:
-        return tuple(f"An answer to: {q.text}" for q in read.questions)
-    out: dict[str, None] = {}
-    for _, node in _cases(det):
-        for st in _kids(node, "statement"):
-            if not st.get("applies") or st.get("outcome") == st.get("decides"):
-                continue
-            for c in _kids(st, "criteria"):
-                unmet = [x for x in c.get("children", ()) if not x.get("holds")]
-                if c.get("mode") == "any":
-                    for x in unmet:
-                        out.setdefault(f"Documentation of {_suffices(w, st['id'], x)} would make it: "
-                                       f"{w.outcome(st.get('decides'))}.")
-                elif unmet:
-                    out.setdefault("Documentation of all of " + "; ".join(_suffices(w, st["id"], x) for x in unmet)
-                                   + f" would make it: {w.outcome(st.get('decides'))}.")
-    return tuple(out)
-
-
-def _suffices(w: Words, statement: str, x: Derivation) -> str:
-    """A criterion not met, with the findings that would each meet it."""
-    fact = x.get("fact") or x["id"]
-    more = [s for f in _kids(x, "fact") for s in f.get("would_suffice") or () if s != fact]
-    noun = w.criterion(statement, x["id"], x.get("fact"))
-    return f"{noun} (or of {', '.join(w.noun(s) for s in more)})" if more else noun
+    """What documentation would change the decision (covkb.sentences.would_change)."""
+    return would_change(Words.of(data.vocabulary), data.outcomes[det["outcome"]].meaning,
+                        [Node.from_dict(out) for _, out in _cases(det)], reading(det, data).questions)
 
 
 # -- the letter ---------------------------------------------------------------------------
@@ -170,25 +145,10 @@ def letter(det: dict[str, Any], request: dict[str, Any], policy: Policy, *, toda
         date_of_service=request.get("date_of_service") or f"not stated; decided as of {(today or dt.date.today())}",
         policy_number=policy.number, policy_title=policy.title, version=v.id,
         effective=v.effective.isoformat() if v.effective else None, knowledge=v.knowledge,
-        reasons=read.justification, changes=changes(det, data) or (_no_change(det, data),),
+        reasons=read.justification, changes=changes(det, data),
         questions=read.questions, scope=tuple(s for s in scope(det, data) if s not in read.justification),
         alternatives=alternatives(det, data),
         citations=tuple((c["section"], c["quote"]) for c in det.get("citations") or ()), notes=notes)
-
-
-def _no_change(det: dict[str, Any], data: VersionData) -> str:
-    """When no criterion or question would change it: why, by the outcome's meaning."""
-    meaning = data.outcomes[det["outcome"]].meaning
-    return {
-        "covered": "None needed: the record shows what the policy requires.",
-        "denied": "The policy decides this service without conditions on the patient that documentation could "
-                  "meet; under this version no further documentation changes the decision.",
-        "referred": "Another coverage policy or benefit decides this service; send the request there.",
-        "not_addressed": "This policy does not decide the service as requested; documentation that brings it "
-                         "within the policy's scope, or another policy, may.",
-        "unknown": "The text of this version that would decide it is not known to covkb; the payer's copy of the "
-                   "policy decides.",
-    }.get(meaning, "See the reasons above.")
 
 
 _TEMPLATES = Path(__file__).parent / "templates"

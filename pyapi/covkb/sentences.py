@@ -142,6 +142,49 @@ def statements_not_applying(words: Words, node: Node, section_path: Callable[[st
     return tuple(r.statement_step(s)[0] for s in node.children if s.kind == "statement" and not s.get("applies"))
 
 
+def would_change(words: Words, meaning: str, nodes: list[Node],
+                 questions: tuple[Question, ...] = ()) -> tuple[str, ...]:
+    """What documentation would change the decision, read off its outcome
+    nodes: the answers to its questions, else the criteria a statement that
+    applies found not met, else why none would (by the outcome's meaning)."""
+    if questions:
+        return tuple(f"An answer to: {q.text}" for q in questions)
+    out: dict[str, None] = {}
+    for node in nodes:
+        for st in node.children:
+            if st.kind != "statement" or not st.get("applies") or st.get("outcome") == st.get("decides"):
+                continue
+            makes = f" would make it: {words.outcome(st.get('decides'))}."
+            for c in (c for c in st.children if c.kind == "criteria"):
+                unmet = [_suffices(words, st.get("id"), x) for x in c.children if not x.get("holds")]
+                if c.get("mode") == "any":
+                    out.update(dict.fromkeys(f"Documentation of {u}{makes}" for u in unmet))
+                elif unmet:
+                    out.setdefault("Documentation of all of " + "; ".join(unmet) + makes)
+    return tuple(out) or (_NO_CHANGE.get(meaning, "See the reasons above."),)
+
+
+def _suffices(words: Words, statement: str, x: Node) -> str:
+    """A criterion not met, with the findings that would each meet it."""
+    fact = x.get("fact") or x.get("id")
+    more = [s for f in x.children if f.kind == "fact" for s in f.get("would_suffice") or () if s != fact]
+    noun = words.criterion(statement, x.get("id"), x.get("fact"))
+    return f"{noun} (or of {', '.join(words.noun(s) for s in more)})" if more else noun
+
+
+# Why no documentation would change a decision, by its outcome's meaning (kb/: meaning/2).
+_NO_CHANGE = {
+    "covered": "None needed: the record shows what the policy requires.",
+    "denied": "The policy decides this service without conditions on the patient that documentation could "
+              "meet; under this version no further documentation changes the decision.",
+    "referred": "Another coverage policy or benefit decides this service; send the request there.",
+    "not_addressed": "This policy does not decide the service as requested; documentation that brings it "
+                     "within the policy's scope, or another policy, may.",
+    "unknown": "The text of this version that would decide it is not known to covkb; the payer's copy of the "
+               "policy decides.",
+}
+
+
 class _Reader:
     def __init__(self, words: Words, section_path: Callable[[str], str]) -> None:
         self.w = words
@@ -497,4 +540,4 @@ def _cap(s: str) -> str:
 
 
 __all__ = ["Answer", "Question", "Reading", "Step", "assumed_present", "decision_alone", "read", "scope_steps",
-           "statements_not_applying"]
+           "statements_not_applying", "would_change"]
