@@ -119,7 +119,8 @@ def test_the_print_view_is_the_letter(client, policy, query) -> None:
 def test_the_undecided_answer_asks_in_words_what_each_answer_leads_to(client) -> None:
     cigna = next(p for p in POLICIES if p.number == "cigna-0284")
     q = {"service": "transabdominal_cerclage", "pregnant": True, "prior_pregnancy_losses": 2,
-         "unknown_findings": ["shortened_cervical_length"], "date_of_service": "2025-06-01"}
+         "unknown_findings": ["shortened_cervical_length"], "unlisted_findings": "absent",  # one open finding
+         "date_of_service": "2025-06-01"}
     page = client.get("/determine?" + urlencode([("policy", "cigna-0284")] + query_from_request(q))).text
     block = re.search(r'<div class="question" data-fact="shortened_cervical_length">(.*?)</div>', page, re.S).group(1)
     text = " ".join(re.sub(r"<[^>]+>", " ", html.unescape(block)).split())

@@ -47,12 +47,13 @@ def _mark(holds: Any) -> str:
     return "✓" if holds is True else "✗"
 
 
-def label(n: Node, words: Words | None = None, statement: str | None = None) -> str:
+def label(n: Node, words: Words | None = None, statement: str | None = None, *, marks: bool = True) -> str:
     """One line saying what the node concluded; with ``words`` (the policy's
     templates and labels, covkb.wording), in words rather than ids
-    (``statement``: the statement a criterion belongs to)."""
+    (``statement``: the statement a criterion belongs to; ``marks``: False
+    where the page marks a node by its state itself)."""
     if words is not None:
-        return worded_label(n, words, statement)
+        return worded_label(n, words, statement, marks=marks)
     g = n.get
     k = n.kind
     if k == "determination":
@@ -96,10 +97,11 @@ def label(n: Node, words: Words | None = None, statement: str | None = None) -> 
     return k
 
 
-def worded_label(n: Node, w: Words, statement: str | None = None) -> str:
+def worded_label(n: Node, w: Words, statement: str | None = None, *, marks: bool = True) -> str:
     """``label`` in the policy's words: every id with a label or template read
     through it; no mark on a statement (its outcome says what it decided)."""
     g, k = n.get, n.kind
+    mark = (lambda holds: _mark(holds) + " ") if marks else (lambda holds: "")
     if k == "determination":
         return f"{w.outcome(g('outcome'))}: how covkb derived it"
     if k == "case":
@@ -128,12 +130,14 @@ def worded_label(n: Node, w: Words, statement: str | None = None) -> str:
         on = f"the statement on {what}" if what else "the statement"
         return f"{on}: {lower(w.outcome(g('outcome')))}" if g("applies") else f"{on} does not apply"
     if k == "requirement":
-        return f"{_mark(g('holds'))} requires: {w.clause(g('id'), g('expected'))} \"{g('quote')}\""
+        return f"{mark(g('holds'))}requires: {w.clause(g('id'), g('expected'))} \"{g('quote')}\""
+    if k == "criteria":
+        return f"{mark(g('holds'))}{str(g('mode')).upper()} of the conditions \"{g('quote')}\""
     if k == "criterion":
-        return f"{_mark(g('holds'))} {w.criterion(statement or '', g('id'), g('fact'))}"
+        return f"{mark(g('holds'))}{w.criterion(statement or '', g('id'), g('fact'))}"
     if k == "criterion_group":
         named = w.criterion_words.get((statement or "", g("id")))
-        return f"{_mark(g('holds'))} {named or 'the conditions'}: {str(g('mode')).upper()} of \"{g('quote')}\""
+        return f"{mark(g('holds'))}{named or 'the conditions'}: {str(g('mode')).upper()} of \"{g('quote')}\""
     return label(n)
 
 

@@ -22,7 +22,7 @@ both engines, which build the same tree, read the same.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from .wording import Words, lower
 
@@ -43,6 +43,12 @@ class Step:
     def to_dict(self) -> dict[str, Any]:
         return {"text": self.text, "section": self.section, "quote": self.quote,
                 "interpretation": self.interpretation, "children": [c.to_dict() for c in self.children]}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Step:
+        """A step as ``to_dict`` wrote it (an answer's JSON read back)."""
+        return cls(d["text"], d.get("section"), d.get("quote"), d.get("interpretation"),
+                   tuple(map(cls.from_dict, d.get("children") or ())))
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +85,12 @@ class Question:
         return {"fact": self.fact, "text": self.text, "sentence": self.sentence,
                 "answers": [a.to_dict() for a in self.answers]}
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Question:
+        """A question as ``to_dict`` wrote it (an answer's JSON read back)."""
+        return cls(d["fact"], d["text"], tuple(Answer(a["value"], a["text"], a.get("outcome", ""), a["leads_to"])
+                                               for a in d["answers"]))
+
 
 @dataclass(frozen=True, slots=True)
 class Reading:
@@ -99,7 +111,7 @@ def read(det: Determination) -> Reading:
     """The determination's derivation, read as sentences (see the module's docstring)."""
     words = det.words if det.words is not None else Words()
     paths = {c.section: c.section_path for c in det.citations}
-    r = _Reader(words, paths)
+    r = _Reader(words, lambda s: paths.get(s, s))
     tree = det.explanation
     cases = [c for c in tree.children if c.kind == "case"]
     outcomes = [c.children[0] for c in cases if c.children] if cases else \
@@ -107,19 +119,79 @@ def read(det: Determination) -> Reading:
     if det.outcome == "insufficient_information":
         return r.undecided(det, cases)
     if not outcomes:  # no derivation asked for ("explain": false): the decision alone
-        what = words.statement(det.statement)
-        return Reading(det.outcome, _sentence(words.outcome(det.outcome), [what] if what else []))
+        return decision_alone(words, det.outcome, det.statement)
     # every case decides alike: read the one that assumes least of what the record leaves open
     return r.decided(det.outcome, min(outcomes, key=assumed_present))
 
 
+def decision_alone(words: Words, outcome: str, statement: str | None = None) -> Reading:
+    """An answer read without its derivation: the decision alone (and what its statement rules on)."""
+    what = words.statement(statement)
+    return Reading(outcome, _sentence(words.outcome(outcome), [what] if what else []))
+
+
+def scope_steps(words: Words, node: Node, section_path: Callable[[str], str]) -> tuple[Step, ...]:
+    """An outcome node's scope, each fact as a step (what a reader may unfold below the decision)."""
+    r = _Reader(words, section_path)
+    return tuple(r.scope_step(s) for s in node.children if s.kind == "scope")
+
+
+def statements_not_applying(words: Words, node: Node, section_path: Callable[[str], str]) -> tuple[Step, ...]:
+    """An outcome node's statements that do not apply, each with what it requires."""
+    r = _Reader(words, section_path)
+    return tuple(r.statement_step(s)[0] for s in node.children if s.kind == "statement" and not s.get("applies"))
+
+
+def would_change(words: Words, meaning: str, nodes: list[Node],
+                 questions: tuple[Question, ...] = ()) -> tuple[str, ...]:
+    """What documentation would change the decision, read off its outcome
+    nodes: the answers to its questions, else the criteria a statement that
+    applies found not met, else why none would (by the outcome's meaning)."""
+    if questions:
+        return tuple(f"An answer to: {q.text}" for q in questions)
+    out: dict[str, None] = {}
+    for node in nodes:
+        for st in node.children:
+            if st.kind != "statement" or not st.get("applies") or st.get("outcome") == st.get("decides"):
+                continue
+            makes = f" would make it: {words.outcome(st.get('decides'))}."
+            for c in (c for c in st.children if c.kind == "criteria"):
+                unmet = [_suffices(words, st.get("id"), x) for x in c.children if not x.get("holds")]
+                if c.get("mode") == "any":
+                    out.update(dict.fromkeys(f"Documentation of {u}{makes}" for u in unmet))
+                elif unmet:
+                    out.setdefault("Documentation of all of " + "; ".join(unmet) + makes)
+    return tuple(out) or (_NO_CHANGE.get(meaning, "See the reasons above."),)
+
+
+def _suffices(words: Words, statement: str, x: Node) -> str:
+    """A criterion not met, with the findings that would each meet it."""
+    fact = x.get("fact") or x.get("id")
+    more = [s for f in x.children if f.kind == "fact" for s in f.get("would_suffice") or () if s != fact]
+    noun = words.criterion(statement, x.get("id"), x.get("fact"))
+    return f"{noun} (or of {', '.join(words.noun(s) for s in more)})" if more else noun
+
+
+# Why no documentation would change a decision, by its outcome's meaning (kb/: meaning/2).
+_NO_CHANGE = {
+    "covered": "None needed: the record shows what the policy requires.",
+    "denied": "The policy decides this service without conditions on the patient that documentation could "
+              "meet; under this version no further documentation changes the decision.",
+    "referred": "Another coverage policy or benefit decides this service; send the request there.",
+    "not_addressed": "This policy does not decide the service as requested; documentation that brings it "
+                     "within the policy's scope, or another policy, may.",
+    "unknown": "The text of this version that would decide it is not known to covkb; the payer's copy of the "
+               "policy decides.",
+}
+
+
 class _Reader:
-    def __init__(self, words: Words, paths: dict[str, str]) -> None:
+    def __init__(self, words: Words, section_path: Callable[[str], str]) -> None:
         self.w = words
-        self.paths = paths
+        self.section_path = section_path
 
     def path(self, section: str | None) -> str | None:
-        return self.paths.get(section, section) if section else None
+        return self.section_path(section) if section else None
 
     # -- the decision ------------------------------------------------------------
 
@@ -467,4 +539,5 @@ def _cap(s: str) -> str:
     return s[:1].upper() + s[1:]
 
 
-__all__ = ["Answer", "Question", "Reading", "Step", "assumed_present", "read"]
+__all__ = ["Answer", "Question", "Reading", "Step", "assumed_present", "decision_alone", "read", "scope_steps",
+           "statements_not_applying", "would_change"]

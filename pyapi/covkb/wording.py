@@ -82,6 +82,10 @@ class Words:
 
     # -- templates, with the labels as fallback --------------------------------
 
+    def heading(self, outcome: str) -> str:
+        """The outcome's label, as a heading names the decision (outcome/2)."""
+        return self.outcomes.get(outcome) or outcome.replace("_", " ").capitalize()
+
     def outcome(self, outcome: str) -> str:
         """The decision as a sentence opens with it ("Medically necessary")."""
         return self.outcome_words.get(outcome) or self.outcomes.get(outcome) or outcome.replace("_", " ").capitalize()

@@ -232,6 +232,9 @@ def _qualifier_values(p: Policy, q: str, values: tuple[str, ...]) -> list[tuple[
     return [(v, f"{v.replace('_', ' ')} ({said[v]})" if v in said else v.replace("_", " ")) for v in values]
 
 
+_FINDING_STATES = {"findings": "present", "absent_findings": "absent", "unknown_findings": "not stated"}
+
+
 def _states(vocab: Any, settles: dict[str, Any]) -> str:
     """What an answer writes into the request, in the form's words."""
     parts = []
@@ -239,7 +242,8 @@ def _states(vocab: Any, settles: dict[str, Any]) -> str:
         f = vocab.fields.get(k)
         label = f.label if f else vocab.qualifiers.get(k, k)
         if isinstance(v, list):
-            parts += [f"{vocab.findings.get(x, x)}: present" if k == "findings" else f"{label}: {x}" for x in v]
+            said = _FINDING_STATES.get(k)  # a finding list: each finding by its label, as the form states it
+            parts += [f"{vocab.findings.get(x, x)}: {said}" if said else f"{label}: {x}" for x in v]
         else:
             parts.append(f"{label}: {'yes' if v is True else 'no' if v is False else v}")
     return "; ".join(parts)

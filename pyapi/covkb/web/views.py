@@ -2,7 +2,7 @@
 facts: the explanation tree, the questions an undecided answer asks, the
 policy text with the sentences its statements quote.
 
-Every line of the tree is ``covkb.letter.lines``' wording of a derivation node,
+Every line of the tree is ``covkb.render.label``'s wording of a derivation node,
 every question and its answers come from the cases the engine decided;
 nothing here decides or words a policy's content on its own.
 """
@@ -16,7 +16,6 @@ from typing import Any, Callable
 
 from .. import render
 from ..determination import Node
-from ..letter import lines
 from ..facts import Fact, Term, atom
 from ..outcomes import Outcomes
 from ..policy import VersionData, normalise_quote
@@ -101,10 +100,11 @@ class TreeNode:
 
 def tree(explanation: dict[str, Any], data: VersionData, href: QuoteHref) -> TreeNode:
     """The derivation as the page's collapsible tree, each node a line in the
-    policy's labels (covkb.letter.lines).  Nodes that hold (or the statement
-    that decides) start open; what did not apply starts shut."""
+    policy's labels (covkb.render.label, as text and Markdown word it).
+    Nodes that hold (or the statement that decides) start open; what did not
+    apply starts shut."""
     seen: set[str] = set()
-    words = lines(data)
+    words = Words.of(data.vocabulary)
 
     def build(n: Node, path: str, depth: int, st: str | None) -> TreeNode:
         st = n.get("id") if n.kind == "statement" else st
@@ -119,7 +119,8 @@ def tree(explanation: dict[str, Any], data: VersionData, href: QuoteHref) -> Tre
         q = render.label_quote(n)
         kids = tuple(build(c, f"{path}-{i}", depth + 1, st) for i, c in enumerate(n.children))
         # the line in words; the page marks the node by its state
-        return TreeNode(path, n.kind, words(n), state, href(q, own) if q else None, items, kids,
+        return TreeNode(path, n.kind, render.label(n, words, st, marks=False), state, href(q, own) if q else None,
+                        items, kids,
                         open=depth < 2 or state != "no")
 
     return build(Node.from_dict(explanation), "n0", 0, None)
