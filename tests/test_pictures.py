@@ -291,9 +291,24 @@ def test_a_diff_draws_a_cluster_per_change_and_at_most_a_few_regions_each(report
         for k, j in enumerate(c["regions"][:REGIONS_SHOWN]):
             r = report.regions[j]
             g = nodes[f"c{i}-r{k}"]
-            assert r.transition() in _tooltip(g)
+            assert r.transition(report.words) in _tooltip(g)
             assert next(g.iter(f"{SVG}a")).get("target") == "_top"
     assert len(nodes) <= 1 + len(changes) * (2 + REGIONS_SHOWN)
+
+
+@pytest.mark.slow
+def test_a_diffs_changes_and_regions_are_drawn_in_words_and_only_the_witness_request_keeps_ids(
+        report: DiffReport) -> None:
+    nodes = _nodes(to_svg(diff_dot(report)))
+    for i, c in enumerate(report.changes()):
+        head = _tooltip(nodes[f"c{i}"])
+        assert head.startswith(c["kind"].replace("_", " ") + ": ") and ids_shown(head, report.words) == []
+        for k, j in enumerate(c["regions"][:REGIONS_SHOWN]):
+            described, transition, witness = _tooltip(nodes[f"c{i}-r{k}"]).split("\n")
+            r = report.regions[j]
+            assert transition == r.transition(report.words) and described == r.describe(report.words)
+            assert ids_shown(f"{described} {transition}", report.words) == []
+            assert witness.startswith("witness: {")
 
 
 def test_a_large_diff_is_collapsed_per_change(report: DiffReport) -> None:

@@ -6,9 +6,10 @@ text and Markdown read it), its quotes and interpretations
 ``render.detail_lines``; the caption is the decision sentence and what the
 answer is about (``covkb.sentences``, ``render.about``).  Ids stay in the
 machine's attributes only (each graph node's ``id``, the path of its
-derivation node); a
-diff's change and region lines come from ``diff`` (``change_heading``,
-``change_affects``, ``Region.describe``, ``Region.transition``).  This
+derivation node).  A diff's change and region lines come from ``diff`` in
+the policy's words (``change_heading``, ``change_affects``,
+``Region.describe``, ``Region.transition``, given the report's ``words``);
+a region's witness is shown as the request it is (JSON, with ids).  This
 module only lays them out, so a picture says exactly what the text says.
 
 Every outcome is shown by colour *and* by something else: the derivation's
@@ -252,7 +253,7 @@ def diff_dot(report: DiffReport, *, witness_link: RegionLink | None = None,
         tone = _CHANGE_TONES.get(c["kind"], NEUTRAL)
         with g.subgraph(name=f"cluster_{cid}") as sub:
             sub.attr(color=tone.border, style=tone.style, id=f"cluster-{cid}", label="")
-            head = change_heading(c)
+            head = change_heading(c, words, report.regions[c["regions"][0]] if c["regions"] else None)
             affects = change_affects(c, words)
             sub.node(cid, _label([_block(head, bold=True), *(_block(line) for line in affects)]),
                      id=cid, tooltip=_esc("\n".join([head, *affects])), **tone.attrs())
@@ -261,7 +262,7 @@ def diff_dot(report: DiffReport, *, witness_link: RegionLink | None = None,
                 r = report.regions[i]
                 rid = f"{cid}-r{k}"
                 witness = json.dumps(r.witness, ensure_ascii=False)
-                lines = [r.describe(words), r.transition(), f"witness: {witness}"]
+                lines = [r.describe(words), r.transition(words), f"witness: {witness}"]
                 attrs = {**_CHANGE_TONES.get(r.kind, NEUTRAL).attrs(), "id": rid, "tooltip": _esc("\n".join(lines))}
                 url = witness_link(r) if witness_link is not None else None
                 if url:
