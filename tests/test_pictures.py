@@ -4,6 +4,12 @@ real Graphviz from determinations of the real engines.
 An SVG is read back with xml.etree: a graph node is a ``<g class="node">``
 whose id is the one the DOT gave it, its text the ``<text>`` lines, its
 tooltip the ``xlink:title`` of its ``<a>``.
+
+A node is labelled in the policy's words, as text and Markdown read it
+(``render.label`` with the determination's ``words``); ids stay in the
+machine's attributes (the node's ``id``).  Data-driven over every named
+query of every installed policy and of the test policy: no id with a label
+or template shows in a picture (``wording_checks.ids_shown``).
 """
 
 from __future__ import annotations
@@ -17,13 +23,16 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
+from wording_checks import ids_shown
 
 from covkb import CovkbError, KnowledgeBase, PictureError
 from covkb.determination import Citation, Determination, Node
 from covkb.diff import DiffReport, diff
 from covkb.pictures import REGIONS_SHOWN, WORD_JOINER, determination_dot, diff_dot, node_id, to_svg
-from covkb.policy import Policy
-from covkb.queries import load_query
+from covkb.policy import Policy, policy_folders
+from covkb.queries import NamedQuery, load_queries, load_query
+from covkb.render import label
+from covkb.wording import Words
 
 SVG = "{http://www.w3.org/2000/svg}"
 XLINK = "{http://www.w3.org/1999/xlink}"
@@ -79,6 +88,22 @@ def _paths(n: Node, path: tuple[int, ...] = ()) -> list[tuple[tuple[int, ...], N
     return out
 
 
+def _worded(det: Determination) -> dict[tuple[int, ...], str]:
+    """Each node's path → its line in words, as the text tree words it (a
+    criterion read under the statement it belongs to)."""
+    words = det.words or Words()
+    out: dict[tuple[int, ...], str] = {}
+
+    def walk(n: Node, path: tuple[int, ...], statement: str | None) -> None:
+        statement = n.get("id") if n.kind == "statement" else statement
+        out[path] = label(n, words, statement)
+        for i, c in enumerate(n.children):
+            walk(c, (*path, i), statement)
+
+    walk(det.explanation, (), None)
+    return out
+
+
 # --- a determination ----------------------------------------------------------
 
 @pytest.mark.parametrize("name", QUERIES)
@@ -92,14 +117,15 @@ def test_every_derivation_node_becomes_exactly_one_graph_node_with_its_path_as_i
 @pytest.mark.parametrize("name", QUERIES)
 def test_each_graph_node_says_what_the_text_tree_says_of_its_derivation_node(
         engine_kb: KnowledgeBase, name: str) -> None:
-    from covkb.render import details, label
+    from covkb.render import details
 
     det = _determine(engine_kb, name)
     section_path = engine_kb.policy.data(det.version).section_path
     nodes = _nodes(to_svg(determination_dot(det, section_path=section_path)))
     seen: set[str] = set()
+    worded = _worded(det)
     for path, n in _paths(det.explanation):
-        words = [label(n), *details(n, section_path, seen)]
+        words = [worded[path], *details(n, section_path, seen)]
         g = nodes[node_id(path)]
         assert _tooltip(g) == "\n".join(words)
         assert _squash(_text(g)) == _squash(" ".join(words))
@@ -115,6 +141,44 @@ def test_the_picture_of_a_medically_necessary_determination_holds_the_statements
     assert all(_squash(c.quote) in shown for c in det.citations)
 
 
+def test_the_picture_opens_with_the_decision_sentence_and_labels_its_nodes_in_words(kb: KnowledgeBase) -> None:
+    det = _determine(kb, QUERIES[0])
+    svg = to_svg(determination_dot(det))
+    caption = " ".join(t.text or "" for t in ET.fromstring(svg).find(f"{SVG}g").findall(f"{SVG}text"))
+    assert _squash(caption).startswith(_squash(det.reading().summary))
+    shown = [_text(g) for g in _nodes(svg).values()]
+    assert any(t.startswith("✓ prior cervical trauma [") for t in shown)  # then its quote
+    assert "Medically necessary: how covkb derived it" in shown
+    assert not any("prior_cervical_trauma" in t or "medically_necessary" in t for t in shown)
+    assert "n0" in _nodes(svg)  # the ids stay, in the machine's attributes
+
+
+TEST_POLICY = str(Path(__file__).parent / "policies" / "example_pap")
+POLICIES = [p.name.replace("_", "-") for p in policy_folders()] + [TEST_POLICY]
+_KBS: dict[str, KnowledgeBase] = {}
+
+
+def _policy_kb(policy: str) -> KnowledgeBase:
+    if policy not in _KBS:
+        _KBS[policy] = KnowledgeBase(policy=policy)
+    return _KBS[policy]
+
+
+NAMED = [(p, q) for p in POLICIES for q in load_queries(_policy_kb(p).policy.queries_dir) if "error" not in q.expect]
+
+
+@pytest.mark.parametrize("policy,query", NAMED, ids=[f"{Path(p).name}:{q.name}" for p, q in NAMED])
+def test_no_picture_of_a_named_query_shows_an_id_that_has_words(policy: str, query: NamedQuery) -> None:
+    kb = _policy_kb(policy)
+    det = kb.determine(query.request, version=query.version_ref())
+    svg = to_svg(determination_dot(det, section_path=kb.policy.data(det.version).section_path))
+    root = ET.fromstring(svg)
+    shown = " ".join(t.text or "" for t in root.iter(f"{SVG}text")).replace(WORD_JOINER, "")
+    tooltips = "\n".join(a.get(f"{XLINK}title", "") for a in root.iter(f"{SVG}a")).replace(WORD_JOINER, "")
+    assert ids_shown(shown, det.words) == []
+    assert ids_shown(tooltips, det.words) == []
+
+
 def test_interpretations_are_drawn_in_italics_after_the_word_interpretation(kb: KnowledgeBase) -> None:
     det = _determine(kb, QUERIES[0])
     nodes = _nodes(to_svg(determination_dot(det)))
@@ -127,10 +191,10 @@ def test_interpretations_are_drawn_in_italics_after_the_word_interpretation(kb: 
         assert all(t.get("font-style") != "italic" for t in lines[:first])
 
 
-BORDERS = [  # a node kind's status, its text mark, the border that says it without colour
+BORDERS = [  # a node kind's status, its text mark or words, the border that says it without colour
     ("criterion", {"holds": True}, "✓", None),
     ("criterion", {"holds": False}, "✗", "5,2"),
-    ("scope", {"value": "unknown"}, "?", "1,5"),
+    ("scope", {"value": "unknown"}, "scope not known", "1,5"),
 ]
 
 
@@ -175,11 +239,11 @@ def test_a_hostile_id_quote_or_url_is_escaped_and_shown_as_sent(text: str) -> No
     nodes = _nodes(to_svg(dot))
     assert sorted(nodes) == ["n0", "n0-0"]  # no node or edge more than the derivation's
     g = nodes["n0"]
-    assert _tooltip(g) == f'✓ criterion {text}\n[s] "{text}"'
+    assert _tooltip(g) == f'✓ {text}\n[s] "{text}"'
     href = next(g.iter(f"{SVG}a")).get(f"{XLINK}href", "")
     assert unquote(href) == f"/policy?q={text}"  # percent-encoded where a URL may not hold the text
     assert href.isascii() and not set(href) & set(' "<>\\\n')
-    assert _squash(_text(g)) == _squash(f'✓ criterion {text} [s] "{text}"')
+    assert _squash(_text(g)) == _squash(f'✓ {text} [s] "{text}"')
 
 
 def _by_hand(n: Node) -> Determination:
@@ -227,9 +291,24 @@ def test_a_diff_draws_a_cluster_per_change_and_at_most_a_few_regions_each(report
         for k, j in enumerate(c["regions"][:REGIONS_SHOWN]):
             r = report.regions[j]
             g = nodes[f"c{i}-r{k}"]
-            assert r.transition() in _tooltip(g)
+            assert r.transition(report.words) in _tooltip(g)
             assert next(g.iter(f"{SVG}a")).get("target") == "_top"
     assert len(nodes) <= 1 + len(changes) * (2 + REGIONS_SHOWN)
+
+
+@pytest.mark.slow
+def test_a_diffs_changes_and_regions_are_drawn_in_words_and_only_the_witness_request_keeps_ids(
+        report: DiffReport) -> None:
+    nodes = _nodes(to_svg(diff_dot(report)))
+    for i, c in enumerate(report.changes()):
+        head = _tooltip(nodes[f"c{i}"])
+        assert head.startswith(c["kind"].replace("_", " ") + ": ") and ids_shown(head, report.words) == []
+        for k, j in enumerate(c["regions"][:REGIONS_SHOWN]):
+            described, transition, witness = _tooltip(nodes[f"c{i}-r{k}"]).split("\n")
+            r = report.regions[j]
+            assert transition == r.transition(report.words) and described == r.describe(report.words)
+            assert ids_shown(f"{described} {transition}", report.words) == []
+            assert witness.startswith("witness: {")
 
 
 def test_a_large_diff_is_collapsed_per_change(report: DiffReport) -> None:

@@ -47,7 +47,7 @@ from .hierarchy import Forms
 from .limits import CLOSED_READING, engine_dict
 from .outcomes import Outcomes
 from .policy import Policy, VersionData
-from .wording import Words
+from .wording import Words, lower
 
 UNLISTED_VALUE = "unlisted_value"  # a qualifier value no code_qualifier/4 fact names
 SLICE_ABOVE = 40  # statements; beyond this the diff solves per-root slices
@@ -223,9 +223,19 @@ class Region:
             parts.append("none of: " + ", ".join(no))
         return f"{what}: {'; '.join(parts) if parts else 'any facts'}"
 
-    def transition(self) -> str:
-        """The region's change of outcome, "BEFORE → AFTER"."""
-        return f"{self.before['outcome']} → {self.after['outcome']}"
+    def transition(self, words: Words | None = None) -> str:
+        """The region's change of outcome, "BEFORE → AFTER"; with ``words``,
+        each outcome by its label and the statement it comes from."""
+        if words is None:
+            return f"{self.before['outcome']} → {self.after['outcome']}"
+
+        def side(answer: dict[str, Any]) -> str:
+            if "outcome" not in answer:
+                return f"an invalid request ({answer.get('error', '')})"
+            what = words.statement(answer.get("statement"))
+            return lower(words.outcome(answer["outcome"])) + (f" ({what})" if what else "")
+
+        return f"{side(self.before)} → {side(self.after)}"
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "region": {**self.root, "fixed": self.fixed}, "description": self.describe(),
@@ -304,9 +314,16 @@ class DiffReport:
                 "regions": [{**r.to_dict(), "conditions": r.conditions(self.words)} for r in self.regions]}
 
 
-def change_heading(change: dict[str, Any]) -> str:
-    """A change of ``DiffReport.changes()`` in one line: its kind and what changed."""
-    return f"{change['kind']}: {change['change']}"
+def change_heading(change: dict[str, Any], words: Words | None = None, region: Region | None = None) -> str:
+    """A change of ``DiffReport.changes()`` in one line: its kind and what
+    changed; with ``words`` and one of its regions, in words (the kind as the
+    Revisions page shows it, the outcomes by ``Region.transition``)."""
+    if words is None:
+        return f"{change['kind']}: {change['change']}"
+    kind = change["kind"].replace("_", " ")
+    if region is None or change["kind"] in ("broken", "repaired"):
+        return f"{kind}: {change['change']}"
+    return f"{kind}: {region.transition(words)}"
 
 
 def change_affects(change: dict[str, Any], words: Words) -> list[str]:

@@ -1,9 +1,15 @@
 """Pictures: a determination's derivation and a diff as Graphviz graphs.
 
 The words are the text renderers' own: a derivation node's line is
-``render.label``, its quotes and interpretations ``render.detail_lines``; a
-diff's change and region lines come from ``diff`` (``change_heading``,
-``change_affects``, ``Region.describe``, ``Region.transition``).  This
+``render.label`` in the policy's words (the determination's ``words``, as
+text and Markdown read it), its quotes and interpretations
+``render.detail_lines``; the caption is the decision sentence and what the
+answer is about (``covkb.sentences``, ``render.about``).  Ids stay in the
+machine's attributes only (each graph node's ``id``, the path of its
+derivation node).  A diff's change and region lines come from ``diff`` in
+the policy's words (``change_heading``, ``change_affects``,
+``Region.describe``, ``Region.transition``, given the report's ``words``);
+a region's witness is shown as the request it is (JSON, with ids).  This
 module only lays them out, so a picture says exactly what the text says.
 
 Every outcome is shown by colour *and* by something else: the derivation's
@@ -33,7 +39,8 @@ from .determination import Determination, Node
 from .diff import DiffReport, Region, change_affects, change_heading
 from .errors import PictureError
 from .outcomes import Outcomes
-from .render import Detail, detail_lines, header, label
+from .render import Detail, about, detail_lines, label
+from .wording import Words
 
 SectionPath = Callable[[str], str]
 NodeLink = Callable[[Node], str | None]
@@ -169,13 +176,14 @@ def determination_dot(det: Determination, *, section_path: SectionPath | None = 
 
     One graph node per derivation node (``det.explanation.walk()``), an edge
     from each node to each of its children, laid out left to right like the
-    text tree.  A node shows ``render.label`` in bold, then each of its
-    ``render.detail_lines``: verbatim quotes with their section path, and
+    text tree.  A node shows ``render.label`` in the policy's words
+    (``det.words``) in bold, then each of its ``render.detail_lines``: verbatim quotes with their section path, and
     interpretations in italics, prefixed "interpretation:", so they are not
     read as the policy's words.  Its tooltip is the same text, unwrapped.
 
-    :param det: the determination; its header lines (``render.header``)
-        become the graph's caption with a legend of the border styles.
+    :param det: the determination; its decision sentence and what it is
+        about (``render.about``) become the graph's caption, with a legend
+        of the border styles.
     :param section_path: a section id → its path ("Coverage Policy >
         Treatment"); by default read from ``det.citations`` (else the id).
     :param link: a derivation node → a URL or None; a URL becomes the
@@ -187,20 +195,24 @@ def determination_dot(det: Determination, *, section_path: SectionPath | None = 
     """
     paths = {c.section: c.section_path for c in det.citations}
     path_of: SectionPath = section_path or (lambda s: paths.get(s, s))
-    g = _digraph("determination", caption=[*header(det), LEGEND])
+    words = det.words or Words()
+    reading = det.reading()
+    g = _digraph("determination", caption=[reading.summary, *about(det, reading), LEGEND])
     seen: set[str] = set()
 
-    def add(n: Node, path: tuple[int, ...]) -> str:
+    def add(n: Node, path: tuple[int, ...], statement: str | None = None) -> str:
         name = node_id(path)
+        statement = n.get("id") if n.kind == "statement" else statement  # a criterion's statement
+        line = label(n, words, statement)
         details = detail_lines(n, path_of, seen)
-        tooltip = "\n".join([label(n), *(d.text for d in details)])
+        tooltip = "\n".join([line, *(d.text for d in details)])
         attrs = {**node_tone(n, det.meanings).attrs(), "id": name, "tooltip": _esc(tooltip)}
         url = link(n) if link is not None else None
         if url:
             attrs.update(URL=_url(url), target="_top")
-        g.node(name, _label([_block(label(n), bold=True), *map(_detail, details)]), **attrs)
+        g.node(name, _label([_block(line, bold=True), *map(_detail, details)]), **attrs)
         for i, child in enumerate(n.children):
-            g.edge(name, add(child, (*path, i)))
+            g.edge(name, add(child, (*path, i), statement))
         return name
 
     add(det.explanation, ())
@@ -241,7 +253,7 @@ def diff_dot(report: DiffReport, *, witness_link: RegionLink | None = None,
         tone = _CHANGE_TONES.get(c["kind"], NEUTRAL)
         with g.subgraph(name=f"cluster_{cid}") as sub:
             sub.attr(color=tone.border, style=tone.style, id=f"cluster-{cid}", label="")
-            head = change_heading(c)
+            head = change_heading(c, words, report.regions[c["regions"][0]] if c["regions"] else None)
             affects = change_affects(c, words)
             sub.node(cid, _label([_block(head, bold=True), *(_block(line) for line in affects)]),
                      id=cid, tooltip=_esc("\n".join([head, *affects])), **tone.attrs())
@@ -250,7 +262,7 @@ def diff_dot(report: DiffReport, *, witness_link: RegionLink | None = None,
                 r = report.regions[i]
                 rid = f"{cid}-r{k}"
                 witness = json.dumps(r.witness, ensure_ascii=False)
-                lines = [r.describe(words), r.transition(), f"witness: {witness}"]
+                lines = [r.describe(words), r.transition(words), f"witness: {witness}"]
                 attrs = {**_CHANGE_TONES.get(r.kind, NEUTRAL).attrs(), "id": rid, "tooltip": _esc("\n".join(lines))}
                 url = witness_link(r) if witness_link is not None else None
                 if url:
