@@ -52,49 +52,7 @@ def label(n: Node, words: Words | None = None, statement: str | None = None, *, 
     templates and labels, covkb.wording), in words rather than ids
     (``statement``: the statement a criterion belongs to; ``marks``: False
     where the page marks a node by its state itself)."""
-    if words is not None:
-        return worded_label(n, words, statement, marks=marks)
-    g = n.get
-    k = n.kind
-    if k == "determination":
-        return f"why {g('outcome')}:"
-    if k == "case":
-        assume = ", ".join(_assumption(dict(a)) for a in (g("assume") or ()))
-        stmt = f" (statement {g('statement')})" if g("statement") else ""
-        return f"if {assume}: {g('outcome')}{stmt}"
-    if k == "outcome":
-        reasons = _UNKNOWN_REASONS if g("outcome") == "unknown" else _REASONS
-        return f"{g('outcome')}: {reasons.get(g('reason'), g('reason'))}"
-    if k == "partial_version":
-        return f"only partly known: {g('reason')}"
-    if k == "scope":
-        return f"{_mark(g('value') == 'yes') if g('value') != 'unknown' else '?'} in scope: {g('id')} = {g('value')}"
-    if k == "fact":
-        return f"{g('id')} = {g('value')} ({_fact_source(n)})"
-    if k == "service":
-        if g("id") == "other":
-            return f"service: none of this policy (CPT {g('code')} with {g('qualifier')} = {g('value') or 'not stated'})"
-        src = {"request": "requested", "code": f"reported by CPT {g('code')}", "assumed": f"one form of requested {g('requested')}"}
-        coded = f"; CPT {g('code')} is not in the coding table" if g("source") != "code" and g("code") else ""
-        return f"service {g('id')} ({src.get(g('source'), g('source'))}{coded})"
-    if k == "code":
-        if g("listed") is False:
-            return f"CPT {g('id')} is not listed in the coding table"
-        return f"CPT {g('id')} \"{g('quote')}\" listed under \"{g('heading')}\""
-    if k == "statement":
-        out = g("outcome") if g("applies") else "does not apply"
-        return f"{_mark(g('applies'))} statement {g('id')} → {out}"
-    if k == "requirement":
-        return f"{_mark(g('holds'))} requires {g('id')} = {g('expected')} \"{g('quote')}\""
-    if k == "criteria":
-        return f"{_mark(g('holds'))} {str(g('mode')).upper()} of the conditions \"{g('quote')}\""
-    if k == "criterion":
-        return f"{_mark(g('holds'))} criterion {g('id')}"
-    if k == "criterion_group":
-        return f"{_mark(g('holds'))} {str(g('mode')).upper()} of the conditions of {g('id')} \"{g('quote')}\""
-    if k == "notice":
-        return f"notice: {_NOTICES.get(g('id'), g('id'))}"
-    return k
+    return worded_label(n, words if words is not None else Words(), statement, marks=marks)
 
 
 def worded_label(n: Node, w: Words, statement: str | None = None, *, marks: bool = True) -> str:
@@ -138,7 +96,15 @@ def worded_label(n: Node, w: Words, statement: str | None = None, *, marks: bool
     if k == "criterion_group":
         named = w.criterion_words.get((statement or "", g("id")))
         return f"{mark(g('holds'))}{named or 'the conditions'}: {str(g('mode')).upper()} of \"{g('quote')}\""
-    return label(n)
+    if k == "code":
+        if g("listed") is False:
+            return f"CPT {g('id')} is not listed in the coding table"
+        return f"CPT {g('id')} \"{g('quote')}\" listed under \"{g('heading')}\""
+    if k == "partial_version":
+        return f"only partly known: {g('reason')}"
+    if k == "notice":
+        return f"notice: {_NOTICES.get(g('id'), g('id'))}"
+    return k
 
 
 def _worded_assumption(a: dict[str, Any], w: Words) -> str:
@@ -177,36 +143,6 @@ _NOTICES = {
     "codes_not_exhaustive": "the coding table may not list every code",
     "uncovered_code_denial": "how claims with a code the policy does not list are treated",
 }
-
-
-def _assumption(a: dict[str, Any]) -> str:
-    fact, value = a["fact"], a["value"]
-    if a.get("rank") == 0 and fact != "service":  # a qualifier: it fixes which service the code reports
-        return f"the {fact} is another one" if value == "other" else f"the {fact} makes it {value}"
-    if fact == "service" and value == "other":
-        return "the code reports another procedure"
-    return f"{fact} = {value}"
-
-
-def _fact_source(n: Node) -> str:
-    g = n.get
-    src = g("source")
-    if src == "number":
-        at_least = (g("rule") == "at_least") == (g("value") == "yes")
-        return f"{g('field')} = {g('number')} {'≥' if at_least else '<'} {g('threshold')}"
-    if src == "number_bound":  # the count given bounds the rule's count: the step, then the rule
-        n, t, op = g("number"), g("threshold"), "≥" if g("number") >= g("threshold") else "<"
-        return f"{g('field')} = {n} {op} {t}, so {g('bounds')} {op} {t}"
-    if src == "code_list":
-        return f"{g('field')} code {g('code')}"
-    if src == "code":
-        return f"implied by CPT {g('code')}"
-    if src == "request" and g("value") == "unknown":
-        return "unknown: the request does not say"
-    text = _SOURCES.get(src, src)
-    if g("would_suffice"):
-        text += "; would suffice: " + " or ".join(g("would_suffice"))
-    return text
 
 
 # Kinds whose line (``label``) already shows the node's own quote.
