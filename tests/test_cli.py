@@ -162,11 +162,11 @@ def test_determine_help_lists_only_the_chosen_policys_fields() -> None:
 # A policy's boolean field as yes, no or unknown: each line with the outcome it gives (CPT 59325 is "during
 # pregnancy": stating yes or unknown agrees with the code, no contradicts it).
 BOOLEANS = [
-    (["--pregnant", "yes"], "medically_necessary"),
-    (["--pregnant=yes"], "medically_necessary"),
-    (["--pregnant", "YES"], "medically_necessary"),
-    (["--pregnant"], "medically_necessary"),
-    (["--pregnant", "unknown"], "medically_necessary"),
+    (["--pregnant", "yes"], "Medically necessary:"),
+    (["--pregnant=yes"], "Medically necessary:"),
+    (["--pregnant", "YES"], "Medically necessary:"),
+    (["--pregnant"], "Medically necessary:"),
+    (["--pregnant", "unknown"], "Medically necessary:"),
     (["--pregnant", "no"], "the request contradicts itself"),
     (["--not-pregnant"], "the request contradicts itself"),
     (["--pregnant", "maybe"], "'maybe' is not yes, no or unknown (write --pregnant, --not-pregnant or --pregnant unknown)"),

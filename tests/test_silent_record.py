@@ -150,7 +150,8 @@ def test_every_answer_says_its_reading_in_words() -> None:
     for reading, words in (("unknown", "read as unknown"), ("absent", "read as absent")):
         d = kb.determine({**D, "cpt": "59325", "prior_pregnancy_losses": 3, "unlisted_findings": reading})
         assert d.to_dict()["unlisted_findings"] == reading
-        assert any(line.startswith(f"unlisted findings: {words}") for line in to_text(d, section_path).splitlines()[:8])
+        assert any(line.strip().startswith(f"unlisted findings: {words}")
+                   for line in to_text(d, section_path).splitlines()[:8])
         markdown = to_markdown(d, section_path).splitlines()[:8]
         assert any(line.startswith(f"- unlisted findings: {words}") for line in markdown)
 

@@ -15,6 +15,11 @@ ARTIFACTS = Path(__file__).parent / "artifacts"
 pytestmark = pytest.mark.slow  # a real server and Chromium: not in make test-fast
 
 
+@pytest.fixture(scope="module")
+def server(web_server):
+    return web_server
+
+
 @pytest.fixture
 def page(browser, server, request):
     ctx = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 900})
