@@ -49,9 +49,9 @@ def _with_code(example: dict, code: str | None) -> dict:
     return call
 
 
-# every example as it is, and (slow: not in make test-fast) with every code its policy names as the order
+# every example as it is, and (the exhaustive tier) with every code its policy names as the order
 CASES = [pytest.param(name, None, id=f"{name}:as-sent") for name, _ in EXAMPLES] + [
-    pytest.param(name, code, id=f"{name}:{code}", marks=pytest.mark.slow)
+    pytest.param(name, code, id=f"{name}:{code}", marks=pytest.mark.exhaustive)
     for name, ex in EXAMPLES for code in sorted(_policy_of(ex).data(_policy_of(ex).latest()).vocabulary.codes)]
 
 

@@ -388,7 +388,7 @@ def answers(server, tmp_path_factory) -> dict[str, dict[str, str]]:
     return {name: ask(server, tmp_path_factory.mktemp(name)) for name, ask in SURFACES.items()}
 
 
-@pytest.mark.slow
+@pytest.mark.exhaustive  # every named query through a process, a server, a batch and CRD each: the last tier
 @pytest.mark.parametrize("surface", list(SURFACES))
 @pytest.mark.parametrize(("policy", "query"), QUERIES, ids=KEYS)
 def test_every_surface_gives_a_silent_record_the_same_outcome(answers, surface: str, policy: str,

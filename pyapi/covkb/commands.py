@@ -424,7 +424,8 @@ def _diff_text(report: Any, md: bool, with_regions: bool) -> str:
              f"in {d['seconds']} s" + (f"; {d['regions_copied']} changed region(s) copied, unexamined, to services "
                                         "no fact names (both versions treat them alike)" if d["regions_copied"] else "")]
     for c in report.changes():
-        lines += ["", f"{'## ' if md else ''}{change_heading(c)}"]
+        first = report.regions[c["regions"][0]] if c["regions"] else None
+        lines += ["", f"{'## ' if md else ''}{change_heading(c, words, first)}"]
         lines += [pad + line for line in change_affects(c, words)]
         shown = c["conditions"][:4]
         lines.append(f"{pad}when: " + (" | ".join(shown) + (f" | … {len(c['conditions']) - 4} more (--regions)"
@@ -439,7 +440,7 @@ def _diff_text(report: Any, md: bool, with_regions: bool) -> str:
         if with_regions:
             for i in c["regions"]:
                 r = report.regions[i]
-                lines.append(f"{'  - ' if md else '        '}{r.describe(words)}: {r.transition()}; "
+                lines.append(f"{'  - ' if md else '        '}{r.describe(words)}: {r.transition(words)}; "
                              f"witness {json.dumps(r.witness)}")
     return "\n".join(lines)
 
