@@ -224,6 +224,9 @@ def create_app(settings: Settings | None = None, engines: Any = None) -> FastAPI
     _determine_routes(app, front, answers)
     _policy_routes(app, front, answers)
     _cds_routes(app, front, answers)
+    from .pas_routes import mount as mount_pas
+
+    mount_pas(app, front, answers, lambda: public_url(settings))
     # the web pages: they ask the workers what the API routes ask
     from ..web.pages import mount as mount_pages
 

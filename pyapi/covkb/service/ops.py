@@ -59,6 +59,7 @@ class Worker:
         self.defer_fhir_reads = False  # True in a server process (inline): such calls raise Deferred
         self.default_policy: str | None = config.get("policy")
         self.fhir_servers: tuple[str, ...] = tuple(config.get("fhir_servers") or ())
+        self.store_url: str | None = config.get("store")  # covkb.store's URL (None: its default)
         self.volatile = False
         self.today = dt.date.fromisoformat(config["today"]) if config.get("today") else None
         self._kbs: dict[tuple[str, str], Any] = {}
@@ -299,3 +300,39 @@ class Worker:
         except InvalidFhir as err:
             return 400, FHIR_JSON, dumps(operation_outcome(err.message))
         return 200, JSON, _dumps_floatless(out)
+
+    # -- Da Vinci PAS (service/pas.py): every decision kept in covkb.store ----------------------------------------
+    def store(self) -> Any:
+        if getattr(self, "_store", None) is None:
+            from ..store import Store
+
+            self._store = Store.open(self.store_url)
+        return self._store
+
+    def op_pas_submit(self, body: bytes, base_url: str, policy: str | None = None,
+                      engine: str = "prolog") -> tuple[int, str, bytes]:
+        from . import pas
+
+        self.volatile = True  # kept in the store: never answered from a cache
+        out = pas.submit(body, policy=self.policy(policy), kb=self.kb(policy, engine), mapping=self.mapping(policy),
+                         store=self.store(), engine=engine, base_url=base_url, today=self.today)
+        return 200, FHIR_JSON, dumps(out)
+
+    def op_pas_inquire(self, body: bytes, base_url: str) -> tuple[int, str, bytes]:
+        from . import pas
+
+        self.volatile = True
+        return 200, FHIR_JSON, dumps(pas.inquire(body, store=self.store(), base_url=base_url))
+
+    def op_reviews(self, body: bytes) -> tuple[int, str, bytes]:
+        from . import pas
+
+        self.volatile = True
+        pended = self.store().decisions(kind="pas", status="pended")
+        return 200, JSON, dumps({"reviews": [pas.review_listing(d) for d in pended]})
+
+    def op_review(self, body: bytes, key: str, base_url: str) -> tuple[int, str, bytes]:
+        from . import pas
+
+        self.volatile = True
+        return 200, FHIR_JSON, dumps(pas.record_review(key, body, store=self.store(), base_url=base_url))
