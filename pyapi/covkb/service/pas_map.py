@@ -4,7 +4,7 @@ The Bundle holds a Claim (``use = preauthorization``) first, then the
 resources it references.  Each item becomes the request a CRD order would
 (``fhir_map.record_request``, the same FHIR mapping facts of kb/): the
 item's ``productOrService`` and date stand for the order; the patient's
-record is the Claim's diagnoses (as Conditions) and the Conditions,
+record is the Conditions the Claim.diagnosis entries state and the Conditions,
 Procedures and Observations its ``supportingInfo`` references (those the
 item's ``informationSequence`` names, else all).  A QuestionnaireResponse
 among them (DTR: the answers to covkb's generated Questionnaire) adds its
@@ -130,12 +130,17 @@ def _supporting(pas: PasRequest, item: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _diagnoses(pas: PasRequest, item: dict[str, Any]) -> list[dict[str, Any]]:
-    """The Claim's diagnoses (those the item names, else all) as the
-    Conditions they state: a diagnosis on a claim is the provider's."""
-    wanted = set(item.get("diagnosisSequence") or [])
+def _element(resource: dict[str, Any], path: str) -> Any:
+    """A resource's element, named by its FHIR path ("Claim.supportingInfo")."""
+    return resource.get(path.split(".", 1)[1])
+
+
+def _stated_conditions(pas: PasRequest, item: dict[str, Any]) -> list[dict[str, Any]]:
+    """The Conditions the Claim.diagnosis entries state (those the item's
+    Claim.item.diagnosisSequence names, else all): the provider's, on the claim."""
+    wanted = set(_element(item, "Claim.diagnosisSequence") or [])
     out = []
-    for d in pas.claim.get("diagnosis") or []:
+    for d in _element(pas.claim, "Claim.diagnosis") or []:
         if wanted and d.get("sequence") not in wanted:
             continue
         concept = d.get("diagnosisCodeableConcept") or (pas.resolve(d.get("diagnosisReference")) or {}).get("code")
@@ -153,7 +158,7 @@ def item_request(pas: PasRequest, item: dict[str, Any], mapping: FhirMapping, da
     order = {"resourceType": "ServiceRequest", "code": item["productOrService"]}
     if date:
         order["occurrenceDateTime"] = date
-    record: dict[str, list[dict[str, Any]]] = {"condition": _diagnoses(pas, item)}
+    record: dict[str, list[dict[str, Any]]] = {"condition": _stated_conditions(pas, item)}
     answers = []
     for r in _supporting(pas, item):
         if r.get("resourceType") in RECORD_TYPES:
