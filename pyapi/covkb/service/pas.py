@@ -112,7 +112,7 @@ def decide_item(item: ClaimItem, *, policy: Any, data: Any, determine: Callable[
     plan = url = None
     if meant.review_action == "pended_for_information" and plan_of is not None:
         plan, url = plan_of(item.request, det.version)
-    citations = tuple({"section": c.section, "quote": c.quote} for c in det.citations)
+    citations = tuple({"section": c.section, "section_path": c.section_path, "quote": c.quote} for c in det.citations)
     return ItemDecision(item.sequence, item.code, item.request, det.outcome, det.version, meant.review_action,
                         meant.review_code, meant.review_heading, reason, citations, link, url), plan
 
@@ -129,7 +129,7 @@ def _notes(d: ItemDecision, first: int) -> list[dict[str, Any]]:
     notes = [f"Item {d.sequence}: {d.heading}. {d.reason}"]
     if d.action == "denied" and d.citations:
         notes.append(f"Item {d.sequence}: the policy's words: " +
-                     "; ".join(f'{c["section"]}: "{c["quote"]}"' for c in d.citations))
+                     "; ".join(f'{c["section_path"]}: "{c["quote"]}"' for c in d.citations))
     if d.questionnaire:
         notes.append(f"Item {d.sequence}: answer the questionnaire {d.questionnaire} (Da Vinci DTR) "
                      "and submit again with the QuestionnaireResponse")
@@ -138,9 +138,9 @@ def _notes(d: ItemDecision, first: int) -> list[dict[str, Any]]:
     return [{"number": first + i, "type": "display", "text": t} for i, t in enumerate(notes)]
 
 
-def _review_action(x12: str, number: str | None, reason: str) -> dict[str, Any]:
+def _review_action(x12: str, number: str | None, heading: str) -> dict[str, Any]:
     ext: list[dict[str, Any]] = [{"url": REVIEW_ACTION_CODE, "valueCodeableConcept": {
-        "coding": [{"system": X12_306, "code": x12, "display": X12_306_DISPLAY[x12]}], "text": reason}}]
+        "coding": [{"system": X12_306, "code": x12, "display": X12_306_DISPLAY[x12]}], "text": heading}}]
     if number:
         ext.append({"url": "number", "valueString": number})
     return {"url": REVIEW_ACTION, "extension": ext}
@@ -175,7 +175,7 @@ def claim_response(pas: PasRequest, decisions: list[ItemDecision], *, preauth_re
             "extension": ext, "itemSequence": d.sequence,
             "noteNumber": list(range(first, len(notes) + 1)),
             "adjudication": [{
-                "extension": [_review_action(x12, number if action == "approved" else None, reason)],
+                "extension": [_review_action(x12, number if action == "approved" else None, heading)],
                 "category": {"coding": [{"system": ADJUDICATION, "code": "submitted"}]},
                 "reason": {"text": reason[:1000]},
             }],
