@@ -11,6 +11,7 @@ engine worker processes (``workers.Pool``), parsing no request body.
     /v1/determine  /v1/batch  /v1/policies  /v1/policies/{p}/vocabulary
     /v1/policies/{p}/versions/{v}/check  /v1/policies/{p}/diff  /v1/compare
     /v1/explanations/{token}  /cds-services  /cds-services/{id}  /healthz
+    /fhir/Claim/$submit  /fhir/Claim/$inquire  /v1/reviews  /v1/reviews/{id}  (pas_routes.py)
 """
 
 from __future__ import annotations

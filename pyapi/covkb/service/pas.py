@@ -390,7 +390,11 @@ def submit(body: bytes, *, policy: Any, kb: Any, mapping: Any, store: Any, engin
         return _version_data(policy, date, on)
 
     def answers_of(qr: dict[str, Any], req: dict[str, Any], data: Any) -> dict[str, Any]:
-        return dtr[1].questionnaire_response_request(dtr[0].plan(kb, req, data.id), qr)
+        # the Questionnaire answered, where the Bundle carries it; else the one the record's request gives
+        url = str(qr.get("questionnaire") or "").split("|")[0]
+        asked = next((r for r in pas.resources.values() if r.get("resourceType") == "Questionnaire"
+                      and url and r.get("url") == url), None)
+        return dtr[1].questionnaire_response_request(asked or dtr[0].plan(kb, req, data.id), qr)
 
     def plan_of(req: dict[str, Any], version: str) -> tuple[Any, str]:
         plan = dtr[0].plan(kb, req, version)
