@@ -25,6 +25,7 @@ from pas_bundles import claim_bundle, inquiry_bundle
 from test_silent_record import KEYS, QUERIES, _in_process, crd_calls
 
 from covkb.outcomes import MEANINGS
+from covkb.service.pas_examples import check, examples, item_code, item_link, item_notes
 from covkb.policy import Policy
 
 X12_306 = "https://codesystem.x12.org/005010/306"
@@ -55,18 +56,7 @@ def _action(item: dict[str, Any]) -> dict[str, Any]:
     return ra
 
 
-def _x12(item: dict[str, Any]) -> str:
-    return next(e for e in _action(item)["extension"] if e["url"].endswith("reviewActionCode"))[
-        "valueCodeableConcept"]["coding"][0]["code"]
-
-
-def _notes(cr: dict[str, Any], item: dict[str, Any]) -> list[str]:
-    by_number = {n["number"]: n["text"] for n in cr.get("processNote") or []}
-    return [by_number[n] for n in item.get("noteNumber") or []]
-
-
-def _link(cr: dict[str, Any], item: dict[str, Any]) -> str | None:
-    return next((t.split("policy's words: ", 1)[1] for t in _notes(cr, item) if "why, in the policy's words: " in t), None)
+_x12, _notes, _link = item_code, item_notes, item_link
 
 
 CODE = {"approved": "A1", "denied": "A3", "pended_for_information": "A4", "pended_for_review": "A4"}
@@ -191,6 +181,17 @@ def test_an_item_missing_information_is_pended_with_the_questionnaire(submitted)
         [context] = [i["valueString"] for i in task["input"] if i["type"]["coding"][0]["code"] == "questionnaire-context"]
         urls = {e["resource"].get("url") for e in answer["entry"] if e["resource"]["resourceType"] == "Questionnaire"}
         assert context in urls
+
+
+@pytest.mark.parametrize(("name", "example"), examples(), ids=[n for n, _ in examples()])
+def test_the_pas_examples_get_their_review_actions(server, name: str, example: dict[str, Any]) -> None:
+    r = httpx.post(f"{server.url}/fhir/Claim/$submit", params={"policy": example["policy"]}, json=example["bundle"],
+                   timeout=120)
+    assert r.status_code == 200, r.text
+
+    def outcome_of(link: str) -> str:
+        return httpx.get(link.replace("http://127.0.0.1:8000", server.url), timeout=60).json()["outcome"]
+    assert check(example, r.json(), outcome_of) == []
 
 
 # -- the PAS profiles: required elements and invariants -----------------------------------------------------------
