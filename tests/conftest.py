@@ -21,6 +21,7 @@ import random
 import pytest
 
 from covkb import KnowledgeBase
+from postgres import postgres_url  # noqa: F401  (the throwaway PostgreSQL: tests/postgres.py)
 
 TODAY = dt.date(2025, 6, 1)
 
