@@ -238,3 +238,34 @@ def test_kb_digest_names_a_version_and_its_evaluators() -> None:
     assert kb_digest(policy.data(versions[0])) == digests[0]        # the same text, the same digest
     distinct_texts = {policy.data(v).engine_text for v in versions}
     assert len(set(digests)) == len(distinct_texts)                 # another text, another digest
+
+
+# -- the service's side -------------------------------------------------------------------
+@pytest.mark.parametrize("error, status", [
+    pytest.param(UnknownDecision("no decision is kept under 'x'"), 404, id="unknown-404"),
+    pytest.param(AlreadyReviewed("reviewed already"), 409, id="reviewed-409"),
+    pytest.param(StoreError("the store failed"), 503, id="store-503"),
+])
+def test_store_errors_answer_with_their_http_status(error: CovkbError, status: int) -> None:
+    from covkb.service.problems import from_error
+
+    answer_status, body = from_error(error)
+    assert (answer_status, body["status"], body["code"], body["detail"]) == (status, status, error.code, error.message)
+
+
+def test_serve_with_a_bad_store_is_one_line_before_it_listens() -> None:
+    proc = subprocess.run([sys.executable, "-c", "from covkb.cli import main; main()", "serve", "--port", "0", "--store", "mysql://u:secret@h/db"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == ["covkb: error: the store runs on SQLite or PostgreSQL, not "
+                                                "mysql://u:***@h/db"]
+
+
+def test_a_worker_opens_the_configured_store_when_first_used(tmp_path) -> None:
+    from covkb.service.ops import Worker
+
+    url = f"sqlite:///{tmp_path / 'served.sqlite3'}"
+    worker = Worker({"store": url, "preload_policies": []})
+    worker.store.save_decision(**decision_args("CRD-1", kind="crd", status="conditional"))
+    with Store.open(url) as s:
+        assert s.decision("CRD-1").status == "conditional"
