@@ -22,6 +22,7 @@ import datetime as dt
 import functools
 import hashlib
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -40,7 +41,9 @@ if TYPE_CHECKING:
 UTC = dt.timezone.utc
 KINDS = ("crd", "pas")
 # a JWT id is forgotten this long after its token expired (a verifier's clock leeway stays covered)
+# (a verifier's leeway on exp stays below it, so that a forgotten id is refused as expired)
 JTI_GRACE = dt.timedelta(minutes=10)
+JTI_PURGE_EVERY = 60.0  # seconds between one process's purges of expired ids (not a statement per token)
 SQLITE_BUSY_SECONDS = 30.0
 
 
@@ -159,6 +162,10 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.url = engine.url.render_as_string(hide_password=True)
+        self._next_purge = 0.0  # time.monotonic() of the next purge of expired JWT ids
+        # built once: a CDS call's token is checked with it (building the statement cost more than running it)
+        self._use_jti = _insert_or_nothing(engine.dialect.name)(models.jtis).on_conflict_do_nothing().returning(
+            models.jtis.c.jti)
 
     # -- opening -------------------------------------------------------------------
     @classmethod
@@ -212,7 +219,7 @@ class Store:
                "request": request, "answer": answer, "detail": detail, "status": status, "created_at": _now()}
         d = models.decisions
         with self._tx(write=True) as conn:
-            insert = _insert_or_nothing(conn)(d).values(**row).on_conflict_do_nothing(index_elements=[d.c.key])
+            insert = _insert_or_nothing(conn.dialect.name)(d).values(**row).on_conflict_do_nothing(index_elements=[d.c.key])
             if conn.execute(insert.returning(d.c.id)).first() is None:
                 raise DuplicateDecision(f"a decision is already kept under {key!r}")
         return _decision(row, ())
@@ -274,16 +281,22 @@ class Store:
         """True the first time ``jti`` of ``issuer`` is used, False on a replay, in
         every process that shares this store (one insert-or-nothing on the primary
         key).  ``expires_at`` is the token's exp (a naive time is UTC); ids expired
-        longer than JTI_GRACE ago are forgotten."""
+        longer than JTI_GRACE ago are forgotten (purge_jtis, at most every JTI_PURGE_EVERY s)."""
+        _need(issuer=issuer, jti=jti)
+        if time.monotonic() >= self._next_purge:
+            self.purge_jtis()
+        with self._tx(write=True) as conn:
+            row = conn.execute(self._use_jti, {"issuer": issuer, "jti": jti, "expires_at": _utc(expires_at)})
+            return row.first() is not None
+
+    def purge_jtis(self) -> int:
+        """Forget the JWT ids expired longer than JTI_GRACE ago; how many."""
         from sqlalchemy import delete
 
-        _need(issuer=issuer, jti=jti)
         j = models.jtis
-        now = _now()
+        self._next_purge = time.monotonic() + JTI_PURGE_EVERY
         with self._tx(write=True) as conn:
-            conn.execute(delete(j).where(j.c.expires_at < now - JTI_GRACE))
-            insert = _insert_or_nothing(conn)(j).values(issuer=issuer, jti=jti, expires_at=_utc(expires_at))
-            return conn.execute(insert.on_conflict_do_nothing().returning(j.c.jti)).first() is not None
+            return conn.execute(delete(j).where(j.c.expires_at < _now() - JTI_GRACE)).rowcount
 
     # -- clients -------------------------------------------------------------------
     def save_client(self, client_id: str, *, jwks: dict[str, Any], scopes: list[str]) -> Client:
@@ -295,7 +308,7 @@ class Store:
         now = _now()
         with self._tx(write=True) as conn:
             values = {"jwks": jwks, "scopes": list(scopes), "updated_at": now}
-            insert = _insert_or_nothing(conn)(c).values(client_id=client_id, created_at=now, **values)
+            insert = _insert_or_nothing(conn.dialect.name)(c).values(client_id=client_id, created_at=now, **values)
             conn.execute(insert.on_conflict_do_update(index_elements=[c.c.client_id], set_=values))
         return Client(client_id, jwks, tuple(scopes))
 
@@ -396,14 +409,14 @@ def head() -> str:
     return ScriptDirectory.from_config(config).get_current_head() or ""
 
 
-def _insert_or_nothing(conn: Connection) -> Any:
+def _insert_or_nothing(dialect: str) -> Any:
     """The dialect's insert, which has on_conflict_do_nothing/_update (SQLite, PostgreSQL)."""
-    if conn.dialect.name == "postgresql":
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
-    elif conn.dialect.name == "sqlite":
+    elif dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert
     else:
-        raise StoreError(f"the store runs on SQLite or PostgreSQL, not {conn.dialect.name}")
+        raise StoreError(f"the store runs on SQLite or PostgreSQL, not {dialect}")
     return insert
 
 
