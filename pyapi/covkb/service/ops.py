@@ -59,7 +59,8 @@ class Worker:
         self.defer_fhir_reads = False  # True in a server process (inline): such calls raise Deferred
         self.default_policy: str | None = config.get("policy")
         self.fhir_servers: tuple[str, ...] = tuple(config.get("fhir_servers") or ())
-        self.store_url: str | None = config.get("store")  # covkb.store's URL (None: its default)
+        self.store_url: str | None = config.get("store")
+        self._store: Any = None
         self.volatile = False
         self.today = dt.date.fromisoformat(config["today"]) if config.get("today") else None
         self._kbs: dict[tuple[str, str], Any] = {}
@@ -70,6 +71,15 @@ class Worker:
                 kb = self.kb(ref, engine)
                 kb.engine(kb.policy.version_in_force(self.today or dt.date.today())[0])
         self.startup_seconds = round(time.perf_counter() - t, 3)
+
+    @property
+    def store(self) -> Any:
+        """The decision store (covkb.store), opened in this process when first used."""
+        if self._store is None:
+            from ..store import Store
+
+            self._store = Store.open(self.store_url)
+        return self._store
 
     # -- the knowledge bases -------------------------------------------------------
     def policy(self, ref: str | None) -> Any:
@@ -302,37 +312,30 @@ class Worker:
         return 200, JSON, _dumps_floatless(out)
 
     # -- Da Vinci PAS (service/pas.py): every decision kept in covkb.store ----------------------------------------
-    def store(self) -> Any:
-        if getattr(self, "_store", None) is None:
-            from ..store import Store
-
-            self._store = Store.open(self.store_url)
-        return self._store
-
     def op_pas_submit(self, body: bytes, base_url: str, policy: str | None = None,
                       engine: str = "prolog") -> tuple[int, str, bytes]:
         from . import pas
 
         self.volatile = True  # kept in the store: never answered from a cache
         out = pas.submit(body, policy=self.policy(policy), kb=self.kb(policy, engine), mapping=self.mapping(policy),
-                         store=self.store(), engine=engine, base_url=base_url, today=self.today)
+                         store=self.store, engine=engine, base_url=base_url, today=self.today)
         return 200, FHIR_JSON, dumps(out)
 
     def op_pas_inquire(self, body: bytes, base_url: str) -> tuple[int, str, bytes]:
         from . import pas
 
         self.volatile = True
-        return 200, FHIR_JSON, dumps(pas.inquire(body, store=self.store(), base_url=base_url))
+        return 200, FHIR_JSON, dumps(pas.inquire(body, store=self.store, base_url=base_url))
 
     def op_reviews(self, body: bytes) -> tuple[int, str, bytes]:
         from . import pas
 
         self.volatile = True
-        pended = self.store().decisions(kind="pas", status="pended")
+        pended = self.store.decisions(kind="pas", status="pended")
         return 200, JSON, dumps({"reviews": [pas.review_listing(d) for d in pended]})
 
     def op_review(self, body: bytes, key: str, base_url: str) -> tuple[int, str, bytes]:
         from . import pas
 
         self.volatile = True
-        return 200, FHIR_JSON, dumps(pas.record_review(key, body, store=self.store(), base_url=base_url))
+        return 200, FHIR_JSON, dumps(pas.record_review(key, body, store=self.store, base_url=base_url))

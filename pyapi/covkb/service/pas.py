@@ -279,13 +279,10 @@ def now() -> str:
 
 def review_of(decision: Any) -> dict[str, Any] | None:
     """A stored decision's review (action approve/deny, reason, reviewer), or None."""
-    r = getattr(decision, "review", None)
-    if r is None:
+    if not decision.reviews:
         return None
-    get = r.get if isinstance(r, dict) else lambda k: getattr(r, k, None)
-    action = get("action")
-    return {"action": {"approved": "approve", "denied": "deny"}.get(action, action), "reason": get("reason"),
-            "reviewer": get("reviewer")}
+    r = decision.reviews[-1]
+    return {"action": {"approved": "approve", "denied": "deny"}[r.action], "reason": r.reason, "reviewer": r.reviewer}
 
 
 def stored_bundle(decision: Any, base_url: str, *, inquiry: bool = True) -> dict[str, Any]:
