@@ -21,6 +21,7 @@ Policy-generic: no policy's terms are named here.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -88,6 +89,12 @@ class Item:
     enable: tuple[tuple[Condition, ...], ...] = ()
     minimum: int | None = None           # an integer's range
     maximum: int | None = None
+    # what each option tells of the facts ((fact, value), ...), in the options' order
+    gives: tuple[tuple[tuple[str, Any], ...], ...] = ()
+
+    def option_for(self, values: dict[str, Any]) -> Any:
+        """The answer that gives the facts these values (None: none does)."""
+        return next((o.value for o, g in zip(self.options, self.gives) if dict(g) == values), None)
 
     def enabled(self, answers: dict[str, Any]) -> bool:
         return not self.enable or any(all(c.holds(answers) for c in conj) for conj in self.enable)
@@ -137,7 +144,7 @@ def plan(kb: KnowledgeBase, request: dict[str, Any], version: str | None = None)
     cases, data, det = _decide(kb, request, version)
     known = read_request(request, data.vocabulary).to_json_dict()
     service = known.get("service") or (f"cpt-{known['cpt']}" if known.get("cpt") else "none")
-    items = _items(data, det, cases) if det.outcome == "insufficient_information" else ()
+    items = _items(data, det, cases, known.get("cpt")) if det.outcome == "insufficient_information" else ()
     asked = {f for i in items for f in i.facts}
     return Plan(kb.policy.id, data.version.id, service, known_digest(known), items, known, det.outcome,
                 det.possible_outcomes, f"{kb.policy.number}: {det.reading().summary}",
@@ -188,7 +195,7 @@ class _Classes:
     bounds: tuple[tuple[int | None, int | None], ...] = ()   # an integer class: [lower, upper)
 
 
-def _items(data: VersionData, det: Determination, cases: list[Case]) -> tuple[Item, ...]:
+def _items(data: VersionData, det: Determination, cases: list[Case], cpt: str | None) -> tuple[Item, ...]:
     vocab = data.vocabulary
     words = Words.of(vocab)
     questions = {q.fact: q for q in det.reading().questions}
@@ -202,11 +209,12 @@ def _items(data: VersionData, det: Determination, cases: list[Case]) -> tuple[It
         grouped.setdefault(_target(data, var), []).append(var)
     drafts = []
     for (source, link_id), facts in grouped.items():
-        classes, kind = _classes(data, words, source, link_id, facts, values)
+        classes, kind = _classes(data, words, source, link_id, facts, values, cpt)
         q = questions.get(facts[0])
         text = q.text if q is not None else words.question(facts[0])
+        gives = tuple(tuple(sorted(a.items())) for a in classes.assigns)
         drafts.append((Item(link_id, source, kind, text, _help(data, cases, facts), classes.options, tuple(facts),
-                            (), *_range(data, source, link_id)), classes))
+                            (), *_range(data, source, link_id), gives), classes))
     return _with_enable(drafts, cases)
 
 
@@ -230,14 +238,17 @@ def _target(data: VersionData, var: str) -> tuple[str, str]:
 
 
 def _classes(data: VersionData, words: Words, source: str, link_id: str, facts: list[str],
-             values: dict[str, list[Any]]) -> tuple[_Classes, str]:
+             values: dict[str, list[Any]], cpt: str | None) -> tuple[_Classes, str]:
     vocab = data.vocabulary
     if source in ("service", "qualifier"):
         (var,) = facts
         # a qualifier may name a value no code names (the code then reports another service); a
         # request cannot say that a code reports a service other than those it names
         vals = [v for v in values[var] if v != "unlisted_code" and (v != "other" or source == "qualifier")]
-        opts = tuple(Option(v, "Another one than these" if v == "other" else words.label(v)) for v in vals)
+        # a qualifier's case value is the service its value makes the code report
+        said = {_id(r[1]): _id(r[3]) for r in data.rows("code_qualifier") if r[0] == cpt and _id(r[2]) == var}
+        opts = tuple(Option("other", "Another one than these") if v == "other" else
+                     Option(said.get(v, v), words.label(v)) for v in vals)
         return _Classes(opts, tuple({var: v} for v in vals)), "choice"
     if source == "finding":
         (var,) = facts
@@ -306,8 +317,7 @@ def _with_enable(drafts: list[tuple[Item, _Classes]], cases: list[Case]) -> tupl
 
 
 def _replace_enable(item: Item, enable: tuple[tuple[Condition, ...], ...]) -> Item:
-    return Item(item.link_id, item.source, item.kind, item.text, item.help, item.options, item.facts, enable,
-                item.minimum, item.maximum)
+    return dataclasses.replace(item, enable=enable)
 
 
 class _Relevance:
@@ -409,6 +419,10 @@ def _conditions(item: Item, classes: _Classes, states: frozenset[Any]) -> list[t
         else:
             out.append((Condition(item.link_id, "=", classes.options[s].value),))
     return out
+
+
+def _id(v: Any) -> Any:
+    return v if isinstance(v, str) else atom(v)
 
 
 def _cap(s: str) -> str:
