@@ -375,23 +375,29 @@ class _Relevance:
 def _cover(shown: set[tuple[Any, ...]], dont_care: set[tuple[Any, ...]],
            domains: list[tuple[Any, ...]]) -> list[tuple[frozenset[Any], ...]]:
     """A few products of state sets whose union is every shown combination
-    (and perhaps some that never occur): a greedy cover by widened terms."""
+    (and perhaps some that never occur): each shown combination widened as
+    far as it goes, then a greedy cover by the widest."""
     allowed = shown | dont_care
 
     def ok(term: list[set[Any]]) -> bool:
         return all(c in allowed for c in itertools.product(*term))
 
-    terms: list[tuple[frozenset[Any], ...]] = []
-    for combo in sorted(shown, key=repr):
-        if any(all(s in t for s, t in zip(combo, term)) for term in terms):
-            continue
+    def widened(combo: tuple[Any, ...]) -> tuple[frozenset[Any], ...]:
         term = [{s} for s in combo]
         for j, dom in enumerate(domains):
             for s in [dom, *([x] for x in dom)]:
                 trial = term[:j] + [term[j] | set(s)] + term[j + 1:]
                 if ok(trial):
                     term = trial
-        terms.append(tuple(frozenset(t) for t in term))
+        return tuple(frozenset(t) for t in term)
+
+    candidates = sorted({widened(c) for c in shown}, key=repr)
+    covers = {t: {c for c in shown if all(x in s for x, s in zip(c, t))} for t in candidates}
+    left, terms = set(shown), []
+    while left:
+        best = max(candidates, key=lambda t: (len(covers[t] & left), -len(repr(t))))
+        terms.append(best)
+        left -= covers[best]
     return terms
 
 

@@ -198,7 +198,8 @@ def create_app(settings: Settings | None = None, engines: Any = None) -> FastAPI
     settings = settings or Settings()
     front = _Front(settings)
     worker_config = {"policy": front.default.id, "today": settings.today, "fhir_servers": list(settings.fhir_servers),
-                     "preload_policies": [front.default.id], "preload_engines": list(settings.preload_engines)}
+                     "preload_policies": [front.default.id], "preload_engines": list(settings.preload_engines),
+                     "store": getattr(settings, "store", None)}
     pool = engines(worker_config) if engines is not None else Pool(settings.workers, worker_config)
 
     @contextlib.asynccontextmanager
@@ -224,6 +225,10 @@ def create_app(settings: Settings | None = None, engines: Any = None) -> FastAPI
     _determine_routes(app, front, answers)
     _policy_routes(app, front, answers)
     _cds_routes(app, front, answers)
+    from .dtr_routes import mount as mount_dtr
+
+    mount_dtr(app, policy_id=lambda ref: front.policy_or_404(ref).id if ref else front.default.id,
+              run=answers.run, base_url=lambda: public_url(settings))
     # the web pages: they ask the workers what the API routes ask
     from ..web.pages import mount as mount_pages
 
