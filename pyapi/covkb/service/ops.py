@@ -339,3 +339,43 @@ class Worker:
 
         self.volatile = True
         return 200, FHIR_JSON, dumps(pas.record_review(key, body, store=self.store, base_url=base_url))
+
+    # -- DTR: questionnaires generated from the policy (covkb.service.dtr) ------------------------
+    def _stored_request(self, key: str) -> dict[str, Any] | None:
+        """The request CRD decided under a coverage-assertion-id, where covkb.store is installed."""
+        try:
+            from ..store import Store
+        except ImportError:  # no store: a context names nothing covkb keeps
+            return None
+        if self._store is None:
+            self._store = Store.open(self.store_url)
+        found = self._store.decision(key)
+        return None if found is None else found.request
+
+    def op_dtr_package(self, body: bytes, policy: str | None, base_url: str,
+                       engine: str = "prolog") -> tuple[int, str, bytes]:
+        from . import dtr
+
+        out = dtr.package(body, self.kb(policy, engine), self.policy(policy), self.mapping(policy), base_url=base_url,
+                          engine=engine, today=self.today or dt.date.today(), stored=self._stored_request)
+        return 200, FHIR_JSON, dumps(out)
+
+    def op_dtr_next(self, body: bytes, policy: str | None, base_url: str,
+                    engine: str = "prolog") -> tuple[int, str, bytes]:
+        from . import dtr
+
+        return 200, FHIR_JSON, dumps(dtr.next_question(body, self.kb(policy, engine), base_url=base_url, engine=engine))
+
+    def op_dtr_decide(self, body: bytes, policy: str | None, engine: str = "prolog") -> tuple[int, str, bytes]:
+        """A completed QuestionnaireResponse (its contained Questionnaire, or
+        Parameters naming both), decided with the full explanation."""
+        from . import dtr
+
+        raw = dtr.parameters(body, "the QuestionnaireResponse")
+        qr, q = raw, None
+        if raw.get("resourceType") == "Parameters":
+            qr = next((x.get("resource") for x in dtr.param(raw, "questionnaire-response")), None)
+            q = next((x.get("resource") for x in dtr.param(raw, "questionnaire")), None)
+        kb = self.kb(policy, engine)
+        _, req = dtr.questionnaire_response_request(kb, qr if isinstance(qr, dict) else {}, q)
+        return 200, JSON, dumps({"request": req, **kb.determine(req, explain=True).to_dict()})

@@ -387,11 +387,14 @@ def submit(body: bytes, *, policy: Any, kb: Any, mapping: Any, store: Any, engin
         return _version_data(policy, date, on)
 
     def answers_of(qr: dict[str, Any], req: dict[str, Any], data: Any) -> dict[str, Any]:
-        # the Questionnaire answered, where the Bundle carries it; else the one the record's request gives
+        # the Questionnaire answered: the one the Bundle carries, else the QuestionnaireResponse's own
+        # (contained), else the one the record's request gives (what covkb asks of it)
         url = str(qr.get("questionnaire") or "").split("|")[0]
         asked = next((r for r in pas.resources.values() if r.get("resourceType") == "Questionnaire"
                       and url and r.get("url") == url), None)
-        return dtr[1].questionnaire_response_request(asked or dtr[0].plan(kb, req, data.id), qr)
+        if asked is None and not any(r.get("resourceType") == "Questionnaire" for r in qr.get("contained") or []):
+            asked = dtr[1].questionnaire(dtr[0].plan(kb, req, data.version.id), base_url, engine=engine)
+        return dtr[1].questionnaire_response_request(kb, qr, asked)[1]
 
     def plan_of(req: dict[str, Any], version: str) -> tuple[Any, str]:
         plan = dtr[0].plan(kb, req, version)
@@ -405,7 +408,7 @@ def submit(body: bytes, *, policy: Any, kb: Any, mapping: Any, store: Any, engin
                               determine=lambda r: kb.determine(r, explain=True), plan_of=plan_of if dtr else None)
         decisions.append(d)
         if plan is not None and not any(q.get("url") == d.questionnaire for q in questionnaires):
-            questionnaires.append(dtr[1].questionnaire(plan, base_url))
+            questionnaires.append(dtr[1].questionnaire(plan, base_url, engine=engine))
         if d.version:
             versions[d.version] = kb_digest(policy.data(d.version))
     created = now()
