@@ -71,3 +71,29 @@ def inquiry_bundle(submitted: dict[str, Any], *, pre_auth_ref: str | None = None
     out["identifier"]["value"] += "-inquiry"
     out["entry"] = out["entry"][:3]
     return out
+
+
+def answered_bundle(bundle: dict[str, Any], questionnaire: dict[str, Any], answers: dict[str, Any], ident: str, *,
+                    carry_questionnaire: bool = True) -> dict[str, Any]:
+    """The request again, with a QuestionnaireResponse answering the
+    Questionnaire (linkId → value) as supporting information, under a new identifier."""
+    out = copy.deepcopy(bundle)
+    claim = out["entry"][0]["resource"]
+    key = {bool: "valueBoolean", int: "valueInteger", str: "valueCoding"}
+    qr = {"resourceType": "QuestionnaireResponse", "id": f"qr-{ident}",
+          "questionnaire": f"{questionnaire['url']}|{questionnaire['version']}", "status": "completed",
+          "subject": claim["patient"], "authored": "2025-06-01T10:30:00Z",
+          "item": [{"linkId": k, "answer": [{key[type(v)]: v if not isinstance(v, str) else next(
+              o["valueCoding"] for i in questionnaire["item"] if i["linkId"] == k for o in i["answerOption"]
+              if o["valueCoding"]["code"] == v)}]} for k, v in answers.items()]}
+    claim["id"] = f"claim-{ident}"
+    claim["identifier"][0]["value"] = ident
+    out["identifier"]["value"] = f"tx-{ident}"
+    infos = claim.setdefault("supportingInfo", [])
+    infos.append({"sequence": len(infos) + 1, "category": {"coding": [{"system": PAS_TEMP, "code": "additionalInformation"}]},
+                  "valueReference": {"reference": f"QuestionnaireResponse/{qr['id']}"}})
+    out["entry"][0]["fullUrl"] = f"http://example.org/fhir/Claim/{claim['id']}"
+    extra = [qr] + ([questionnaire] if carry_questionnaire else [])
+    out["entry"] += [{"fullUrl": f"http://example.org/fhir/{r['resourceType']}/{r['id']}", "resource": copy.deepcopy(r)}
+                     for r in extra]
+    return out

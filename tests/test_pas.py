@@ -15,17 +15,20 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 from typing import Any
 
 import httpx
 import pytest
 from fhir.resources.R4B import get_fhir_model_class
-from pas_bundles import claim_bundle, inquiry_bundle
+from pas_bundles import answered_bundle, claim_bundle, inquiry_bundle
 from test_silent_record import KEYS, QUERIES, _in_process, crd_calls
 
+from covkb import KnowledgeBase
 from covkb.outcomes import MEANINGS
-from covkb.service.pas_examples import check, examples, item_code, item_link, item_notes
+from covkb.questionnaire import plan
+from covkb.service.pas_examples import check, examples, item_code, item_link, item_notes, item_questionnaire
 from covkb.policy import Policy
 
 X12_306 = "https://codesystem.x12.org/005010/306"
@@ -34,6 +37,14 @@ REVIEW_ACTION = f"{PAS}/StructureDefinition/extension-reviewAction"
 ADJUDICATION = "http://terminology.hl7.org/CodeSystem/adjudication"
 BY_KEY = dict(zip(KEYS, QUERIES))
 CLAIMS = sorted(crd_calls())
+
+
+def _request_of(key: str) -> dict[str, Any]:
+    """The request the CRD service reads from the query's call (as PAS reads its Claim)."""
+    from test_silent_record import _crd_request
+
+    policy, call = crd_calls()[key]
+    return _crd_request(Policy(policy=policy), call)
 
 
 def _ident(key: str) -> str:
@@ -170,17 +181,51 @@ def test_an_item_the_policy_does_not_decide_is_pended_for_a_person_with_the_reas
 
 
 def test_an_item_missing_information_is_pended_with_the_questionnaire(submitted) -> None:
-    pytest.importorskip("covkb.questionnaire", reason="DTR's covkb.questionnaire is not on this branch yet")
     pended = _with(submitted, "pended_for_information")
     assert pended
+    asked = 0
     for key, cr, item in pended:
-        answer = submitted[key][1]
-        tasks = [e["resource"] for e in answer["entry"] if e["resource"]["resourceType"] == "Task"]
-        [task] = [t for t in tasks if any(i.get("extension", [{}])[0].get("valuePositiveInt") == item["itemSequence"]
-                                          for i in t["input"])]
-        [context] = [i["valueString"] for i in task["input"] if i["type"]["coding"][0]["code"] == "questionnaire-context"]
-        urls = {e["resource"].get("url") for e in answer["entry"] if e["resource"]["resourceType"] == "Questionnaire"}
-        assert context in urls
+        q = item_questionnaire(submitted[key][1], item["itemSequence"])
+        first = _notes(cr, item)[0]
+        if q is None:  # nothing a form can ask settles it (the plan asks nothing): a person decides
+            policy, query = BY_KEY[key]
+            kb = KnowledgeBase(policy=policy, today=dt.date(2025, 6, 1))
+            assert not plan(kb, _request_of(key)).items
+            assert first.startswith(f"Item {item['itemSequence']}: Pended for a person's review: no question")
+            continue
+        asked += 1
+        assert q["item"] and first.startswith(f"Item {item['itemSequence']}: Pended: more information is needed")
+        assert any(q["url"] in t for t in _notes(cr, item))
+    assert asked
+
+
+@pytest.mark.parametrize("carried", [True, False], ids=["the Bundle carries the Questionnaire", "covkb asks it again"])
+def test_the_questionnaire_answered_decides_the_item(server, carried: bool) -> None:
+    """Pended for information, answered (a QuestionnaireResponse in the
+    Bundle), submitted again: decided as covkb determine decides the request with the answer."""
+    policy, call = _call("cpt_59325_with_three_losses_and_a_silent_record_needs_more_information")
+    bundle = claim_bundle(call, f"to-answer-{carried}")
+    first = httpx.post(f"{server.url}/fhir/Claim/$submit", params={"policy": policy}, json=bundle, timeout=120).json()
+    q = item_questionnaire(first, 1)
+    for answer, x12 in (({"prior_cervical_trauma": True}, "A1"), ({"prior_cervical_trauma": False}, "A4")):
+        again = answered_bundle(bundle, q, answer, f"answered-{carried}-{answer['prior_cervical_trauma']}",
+                                carry_questionnaire=carried)
+        r = httpx.post(f"{server.url}/fhir/Claim/$submit", params={"policy": policy}, json=again, timeout=120)
+        assert r.status_code == 200, r.text
+        [item] = r.json()["entry"][0]["resource"]["item"]
+        assert _x12(item) == x12
+
+
+def test_an_answer_the_questionnaire_does_not_ask_is_refused(server) -> None:
+    policy, call = _call("cpt_59325_with_three_losses_and_a_silent_record_needs_more_information")
+    bundle = claim_bundle(call, "to-answer-badly")
+    first = httpx.post(f"{server.url}/fhir/Claim/$submit", params={"policy": policy}, json=bundle, timeout=120).json()
+    q = item_questionnaire(first, 1)
+    q = {**q, "item": [*q["item"], {"linkId": "halt", "type": "boolean", "text": "?"}]}
+    again = answered_bundle(bundle, q, {"halt": True}, "answered-badly")
+    r = httpx.post(f"{server.url}/fhir/Claim/$submit", params={"policy": policy}, json=again, timeout=120)
+    assert r.status_code == 400 and r.headers["content-type"] == "application/problem+json"
+    assert "asks no such item" in r.json()["detail"]
 
 
 @pytest.mark.parametrize(("name", "example"), examples(), ids=[n for n, _ in examples()])

@@ -65,6 +65,7 @@ X12_306_DISPLAY = {"A1": "Certified in total", "A3": "Not Certified", "A4": "Pen
 TECHNICAL = ("pended_for_review", "A4", "Pended for a person's review: covkb could not decide this item")
 ACTION_WORDS = {"approved": "approved", "denied": "denied", "pended_for_information": "pended for information",
                 "pended_for_review": "pended for a person's review"}
+UNASKABLE = ("pended_for_review", "A4", "Pended for a person's review: no question a form can ask settles what is missing")
 PERSON = {"approve": ("approved", "A1", "Approved by a person's review"),
           "deny": ("denied", "A3", "Denied by a person's review")}
 
@@ -110,11 +111,15 @@ def decide_item(item: ClaimItem, *, policy: Any, data: Any, determine: Callable[
     meant = data.outcomes[det.outcome]
     reason = _reason(policy, det, read(det), list(item.evidence), data)
     plan = url = None
-    if meant.review_action == "pended_for_information" and plan_of is not None:
+    action, x12, heading = meant.review_action, meant.review_code, meant.review_heading
+    if action == "pended_for_information" and plan_of is not None:
         plan, url = plan_of(item.request, det.version)
+        if not plan.items:  # what is missing no form can ask (the code too coarse to name the service): a person
+            action, x12, heading = UNASKABLE
+            plan = url = None
     citations = tuple({"section": c.section, "section_path": c.section_path, "quote": c.quote} for c in det.citations)
-    return ItemDecision(item.sequence, item.code, item.request, det.outcome, det.version, meant.review_action,
-                        meant.review_code, meant.review_heading, reason, citations, link, url), plan
+    return ItemDecision(item.sequence, item.code, item.request, det.outcome, det.version, action, x12, heading,
+                        reason, citations, link, url), plan
 
 
 # -- the response -------------------------------------------------------------------------------------------------
@@ -351,21 +356,13 @@ def not_found(key: str) -> NotFound:
 
 # -- the operations (run in an engine worker: ops.Worker) -------------------------------------------------------
 
-def _dtr() -> tuple[Any, Any] | None:
-    """covkb.questionnaire and covkb.service.dtr (DTR), where installed."""
-    try:
-        from .. import questionnaire
-        from . import dtr
-    except ImportError:
-        return None
-    return questionnaire, dtr
-
-
 def submit(body: bytes, *, policy: Any, kb: Any, mapping: Any, store: Any, engine: str, base_url: str,
            today: dt.date | None) -> dict[str, Any]:
     """Claim/$submit: the PAS response Bundle, the decision kept (a
     retried submission of the same Claim finds the decision already made)."""
+    from .. import questionnaire
     from ..store import kb_digest
+    from . import dtr
     from .crd import _version_data
     from .pas_map import parse_bundle
 
@@ -381,7 +378,6 @@ def submit(body: bytes, *, policy: Any, kb: Any, mapping: Any, store: Any, engin
                                  f"(preAuthRef {key}); $inquire gives its decision, or send a new Bundle identifier")
         return stored_bundle(kept, base_url, inquiry=False)
     on = today or dt.date.today()
-    dtr = _dtr()
 
     def data_of(date: str | None) -> Any:
         return _version_data(policy, date, on)
@@ -393,22 +389,22 @@ def submit(body: bytes, *, policy: Any, kb: Any, mapping: Any, store: Any, engin
         asked = next((r for r in pas.resources.values() if r.get("resourceType") == "Questionnaire"
                       and url and r.get("url") == url), None)
         if asked is None and not any(r.get("resourceType") == "Questionnaire" for r in qr.get("contained") or []):
-            asked = dtr[1].questionnaire(dtr[0].plan(kb, req, data.version.id), base_url, engine=engine)
-        return dtr[1].questionnaire_response_request(kb, qr, asked)[1]
+            asked = dtr.questionnaire(questionnaire.plan(kb, req, data.version.id), base_url, engine=engine)
+        return dtr.questionnaire_response_request(kb, qr, asked)[1]
 
     def plan_of(req: dict[str, Any], version: str) -> tuple[Any, str]:
-        plan = dtr[0].plan(kb, req, version)
-        return plan, dtr[0].canonical_url(base_url, plan)
+        plan = questionnaire.plan(kb, req, version)
+        return plan, questionnaire.canonical_url(base_url, plan)
 
     decisions, questionnaires, versions = [], [], {}
     for raw in items:
-        item = item_request(pas, raw, mapping, data_of, answers_of if dtr else None)
+        item = item_request(pas, raw, mapping, data_of, answers_of)
         data = data_of(item.date)
         d, plan = decide_item(item, policy=policy, data=data, engine=engine, base_url=base_url,
-                              determine=lambda r: kb.determine(r, explain=True), plan_of=plan_of if dtr else None)
+                              determine=lambda r: kb.determine(r, explain=True), plan_of=plan_of)
         decisions.append(d)
         if plan is not None and not any(q.get("url") == d.questionnaire for q in questionnaires):
-            questionnaires.append(dtr[1].questionnaire(plan, base_url, engine=engine))
+            questionnaires.append(dtr.questionnaire(plan, base_url, engine=engine))
         if d.version:
             versions[d.version] = kb_digest(policy.data(d.version))
     created = now()

@@ -45,6 +45,18 @@ def item_link(cr: dict[str, Any], item: dict[str, Any]) -> str | None:
     return next((t.split(marker, 1)[1] for t in item_notes(cr, item) if marker in t), None)
 
 
+def item_questionnaire(answer: dict[str, Any], sequence: int) -> dict[str, Any] | None:
+    """The Questionnaire an item is pended with: the one its Task's
+    questionnaire-context names, carried in the answer."""
+    resources = [e["resource"] for e in answer.get("entry") or []]
+    for t in (r for r in resources if r.get("resourceType") == "Task"):
+        inputs = t.get("input") or []
+        if any((i.get("extension") or [{}])[0].get("valuePositiveInt") == sequence for i in inputs):
+            url = next((i["valueString"] for i in inputs if i["type"]["coding"][0]["code"] == "questionnaire-context"), None)
+            return next((r for r in resources if r.get("resourceType") == "Questionnaire" and r.get("url") == url), None)
+    return None
+
+
 def check(example: dict[str, Any], answer: dict[str, Any], outcome_of) -> list[str]:
     """What is wrong with an answer to an example ([] when it is as expected);
     outcome_of(link) is the outcome an explanation link gives."""
@@ -61,6 +73,8 @@ def check(example: dict[str, Any], answer: dict[str, Any], outcome_of) -> list[s
             continue
         if item_code(item) != want["x12"]:
             problems.append(f"item {want['sequence']}: {item_code(item)}, expected {want['x12']} ({want['action']})")
+        if want["action"] == "pended_for_information" and item_questionnaire(answer, want["sequence"]) is None:
+            problems.append(f"item {want['sequence']}: pended without the questionnaire that asks for what is missing")
         link = item_link(cr, item)
         outcome = outcome_of(link) if link else None
         if outcome != want.get("outcome"):
