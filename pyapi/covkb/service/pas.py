@@ -267,14 +267,16 @@ def _full_url(base_url: str, r: dict[str, Any]) -> str:
 # -- submit, inquire, review --------------------------------------------------------------------------------------
 
 def preauth_reference(pas: PasRequest) -> str:
-    """The preauthorization reference: from what identifies the submission
-    (the Bundle's and the Claim's identifiers, the patient, the provider),
-    so that a retried submission finds its decision; random where the
-    submitter gives no identifier."""
-    ident = [pas.bundle.get("identifier"), pas.claim.get("identifier"), pas.claim.get("patient"),
-             pas.claim.get("provider")]
-    if not pas.bundle.get("identifier") and not pas.claim.get("identifier"):
+    """The preauthorization reference: from what identifies the request
+    (the Claim's identifiers, its patient, provider and insurer; the
+    Bundle's identifier where the Claim has none), so that a retried
+    submission finds its decision and an inquiry naming the same Claim finds
+    it directly; random where the submitter gives no identifier."""
+    claim = pas.claim
+    named = claim.get("identifier") or pas.bundle.get("identifier")
+    if not named:
         return f"covkb-pa-{uuid.uuid4().hex[:20]}"
+    ident = [named, claim.get("patient"), claim.get("provider"), claim.get("insurer")]
     return "covkb-pa-" + hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:20]
 
 
@@ -311,13 +313,17 @@ def parameters(bundles: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def inquiry_keys(pas: PasRequest, decisions: Callable[[], list[Any]]) -> list[str]:
+def inquiry_keys(pas: PasRequest, decisions: Callable[[], list[Any]], found: Callable[[str], bool]) -> list[str]:
     """The preauthorization references an inquiry names: its Claim's
-    ``insurance.preAuthRef``, else the stored decisions whose Claim carried
-    the inquiry Claim's identifier (query by example, as PAS's $inquire)."""
+    ``insurance.preAuthRef``; else the reference the same Claim (identifier,
+    patient, provider, insurer) was kept under; else the stored decisions
+    whose Claim carried the inquiry Claim's identifier (query by example, as
+    PAS's $inquire: a scan, only when the others find nothing)."""
     named = [r for ins in pas.claim.get("insurance") or [] for r in ins.get("preAuthRef") or []]
     if named:
         return named
+    if pas.claim.get("identifier") and found(preauth_reference(pas)):  # the same Claim: found by its key
+        return [preauth_reference(pas)]
     wanted = {(i.get("system"), i.get("value")) for i in pas.claim.get("identifier") or []}
     if not wanted:
         raise InvalidFhir("the inquiry's Claim names no insurance.preAuthRef and no identifier to look for")
@@ -427,7 +433,8 @@ def inquire(body: bytes, *, store: Any, base_url: str) -> dict[str, Any]:
     from .pas_map import parse_bundle
 
     pas = parse_bundle(body, "PAS inquiry")
-    found = [store.decision(k) for k in inquiry_keys(pas, lambda: store.decisions(kind="pas"))]
+    found = [store.decision(k) for k in inquiry_keys(pas, lambda: store.decisions(kind="pas"),
+                                                     lambda k: store.decision(k) is not None)]
     return parameters([stored_bundle(d, base_url) for d in found if d is not None and d.kind == "pas"])
 
 
