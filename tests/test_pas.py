@@ -419,5 +419,12 @@ def test_a_persons_review_is_listed_recorded_and_then_inquired(restarted, submit
     [found] = _inquire(restarted, inquiry_bundle(submitted[key][0], pre_auth_ref=entry["id"]))
     assert found["entry"][0]["resource"]["item"] == cr["item"]
     again = c.post(f"/v1/reviews/{entry['id']}", json={"action": "approve", "reason": "r", "reviewer": "y"})
-    assert again.status_code == 409
+    assert again.status_code == 409 and again.headers["content-type"] == "application/problem+json"
     assert entry["id"] not in {r["id"] for r in c.get("/v1/reviews").json()["reviews"]}
+    other = next(r for r in listed if r["id"] in pended.values() and r["id"] != entry["id"])
+    r = c.post(f"/v1/reviews/{other['id']}", json={"action": "approve", "reviewer": "Dr Reviewer",
+                                                   "reason": "The operative note shows a prior conization."})
+    approved = r.json()["entry"][0]["resource"]
+    assert all(_x12(i) == "A1" for i in approved["item"]) and approved["disposition"].endswith("approved")
+    number = [e for e in _action(approved["item"][0])["extension"] if e["url"] == "number"]
+    assert number and number[0]["valueString"].startswith(other["id"])
