@@ -339,5 +339,5 @@ class Worker:
             qr = next((x.get("resource") for x in dtr.param(raw, "questionnaire-response")), None)
             q = next((x.get("resource") for x in dtr.param(raw, "questionnaire")), None)
         kb = self.kb(policy, engine)
-        _, req = dtr.questionnaire_response_request(kb, qr if isinstance(qr, dict) else {}, q)
+        req = dtr.questionnaire_response_request(q, qr if isinstance(qr, dict) else {}, kb=kb)
         return 200, JSON, dumps({"request": req, **kb.determine(req, explain=True).to_dict()})
