@@ -169,9 +169,9 @@ def test_a_completed_response_maps_back_to_the_request(policy: str, query: Any) 
     for answers in _all_answers(p)[:64]:
         qr = response_with(q, answers, p)
         QuestionnaireResponse.model_validate(qr)
-        got_plan, req = dtr.questionnaire_response_request(kb, qr, q)
-        assert got_plan.known_digest == p.known_digest
-        assert req == request_of(p, answers)
+        assert dtr.plan_of(kb, q).known_digest == p.known_digest
+        assert dtr.questionnaire_response_request(q, qr, kb=kb) == request_of(p, answers) == \
+            dtr.questionnaire_response_request(p, qr)
 
 
 def test_a_response_naming_an_unasked_item_or_an_unknown_answer_is_refused() -> None:
@@ -180,9 +180,9 @@ def test_a_response_naming_an_unasked_item_or_an_unknown_answer_is_refused() -> 
     q = dtr.questionnaire(p, BASE)
     bad = response_with(q, {}, p) | {"item": [{"linkId": "no_such_item", "answer": [{"valueBoolean": True}]}]}
     with pytest.raises(dtr.InvalidFhir, match="asks no such item"):
-        dtr.questionnaire_response_request(_kb(policy), bad, q)
+        dtr.questionnaire_response_request(q, bad, kb=_kb(policy))
     with pytest.raises(dtr.InvalidFhir, match="not one covkb generated"):
-        dtr.questionnaire_response_request(_kb(policy), response_with(q, {}, p), {**q, "identifier": []})
+        dtr.questionnaire_response_request({**q, "identifier": []}, response_with(q, {}, p), kb=_kb(policy))
 
 
 # -- the operations on a real server ------------------------------------------------------------------

@@ -234,20 +234,35 @@ def _answer_value(item: Item, answer: Any) -> Any:
     return value
 
 
-def questionnaire_response_request(kb: Any, qr: dict[str, Any], questionnaire_: dict[str, Any] | None = None
-                                   ) -> tuple[Plan, dict[str, Any]]:
+def questionnaire_response_request(plan_or_questionnaire: Plan | dict[str, Any] | None, qr: dict[str, Any], *,
+                                   kb: Any = None) -> dict[str, Any]:
     """A QuestionnaireResponse as the request it answers: what was known when
-    the Questionnaire was made (its identifier's token) and the answers.
-    questionnaire_: the Questionnaire answered (else the QR's contained one)."""
+    the Questionnaire was made and the answers.  plan_or_questionnaire: the
+    Plan, or the Questionnaire answered (covkb's; with kb to make its plan
+    again), or None: the one the QuestionnaireResponse contains."""
     from ..questionnaire import request_of
 
     validate_resource(qr, "the QuestionnaireResponse", "QuestionnaireResponse")
-    q = questionnaire_ or next((r for r in qr.get("contained") or [] if r.get("resourceType") == "Questionnaire"), None)
+    p = plan_or_questionnaire if isinstance(plan_or_questionnaire, Plan) else \
+        plan_of(kb, plan_or_questionnaire or contained_questionnaire(qr))
+    return request_of(p, answers_of(qr, p.items))
+
+
+def contained_questionnaire(qr: dict[str, Any]) -> dict[str, Any]:
+    q = next((r for r in qr.get("contained") or [] if isinstance(r, dict) and r.get("resourceType") == "Questionnaire"),
+             None)
     if q is None:
         raise InvalidFhir("the QuestionnaireResponse contains no Questionnaire, and none was given")
-    known = known_request(q)
-    p = make_plan(kb, known)
-    return p, request_of(p, answers_of(qr, p.items))
+    return q
+
+
+def plan_of(kb: Any, q: dict[str, Any]) -> Plan:
+    """The plan a covkb Questionnaire was generated from, made again (the same known facts, the same version)."""
+    p = make_plan(kb, known_request(q))
+    if q.get("version") not in (None, p.version):
+        raise InvalidFhir(f"the Questionnaire was generated from version {str(q.get('version'))[:40]!r}; what it knew "
+                          f"is now decided by version {p.version}: ask for the questionnaire again")
+    return p
 
 
 def known_request(q: dict[str, Any]) -> dict[str, Any]:
@@ -363,7 +378,8 @@ def next_question(body: bytes, kb: Any, *, base_url: str, engine: str) -> dict[s
         qr = next((x.get("resource") for x in param(raw, "questionnaire-response")), None)
         if not isinstance(qr, dict):
             raise InvalidFhir("parameter questionnaire-response: a QuestionnaireResponse is required")
-    pl, _ = questionnaire_response_request(kb, qr)
+    validate_resource(qr, "the QuestionnaireResponse", "QuestionnaireResponse")
+    pl = plan_of(kb, contained_questionnaire(qr))
     answers = answers_of(qr, pl.items)
     asked = [i for i in pl.items if i.link_id in answers]
     nxt = next((i for i in pl.items if i.link_id not in answers and i.enabled(answers)), None)

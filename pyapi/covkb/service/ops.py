@@ -59,7 +59,7 @@ class Worker:
         self.defer_fhir_reads = False  # True in a server process (inline): such calls raise Deferred
         self.default_policy: str | None = config.get("policy")
         self.fhir_servers: tuple[str, ...] = tuple(config.get("fhir_servers") or ())
-        self.store_url: str | None = config.get("store")
+        self.store_url: str | None = config.get("store")  # covkb.store's URL (None: its default)
         self._store: Any = None
         self.volatile = False
         self.today = dt.date.fromisoformat(config["today"]) if config.get("today") else None
@@ -342,14 +342,8 @@ class Worker:
 
     # -- DTR: questionnaires generated from the policy (covkb.service.dtr) ------------------------
     def _stored_request(self, key: str) -> dict[str, Any] | None:
-        """The request CRD decided under a coverage-assertion-id, where covkb.store is installed."""
-        try:
-            from ..store import Store
-        except ImportError:  # no store: a context names nothing covkb keeps
-            return None
-        if self._store is None:
-            self._store = Store.open(self.store_url)
-        found = self._store.decision(key)
+        """The request CRD decided under a coverage-assertion-id."""
+        found = self.store.decision(key)
         return None if found is None else found.request
 
     def op_dtr_package(self, body: bytes, policy: str | None, base_url: str,
@@ -377,5 +371,5 @@ class Worker:
             qr = next((x.get("resource") for x in dtr.param(raw, "questionnaire-response")), None)
             q = next((x.get("resource") for x in dtr.param(raw, "questionnaire")), None)
         kb = self.kb(policy, engine)
-        _, req = dtr.questionnaire_response_request(kb, qr if isinstance(qr, dict) else {}, q)
+        req = dtr.questionnaire_response_request(q, qr if isinstance(qr, dict) else {}, kb=kb)
         return 200, JSON, dumps({"request": req, **kb.determine(req, explain=True).to_dict()})
