@@ -367,7 +367,7 @@ def submit(body: bytes, *, policy: Any, kb: Any, mapping: Any, store: Any, engin
     """Claim/$submit: the PAS response Bundle, the decision kept (a
     retried submission of the same Claim finds the decision already made)."""
     from .. import questionnaire
-    from ..store import kb_digest
+    from ..store import DuplicateDecision, kb_digest
     from . import dtr
     from .crd import _version_data
     from .pas_map import parse_bundle
@@ -395,8 +395,8 @@ def submit(body: bytes, *, policy: Any, kb: Any, mapping: Any, store: Any, engin
         asked = next((r for r in pas.resources.values() if r.get("resourceType") == "Questionnaire"
                       and url and r.get("url") == url), None)
         if asked is None and not any(r.get("resourceType") == "Questionnaire" for r in qr.get("contained") or []):
-            asked = dtr.questionnaire(questionnaire.plan(kb, req, data.version.id), base_url, engine=engine)
-        return dtr.questionnaire_response_request(kb, qr, asked)[1]
+            asked = questionnaire.plan(kb, req, data.version.id)
+        return dtr.questionnaire_response_request(asked, qr, kb=kb)
 
     def plan_of(req: dict[str, Any], version: str) -> tuple[Any, str]:
         plan = questionnaire.plan(kb, req, version)
@@ -416,8 +416,18 @@ def submit(body: bytes, *, policy: Any, kb: Any, mapping: Any, store: Any, engin
     created = now()
     bundle = response_bundle(pas, decisions, preauth_ref=key, created=created, base_url=base_url,
                              questionnaires=questionnaires)
+    try:
+        _save(store, key, pas, decisions, bundle, policy=policy.id, versions=versions, created=created, engine=engine)
+    except DuplicateDecision:  # the same request, submitted twice at once: the first one kept is the decision
+        return stored_bundle(store.decision(key), base_url, inquiry=False)
+    return bundle
+
+
+def _save(store: Any, key: str, pas: PasRequest, decisions: list[ItemDecision], bundle: dict[str, Any], *,
+          policy: str, versions: dict[str, str], created: str, engine: str) -> None:
+    """Keep one submission's decision: the request, each item's covkb request and decision, the answer."""
     pended = any(d.action.startswith("pended") for d in decisions)
-    store.save_decision("pas", key, policy=policy.id, version=",".join(versions) or "none",
+    store.save_decision("pas", key, policy=policy, version=",".join(versions) or "none",
                         kb_digest=",".join(versions.values()) or "none",
                         request={"bundle": pas.bundle, "items": [{"sequence": d.sequence, "request": d.request}
                                                                  for d in decisions]},
@@ -425,7 +435,6 @@ def submit(body: bytes, *, policy: Any, kb: Any, mapping: Any, store: Any, engin
                         detail={"created": created, "identifier": pas.claim.get("identifier") or [],
                                 "patient": pas.claim.get("patient"), "engine": engine,
                                 "items": [d.to_dict() for d in decisions]})
-    return bundle
 
 
 def inquire(body: bytes, *, store: Any, base_url: str) -> dict[str, Any]:

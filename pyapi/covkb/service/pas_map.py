@@ -15,7 +15,6 @@ source: every value goes through the mapping's tables or the request reader.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -182,7 +181,3 @@ def merge(record: dict[str, Any], answered: dict[str, Any]) -> dict[str, Any]:
         if both:
             out[k] = both
     return out
-
-
-def today() -> str:
-    return dt.date.today().isoformat()
