@@ -1,5 +1,5 @@
 """covkb serve under load and faults: `make bench-service` (`make run-service`
-runs only the CRD examples).
+runs only the CRD and PAS examples).
 
 Starts its own servers on 127.0.0.1 (free ports), and stops them.  Measures,
 in one run, for each serve mode (inline, the default, then pool): p50/p99
@@ -196,9 +196,11 @@ def in_process(rest: list[bytes], crd_reqs: list[tuple[str, bytes]], count: int 
 
 
 def run_examples(server: Server) -> int:
+    from covkb.service import pas_examples
     from covkb.service.examples import run
 
-    return max(run(server.url, engine=e) for e in ("prolog", "asp"))
+    crd = max(run(server.url, engine=e) for e in ("prolog", "asp"))
+    return max(crd, pas_examples.run(server.url))  # PAS: each decision is kept, so one engine
 
 
 def kinds_for(port: int, rest: list[bytes], crd_reqs: list[tuple[str, bytes]]) -> dict[str, list[bytes]]:
