@@ -19,7 +19,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from .fhir_map import (MAX_FHIR_DEPTH, FhirMapping, InvalidFhir, OverLimit, check_depth, check_entries,
+from .fhir_map import (MAX_FHIR_DEPTH, Evidence, FhirMapping, InvalidFhir, OverLimit, check_depth, check_entries,
                        record_request, validate_resource)
 
 MAX_ITEMS = 50  # items in one Claim (an X12 278 carries at most 50 service lines per patient event)
@@ -168,7 +168,9 @@ def item_request(pas: PasRequest, item: dict[str, Any], mapping: FhirMapping, da
     req, evidence = record_request(mapping, data, order, record)
     for qr in answers:
         if answers_of is not None:
-            req = merge(req, answers_of(qr, req, data))
+            answered = answers_of(qr, req, data)
+            evidence += answered_evidence(req, answered)
+            req = merge(req, answered)
     return ClaimItem(item["sequence"], item["productOrService"], date, req, tuple(evidence))
 
 
@@ -180,4 +182,19 @@ def merge(record: dict[str, Any], answered: dict[str, Any]) -> dict[str, Any]:
         both = list(dict.fromkeys([*record.get(k, ()), *answered.get(k, ())]))
         if both:
             out[k] = both
+    return out
+
+
+def answered_evidence(record: dict[str, Any], answered: dict[str, Any]) -> list[Evidence]:
+    """What the questionnaire's answers add to the record, as evidence read
+    in words beside the record's (the means fhir_map.Evidence reads)."""
+    out = []
+    for k, said in (("findings", "present"), ("absent_findings", "absent (refuted)")):
+        for f in answered.get(k, ()):
+            if f not in record.get(k, ()):
+                out.append(Evidence("QuestionnaireResponse", f, "The questionnaire's answer", f"{f} {said}"))
+    for k, v in answered.items():
+        if k not in ("findings", "absent_findings", "unknown_findings", "unlisted_findings") and record.get(k) != v:
+            value = {True: "yes", False: "no"}.get(v, v) if isinstance(v, bool) else v
+            out.append(Evidence("QuestionnaireResponse", k, "The questionnaire's answer", f"{k} = {value}"))
     return out
