@@ -78,7 +78,8 @@ def store_url(tmp_path_factory) -> str:
     return f"sqlite:///{tmp_path_factory.mktemp('pas')}/covkb.sqlite3"
 
 
-def _server(store_url: str, monkeypatch_env: dict[str, str]) -> Any:
+def _server(store_url: str, mode: str = "inline") -> Any:
+    """A real server on 127.0.0.1 keeping its decisions at store_url."""
     import os
 
     from service_server import Server
@@ -86,7 +87,7 @@ def _server(store_url: str, monkeypatch_env: dict[str, str]) -> Any:
     old = os.environ.get("COVKB_STORE_URL")
     os.environ["COVKB_STORE_URL"] = store_url
     try:
-        return Server("--mode", "inline", workers=1)
+        return Server("--mode", mode, workers=1)
     finally:
         if old is None:
             del os.environ["COVKB_STORE_URL"]
@@ -96,7 +97,7 @@ def _server(store_url: str, monkeypatch_env: dict[str, str]) -> Any:
 
 @pytest.fixture(scope="module")
 def server(store_url):
-    s = _server(store_url, {})
+    s = _server(store_url)
     yield s
     s.stop()
 
@@ -313,6 +314,25 @@ def test_each_item_of_a_claim_gets_its_own_review_action(server) -> None:
     assert number == f"{cr['preAuthRef']}-1"
 
 
+def test_an_item_reads_the_supporting_information_it_names(server) -> None:
+    """Claim.item.informationSequence: the item's record is what it names (else all the Claim's)."""
+    policy, call = _call("cpt_59325_with_cone_biopsy_is_medically_necessary")
+    bundle = claim_bundle(call, "information-sequence")
+    claim = bundle["entry"][0]["resource"]
+    seq = {i["valueReference"]["reference"].split("/")[0]: i["sequence"] for i in claim["supportingInfo"]}
+    code = claim["item"][0]["productOrService"]
+    claim["item"] = [{"sequence": 1, "productOrService": code, "servicedDate": "2025-06-01"},
+                     {"sequence": 2, "productOrService": code, "servicedDate": "2025-06-01",
+                      "informationSequence": [seq["Observation"]]},
+                     {"sequence": 3, "productOrService": code, "servicedDate": "2025-06-01",
+                      "informationSequence": [seq["Observation"], seq["Procedure"]]}]
+    r = httpx.post(f"{server.url}/fhir/Claim/$submit", params={"policy": policy}, json=bundle, timeout=120)
+    assert r.status_code == 200, r.text
+    cr = r.json()["entry"][0]["resource"]
+    assert [_x12(i) for i in cr["item"]] == ["A1", "A4", "A1"]  # without the cone biopsy, the history is unknown
+    assert "Cone biopsy" not in _notes(cr, cr["item"][1])[0] and "Conization" in _notes(cr, cr["item"][0])[0]
+
+
 def test_a_retried_submission_finds_its_decision_and_a_different_one_is_refused(server) -> None:
     policy, call = _call("cpt_86950_leukocyte_transfusion_is_not_medically_necessary")
     bundle = claim_bundle(call, "retried")
@@ -370,7 +390,7 @@ def test_bad_input_gets_a_problem_in_one_line(server, name: str) -> None:
 def restarted(server, submitted, store_url):
     """A new server on the same store, once every decision was made."""
     server.stop()
-    s = _server(store_url, {})
+    s = _server(store_url)
     yield s
     s.stop()
 
@@ -428,3 +448,17 @@ def test_a_persons_review_is_listed_recorded_and_then_inquired(restarted, submit
     assert all(_x12(i) == "A1" for i in approved["item"]) and approved["disposition"].endswith("approved")
     number = [e for e in _action(approved["item"][0])["extension"] if e["url"] == "number"]
     assert number and number[0]["valueString"].startswith(other["id"])
+
+
+def test_pas_in_pool_mode(store_url) -> None:
+    """The same exchange where one front hands every operation to engine workers."""
+    s = _server(store_url.replace("covkb.sqlite3", "pool.sqlite3"), "pool")
+    try:
+        policy, call = _call("cpt_86950_leukocyte_transfusion_is_not_medically_necessary")
+        bundle = claim_bundle(call, "pool")
+        r = httpx.post(f"{s.url}/fhir/Claim/$submit", params={"policy": policy}, json=bundle, timeout=120)
+        assert r.status_code == 200, r.text
+        [found] = _inquire(s, inquiry_bundle(bundle))
+        assert [_x12(i) for i in found["entry"][0]["resource"]["item"]] == ["A3"]
+    finally:
+        s.stop()
