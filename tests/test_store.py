@@ -64,12 +64,52 @@ def test_migrates_from_empty_to_head_and_equals_the_models(url: str) -> None:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == head() == "0001"
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == head() == "0002"
             diff = compare_metadata(MigrationContext.configure(conn), models.metadata)
     finally:
         engine.dispose()
     assert diff == []
     Store.open(url).close()  # at head already: opening again changes nothing
+
+
+def test_a_store_of_an_older_revision_is_brought_to_head_with_its_decisions(url: str) -> None:
+    from covkb.store import _engine, migrate
+
+    engine = _engine(url)
+    try:
+        migrate(engine, "0001")  # a store made before secrets were kept
+        with engine.begin() as conn:
+            conn.execute(models.decisions.insert().values(
+                kind="pas", key="OLD-1", policy="p", version="v", kb_digest="d", request={"a": 1}, answer={},
+                status="pended", created_at=dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)))
+            assert "secrets" not in _tables(conn)
+    finally:
+        engine.dispose()
+    with Store.open(url) as s:
+        assert s.decision("OLD-1").created == dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+        assert s.secret("k", lambda: {"v": 1}) == {"v": 1}
+
+
+def test_every_revision_goes_down_and_up_again(url: str) -> None:
+    from covkb.store import _engine, migrate
+
+    engine = _engine(url)
+    try:
+        migrate(engine)
+        migrate(engine, "base", down=True)
+        with engine.connect() as conn:
+            assert _tables(conn) <= {"alembic_version"}
+        migrate(engine)
+        with engine.connect() as conn:
+            assert _tables(conn) == {"alembic_version", "decisions", "reviews", "jtis", "clients", "secrets"}
+    finally:
+        engine.dispose()
+
+
+def _tables(conn: Any) -> set[str]:
+    from sqlalchemy import inspect
+
+    return set(inspect(conn).get_table_names())
 
 
 # -- decisions ----------------------------------------------------------------------------
@@ -154,8 +194,9 @@ def test_refused_with_a_coded_error(store: Store, before: list[str], call, error
 
 
 # -- JWT ids ------------------------------------------------------------------------------
-def _race(url: str, barrier: Any, jtis: list[str]) -> tuple[list[bool], str]:
-    """One racing process: each JWT id used at the same moment as the others, then a review of "RACE"."""
+def _race(url: str, barrier: Any, jtis: list[str]) -> tuple[list[bool], str, dict[str, Any]]:
+    """One racing process: each JWT id used at the same moment as the others, then a review of
+    "RACE", then a secret asked for."""
     with Store.open(url) as s:
         expires = dt.datetime.now(UTC) + dt.timedelta(minutes=5)
         won = []
@@ -165,12 +206,14 @@ def _race(url: str, barrier: Any, jtis: list[str]) -> tuple[list[bool], str]:
         barrier.wait(timeout=60)
         try:
             s.record_review("RACE", action="approved", reason="criteria met", reviewer=f"dr.{os.getpid()}")
+            reviewed = "reviewed"
         except AlreadyReviewed as err:
-            return won, err.code
-        return won, "reviewed"
+            reviewed = err.code
+        barrier.wait(timeout=60)
+        return won, reviewed, s.secret("signing-key", lambda: {"made by": os.getpid()})
 
 
-def test_a_replayed_jti_and_a_second_review_are_refused_across_processes(url: str) -> None:
+def test_processes_racing_one_jti_one_review_one_secret_each_get_one(url: str) -> None:
     with Store.open(url) as s:  # migrated once here; the race is on the ids and the review
         s.save_decision(**decision_args("RACE"))
     jtis = [f"jti-{i}" for i in range(5)]
@@ -179,9 +222,10 @@ def test_a_replayed_jti_and_a_second_review_are_refused_across_processes(url: st
         barrier = manager.Barrier(PROCESSES)
         with ctx.Pool(PROCESSES) as pool:
             results = pool.starmap(_race, [(url, barrier, jtis)] * PROCESSES, chunksize=1)
-    wins = [sum(won[i] for won, _ in results) for i in range(len(jtis))]
+    wins = [sum(won[i] for won, _, _ in results) for i in range(len(jtis))]
     assert wins == [1] * len(jtis)  # exactly one process's use of each id is the first
-    assert sorted(review for _, review in results) == ["already_reviewed"] * (PROCESSES - 1) + ["reviewed"]
+    assert sorted(review for _, review, _ in results) == ["already_reviewed"] * (PROCESSES - 1) + ["reviewed"]
+    assert len({json.dumps(secret) for _, _, secret in results}) == 1  # one secret, whoever made it
     with Store.open(url) as s:
         assert len(s.decision("RACE").reviews) == 1
 
@@ -217,6 +261,16 @@ def test_clients_are_registered_and_replaced(store: Store) -> None:
     store.save_client("ehr", jwks={"keys": []}, scopes=["system/Questionnaire.r", "system/Claim.c"])
     assert store.client("ehr").jwks == {"keys": []}
     assert store.client("ehr").scopes == ("system/Questionnaire.r", "system/Claim.c")
+
+
+def test_a_secret_is_made_once_and_kept(store: Store, url: str) -> None:
+    made = []
+    first = store.secret("signing-key", lambda: made.append(1) or {"kty": "EC", "d": "x"})
+    with Store.open(url) as restarted:
+        assert restarted.secret("signing-key", lambda: made.append(2) or {"other": 1}) == first
+    assert made == [1] and first == {"kty": "EC", "d": "x"}
+    with pytest.raises(InvalidRequest):
+        store.secret("bad", lambda: ["not", "an", "object"])
 
 
 # -- opening ------------------------------------------------------------------------------

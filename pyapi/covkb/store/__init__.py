@@ -5,7 +5,8 @@ kept with its request, its answer, the policy version and the knowledge base's
 digest (``kb_digest``), so that an inquiry, an audit or an appeal finds exactly
 what was decided and why; a person's review is kept with the decision it
 settles.  The store also keeps the JWT ids seen (a replay is refused across
-every server process) and the registered clients of the token endpoint.
+every server process), the registered clients of the token endpoint, and the
+secrets every server process shares (``secret``: the token endpoint's key).
 
 SQLite by default (nothing to install: ``<state dir>/covkb.sqlite3``, in WAL
 mode with a busy timeout, so that several server processes write at once);
@@ -23,7 +24,7 @@ import functools
 import hashlib
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -298,6 +299,26 @@ class Store:
         with self._tx(write=True) as conn:
             return conn.execute(delete(j).where(j.c.expires_at < _now() - JTI_GRACE)).rowcount
 
+    # -- secrets -------------------------------------------------------------------
+    def secret(self, name: str, make: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """The secret kept under ``name`` (a JSON object, e.g. a private JWK); the first
+        time, ``make()``'s, kept.  Processes asking at once all get the one kept first."""
+        from sqlalchemy import select
+
+        _need(name=name)
+        s = models.secrets
+        with self._tx() as conn:
+            row = conn.execute(select(s.c.value).where(s.c.name == name)).first()
+        if row is not None:
+            return row.value
+        value = make()
+        if not isinstance(value, dict):
+            raise InvalidRequest(f"a secret is a JSON object, not {type(value).__name__}")
+        with self._tx(write=True) as conn:
+            insert = _insert_or_nothing(conn.dialect.name)(s).values(name=name, value=value, created_at=_now())
+            conn.execute(insert.on_conflict_do_nothing())
+            return conn.execute(select(s.c.value).where(s.c.name == name)).scalar_one()
+
     # -- clients -------------------------------------------------------------------
     def save_client(self, client_id: str, *, jwks: dict[str, Any], scopes: list[str]) -> Client:
         """Register a client (or replace its keys and scopes)."""
@@ -376,14 +397,22 @@ def _sqlite_events(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema to head (Alembic, configured here: no alembic.ini), one process at a time."""
-    from alembic import command
+def alembic_config() -> Any:
+    """Alembic's configuration for the shipped revisions (in code: no alembic.ini)."""
     from alembic.config import Config
-    from sqlalchemy import text
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def migrate(engine: Engine, revision: str = "head", *, down: bool = False) -> None:
+    """Bring the schema to ``revision`` (up; or down to it), one process at a time:
+    in one transaction holding SQLite's write lock or a PostgreSQL advisory lock."""
+    from alembic import command
+    from sqlalchemy import text
+
+    config = alembic_config()
     try:
         with engine.connect() as conn:
             conn = conn.execution_options(covkb_write=True)
@@ -391,7 +420,7 @@ def migrate(engine: Engine) -> None:
                 if conn.dialect.name == "postgresql":
                     conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_MIGRATION_LOCK})
                 config.attributes["connection"] = conn
-                command.upgrade(config, "head")
+                (command.downgrade if down else command.upgrade)(config, revision)
     except CovkbError:
         raise
     except Exception as exc:  # the driver's, SQLAlchemy's or Alembic's: one line, no traceback
@@ -401,12 +430,9 @@ def migrate(engine: Engine) -> None:
 
 def head() -> str:
     """The newest revision of the schema shipped."""
-    from alembic.config import Config
     from alembic.script import ScriptDirectory
 
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    return ScriptDirectory.from_config(config).get_current_head() or ""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head() or ""
 
 
 def _insert_or_nothing(dialect: str) -> Any:
@@ -439,4 +465,4 @@ def _one_line(exc: BaseException) -> str:
 
 
 __all__ = ["AlreadyReviewed", "Client", "Decision", "DuplicateDecision", "Review", "Store", "StoreError",
-           "UnknownDecision", "default_url", "head", "kb_digest", "state_dir"]
+           "UnknownDecision", "default_url", "head", "kb_digest", "migrate", "state_dir"]
