@@ -174,6 +174,12 @@ REFUSED = [
                  InvalidRequest, "invalid_request", id="review-without-reason"),
     pytest.param([], lambda s: s.save_client("c", jwks={"kty": "EC"}, scopes=[]), InvalidRequest,
                  "invalid_request", id="client-jwks-not-a-set"),
+    pytest.param([], lambda s: s.save_decision(**decision_args("K" * 256)), InvalidRequest, "invalid_request",
+                 id="key-too-long"),
+    pytest.param([], lambda s: s.save_decision(**{**decision_args("PA-3"), "answer": {"at": dt.date.today()}}),
+                 InvalidRequest, "invalid_request", id="answer-not-json"),
+    pytest.param([], lambda s: s.use_jti("iss", "", dt.datetime.now(UTC)), InvalidRequest, "invalid_request",
+                 id="empty-jti"),
 ]
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import json
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -215,13 +216,14 @@ class Store:
         """Keep a decision under ``key`` (refused when that key names one already)."""
         if kind not in KINDS:
             raise InvalidRequest(f"a decision's kind is one of {', '.join(KINDS)}, not {kind!r}")
-        _need(key=key, policy=policy, version=version, kb_digest=kb_digest, status=status)
-        row = {"kind": kind, "key": key, "policy": policy, "version": version, "kb_digest": kb_digest,
-               "request": request, "answer": answer, "detail": detail, "status": status, "created_at": _now()}
         d = models.decisions
+        _need(d, key=key, policy=policy, version=version, kb_digest=kb_digest, status=status)
+        row = {"kind": kind, "key": key, "policy": policy, "version": version, "kb_digest": kb_digest,
+               "request": _json("request", request), "answer": _json("answer", answer),
+               "detail": None if detail is None else _json("detail", detail), "status": status, "created_at": _now()}
         with self._tx(write=True) as conn:
-            insert = _insert_or_nothing(conn.dialect.name)(d).values(**row).on_conflict_do_nothing(index_elements=[d.c.key])
-            if conn.execute(insert.returning(d.c.id)).first() is None:
+            insert = _insert_or_nothing(conn.dialect.name)(d).values(**row)
+            if conn.execute(insert.on_conflict_do_nothing(index_elements=[d.c.key]).returning(d.c.id)).first() is None:
                 raise DuplicateDecision(f"a decision is already kept under {key!r}")
         return _decision(row, ())
 
@@ -241,8 +243,8 @@ class Store:
         ``action``.  Refused for an unknown key and for a decision reviewed already."""
         from sqlalchemy import insert, select, update
 
-        _need(action=action, reason=reason, reviewer=reviewer)
         d, r = models.decisions, models.reviews
+        _need(r, action=action, reason=reason, reviewer=reviewer)
         with self._tx(write=True) as conn:
             query = select(d.c.id).where(d.c.key == key)
             if conn.dialect.name == "postgresql":
@@ -283,7 +285,7 @@ class Store:
         every process that shares this store (one insert-or-nothing on the primary
         key).  ``expires_at`` is the token's exp (a naive time is UTC); ids expired
         longer than JTI_GRACE ago are forgotten (purge_jtis, at most every JTI_PURGE_EVERY s)."""
-        _need(issuer=issuer, jti=jti)
+        _need(models.jtis, issuer=issuer, jti=jti)
         if time.monotonic() >= self._next_purge:
             self.purge_jtis()
         with self._tx(write=True) as conn:
@@ -305,8 +307,8 @@ class Store:
         time, ``make()``'s, kept.  Processes asking at once all get the one kept first."""
         from sqlalchemy import select
 
-        _need(name=name)
         s = models.secrets
+        _need(s, name=name)
         with self._tx() as conn:
             row = conn.execute(select(s.c.value).where(s.c.name == name)).first()
         if row is not None:
@@ -322,10 +324,13 @@ class Store:
     # -- clients -------------------------------------------------------------------
     def save_client(self, client_id: str, *, jwks: dict[str, Any], scopes: list[str]) -> Client:
         """Register a client (or replace its keys and scopes)."""
-        _need(client_id=client_id)
+        c = models.clients
+        _need(c, client_id=client_id)
         if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
             raise InvalidRequest("a client's jwks is a JWK Set: an object with a list of keys")
-        c = models.clients
+        if not isinstance(scopes, (list, tuple)) or not all(isinstance(x, str) and x for x in scopes):
+            raise InvalidRequest("a client's scopes are a list of strings")
+        jwks = _json("jwks", jwks)
         now = _now()
         with self._tx(write=True) as conn:
             values = {"jwks": jwks, "scopes": list(scopes), "updated_at": now}
@@ -453,10 +458,24 @@ def _decision(row: Any, reviews: tuple[Review, ...]) -> Decision:
                     reviews=reviews)
 
 
-def _need(**values: Any) -> None:
+def _need(table: Any, **values: Any) -> None:
+    """Each value a non-empty string that fits its column of ``table``."""
     for name, value in values.items():
         if not isinstance(value, str) or not value.strip():
             raise InvalidRequest(f"the store needs a {name.replace('_', ' ')} (a non-empty string)")
+        limit = getattr(table.c[name].type, "length", None)
+        if limit is not None and len(value) > limit:
+            raise InvalidRequest(f"a {name.replace('_', ' ')} has at most {limit} characters, not {len(value)}")
+
+
+def _json(name: str, value: Any) -> Any:
+    """A JSON object as it will be read back (a copy), or a clear error."""
+    if not isinstance(value, dict):
+        raise InvalidRequest(f"a decision's {name} is a JSON object, not {type(value).__name__}")
+    try:
+        return json.loads(json.dumps(value, allow_nan=False))
+    except (TypeError, ValueError) as exc:
+        raise InvalidRequest(f"a decision's {name} is not JSON: {exc}") from None
 
 
 def _one_line(exc: BaseException) -> str:
