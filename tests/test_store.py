@@ -26,7 +26,7 @@ from sqlalchemy import create_engine, select, text
 from covkb import CovkbError
 from covkb.errors import InvalidRequest
 from covkb.policy import Policy
-from covkb.store import (JTI_GRACE, AlreadyReviewed, DuplicateDecision, Store, StoreError, UnknownDecision,
+from covkb.store import (HEAD, JTI_GRACE, AlreadyReviewed, DuplicateDecision, Store, StoreError, UnknownDecision,
                          kb_digest, models)
 from covkb.store import head
 
@@ -65,7 +65,7 @@ def test_migrates_from_empty_to_head_and_equals_the_models(url: str) -> None:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == head() == "0002"
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == head() == HEAD
             diff = compare_metadata(MigrationContext.configure(conn), models.metadata)
     finally:
         engine.dispose()

@@ -176,7 +176,8 @@ class Store:
         directory), its schema brought to Alembic's head."""
         engine = _engine(url or default_url())
         try:
-            migrate(engine)
+            if not _at_head(engine):
+                migrate(engine)
         except CovkbError:
             engine.dispose()
             raise
@@ -350,6 +351,9 @@ class Store:
 
 # -- the database and its schema ------------------------------------------------------
 MIGRATIONS = Path(__file__).with_name("migrations")
+# the newest revision shipped (tests/test_store.py: equal to Alembic's head), so that opening a store
+# at head reads one row and never imports Alembic (a server process's first decision waits for it)
+HEAD = "0002"
 # the advisory lock key PostgreSQL's migrations take (any constant: "covkb" in ASCII)
 PG_MIGRATION_LOCK = 0x636F766B62
 
@@ -431,6 +435,18 @@ def migrate(engine: Engine, revision: str = "head", *, down: bool = False) -> No
     except Exception as exc:  # the driver's, SQLAlchemy's or Alembic's: one line, no traceback
         shown = engine.url.render_as_string(hide_password=True)
         raise StoreError(f"cannot open the store at {shown}: {_one_line(exc)}") from None
+
+
+def _at_head(engine: Engine) -> bool:
+    """Whether the schema is at HEAD already (False too when it cannot be read: migrate says why)."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == HEAD
+    except SQLAlchemyError:
+        return False
 
 
 def head() -> str:
