@@ -165,9 +165,12 @@ class Store:
         self.engine = engine
         self.url = engine.url.render_as_string(hide_password=True)
         self._next_purge = 0.0  # time.monotonic() of the next purge of expired JWT ids
-        # built once: a CDS call's token is checked with it (building the statement cost more than running it)
-        self._use_jti = _insert_or_nothing(engine.dialect.name)(models.jtis).on_conflict_do_nothing().returning(
-            models.jtis.c.jti)
+        # built once: every CDS call's token and decision goes through them (building a statement cost
+        # more than running it)
+        insert = _insert_or_nothing(engine.dialect.name)
+        self._use_jti = insert(models.jtis).on_conflict_do_nothing().returning(models.jtis.c.jti)
+        d = models.decisions
+        self._save = insert(d).on_conflict_do_nothing(index_elements=[d.c.key]).returning(d.c.id)
 
     # -- opening -------------------------------------------------------------------
     @classmethod
@@ -223,8 +226,7 @@ class Store:
                "request": _json("request", request), "answer": _json("answer", answer),
                "detail": None if detail is None else _json("detail", detail), "status": status, "created_at": _now()}
         with self._tx(write=True) as conn:
-            insert = _insert_or_nothing(conn.dialect.name)(d).values(**row)
-            if conn.execute(insert.on_conflict_do_nothing(index_elements=[d.c.key]).returning(d.c.id)).first() is None:
+            if conn.execute(self._save, row).first() is None:
                 raise DuplicateDecision(f"a decision is already kept under {key!r}")
         return _decision(row, ())
 
