@@ -73,6 +73,13 @@ def test_migrates_from_empty_to_head_and_equals_the_models(url: str) -> None:
     Store.open(url).close()  # at head already: opening again changes nothing
 
 
+def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path) -> None:
+    with Store.open(f"sqlite:///{tmp_path / 'wal.sqlite3'}") as s, s.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30_000
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
 def test_a_store_of_an_older_revision_is_brought_to_head_with_its_decisions(url: str) -> None:
     from covkb.store import _engine, migrate
 
