@@ -337,7 +337,8 @@ def test_store_errors_answer_with_their_http_status(error: CovkbError, status: i
 
 
 def test_serve_with_a_bad_store_is_one_line_before_it_listens() -> None:
-    proc = subprocess.run([sys.executable, "-c", "from covkb.cli import main; main()", "serve", "--port", "0", "--store", "mysql://u:secret@h/db"],
+    covkb = [sys.executable, "-c", "from covkb.cli import main; main()"]
+    proc = subprocess.run([*covkb, "serve", "--port", "0", "--store", "mysql://u:secret@h/db"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == ["covkb: error: the store runs on SQLite or PostgreSQL, not "

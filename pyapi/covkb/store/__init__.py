@@ -10,7 +10,7 @@ secrets every server process shares (``secret``: the token endpoint's key).
 
 SQLite by default (nothing to install: ``<state dir>/covkb.sqlite3``, in WAL
 mode with a busy timeout, so that several server processes write at once);
-PostgreSQL, or any SQLAlchemy URL, through ``Store.open(url)`` or
+PostgreSQL through a SQLAlchemy URL, given to ``Store.open(url)`` or
 ``COVKB_STORE_URL``.  ``Store.open`` brings the schema to Alembic's head
 (covkb/store/migrations, shipped in the package, configured in code), one
 process at a time.  Results are frozen dataclasses; errors are CovkbErrors
@@ -42,8 +42,8 @@ if TYPE_CHECKING:
 
 UTC = dt.timezone.utc
 KINDS = ("crd", "pas")
-# a JWT id is forgotten this long after its token expired (a verifier's clock leeway stays covered)
-# (a verifier's leeway on exp stays below it, so that a forgotten id is refused as expired)
+# a JWT id is forgotten this long after its token expired: a verifier's leeway on exp stays below it,
+# so that a forgotten id is refused as expired
 JTI_GRACE = dt.timedelta(minutes=10)
 JTI_PURGE_EVERY = 60.0  # seconds between one process's purges of expired ids (not a statement per token)
 SQLITE_BUSY_SECONDS = 30.0
