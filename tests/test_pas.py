@@ -434,8 +434,11 @@ def test_a_persons_review_is_listed_recorded_and_then_inquired(restarted, submit
     cr = r.json()["entry"][0]["resource"]
     assert all(_x12(i) == "A3" for i in cr["item"])
     assert cr["extension"][0]["extension"] == [{"url": "wasHumanReviewedFlag", "valueBoolean": True}]
-    assert any("Denied by a person's review (Dr Reviewer): The records do not show the indication." in n["text"]
-               for n in cr["processNote"])
+    for item in cr["item"]:  # the decision in force first, then covkb's before it
+        notes = _notes(cr, item)
+        assert notes[0] == (f"Item {item['itemSequence']}: Denied by a person's review (Dr Reviewer): "
+                            "The records do not show the indication.")
+        assert notes[1].startswith(f"Item {item['itemSequence']}: before a person's review, Pended")
     [found] = _inquire(restarted, inquiry_bundle(submitted[key][0], pre_auth_ref=entry["id"]))
     assert found["entry"][0]["resource"]["item"] == cr["item"]
     again = c.post(f"/v1/reviews/{entry['id']}", json={"action": "approve", "reason": "r", "reviewer": "y"})

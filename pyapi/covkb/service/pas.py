@@ -128,10 +128,12 @@ def _ref(resource: Any) -> dict[str, Any] | None:
     return resource if isinstance(resource, dict) and resource.get("reference") else None
 
 
-def _notes(d: ItemDecision, first: int) -> list[dict[str, Any]]:
+def _notes(d: ItemDecision, first: int, reviewed: bool = False) -> list[dict[str, Any]]:
     """The item's notes, in words: the decision with its reason, then (for
-    a denial) the policy's citations, then where the explanation is."""
-    notes = [f"Item {d.sequence}: {d.heading}. {d.reason}"]
+    a denial) the policy's citations, then where the explanation is;
+    reviewed: covkb's decision, before a person's review decided otherwise."""
+    before = "before a person's review, " if reviewed else ""
+    notes = [f"Item {d.sequence}: {before}{d.heading}. {d.reason}"]
     if d.action == "denied" and d.citations:
         notes.append(f"Item {d.sequence}: the policy's words: " +
                      "; ".join(f'{c["section_path"]}: "{c["quote"]}"' for c in d.citations))
@@ -164,9 +166,9 @@ def claim_response(pas: PasRequest, decisions: list[ItemDecision], *, preauth_re
             action, x12, heading = PERSON[review["action"]]
             reason = f"{heading} ({review['reviewer']}): {review['reason']}"
         first = len(notes) + 1
-        notes += _notes(d, first)
-        if reason != f"{d.heading}: {d.reason}":
-            notes.append({"number": len(notes) + 1, "type": "display", "text": f"Item {d.sequence}: {reason}"})
+        if action != d.action:  # a person's review: the decision in force first, then what covkb said before it
+            notes.append({"number": first, "type": "display", "text": f"Item {d.sequence}: {reason}"})
+        notes += _notes(d, len(notes) + 1, reviewed=action != d.action)
         number = f"{preauth_ref}-{d.sequence}"
         ext: list[dict[str, Any]] = []
         if action == "pended_for_information" or action == "pended_for_review":
