@@ -364,6 +364,7 @@ BAD = {
     "no item": (_broken(lambda b: b["entry"][0]["resource"].pop("item")), 400, "no item"),
     "no insurer": (_broken(lambda b: b["entry"][0]["resource"].pop("insurer")), 400, "insurer"),
     "a reference outside the Bundle": (_broken(lambda b: b["entry"].pop()), 400, "not in the Bundle"),
+    "over 8 MiB": (b'{"resourceType": "Bundle", "entry": [' + b" " * (8 << 20) + b"]}", 413, "over"),
     "Prolog in a code": (_broken(lambda b: b["entry"][0]["resource"]["item"][0]["productOrService"]["coding"][0]
                                  .update(code="x')), halt. %")), 200, None),
 }

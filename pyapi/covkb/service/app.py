@@ -142,7 +142,8 @@ class BodyLimit:
             return await self.app(scope, receive, send)
         path = scope["path"].rstrip("/")
         limit = (self.settings.max_batch_body if path == "/v1/batch" else
-                 self.settings.max_cds_body if path.startswith("/cds-services/") else self.settings.max_body)
+                 self.settings.max_cds_body if path.startswith(("/cds-services/", "/fhir/Claim/")) else  # a record
+                 self.settings.max_body)
         for k, v in scope.get("headers", ()):
             if k == b"content-length" and v.isdigit() and int(v) > limit:
                 return await _problem_response(413, "too_large", f"the body is over {limit} bytes")(scope, receive, send)
