@@ -79,13 +79,18 @@ def answered_bundle(bundle: dict[str, Any], questionnaire: dict[str, Any], answe
     Questionnaire (linkId → value) as supporting information, under a new identifier."""
     out = copy.deepcopy(bundle)
     claim = out["entry"][0]["resource"]
-    key = {bool: "valueBoolean", int: "valueInteger", str: "valueCoding"}
-    qr = {"resourceType": "QuestionnaireResponse", "id": f"qr-{ident}",
+    asked = {i["linkId"]: i for i in questionnaire.get("item") or []}
+
+    def answer(k: str, v: Any) -> dict[str, Any]:
+        if asked[k]["type"] == "choice":  # the option whose code is the value
+            return {"valueCoding": next(o["valueCoding"] for o in asked[k]["answerOption"]
+                                        if o["valueCoding"]["code"] == str(v))}
+        return {"valueBoolean": v} if asked[k]["type"] == "boolean" else {"valueInteger": v}
+
+    qr = {"resourceType": "QuestionnaireResponse", "id": f"qr-{ident}"[:64],
           "questionnaire": f"{questionnaire['url']}|{questionnaire['version']}", "status": "completed",
           "subject": claim["patient"], "authored": "2025-06-01T10:30:00Z",
-          "item": [{"linkId": k, "answer": [{key[type(v)]: v if not isinstance(v, str) else next(
-              o["valueCoding"] for i in questionnaire["item"] if i["linkId"] == k for o in i["answerOption"]
-              if o["valueCoding"]["code"] == v)}]} for k, v in answers.items()]}
+          "item": [{"linkId": k, "answer": [answer(k, v)]} for k, v in answers.items()]}
     claim["id"] = f"claim-{ident}"
     claim["identifier"][0]["value"] = ident
     out["identifier"]["value"] = f"tx-{ident}"

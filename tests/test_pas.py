@@ -1,9 +1,12 @@
 """Da Vinci PAS (issue 23, item 4) on a real server on 127.0.0.1.
 
-- every named query whose record FHIR states (tests/test_silent_record.py's
-  CDS calls), sent as a PAS Claim, gets the review action its outcome
-  declares (kb/vocabulary.pl, meaning_review/4) for the outcome
-  ``covkb determine`` gives, and its explanation link that outcome;
+- every named query a Claim states (its record in FHIR, as
+  tests/test_silent_record.py's CDS calls state it; what FHIR cannot state,
+  a qualifier, a count, a finding stated absent, answered in the generated
+  questionnaire as a QuestionnaireResponse), sent as PAS, gets the review
+  action its outcome declares (kb/vocabulary.pl, meaning_review/4) for the
+  outcome ``covkb determine`` gives, and its explanation link that outcome,
+  on both engines;
 - denials carry the reason in words and the policy's citations; items
   pended for information carry the questionnaire; items the policy does not
   decide are pended for a person, never approved;
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import functools
 import json
 from typing import Any
 
@@ -25,7 +29,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from pas_bundles import answered_bundle, claim_bundle, inquiry_bundle
 from test_silent_record import KEYS, QUERIES, _in_process, crd_calls
 
-from covkb import KnowledgeBase
+from covkb import CovkbError, KnowledgeBase
 from covkb.outcomes import MEANINGS
 from covkb.questionnaire import plan
 from covkb.service.pas_examples import check, examples, item_code, item_link, item_notes, item_questionnaire
@@ -36,14 +40,70 @@ PAS = "http://hl7.org/fhir/us/davinci-pas"
 REVIEW_ACTION = f"{PAS}/StructureDefinition/extension-reviewAction"
 ADJUDICATION = "http://terminology.hl7.org/CodeSystem/adjudication"
 BY_KEY = dict(zip(KEYS, QUERIES))
-CLAIMS = sorted(crd_calls())
+TODAY = dt.date(2025, 6, 1)
+# what a Claim's record states (test_silent_record._cds_call): the rest a QuestionnaireResponse answers
+STATABLE = {"date_of_service", "cpt", "pregnant", "prior_pregnancy_losses", "diagnoses", "findings"}
+
+
+@functools.cache
+def pas_claims() -> dict[str, tuple[str, dict[str, Any], Any, dict[str, Any] | None]]:
+    """Every query a Claim states: (policy, the CDS call whose record the
+    Claim carries, the plan its questionnaire asks, the answers or None).
+    Its record in FHIR (as CRD reads it), the rest answered in the
+    generated questionnaire (as a scenario's facts answer it, test_dtr), kept
+    where covkb reads the two as a request with the query's whole answer."""
+    from test_dtr import scenario_answers
+    from test_silent_record import _cds_call, _same_answer, _silent
+
+    from covkb.questionnaire import request_of
+    from covkb.service.pas_map import merge
+
+    out: dict[str, Any] = {k: (p, call, None, None) for k, (p, call) in crd_calls().items()}
+    for (policy, q), key in zip(QUERIES, KEYS):
+        r = _silent(q)
+        if key in out or "cpt" not in r:
+            continue  # a Claim's item is a code
+        pol = Policy(policy=policy)
+        call = _cds_call(pol, {k: v for k, v in r.items() if k in STATABLE})
+        if call is None:
+            continue
+        record = _request_of_call(pol, call)
+        kb = KnowledgeBase(policy=policy, today=TODAY)
+        try:
+            p = plan(kb, record)
+            answers = scenario_answers(kb, r, p, p.version)
+        except CovkbError:
+            continue
+        if answers and _same_answer(policy, r, merge(record, request_of(p, answers))):
+            out[key] = (policy, call, p, answers)
+    return out
+
+
+def _request_of_call(policy: Policy, call: dict[str, Any]) -> dict[str, Any]:
+    from test_silent_record import _crd_request
+
+    return _crd_request(policy, call)
+
+
+CLAIMS = sorted(pas_claims())
+
+
+def _claim(key: str, ident: str) -> dict[str, Any]:
+    """The query's PAS request: its record, and the questionnaire answered where the record leaves facts out."""
+    from covkb.service.dtr import questionnaire
+
+    policy, call, p, answers = pas_claims()[key]
+    bundle = claim_bundle(call, ident)
+    if answers is None:
+        return bundle
+    return answered_bundle(bundle, questionnaire(p, "http://127.0.0.1:8000"), answers, ident, carry_questionnaire=False)
 
 
 def _request_of(key: str) -> dict[str, Any]:
     """The request the CRD service reads from the query's call (as PAS reads its Claim)."""
     from test_silent_record import _crd_request
 
-    policy, call = crd_calls()[key]
+    policy, call = pas_claims()[key][:2]
     return _crd_request(Policy(policy=policy), call)
 
 
@@ -108,9 +168,8 @@ def submitted(server) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
     out = {}
     with httpx.Client(base_url=server.url, timeout=120) as c:
         for key in CLAIMS:
-            policy, call = crd_calls()[key]
-            bundle = claim_bundle(call, _ident(key))
-            r = c.post("/fhir/Claim/$submit", params={"policy": policy}, json=bundle)
+            bundle = _claim(key, _ident(key))
+            r = c.post("/fhir/Claim/$submit", params={"policy": pas_claims()[key][0]}, json=bundle)
             assert r.status_code == 200, r.text
             assert r.headers["content-type"].startswith("application/fhir+json")
             out[key] = (bundle, r.json())
@@ -120,7 +179,7 @@ def submitted(server) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
 # -- the outcome covkb determine gives -----------------------------------------------------------------------
 
 def test_enough_named_queries_are_sent_as_pas() -> None:
-    assert len(CLAIMS) >= 10
+    assert len(CLAIMS) >= 20 and sum(pas_claims()[k][3] is not None for k in CLAIMS) >= 8
 
 
 @pytest.mark.parametrize("key", CLAIMS)
@@ -144,9 +203,8 @@ def submitted_asp(server) -> dict[str, dict[str, Any]]:
     out = {}
     with httpx.Client(base_url=server.url, timeout=120) as c:
         for key in CLAIMS:
-            policy, call = crd_calls()[key]
-            r = c.post("/fhir/Claim/$submit", params={"policy": policy, "engine": "asp"},
-                       json=claim_bundle(call, _ident(key)[:45] + "-asp"))
+            r = c.post("/fhir/Claim/$submit", params={"policy": pas_claims()[key][0], "engine": "asp"},
+                       json=_claim(key, _ident(key)[:45] + "-asp"))
             assert r.status_code == 200, r.text
             out[key] = r.json()
     return out
