@@ -21,13 +21,31 @@ both engines, which build the same tree, read the same.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable, Protocol
 
+from .node import Node
 from .wording import Words, lower
 
-if TYPE_CHECKING:
-    from .determination import Determination, Node
+
+class Determination(Protocol):
+    """What a reading reads of an answer (covkb.determination's Determination
+    has it): named here, so that determination, which reads itself through
+    this module, and this module need not import each other."""
+
+    @property
+    def outcome(self) -> str: ...
+    @property
+    def statement(self) -> str | None: ...
+    @property
+    def missing(self) -> tuple[str, ...]: ...
+    @property
+    def citations(self) -> Iterable[Any]: ...   # each with .section and .section_path
+    @property
+    def explanation(self) -> Node: ...
+    @property
+    def words(self) -> Words | None: ...
 
 
 @dataclass(frozen=True, slots=True)
