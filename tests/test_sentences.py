@@ -7,25 +7,37 @@ labels; the CLI's text and Markdown open with that sentence.
 Data-driven over every named query of every installed policy and of the
 test policy: both engines read the same sentences, the first line of text
 and Markdown states the decision in words, and no id with a label or
-template shows in either.
+template shows in either.  An analyst's reports read in words too: `covkb
+check`'s findings over every version and the faulty drafts, `covkb diff`'s
+text (the conditions, "not stated: whether ..." included) over a pair of
+versions of each policy that has two and the drafts; the Revisions page in
+tests/test_web_policy_pages.py.  Only what a reader copies as a request
+(a witness, JSON) and the notes on an id's own declaration (no template,
+an undeclared id: what the analyst edits) name ids.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 
 import pytest
 
+from typer.testing import CliRunner
+
 from covkb import KnowledgeBase
 from covkb.check import check
+from covkb.commands import app
 from covkb.errors import CovkbError
 from covkb.policy import policy_folders
 from covkb.queries import NamedQuery, load_queries
 from covkb.render import to_markdown, to_text
+from covkb.wording import Words
 from wording_checks import first_line, ids_shown, states_decision_first
 
-TEST_POLICY = str(Path(__file__).parent / "policies" / "example_pap")
+TESTS = Path(__file__).parent
+TEST_POLICY = str(TESTS / "policies" / "example_pap")
 POLICIES = [p.name.replace("_", "-") for p in policy_folders()] + [TEST_POLICY]
 
 
@@ -130,6 +142,67 @@ def test_check_notes_each_id_without_a_template() -> None:
     assert notes and all(f.severity == "info" for f in notes)
     assert "hypertension" in said and "convenience_item" in said and "pressure_mode" in said
     assert "prior_cpap_failure has" not in said and "cpap_device_medically_necessary" not in said
+
+
+# -- an analyst's reports: check and diff ---------------------------------------------
+
+# the findings about an id's own declaration name it: the analyst edits that id
+ABOUT_DECLARATIONS = ("no_template", "vocabulary")
+CHECKED = [(p, v.id) for p in POLICIES for v in _kb(p, "prolog").policy.versions] + \
+    [("cigna-0284", str(d)) for d in sorted((TESTS / "drafts").glob("*.pl")) if d.stem != "cycle"] + \
+    [(TEST_POLICY, str(TESTS / "policies" / "example_pap" / "drafts" / "tighten_threshold.toml"))]
+DIFFED = [("cigna-0284", "2024-04-15", "2025-02-15"),
+          ("cigna-0284", "2025-02-15", "queries/drafts/intralipid_not_medically_necessary.toml"),
+          (TEST_POLICY, "2026-01-01", str(TESTS / "policies" / "example_pap" / "drafts" / "tighten_threshold.toml"))]
+
+
+WITNESS = re.compile(r"witness:? \{.*\}$")
+
+
+def _cli(*args: str) -> str:
+    r = CliRunner().invoke(app, list(args))
+    assert r.exit_code in (0, 1), r.output  # check exits 1 on errors
+    return r.output
+
+
+def _for_a_person(text: str) -> str:
+    """The lines a person reads: not a witness (a request to replay, JSON), nor a note on a declaration."""
+    return "\n".join(WITNESS.sub("", x) for x in text.splitlines()
+                     if not any(k.replace("_", " ") in x for k in ABOUT_DECLARATIONS))
+
+
+@pytest.mark.parametrize("policy,version", CHECKED, ids=[f"{Path(p).name}:{Path(v).name}" for p, v in CHECKED])
+def test_checks_findings_read_in_words(policy: str, version: str) -> None:
+    p = _kb(policy, "prolog").policy
+    data = p.data(p.resolve(version))
+    words = Words.of(data.vocabulary)
+    report = check(data)
+    for f in report.findings:
+        if f.kind not in ABOUT_DECLARATIONS:
+            assert ids_shown(f.message, words) == [], f.message
+    text = _cli("check", "--policy", policy, version)
+    assert ids_shown(_for_a_person(text), words) == []
+    findings = text.split("\n", 1)[1]  # (the first line names the version: a draft's file name)
+    assert all(f.kind not in findings for f in report.findings if "_" in f.kind)  # the kind in words too
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("policy,a,b", DIFFED, ids=[f"{Path(p).name}:{a}-{Path(b).stem}" for p, a, b in DIFFED])
+def test_diffs_text_reads_in_words(policy: str, a: str, b: str) -> None:
+    p = _kb(policy, "prolog").policy
+    words = Words.of(*(p.data(p.resolve(v)).vocabulary for v in (a, b)))
+    for fmt in ("text", "markdown"):
+        text = _cli("diff", "--policy", policy, a, b, "--format", fmt, "--regions")
+        assert ids_shown(_for_a_person(text), words) == [], fmt
+
+
+def test_a_fact_not_stated_reads_as_what_the_record_does_not_say() -> None:
+    words = _determine("cigna-0284", _query("cigna-0284", "tac_pregnant_with_cone_biopsy_is_medically_necessary")).words
+    assert words.unknown("pregnant") == "whether the patient is pregnant"
+    assert words.unknown("service") == "which service it is"
+    text = _cli("diff", "--policy", "cigna-0284", "2024-04-15", "2025-02-15")
+    assert "not stated: whether the patient has recurrent pregnancy loss" in text
+    assert "not stated: The individual" not in text  # the label, as a condition read before
 
 
 def _query(policy: str, name: str) -> NamedQuery:

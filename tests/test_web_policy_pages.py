@@ -293,6 +293,63 @@ def test_revisions_shows_the_changes_first_and_folds_those_that_change_no_outcom
     assert re.search(r'<details class="same-outcome" id="same-outcome"\s+open', shown)  # ... open when asked
 
 
+class PageText(HTMLParser):
+    """A page's text as a person reads it, without a check's notes on an id's own
+    declaration (no template, an undeclared id: they name the id an analyst edits)."""
+
+    SKIPPED = ("no_template", "vocabulary")
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self.skipping = 0
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self.skipping and tag == "li":
+            self.skipping += 1
+        elif tag == "li" and dict(attrs).get("data-kind") in self.SKIPPED:
+            self.skipping = 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if self.skipping and tag == "li":
+            self.skipping -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self.skipping:
+            self.parts.append(data)
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.parts)
+
+
+REVISED = [(CIGNA, None), (CIGNA, REPO / "queries" / "drafts" / "intralipid_not_medically_necessary.toml"),
+           (next(p for p in POLICIES if p.number == "EX-101"), TEST_POLICY / "drafts" / "tighten_threshold.toml")]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("policy,draft", REVISED, ids=[f"{p.number}:{d.stem if d else 'default'}" for p, d in REVISED])
+def test_revisions_reads_in_words_no_id_with_a_label_shown(client, policy, draft) -> None:
+    """The changes (the statements that decide them, what each side leaves
+    open, the conditions) and the check findings, in the policy's words."""
+    from covkb.wording import Words
+    from wording_checks import ids_shown
+
+    if draft is None:
+        r = client.get(f"/revisions?policy={policy.number}&all=1")
+        ids = [v.id for v in policy.versions][-2:]
+        words = Words.of(*(policy.data(v).vocabulary for v in ids))
+    else:
+        r = client.post("/revisions/draft", data={"policy": policy.number},
+                        files={"draft": (draft.name, draft.read_bytes())})
+        words = Words.of(policy.data(policy.latest()).vocabulary, policy.data(policy.resolve(str(draft))).vocabulary)
+    assert r.status_code == 200 and 'class="changes' in r.text and 'class="checks"' in r.text
+    text = PageText(r.text).text
+    assert ids_shown(text, words) == []
+    assert "Statements:" not in text and "not stated: The" not in text  # as they read before
+
+
 # -- in Chromium ------------------------------------------------------------------------
 
 @pytest.fixture

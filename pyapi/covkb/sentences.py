@@ -411,9 +411,7 @@ class _Reader:
         w = self.w
         if var == "service":
             return "which service it is (" + _or([lower(w.label(v)) for v in _values(var, cases) if v != "other"]) + ")"
-        if var in w.qualifiers:
-            return "the " + lower(w.qualifiers[var])
-        return w.clause(var, "unknown")
+        return w.unknown(var)
 
     def question(self, var: str, cases: list[Node]) -> Question:
         w = self.w
