@@ -124,8 +124,12 @@ def test_each_graph_node_says_what_the_text_tree_says_of_its_derivation_node(
     nodes = _nodes(to_svg(determination_dot(det, section_path=section_path)))
     seen: set[str] = set()
     worded = _worded(det)
+    nodes_at = dict(_paths(det.explanation))
     for path, n in _paths(det.explanation):
-        words = [worded[path], *details(n, section_path, seen)]
+        # a quote without a section of its own stands in the section of the statement above (as the text tree says)
+        above = next((nodes_at[path[:i]].get("section") for i in range(len(path) - 1, -1, -1)
+                      if nodes_at[path[:i]].get("section")), None)
+        words = [worded[path], *details(n, section_path, seen, above)]
         g = nodes[node_id(path)]
         assert _tooltip(g) == "\n".join(words)
         assert _squash(_text(g)) == _squash(" ".join(words))
@@ -147,7 +151,7 @@ def test_the_picture_opens_with_the_decision_sentence_and_labels_its_nodes_in_wo
     caption = " ".join(t.text or "" for t in ET.fromstring(svg).find(f"{SVG}g").findall(f"{SVG}text"))
     assert _squash(caption).startswith(_squash(det.reading().summary))
     shown = [_text(g) for g in _nodes(svg).values()]
-    assert any(t.startswith("✓ prior cervical trauma [") for t in shown)  # then its quote
+    assert any(t.startswith("Met: prior cervical trauma [") for t in shown)  # then its quote
     assert "Medically necessary: how covkb derived it" in shown
     assert not any("prior_cervical_trauma" in t or "medically_necessary" in t for t in shown)
     assert "n0" in _nodes(svg)  # the ids stay, in the machine's attributes
@@ -191,16 +195,16 @@ def test_interpretations_are_drawn_in_italics_after_the_word_interpretation(kb: 
         assert all(t.get("font-style") != "italic" for t in lines[:first])
 
 
-BORDERS = [  # a node kind's status, its text mark or words, the border that says it without colour
-    ("criterion", {"holds": True}, "✓", None),
-    ("criterion", {"holds": False}, "✗", "5,2"),
-    ("scope", {"value": "unknown"}, "scope not known", "1,5"),
+BORDERS = [  # a node kind's status, its words (as a justification's step says it), the border that says it without colour
+    ("criterion", {"holds": True}, "Met: ", None),
+    ("criterion", {"holds": False}, "Not met: ", "5,2"),
+    ("scope", {"value": "unknown"}, "Not known whether the policy addresses it", "1,5"),
 ]
 
 
 @pytest.mark.parametrize("kind,attrs,mark,dashes", BORDERS, ids=[f"{k} {a} is drawn with {d or 'a solid'} border"
                                                                 for k, a, _, d in BORDERS])
-def test_a_status_is_told_by_mark_and_border_not_colour_alone(kind: str, attrs: dict[str, object], mark: str,
+def test_a_status_is_told_by_words_and_border_not_colour_alone(kind: str, attrs: dict[str, object], mark: str,
                                                               dashes: str | None) -> None:
     n = Node.from_dict({"kind": kind, "id": "x", **attrs})
     g = _nodes(to_svg(determination_dot(_by_hand(n))))["n0"]
@@ -239,11 +243,11 @@ def test_a_hostile_id_quote_or_url_is_escaped_and_shown_as_sent(text: str) -> No
     nodes = _nodes(to_svg(dot))
     assert sorted(nodes) == ["n0", "n0-0"]  # no node or edge more than the derivation's
     g = nodes["n0"]
-    assert _tooltip(g) == f'✓ {text}\n[s] "{text}"'
+    assert _tooltip(g) == f'Met: {text}\n[s] "{text}"'
     href = next(g.iter(f"{SVG}a")).get(f"{XLINK}href", "")
     assert unquote(href) == f"/policy?q={text}"  # percent-encoded where a URL may not hold the text
     assert href.isascii() and not set(href) & set(' "<>\\\n')
-    assert _squash(_text(g)) == _squash(f'✓ {text} [s] "{text}"')
+    assert _squash(_text(g)) == _squash(f'Met: {text} [s] "{text}"')
 
 
 def _by_hand(n: Node) -> Determination:
