@@ -13,7 +13,7 @@ a region's witness is shown as the request it is (JSON, with ids).  This
 module only lays them out, so a picture says exactly what the text says.
 
 Every outcome is shown by colour *and* by something else: the derivation's
-own marks (✓ ✗ ?), the border (solid: holds or favourable; dashed: does not
+own words ("Met", "Not met", "not stated"), the border (solid: holds or favourable; dashed: does not
 hold or less favourable; dotted: unknown or undecided) and the words.
 
 Graphs are built with the ``graphviz`` binding's ``Digraph``, which quotes
@@ -89,8 +89,8 @@ def outcome_tone(outcome: str, meanings: Outcomes) -> Tone:
 
 
 def node_tone(n: Node, meanings: Outcomes) -> Tone:
-    """The tone of one derivation node, from the same attributes its
-    text mark (✓ ✗ ?) is read from."""
+    """The tone of one derivation node, read from the same attributes as
+    the words its line says it in ("Met", "Not met", ...)."""
     g = n.get
     if n.kind in ("determination", "case", "outcome"):
         return outcome_tone(g("outcome"), meanings)
