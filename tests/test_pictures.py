@@ -25,7 +25,7 @@ from urllib.parse import unquote
 import pytest
 from wording_checks import ids_shown
 
-from covkb import CovkbError, KnowledgeBase, PictureError
+from covkb import KnowledgeBase, PictureError
 from covkb.determination import Citation, Determination, Node
 from covkb.diff import DiffReport, diff
 from covkb.pictures import REGIONS_SHOWN, WORD_JOINER, determination_dot, diff_dot, node_id, to_svg
@@ -159,19 +159,34 @@ def test_the_picture_opens_with_the_decision_sentence_and_labels_its_nodes_in_wo
 
 TEST_POLICY = str(Path(__file__).parent / "policies" / "example_pap")
 POLICIES = [p.name.replace("_", "-") for p in policy_folders()] + [TEST_POLICY]
-_KBS: dict[str, KnowledgeBase] = {}
+_KBS: dict[tuple[str, str], KnowledgeBase] = {}
 
 
-def _policy_kb(policy: str) -> KnowledgeBase:
-    if policy not in _KBS:
-        _KBS[policy] = KnowledgeBase(policy=policy)
-    return _KBS[policy]
+def _policy_kb(policy: str, engine: str = "prolog") -> KnowledgeBase:
+    if (policy, engine) not in _KBS:
+        _KBS[(policy, engine)] = KnowledgeBase(policy=policy, engine=engine)
+    return _KBS[(policy, engine)]
 
 
 NAMED = [(p, q) for p in POLICIES for q in load_queries(_policy_kb(p).policy.queries_dir) if "error" not in q.expect]
 
 
-@pytest.mark.parametrize("policy,query", NAMED, ids=[f"{Path(p).name}:{q.name}" for p, q in NAMED])
+def _sampled(named: list[tuple[str, NamedQuery]]) -> list:
+    """Every named query as a test parameter: in make test a sample, the first
+    query (by name) of each policy and outcome, every layout a picture has;
+    the rest in the exhaustive tier.  A picture says what the text tree says
+    (render.label, tested on every named query's text in test_sentences.py),
+    and Graphviz lays out the largest derivations (several hundred cases) in
+    half a minute each."""
+    first: dict[tuple[str, str], str] = {}
+    for p, q in sorted(named, key=lambda pq: pq[1].name):
+        first.setdefault((p, q.expect.get("outcome", "")), q.name)
+    return [pytest.param(p, q, id=f"{Path(p).name}:{q.name}",
+                         marks=() if first[(p, q.expect.get("outcome", ""))] == q.name else pytest.mark.exhaustive)
+            for p, q in named]
+
+
+@pytest.mark.parametrize("policy,query", _sampled(NAMED))
 def test_no_picture_of_a_named_query_shows_an_id_that_has_words(policy: str, query: NamedQuery) -> None:
     kb = _policy_kb(policy)
     det = kb.determine(query.request, version=query.version_ref())
@@ -384,18 +399,19 @@ def test_svg_without_graphviz_dot_on_path_is_a_one_line_error_and_exit_2(tmp_pat
     assert covkb(*DETERMINE, "--format", "dot", env=env).returncode == 0  # DOT source needs no dot
 
 
-@pytest.mark.slow
-def test_the_fictional_test_policys_determinations_draw_one_graph_node_per_derivation_node() -> None:
-    from covkb.queries import load_queries
+FICTIONAL = [(p, q) for p, q in NAMED if p == TEST_POLICY]
 
-    folder = Path(__file__).parent / "policies" / "example_pap"
-    kb = KnowledgeBase(engine="asp", policy=folder)
-    drawn = 0
-    for q in load_queries(folder / "queries"):
-        try:
-            det = kb.determine(q.request, version=q.version_ref())
-        except CovkbError:  # the queries that expect an error have nothing to draw
-            continue
-        assert len(_nodes(to_svg(determination_dot(det)))) == len(_paths(det.explanation))
-        drawn += 1
-    assert drawn >= 5
+
+@pytest.mark.slow
+@pytest.mark.parametrize("policy,query", _sampled(FICTIONAL))
+def test_the_fictional_test_policys_determinations_draw_one_graph_node_per_derivation_node(
+        policy: str, query: NamedQuery) -> None:
+    det = _policy_kb(policy, "asp").determine(query.request, version=query.version_ref())
+    assert len(_nodes(to_svg(determination_dot(det)))) == len(_paths(det.explanation))
+
+
+def test_the_sample_of_pictures_has_every_outcome_of_every_policy() -> None:
+    sampled = [x for x in _sampled(NAMED) if not x.marks]
+    assert {(p, q.expect.get("outcome")) for p, q in NAMED} == {(p, q.expect.get("outcome")) for p, q in
+                                                                 (x.values for x in sampled)}
+    assert len([x for x in _sampled(FICTIONAL) if not x.marks]) >= 5
