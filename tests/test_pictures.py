@@ -23,6 +23,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
+from samples import in_make_test, sampled
 from wording_checks import ids_shown
 
 from covkb import KnowledgeBase, PictureError
@@ -169,24 +170,12 @@ def _policy_kb(policy: str, engine: str = "prolog") -> KnowledgeBase:
 
 
 NAMED = [(p, q) for p in POLICIES for q in load_queries(_policy_kb(p).policy.queries_dir) if "error" not in q.expect]
+# a picture says what the text tree says (render.label, on every named query's text in test_sentences.py),
+# and Graphviz lays out the largest derivations (several hundred cases) in half a minute each: a sample
+# of the queries in make test, every one in the exhaustive tier (tests/samples.py)
 
 
-def _sampled(named: list[tuple[str, NamedQuery]]) -> list:
-    """Every named query as a test parameter: in make test a sample, the first
-    query (by name) of each policy and outcome, every layout a picture has;
-    the rest in the exhaustive tier.  A picture says what the text tree says
-    (render.label, tested on every named query's text in test_sentences.py),
-    and Graphviz lays out the largest derivations (several hundred cases) in
-    half a minute each."""
-    first: dict[tuple[str, str], str] = {}
-    for p, q in sorted(named, key=lambda pq: pq[1].name):
-        first.setdefault((p, q.expect.get("outcome", "")), q.name)
-    return [pytest.param(p, q, id=f"{Path(p).name}:{q.name}",
-                         marks=() if first[(p, q.expect.get("outcome", ""))] == q.name else pytest.mark.exhaustive)
-            for p, q in named]
-
-
-@pytest.mark.parametrize("policy,query", _sampled(NAMED))
+@pytest.mark.parametrize("policy,query", sampled(NAMED))
 def test_no_picture_of_a_named_query_shows_an_id_that_has_words(policy: str, query: NamedQuery) -> None:
     kb = _policy_kb(policy)
     det = kb.determine(query.request, version=query.version_ref())
@@ -403,7 +392,7 @@ FICTIONAL = [(p, q) for p, q in NAMED if p == TEST_POLICY]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("policy,query", _sampled(FICTIONAL))
+@pytest.mark.parametrize("policy,query", sampled(FICTIONAL))
 def test_the_fictional_test_policys_determinations_draw_one_graph_node_per_derivation_node(
         policy: str, query: NamedQuery) -> None:
     det = _policy_kb(policy, "asp").determine(query.request, version=query.version_ref())
@@ -411,7 +400,7 @@ def test_the_fictional_test_policys_determinations_draw_one_graph_node_per_deriv
 
 
 def test_the_sample_of_pictures_has_every_outcome_of_every_policy() -> None:
-    sampled = [x for x in _sampled(NAMED) if not x.marks]
+    shown = in_make_test(sampled(NAMED))
     assert {(p, q.expect.get("outcome")) for p, q in NAMED} == {(p, q.expect.get("outcome")) for p, q in
-                                                                 (x.values for x in sampled)}
-    assert len([x for x in _sampled(FICTIONAL) if not x.marks]) >= 5
+                                                                 (x.values for x in shown)}
+    assert len(in_make_test(sampled(FICTIONAL))) >= 5

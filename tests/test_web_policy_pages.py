@@ -31,6 +31,7 @@ from covkb.reads import reads
 from covkb.request import request_model
 from covkb.web import forms
 from covkb.web.text import clean, code_html
+from samples import sampled
 
 REPO = Path(__file__).resolve().parents[1]
 TEST_POLICY = REPO / "tests" / "policies" / "example_pap"
@@ -324,12 +325,17 @@ class PageText(HTMLParser):
         return " ".join(self.parts)
 
 
-REVISED = [(CIGNA, None), (CIGNA, REPO / "queries" / "drafts" / "intralipid_not_medically_necessary.toml"),
-           (next(p for p in POLICIES if p.number == "EX-101"), TEST_POLICY / "drafts" / "tighten_threshold.toml")]
+# the default pair and the test policy's draft (its ids without templates fall back to labels) in make test; the
+# README's draft, of 381 regions, in the exhaustive tier
+REVISED = [pytest.param(CIGNA, None, id="cigna-0284:default"),
+           pytest.param(CIGNA, REPO / "queries" / "drafts" / "intralipid_not_medically_necessary.toml",
+                        id="cigna-0284:intralipid_not_medically_necessary", marks=pytest.mark.exhaustive),
+           pytest.param(next(p for p in POLICIES if p.number == "EX-101"), TEST_POLICY / "drafts" / "tighten_threshold.toml",
+                        id="EX-101:tighten_threshold")]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("policy,draft", REVISED, ids=[f"{p.number}:{d.stem if d else 'default'}" for p, d in REVISED])
+@pytest.mark.parametrize("policy,draft", REVISED)
 def test_revisions_reads_in_words_no_id_with_a_label_shown(client, policy, draft) -> None:
     """The changes (the statements that decide them, what each side leaves
     open, the conditions) and the check findings, in the policy's words."""
@@ -485,9 +491,11 @@ def _form_of(request: dict, asked: list[str]) -> list[tuple[str, str]]:
 SILENT_QUERIES = [(p, q) for p in POLICIES for q in load_queries(p.queries_dir) if q.version is None]
 
 
+# every named query's silent record through the form: a sample in make test (tests/samples.py), every query
+# in the exhaustive tier, as test_silent_record.py sends them through the other surfaces
 @pytest.mark.slow
 @needs_silence
-@pytest.mark.parametrize("policy,query", SILENT_QUERIES, ids=[f"{p.number}:{q.name}" for p, q in SILENT_QUERIES])
+@pytest.mark.parametrize("policy,query", sampled(SILENT_QUERIES, lambda p: p.number))
 def test_the_form_gives_a_silent_record_the_apis_outcome(client, policy, query) -> None:
     """Each named query's record as it stands (no reading stated), sent
     by the form and by the API: the same outcome, or both refuse it."""
