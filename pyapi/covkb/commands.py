@@ -371,7 +371,7 @@ def check(
         typer.echo(f"{'#' * 2 + ' ' if fmt == Format.markdown else ''}covkb check {p.number}@{report.version}: {head}")
         for f in report.findings:
             bullet = "- " if fmt == Format.markdown else ""
-            typer.echo(f"{bullet}{f.severity:<7} {f.kind:<22} {f.message}")
+            typer.echo(f"{bullet}{f.severity:<7} {f.kind.replace('_', ' '):<22} {f.message}")
             if f.witness:
                 typer.echo(f"{'  ' if bullet else ''}{'':30} witness: {json.dumps(f.witness)}")
     if report.errors:
