@@ -65,6 +65,9 @@ class Settings:
     fhir_servers: tuple[str, ...] = ()    # FHIR servers a CDS call may have covkb read missing prefetch from
     public_url: Optional[str] = None      # the base of links covkb writes (never the Host header)
     ready_line: str = ""                  # printed to stderr once serving (covkb serve, pool mode)
+    auth: bool = True                     # callers of /cds-services/* and /fhir/* authenticated (auth.py)
+    trusted_issuers: Optional[str] = None  # the CDS clients' allowlist (a TOML or JSON file)
+    cors_origins: tuple[str, ...] = ()    # origins a browser may call from (none by default)
     # the HTTP limits (http_protocol.HTTP_LIMITS says what each is)
     body_timeout: float = float(HTTP_LIMITS["body_timeout"][0])
     max_head_bytes: int = int(HTTP_LIMITS["max_head_bytes"][0])
@@ -88,7 +91,7 @@ class Settings:
 def settings_from_json(d: dict[str, Any]) -> Settings:
     """Settings from dataclasses.asdict(settings) sent through JSON."""
     d = dict(d)
-    for name in ("preload_engines", "fhir_servers"):
+    for name in ("preload_engines", "fhir_servers", "cors_origins"):
         d[name] = tuple(d[name])
     return Settings(**d)
 
@@ -234,7 +237,9 @@ def create_app(settings: Settings | None = None, engines: Any = None) -> FastAPI
     from .http_rules import HttpRules
 
     mount_docs(app)
-    return HttpRules(BodyLimit(_hot_path(app, front, answers), settings))  # type: ignore[return-value]
+    from .auth import Auth, cors
+
+    return HttpRules(cors(BodyLimit(Auth(_hot_path(app, front, answers), settings), settings), settings))  # type: ignore[return-value]
 
 
 class _Front:
@@ -722,6 +727,10 @@ def serve(host: str = "127.0.0.1", port: int = 8000, settings: Settings | None =
     from .http_protocol import http_protocol
 
     settings = settings or Settings()
+    from .auth import preflight
+
+    if code := preflight(host, settings):
+        return code
     if settings.mode == "inline":
         from .servers import supervise
 
@@ -756,12 +765,17 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--fhir-server", action="append", default=[], help="a FHIR server base URL to read missing prefetch from")
     ap.add_argument("--public-url", help="the base of the links covkb writes (default: http://HOST:PORT)")
     ap.add_argument("--log-level", default="warning")
+    ap.add_argument("--no-auth", action="store_true", help="callers unauthenticated (a loopback listener only)")
+    ap.add_argument("--trusted-issuers", help="the CDS clients trusted (TOML or JSON)")
+    ap.add_argument("--cors-origin", action="append", default=[], help="an origin browsers may call from")
     for name, (default, meaning) in HTTP_LIMITS.items():
         ap.add_argument("--" + name.replace("_", "-"), type=type(default), default=default, help=meaning)
     a = ap.parse_args(argv)
     sys.exit(serve(a.host, a.port, Settings(workers=a.workers, mode=a.mode, policy=a.policy, today=a.today,
                                             timeout=a.timeout, debug_ops=a.debug_ops, cache_size=a.cache_size,
                                             fhir_servers=tuple(a.fhir_server), public_url=a.public_url,
+                                            auth=not a.no_auth, trusted_issuers=a.trusted_issuers,
+                                            cors_origins=tuple(a.cors_origin),
                                             **{n: getattr(a, n) for n in HTTP_LIMITS}), log_level=a.log_level))
 
 
