@@ -101,14 +101,15 @@ class Issuer:
         self.path.write_text(json.dumps({"issuers": {iss: entry}}), encoding="utf-8")
 
     def token(self, aud: str, header: dict[str, Any] | None = None, **claims: Any) -> str:
-        """A signed JWT for a call to aud (the endpoint's URL); header and claims override."""
+        """A signed JWT for a call to aud (the endpoint's URL); header and claims override (None: left out)."""
         from joserfc import jwt
 
         now = int(time.time())
         body = {"iss": self.iss, "sub": "ehr-client", "aud": aud, "iat": now, "exp": now + 300,
                 "jti": uuid.uuid4().hex, **claims}
-        return jwt.encode({"alg": self.alg, "kid": self.key.kid, "typ": "JWT", **(header or {})},
-                          {k: v for k, v in body.items() if v is not None}, self.key, algorithms=[self.alg])
+        head = {"alg": self.alg, "kid": self.key.kid, "typ": "JWT", **(header or {})}
+        return jwt.encode({k: v for k, v in head.items() if v is not None},
+                          {k: v for k, v in body.items() if v is not None}, self.key, algorithms=[head["alg"]])
 
     def headers(self, aud: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(aud)}"}
