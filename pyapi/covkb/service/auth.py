@@ -59,9 +59,9 @@ ACCESS_TOKEN_SECONDS = 300         # covkb's access tokens
 JKU_SECONDS = 300                  # a fetched JWKS is used this long
 JKU_RETRY = 10.0                   # a JWKS URL is fetched again for an unknown kid at most this often
 TOKEN_PATH = "/auth/token"
-SMART_CONFIG_PATH = "/.well-known/smart-configuration"
+SMART_CONFIG_PATHS = ("/.well-known/smart-configuration", "/fhir/.well-known/smart-configuration")  # SMART: under the FHIR base
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-OPEN = frozenset({"/cds-services", "/fhir/metadata", TOKEN_PATH, SMART_CONFIG_PATH})
+OPEN = frozenset({"/cds-services", "/fhir/metadata", TOKEN_PATH, *SMART_CONFIG_PATHS})
 
 # the scope each FHIR operation needs: (method, path, resource type, interaction as SMART v2 letters);
 # a path not listed needs read (GET) or create (other methods) of the resource its path names
@@ -271,12 +271,12 @@ class Keys:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def key(self, issuer: Issuer, jku: str | None, kid: str) -> Any:
-        k = (issuer.iss, jku or "", kid)
         now = time.monotonic()
-        hit = self._keys.get(k) if self.cache else None
-        if hit is not None and hit[1] > now:
-            return hit[0]
         sources = [jku] if jku else ([None] if issuer.jwks is not None else list(issuer.jku))
+        for src in sources:
+            hit = self._keys.get((issuer.iss, src or "", kid)) if self.cache else None
+            if hit is not None and hit[1] > now:
+                return hit[0]
         for src in sources:
             if src is None:
                 found = self._import(issuer.jwks, kid, issuer.iss)
@@ -521,7 +521,7 @@ class Auth:
         path, method = scope["path"], scope["method"]
         if path == TOKEN_PATH and method == "POST":
             return await self._token(receive, send)
-        if path == SMART_CONFIG_PATH and method in ("GET", "HEAD"):
+        if path in SMART_CONFIG_PATHS and method in ("GET", "HEAD"):
             return await _send(send, 200, [(b"content-type", b"application/json"), (b"cache-control", b"max-age=3600")],
                                dumps(self.verifier.smart_configuration()))
         check = _guarded(method, path)
