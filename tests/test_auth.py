@@ -365,3 +365,34 @@ def test_cors_answers_configured_origins_only(world: Any, server: str, origin: s
                       headers={"Origin": origin, "Access-Control-Request-Method": "POST",
                                "Access-Control-Request-Headers": "authorization, content-type"})
     assert (r.headers.get("access-control-allow-origin") == origin) is allowed
+
+
+# -- scopes and the CapabilityStatement, without a server ------------------------------------
+
+# (a granted scope, the resource and interaction an operation needs, whether it is allowed)
+SCOPES = [
+    ("system/Claim.write", "Claim", "c", True), ("system/Claim.write", "Claim", "r", False),
+    ("system/Claim.read", "Claim", "r", True), ("system/*.read", "Questionnaire", "r", True),
+    ("system/*.read", "Claim", "c", False), ("system/Claim.cruds", "Claim", "u", True),
+    ("system/Claim.rs", "Claim", "c", False), ("system/Claim.*", "Claim", "d", True),
+    ("user/Claim.write", "Claim", "c", False), ("patient/*.read", "Claim", "r", False),
+    ("system/Questionnaire.read", "Claim", "r", False), ("system/Claim.xyz", "Claim", "r", False),
+]
+
+
+@pytest.mark.parametrize(("granted", "resource", "letter", "allowed"), SCOPES,
+                         ids=[f"{g} {r}.{x}" for g, r, x, _ in SCOPES])
+def test_a_scope_allows_what_it_names(granted: str, resource: str, letter: str, allowed: bool) -> None:
+    from covkb.service.auth import scope_grants
+
+    assert scope_grants(granted, resource, letter) is allowed
+
+
+def test_the_capability_statement_names_the_token_endpoint() -> None:
+    from fhir.resources.R4B.capabilitystatement import CapabilityStatementRestSecurity
+
+    from covkb.service.auth import capability_security
+
+    sec = CapabilityStatementRestSecurity(**capability_security(PUBLIC + "/"))
+    assert sec.service[0].coding[0].code == "SMART-on-FHIR"
+    assert sec.extension[0].extension[0].valueUri == PUBLIC + "/auth/token"

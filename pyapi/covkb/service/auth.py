@@ -471,6 +471,18 @@ class Verifier:
                 "capabilities": ["client-confidential-asymmetric"]}
 
 
+def capability_security(public_url: str) -> dict[str, Any]:
+    """``rest.security`` of covkb's CapabilityStatement (/fhir/metadata):
+    SMART Backend Services, and where its token endpoint is."""
+    base = public_url.rstrip("/")
+    return {"service": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                                     "code": "SMART-on-FHIR"}]}],
+            "extension": [{"url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
+                           "extension": [{"url": "token", "valueUri": base + TOKEN_PATH}]}],
+            "description": "OAuth 2.0 bearer access tokens from the token endpoint (SMART Backend Services: "
+                           "client_credentials with a private_key_jwt assertion); a scope per operation"}
+
+
 def _covers(registered: str, asked: str) -> bool:
     """A registered scope allows every interaction the asked one names."""
     context, _, rest = asked.partition("/")
