@@ -45,13 +45,3 @@ def write_cache(path: Path, text: str) -> None:
             tmp.unlink()
         except OSError:
             pass
-
-
-def state_dir() -> Path:
-    """Where covkb keeps what it must not lose (covkb serve's token key):
-    $COVKB_STATE, else $XDG_STATE_HOME/covkb, else ~/.local/state/covkb;
-    made, readable by its owner only, when first needed."""
-    base = Path(os.environ.get("COVKB_STATE") or os.path.join(
-        os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state"), "covkb"))
-    base.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return base

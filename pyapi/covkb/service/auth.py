@@ -206,8 +206,9 @@ def token_key() -> ECKey:
     """covkb's key for signing access tokens: made on first start in the
     state directory (written whole, then linked, so that several processes
     starting at once share the one that won), read afterwards."""
-    from ..paths import state_dir
+    from ..store import state_dir
 
+    state_dir().mkdir(parents=True, exist_ok=True, mode=0o700)
     path = state_dir() / "auth-token-key.json"
     if not path.exists():
         key = ECKey.generate_key("P-384", private=True, auto_kid=True)

@@ -59,6 +59,8 @@ class Worker:
         self.defer_fhir_reads = False  # True in a server process (inline): such calls raise Deferred
         self.default_policy: str | None = config.get("policy")
         self.fhir_servers: tuple[str, ...] = tuple(config.get("fhir_servers") or ())
+        self.store_url: str | None = config.get("store")
+        self._store: Any = None
         self.volatile = False
         self.today = dt.date.fromisoformat(config["today"]) if config.get("today") else None
         self._kbs: dict[tuple[str, str], Any] = {}
@@ -69,6 +71,15 @@ class Worker:
                 kb = self.kb(ref, engine)
                 kb.engine(kb.policy.version_in_force(self.today or dt.date.today())[0])
         self.startup_seconds = round(time.perf_counter() - t, 3)
+
+    @property
+    def store(self) -> Any:
+        """The decision store (covkb.store), opened in this process when first used."""
+        if self._store is None:
+            from ..store import Store
+
+            self._store = Store.open(self.store_url)
+        return self._store
 
     # -- the knowledge bases -------------------------------------------------------
     def policy(self, ref: str | None) -> Any:
