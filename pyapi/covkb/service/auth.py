@@ -376,7 +376,7 @@ class Verifier:
         self.public_url = (settings.public_url or "http://127.0.0.1:8000").rstrip("/")
         self.issuers = load_trusted_issuers(settings.trusted_issuers)
         self.keys = Keys(self.issuers, fetch_jwks)
-        self.store_url = getattr(settings, "store", None)
+        self.store_url = settings.store
         self._store: Any = None
         self.signing = token_key()
         self.signing_public = ECKey.import_key(self.signing.as_dict(private=False))
