@@ -68,6 +68,7 @@ OPEN = frozenset({"/cds-services", "/fhir/metadata", TOKEN_PATH, *SMART_CONFIG_P
 FHIR_SCOPES: tuple[tuple[str, str, str, str], ...] = (
     ("POST", "/fhir/Questionnaire/$questionnaire-package", "Questionnaire", "r"),
     ("POST", "/fhir/Questionnaire/$next-question", "Questionnaire", "r"),
+    ("POST", "/fhir/QuestionnaireResponse/$determine", "QuestionnaireResponse", "c"),
     ("POST", "/fhir/Claim/$submit", "Claim", "c"),
     ("POST", "/fhir/Claim/$inquire", "Claim", "r"),
     ("GET", "/v1/reviews", "ClaimResponse", "r"),
