@@ -163,6 +163,11 @@ REFUSED: list[tuple[str, Callable[[Any], str | None], str]] = [
     ("another key under the issuer's kid", _another_key_same_kid, "signature does not verify"),
     ("no jti", lambda w: w.ehr.token(AUD, jti=None), "no 'jti'"),
     ("no exp", lambda w: w.ehr.token(AUD, exp=None), "no 'exp'"),
+    ("exp NaN, signed", lambda w: w.ehr.token(AUD, exp=float("nan")), "numbers of seconds"),
+    ("exp a string", lambda w: w.ehr.token(AUD, exp="tomorrow"), "numbers of seconds"),
+    ("claims nested past the parser's depth", lambda w: unsigned({"alg": "ES384", "kid": "k"}, {}).split(".")[0]
+     + f".{b64(b'[' * 5000 + b']' * 5000)}.c2ln",
+     "not a signed JWT"),
 ]
 
 

@@ -32,6 +32,7 @@ import asyncio
 import datetime as dt
 import ipaddress
 import json
+import math
 import os
 import secrets
 import sys
@@ -47,8 +48,8 @@ from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet, RSAKey
 from joserfc.jws import extract_compact
 
-from ..errors import InvalidRequest
-from .problems import PROBLEM, dumps, problem
+from ..errors import CovkbError, InvalidRequest
+from .problems import PROBLEM, dumps, from_error, problem
 
 ASYMMETRIC = ("ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512")
 RECOMMENDED = ("ES384", "RS384")   # CDS Hooks 2.0 and SMART Backend Services
@@ -327,7 +328,7 @@ def _unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
     try:
         obj = extract_compact(token.encode("ascii"))
         claims = json.loads(obj.payload)
-    except (ValueError, UnicodeError, JoseError):
+    except (ValueError, UnicodeError, RecursionError, JoseError):
         raise Refused("the bearer token is not a signed JWT") from None
     if not isinstance(claims, dict):
         raise Refused("the bearer token's claims are not a JSON object")
@@ -344,14 +345,20 @@ def _check_claims(claims: dict[str, Any], iss: str, aud: str, now: int, lifetime
     if aud not in auds:
         raise Refused(f"the token's aud is not {aud}")
     exp, iat = claims["exp"], claims["iat"]
-    if not isinstance(exp, (int, float)) or not isinstance(iat, (int, float)) or not isinstance(claims["jti"], str):
-        raise Refused("the token's exp and iat must be numbers, its jti a string")
+    if not (_seconds(exp) and _seconds(iat) and isinstance(claims["jti"], str) and claims["jti"]):
+        raise Refused("the token's exp and iat must be numbers of seconds, its jti a string")
     if exp < now - LEEWAY:
         raise Refused("the token has expired")
     if iat > now + LEEWAY:
         raise Refused("the token was issued in the future")
     if exp > now + lifetime + LEEWAY:
         raise Refused(f"the token is valid for over {lifetime} s")
+
+
+def _seconds(value: Any) -> bool:
+    """A NumericDate: a finite number (JSON's NaN and booleans are not), within datetime's years."""
+    return (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+            and 0 <= value < 253402300800)
 
 
 def _verify_signature(token: str, key: Any, alg: str) -> None:
@@ -445,7 +452,8 @@ class Verifier:
             if key is None:
                 raise Refused(f"client {client_id} has no key {header['kid']!r}")
             _verify_signature(assertion, key, alg)
-            claims.setdefault("iat", claims.get("exp", 0) - ASSERTION_LIFETIME)  # SMART does not require iat
+            if "iat" not in claims and _seconds(claims.get("exp")):  # SMART does not require iat
+                claims["iat"] = claims["exp"] - ASSERTION_LIFETIME
             _check_claims(claims, client_id, self.public_url + TOKEN_PATH, int(time.time()), ASSERTION_LIFETIME)
             self.use_jti(client_id, claims["jti"], claims["exp"])
         except Refused as exc:
@@ -553,6 +561,8 @@ class Auth:
             except Refused as exc:
                 status, headers, body = refusal(exc)
                 return await _send(send, status, headers, body)
+            except CovkbError as err:  # the store cannot be used: 503, in one line
+                return await _problem(send, *from_error(err))
             scope = {**scope, "state": {**scope.get("state", {}), "caller": claims}}
         await self.app(scope, receive, send)
 
@@ -571,6 +581,8 @@ class Auth:
         plain = [(b"content-type", b"application/json"), (b"cache-control", b"no-store"), (b"pragma", b"no-cache")]
         try:
             answer = await asyncio.to_thread(self.verifier.issue, form)
+        except CovkbError as err:
+            return await _problem(send, *from_error(err))
         except Refused as exc:
             body = dumps({"error": exc.error, "error_description": exc.detail,
                           **problem(exc.status, exc.error, exc.detail)})
@@ -585,6 +597,10 @@ def _bearer(scope: dict[str, Any]) -> str | None:
             kind, _, token = v.decode("latin-1").partition(" ")
             return token.strip() or None if kind.lower() == "bearer" else None
     return None
+
+
+async def _problem(send: Any, status: int, body: dict[str, Any]) -> None:
+    await _send(send, status, [(b"content-type", PROBLEM.encode())], dumps(body))
 
 
 async def _send(send: Any, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
