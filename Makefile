@@ -94,7 +94,9 @@ bench-web: setup
 #                    (tests/conftest.py orders them; --no-loadscope-reorder keeps that order)
 #   test-fast        the edit loop: the tests not marked slow (no servers, browsers, Spark), real engines
 #   test-exhaustive  the two engines on every scenario of every version, in shards spread over the workers
-#                    one by one (--dist load); CI runs it after make test
+#                    as they come free (--dist worksteal: with --dist load, xdist queued the last shards on
+#                    one worker while the other sat idle, 15 minutes of a 28-minute run); CI runs it after
+#                    make test
 TEST_WORKERS ?= auto
 PYTEST := $(BIN)/pytest -n $(TEST_WORKERS)
 
@@ -105,7 +107,7 @@ test-fast: setup
 	$(PYTEST) --dist loadfile --no-loadscope-reorder -m "not slow and not exhaustive"
 
 test-exhaustive: setup
-	$(PYTEST) --dist load -m exhaustive
+	$(PYTEST) --dist worksteal -m exhaustive
 
 # latency, batch, diff, cold start (bench/run.py, about 4 minutes); then each fast path beside the standard
 # path it shortcuts, A/B in the same run (bench/fast_paths.py, about 5 minutes; docs/performance.md)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import multiprocessing
+import os
 import subprocess
 import sys
 from typing import Any
@@ -153,26 +154,36 @@ def test_refused_with_a_coded_error(store: Store, before: list[str], call, error
 
 
 # -- JWT ids ------------------------------------------------------------------------------
-def _race_jti(url: str, barrier: Any, jtis: list[str]) -> list[bool]:
+def _race(url: str, barrier: Any, jtis: list[str]) -> tuple[list[bool], str]:
+    """One racing process: each JWT id used at the same moment as the others, then a review of "RACE"."""
     with Store.open(url) as s:
         expires = dt.datetime.now(UTC) + dt.timedelta(minutes=5)
         won = []
         for jti in jtis:
             barrier.wait(timeout=60)  # every process asks for the same id at the same moment
             won.append(s.use_jti("https://ehr.example/", jti, expires))
-        return won
+        barrier.wait(timeout=60)
+        try:
+            s.record_review("RACE", action="approved", reason="criteria met", reviewer=f"dr.{os.getpid()}")
+        except AlreadyReviewed as err:
+            return won, err.code
+        return won, "reviewed"
 
 
-def test_a_replayed_jti_is_refused_across_processes(url: str) -> None:
-    Store.open(url).close()  # migrated once here; the race is on the ids
+def test_a_replayed_jti_and_a_second_review_are_refused_across_processes(url: str) -> None:
+    with Store.open(url) as s:  # migrated once here; the race is on the ids and the review
+        s.save_decision(**decision_args("RACE"))
     jtis = [f"jti-{i}" for i in range(5)]
     ctx = multiprocessing.get_context("spawn")
     with ctx.Manager() as manager:
         barrier = manager.Barrier(PROCESSES)
         with ctx.Pool(PROCESSES) as pool:
-            results = pool.starmap(_race_jti, [(url, barrier, jtis)] * PROCESSES, chunksize=1)
-    wins = [sum(r[i] for r in results) for i in range(len(jtis))]
+            results = pool.starmap(_race, [(url, barrier, jtis)] * PROCESSES, chunksize=1)
+    wins = [sum(won[i] for won, _ in results) for i in range(len(jtis))]
     assert wins == [1] * len(jtis)  # exactly one process's use of each id is the first
+    assert sorted(review for _, review in results) == ["already_reviewed"] * (PROCESSES - 1) + ["reviewed"]
+    with Store.open(url) as s:
+        assert len(s.decision("RACE").reviews) == 1
 
 
 def test_expired_jtis_are_forgotten(store: Store, url: str) -> None:

@@ -229,6 +229,10 @@ def create_app(settings: Settings | None = None, engines: Any = None) -> FastAPI
     _determine_routes(app, front, answers)
     _policy_routes(app, front, answers)
     _cds_routes(app, front, answers)
+    from .dtr_routes import mount as mount_dtr
+
+    mount_dtr(app, policy_id=lambda ref: front.policy_or_404(ref).id if ref else front.default.id,
+              run=answers.run, base_url=lambda: public_url(settings))
     # the web pages: they ask the workers what the API routes ask
     from ..web.pages import mount as mount_pages
 

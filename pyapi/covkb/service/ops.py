@@ -59,7 +59,7 @@ class Worker:
         self.defer_fhir_reads = False  # True in a server process (inline): such calls raise Deferred
         self.default_policy: str | None = config.get("policy")
         self.fhir_servers: tuple[str, ...] = tuple(config.get("fhir_servers") or ())
-        self.store_url: str | None = config.get("store")
+        self.store_url: str | None = config.get("store")  # covkb.store's URL (None: its default)
         self._store: Any = None
         self.volatile = False
         self.today = dt.date.fromisoformat(config["today"]) if config.get("today") else None
@@ -310,3 +310,37 @@ class Worker:
         except InvalidFhir as err:
             return 400, FHIR_JSON, dumps(operation_outcome(err.message))
         return 200, JSON, _dumps_floatless(out)
+
+    # -- DTR: questionnaires generated from the policy (covkb.service.dtr) ------------------------
+    def _stored_request(self, key: str) -> dict[str, Any] | None:
+        """The request CRD decided under a coverage-assertion-id."""
+        found = self.store.decision(key)
+        return None if found is None else found.request
+
+    def op_dtr_package(self, body: bytes, policy: str | None, base_url: str,
+                       engine: str = "prolog") -> tuple[int, str, bytes]:
+        from . import dtr
+
+        out = dtr.package(body, self.kb(policy, engine), self.policy(policy), self.mapping(policy), base_url=base_url,
+                          engine=engine, today=self.today or dt.date.today(), stored=self._stored_request)
+        return 200, FHIR_JSON, dumps(out)
+
+    def op_dtr_next(self, body: bytes, policy: str | None, base_url: str,
+                    engine: str = "prolog") -> tuple[int, str, bytes]:
+        from . import dtr
+
+        return 200, FHIR_JSON, dumps(dtr.next_question(body, self.kb(policy, engine), base_url=base_url, engine=engine))
+
+    def op_dtr_decide(self, body: bytes, policy: str | None, engine: str = "prolog") -> tuple[int, str, bytes]:
+        """A completed QuestionnaireResponse (its contained Questionnaire, or
+        Parameters naming both), decided with the full explanation."""
+        from . import dtr
+
+        raw = dtr.parameters(body, "the QuestionnaireResponse")
+        qr, q = raw, None
+        if raw.get("resourceType") == "Parameters":
+            qr = next((x.get("resource") for x in dtr.param(raw, "questionnaire-response")), None)
+            q = next((x.get("resource") for x in dtr.param(raw, "questionnaire")), None)
+        kb = self.kb(policy, engine)
+        req = dtr.questionnaire_response_request(q, qr if isinstance(qr, dict) else {}, kb=kb)
+        return 200, JSON, dumps({"request": req, **kb.determine(req, explain=True).to_dict()})
