@@ -249,10 +249,15 @@ def test_the_token_endpoint_issues_an_access_token(world: Any) -> None:
     assert t["token_type"] == "bearer" and t["expires_in"] == 300
     assert t["scope"] == "system/Claim.write system/Questionnaire.read"
     assert r.headers["cache-control"] == "no-store"
-    for path in ("/fhir/Claim/$submit", "/fhir/Questionnaire/$questionnaire-package"):
-        r = httpx.post(world.b.url + path, json={"resourceType": "Parameters"},  # B: the key is shared
-                       headers={"Authorization": f"Bearer {t['access_token']}", "Content-Type": "application/fhir+json"})
-        assert r.status_code not in (401, 403), r.text
+    from test_dtr_fhir import _order, _package_input  # DTR's own request for a cerclage order
+
+    package = world.b.url + "/fhir/Questionnaire/$questionnaire-package"  # B: the key is shared
+    body = json.dumps(_package_input(_order("59325"))).encode()
+    fhir = {"Content-Type": "application/fhir+json"}
+    assert httpx.post(package, content=body, headers=fhir, timeout=60).status_code == 401
+    r = httpx.post(package, content=body, headers={**fhir, "Authorization": f"Bearer {t['access_token']}"}, timeout=60)
+    assert r.status_code == 200, r.text
+    assert r.json()["resourceType"] == "Parameters"
 
 
 def _other_key(w: Any) -> Any:
