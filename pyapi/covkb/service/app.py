@@ -735,11 +735,11 @@ def serve(host: str = "127.0.0.1", port: int = 8000, settings: Settings | None =
     from ..store import Store
 
     settings = settings or Settings()
+    Store.open(settings.store).close()  # a bad store is the caller's one-line error, and its schema at head, before anything starts
     from .auth import preflight
 
     if code := preflight(host, settings):
         return code
-    Store.open(settings.store).close()  # a bad store is the caller's one-line error, and its schema at head, before anything starts
     if settings.mode == "inline":
         from .servers import supervise
 
