@@ -386,14 +386,17 @@ class Verifier:
         self.keys = Keys(self.issuers, fetch_jwks)
         self.store_url = settings.store
         self._store: Any = None
+        self._opening = threading.Lock()
         self.signing = token_key()
         self.signing_public = ECKey.import_key(self.signing.as_dict(private=False))
 
     def store(self) -> Any:
-        if self._store is None:
-            from ..store import Store
+        """The store, opened when first needed (by one thread: the checks run in threads)."""
+        with self._opening:
+            if self._store is None:
+                from ..store import Store
 
-            self._store = Store.open(self.store_url)
+                self._store = Store.open(self.store_url)
         return self._store
 
     def use_jti(self, iss: str, jti: str, exp: float) -> None:
