@@ -406,3 +406,31 @@ def test_the_capability_statement_names_the_token_endpoint() -> None:
     sec = CapabilityStatementRestSecurity(**capability_security(PUBLIC + "/"))
     assert sec.service[0].coding[0].code == "SMART-on-FHIR"
     assert sec.extension[0].extension[0].valueUri == PUBLIC + "/auth/token"
+
+
+def _private_jwks(d: Path) -> str:
+    (d / "private.json").write_text(json.dumps({"keys": [ECKey.generate_key("P-384", auto_kid=True).as_dict(private=True)]}))
+    return str(d / "private.json")
+
+
+def _public_jwks(d: Path) -> str:
+    (d / "public.json").write_text(json.dumps({"keys": [ECKey.generate_key("P-384", auto_kid=True).as_dict()]}))
+    return str(d / "public.json")
+
+
+# (what is wrong, the JWKS file made, the scope, words of the one-line error)
+CLIENT_REFUSED = [
+    ("a private key", _private_jwks, "system/Claim.write", "not a JWK Set of public keys"),
+    ("no such file", lambda d: str(d / "none.json"), "system/Claim.write", "none.json"),
+    ("a user scope", _public_jwks, "user/Claim.write", "SMART system scopes only"),
+]
+
+
+@pytest.mark.parametrize(("wrong", "jwks", "scope", "words"), CLIENT_REFUSED, ids=[c[0] for c in CLIENT_REFUSED])
+def test_covkb_clients_add_refuses_in_one_line(tmp_path: Path, wrong: str, jwks: Callable[[Path], str], scope: str,
+                                               words: str) -> None:
+    r = subprocess.run([sys.executable, "-m", "covkb.cli", "clients", "add", "app-x", "--jwks", jwks(tmp_path),
+                        "--scope", scope], capture_output=True, text=True, env=_env({"COVKB_STATE": str(tmp_path)}),
+                       timeout=120)
+    assert r.returncode != 0 and words in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
