@@ -48,15 +48,23 @@ def unsigned(header: dict[str, Any], claims: dict[str, Any]) -> str:
 
 
 class JwksHost:
-    """A JWKS server on 127.0.0.1 that counts the connections made to it."""
+    """A JWKS server on 127.0.0.1 that counts the connections made to it;
+    /moved.json answers a redirect to ``moved_to``."""
 
     def __init__(self) -> None:
         self.jwks: dict[str, Any] = {"keys": []}
         self.connections = 0
+        self.moved_to = ""
         host = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802
+                if self.path == "/moved.json":
+                    self.send_response(302)
+                    self.send_header("Location", host.moved_to)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 body = json.dumps(host.jwks).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -83,17 +91,19 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Any:
     a registered token client, and two servers sharing one store and key:
     A (two server processes) and B (one, with a CORS origin)."""
     d = tmp_path_factory.mktemp("auth")
-    env = {"COVKB_STATE": str(d / "state"), "COVKB_STORE_URL": f"sqlite:///{d / 'store.sqlite3'}"}
-    jwks_host = JwksHost()
     w = type("World", (), {})()
+    env = {"COVKB_STATE": str(d / "state"), "COVKB_STORE_URL": f"sqlite:///{d / 'store.sqlite3'}"}
+    jwks_host, w.elsewhere = JwksHost(), JwksHost()
     w.env, w.jwks_host, w.dir = env, jwks_host, d
     w.ehr = Issuer(d, "https://ehr.example.org", "ES384")
     w.rsa = Issuer(d, "https://rsa-ehr.example.org", "RS384")
     w.remote = Issuer(d, "https://remote-ehr.example.org", "ES384", jku=(jwks_host.url + "/jwks.json",), inline=False)
+    w.moved = Issuer(d, "https://moved-ehr.example.org", "ES384", jku=(jwks_host.url + "/moved.json",), inline=False)
     w.stranger = Issuer(d, "https://stranger.example.org", "ES384")
     jwks_host.jwks = w.remote.jwks
+    jwks_host.moved_to, w.elsewhere.jwks = w.elsewhere.url + "/jwks.json", w.moved.jwks
     trusted = {"issuers": {}}
-    for i in (w.ehr, w.rsa, w.remote):
+    for i in (w.ehr, w.rsa, w.remote, w.moved):
         trusted["issuers"].update(json.loads(i.path.read_text())["issuers"])
     (d / "trusted.json").write_text(json.dumps(trusted))
     w.client_key = ECKey.generate_key("P-384", auto_kid=True)
@@ -109,6 +119,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Any:
     w.a.stop()
     w.b.stop()
     jwks_host.httpd.shutdown()
+    w.elsewhere.httpd.shutdown()
 
 
 def _env(extra: dict[str, str]) -> dict[str, str]:
@@ -188,6 +199,12 @@ def test_a_jku_off_the_issuers_list_is_never_fetched(world: Any) -> None:
     assert (r.status_code, r2.status_code) == (401, 401), (r.text, r2.text)
     assert "is not allowed for issuer" in r.json()["detail"] and "is not allowed" in r2.json()["detail"]
     assert world.jwks_host.connections == before  # no connection was made
+
+
+def test_a_listed_jku_that_redirects_is_not_followed(world: Any) -> None:
+    r = cds(world.a, world.moved.token(AUD))
+    assert r.status_code == 401 and "could not be read: HTTP 302" in r.json()["detail"], r.text
+    assert world.elsewhere.connections == 0  # the redirect's target was never reached
 
 
 # (the issuer, the token's header) of the tokens a CDS call is answered with
