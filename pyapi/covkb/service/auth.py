@@ -58,6 +58,7 @@ MAX_LIFETIME = 3600                # a CDS JWT valid longer than this is refused
 ASSERTION_LIFETIME = 300           # SMART: a client assertion expires within five minutes
 ACCESS_TOKEN_SECONDS = 300         # covkb's access tokens
 JKU_SECONDS = 300                  # a fetched JWKS is used this long
+JWKS_BYTES = 256 << 10            # a fetched JWKS's size at most
 JKU_RETRY = 10.0                   # a JWKS URL is fetched again for an unknown kid at most this often
 TOKEN_PATH = "/auth/token"
 SMART_CONFIG_PATHS = ("/.well-known/smart-configuration", "/fhir/.well-known/smart-configuration")  # SMART: under the FHIR base
@@ -313,10 +314,10 @@ class Keys:
 
 
 def fetch_jwks(url: str) -> bytes:
-    """A JWKS over the FHIR reads' client: no redirect, bounded in time and size."""
-    from .fhir_read import MAX_FETCH, get
+    """A JWKS over the FHIR reads' client: no redirect, 5 s in all, JWKS_BYTES at most."""
+    from .fhir_read import get
 
-    status, body = get(url, [("Accept", "application/json")], MAX_FETCH)
+    status, body = get(url, [("Accept", "application/json")], JWKS_BYTES)
     if status != 200:
         raise ValueError(f"HTTP {status}")
     return body

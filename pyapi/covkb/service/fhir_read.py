@@ -11,6 +11,9 @@ turned against anyone:
   ``READ_SECONDS`` in all, however slowly the server trickles;
 * at most ``MAX_FETCH`` bytes are read.
 
+The CDS clients' JWKS (``service/auth.py``, a ``jku`` on its issuer's
+list) are read with the same bounded GET (``get``).
+
 It uses httpcore, the maintained HTTP/1.1 client beneath httpx, directly:
 it follows no redirect by design, and its network backend can be given
 the deadline of the whole read (httpx's timeouts bound each socket read,
