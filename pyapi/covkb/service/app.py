@@ -31,6 +31,7 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import CovkbError
+from .auth import Auth, auth_arguments, auth_settings, cors, preflight
 from .http_protocol import HTTP_LIMITS
 from .problems import PROBLEM, dumps, from_error, problem
 from .workers import Pool
@@ -243,8 +244,6 @@ def create_app(settings: Settings | None = None, engines: Any = None) -> FastAPI
     from .http_rules import HttpRules
 
     mount_docs(app)
-    from .auth import Auth, cors
-
     return HttpRules(cors(BodyLimit(Auth(_hot_path(app, front, answers), settings), settings), settings))  # type: ignore[return-value]
 
 
@@ -736,9 +735,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, settings: Settings | None =
 
     settings = settings or Settings()
     Store.open(settings.store).close()  # a bad store is the caller's one-line error, and its schema at head, before anything starts
-    from .auth import preflight
-
-    if code := preflight(host, settings):
+    if code := preflight(host, settings):  # --no-auth off loopback refused; the allowlist read
         return code
     if settings.mode == "inline":
         from .servers import supervise
@@ -775,18 +772,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--public-url", help="the base of the links covkb writes (default: http://HOST:PORT)")
     ap.add_argument("--store", help="the decision store's URL (default: COVKB_STORE_URL, else SQLite in the state directory)")
     ap.add_argument("--log-level", default="warning")
-    ap.add_argument("--no-auth", action="store_true", help="callers unauthenticated (a loopback listener only)")
-    ap.add_argument("--trusted-issuers", help="the CDS clients trusted (TOML or JSON)")
-    ap.add_argument("--cors-origin", action="append", default=[], help="an origin browsers may call from")
+    auth_arguments(ap)
     for name, (default, meaning) in HTTP_LIMITS.items():
         ap.add_argument("--" + name.replace("_", "-"), type=type(default), default=default, help=meaning)
     a = ap.parse_args(argv)
     sys.exit(serve(a.host, a.port, Settings(workers=a.workers, mode=a.mode, policy=a.policy, today=a.today,
                                             timeout=a.timeout, debug_ops=a.debug_ops, cache_size=a.cache_size,
                                             fhir_servers=tuple(a.fhir_server), public_url=a.public_url, store=a.store,
-                                            auth=not a.no_auth, trusted_issuers=a.trusted_issuers,
-                                            cors_origins=tuple(a.cors_origin),
-                                            **{n: getattr(a, n) for n in HTTP_LIMITS}), log_level=a.log_level))
+                                            **auth_settings(a), **{n: getattr(a, n) for n in HTTP_LIMITS}), log_level=a.log_level))
 
 
 if __name__ == "__main__":

@@ -163,6 +163,18 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def auth_arguments(ap: Any) -> None:
+    """``python -m covkb.service.app``'s options of this module (``covkb serve`` has the same)."""
+    ap.add_argument("--no-auth", action="store_true", help="callers unauthenticated (a loopback listener only)")
+    ap.add_argument("--trusted-issuers", help="the CDS clients trusted (TOML or JSON)")
+    ap.add_argument("--cors-origin", action="append", default=[], help="an origin browsers may call from")
+
+
+def auth_settings(a: Any) -> dict[str, Any]:
+    """The Settings of those options."""
+    return {"auth": not a.no_auth, "trusted_issuers": a.trusted_issuers, "cors_origins": tuple(a.cors_origin)}
+
+
 def preflight(host: str, settings: Any) -> int:
     """Before covkb serve starts: refuse --no-auth off loopback, say that it
     is off, read the allowlist (a mistake is one line), make the token key.
