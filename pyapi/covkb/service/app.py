@@ -734,6 +734,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000, settings: Settings | None =
     from ..store import Store
 
     settings = settings or Settings()
+    from ..policy import Policy
+
+    Policy(policy=settings.policy)  # an unknown policy is the caller's one-line error, before anything is said
     Store.open(settings.store).close()  # a bad store is the caller's one-line error, and its schema at head, before anything starts
     if code := preflight(host, settings):  # --no-auth off loopback refused; the allowlist read
         return code
