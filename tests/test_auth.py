@@ -451,3 +451,29 @@ def test_covkb_clients_add_refuses_in_one_line(tmp_path: Path, wrong: str, jwks:
                        timeout=120)
     assert r.returncode != 0 and words in r.stderr and "Traceback" not in r.stderr, r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+# (what is wrong, the trusted-issuers file's text, its suffix, words of the one-line error)
+ISSUERS_REFUSED = [
+    ("no such file", None, ".json", "No such file"),
+    ("not TOML", "issuers = [", ".toml", "--trusted-issuers"),
+    ("no issuers", '{"issuer": {}}', ".json", 'no [issuers."ISS"] table'),
+    ("neither keys nor jku", '[issuers."https://e.example"]\nalgorithms = ["ES384"]\n', ".toml", "neither jwks nor jku"),
+    ("a symmetric algorithm", '[issuers."https://e.example"]\njku = ["https://e.example/jwks"]\nalgorithms = ["HS256"]\n',
+     ".toml", "asymmetric ones only"),
+    ("a private key", json.dumps({"issuers": {"https://e.example": {"jwks": {"keys": [
+        ECKey.generate_key("P-384", auto_kid=True).as_dict(private=True)]}}}}), ".json", "public keys"),
+]
+
+
+@pytest.mark.parametrize(("wrong", "text", "suffix", "words"), ISSUERS_REFUSED, ids=[c[0] for c in ISSUERS_REFUSED])
+def test_a_bad_trusted_issuers_file_is_one_line_before_it_listens(tmp_path: Path, wrong: str, text: str | None,
+                                                                  suffix: str, words: str) -> None:
+    path = tmp_path / f"trusted{suffix}"
+    if text is not None:
+        path.write_text(text)
+    r = subprocess.run([sys.executable, "-m", "covkb.service.app", "--port", str(free_port()), "--trusted-issuers",
+                        str(path)], capture_output=True, text=True, env=_env({"COVKB_STATE": str(tmp_path)}), timeout=120)
+    assert r.returncode == 2, r.stderr
+    [line] = r.stderr.strip().splitlines()
+    assert line.startswith("covkb: error: --trusted-issuers") and words in line, line
