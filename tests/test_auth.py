@@ -324,7 +324,10 @@ def _access(w: Any, scope: str) -> str:
 
 
 def _covkb_signed(w: Any, **claims: Any) -> str:
-    key = ECKey.import_key(json.loads((Path(w.env["COVKB_STATE"]) / "auth-token-key.json").read_text()))
+    from covkb.service.auth import token_key
+    from covkb.store import Store
+
+    key = token_key(Store.open(w.env["COVKB_STORE_URL"]))  # the one the servers made and keep in the store
     now = int(time.time())
     body = {"iss": PUBLIC, "sub": "app-1", "aud": PUBLIC + "/fhir", "iat": now, "exp": now + 300,
             "jti": uuid.uuid4().hex, "scope": "system/Claim.write", **claims}

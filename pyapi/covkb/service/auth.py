@@ -19,7 +19,7 @@ call what; the routes behind it never see an unauthenticated request.
   assertion signed by a client registered with ``covkb clients add``)
   issued, with the scope each operation needs (``FHIR_SCOPES``).
   Access tokens are short-lived JWTs signed with covkb's key, made on first
-  start in the state directory and shared by every server process.
+  start and kept in the store, shared by every server process.
 
 Anything refused is 401 (no or bad token, with ``WWW-Authenticate``) or 403
 (a scope missing), as an RFC 9457 problem document.  ``--no-auth`` turns it
@@ -33,7 +33,6 @@ import datetime as dt
 import ipaddress
 import json
 import math
-import os
 import secrets
 import sys
 import threading
@@ -62,6 +61,7 @@ JWKS_BYTES = 256 << 10            # a fetched JWKS's size at most
 JKU_RETRY = 10.0                   # a JWKS URL is fetched again for an unknown kid at most this often
 TOKEN_PATH = "/auth/token"
 SMART_CONFIG_PATHS = ("/.well-known/smart-configuration", "/fhir/.well-known/smart-configuration")  # SMART: under the FHIR base
+TOKEN_KEY = "auth-token-key"       # the store's secret that is covkb's token key
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 OPEN = frozenset({"/cds-services", "/fhir/metadata", TOKEN_PATH, *SMART_CONFIG_PATHS})
 
@@ -187,9 +187,11 @@ def preflight(host: str, settings: Any) -> int:
               f"a token, on {host} only", file=sys.stderr)
         return 0
     try:
+        from ..store import Store
+
         issuers = load_trusted_issuers(settings.trusted_issuers)
-        token_key()
-    except InvalidRequest as err:
+        token_key(Store.open(settings.store))  # made once, before the server processes ask for it
+    except CovkbError as err:
         print(f"covkb: error: {err.message}", file=sys.stderr)
         return 2
     if not issuers:
@@ -217,30 +219,15 @@ def register_client(client_id: str, jwks_file: str, scopes: list[str], store_url
 
 # -- covkb's own key -------------------------------------------------------------------
 
-def token_key() -> ECKey:
-    """covkb's key for signing access tokens: made on first start in the
-    state directory (written whole, then linked, so that several processes
-    starting at once share the one that won), read afterwards."""
-    from ..store import state_dir
-
-    state_dir().mkdir(parents=True, exist_ok=True, mode=0o700)
-    path = state_dir() / "auth-token-key.json"
-    if not path.exists():
-        key = ECKey.generate_key("P-384", private=True, auto_kid=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            json.dump(key.as_dict(private=True), f)
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink()
+def token_key(store: Any) -> ECKey:
+    """covkb's key for signing access tokens: made the first time and kept
+    in the store (``Store.secret``), so that every server process, and every
+    server sharing the store, signs and verifies with the one key."""
+    jwk = store.secret(TOKEN_KEY, lambda: ECKey.generate_key("P-384", private=True, auto_kid=True).as_dict(private=True))
     try:
-        return ECKey.import_key(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError, JoseError) as exc:
-        raise InvalidRequest(f"covkb's token key {path} cannot be read: {exc}") from None
+        return ECKey.import_key(jwk)
+    except (ValueError, JoseError) as exc:
+        raise InvalidRequest(f"covkb's token key in the store cannot be read: {exc}") from None
 
 
 # -- scopes ----------------------------------------------------------------------------
@@ -400,8 +387,7 @@ class Verifier:
         self.store_url = settings.store
         self._store: Any = None
         self._opening = threading.Lock()
-        self.signing = token_key()
-        self.signing_public = ECKey.import_key(self.signing.as_dict(private=False))
+        self._signing: tuple[ECKey, ECKey] | None = None
 
     def store(self) -> Any:
         """The store, opened when first needed (by one thread: the checks run in threads)."""
@@ -411,6 +397,13 @@ class Verifier:
 
                 self._store = Store.open(self.store_url)
         return self._store
+
+    def signing(self) -> tuple[ECKey, ECKey]:
+        """covkb's token key, and its public half (read from the store when first needed)."""
+        if self._signing is None:
+            key = token_key(self.store())
+            self._signing = key, ECKey.import_key(key.as_dict(private=False))
+        return self._signing
 
     def use_jti(self, iss: str, jti: str, exp: float) -> None:
         if not self.store().use_jti(iss, jti, dt.datetime.fromtimestamp(exp + LEEWAY, dt.timezone.utc)):
@@ -436,9 +429,10 @@ class Verifier:
         """The claims of a covkb access token allowing method on path."""
         header, claims = _unverified(token)
         alg = _header_checks(header, ("ES384",))
-        if header["kid"] != self.signing.kid:
+        key, public = self.signing()
+        if header["kid"] != key.kid:
             raise Refused("the token was not issued by this covkb")
-        _verify_signature(token, self.signing_public, alg)
+        _verify_signature(token, public, alg)
         _check_claims(claims, self.public_url, self.public_url + "/fhir", int(time.time()), ACCESS_TOKEN_SECONDS)
         resource, letter = required_scope(method, path)
         if not any(scope_grants(s, resource, letter) for s in str(claims.get("scope", "")).split()):
@@ -482,7 +476,8 @@ class Verifier:
         now = int(time.time())
         claims = {"iss": self.public_url, "sub": client_id, "aud": self.public_url + "/fhir", "iat": now,
                   "exp": now + ACCESS_TOKEN_SECONDS, "jti": secrets.token_urlsafe(16), "scope": " ".join(granted)}
-        token = jwt.encode({"alg": "ES384", "kid": self.signing.kid, "typ": "at+jwt"}, claims, self.signing,
+        key = self.signing()[0]
+        token = jwt.encode({"alg": "ES384", "kid": key.kid, "typ": "at+jwt"}, claims, key,
                            algorithms=["ES384"])
         return {"access_token": token, "token_type": "bearer", "expires_in": ACCESS_TOKEN_SECONDS,
                 "scope": " ".join(granted)}
