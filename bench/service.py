@@ -509,7 +509,8 @@ class GunicornServer(Server):
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        settings = Settings(workers=workers, cache_size=0, today=today, timeout=timeout, debug_ops=debug_ops)
+        settings = Settings(workers=workers, cache_size=0, today=today, timeout=timeout, debug_ops=debug_ops,
+                            auth=False)  # as Server: --no-auth (127.0.0.1)
         env = dict(os.environ, COVKB_GUNICORN_SETTINGS=json.dumps(dataclasses.asdict(settings)),
                    PYTHONPATH=os.pathsep.join(p for p in (str(REPO / "pyapi"), str(REPO / "bench"),
                                                           os.environ.get("PYTHONPATH", "")) if p))
