@@ -109,7 +109,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Any:
     w.client_key = ECKey.generate_key("P-384", auto_kid=True)
     (d / "client.jwks.json").write_text(json.dumps({"keys": [w.client_key.as_dict(private=False)]}))
     add = subprocess.run([sys.executable, "-m", "covkb.cli", "clients", "add", "app-1", "--jwks", str(d / "client.jwks.json"),
-                          "--scope", "system/Claim.write", "--scope", "system/Questionnaire.read"],
+                          "--scope", "system/Claim.write", "--scope", "system/Questionnaire.read",
+                          "--scope", "system/ClaimResponse.read", "--scope", "system/ClaimResponse.write"],
                          capture_output=True, text=True, env=_env(env), timeout=120)
     assert add.returncode == 0, add.stderr
     args = ("--trusted-issuers", str(d / "trusted.json"), "--public-url", PUBLIC)
@@ -480,3 +481,23 @@ def test_a_bad_trusted_issuers_file_is_one_line_before_it_listens(tmp_path: Path
     assert r.returncode == 2, r.stderr
     [line] = r.stderr.strip().splitlines()
     assert line.startswith("covkb: error: --trusted-issuers") and words in line, line
+
+
+def test_a_review_names_the_authenticated_client_that_recorded_it(world: Any) -> None:
+    """A person's review goes through a registered client with an access token;
+    the review kept says which client recorded it beside the reviewer named."""
+    example = json.loads((REPO / "queries" / "fhir" / "pas" /
+                          "a_service_whose_policy_text_is_not_known_is_pended_for_a_person.json").read_text())
+    fhir = {"Content-Type": "application/fhir+json"}
+    claim = {**fhir, "Authorization": f"Bearer {_access(world, 'system/Claim.write')}"}
+    r = httpx.post(world.a.url + "/fhir/Claim/$submit?policy=" + example["policy"], json=example["bundle"],
+                   headers=claim, timeout=120)
+    assert r.status_code == 200, r.text
+    key = r.json()["entry"][0]["resource"]["preAuthRef"]
+    review = {"action": "deny", "reason": "The 2024 text is not known; asked for the records.", "reviewer": "Dr. A. Reviewer"}
+    url = f"{world.a.url}/v1/reviews/{key}"
+    assert httpx.post(url, json=review, headers={**claim}, timeout=60).status_code == 403  # a claim scope is not enough
+    reviewer = {"Authorization": f"Bearer {_access(world, 'system/ClaimResponse.write system/ClaimResponse.read')}"}
+    r = httpx.post(url, json=review, headers=reviewer, timeout=60)
+    assert r.status_code == 200, r.text
+    assert "Dr. A. Reviewer (through the client app-1)" in r.text

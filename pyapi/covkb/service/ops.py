@@ -334,11 +334,11 @@ class Worker:
         pended = self.store.decisions(kind="pas", status="pended")
         return 200, JSON, dumps({"reviews": [pas.review_listing(d) for d in pended]})
 
-    def op_review(self, body: bytes, key: str, base_url: str) -> tuple[int, str, bytes]:
+    def op_review(self, body: bytes, key: str, base_url: str, client: str | None = None) -> tuple[int, str, bytes]:
         from . import pas
 
         self.volatile = True
-        return 200, FHIR_JSON, dumps(pas.record_review(key, body, store=self.store, base_url=base_url))
+        return 200, FHIR_JSON, dumps(pas.record_review(key, body, store=self.store, base_url=base_url, client=client))
 
     # -- DTR: questionnaires generated from the policy (covkb.service.dtr) ------------------------
     def _stored_request(self, key: str) -> dict[str, Any] | None:
