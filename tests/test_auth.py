@@ -110,7 +110,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Any:
     (d / "client.jwks.json").write_text(json.dumps({"keys": [w.client_key.as_dict(private=False)]}))
     add = subprocess.run([sys.executable, "-m", "covkb.cli", "clients", "add", "app-1", "--jwks", str(d / "client.jwks.json"),
                           "--scope", "system/Claim.write", "--scope", "system/Questionnaire.read",
-                          "--scope", "system/ClaimResponse.read", "--scope", "system/ClaimResponse.write"],
+                          "--scope", "system/ClaimResponse.read", "--scope", "system/ClaimResponse.write",
+                          "--scope", "system/Determination.write"],
                          capture_output=True, text=True, env=_env(env), timeout=120)
     assert add.returncode == 0, add.stderr
     args = ("--trusted-issuers", str(d / "trusted.json"), "--public-url", PUBLIC)
@@ -359,6 +360,23 @@ def test_a_fhir_operation_needs_an_access_token_with_its_scope(world: Any, holds
         assert 'scope="system/Claim.write"' in r.headers["www-authenticate"]
 
 
+# (what the caller holds, its scope or None for no token, status): a REST determination carries a patient's facts
+REST_CALLS = [("no token", None, 401), ("a claim scope only", "system/Claim.write", 403),
+              ("the determination scope", "system/Determination.write", 200)]
+
+
+@pytest.mark.parametrize(("holds", "scope", "status"), REST_CALLS, ids=[c[0] for c in REST_CALLS])
+def test_a_rest_determination_needs_an_access_token(world: Any, holds: str, scope: str | None, status: int) -> None:
+    headers = {"Authorization": f"Bearer {_access(world, scope)}"} if scope else {}
+    r = httpx.post(world.a.url + "/v1/determine", json={"service": "nk_cell_test", "prior_pregnancy_losses": 2},
+                   headers=headers, timeout=60)
+    assert r.status_code == status, r.text
+    if status == 200:
+        assert r.json()["outcome"] == "not_covered"
+    else:
+        assert r.headers["content-type"] == "application/problem+json"
+
+
 def test_what_stays_open(world: Any) -> None:
     conf = httpx.get(world.a.url + "/.well-known/smart-configuration").json()
     assert conf == httpx.get(world.a.url + "/fhir/.well-known/smart-configuration").json()  # SMART: under the FHIR base
@@ -366,6 +384,7 @@ def test_what_stays_open(world: Any) -> None:
     assert conf["token_endpoint_auth_methods_supported"] == ["private_key_jwt"]
     assert httpx.get(world.a.url + "/fhir/metadata").status_code != 401
     assert httpx.get(world.a.url + "/healthz").status_code == 200
+    assert httpx.get(world.a.url + "/v1/policies").status_code == 200  # the policy alone, no patient's facts
 
 
 # -- the listener and the browser ------------------------------------------------------------
