@@ -219,7 +219,7 @@ def test_questionnaire_package_adaptive_form_and_decision(server) -> None:
     """A cerclage order (CPT 59325) says nothing of the patient: the package
     holds its questionnaire; the adaptive form asks one question at a time
     until the outcome is decided; the answered form decides, explained."""
-    r = httpx.post(f"{server.url}/fhir/Questionnaire/$questionnaire-package", json=_package_input(_order("59325")))
+    r = httpx.post(f"{server.url}/fhir/Questionnaire/$questionnaire-package", timeout=60, json=_package_input(_order("59325")))
     assert r.status_code == 200, r.text
     out = r.json()
     Parameters.model_validate(out)
@@ -236,7 +236,7 @@ def test_questionnaire_package_adaptive_form_and_decision(server) -> None:
     qr = {**qr, "contained": [q], "questionnaire": "#" + q["id"]}
     asked = []
     for _ in range(10):
-        r = httpx.post(f"{server.url}/fhir/Questionnaire/$next-question",
+        r = httpx.post(f"{server.url}/fhir/Questionnaire/$next-question", timeout=60,
                        json={"resourceType": "Parameters", "parameter": [{"name": "questionnaire-response", "resource": qr}]})
         assert r.status_code == 200, r.text
         qr = r.json()["parameter"][0]["resource"]
@@ -249,7 +249,7 @@ def test_questionnaire_package_adaptive_form_and_decision(server) -> None:
         last["answer"] = [{"valueInteger": 3} if last["linkId"] == "prior_pregnancy_losses" else {"valueBoolean": True}]
     assert qr["status"] == "completed" and asked[0] == "prior_pregnancy_losses"
     assert len(asked) < len(q["item"])  # a yes to the first criterion decides; the rest were never asked
-    r = httpx.post(f"{server.url}/fhir/QuestionnaireResponse/$determine", json=qr)
+    r = httpx.post(f"{server.url}/fhir/QuestionnaireResponse/$determine", timeout=60, json=qr)
     assert r.status_code == 200, r.text
     d = r.json()
     assert d["outcome"] == "medically_necessary" and d["explanation"] and d["summary"].startswith("Medically necessary")
@@ -257,7 +257,7 @@ def test_questionnaire_package_adaptive_form_and_decision(server) -> None:
 
 @pytest.mark.slow
 def test_an_order_the_policy_decides_needs_no_questionnaire(server) -> None:
-    r = httpx.post(f"{server.url}/fhir/Questionnaire/$questionnaire-package", json=_package_input(_order("99213")))
+    r = httpx.post(f"{server.url}/fhir/Questionnaire/$questionnaire-package", timeout=60, json=_package_input(_order("99213")))
     assert r.status_code == 200, r.text
     out = r.json()
     assert [p["name"] for p in out["parameter"]] == ["outcome"]
@@ -274,7 +274,7 @@ def test_an_order_the_policy_decides_needs_no_questionnaire(server) -> None:
     (json.dumps({"resourceType": "Patient", "birthDate": "not a date"}).encode(), "Patient"),
 ])
 def test_bad_input_gets_a_problem_document(server, body: bytes, words: str) -> None:
-    r = httpx.post(f"{server.url}/fhir/Questionnaire/$questionnaire-package", content=body,
+    r = httpx.post(f"{server.url}/fhir/Questionnaire/$questionnaire-package", timeout=60, content=body,
                    headers={"Content-Type": "application/fhir+json"})
     assert r.status_code == 400 and r.headers["content-type"].startswith("application/problem+json"), r.text
     assert words in r.json()["detail"]
