@@ -278,3 +278,28 @@ def test_bad_input_gets_a_problem_document(server, body: bytes, words: str) -> N
                    headers={"Content-Type": "application/fhir+json"})
     assert r.status_code == 400 and r.headers["content-type"].startswith("application/problem+json"), r.text
     assert words in r.json()["detail"]
+
+
+def test_a_context_names_the_request_crd_decided(tmp_path) -> None:
+    """With covkb.store installed, a CRD coverage-assertion-id (context) names
+    the request CRD stored: the questionnaire asks what that request left open."""
+    store_mod = pytest.importorskip("covkb.store")
+    from covkb.service.ops import Worker
+
+    url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
+    store = store_mod.Store.open(url)
+    policy = next(p for p in POLICIES if Path(p).name == "cigna_0284")
+    request = {"date_of_service": "2025-06-01", "cpt": "59325", "prior_pregnancy_losses": 3,
+               "unlisted_findings": "unknown"}
+    data = Policy(policy=policy).data("2025-02-15")
+    store.save_decision("crd", "covkb-assertion-1", policy="cigna_0284", version="2025-02-15",
+                        kb_digest=store_mod.kb_digest(data), request=request,
+                        answer={"outcome": "insufficient_information"}, status="conditional")
+    w = Worker({"policy": "cigna_0284", "today": "2025-06-01", "preload_engines": [], "store": url})
+    body = json.dumps(_package_input(_order("59325"), context="covkb-assertion-1")).encode()
+    status, _, out = w.handle({"op": "dtr_package", "args": {"policy": "cigna_0284", "base_url": BASE}}, body)
+    assert status == 200, out
+    (bundle,) = [p["resource"] for p in json.loads(out)["parameter"] if p["name"] == "packagebundle"]
+    q = bundle["entry"][0]["resource"]
+    assert "prior_pregnancy_losses" not in {i["linkId"] for i in q["item"]}  # CRD's request said it
+    assert dtr.known_request(q) == plan(_kb(policy), request).request
