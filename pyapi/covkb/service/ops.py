@@ -72,6 +72,15 @@ class Worker:
                 kb.engine(kb.policy.version_in_force(self.today or dt.date.today())[0])
         self.startup_seconds = round(time.perf_counter() - t, 3)
 
+    @property
+    def store(self) -> Any:
+        """The decision store (covkb.store), opened in this process when first used."""
+        if self._store is None:
+            from ..store import Store
+
+            self._store = Store.open(self.store_url)
+        return self._store
+
     # -- the knowledge bases -------------------------------------------------------
     def policy(self, ref: str | None) -> Any:
         from ..policy import Policy
