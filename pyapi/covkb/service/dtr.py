@@ -14,7 +14,7 @@ The operations (run by the engine workers, covkb.service.ops):
 
 * ``package(...)``: ``Questionnaire/$questionnaire-package`` (DTR STU 2):
   Parameters with ``coverage``, ``order`` and an optional ``context`` (a CRD
-  coverage-assertion-id, read from covkb.store where it is installed) in;
+  coverage-assertion-id: the request CRD kept under it in covkb.store) in;
   Parameters with one ``packagebundle`` per order that needs one (the
   Questionnaire, then an initial QuestionnaireResponse) and an ``outcome``
   saying why an order needs none;

@@ -313,15 +313,9 @@ class Worker:
 
     # -- DTR: questionnaires generated from the policy (covkb.service.dtr) ------------------------
     def _stored_request(self, key: str) -> dict[str, Any] | None:
-        """The request CRD decided under a coverage-assertion-id, where covkb.store is installed."""
-        try:
-            from ..store import Store
-        except ImportError:  # no store: a context names nothing covkb keeps
-            return None
-        if self._store is None:
-            self._store = Store.open(self.store_url)
-        found = self._store.decision(key)
-        return None if found is None else found.request
+        """The request CRD decided under a coverage-assertion-id (None: the store keeps none)."""
+        found = self.store.decision(key)
+        return None if found is None or found.kind != "crd" else found.request
 
     def op_dtr_package(self, body: bytes, policy: str | None, base_url: str,
                        engine: str = "prolog") -> tuple[int, str, bytes]:
