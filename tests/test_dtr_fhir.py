@@ -303,3 +303,10 @@ def test_a_context_names_the_request_crd_decided(tmp_path) -> None:
     q = bundle["entry"][0]["resource"]
     assert "prior_pregnancy_losses" not in {i["linkId"] for i in q["item"]}  # CRD's request said it
     assert dtr.known_request(q) == plan(_kb(policy), request).request
+
+
+@pytest.mark.slow
+def test_a_body_that_is_not_fhir_json_is_refused(server) -> None:
+    r = httpx.post(f"{server.url}/fhir/Questionnaire/$next-question", content=b"{}", timeout=60,
+                   headers={"Content-Type": "text/plain"})
+    assert r.status_code == 415 and r.json()["code"] == "unsupported_media_type"
