@@ -310,3 +310,23 @@ def test_a_body_that_is_not_fhir_json_is_refused(server) -> None:
     r = httpx.post(f"{server.url}/fhir/Questionnaire/$next-question", content=b"{}", timeout=60,
                    headers={"Content-Type": "text/plain"})
     assert r.status_code == 415 and r.json()["code"] == "unsupported_media_type"
+
+
+@pytest.mark.slow
+def test_an_adaptive_package_starts_empty_and_next_question_asks(server) -> None:
+    """?adaptive=true: the package's Questionnaire is an adaptive one with no
+    items, contained in its QuestionnaireResponse (dtr-questionnaireresponse-adapt);
+    $next-question asks the first question that can change the outcome."""
+    r = httpx.post(f"{server.url}/fhir/Questionnaire/$questionnaire-package?adaptive=true", timeout=60,
+                   json=_package_input(_order("59325")))
+    assert r.status_code == 200, r.text
+    (bundle,) = [p["resource"] for p in r.json()["parameter"] if p["name"] == "packagebundle"]
+    q, qr = (e["resource"] for e in bundle["entry"])
+    assert "item" not in q and q["meta"]["profile"] == [dtr.ADAPT_PROFILE] and q["derivedFrom"]
+    assert any(e["url"] == dtr.ADAPTIVE for e in q["extension"])
+    assert qr["contained"][0]["id"] == q["id"] and qr["questionnaire"] == "#" + q["id"]
+    r = httpx.post(f"{server.url}/fhir/Questionnaire/$next-question", timeout=60, json=qr)
+    assert r.status_code == 200, r.text
+    out = r.json()["parameter"][0]["resource"]
+    assert out["status"] == "in-progress" and [i["linkId"] for i in out["item"]] == ["prior_pregnancy_losses"]
+    assert [i["linkId"] for i in out["contained"][0]["item"]] == ["prior_pregnancy_losses"]

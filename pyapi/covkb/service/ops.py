@@ -317,12 +317,13 @@ class Worker:
         found = self.store.decision(key)
         return None if found is None or found.kind != "crd" else found.request
 
-    def op_dtr_package(self, body: bytes, policy: str | None, base_url: str,
-                       engine: str = "prolog") -> tuple[int, str, bytes]:
+    def op_dtr_package(self, body: bytes, policy: str | None, base_url: str, engine: str = "prolog",
+                       adaptive: bool = False) -> tuple[int, str, bytes]:
         from . import dtr
 
         out = dtr.package(body, self.kb(policy, engine), self.policy(policy), self.mapping(policy), base_url=base_url,
-                          engine=engine, today=self.today or dt.date.today(), stored=self._stored_request)
+                          engine=engine, today=self.today or dt.date.today(), stored=self._stored_request,
+                          adaptive=adaptive)
         return 200, FHIR_JSON, dumps(out)
 
     def op_dtr_next(self, body: bytes, policy: str | None, base_url: str,
