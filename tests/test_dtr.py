@@ -33,7 +33,8 @@ from covkb.questionnaire import Item, Plan, canonical_url, next_item, plan, ques
 from covkb.scenarios import scenarios, size
 
 ENGINES = ("prolog", "asp")
-POLICIES = [str(p) for p in policy_folders()]
+TEST_POLICY = str(Path(__file__).parent / "policies" / "example_pap")  # counts with several thresholds, code lists
+POLICIES = [*(str(p) for p in policy_folders()), TEST_POLICY]
 TARGETS = [(p, v.id) for p in POLICIES for v in Policy(policy=p).versions]
 SHARD = 2_000  # scenarios per exhaustive test
 SAMPLE = int(os.environ.get("COVKB_DTR_SAMPLE", "60"))

@@ -37,7 +37,7 @@ from covkb.questionnaire import Item, Plan, plan, request_of
 from covkb.service import dtr
 
 BASE = "http://127.0.0.1:8000"
-POLICIES = [str(p) for p in policy_folders()]
+POLICIES = [*(str(p) for p in policy_folders()), str(Path(__file__).parent / "policies" / "example_pap")]
 CPT = "http://www.ama-assn.org/go/cpt"
 
 
