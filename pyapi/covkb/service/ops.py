@@ -47,6 +47,17 @@ def _dumps_floatless(body: Any) -> bytes:
         return dumps(body)
 
 
+def _questionnaires(kb: Any, base_url: str) -> Any:
+    """The canonical URL of the Questionnaire covkb.questionnaire generates
+    for a request's open facts (request, version); None until that module
+    is installed beside this one."""
+    try:
+        from .. import questionnaire as q
+    except ImportError:  # covkb.questionnaire (DTR) not yet merged: doc-needed without a questionnaire
+        return None
+    return lambda request, version: q.canonical_url(base_url, q.plan(kb, request, version))
+
+
 class Deferred(Exception):
     """Raised by ``Worker.handle`` for an operation the worker was told not
     to do itself (a CDS call that would read a FHIR server, in a server
@@ -61,6 +72,8 @@ class Worker:
         self.fhir_servers: tuple[str, ...] = tuple(config.get("fhir_servers") or ())
         self.volatile = False
         self.today = dt.date.fromisoformat(config["today"]) if config.get("today") else None
+        self.store_url: str | None = config.get("store")
+        self._store: Any = None
         self._kbs: dict[tuple[str, str], Any] = {}
         self._policies: dict[str | None, Any] = {}
         self._mappings: dict[str, Any] = {}
@@ -280,6 +293,37 @@ class Worker:
         except VersionNotAvailable as err:
             raise NotFound(err.message) from None
 
+    def store(self) -> Any:
+        """The decision store (covkb.store), opened on first use; None
+        until covkb.store is installed beside this module."""
+        if self._store is None:
+            try:
+                from ..store import Store
+            except ImportError:  # covkb.store not yet merged: CRD answers, keeping nothing
+                return None
+            self._store = Store.open(self.store_url)
+        return self._store
+
+    def _keeper(self, p: Any) -> Any:
+        """Keeps a CRD assertion's decided request under its
+        coverage-assertion-id, once (the id is a digest of what decided it,
+        so a second call with the same order finds it kept)."""
+        def keep(key: str, request: dict[str, Any], det: Any, ci: dict[str, Any]) -> None:
+            store = self.store()
+            if store is None or store.decision(key) is not None:
+                return
+            from ..store import kb_digest
+
+            covered = next(e["valueCode"] for e in ci["extension"] if e["url"] == "covered")
+            try:
+                store.save_decision("crd", key, policy=p.id, version=det.version, kb_digest=kb_digest(p.data(det.version)),
+                                    request=request, answer={"determination": det.to_dict(),
+                                                             "coverage-information": ci}, status=covered)
+            except Exception:
+                if store.decision(key) is None:  # not another process's save of the same assertion
+                    raise
+        return keep
+
     def op_cds(self, body: bytes, hook: str, policy: str | None, base_url: str,
                engine: str = "prolog") -> tuple[int, str, bytes]:
         from . import crd
@@ -295,7 +339,8 @@ class Worker:
             kb = self.kb(policy, engine)
             # with its derivation: each order's card reads its justification from it
             out = crd.answer(call, hook, p, self.mapping(policy), lambda req: kb.determine(req, explain=True),
-                             base_url=base_url, engine=engine, today=self.today, fhir_servers=self.fhir_servers)
+                             base_url=base_url, engine=engine, today=self.today, fhir_servers=self.fhir_servers,
+                             questionnaire=_questionnaires(kb, base_url), keep=self._keeper(p))
         except InvalidFhir as err:
             return 400, FHIR_JSON, dumps(operation_outcome(err.message))
         return 200, JSON, _dumps_floatless(out)
