@@ -298,6 +298,49 @@ def test_crd_example_gets_the_coverage_information_it_expects(client, engine, na
     assert expl["explanation"]["kind"] == "determination"  # the derivation behind the assertion
     assert sub(ci, "coverage") == {"reference": f"Coverage/cov-{example['hook_request']['context']['patientId']}"}
     assert sub(ci, "date") == TODAY.isoformat()
+    # the deciding version in words with its dates, and the assertion's expiry where a later version decides
+    policy = Policy(policy=crd.untoken(link.rsplit("/", 1)[1])["policy"])
+    version = policy.version(expl["version"])
+    [said] = [d["valueString"] for d in sub(ci, "detail") if d["url"] == "qualification"]
+    assert f"version {version.id}, " in said and (not version.effective or version.effective.isoformat() in said)
+    later = [v.effective for v in policy.versions[policy.versions.index(version) + 1:] if v.effective]
+    assert sub(ci, "expiry-date") == ((min(later) - dt.timedelta(days=1)).isoformat() if later else None)
+
+
+DOC_EXAMPLES = [(n, e) for n, e in EXAMPLES if e["expect"].get("doc-needed")]
+
+
+@pytest.mark.parametrize(("name", "example"), DOC_EXAMPLES, ids=[n for n, _ in DOC_EXAMPLES])
+def test_an_order_whose_open_facts_a_clinician_can_answer_names_the_generated_questionnaire(client, name, example) -> None:
+    questionnaire = pytest.importorskip("covkb.questionnaire", reason="covkb.questionnaire (DTR) is not merged yet")
+    r = client.post(f"/cds-services/{example['service']}", json=example["hook_request"])
+    [ci] = coverage_infos(r.json())
+    link = crd.explanation_link(ci)
+    expl = client.get(link.removeprefix(str(client.base_url).rstrip("/"))).json()
+    kb = KnowledgeBase(policy=crd.untoken(link.rsplit("/", 1)[1])["policy"])
+    plan = questionnaire.plan(kb, expl["request"], expl["version"])
+    assert sub(ci, "questionnaire") == questionnaire.canonical_url(link.split("/v1/explanations/")[0], plan)
+    assert {i.link_id for i in plan.items} >= set(expl["missing"]) - {"service"}
+
+
+def test_a_decided_assertion_is_kept_under_its_coverage_assertion_id(tmp_path, monkeypatch) -> None:
+    store = pytest.importorskip("covkb.store", reason="covkb.store is not merged yet")
+    url = f"sqlite:///{tmp_path / 'covkb.sqlite3'}"
+    monkeypatch.setenv("COVKB_STORE_URL", url)
+    name = "loss_history_missing_is_conditional"
+    example = dict(EXAMPLES)[name]
+    s = Server(workers=1)
+    try:
+        with httpx.Client(base_url=s.url, timeout=120) as c:
+            for _ in range(2):  # the same order twice: one decision, kept once
+                [ci] = coverage_infos(c.post(f"/cds-services/{example['service']}", json=example["hook_request"]).json())
+            expl = c.get(crd.explanation_link(ci).removeprefix(s.url)).json()
+    finally:
+        s.stop()
+    kept = store.Store.open(url).decision(sub(ci, "coverage-assertion-id"))
+    assert kept is not None and kept.kind == "crd" and kept.request == expl["request"]
+    assert kept.version == expl["version"] and kept.status == "conditional"
+    assert kept.answer["determination"]["outcome"] == example["expect"]["outcome"]
 
 
 def _declared_assertions() -> list[tuple[str, crd.Assertion]]:
