@@ -1,0 +1,198 @@
+"""The prior-authorization exchange under load, for `make bench-service`
+(bench/service.py): the requests of DTR's ``$questionnaire-package``, PAS's
+``Claim/$submit`` and CRD order-sign with a CDS Hooks JWT, each measured at
+the same levels as today's kinds on the same server, and given as ratios to
+CRD order-sign's figures of the same run.
+
+A kind the tree under test does not serve yet (its route answers 404, or
+its module is not there) is not measured: the results say why, so that a
+run before the DTR, PAS and authentication work is merged still measures
+everything else.  Every request is built from the CRD examples
+(queries/fhir/*.json) or, where the PAS work brings its own exchanges
+(queries/fhir/**: a Bundle whose first entry is a preauthorization Claim),
+from those.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import json
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from collections.abc import Callable
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+
+QUESTIONNAIRE_PACKAGE = "dtr_questionnaire_package"
+PAS_SUBMIT = "pas_submit"
+CRD_JWT = "crd_order_sign_jwt"
+BASELINE = "crd_order_sign"
+
+
+@functools.cache
+def serve_options(pyapi: Path = REPO / "pyapi") -> str:
+    """`covkb serve`'s options as its help lists them (the server the benchmark starts from pyapi)."""
+    out = subprocess.run([sys.executable, "-m", "covkb.service.app", "--help"], capture_output=True, text=True,
+                         env={"PYTHONPATH": str(pyapi), "PATH": "/usr/bin:/bin"}, timeout=120)
+    return out.stdout
+
+
+def open_args(pyapi: Path = REPO / "pyapi") -> list[str]:
+    """The options that let the load generator call without a token, where
+    the tree authenticates callers (only on 127.0.0.1, which the benchmark is)."""
+    return ["--no-auth"] if "--no-auth" in serve_options(pyapi) else []
+
+
+def _examples() -> list[dict[str, Any]]:
+    from covkb.service.examples import examples
+
+    return [ex for _n, ex in examples() if ex["service"] == "covkb-order-sign"]
+
+
+def _resources(bundle: dict[str, Any] | None) -> list[dict[str, Any]]:
+    return [e["resource"] for e in (bundle or {}).get("entry") or [] if isinstance(e.get("resource"), dict)]
+
+
+def _coverage(ex: dict[str, Any]) -> dict[str, Any]:
+    from covkb.service.fhir_map import COVERAGE_KEY
+
+    return _resources(ex["hook_request"]["prefetch"][COVERAGE_KEY])[0]
+
+
+def _order(ex: dict[str, Any]) -> dict[str, Any]:
+    return next(r for r in _resources(ex["hook_request"]["context"]["draftOrders"]) if r["resourceType"] == "ServiceRequest")
+
+
+def questionnaire_package_bodies(context_of: dict[str, str]) -> list[bytes]:
+    """DTR STU 2 ``$questionnaire-package`` inputs: a Parameters with the
+    example's coverage and order, and the ``context`` CRD gave it (its
+    coverage-assertion-id, context_of by example patient) where it gave one;
+    one per example whose order CRD says needs documentation (all, when none does)."""
+    chosen = [ex for ex in _examples() if ex["expect"].get("doc-needed")] or _examples()
+    out = []
+    for ex in chosen:
+        params = [{"name": "coverage", "resource": _coverage(ex)}, {"name": "order", "resource": _order(ex)}]
+        ctx = context_of.get(ex["hook_request"]["context"]["patientId"])
+        if ctx:
+            params.append({"name": "context", "valueString": ctx})
+        out.append(json.dumps({"resourceType": "Parameters", "parameter": params}).encode())
+    return out
+
+
+def _pas_examples() -> list[bytes]:
+    """The PAS request Bundles the repository's exchanges hold (queries/fhir/**)."""
+    out = []
+    for path in sorted((REPO / "queries" / "fhir").rglob("*.json")):
+        try:
+            data = json.loads(path.read_text())
+        except ValueError:
+            continue
+        for cand in (data, *(v for v in data.values() if isinstance(v, dict))) if isinstance(data, dict) else ():
+            first = (_resources(cand) or [{}])[0] if cand.get("resourceType") == "Bundle" else {}
+            if first.get("resourceType") == "Claim" and first.get("use") == "preauthorization":
+                out.append(json.dumps(cand).encode())
+    return out
+
+
+def _pas_bundle(ex: dict[str, Any]) -> dict[str, Any]:
+    """A PAS request Bundle for a CRD example: the Claim (use
+    preauthorization, the order's code as its item, the record's conditions
+    as diagnoses), the patient's Coverage, and the record as supporting
+    information."""
+    order, cov = _order(ex), _coverage(ex)
+    record = [r for key, b in ex["hook_request"]["prefetch"].items() if isinstance(b, dict)
+              for r in _resources(b) if r is not cov]
+    patient = {"reference": f"Patient/{ex['hook_request']['context']['patientId']}"}
+    conditions = [r for r in record if r.get("resourceType") == "Condition" and r.get("id")]
+    claim = {
+        "resourceType": "Claim", "id": f"claim-{order.get('id', 'order')}", "status": "active", "use": "preauthorization",
+        "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/claim-type", "code": "professional"}]},
+        "patient": patient, "created": "2025-06-01", "insurer": cov.get("payor", [{"display": "payer"}])[0],
+        "provider": order.get("requester") or {"display": "ordering provider"},
+        "priority": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/processpriority", "code": "normal"}]},
+        "insurance": [{"sequence": 1, "focal": True, "coverage": {"reference": f"Coverage/{cov.get('id')}"}}],
+        "item": [{"sequence": 1, "productOrService": order["code"],
+                  **({"servicedDate": order["occurrenceDateTime"][:10]} if order.get("occurrenceDateTime") else {})}],
+        "diagnosis": [{"sequence": i + 1, "diagnosisReference": {"reference": f"Condition/{c['id']}"}}
+                      for i, c in enumerate(conditions)],
+        "supportingInfo": [{"sequence": i + 1, "category": {"coding": [{
+            "system": "http://hl7.org/us/davinci-pas/CodeSystem/PASSupportingInfoType", "code": "patientEvent"}]},
+            "valueReference": {"reference": f"{r['resourceType']}/{r['id']}"}} for i, r in enumerate(record) if r.get("id")],
+    }
+    entries = [claim, cov, *record]
+    return {"resourceType": "Bundle", "type": "collection", "timestamp": "2025-06-01T00:00:00Z",
+            "identifier": {"system": "urn:covkb:bench", "value": str(uuid.uuid5(uuid.NAMESPACE_URL, claim["id"]))},
+            "entry": [{"fullUrl": f"urn:covkb:{r['resourceType']}/{r.get('id')}", "resource": r} for r in entries]}
+
+
+def pas_submit_bodies() -> list[bytes]:
+    return _pas_examples() or [json.dumps(_pas_bundle(ex)).encode() for ex in _examples()]
+
+
+def exchange_kinds(url: str, port: int, http: Callable[[str, str, bytes, int], bytes],
+                   not_measured: dict[str, str]) -> dict[str, list[bytes]]:
+    """The DTR and PAS kinds this server answers, as raw HTTP requests; each
+    is probed with one request first, and one it does not answer with 200
+    goes into not_measured with the reason."""
+    import httpx
+
+    out = {}
+    with httpx.Client(base_url=url, timeout=60, headers={"content-type": "application/json"}) as c:
+        context_of = {}
+        for ex in _examples():  # CRD first: the coverage-assertion-id DTR's context names
+            r = c.post("/cds-services/covkb-order-sign", content=json.dumps(ex["hook_request"]))
+            ci = [e for a in r.json().get("systemActions") or [] for e in a["resource"].get("extension") or []
+                  if e.get("url", "").endswith("ext-coverage-information")] if r.status_code == 200 else []
+            said = {e["url"]: next((v for k, v in e.items() if k.startswith("value")), None)
+                    for e in (ci[0]["extension"] if ci else [])}
+            if said.get("doc-needed") and said.get("coverage-assertion-id"):
+                context_of[ex["hook_request"]["context"]["patientId"]] = said["coverage-assertion-id"]
+        for kind, path, bodies in ((QUESTIONNAIRE_PACKAGE, "/fhir/Questionnaire/$questionnaire-package",
+                                    questionnaire_package_bodies(context_of)),
+                                   (PAS_SUBMIT, "/fhir/Claim/$submit", pas_submit_bodies())):
+            r = c.post(path, content=bodies[0])
+            if r.status_code == 200:
+                out[kind] = [http("POST", path, b, port) for b in bodies]
+            else:
+                not_measured[kind] = (f"POST {path} answers HTTP {r.status_code}"
+                                      + (" (not on this tree yet)" if r.status_code == 404 else f": {r.text[:200]}"))
+    return out
+
+
+def jwt_ready() -> str | None:
+    """Why CRD order-sign with a JWT cannot be measured on this tree (None: it can)."""
+    if importlib.util.find_spec("covkb.service.auth") is None or "--trusted-issuers" not in serve_options():
+        return "covkb.service.auth (authenticated CDS Hooks callers) is not on this tree yet"
+    return None
+
+
+def ratios(levels: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """Each exchange kind's p50, p99 and throughput over CRD order-sign's
+    at the same level of the same run."""
+    base = {r["clients"]: r for r in levels.get(BASELINE) or []}
+    out = {}
+    for kind in (CRD_JWT, QUESTIONNAIRE_PACKAGE, PAS_SUBMIT):
+        rows = [r for r in levels.get(kind) or [] if isinstance(r, dict) and "clients" in r]
+        out[kind] = [{"clients": r["clients"], **{k: round(r[k] / base[r["clients"]][k], 2)
+                                                  for k in ("p50_ms", "p99_ms", "throughput_rps")
+                                                  if r.get(k) and (base.get(r["clients"]) or {}).get(k)}}
+                     for r in rows]
+    return out
+
+
+def report(levels: dict[str, Any], not_measured: dict[str, str]) -> dict[str, Any]:
+    """levels with the exchange kinds' ratios to CRD order-sign and what was
+    not measured (and why), both printed."""
+    levels["ratios_to_crd_order_sign"] = ratios(levels)
+    levels["not_measured"] = not_measured
+    for kind, rows in levels["ratios_to_crd_order_sign"].items():
+        for r in rows:
+            print(f"{kind:30} {r['clients']:>2} clients: p50 {r.get('p50_ms')}×, p99 {r.get('p99_ms')}×, "
+                  f"req/s {r.get('throughput_rps')}× CRD order-sign's", flush=True)
+    for kind, why in not_measured.items():
+        print(f"{kind:30} not measured: {why}", flush=True)
+    return levels
