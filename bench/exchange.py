@@ -34,17 +34,11 @@ BASELINE = "crd_order_sign"
 
 
 @functools.cache
-def serve_options(pyapi: Path = REPO / "pyapi") -> str:
-    """`covkb serve`'s options as its help lists them (the server the benchmark starts from pyapi)."""
+def serve_options() -> str:
+    """`covkb serve`'s options as its help lists them (the server the benchmark starts)."""
     out = subprocess.run([sys.executable, "-m", "covkb.service.app", "--help"], capture_output=True, text=True,
-                         env={"PYTHONPATH": str(pyapi), "PATH": "/usr/bin:/bin"}, timeout=120)
+                         env={"PYTHONPATH": str(REPO / "pyapi"), "PATH": "/usr/bin:/bin"}, timeout=120)
     return out.stdout
-
-
-def open_args(pyapi: Path = REPO / "pyapi") -> list[str]:
-    """The options that let the load generator call without a token, where
-    the tree authenticates callers (only on 127.0.0.1, which the benchmark is)."""
-    return ["--no-auth"] if "--no-auth" in serve_options(pyapi) else []
 
 
 def _examples() -> list[dict[str, Any]]:
@@ -167,7 +161,52 @@ def jwt_ready() -> str | None:
     """Why CRD order-sign with a JWT cannot be measured on this tree (None: it can)."""
     if importlib.util.find_spec("covkb.service.auth") is None or "--trusted-issuers" not in serve_options():
         return "covkb.service.auth (authenticated CDS Hooks callers) is not on this tree yet"
+    import service_server
+
+    if not hasattr(service_server, "Issuer"):
+        return "tests/service_server.py has no Issuer (a CDS client's key and JWTs) on this tree yet"
     return None
+
+
+PUBLIC = "http://covkb.bench"  # --public-url of the authenticated server: every token's aud names it
+
+
+def jwt_levels(res: dict[str, Any], crd_reqs: list[tuple[str, bytes]], args: tuple[str, ...], workers: int, today: str,
+               run_level: Callable[[int, list[bytes], int], dict[str, Any]], counts: dict[int, int]) -> None:
+    """CRD order-sign with a CDS Hooks JWT (ES384, a fresh jti each call, as
+    a replay is refused) at each level, on a server of its own that
+    authenticates callers; into res[CRD_JWT], or the reason it cannot be
+    measured into res["not_measured"].  Each level's tokens are signed
+    before it starts (their signing is not measured; their verification,
+    the key looked up and the jti's write to the store are)."""
+    import tempfile
+
+    if reason := jwt_ready():
+        res.setdefault("not_measured", {})[CRD_JWT] = reason
+        return
+    from service_server import Issuer, Server
+
+    with tempfile.TemporaryDirectory(prefix="covkb-bench-jwt-") as tmp:
+        issuer = Issuer(Path(tmp))
+        s = Server(*args, "--trusted-issuers", str(issuer.path), "--public-url", PUBLIC, workers=workers, today=today,
+                   auth=True, env={"COVKB_STATE": tmp})
+        try:
+            res[CRD_JWT] = []
+            for n, count in counts.items():
+                reqs = []
+                for i in range(count):
+                    sid, body = crd_reqs[i % len(crd_reqs)]
+                    token = issuer.token(f"{PUBLIC}/cds-services/{sid}")
+                    reqs.append((f"POST /cds-services/{sid} HTTP/1.1\r\nHost: 127.0.0.1:{s.port}\r\n"
+                                 f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
+                                 f"Content-Length: {len(body)}\r\n\r\n").encode() + body)
+                run_level(s.port, reqs[:4], 1)  # warm up: the issuer's key looked up and cached
+                r = run_level(s.port, reqs[4:], n)
+                res[CRD_JWT].append(r)
+                print(f"{CRD_JWT:30} {n:>2} clients: p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, "
+                      f"{r['throughput_rps']} req/s, {r['requests']} requests, errors {r['errors']}", flush=True)
+        finally:
+            s.stop()
 
 
 def ratios(levels: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
@@ -184,15 +223,14 @@ def ratios(levels: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, 
     return out
 
 
-def report(levels: dict[str, Any], not_measured: dict[str, str]) -> dict[str, Any]:
-    """levels with the exchange kinds' ratios to CRD order-sign and what was
-    not measured (and why), both printed."""
+def report(levels: dict[str, Any]) -> dict[str, Any]:
+    """levels with the exchange kinds' ratios to CRD order-sign, printed
+    with what was not measured and why."""
     levels["ratios_to_crd_order_sign"] = ratios(levels)
-    levels["not_measured"] = not_measured
     for kind, rows in levels["ratios_to_crd_order_sign"].items():
         for r in rows:
             print(f"{kind:30} {r['clients']:>2} clients: p50 {r.get('p50_ms')}×, p99 {r.get('p99_ms')}×, "
                   f"req/s {r.get('throughput_rps')}× CRD order-sign's", flush=True)
-    for kind, why in not_measured.items():
+    for kind, why in (levels.get("not_measured") or {}).items():
         print(f"{kind:30} not measured: {why}", flush=True)
     return levels

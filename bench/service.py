@@ -38,7 +38,6 @@ sys.path[:0] = [str(REPO / "pyapi"), str(REPO / "tests")]
 from service_server import Server  # noqa: E402
 
 import exchange  # noqa: E402
-from exchange import open_args  # noqa: E402
 
 try:  # the load generator on uvloop (a uvicorn dependency): less of the 2 CPUs for the client
     import uvloop
@@ -228,8 +227,8 @@ def against(base: Path, workers: int, rounds: int, rest: list[bytes], crd_reqs: 
     (base: its pyapi folder), both running, each level measured on one then
     the other, the order swapped every round, so that the machine's load
     falls on both alike.  The ratios are this tree's figure over base's."""
-    servers = {"base": Server(*open_args(base), "--cache-size", "0", workers=workers, today=TODAY, pyapi=base),
-               "this": Server(*open_args(), "--cache-size", "0", workers=workers, today=TODAY)}
+    servers = {"base": Server("--cache-size", "0", workers=workers, today=TODAY, pyapi=base),
+               "this": Server("--cache-size", "0", workers=workers, today=TODAY)}
     runs: dict[str, dict[str, dict[int, list[dict]]]] = {}
     try:
         kinds = {name: kinds_for(s.port, rest, crd_reqs) for name, s in servers.items()}
@@ -289,7 +288,7 @@ def main() -> int:
     ap.add_argument("--gunicorn-args", default="", help="with --compare-gunicorn: more gunicorn options (one string)")
     a = ap.parse_args()
     if a.examples_only:
-        s = Server(*open_args(), workers=a.workers, today=None)
+        s = Server(workers=a.workers, today=None)
         try:
             return run_examples(s)
         finally:
@@ -322,7 +321,7 @@ def main() -> int:
         print(f"-- covkb serve --mode {mode} --workers {a.workers}", flush=True)
         res = results["modes"][mode] = {}
         # every request decided by the engines (the answer memo off)
-        s = Server(*open_args(), "--mode", mode, "--cache-size", "0", workers=a.workers, today=TODAY)
+        s = Server("--mode", mode, "--cache-size", "0", workers=a.workers, today=TODAY)
         try:
             res.update(fresh_levels(s, rest, crd_reqs))
             if a.only is None:
@@ -330,11 +329,16 @@ def main() -> int:
                 res["sigterm_under_load"] = term_under_load(s, rest)
         finally:
             s.stop()
+        # CRD order-sign with a CDS Hooks JWT: a server of its own, callers authenticated
+        exchange.jwt_levels(res, crd_reqs, ("--mode", mode, "--cache-size", "0"), a.workers, TODAY,
+                            lambda port, reqs, n: asyncio.run(load(port, reqs, n, PER_LEVEL[n], SECONDS, distinct=True)),
+                            {n: PER_LEVEL[n] + n for n in LEVELS})
+        exchange.report(res)
     if a.only == "latency":
         return _write(out / "service_latency.json", results)
 
     # the same requests again with the memo on (the default): repeated requests are looked up
-    s = Server(*open_args(), workers=a.workers, today=TODAY)
+    s = Server(workers=a.workers, today=TODAY)
     try:
         kinds = kinds_for(s.port, rest, crd_reqs)
         for kind, reqs in kinds.items():
@@ -356,16 +360,12 @@ def main() -> int:
 
 
 def fresh_levels(s: Server, rest: list[bytes], crd_reqs: list[tuple[str, bytes]]) -> dict:
-    """Every kind at 1, 8 and 32 clients, every request decided by an engine;
-    then the prior-authorization exchange's kinds this tree serves (DTR's
-    $questionnaire-package, PAS's $submit: bench/exchange.py), with their
-    ratios to CRD order-sign's figures here, and why any is not measured."""
+    """Every kind at 1, 8 and 32 clients, every request decided by an engine,
+    with the exchange's DTR and PAS kinds this tree serves (bench/exchange.py)."""
     out: dict = {}
     not_measured: dict[str, str] = {}
     kinds = kinds_for(s.port, rest, crd_reqs)
     kinds.update(exchange.exchange_kinds(s.url, s.port, http, not_measured))
-    if reason := exchange.jwt_ready():
-        not_measured[exchange.CRD_JWT] = reason
     for kind in [*kinds, NEW_RECORDS]:
         if kind in kinds:
             asyncio.run(load(s.port, kinds[kind], 4, 200, 10))  # warm up
@@ -376,7 +376,8 @@ def fresh_levels(s: Server, rest: list[bytes], crd_reqs: list[tuple[str, bytes]]
             out[kind].append(r)
             print(f"{kind:30} {n:>2} clients: p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, "
                   f"{r['throughput_rps']} req/s, {r['requests']} requests, errors {r['errors']}", flush=True)
-    return exchange.report(out, not_measured)
+    out["not_measured"] = not_measured
+    return out
 
 
 def kill_under_load(s: Server, mode: str, workers: int, rest: list[bytes]) -> dict:
@@ -552,7 +553,7 @@ def _start(side: str, workers: int, gunicorn_args: list[str], timeout: float | N
     """A server of one side: covkb (covkb serve --mode inline, its supervisor)
     or gunicorn (gunicorn + uvicorn workers); the answer memo off."""
     if side == "covkb":
-        args = [*open_args(), "--mode", "inline", "--cache-size", "0"]
+        args = ["--mode", "inline", "--cache-size", "0"]
         if timeout:
             args += ["--timeout", str(timeout)]
         if debug_ops:
