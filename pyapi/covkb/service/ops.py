@@ -70,10 +70,10 @@ class Worker:
         self.defer_fhir_reads = False  # True in a server process (inline): such calls raise Deferred
         self.default_policy: str | None = config.get("policy")
         self.fhir_servers: tuple[str, ...] = tuple(config.get("fhir_servers") or ())
-        self.volatile = False
-        self.today = dt.date.fromisoformat(config["today"]) if config.get("today") else None
         self.store_url: str | None = config.get("store")
         self._store: Any = None
+        self.volatile = False
+        self.today = dt.date.fromisoformat(config["today"]) if config.get("today") else None
         self._kbs: dict[tuple[str, str], Any] = {}
         self._policies: dict[str | None, Any] = {}
         self._mappings: dict[str, Any] = {}
@@ -82,6 +82,15 @@ class Worker:
                 kb = self.kb(ref, engine)
                 kb.engine(kb.policy.version_in_force(self.today or dt.date.today())[0])
         self.startup_seconds = round(time.perf_counter() - t, 3)
+
+    @property
+    def store(self) -> Any:
+        """The decision store (covkb.store), opened in this process when first used."""
+        if self._store is None:
+            from ..store import Store
+
+            self._store = Store.open(self.store_url)
+        return self._store
 
     # -- the knowledge bases -------------------------------------------------------
     def policy(self, ref: str | None) -> Any:
@@ -293,35 +302,26 @@ class Worker:
         except VersionNotAvailable as err:
             raise NotFound(err.message) from None
 
-    def store(self) -> Any:
-        """The decision store (covkb.store), opened on first use; None
-        until covkb.store is installed beside this module."""
-        if self._store is None:
-            try:
-                from ..store import Store
-            except ImportError:  # covkb.store not yet merged: CRD answers, keeping nothing
-                return None
-            self._store = Store.open(self.store_url)
-        return self._store
-
     def _keeper(self, p: Any) -> Any:
         """Keeps a CRD assertion's decided request under its
         coverage-assertion-id, once (the id is a digest of what decided it,
         so a second call with the same order finds it kept)."""
         def keep(key: str, request: dict[str, Any], det: Any, ci: dict[str, Any]) -> None:
-            store = self.store()
-            if store is None or store.decision(key) is not None:
+            try:
+                store = self.store
+            except ImportError:  # covkb.store not yet merged: CRD answers, keeping nothing
                 return
-            from ..store import kb_digest
+            if store.decision(key) is not None:
+                return
+            from ..store import DuplicateDecision, kb_digest
 
             covered = next(e["valueCode"] for e in ci["extension"] if e["url"] == "covered")
             try:
                 store.save_decision("crd", key, policy=p.id, version=det.version, kb_digest=kb_digest(p.data(det.version)),
                                     request=request, answer={"determination": det.to_dict(),
                                                              "coverage-information": ci}, status=covered)
-            except Exception:
-                if store.decision(key) is None:  # not another process's save of the same assertion
-                    raise
+            except DuplicateDecision:  # another server process kept the same assertion meanwhile
+                pass
         return keep
 
     def op_cds(self, body: bytes, hook: str, policy: str | None, base_url: str,
