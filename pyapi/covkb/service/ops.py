@@ -47,15 +47,27 @@ def _dumps_floatless(body: Any) -> bytes:
         return dumps(body)
 
 
-def _questionnaires(kb: Any, base_url: str) -> Any:
+REMEMBERED = 4096  # questionnaire URLs and kept assertion ids a worker remembers (then it starts afresh)
+
+
+def _questionnaires(kb: Any, base_url: str, seen: dict[str, str]) -> Any:
     """The canonical URL of the Questionnaire covkb.questionnaire generates
-    for a request's open facts (request, version); None until that module
-    is installed beside this one."""
+    for a request's open facts (request, version), remembered in ``seen``
+    (a plan costs a few determinations; the same facts of the same version
+    give the same plan); None until that module is installed beside this one."""
     try:
         from .. import questionnaire as q
     except ImportError:  # covkb.questionnaire (DTR) not yet merged: doc-needed without a questionnaire
         return None
-    return lambda request, version: q.canonical_url(base_url, q.plan(kb, request, version))
+
+    def url(request: dict[str, Any], version: str) -> str:
+        key = json.dumps([kb.policy.id, version, base_url, request], sort_keys=True, default=str)
+        if key not in seen:
+            if len(seen) >= REMEMBERED:
+                seen.clear()
+            seen[key] = q.canonical_url(base_url, q.plan(kb, request, version))
+        return seen[key]
+    return url
 
 
 class Deferred(Exception):
@@ -72,6 +84,8 @@ class Worker:
         self.fhir_servers: tuple[str, ...] = tuple(config.get("fhir_servers") or ())
         self.store_url: str | None = config.get("store")
         self._store: Any = None
+        self._questionnaire_urls: dict[str, str] = {}  # CRD's questionnaire URLs, remembered
+        self._kept: set[str] = set()                    # coverage-assertion-ids known kept
         self.volatile = False
         self.today = dt.date.fromisoformat(config["today"]) if config.get("today") else None
         self._kbs: dict[tuple[str, str], Any] = {}
@@ -307,11 +321,16 @@ class Worker:
         coverage-assertion-id, once (the id is a digest of what decided it,
         so a second call with the same order finds it kept)."""
         def keep(key: str, request: dict[str, Any], det: Any, ci: dict[str, Any]) -> None:
+            if key in self._kept:
+                return
             try:
                 store = self.store
             except ImportError:  # covkb.store not yet merged: CRD answers, keeping nothing
                 return
+            if len(self._kept) >= REMEMBERED:
+                self._kept.clear()
             if store.decision(key) is not None:
+                self._kept.add(key)
                 return
             from ..store import DuplicateDecision, kb_digest
 
@@ -322,6 +341,7 @@ class Worker:
                                                              "coverage-information": ci}, status=covered)
             except DuplicateDecision:  # another server process kept the same assertion meanwhile
                 pass
+            self._kept.add(key)
         return keep
 
     def op_cds(self, body: bytes, hook: str, policy: str | None, base_url: str,
@@ -340,7 +360,8 @@ class Worker:
             # with its derivation: each order's card reads its justification from it
             out = crd.answer(call, hook, p, self.mapping(policy), lambda req: kb.determine(req, explain=True),
                              base_url=base_url, engine=engine, today=self.today, fhir_servers=self.fhir_servers,
-                             questionnaire=_questionnaires(kb, base_url), keep=self._keeper(p))
+                             questionnaire=_questionnaires(kb, base_url, self._questionnaire_urls),
+                             keep=self._keeper(p))
         except InvalidFhir as err:
             return 400, FHIR_JSON, dumps(operation_outcome(err.message))
         return 200, JSON, _dumps_floatless(out)
