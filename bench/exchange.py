@@ -172,7 +172,7 @@ PUBLIC = "http://covkb.bench"  # --public-url of the authenticated server: every
 
 
 def jwt_levels(res: dict[str, Any], crd_reqs: list[tuple[str, bytes]], args: tuple[str, ...], workers: int, today: str,
-               run_level: Callable[[int, list[bytes], int], dict[str, Any]], counts: dict[int, int]) -> None:
+               counts: dict[int, int], run_level: Callable[[int, list[bytes], int], dict[str, Any]]) -> None:
     """CRD order-sign with a CDS Hooks JWT (ES384, a fresh jti each call, as
     a replay is refused) at each level, on a server of its own that
     authenticates callers; into res[CRD_JWT], or the reason it cannot be
@@ -194,7 +194,7 @@ def jwt_levels(res: dict[str, Any], crd_reqs: list[tuple[str, bytes]], args: tup
             res[CRD_JWT] = []
             for n, count in counts.items():
                 reqs = []
-                for i in range(count):
+                for i in range(count + 4):  # 4 to warm up
                     sid, body = crd_reqs[i % len(crd_reqs)]
                     token = issuer.token(f"{PUBLIC}/cds-services/{sid}")
                     reqs.append((f"POST /cds-services/{sid} HTTP/1.1\r\nHost: 127.0.0.1:{s.port}\r\n"

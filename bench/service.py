@@ -96,7 +96,7 @@ def http(method: str, path: str, body: bytes, port: int) -> bytes:
 
 async def _client(port: int, reqs: list[bytes], quota: list[int], deadline: float, lat: list[float],
                   errors: list[str], sent: list[tuple[float, bool]] | None = None, offset: int = 0,
-                  step: int = 1) -> None:
+                  step: int = 1, taken: list[int] | None = None) -> None:
     try:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
     except OSError as exc:
@@ -106,6 +106,8 @@ async def _client(port: int, reqs: list[bytes], quota: list[int], deadline: floa
     try:
         while quota[0] > 0 and time.monotonic() < deadline:
             quota[0] -= 1
+            if taken is not None:  # the next request no client has sent
+                i, taken[0] = taken[0], taken[0] + 1
             req = reqs[i % len(reqs)]
             i += step
             t0 = time.perf_counter()
@@ -137,15 +139,15 @@ async def _client(port: int, reqs: list[bytes], quota: list[int], deadline: floa
 
 async def load(port: int, reqs: list[bytes], clients: int, count: int, seconds: float,
                sent: list[tuple[float, bool]] | None = None, distinct: bool = False) -> dict:
-    """distinct: no two requests the same (each client its own share of reqs,
-    which must be at least count + clients long)."""
+    """distinct: no two requests the same (each the next one no client has
+    sent; reqs must be at least count long)."""
     lat: list[float] = []
     errors: list[str] = []
     quota = [count]
     deadline = time.monotonic() + seconds
+    taken = [0] if distinct else None
     t = time.perf_counter()
-    await asyncio.gather(*(_client(port, reqs, quota, deadline, lat, errors, sent, *((k, clients) if distinct else (k * 7, 1)))
-                           for k in range(clients)))
+    await asyncio.gather(*(_client(port, reqs, quota, deadline, lat, errors, sent, k * 7, 1, taken) for k in range(clients)))
     wall = time.perf_counter() - t
     return {"clients": clients, **_stats(lat), "throughput_rps": round(len(lat) / wall, 1), "errors": len(errors),
             "error_kinds": sorted(set(errors))}
@@ -329,10 +331,8 @@ def main() -> int:
                 res["sigterm_under_load"] = term_under_load(s, rest)
         finally:
             s.stop()
-        # CRD order-sign with a CDS Hooks JWT: a server of its own, callers authenticated
-        exchange.jwt_levels(res, crd_reqs, ("--mode", mode, "--cache-size", "0"), a.workers, TODAY,
-                            lambda port, reqs, n: asyncio.run(load(port, reqs, n, PER_LEVEL[n], SECONDS, distinct=True)),
-                            {n: PER_LEVEL[n] + n for n in LEVELS})
+        exchange.jwt_levels(res, crd_reqs, ("--mode", mode, "--cache-size", "0"), a.workers, TODAY, {n: PER_LEVEL[n] for n in LEVELS},
+                            lambda port, reqs, n: asyncio.run(load(port, reqs, n, PER_LEVEL[n], SECONDS, distinct=True)))
         exchange.report(res)
     if a.only == "latency":
         return _write(out / "service_latency.json", results)
