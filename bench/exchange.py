@@ -148,12 +148,16 @@ def exchange_kinds(url: str, port: int, http: Callable[[str, str, bytes, int], b
         for kind, path, bodies in ((QUESTIONNAIRE_PACKAGE, "/fhir/Questionnaire/$questionnaire-package",
                                     questionnaire_package_bodies(context_of)),
                                    (PAS_SUBMIT, "/fhir/Claim/$submit", pas_submit_bodies())):
-            r = c.post(path, content=bodies[0])
-            if r.status_code == 200:
-                out[kind] = [http("POST", path, b, port) for b in bodies]
-            else:
-                not_measured[kind] = (f"POST {path} answers HTTP {r.status_code}"
-                                      + (" (not on this tree yet)" if r.status_code == 404 else f": {r.text[:200]}"))
+            answered = [(b, c.post(path, content=b)) for b in bodies]
+            good = [http("POST", path, b, port) for b, r in answered if r.status_code == 200]
+            refused = [r for _b, r in answered if r.status_code != 200]
+            if good:  # those answered 200 (the others said below)
+                out[kind] = good
+            if refused:
+                r = refused[0]
+                not_measured[kind if not good else f"{kind} ({len(refused)} of {len(bodies)} requests)"] = (
+                    f"POST {path} answers HTTP {r.status_code}"
+                    + (" (not on this tree yet)" if r.status_code == 404 else f": {r.text[:200]}"))
     return out
 
 
