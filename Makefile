@@ -7,9 +7,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup swipl java graphviz chromium curl run test test-fast test-exhaustive bench serve run-service bench-service bench-web clean
+.PHONY: setup swipl java graphviz chromium curl postgresql run test test-fast test-exhaustive bench serve run-service bench-service bench-web clean
 
-setup: swipl java graphviz chromium curl $(VENV)/.installed
+setup: swipl java graphviz chromium curl postgresql $(VENV)/.installed
 
 # SWI-Prolog from apt, only where it is missing.
 swipl:
@@ -40,6 +40,13 @@ curl:
 	@command -v curl >/dev/null 2>&1 && command -v jq >/dev/null 2>&1 || { \
 	  echo "installing curl and jq with apt"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl jq; }
+
+# PostgreSQL's server programs for the store's tests (tests/postgres.py: a throwaway initdb cluster on a
+# Unix socket; nothing is started here), from apt, only where initdb is missing (Debian keeps it off PATH)
+postgresql:
+	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  echo "installing PostgreSQL (postgresql) with apt"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "covkb needs Python 3.11+"; exit 1; }
@@ -87,7 +94,9 @@ bench-web: setup
 #                    (tests/conftest.py orders them; --no-loadscope-reorder keeps that order)
 #   test-fast        the edit loop: the tests not marked slow (no servers, browsers, Spark), real engines
 #   test-exhaustive  the two engines on every scenario of every version, in shards spread over the workers
-#                    one by one (--dist load); CI runs it after make test
+#                    as they come free (--dist worksteal: with --dist load, xdist queued the last shards on
+#                    one worker while the other sat idle, 15 minutes of a 28-minute run); CI runs it after
+#                    make test
 TEST_WORKERS ?= auto
 PYTEST := $(BIN)/pytest -n $(TEST_WORKERS)
 
@@ -98,7 +107,7 @@ test-fast: setup
 	$(PYTEST) --dist loadfile --no-loadscope-reorder -m "not slow and not exhaustive"
 
 test-exhaustive: setup
-	$(PYTEST) --dist load -m exhaustive
+	$(PYTEST) --dist worksteal -m exhaustive
 
 # latency, batch, diff, cold start (bench/run.py, about 4 minutes); then each fast path beside the standard
 # path it shortcuts, A/B in the same run (bench/fast_paths.py, about 5 minutes; docs/performance.md)

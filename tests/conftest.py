@@ -17,16 +17,29 @@ from __future__ import annotations
 import datetime as dt
 import os
 import random
+import shutil
+import tempfile
 
 import pytest
 
 from covkb import KnowledgeBase
+from postgres import postgres_url  # noqa: F401  (the throwaway PostgreSQL: tests/postgres.py)
 
 TODAY = dt.date(2025, 6, 1)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("COVKB_SAMPLE_SEED", str(random.SystemRandom().randrange(10**9)))
+    if "COVKB_STATE" not in os.environ:  # the decision store of servers the tests start: never the user's own
+        os.environ["COVKB_STATE"] = _STATE[0] = tempfile.mkdtemp(prefix="covkb-state-")
+
+
+_STATE: list[str] = [""]  # the state directory this process made (xdist workers inherit the controller's)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _STATE[0]:
+        shutil.rmtree(_STATE[0], ignore_errors=True)
     os.environ.setdefault("COVKB_CHECK_CONTRACT", "1")
 
 

@@ -312,7 +312,7 @@ DOC_EXAMPLES = [(n, e) for n, e in EXAMPLES if e["expect"].get("doc-needed")]
 
 @pytest.mark.parametrize(("name", "example"), DOC_EXAMPLES, ids=[n for n, _ in DOC_EXAMPLES])
 def test_an_order_whose_open_facts_a_clinician_can_answer_names_the_generated_questionnaire(client, name, example) -> None:
-    questionnaire = pytest.importorskip("covkb.questionnaire", reason="covkb.questionnaire (DTR) is not merged yet")
+    from covkb import questionnaire
     r = client.post(f"/cds-services/{example['service']}", json=example["hook_request"])
     [ci] = coverage_infos(r.json())
     link = crd.explanation_link(ci)
@@ -321,10 +321,24 @@ def test_an_order_whose_open_facts_a_clinician_can_answer_names_the_generated_qu
     plan = questionnaire.plan(kb, expl["request"], expl["version"])
     assert sub(ci, "questionnaire") == questionnaire.canonical_url(link.split("/v1/explanations/")[0], plan)
     assert plan.items  # it asks something: the facts the record leaves open
+    # DTR, given the assertion's id as its context, returns that Questionnaire
+    hook = example["hook_request"]
+    order = next(e["resource"] for e in hook["context"]["draftOrders"]["entry"]
+                 if e["resource"]["resourceType"] == "ServiceRequest")
+    coverage = next(e["resource"] for b in hook["prefetch"].values() if isinstance(b, dict)
+                    for e in b.get("entry") or [] if e["resource"]["resourceType"] == "Coverage")
+    params = {"resourceType": "Parameters", "parameter": [
+        {"name": "coverage", "resource": coverage}, {"name": "order", "resource": order},
+        {"name": "context", "valueString": sub(ci, "coverage-assertion-id")}]}
+    r = client.post("/fhir/Questionnaire/$questionnaire-package", params={"policy": kb.policy.id}, json=params)
+    assert r.status_code == 200, r.text
+    urls = {e["resource"]["url"] for p in r.json()["parameter"] if p["name"] == "packagebundle"
+            for e in p["resource"]["entry"] if e["resource"]["resourceType"] == "Questionnaire"}
+    assert urls == {sub(ci, "questionnaire")}
 
 
 def test_a_decided_assertion_is_kept_under_its_coverage_assertion_id(tmp_path, monkeypatch) -> None:
-    store = pytest.importorskip("covkb.store", reason="covkb.store is not merged yet")
+    from covkb import store
     url = f"sqlite:///{tmp_path / 'covkb.sqlite3'}"
     monkeypatch.setenv("COVKB_STORE_URL", url)
     name = "loss_history_missing_is_conditional"

@@ -593,6 +593,7 @@ def serve(
     cache_size: int = typer.Option(4096, "--cache-size", min=0, help="Answers remembered for identical requests (0: none)."),
     fhir_server: list[str] = typer.Option([], "--fhir-server", help="A FHIR server base URL whose CDS calls may have covkb read missing prefetch; repeatable."),
     public_url: Optional[str] = typer.Option(None, "--public-url", help="The base of the links covkb writes, as clients reach it (default: http://HOST:PORT); never taken from a request's Host."),
+    store: Optional[str] = typer.Option(None, "--store", metavar="URL", help="The decision store: a SQLAlchemy URL (sqlite:///PATH, postgresql://...); default: $COVKB_STORE_URL, else SQLite in covkb's state directory."),
     max_head_bytes: int = typer.Option(HTTP_LIMITS["max_head_bytes"][0], min=1024, help=HTTP_LIMITS["max_head_bytes"][1]),
     max_headers: int = typer.Option(HTTP_LIMITS["max_headers"][0], min=1, help=HTTP_LIMITS["max_headers"][1]),
     head_timeout: float = typer.Option(HTTP_LIMITS["head_timeout"][0], min=0.1, help=HTTP_LIMITS["head_timeout"][1]),
@@ -611,7 +612,7 @@ def serve(
     if mode not in ("inline", "pool"):
         raise InvalidRequest(f"--mode {mode!r}: inline or pool")
     code = run_server(host, port, Settings(workers=workers or os.cpu_count() or 1, mode=mode, policy=policy,
-                                           cache_size=cache_size, fhir_servers=tuple(fhir_server), public_url=public_url,
+                                           cache_size=cache_size, fhir_servers=tuple(fhir_server), public_url=public_url, store=store,
                                            max_head_bytes=max_head_bytes, max_headers=max_headers,
                                            head_timeout=head_timeout, body_timeout=body_timeout, keep_alive=keep_alive,
                                            max_connections=max_connections), log_level=log_level)

@@ -153,6 +153,9 @@ class _TextCall:
             next_solution=fn("PL_next_solution", ctypes.c_int, core.qid_t),
             close_query=fn("PL_close_query", None, core.qid_t),
             get_nchars=fn("PL_get_nchars", ctypes.c_int, core.term_t, size_p, char_pp, ctypes.c_uint),
+            mark_buffers=fn("PL_mark_string_buffers", None, ctypes.POINTER(ctypes.c_void_p)),
+            release_buffers=fn("PL_release_string_buffers_from_mark", None, ctypes.c_void_p),
+            mark=ctypes.c_void_p,
             flags=core.PL_Q_NODEBUG | core.PL_Q_CATCH_EXCEPTION,
             text=core.CVT_STRING | core.REP_UTF8 | core.BUF_DISCARDABLE,
             size=ctypes.c_size_t, chars=ctypes.c_char_p, byref=ctypes.byref, string_at=ctypes.string_at,
@@ -163,6 +166,11 @@ class _TextCall:
         """Out's text (UTF-8), or None when the predicate fails or raises."""
         api = self._api
         data = text.encode("ascii")  # JSON from json.dumps: ASCII, any character escaped
+        # PL_get_nchars keeps its text in SWI-Prolog's string buffers, which only a return to
+        # Prolog frees; called from C at the top they piled up (about 7 KB a call, until the
+        # process died): released here from a mark, after the text is copied out.
+        mark = api.mark()
+        api.mark_buffers(api.byref(mark))
         frame = api.open_frame()
         try:
             args = api.new_term_refs(3)
@@ -180,6 +188,7 @@ class _TextCall:
                 api.close_query(qid)
         finally:
             api.discard_frame(frame)
+            api.release_buffers(mark)
 
 
 _text_calls: dict[str, _TextCall] = {}

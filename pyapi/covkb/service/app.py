@@ -64,6 +64,7 @@ class Settings:
     cache_bytes: int = 64 << 20           # ... and their bytes at most
     fhir_servers: tuple[str, ...] = ()    # FHIR servers a CDS call may have covkb read missing prefetch from
     public_url: Optional[str] = None      # the base of links covkb writes (never the Host header)
+    store: Optional[str] = None           # the decision store's URL (covkb.store; None: COVKB_STORE_URL, else SQLite)
     ready_line: str = ""                  # printed to stderr once serving (covkb serve, pool mode)
     # the HTTP limits (http_protocol.HTTP_LIMITS says what each is)
     body_timeout: float = float(HTTP_LIMITS["body_timeout"][0])
@@ -198,6 +199,7 @@ def create_app(settings: Settings | None = None, engines: Any = None) -> FastAPI
     settings = settings or Settings()
     front = _Front(settings)
     worker_config = {"policy": front.default.id, "today": settings.today, "fhir_servers": list(settings.fhir_servers),
+                     "store": settings.store,
                      "preload_policies": [front.default.id], "preload_engines": list(settings.preload_engines)}
     pool = engines(worker_config) if engines is not None else Pool(settings.workers, worker_config)
 
@@ -224,6 +226,10 @@ def create_app(settings: Settings | None = None, engines: Any = None) -> FastAPI
     _determine_routes(app, front, answers)
     _policy_routes(app, front, answers)
     _cds_routes(app, front, answers)
+    from .dtr_routes import mount as mount_dtr
+
+    mount_dtr(app, policy_id=lambda ref: front.policy_or_404(ref).id if ref else front.default.id,
+              run=answers.run, base_url=lambda: public_url(settings))
     # the web pages: they ask the workers what the API routes ask
     from ..web.pages import mount as mount_pages
 
@@ -721,7 +727,10 @@ def serve(host: str = "127.0.0.1", port: int = 8000, settings: Settings | None =
 
     from .http_protocol import http_protocol
 
+    from ..store import Store
+
     settings = settings or Settings()
+    Store.open(settings.store).close()  # a bad store is the caller's one-line error, and its schema at head, before anything starts
     if settings.mode == "inline":
         from .servers import supervise
 
@@ -755,13 +764,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--cache-size", type=int, default=4096, help="answers remembered (0: none)")
     ap.add_argument("--fhir-server", action="append", default=[], help="a FHIR server base URL to read missing prefetch from")
     ap.add_argument("--public-url", help="the base of the links covkb writes (default: http://HOST:PORT)")
+    ap.add_argument("--store", help="the decision store's URL (default: COVKB_STORE_URL, else SQLite in the state directory)")
     ap.add_argument("--log-level", default="warning")
     for name, (default, meaning) in HTTP_LIMITS.items():
         ap.add_argument("--" + name.replace("_", "-"), type=type(default), default=default, help=meaning)
     a = ap.parse_args(argv)
     sys.exit(serve(a.host, a.port, Settings(workers=a.workers, mode=a.mode, policy=a.policy, today=a.today,
                                             timeout=a.timeout, debug_ops=a.debug_ops, cache_size=a.cache_size,
-                                            fhir_servers=tuple(a.fhir_server), public_url=a.public_url,
+                                            fhir_servers=tuple(a.fhir_server), public_url=a.public_url, store=a.store,
                                             **{n: getattr(a, n) for n in HTTP_LIMITS}), log_level=a.log_level))
 
 

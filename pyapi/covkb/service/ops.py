@@ -54,11 +54,8 @@ def _questionnaires(kb: Any, base_url: str, seen: dict[str, str]) -> Any:
     """The canonical URL of the Questionnaire covkb.questionnaire generates
     for a request's open facts (request, version), remembered in ``seen``
     (a plan costs a few determinations; the same facts of the same version
-    give the same plan); None until that module is installed beside this one."""
-    try:
-        from .. import questionnaire as q
-    except ImportError:  # covkb.questionnaire (DTR) not yet merged: doc-needed without a questionnaire
-        return None
+    give the same plan)."""
+    from .. import questionnaire as q
 
     def url(request: dict[str, Any], version: str) -> str:
         key = json.dumps([kb.policy.id, version, base_url, request], sort_keys=True, default=str)
@@ -82,7 +79,7 @@ class Worker:
         self.defer_fhir_reads = False  # True in a server process (inline): such calls raise Deferred
         self.default_policy: str | None = config.get("policy")
         self.fhir_servers: tuple[str, ...] = tuple(config.get("fhir_servers") or ())
-        self.store_url: str | None = config.get("store")
+        self.store_url: str | None = config.get("store")  # covkb.store's URL (None: its default)
         self._store: Any = None
         self._questionnaire_urls: dict[str, str] = {}  # CRD's questionnaire URLs, remembered
         self._kept: set[str] = set()                    # coverage-assertion-ids known kept
@@ -323,10 +320,7 @@ class Worker:
         def keep(key: str, request: dict[str, Any], det: Any, ci: dict[str, Any]) -> None:
             if key in self._kept:
                 return
-            try:
-                store = self.store
-            except ImportError:  # covkb.store not yet merged: CRD answers, keeping nothing
-                return
+            store = self.store
             if len(self._kept) >= REMEMBERED:
                 self._kept.clear()
             if store.decision(key) is not None:
@@ -365,3 +359,37 @@ class Worker:
         except InvalidFhir as err:
             return 400, FHIR_JSON, dumps(operation_outcome(err.message))
         return 200, JSON, _dumps_floatless(out)
+
+    # -- DTR: questionnaires generated from the policy (covkb.service.dtr) ------------------------
+    def _stored_request(self, key: str) -> dict[str, Any] | None:
+        """The request CRD decided under a coverage-assertion-id."""
+        found = self.store.decision(key)
+        return None if found is None else found.request
+
+    def op_dtr_package(self, body: bytes, policy: str | None, base_url: str,
+                       engine: str = "prolog") -> tuple[int, str, bytes]:
+        from . import dtr
+
+        out = dtr.package(body, self.kb(policy, engine), self.policy(policy), self.mapping(policy), base_url=base_url,
+                          engine=engine, today=self.today or dt.date.today(), stored=self._stored_request)
+        return 200, FHIR_JSON, dumps(out)
+
+    def op_dtr_next(self, body: bytes, policy: str | None, base_url: str,
+                    engine: str = "prolog") -> tuple[int, str, bytes]:
+        from . import dtr
+
+        return 200, FHIR_JSON, dumps(dtr.next_question(body, self.kb(policy, engine), base_url=base_url, engine=engine))
+
+    def op_dtr_decide(self, body: bytes, policy: str | None, engine: str = "prolog") -> tuple[int, str, bytes]:
+        """A completed QuestionnaireResponse (its contained Questionnaire, or
+        Parameters naming both), decided with the full explanation."""
+        from . import dtr
+
+        raw = dtr.parameters(body, "the QuestionnaireResponse")
+        qr, q = raw, None
+        if raw.get("resourceType") == "Parameters":
+            qr = next((x.get("resource") for x in dtr.param(raw, "questionnaire-response")), None)
+            q = next((x.get("resource") for x in dtr.param(raw, "questionnaire")), None)
+        kb = self.kb(policy, engine)
+        req = dtr.questionnaire_response_request(q, qr if isinstance(qr, dict) else {}, kb=kb)
+        return 200, JSON, dumps({"request": req, **kb.determine(req, explain=True).to_dict()})

@@ -35,10 +35,15 @@ class EngineUnavailable(EngineError):
 
 
 def status_for(err: CovkbError) -> int:
+    from ..store import AlreadyReviewed, StoreError, UnknownDecision
     from .fhir_map import InvalidFhir, OverLimit, PrefetchMissing
 
-    if isinstance(err, NotFound):
+    if isinstance(err, (NotFound, UnknownDecision)):
         return 404
+    if isinstance(err, AlreadyReviewed):
+        return 409
+    if isinstance(err, StoreError):
+        return 503
     if isinstance(err, OverLimit):
         return 422
     if isinstance(err, (MalformedBody, InvalidFhir)):

@@ -1,0 +1,66 @@
+"""The store's tables (SQLAlchemy 2 Core), one definition for both databases.
+
+Alembic's first revision (migrations/versions/0001_first.py) creates exactly
+these; a later change of a table here comes with a revision of its own.
+Times are UTC; JSON is JSON on SQLite and JSONB on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (JSON, BigInteger, Column, DateTime, ForeignKey, Index, Integer, MetaData, String, Table,
+                        Text)
+from sqlalchemy.dialects.postgresql import JSONB
+
+# constraint names fixed here, so that a later migration can name what it changes
+metadata = MetaData(naming_convention={
+    "ix": "ix_%(column_0_label)s", "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s", "pk": "pk_%(table_name)s"})
+
+Json = JSON().with_variant(JSONB(), "postgresql")
+Id = BigInteger().with_variant(Integer(), "sqlite")  # SQLite's rowid is an INTEGER PRIMARY KEY
+
+# one decision: CRD's (key: the coverage-assertion-id) or PAS's (key: the preauthorization reference)
+decisions = Table(
+    "decisions", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),
+    Column("key", String(255), nullable=False, unique=True),
+    Column("policy", String(255), nullable=False),
+    Column("version", String(255), nullable=False),
+    Column("kb_digest", String(64), nullable=False),
+    Column("request", Json, nullable=False),
+    Column("answer", Json, nullable=False),
+    Column("detail", Json, nullable=True),
+    Column("status", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_decisions_kind_status", "kind", "status"),
+)
+
+# a person's review of a decision (approve or deny, with the reason): one per decision
+reviews = Table(
+    "reviews", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("decision_id", Id, ForeignKey("decisions.id", ondelete="CASCADE"), nullable=False, unique=True),
+    Column("action", String(64), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("reviewer", String(255), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# JWT ids seen (CDS Hooks): the primary key makes a replay fail in every process at once
+jtis = Table(
+    "jtis", metadata,
+    Column("issuer", String(1024), primary_key=True),
+    Column("jti", String(255), primary_key=True),
+    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
+)
+
+# registered clients (SMART Backend Services): their public keys and the scopes they may ask for
+clients = Table(
+    "clients", metadata,
+    Column("client_id", String(255), primary_key=True),
+    Column("jwks", Json, nullable=False),
+    Column("scopes", Json, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
