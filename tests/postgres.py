@@ -17,6 +17,7 @@ import glob
 import itertools
 import os
 import pwd
+import re
 import shutil
 import subprocess
 import tempfile
@@ -32,11 +33,16 @@ _counter = itertools.count(1)
 
 def pg_bin(name: str) -> str:
     """The path of a PostgreSQL program, or pytest.fail saying how to get it."""
-    found = shutil.which(name) or next(iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)),
-                                       None)
+    installed = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), key=_major, reverse=True)  # the newest
+    found = shutil.which(name) or next(iter(installed), None)
     if not found:
         pytest.fail(f"PostgreSQL's {name} is not installed: `make setup` installs Debian's postgresql")
     return found
+
+
+def _major(path: str) -> tuple[int, ...]:
+    """/usr/lib/postgresql/15/bin/initdb -> (15,): versions compared as numbers (9.6 < 15)."""
+    return tuple(int(x) for x in re.findall(r"\d+", Path(path).parts[-3]))
 
 
 def _as_owner(argv: list[str], owner: str | None) -> list[str]:

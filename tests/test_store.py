@@ -2,10 +2,11 @@
 PostgreSQL (a throwaway cluster: tests/postgres.py), the same cases on both.
 
 What is asserted: the schema migrates from empty to Alembic's head and equals
-the models; a decision survives a restart (read back by another process);
-a replayed JWT id is refused across processes (exactly one of several
-processes racing on one id wins); expired ids are forgotten; reviews of an
-unknown key, or a second review, are refused with a coded CovkbError.
+the models (and goes down and up again); a decision survives a restart (read
+back by another process); processes racing on one store migrate it once, and
+exactly one of them saves a key, uses a JWT id first, reviews a decision or
+makes a secret; expired ids are forgotten; reviews of an unknown key, or a
+second review, and bad values are refused with a coded CovkbError.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from sqlalchemy import create_engine, select, text
 from covkb import CovkbError
 from covkb.errors import InvalidRequest
 from covkb.policy import Policy
-from covkb.store import (JTI_GRACE, AlreadyReviewed, DuplicateDecision, Store, StoreError, UnknownDecision,
+from covkb.store import (HEAD, JTI_GRACE, AlreadyReviewed, DuplicateDecision, Store, StoreError, UnknownDecision,
                          kb_digest, models)
 from covkb.store import head
 
@@ -64,12 +65,59 @@ def test_migrates_from_empty_to_head_and_equals_the_models(url: str) -> None:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == head() == "0001"
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == head() == HEAD
             diff = compare_metadata(MigrationContext.configure(conn), models.metadata)
     finally:
         engine.dispose()
     assert diff == []
     Store.open(url).close()  # at head already: opening again changes nothing
+
+
+def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path) -> None:
+    with Store.open(f"sqlite:///{tmp_path / 'wal.sqlite3'}") as s, s.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30_000
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_a_store_of_an_older_revision_is_brought_to_head_with_its_decisions(url: str) -> None:
+    from covkb.store import _engine, migrate
+
+    engine = _engine(url)
+    try:
+        migrate(engine, "0001")  # a store made before secrets were kept
+        with engine.begin() as conn:
+            conn.execute(models.decisions.insert().values(
+                kind="pas", key="OLD-1", policy="p", version="v", kb_digest="d", request={"a": 1}, answer={},
+                status="pended", created_at=dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)))
+            assert "secrets" not in _tables(conn)
+    finally:
+        engine.dispose()
+    with Store.open(url) as s:
+        assert s.decision("OLD-1").created == dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+        assert s.secret("k", lambda: {"v": 1}) == {"v": 1}
+
+
+def test_every_revision_goes_down_and_up_again(url: str) -> None:
+    from covkb.store import _engine, migrate
+
+    engine = _engine(url)
+    try:
+        migrate(engine)
+        migrate(engine, "base", down=True)
+        with engine.connect() as conn:
+            assert _tables(conn) <= {"alembic_version"}
+        migrate(engine)
+        with engine.connect() as conn:
+            assert _tables(conn) == {"alembic_version", "decisions", "reviews", "jtis", "clients", "secrets"}
+    finally:
+        engine.dispose()
+
+
+def _tables(conn: Any) -> set[str]:
+    from sqlalchemy import inspect
+
+    return set(inspect(conn).get_table_names())
 
 
 # -- decisions ----------------------------------------------------------------------------
@@ -134,6 +182,12 @@ REFUSED = [
                  InvalidRequest, "invalid_request", id="review-without-reason"),
     pytest.param([], lambda s: s.save_client("c", jwks={"kty": "EC"}, scopes=[]), InvalidRequest,
                  "invalid_request", id="client-jwks-not-a-set"),
+    pytest.param([], lambda s: s.save_decision(**decision_args("K" * 256)), InvalidRequest, "invalid_request",
+                 id="key-too-long"),
+    pytest.param([], lambda s: s.save_decision(**{**decision_args("PA-3"), "answer": {"at": dt.date.today()}}),
+                 InvalidRequest, "invalid_request", id="answer-not-json"),
+    pytest.param([], lambda s: s.use_jti("iss", "", dt.datetime.now(UTC)), InvalidRequest, "invalid_request",
+                 id="empty-jti"),
 ]
 
 
@@ -154,34 +208,48 @@ def test_refused_with_a_coded_error(store: Store, before: list[str], call, error
 
 
 # -- JWT ids ------------------------------------------------------------------------------
-def _race(url: str, barrier: Any, jtis: list[str]) -> tuple[list[bool], str]:
-    """One racing process: each JWT id used at the same moment as the others, then a review of "RACE"."""
-    with Store.open(url) as s:
+def _race(url: str, barrier: Any, jtis: list[str]) -> dict[str, Any]:
+    """One of the racing processes: each step taken by all at the same moment (the barrier)."""
+    barrier.wait(timeout=60)
+    with Store.open(url) as s:  # an empty database: every process migrates, one at a time
+        out: dict[str, Any] = {"opened": len(s.decisions())}
+        barrier.wait(timeout=60)
+        try:
+            s.save_decision(**decision_args("RACE"))
+            out["saved"] = "saved"
+        except DuplicateDecision as err:
+            out["saved"] = err.code
         expires = dt.datetime.now(UTC) + dt.timedelta(minutes=5)
-        won = []
+        out["jtis"] = []
         for jti in jtis:
-            barrier.wait(timeout=60)  # every process asks for the same id at the same moment
-            won.append(s.use_jti("https://ehr.example/", jti, expires))
+            barrier.wait(timeout=60)
+            out["jtis"].append(s.use_jti("https://ehr.example/", jti, expires))
         barrier.wait(timeout=60)
         try:
             s.record_review("RACE", action="approved", reason="criteria met", reviewer=f"dr.{os.getpid()}")
+            out["reviewed"] = "reviewed"
         except AlreadyReviewed as err:
-            return won, err.code
-        return won, "reviewed"
+            out["reviewed"] = err.code
+        barrier.wait(timeout=60)
+        out["secret"] = s.secret("signing-key", lambda: {"made by": os.getpid()})
+        return out
 
 
-def test_a_replayed_jti_and_a_second_review_are_refused_across_processes(url: str) -> None:
-    with Store.open(url) as s:  # migrated once here; the race is on the ids and the review
-        s.save_decision(**decision_args("RACE"))
+def test_processes_racing_on_one_store_each_thing_happens_once(url: str) -> None:
+    """Processes open an empty store together, then save one key, use the same JWT ids,
+    review one decision and ask for one secret, each at the same moment: one migration,
+    one save, one first use of each id, one review, one secret; the others refused."""
     jtis = [f"jti-{i}" for i in range(5)]
     ctx = multiprocessing.get_context("spawn")
     with ctx.Manager() as manager:
         barrier = manager.Barrier(PROCESSES)
         with ctx.Pool(PROCESSES) as pool:
             results = pool.starmap(_race, [(url, barrier, jtis)] * PROCESSES, chunksize=1)
-    wins = [sum(won[i] for won, _ in results) for i in range(len(jtis))]
-    assert wins == [1] * len(jtis)  # exactly one process's use of each id is the first
-    assert sorted(review for _, review in results) == ["already_reviewed"] * (PROCESSES - 1) + ["reviewed"]
+    assert [r["opened"] for r in results] == [0] * PROCESSES
+    assert sorted(r["saved"] for r in results) == ["duplicate_decision"] * (PROCESSES - 1) + ["saved"]
+    assert [sum(r["jtis"][i] for r in results) for i in range(len(jtis))] == [1] * len(jtis)
+    assert sorted(r["reviewed"] for r in results) == ["already_reviewed"] * (PROCESSES - 1) + ["reviewed"]
+    assert len({json.dumps(r["secret"]) for r in results}) == 1  # one secret, whoever made it
     with Store.open(url) as s:
         assert len(s.decision("RACE").reviews) == 1
 
@@ -219,21 +287,17 @@ def test_clients_are_registered_and_replaced(store: Store) -> None:
     assert store.client("ehr").scopes == ("system/Questionnaire.r", "system/Claim.c")
 
 
+def test_a_secret_is_made_once_and_kept(store: Store, url: str) -> None:
+    made = []
+    first = store.secret("signing-key", lambda: made.append(1) or {"kty": "EC", "d": "x"})
+    with Store.open(url) as restarted:
+        assert restarted.secret("signing-key", lambda: made.append(2) or {"other": 1}) == first
+    assert made == [1] and first == {"kty": "EC", "d": "x"}
+    with pytest.raises(InvalidRequest):
+        store.secret("bad", lambda: ["not", "an", "object"])
+
+
 # -- opening ------------------------------------------------------------------------------
-def _open_and_count(url: str, barrier: Any) -> int:
-    barrier.wait(timeout=60)
-    with Store.open(url) as s:
-        return len(s.decisions())
-
-
-def test_processes_opening_an_empty_store_together_migrate_once(url: str) -> None:
-    ctx = multiprocessing.get_context("spawn")
-    with ctx.Manager() as manager:
-        barrier = manager.Barrier(PROCESSES)
-        with ctx.Pool(PROCESSES) as pool:
-            assert pool.starmap(_open_and_count, [(url, barrier)] * PROCESSES, chunksize=1) == [0] * PROCESSES
-
-
 @pytest.mark.parametrize("bad, says", [
     pytest.param("not a url", "not a database URL", id="not-a-url"),
     pytest.param("mysql://u:secret@host/db", "SQLite or PostgreSQL", id="other-database"),
@@ -273,7 +337,8 @@ def test_store_errors_answer_with_their_http_status(error: CovkbError, status: i
 
 
 def test_serve_with_a_bad_store_is_one_line_before_it_listens() -> None:
-    proc = subprocess.run([sys.executable, "-c", "from covkb.cli import main; main()", "serve", "--port", "0", "--store", "mysql://u:secret@h/db"],
+    covkb = [sys.executable, "-c", "from covkb.cli import main; main()"]
+    proc = subprocess.run([*covkb, "serve", "--port", "0", "--store", "mysql://u:secret@h/db"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == ["covkb: error: the store runs on SQLite or PostgreSQL, not "

@@ -5,11 +5,12 @@ kept with its request, its answer, the policy version and the knowledge base's
 digest (``kb_digest``), so that an inquiry, an audit or an appeal finds exactly
 what was decided and why; a person's review is kept with the decision it
 settles.  The store also keeps the JWT ids seen (a replay is refused across
-every server process) and the registered clients of the token endpoint.
+every server process), the registered clients of the token endpoint, and the
+secrets every server process shares (``secret``: the token endpoint's key).
 
 SQLite by default (nothing to install: ``<state dir>/covkb.sqlite3``, in WAL
 mode with a busy timeout, so that several server processes write at once);
-PostgreSQL, or any SQLAlchemy URL, through ``Store.open(url)`` or
+PostgreSQL through a SQLAlchemy URL, given to ``Store.open(url)`` or
 ``COVKB_STORE_URL``.  ``Store.open`` brings the schema to Alembic's head
 (covkb/store/migrations, shipped in the package, configured in code), one
 process at a time.  Results are frozen dataclasses; errors are CovkbErrors
@@ -21,9 +22,10 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,8 +42,8 @@ if TYPE_CHECKING:
 
 UTC = dt.timezone.utc
 KINDS = ("crd", "pas")
-# a JWT id is forgotten this long after its token expired (a verifier's clock leeway stays covered)
-# (a verifier's leeway on exp stays below it, so that a forgotten id is refused as expired)
+# a JWT id is forgotten this long after its token expired: a verifier's leeway on exp stays below it,
+# so that a forgotten id is refused as expired
 JTI_GRACE = dt.timedelta(minutes=10)
 JTI_PURGE_EVERY = 60.0  # seconds between one process's purges of expired ids (not a statement per token)
 SQLITE_BUSY_SECONDS = 30.0
@@ -163,9 +165,12 @@ class Store:
         self.engine = engine
         self.url = engine.url.render_as_string(hide_password=True)
         self._next_purge = 0.0  # time.monotonic() of the next purge of expired JWT ids
-        # built once: a CDS call's token is checked with it (building the statement cost more than running it)
-        self._use_jti = _insert_or_nothing(engine.dialect.name)(models.jtis).on_conflict_do_nothing().returning(
-            models.jtis.c.jti)
+        # built once: every CDS call's token and decision goes through them (building a statement cost
+        # more than running it)
+        insert = _insert_or_nothing(engine.dialect.name)
+        self._use_jti = insert(models.jtis).on_conflict_do_nothing().returning(models.jtis.c.jti)
+        d = models.decisions
+        self._save = insert(d).on_conflict_do_nothing(index_elements=[d.c.key]).returning(d.c.id)
 
     # -- opening -------------------------------------------------------------------
     @classmethod
@@ -174,7 +179,8 @@ class Store:
         directory), its schema brought to Alembic's head."""
         engine = _engine(url or default_url())
         try:
-            migrate(engine)
+            if not _at_head(engine):
+                migrate(engine)
         except CovkbError:
             engine.dispose()
             raise
@@ -214,13 +220,13 @@ class Store:
         """Keep a decision under ``key`` (refused when that key names one already)."""
         if kind not in KINDS:
             raise InvalidRequest(f"a decision's kind is one of {', '.join(KINDS)}, not {kind!r}")
-        _need(key=key, policy=policy, version=version, kb_digest=kb_digest, status=status)
-        row = {"kind": kind, "key": key, "policy": policy, "version": version, "kb_digest": kb_digest,
-               "request": request, "answer": answer, "detail": detail, "status": status, "created_at": _now()}
         d = models.decisions
+        _need(d, key=key, policy=policy, version=version, kb_digest=kb_digest, status=status)
+        row = {"kind": kind, "key": key, "policy": policy, "version": version, "kb_digest": kb_digest,
+               "request": _json("request", request), "answer": _json("answer", answer),
+               "detail": None if detail is None else _json("detail", detail), "status": status, "created_at": _now()}
         with self._tx(write=True) as conn:
-            insert = _insert_or_nothing(conn.dialect.name)(d).values(**row).on_conflict_do_nothing(index_elements=[d.c.key])
-            if conn.execute(insert.returning(d.c.id)).first() is None:
+            if conn.execute(self._save, row).first() is None:
                 raise DuplicateDecision(f"a decision is already kept under {key!r}")
         return _decision(row, ())
 
@@ -240,8 +246,8 @@ class Store:
         ``action``.  Refused for an unknown key and for a decision reviewed already."""
         from sqlalchemy import insert, select, update
 
-        _need(action=action, reason=reason, reviewer=reviewer)
         d, r = models.decisions, models.reviews
+        _need(r, action=action, reason=reason, reviewer=reviewer)
         with self._tx(write=True) as conn:
             query = select(d.c.id).where(d.c.key == key)
             if conn.dialect.name == "postgresql":
@@ -282,7 +288,7 @@ class Store:
         every process that shares this store (one insert-or-nothing on the primary
         key).  ``expires_at`` is the token's exp (a naive time is UTC); ids expired
         longer than JTI_GRACE ago are forgotten (purge_jtis, at most every JTI_PURGE_EVERY s)."""
-        _need(issuer=issuer, jti=jti)
+        _need(models.jtis, issuer=issuer, jti=jti)
         if time.monotonic() >= self._next_purge:
             self.purge_jtis()
         with self._tx(write=True) as conn:
@@ -298,13 +304,36 @@ class Store:
         with self._tx(write=True) as conn:
             return conn.execute(delete(j).where(j.c.expires_at < _now() - JTI_GRACE)).rowcount
 
+    # -- secrets -------------------------------------------------------------------
+    def secret(self, name: str, make: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """The secret kept under ``name`` (a JSON object, e.g. a private JWK); the first
+        time, ``make()``'s, kept.  Processes asking at once all get the one kept first."""
+        from sqlalchemy import select
+
+        s = models.secrets
+        _need(s, name=name)
+        with self._tx() as conn:
+            row = conn.execute(select(s.c.value).where(s.c.name == name)).first()
+        if row is not None:
+            return row.value
+        value = make()
+        if not isinstance(value, dict):
+            raise InvalidRequest(f"a secret is a JSON object, not {type(value).__name__}")
+        with self._tx(write=True) as conn:
+            insert = _insert_or_nothing(conn.dialect.name)(s).values(name=name, value=value, created_at=_now())
+            conn.execute(insert.on_conflict_do_nothing())
+            return conn.execute(select(s.c.value).where(s.c.name == name)).scalar_one()
+
     # -- clients -------------------------------------------------------------------
     def save_client(self, client_id: str, *, jwks: dict[str, Any], scopes: list[str]) -> Client:
         """Register a client (or replace its keys and scopes)."""
-        _need(client_id=client_id)
+        c = models.clients
+        _need(c, client_id=client_id)
         if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
             raise InvalidRequest("a client's jwks is a JWK Set: an object with a list of keys")
-        c = models.clients
+        if not isinstance(scopes, (list, tuple)) or not all(isinstance(x, str) and x for x in scopes):
+            raise InvalidRequest("a client's scopes are a list of strings")
+        jwks = _json("jwks", jwks)
         now = _now()
         with self._tx(write=True) as conn:
             values = {"jwks": jwks, "scopes": list(scopes), "updated_at": now}
@@ -324,6 +353,9 @@ class Store:
 
 # -- the database and its schema ------------------------------------------------------
 MIGRATIONS = Path(__file__).with_name("migrations")
+# the newest revision shipped (tests/test_store.py: equal to Alembic's head), so that opening a store
+# at head reads one row and never imports Alembic (a server process's first decision waits for it)
+HEAD = "0002"
 # the advisory lock key PostgreSQL's migrations take (any constant: "covkb" in ASCII)
 PG_MIGRATION_LOCK = 0x636F766B62
 
@@ -376,14 +408,22 @@ def _sqlite_events(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema to head (Alembic, configured here: no alembic.ini), one process at a time."""
-    from alembic import command
+def alembic_config() -> Any:
+    """Alembic's configuration for the shipped revisions (in code: no alembic.ini)."""
     from alembic.config import Config
-    from sqlalchemy import text
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def migrate(engine: Engine, revision: str = "head", *, down: bool = False) -> None:
+    """Bring the schema to ``revision`` (up; or down to it), one process at a time:
+    in one transaction holding SQLite's write lock or a PostgreSQL advisory lock."""
+    from alembic import command
+    from sqlalchemy import text
+
+    config = alembic_config()
     try:
         with engine.connect() as conn:
             conn = conn.execution_options(covkb_write=True)
@@ -391,7 +431,7 @@ def migrate(engine: Engine) -> None:
                 if conn.dialect.name == "postgresql":
                     conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_MIGRATION_LOCK})
                 config.attributes["connection"] = conn
-                command.upgrade(config, "head")
+                (command.downgrade if down else command.upgrade)(config, revision)
     except CovkbError:
         raise
     except Exception as exc:  # the driver's, SQLAlchemy's or Alembic's: one line, no traceback
@@ -399,14 +439,23 @@ def migrate(engine: Engine) -> None:
         raise StoreError(f"cannot open the store at {shown}: {_one_line(exc)}") from None
 
 
+def _at_head(engine: Engine) -> bool:
+    """Whether the schema is at HEAD already (False too when it cannot be read: migrate says why)."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == HEAD
+    except SQLAlchemyError:
+        return False
+
+
 def head() -> str:
     """The newest revision of the schema shipped."""
-    from alembic.config import Config
     from alembic.script import ScriptDirectory
 
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    return ScriptDirectory.from_config(config).get_current_head() or ""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head() or ""
 
 
 def _insert_or_nothing(dialect: str) -> Any:
@@ -427,10 +476,24 @@ def _decision(row: Any, reviews: tuple[Review, ...]) -> Decision:
                     reviews=reviews)
 
 
-def _need(**values: Any) -> None:
+def _need(table: Any, **values: Any) -> None:
+    """Each value a non-empty string that fits its column of ``table``."""
     for name, value in values.items():
         if not isinstance(value, str) or not value.strip():
             raise InvalidRequest(f"the store needs a {name.replace('_', ' ')} (a non-empty string)")
+        limit = getattr(table.c[name].type, "length", None)
+        if limit is not None and len(value) > limit:
+            raise InvalidRequest(f"a {name.replace('_', ' ')} has at most {limit} characters, not {len(value)}")
+
+
+def _json(name: str, value: Any) -> Any:
+    """A JSON object as it will be read back (a copy), or a clear error."""
+    if not isinstance(value, dict):
+        raise InvalidRequest(f"a decision's {name} is a JSON object, not {type(value).__name__}")
+    try:
+        return json.loads(json.dumps(value, allow_nan=False))
+    except (TypeError, ValueError) as exc:
+        raise InvalidRequest(f"a decision's {name} is not JSON: {exc}") from None
 
 
 def _one_line(exc: BaseException) -> str:
@@ -439,4 +502,4 @@ def _one_line(exc: BaseException) -> str:
 
 
 __all__ = ["AlreadyReviewed", "Client", "Decision", "DuplicateDecision", "Review", "Store", "StoreError",
-           "UnknownDecision", "default_url", "head", "kb_digest", "state_dir"]
+           "UnknownDecision", "default_url", "head", "kb_digest", "migrate", "state_dir"]

@@ -64,3 +64,11 @@ clients = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
+
+# secrets every server process shares (the token endpoint's signing key): made once, by whichever asks first
+secrets = Table(
+    "secrets", metadata,
+    Column("name", String(255), primary_key=True),
+    Column("value", Json, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
