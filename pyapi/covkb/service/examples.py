@@ -62,6 +62,8 @@ def check(example: dict[str, Any], response: dict[str, Any], explanation: dict[s
         problems.append(f"info-needed {sub(ci, 'info-needed')!r}, expected {exp.get('info-needed')!r}")
     if sub(ci, "doc-needed") != exp.get("doc-needed"):
         problems.append(f"doc-needed {sub(ci, 'doc-needed')!r}, expected {exp.get('doc-needed')!r}")
+    if sub(ci, "doc-needed") is not None and not sub(ci, "questionnaire"):
+        problems.append("documentation needed, but no questionnaire named")
     if sub(ci, "doc-needed") is not None and example["hook_request"]["hook"] == "order-select":
         problems.append("order-select must not say documentation is needed")
     problems += [f"invariant {v}" for v in invariant_violations(ci)]
