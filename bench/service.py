@@ -1,5 +1,5 @@
 """covkb serve under load and faults: `make bench-service` (`make run-service`
-runs only the CRD examples).
+runs only the CRD and PAS examples).
 
 Starts its own servers on 127.0.0.1 (free ports), and stops them.  Measures,
 in one run, for each serve mode (inline, the default, then pool): p50/p99
@@ -200,9 +200,11 @@ def in_process(rest: list[bytes], crd_reqs: list[tuple[str, bytes]], count: int 
 
 
 def run_examples(server: Server) -> int:
+    from covkb.service import pas_examples
     from covkb.service.examples import run
 
-    return max(run(server.url, engine=e) for e in ("prolog", "asp"))
+    crd = max(run(server.url, engine=e) for e in ("prolog", "asp"))
+    return max(crd, pas_examples.run(server.url))  # PAS: each decision is kept, so one engine
 
 
 def kinds_for(port: int, rest: list[bytes], crd_reqs: list[tuple[str, bytes]]) -> dict[str, list[bytes]]:
@@ -518,7 +520,8 @@ class GunicornServer(Server):
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        settings = Settings(workers=workers, cache_size=0, today=today, timeout=timeout, debug_ops=debug_ops)
+        settings = Settings(workers=workers, cache_size=0, today=today, timeout=timeout, debug_ops=debug_ops,
+                            auth=False)  # as Server: --no-auth (127.0.0.1)
         env = dict(os.environ, COVKB_GUNICORN_SETTINGS=json.dumps(dataclasses.asdict(settings)),
                    PYTHONPATH=os.pathsep.join(p for p in (str(REPO / "pyapi"), str(REPO / "bench"),
                                                           os.environ.get("PYTHONPATH", "")) if p))

@@ -59,6 +59,9 @@ argument(argument, 3, id).
 %   meaning_tone(Meaning, Tone)         how it is drawn: favourable, adverse, open, neutral
 %   meaning_card(Meaning, Indicator, Heading)
 %                                       how a CDS Hooks card shows it: info, warning, critical
+%   meaning_review(Meaning, Action, X12Code, Heading)
+%                                       the PAS review action of an item: approved, denied,
+%                                       pended_for_information, pended_for_review
 %   truth(Value, Label)                 the values of a yes/no fact
 schema(outcome, 2).
 schema(outcome_favour, 2).
@@ -68,6 +71,7 @@ schema(meaning_crd, 3).
 schema(meaning_crd_doc, 3).
 schema(meaning_tone, 2).
 schema(meaning_card, 3).
+schema(meaning_review, 4).
 schema(truth, 2).
 argument(outcome, 1, id).
 argument(outcome, 2, text).
@@ -88,6 +92,10 @@ argument(meaning_tone, 2, id).
 argument(meaning_card, 1, id).
 argument(meaning_card, 2, id).
 argument(meaning_card, 3, text).
+argument(meaning_review, 1, id).
+argument(meaning_review, 2, id).
+argument(meaning_review, 3, value).
+argument(meaning_review, 4, text).
 argument(truth, 1, id).
 argument(truth, 2, text).
 

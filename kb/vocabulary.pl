@@ -113,6 +113,22 @@ meaning_card(not_addressed, info, "Not addressed by this policy").
 meaning_card(unknown, info, "Not decided: the policy text is not known").
 meaning_card(undecided, info, "More information needed").
 
+%!  meaning_review(Meaning, Action, X12Code, Heading)
+% Da Vinci PAS: the review action an item of a prior-authorization request
+% (Claim/$submit) takes when its outcome has this meaning, its X12 306
+% code (the guide's reviewActionCode value set: A1 certified in total, A3
+% not certified, A4 pended) and the words its note opens with.  Only a
+% decision approves or denies; information missing pends the item with the
+% questionnaire that asks for it; an outcome the policy does not decide
+% (another policy, not addressed, text not known) pends it for a person,
+% never approving it unseen.
+meaning_review(covered, approved, "A1", "Approved").
+meaning_review(denied, denied, "A3", "Denied").
+meaning_review(undecided, pended_for_information, "A4", "Pended: more information is needed").
+meaning_review(referred, pended_for_review, "A4", "Pended for a person's review: another coverage policy decides").
+meaning_review(not_addressed, pended_for_review, "A4", "Pended for a person's review: the policy does not address it").
+meaning_review(unknown, pended_for_review, "A4", "Pended for a person's review: the policy text that would decide is not known").
+
 %!  truth(Value, Label)
 % The values of a yes/no fact in a request or a case.
 truth(yes, "yes").

@@ -1,15 +1,22 @@
 """A real covkb server on 127.0.0.1 for the service tests and the benchmark:
-started on a free port, waited for, and stopped (SIGTERM, then SIGKILL)."""
+started on a free port, waited for, and stopped (SIGTERM, then SIGKILL).
+
+A server is started ``--no-auth`` (loopback only) unless ``auth=True``; an
+``Issuer`` is a CDS client of the tests' own making: its key, a
+trusted-issuers file naming it, and a signed JWT for each call."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -24,12 +31,16 @@ def free_port() -> int:
 
 class Server:
     def __init__(self, *args: str, workers: int = 2, today: str | None = "2025-06-01", start_timeout: float = 120,
-                 pyapi: Path | None = None) -> None:
-        """pyapi: the source tree to serve (another checkout's, for an A/B benchmark)."""
+                 pyapi: Path | None = None, auth: bool = False, env: dict[str, str] | None = None) -> None:
+        """pyapi: the source tree to serve (another checkout's, for an A/B benchmark); auth: callers
+        authenticated (else --no-auth, where the tree knows it); env: more environment (COVKB_STATE ...)."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = dict(os.environ, PYTHONPATH=str(pyapi or REPO / "pyapi") + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        tree = pyapi or REPO / "pyapi"
+        env = dict(os.environ, **(env or {}), PYTHONPATH=str(tree) + os.pathsep + os.environ.get("PYTHONPATH", ""))
         cmd = [sys.executable, "-m", "covkb.service.app", "--port", str(self.port), "--workers", str(workers), *args]
+        if not auth and "--no-auth" in (tree / "covkb" / "service" / "app.py").read_text(encoding="utf-8"):
+            cmd.append("--no-auth")
         if today:
             cmd += ["--today", today]
         self.log = open(os.devnull, "wb")
@@ -69,3 +80,36 @@ class Server:
                 self.proc.wait()
         self.log.close()
         return self.proc.returncode
+
+
+class Issuer:
+    """A CDS client trusted by a server: a key pair of its own (made here),
+    the trusted-issuers file that names it, and a fresh JWT per call."""
+
+    def __init__(self, directory: Path, iss: str = "https://ehr.example.org", alg: str = "ES384",
+                 jku: tuple[str, ...] = (), inline: bool = True) -> None:
+        from joserfc.jwk import ECKey, RSAKey
+
+        self.iss, self.alg = iss, alg
+        self.key = (ECKey.generate_key("P-384" if alg == "ES384" else "P-256", auto_kid=True) if alg.startswith("ES")
+                    else RSAKey.generate_key(2048, auto_kid=True))
+        self.jwks = {"keys": [self.key.as_dict(private=False)]}
+        self.path = directory / f"trusted-{uuid.uuid4().hex[:8]}.json"
+        entry: dict[str, Any] = {"jku": list(jku)}
+        if inline:
+            entry["jwks"] = self.jwks
+        self.path.write_text(json.dumps({"issuers": {iss: entry}}), encoding="utf-8")
+
+    def token(self, aud: str, header: dict[str, Any] | None = None, **claims: Any) -> str:
+        """A signed JWT for a call to aud (the endpoint's URL); header and claims override (None: left out)."""
+        from joserfc import jwt
+
+        now = int(time.time())
+        body = {"iss": self.iss, "sub": "ehr-client", "aud": aud, "iat": now, "exp": now + 300,
+                "jti": uuid.uuid4().hex, **claims}
+        head = {"alg": self.alg, "kid": self.key.kid, "typ": "JWT", **(header or {})}
+        return jwt.encode({k: v for k, v in head.items() if v is not None},
+                          {k: v for k, v in body.items() if v is not None}, self.key, algorithms=[head["alg"]])
+
+    def headers(self, aud: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(aud)}"}

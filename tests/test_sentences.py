@@ -7,25 +7,39 @@ labels; the CLI's text and Markdown open with that sentence.
 Data-driven over every named query of every installed policy and of the
 test policy: both engines read the same sentences, the first line of text
 and Markdown states the decision in words, and no id with a label or
-template shows in either.
+template shows in either.  An analyst's reports read in words too: `covkb
+check`'s findings over every version and the faulty drafts, `covkb diff`'s
+text (the conditions, "not stated: whether ..." included) over a pair of
+versions of each policy that has two and the drafts; the Revisions page in
+tests/test_web_policy_pages.py.  Only what a reader copies as a request
+(a witness, JSON) and the notes on an id's own declaration (no template,
+an undeclared id: what the analyst edits) name ids.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 
 import pytest
 
+from typer.testing import CliRunner
+
 from covkb import KnowledgeBase
 from covkb.check import check
+from covkb.commands import app
+from covkb.diff import Region
 from covkb.errors import CovkbError
 from covkb.policy import policy_folders
 from covkb.queries import NamedQuery, load_queries
 from covkb.render import to_markdown, to_text
+from covkb.wording import Words
+from samples import sampled
 from wording_checks import first_line, ids_shown, states_decision_first
 
-TEST_POLICY = str(Path(__file__).parent / "policies" / "example_pap")
+TESTS = Path(__file__).parent
+TEST_POLICY = str(TESTS / "policies" / "example_pap")
 POLICIES = [p.name.replace("_", "-") for p in policy_folders()] + [TEST_POLICY]
 
 
@@ -46,7 +60,9 @@ def _ids(policy: str, q: NamedQuery) -> str:
     return f"{Path(policy).name}:{q.name}"
 
 
-@pytest.mark.parametrize("policy,query", QUERIES, ids=[_ids(p, q) for p, q in QUERIES])
+# both engines' whole JSON answers, the sentences in them, agree on every scenario (test_engine_agreement.py):
+# a sample of the named queries here, every one in the exhaustive tier
+@pytest.mark.parametrize("policy,query", sampled(QUERIES))
 def test_both_engines_read_the_same_sentences(policy: str, query: NamedQuery) -> None:
     a, b = _determine(policy, query, "prolog"), _determine(policy, query, "asp")
     assert a.reading() == b.reading()
@@ -130,6 +146,72 @@ def test_check_notes_each_id_without_a_template() -> None:
     assert notes and all(f.severity == "info" for f in notes)
     assert "hypertension" in said and "convenience_item" in said and "pressure_mode" in said
     assert "prior_cpap_failure has" not in said and "cpap_device_medically_necessary" not in said
+
+
+# -- an analyst's reports: check and diff ---------------------------------------------
+
+# the findings about an id's own declaration name it: the analyst edits that id
+ABOUT_DECLARATIONS = ("no_template", "vocabulary")
+CHECKED = [(p, v.id) for p in POLICIES for v in _kb(p, "prolog").policy.versions] + \
+    [("cigna-0284", str(d)) for d in sorted((TESTS / "drafts").glob("*.pl")) if d.stem != "cycle"] + \
+    [(TEST_POLICY, str(TESTS / "policies" / "example_pap" / "drafts" / "tighten_threshold.toml"))]
+DIFFED = [("cigna-0284", "2024-04-15", "2025-02-15"),
+          (TEST_POLICY, "2026-01-01", str(TESTS / "policies" / "example_pap" / "drafts" / "tighten_threshold.toml"))]
+
+
+WITNESS = re.compile(r"witness:? \{.*\}$")
+
+
+def _cli(*args: str) -> str:
+    r = CliRunner().invoke(app, list(args))
+    assert r.exit_code in (0, 1), r.output  # check exits 1 on errors
+    return r.output
+
+
+def _for_a_person(text: str) -> str:
+    """The lines a person reads: not a witness (a request to replay, JSON), nor a note on a declaration."""
+    return "\n".join(WITNESS.sub("", x) for x in text.splitlines()
+                     if not any(k.replace("_", " ") in x for k in ABOUT_DECLARATIONS))
+
+
+@pytest.mark.parametrize("policy,version", CHECKED, ids=[f"{Path(p).name}:{Path(v).name}" for p, v in CHECKED])
+def test_checks_findings_read_in_words(policy: str, version: str) -> None:
+    p = _kb(policy, "prolog").policy
+    data = p.data(p.resolve(version))
+    words = Words.of(data.vocabulary)
+    for f in check(data).findings:
+        if f.kind not in ABOUT_DECLARATIONS:
+            assert ids_shown(f.message, words) == [], f.message
+
+
+def test_checks_text_reads_in_words_the_kind_too() -> None:
+    data = _kb("cigna-0284", "prolog").policy.data("2025-02-15")
+    text = _cli("check", "--policy", "cigna-0284", "2025-02-15")
+    assert ids_shown(_for_a_person(text), Words.of(data.vocabulary)) == []
+    assert "info    ambiguous code         CPT 58578 reports transabdominal or laparoscopic" in text
+    assert "ambiguous_code" not in text and "code_gap" not in text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("policy,a,b", DIFFED, ids=[f"{Path(p).name}:{a}-{Path(b).stem}" for p, a, b in DIFFED])
+def test_diffs_text_reads_in_words(policy: str, a: str, b: str) -> None:
+    p = _kb(policy, "prolog").policy
+    words = Words.of(*(p.data(p.resolve(v)).vocabulary for v in (a, b)))
+    text = _cli("diff", "--policy", policy, a, b, "--regions")  # (Markdown's lines are the same lines)
+    assert ids_shown(_for_a_person(text), words) == []
+    if (a, b) == ("2024-04-15", "2025-02-15"):
+        assert "not stated: whether the patient has recurrent pregnancy loss" in text
+        assert "not stated: The individual" not in text  # the label, as a condition read before
+
+
+def test_a_fact_not_stated_reads_as_what_the_record_does_not_say() -> None:
+    words = _determine("cigna-0284", _query("cigna-0284", "tac_pregnant_with_cone_biopsy_is_medically_necessary")).words
+    assert words.unknown("pregnant") == "whether the patient is pregnant"
+    assert words.unknown("service") == "which service it is"
+    region = Region({"cpt": "59325"}, {"pregnant": "yes"}, "became_conditional", {"outcome": "not_addressed"},
+                    {"outcome": "insufficient_information", "missing": ["prior_cervical_trauma", "service"]})
+    assert region.conditions(words) == ("the patient is pregnant; not stated: whether the patient had prior "
+                                        "cervical trauma, which service it is")
 
 
 def _query(policy: str, name: str) -> NamedQuery:

@@ -6,6 +6,12 @@ evaluator.lp and kb/engine/check.lp (every answer set a fully known request
 with what the evaluator derives for it); text checks (citations,
 vocabulary, ontology) run over the facts.
 
+A finding's message names the policy's statements, services and outcomes
+in its words (covkb.wording: "the statement on <what it rules on>", a
+service's label, an outcome's); the JSON keeps their ids (``statements``,
+the witness).  Only the notes on the declarations themselves (no template,
+an undeclared id) name ids: they are what an analyst edits.
+
 Severities: ``error`` (the version is inconsistent; exit status 1),
 ``warning`` (probably unintended), ``info`` (worth knowing, not a fault).
 """
@@ -20,6 +26,7 @@ from .engines.asp import CheckProgram
 from .facts import Term, atom, cycles
 from .limits import CLOSED_READING
 from .policy import FIELD_KINDS, VersionData, normalise_quote
+from .wording import Words, lower
 
 
 
@@ -57,11 +64,12 @@ def check(data: VersionData) -> CheckReport:
     add = report.findings.append
     rows = data.rows
     statements = {atom(r[0]): atom(r[2]) for r in rows("statement")}
-    vocab = data.vocabulary
+    words = Words.of(data.vocabulary)
+    name = words.statement_name
 
     _check_vocabulary(data, add)
     _check_templates(data, add)
-    _check_citations(data, add)
+    _check_citations(data, add, words)
 
     # evaluator.lp with kb/engine/check.lp, ground once: witnesses are fully
     # known requests in the policy's own fields
@@ -74,13 +82,13 @@ def check(data: VersionData) -> CheckReport:
     for s in sorted(statements):
         if solver.witness("reachable", s) is None:
             add(Finding("unreachable_statement", "error",
-                        f"statement {s} applies to no request: its conditions can never hold together", (s,)))
+                        f"{name(s)} applies to no request: its conditions can never hold together", (s,)))
     # conflicts and subsumption, for pairs on related services
     for a, b in combinations(sorted(statements), 2):
         w = solver.witness("conflict", a, b)
         if w is not None:
             add(Finding("policy_conflict", "error",  # the word determine and diff use
-                        f"statements {a} and {b} both apply to the witness request with different outcomes",
+                        f"{name(a)} and {name(b)} both apply to the witness request with different outcomes",
                         (a, b), w))
             continue
         if solver.witness("overlap", a, b) is None:
@@ -88,21 +96,21 @@ def check(data: VersionData) -> CheckReport:
         for x, y in ((a, b), (b, a)):
             if solver.witness("only", x, y) is None:
                 add(Finding("subsumed_statement", "warning",
-                            f"statement {x} applies only where {y} also applies, to the same effect: it adds nothing",
+                            f"{name(x)} applies only where {name(y)} also applies, to the same effect: it adds nothing",
                             (x, y), solver.witness("overlap", x, y)))
                 break
         else:
             add(Finding("overlap", "warning",
-                        f"statements {a} and {b} both apply to some requests (with the same outcome)",
+                        f"{name(a)} and {name(b)} both apply to some requests (with the same outcome)",
                         (a, b), solver.witness("overlap", a, b)))
-    _check_referrals(data, add)
-    _check_codes(data, add, services_of)
-    _check_headings(data, add, services_of, solver)
+    _check_referrals(data, add, words)
+    _check_codes(data, add, services_of, words)
+    _check_headings(data, add, services_of, solver, words)
     report.findings[:] = [replace(f, confirmed=_decide(data, f.witness)) if f.witness else f for f in report.findings]
     return report
 
 
-def _check_referrals(data: VersionData, add) -> None:
+def _check_referrals(data: VersionData, add, w: Words) -> None:
     """A referral stands beside an outcome that refers (outcome_means/2:
     referred); beside any other it would send a reader elsewhere for a
     decision the statement makes itself."""
@@ -111,7 +119,8 @@ def _check_referrals(data: VersionData, add) -> None:
         o = outcome_of.get(atom(st))
         if o is not None and not data.outcomes.means(o, "referred"):
             add(Finding("referral_without_referring_outcome", "error",
-                        f"statement {atom(st)} refers to {target} but its outcome, {o}, does not refer: "
+                        f"{w.statement_name(atom(st))} refers to {target} but its outcome, {_outcome(w, o)}, "
+                        f"does not refer: "
                         f"drop the referral (referral = \"\") or give an outcome that refers", (atom(st),)))
 
 
@@ -130,7 +139,8 @@ def _decide(data: VersionData, witness: dict[str, Any]) -> str:
         return f"error:{exc.code}"
 
 
-def _check_headings(data: VersionData, add, services_of: dict[str, set[str]], solver: CheckProgram) -> None:
+def _check_headings(data: VersionData, add, services_of: dict[str, set[str]], solver: CheckProgram,
+                    w: Words) -> None:
     """Each code's coding-table heading against the outcome of the statements
     that decide the services it reports (heading_outcome/2 says what a
     heading's words mean).  A mismatch is reported only with a request by
@@ -168,11 +178,12 @@ def _check_headings(data: VersionData, add, services_of: dict[str, set[str]], so
                             (got == "criteria_not_met" and not data.outcomes.means(said, "covered")):
                         continue  # the statement does not decide a request by this code
                     add(Finding("heading_mismatch", "error",
-                                f"CPT {code} is listed under \"{heading}\" ({meant}), but statement {st}, which "
-                                f"decides {leaf}, says {said}", (st,), witness))
+                                f"CPT {code} is listed under \"{heading}\" ({_outcome(w, meant)}), but "
+                                f"{w.statement_name(st)}, which decides {w.noun(leaf)}, says "
+                                f"{_outcome(w, said)}", (st,), witness))
 
 
-def _check_codes(data: VersionData, add, services_of: dict[str, set[str]]) -> None:
+def _check_codes(data: VersionData, add, services_of: dict[str, set[str]], w: Words) -> None:
     services = data.hierarchy.services
     covered = {svc for svcs in services_of.values() for svc in svcs}
     by_code: dict[str, set[str]] = {}
@@ -187,7 +198,7 @@ def _check_codes(data: VersionData, add, services_of: dict[str, set[str]]) -> No
         for svc in sorted(svcs):
             if not any(services.above({leaf}) & covered for leaf in services.leaves(svc)):
                 add(Finding("code_gap", "warning",
-                            f"CPT {code} reports {svc}, which no statement of this version rules on"))
+                            f"CPT {code} reports {w.noun(svc)}, which no statement of this version rules on"))
         outcomes = {data.vocabulary.statements[s] for s, svs in services_of.items()
                     if any(services.above({leaf}) & svs for svc in svcs for leaf in services.leaves(svc))}
         q = data.vocabulary.code_qualifiers.get(code)
@@ -198,13 +209,15 @@ def _check_codes(data: VersionData, add, services_of: dict[str, set[str]]) -> No
         for fact in data.vocabulary.scope:  # in scope, as the request language says it
             witness.update(data.realize(fact, "yes") or {})
         if (len(svcs) > 1 or open_ended) and (q or open_ended):
-            decider = f"the {q}" if q else "naming the service"
+            decider = f"the {w.noun(q)}" if q else "naming the service"
             add(Finding("ambiguous_code", "info",
-                        f"CPT {code} reports {', '.join(sorted(svcs))}{' or other procedures' if open_ended else ''}, "
-                        f"with outcomes {', '.join(sorted(outcomes))}; {decider} decides which", (), witness))
+                        f"CPT {code} reports {_either([w.noun(x) for x in sorted(svcs)] + (['other procedures'] if open_ended else []))}, "
+                        f"with the outcome {_either([_outcome(w, o) for o in sorted(outcomes)])}: {decider} decides which",
+                        (), witness))
         elif len(svcs) > 1 and len(outcomes) > 1:
             add(Finding("ambiguous_code", "warning",
-                        f"CPT {code} reports services with different outcomes ({', '.join(sorted(outcomes))}) "
+                        f"CPT {code} reports services with different outcomes "
+                        f"({_either([_outcome(w, o) for o in sorted(outcomes)])}) "
                         f"and no qualifier decides which", (), witness))
     coded = {svc for svcs in by_code.values() for svc in svcs}
     if not data.rows("code"):
@@ -218,14 +231,14 @@ def _check_codes(data: VersionData, add, services_of: dict[str, set[str]]) -> No
         if not any(services.above({leaf}) & coded or leaf in coded for svc in svcs for leaf in services.leaves(svc)) \
                 and not any(svc in coded for svc in svcs):
             add(Finding("statement_without_code", "warning",
-                        f"no code of the coding table reports a service statement {s} rules on", (s,)))
+                        f"{w.statement_name(s)} rules on services no code of the coding table reports", (s,)))
 
 
-def _check_citations(data: VersionData, add) -> None:
+def _check_citations(data: VersionData, add, w: Words) -> None:
     quoted = {atom(r[0]) for r in data.rows("statement_quote")}
     for s in sorted(data.vocabulary.statements):
         if s not in quoted:
-            add(Finding("citation", "error", f"statement {s} has no quote of the policy text", (s,)))
+            add(Finding("citation", "error", f"{w.statement_name(s)} has no quote of the policy text", (s,)))
     for f, quote in data.quotes():
         if data.quote_position(quote) < 0:
             subject = atom(f.args[0]) if isinstance(f.args[0], Term) and not f.args[0].args else None
@@ -255,6 +268,16 @@ def _check_templates(data: VersionData, add) -> None:
     for o in sorted(set(v.statements.values()) | {"insufficient_information", "not_addressed"}):
         if o not in v.outcome_readings:
             note(f"outcome {o} has no outcome_reads/2")
+
+
+def _outcome(w: Words, outcome: str | None) -> str:
+    """An outcome inside a message: its label ("not medically necessary")."""
+    return lower(w.heading(outcome)) if outcome else "none"
+
+
+def _either(items: list[str]) -> str:
+    """"a; b or c": items that may hold commas of their own, joined."""
+    return "; ".join(items[:-1]) + " or " + items[-1] if len(items) > 1 else "".join(items)
 
 
 def _closest_passage(data: VersionData, quote: str) -> str:

@@ -371,7 +371,7 @@ def check(
         typer.echo(f"{'#' * 2 + ' ' if fmt == Format.markdown else ''}covkb check {p.number}@{report.version}: {head}")
         for f in report.findings:
             bullet = "- " if fmt == Format.markdown else ""
-            typer.echo(f"{bullet}{f.severity:<7} {f.kind:<22} {f.message}")
+            typer.echo(f"{bullet}{f.severity:<7} {f.kind.replace('_', ' '):<22} {f.message}")
             if f.witness:
                 typer.echo(f"{'  ' if bullet else ''}{'':30} witness: {json.dumps(f.witness)}")
     if report.errors:
@@ -601,6 +601,9 @@ def serve(
     keep_alive: float = typer.Option(HTTP_LIMITS["keep_alive"][0], min=0.1, help=HTTP_LIMITS["keep_alive"][1]),
     max_connections: int = typer.Option(HTTP_LIMITS["max_connections"][0], min=1, help=HTTP_LIMITS["max_connections"][1]),
     log_level: str = typer.Option("warning", "--log-level", help="uvicorn log level."),
+    no_auth: bool = typer.Option(False, "--no-auth", help="Answer CDS Hooks and FHIR calls without a token (accepted on a loopback listener only)."),
+    trusted_issuers: Optional[str] = typer.Option(None, "--trusted-issuers", metavar="FILE", help="The CDS clients trusted: TOML or JSON, issuer -> JWKS inline or the jku URLs allowed for it."),
+    cors_origin: list[str] = typer.Option([], "--cors-origin", metavar="ORIGIN", help="An origin browser-based clients may call from; repeatable (none by default)."),
 ) -> None:
     """Serve the HTTP API (/v1, OpenAPI at /docs) and CDS Hooks (/cds-services) until stopped."""
     import os
@@ -615,7 +618,9 @@ def serve(
                                            cache_size=cache_size, fhir_servers=tuple(fhir_server), public_url=public_url, store=store,
                                            max_head_bytes=max_head_bytes, max_headers=max_headers,
                                            head_timeout=head_timeout, body_timeout=body_timeout, keep_alive=keep_alive,
-                                           max_connections=max_connections), log_level=log_level)
+                                           max_connections=max_connections, auth=not no_auth,
+                                           trusted_issuers=trusted_issuers, cors_origins=tuple(cors_origin)),
+                     log_level=log_level)
     if code:
         raise typer.Exit(code)
 
@@ -686,3 +691,23 @@ def run_app() -> None:
         raise _Exit(2) from None
     if isinstance(code, int) and code:  # typer returns an interrupt's 130 rather than raising it
         raise _Exit(code)
+
+
+clients_app = typer.Typer(no_args_is_help=True, help="The clients covkb's token endpoint issues access tokens to.")
+app.add_typer(clients_app, name="clients")
+
+
+@clients_app.command("add")
+def clients_add(
+    client_id: str = typer.Argument(..., metavar="ID", help="The client_id (its assertions' iss and sub)."),
+    jwks: str = typer.Option(..., "--jwks", metavar="FILE", help="The client's public keys, a JWK Set (JSON)."),
+    scope: list[str] = typer.Option(..., "--scope", help="A SMART system scope it may be granted (system/Claim.write); repeatable."),
+    store: Optional[str] = typer.Option(None, "--store", metavar="URL", help="The store's SQLAlchemy URL (default: $COVKB_STORE_URL, else SQLite in the state directory)."),
+) -> None:
+    """Register (or replace) a client of the token endpoint (SMART Backend Services, private_key_jwt)."""
+    from .service.auth import register_client
+
+    try:
+        echo(register_client(client_id, jwks, scope, store))
+    except CovkbError as err:
+        _fail(err, Format.text)

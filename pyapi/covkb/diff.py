@@ -206,7 +206,7 @@ class Region:
         open_ = [m for m in sorted(set(self.before.get("missing", ())) | set(self.after.get("missing", ())))
                  if m not in self.fixed]
         if open_:
-            shown.append("not stated: " + ", ".join(words.label(m) for m in open_))
+            shown.append("not stated: " + ", ".join(words.unknown(m) for m in open_))
         return "; ".join(shown) if shown else "any request"
 
     def describe(self, words: Words | None = None) -> str:

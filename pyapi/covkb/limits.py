@@ -19,12 +19,27 @@ import json
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .errors import InvalidRequest
 
-if TYPE_CHECKING:
-    from .policy import RequestField, Vocabulary
+
+# What these checks read of a policy's request language (covkb.policy's
+# RequestField and Vocabulary have it): named here, so that limits, which
+# policy imports, imports nothing of policy's.
+class DeclaredField(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    def engine_value(self, value: Any) -> Any: ...
+
+
+class RequestLanguage(Protocol):
+    @property
+    def qualifiers(self) -> dict[str, str]: ...
+    @property
+    def fields(self) -> dict[str, Any]: ...
 
 # CPT (five digits, or four and a letter) and HCPCS Level II (a letter and four digits)
 CPT_RE = re.compile(r"^(?:[0-9]{4}[0-9A-Z]|[A-Z][0-9]{4})$", re.ASCII)
@@ -81,7 +96,7 @@ def _closest(word: str, choices: list[str]) -> str:
     return f" (did you mean {near[0]!r}?)" if near else ""
 
 
-def field_names(vocabulary: Vocabulary) -> list[str]:
+def field_names(vocabulary: RequestLanguage) -> list[str]:
     return [*COMMON_FIELDS, *sorted(vocabulary.qualifiers), *sorted(vocabulary.fields)]
 
 
@@ -231,7 +246,7 @@ def parse_date(text: str) -> dt.date:
     raise InvalidRequest(f"date: {_shown(text)} is not a date YYYY-MM-DD")
 
 
-def engine_dict(req: Any, fields: Iterable[RequestField], qualifiers: Iterable[str]) -> dict[str, Any]:
+def engine_dict(req: Any, fields: Iterable[DeclaredField], qualifiers: Iterable[str]) -> dict[str, Any]:
     """A request as the evaluators receive it (JSON-able, dates dropped).
     ``req.get(name)`` gives a field's value: a read request, or the fields
     of one as a dict (diff and compare build their requests so)."""

@@ -5,7 +5,8 @@ to coverage (``outcome_favour/2``) and its meaning (``outcome_means/2``);
 each meaning declares its CRD coverage-information codes (``meaning_crd/3``,
 and ``meaning_crd_doc/3`` where answers the clinician gives would decide),
 how it is drawn (``meaning_tone/2``) and how a CDS Hooks card shows it
-(``meaning_card/3``: indicator and heading).  A policy may add an outcome with
+(``meaning_card/3``: indicator and heading) and the Da Vinci PAS review
+action an item takes (``meaning_review/4``).  A policy may add an outcome with
 the same declarations.  Every module that needs to know what an outcome
 means (compare, diff, check, CRD, pictures, pages) asks ``Outcomes``; none
 names an outcome id.  An outcome a version uses without all of these is
@@ -27,6 +28,7 @@ from .errors import KnowledgeBaseError
 MEANINGS = ("covered", "denied", "referred", "not_addressed", "unknown", "undecided")
 TONES = ("favourable", "adverse", "open", "neutral")
 INDICATORS = ("info", "warning", "critical")  # CDS Hooks 2.0 Card.indicator
+REVIEW_ACTIONS = ("approved", "denied", "pended_for_information", "pended_for_review")  # PAS, per item
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +46,9 @@ class Outcome:
     tone: str              # one of TONES
     card_indicator: str    # CDS Hooks Card.indicator, one of INDICATORS
     card_heading: str      # the words a card's summary opens with ("Covered")
+    review_action: str     # Da Vinci PAS: one of REVIEW_ACTIONS
+    review_code: str       # its X12 306 code (A1, A3, A4)
+    review_heading: str    # the words a PAS note opens with ("Approved")
 
     @property
     def decided(self) -> bool:
@@ -99,6 +104,7 @@ def read_outcomes(rows: Callable[[str], list[tuple]], atom: Callable[[object], s
     doc = {atom(m): (str(d), str(p)) for m, d, p in rows("meaning_crd_doc")}
     tone = {atom(m): atom(t) for m, t in rows("meaning_tone")}
     card = {atom(m): (atom(i), str(h)) for m, i, h in rows("meaning_card")}
+    review = {atom(m): (atom(a), str(c), str(h)) for m, a, c, h in rows("meaning_review")}
     problems = []
     declared = {atom(m) for m, _ in rows("meaning")}
     if declared != set(MEANINGS):
@@ -113,6 +119,10 @@ def read_outcomes(rows: Callable[[str], list[tuple]], atom: Callable[[object], s
             problems.append(f"meaning {m} has no meaning_card/3")
         elif card[m][0] not in INDICATORS:
             problems.append(f"meaning {m} has card indicator {card[m][0]!r}, not one of {', '.join(INDICATORS)}")
+        if m not in review:
+            problems.append(f"meaning {m} has no meaning_review/4")
+        elif review[m][0] not in REVIEW_ACTIONS:
+            problems.append(f"meaning {m} has review action {review[m][0]!r}, not one of {', '.join(REVIEW_ACTIONS)}")
     out = []
     for o in sorted({*labels, *favour, *means, *used}):
         missing = [name for name, table in (("outcome/2", labels), ("outcome_favour/2", favour),
@@ -123,7 +133,7 @@ def read_outcomes(rows: Callable[[str], list[tuple]], atom: Callable[[object], s
             problems.append(f"outcome {o} means {means[o]!r}, not one of {', '.join(MEANINGS)}")
         else:
             out.append(Outcome(o, labels[o], favour[o], means[o], *crd[means[o]], *doc.get(means[o], (None, None)),
-                               tone[means[o]], *card[means[o]]))
+                               tone[means[o]], *card[means[o]], *review[means[o]]))
     if problems:
         raise KnowledgeBaseError("undeclared outcome meanings: " + "; ".join(problems), code="kb_outcome")
     return Outcomes(out)

@@ -13,7 +13,7 @@ a region's witness is shown as the request it is (JSON, with ids).  This
 module only lays them out, so a picture says exactly what the text says.
 
 Every outcome is shown by colour *and* by something else: the derivation's
-own marks (✓ ✗ ?), the border (solid: holds or favourable; dashed: does not
+own words ("Met", "Not met", "not stated"), the border (solid: holds or favourable; dashed: does not
 hold or less favourable; dotted: unknown or undecided) and the words.
 
 Graphs are built with the ``graphviz`` binding's ``Digraph``, which quotes
@@ -89,8 +89,8 @@ def outcome_tone(outcome: str, meanings: Outcomes) -> Tone:
 
 
 def node_tone(n: Node, meanings: Outcomes) -> Tone:
-    """The tone of one derivation node, from the same attributes its
-    text mark (✓ ✗ ?) is read from."""
+    """The tone of one derivation node, read from the same attributes as
+    the words its line says it in ("Met", "Not met", ...)."""
     g = n.get
     if n.kind in ("determination", "case", "outcome"):
         return outcome_tone(g("outcome"), meanings)
@@ -200,11 +200,11 @@ def determination_dot(det: Determination, *, section_path: SectionPath | None = 
     g = _digraph("determination", caption=[reading.summary, *about(det, reading), LEGEND])
     seen: set[str] = set()
 
-    def add(n: Node, path: tuple[int, ...], statement: str | None = None) -> str:
+    def add(n: Node, path: tuple[int, ...], statement: str | None = None, section: str | None = None) -> str:
         name = node_id(path)
         statement = n.get("id") if n.kind == "statement" else statement  # a criterion's statement
         line = label(n, words, statement)
-        details = detail_lines(n, path_of, seen)
+        details = detail_lines(n, path_of, seen, section)
         tooltip = "\n".join([line, *(d.text for d in details)])
         attrs = {**node_tone(n, det.meanings).attrs(), "id": name, "tooltip": _esc(tooltip)}
         url = link(n) if link is not None else None
@@ -212,7 +212,7 @@ def determination_dot(det: Determination, *, section_path: SectionPath | None = 
             attrs.update(URL=_url(url), target="_top")
         g.node(name, _label([_block(line, bold=True), *map(_detail, details)]), **attrs)
         for i, child in enumerate(n.children):
-            g.edge(name, add(child, (*path, i), statement))
+            g.edge(name, add(child, (*path, i), statement, n.get("section") or section))
         return name
 
     add(det.explanation, ())

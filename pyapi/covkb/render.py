@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # rich is imported where a tree is drawn: JSON output does wi
 
 from .determination import Determination, Node
 from .sentences import SOURCES as _SOURCES
-from .sentences import Reading, Step, assumed_present
+from .sentences import Reading, Step, assumed_present, node_text
 from .wording import Words, lower
 
 SectionPath = Callable[[str], str]
@@ -43,23 +43,23 @@ _UNKNOWN_REASONS = {
 }
 
 
-def _mark(holds: Any) -> str:
-    return "✓" if holds is True else "✗"
-
-
-def label(n: Node, words: Words | None = None, statement: str | None = None, *, marks: bool = True) -> str:
+def label(n: Node, words: Words | None = None, statement: str | None = None) -> str:
     """One line saying what the node concluded; with ``words`` (the policy's
     templates and labels, covkb.wording), in words rather than ids
-    (``statement``: the statement a criterion belongs to; ``marks``: False
-    where the page marks a node by its state itself)."""
-    return worded_label(n, words if words is not None else Words(), statement, marks=marks)
+    (``statement``: the statement a criterion belongs to)."""
+    return worded_label(n, words if words is not None else Words(), statement)
 
 
-def worded_label(n: Node, w: Words, statement: str | None = None, *, marks: bool = True) -> str:
-    """``label`` in the policy's words: every id with a label or template read
-    through it; no mark on a statement (its outcome says what it decided)."""
+def worded_label(n: Node, w: Words, statement: str | None = None) -> str:
+    """``label`` in the policy's words.  A node a justification's step also
+    says (scope, service, statement, requirement, criteria, criterion) reads
+    as that step does (covkb.sentences.node_text: one wording, "Met: …",
+    "Requirement not met: …", so no mark is needed); the rest are worded
+    here: the cases, the outcomes, the facts with how each was settled."""
+    said = node_text(w, n, statement)
+    if said is not None:
+        return said
     g, k = n.get, n.kind
-    mark = (lambda holds: _mark(holds) + " ") if marks else (lambda holds: "")
     if k == "determination":
         return f"{w.outcome(g('outcome'))}: how covkb derived it"
     if k == "case":
@@ -69,33 +69,9 @@ def worded_label(n: Node, w: Words, statement: str | None = None, *, marks: bool
     if k == "outcome":
         reasons = _UNKNOWN_REASONS if g("outcome") == "unknown" else _REASONS
         return f"{w.outcome(g('outcome'))}: {reasons.get(g('reason'), g('reason'))}"
-    if k == "scope":
-        state = {"yes": "in scope", "no": "out of scope"}.get(g("value"), "scope not known")
-        return f"{state}: {w.clause(g('id'), g('value'))}"
     if k == "fact":
         said = w.clause(g("id"), g("value"))
         return (f"not stated: {said}" if g("value") == "unknown" else said) + f" ({_worded_source(n, w)})"
-    if k == "service":
-        if g("id") == "other":
-            q = lower(w.label(g("qualifier"))) if g("qualifier") else "qualifier"
-            return f"service: none of this policy (CPT {g('code')} with {q} {g('value') or 'not stated'})"
-        src = {"request": "requested", "code": f"reported by CPT {g('code')}",
-               "assumed": f"one form of the requested {lower(w.label(g('requested') or ''))}"}
-        coded = f"; CPT {g('code')} is not in the coding table" if g("source") != "code" and g("code") else ""
-        return f"service: {lower(w.label(g('id')))} ({src.get(g('source'), g('source'))}{coded})"
-    if k == "statement":
-        what = w.statement(g("id"))
-        on = f"the statement on {what}" if what else "the statement"
-        return f"{on}: {lower(w.outcome(g('outcome')))}" if g("applies") else f"{on} does not apply"
-    if k == "requirement":
-        return f"{mark(g('holds'))}requires: {w.clause(g('id'), g('expected'))} \"{g('quote')}\""
-    if k == "criteria":
-        return f"{mark(g('holds'))}{str(g('mode')).upper()} of the conditions \"{g('quote')}\""
-    if k == "criterion":
-        return f"{mark(g('holds'))}{w.criterion(statement or '', g('id'), g('fact'))}"
-    if k == "criterion_group":
-        named = w.criterion_words.get((statement or "", g("id")))
-        return f"{mark(g('holds'))}{named or 'the conditions'}: {str(g('mode')).upper()} of \"{g('quote')}\""
     if k == "code":
         if g("listed") is False:
             return f"CPT {g('id')} is not listed in the coding table"
@@ -146,15 +122,18 @@ _NOTICES = {
 
 
 # Kinds whose line (``label``) already shows the node's own quote.
-_QUOTE_IN_LABEL = ("requirement", "criteria", "criterion_group", "code")
+_QUOTE_IN_LABEL = ("code",)
 
 
-def detail_items(n: Node, seen: set[str] | None = None) -> list[tuple[str, str, str | None]]:
+def detail_items(n: Node, seen: set[str] | None = None,
+                 section: str | None = None) -> list[tuple[str, str, str | None]]:
     """What a node cites and notes besides its line, as (kind, text, section)
     items: kind is quote, note, referral, interpretation or interpretation_seen
-    (an interpretation already shown, in ``seen``, referred to, not repeated)."""
+    (an interpretation already shown, in ``seen``, referred to, not repeated).
+    ``section``: the section of the statement above, where the node's quote
+    stands when the node names none (a requirement, the criteria)."""
     items: list[tuple[str, str, str | None]] = []
-    sec = n.get("section")
+    sec = n.get("section") or section
     quotes = list(n.get("quotes") or ())
     if n.kind not in _QUOTE_IN_LABEL and n.get("quote"):
         quotes.append(n.get("quote"))
@@ -190,10 +169,11 @@ class Detail:
     text: str
 
 
-def detail_lines(n: Node, section_path: SectionPath, seen: set[str] | None = None) -> list[Detail]:
+def detail_lines(n: Node, section_path: SectionPath, seen: set[str] | None = None,
+                 section: str | None = None) -> list[Detail]:
     """Cited words and interpretation notes under a node's line, worded."""
     lines = []
-    for kind, text, sec in detail_items(n, seen):
+    for kind, text, sec in detail_items(n, seen, section):
         if kind == "quote":
             lines.append(Detail(kind, f"[{section_path(sec)}] \"{text}\"" if sec else f"\"{text}\""))
         elif kind == "note":
@@ -207,20 +187,20 @@ def detail_lines(n: Node, section_path: SectionPath, seen: set[str] | None = Non
     return lines
 
 
-def details(n: Node, section_path: SectionPath, seen: set[str] | None = None) -> list[str]:
+def details(n: Node, section_path: SectionPath, seen: set[str] | None = None, section: str | None = None) -> list[str]:
     """Cited words and interpretation notes under a node's line, as text."""
-    return [d.text for d in detail_lines(n, section_path, seen)]
+    return [d.text for d in detail_lines(n, section_path, seen, section)]
 
 
 def _tree(n: Node, section_path: SectionPath, seen: set[str], parent: Tree | None = None,
-          words: Words | None = None, statement: str | None = None) -> Tree:
+          words: Words | None = None, statement: str | None = None, section: str | None = None) -> Tree:
     from rich.tree import Tree
 
     statement = n.get("id") if n.kind == "statement" else statement
-    text = label(n, words, statement) + "".join(f"\n  {d}" for d in details(n, section_path, seen))
+    text = label(n, words, statement) + "".join(f"\n  {d}" for d in details(n, section_path, seen, section))
     t = Tree(text, guide_style="dim") if parent is None else parent.add(text)
     for c in n.children:
-        _tree(c, section_path, seen, t, words, statement)
+        _tree(c, section_path, seen, t, words, statement, n.get("section") or section)
     return t
 
 
@@ -370,14 +350,14 @@ def to_markdown(d: Determination, section_path: SectionPath) -> str:
 
     seen: set[str] = set()
 
-    def walk(n: Node, depth: int, statement: str | None = None) -> None:
+    def walk(n: Node, depth: int, statement: str | None = None, section: str | None = None) -> None:
         pad = "  " * depth
         statement = n.get("id") if n.kind == "statement" else statement
         out.append(f"{pad}- {_md_escape(label(n, w, statement))}")
-        for line in details(n, section_path, seen):
+        for line in details(n, section_path, seen, section):
             out.append(f"{pad}  > {_md_escape(line)}")
         for c in n.children:
-            walk(c, depth + 1, statement)
+            walk(c, depth + 1, statement, n.get("section") or section)
 
     tree, left_out = derivation_shown(d)
     if left_out:

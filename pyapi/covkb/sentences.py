@@ -21,13 +21,31 @@ both engines, which build the same tree, read the same.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable, Protocol
 
+from .node import Node
 from .wording import Words, lower
 
-if TYPE_CHECKING:
-    from .determination import Determination, Node
+
+class Determination(Protocol):
+    """What a reading reads of an answer (covkb.determination's Determination
+    has it): named here, so that determination, which reads itself through
+    this module, and this module need not import each other."""
+
+    @property
+    def outcome(self) -> str: ...
+    @property
+    def statement(self) -> str | None: ...
+    @property
+    def missing(self) -> tuple[str, ...]: ...
+    @property
+    def citations(self) -> Iterable[Any]: ...   # each with .section and .section_path
+    @property
+    def explanation(self) -> Node: ...
+    @property
+    def words(self) -> Words | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +182,34 @@ def would_change(words: Words, meaning: str, nodes: list[Node],
     return tuple(out) or (_NO_CHANGE.get(meaning, "See the reasons above."),)
 
 
+def node_text(words: Words, node: Node, statement: str | None = None) -> str | None:
+    """One derivation node's line in words, as a justification's step says
+    it; the text tree, Markdown, pictures and the web's tree (covkb.render)
+    say the node so too.  ``statement``: the statement a criterion belongs
+    to.  None for a kind no step says by itself (render words those: the
+    cases, the outcomes, codes, notices)."""
+    r = _Reader(words, lambda s: s)
+    k = node.kind
+    if k == "scope":
+        return r.scope_text(node)
+    if k == "service":
+        return r.service_text(node)
+    if k == "statement":
+        return r.statement_text(node)
+    if k == "requirement":
+        return r.requirement_text(node)
+    if k == "criteria":
+        return _criteria_text(node)
+    if k in ("criterion", "criterion_group"):
+        return r.member_text(statement or "", node)
+    return None
+
+
+def _criteria_text(c: Node) -> str:
+    """"ANY of the conditions: met"."""
+    return f"{'ANY' if c.get('mode') == 'any' else 'ALL'} of the conditions: {'met' if c.get('holds') else 'not met'}"
+
+
 def _suffices(words: Words, statement: str, x: Node) -> str:
     """A criterion not met, with the findings that would each meet it."""
     fact = x.get("fact") or x.get("id")
@@ -272,29 +318,37 @@ class _Reader:
 
     # -- steps ------------------------------------------------------------------
 
-    def scope_step(self, s: Node) -> Step:
+    def scope_text(self, s: Node) -> str:
         clause = self.fact_clause(s.children[0]) if s.children else self.w.clause(s.get("id"), s.get("value"))
-        verdict = "The policy addresses it" if s.get("value") == "yes" else "The policy does not address it"
-        return Step(f"{verdict}: {clause}", self.path(s.get("section")), s.get("quote"), s.get("interpretation"),
+        verdict = {"yes": "The policy addresses it", "no": "The policy does not address it"}.get(
+            s.get("value"), "Not known whether the policy addresses it")
+        return f"{verdict}: {clause}"
+
+    def scope_step(self, s: Node) -> Step:
+        return Step(self.scope_text(s), self.path(s.get("section")), s.get("quote"), s.get("interpretation"),
                     tuple(self.fact_steps(c) for c in s.children if c.kind == "fact"))
 
-    def service_step(self, s: Node) -> Step:
+    def service_text(self, s: Node) -> str:
         w, g = self.w, s.get
         if g("id") == "other":
             q = g("qualifier")
-            return Step(f"The service: none this policy rules on (CPT {g('code')}"
-                        f"{' with ' + lower(w.label(q)) + ' ' + str(g('value') or 'not stated') if q else ''})")
+            return (f"The service: none this policy rules on (CPT {g('code')}"
+                    f"{' with ' + lower(w.label(q)) + ' ' + str(g('value') or 'not stated') if q else ''})")
         how = {"request": "as requested", "code": f"as CPT {g('code')} reports it",
                "assumed": f"one form of the requested {lower(w.label(g('requested') or ''))}"}.get(g("source"), "")
-        return Step(f"The service: {lower(w.label(g('id')))}" + (f", {how}" if how else ""),
-                    self.path(g("section")), g("quote"))
+        coded = f"; CPT {g('code')} is not in the coding table" if g("source") != "code" and g("code") else ""
+        return f"The service: {lower(w.label(g('id')))}" + (f", {how}" if how else "") + coded
+
+    def service_step(self, s: Node) -> Step:
+        if s.get("id") == "other":
+            return Step(self.service_text(s))
+        return Step(self.service_text(s), self.path(s.get("section")), s.get("quote"))
 
     def statement_step(self, s: Node) -> tuple[Step, list[str], list[str], list[Step]]:
         """The statement's step, the clauses that hold and decide it, those
         that fail and decide it, and the conditions not met beside one that
         was (alternatives, folded below)."""
-        w, g = self.w, s.get
-        what = w.statement(g("id"))
+        g = s.get
         quotes = list(g("quotes") or ())
         children, held, failed, alternatives = [], [], [], []
         for c in s.children:
@@ -307,43 +361,59 @@ class _Reader:
                 children.append(step)
                 (held if c.get("holds") else failed).extend(why)
                 alternatives += alt
-        if g("applies"):
-            verdict = w.outcome(g("outcome")) if g("outcome") else "applies"
-            text = f"The policy's statement on {what}: {lower(verdict)}" if what else \
-                f"The policy's statement applies: {lower(verdict)}"
-        else:
-            text = f"The policy's statement on {what} does not apply" if what else "The policy's statement does not apply"
-        step = Step(text, self.path(g("section")), " … ".join(quotes) or None, g("interpretation"), tuple(children))
+        step = Step(self.statement_text(s), self.path(g("section")), " … ".join(quotes) or None, g("interpretation"),
+                    tuple(children))
         return step, held, failed, alternatives
 
-    def requirement_step(self, r: Node, section: str | None = None) -> Step:
+    def statement_text(self, s: Node) -> str:
+        w, g = self.w, s.get
+        what = w.statement(g("id"))
+        if g("applies"):
+            verdict = w.outcome(g("outcome")) if g("outcome") else "applies"
+            return f"The policy's statement on {what}: {lower(verdict)}" if what else \
+                f"The policy's statement applies: {lower(verdict)}"
+        return f"The policy's statement on {what} does not apply" if what else "The policy's statement does not apply"
+
+    def requirement_text(self, r: Node) -> str:
         facts = [f for f in r.children if f.kind == "fact"]
         said = self.fact_clause(facts[0]) if facts else self.w.clause(r.get("id"), r.get("expected"))
         if r.get("holds"):
-            text = f"Requirement met: {said}"
-        else:
-            text = f"Requirement not met: the statement requires that {self.w.clause(r.get('id'), r.get('expected'))}, but {said}"
+            return f"Requirement met: {said}"
+        return f"Requirement not met: the statement requires that {self.w.clause(r.get('id'), r.get('expected'))}, but {said}"
+
+    def requirement_step(self, r: Node, section: str | None = None) -> Step:
+        text = self.requirement_text(r)
         return Step(text, self.path(section), r.get("quote"), r.get("interpretation"),
-                    _adding(text, [self.fact_steps(f) for f in facts]))
+                    _adding(text, [self.fact_steps(f) for f in r.children if f.kind == "fact"]))
+
+    def member_text(self, statement: str, m: Node) -> str:
+        """A criterion, or a group of them, met or not: "Met: <criterion>"; a
+        group without words of its own reads as its conditions do."""
+        if m.kind == "criterion_group":
+            named = self.w.criterion_words.get((statement, m.get("id")))
+            if not named:
+                return _criteria_text(m)
+            noun = named
+        else:
+            noun = self.w.criterion(statement, m.get("id"), m.get("fact"))
+        return f"{'Met' if m.get('holds') else 'Not met'}: {noun}"
 
     def criteria_step(self, statement: str, c: Node, section: str | None) -> tuple[Step, list[str], list[Step]]:
         """A statement's criteria (or a group): its step, the clauses that
         decide it (those that hold when it holds, those that fail when it
         does not), and the members not met beside one that was."""
-        mode, holds = c.get("mode"), c.get("holds")
+        holds = c.get("holds")
         members = [m for m in c.children if m.kind in ("criterion", "criterion_group")]
         kids, reasons, alternatives = [], [], []
         for m in members:
             if m.kind == "criterion_group":
                 step, why, alt = self.criteria_step(statement, m, m.get("section") or section)
-                noun = self.w.criterion(statement, m.get("id"))
-                step = Step(f"{'Met' if m.get('holds') else 'Not met'}: {noun}", self.path(m.get("section")),
-                            m.get("quote"), None, step.children)
+                step = Step(self.member_text(statement, m), self.path(m.get("section")), m.get("quote"), None,
+                            step.children)
                 alternatives += alt
             else:  # what the record leaves open decides nothing in a decided answer
                 why = [self.fact_clause(f) for f in m.children if f.kind == "fact" and f.get("source") != "assumed"]
-                noun = self.w.criterion(statement, m.get("id"), m.get("fact"))
-                text = f"{'Met' if m.get('holds') else 'Not met'}: {noun}"
+                text = self.member_text(statement, m)
                 step = Step(text, self.path(m.get("section")), m.get("quote"), m.get("interpretation"),
                             _adding(text, [self.fact_steps(f) for f in m.children if f.kind == "fact"]))
             if bool(m.get("holds")) == bool(holds):
@@ -351,9 +421,8 @@ class _Reader:
                 reasons += why
             else:
                 alternatives.append(step)
-        word = "ANY" if mode == "any" else "ALL"
-        text = f"{word} of the conditions: {'met' if holds else 'not met'}"
-        return Step(text, self.path(c.get("section") or section), c.get("quote"), None, tuple(kids)), reasons, alternatives
+        return Step(_criteria_text(c), self.path(c.get("section") or section), c.get("quote"), None,
+                    tuple(kids)), reasons, alternatives
 
     def fact_steps(self, f: Node) -> Step:
         how = _HOW.get(f.get("source"), "")
@@ -393,9 +462,7 @@ class _Reader:
         w = self.w
         if var == "service":
             return "which service it is (" + _or([lower(w.label(v)) for v in _values(var, cases) if v != "other"]) + ")"
-        if var in w.qualifiers:
-            return "the " + lower(w.qualifiers[var])
-        return w.clause(var, "unknown")
+        return w.unknown(var)
 
     def question(self, var: str, cases: list[Node]) -> Question:
         w = self.w

@@ -108,6 +108,15 @@ class Words:
         label = lower(self.findings.get(fact, self.label(fact)))
         return {"yes": label, "no": f"no {label}", "unknown": f"whether there is {label}"}.get(value, f"{label}: {value}")
 
+    def unknown(self, fact: str) -> str:
+        """What the record does not say, as a clause ("whether the patient is
+        X", "the <qualifier>", "which service it is")."""
+        if fact == "service":
+            return "which service it is"
+        if fact in self.qualifiers:
+            return "the " + lower(self.qualifiers[fact])
+        return self.clause(fact, "unknown")
+
     def question(self, fact: str) -> str:
         """The question that settles a fact ("Is the patient X?")."""
         hit = self.questions.get(fact)
@@ -127,6 +136,12 @@ class Words:
         if statement and statement in self.statement_words:
             return self.statement_words[statement]
         return lower(self.services[service]) if service in self.services else None
+
+    def statement_name(self, statement: str) -> str:
+        """A statement named in a sentence: "the statement on <what it rules
+        on>" (statement_reads/2), else "statement <id>" (it has no words)."""
+        what = self.statement_words.get(statement)
+        return f"the statement on {what}" if what else f"statement {statement}"
 
     def criterion(self, statement: str, member: str, fact: str | None = None) -> str:
         """A criterion or group as a noun phrase (else its fact's)."""

@@ -7,8 +7,9 @@ only ever become ``Fact`` arguments, written back through ``covkb.facts``
 (clingo's escaping): no value can become Prolog or ASP source.  Every
 mistake is one line naming the file, the line and the key.
 
-The policy a draft revises is used through its attributes only: this
-module does not import ``covkb.policy``, which reads TOML drafts through it.
+The policy a draft revises is used through its attributes only (named in
+``covkb.draft.base``): this module does not import ``covkb.policy``, which
+reads TOML drafts through it.
 """
 
 from __future__ import annotations
@@ -19,16 +20,14 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn
 
 from ..errors import InvalidRequest
 from ..facts import Fact, Term, atom, fact_text, kb_schema
 from ..installed import policy_folders
 from ..limits import ID_RE
+from .base import Base, Revised
 from .toml_lines import KeyPath, Positions
-
-if TYPE_CHECKING:
-    from ..policy import Policy, VersionData
 
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.]{0,9}$")
 
@@ -101,7 +100,7 @@ def one_line(text: str) -> str:
 
 
 class _Compiler:
-    def __init__(self, name: str, pos: Positions, data: VersionData) -> None:
+    def __init__(self, name: str, pos: Positions, data: Base) -> None:
         self.name, self.pos, self.data = name, pos, data
         v = data.vocabulary
         self.vocab = v
@@ -454,7 +453,7 @@ def _kind(v: Any) -> str:
             dict: "a table"}.get(type(v), type(v).__name__)
 
 
-def compile_text(text: str, policy: Policy, name: str = "draft.toml", path: Path | None = None) -> CompiledDraft:
+def compile_text(text: str, policy: Revised, name: str = "draft.toml", path: Path | None = None) -> CompiledDraft:
     """Validate a TOML draft against its base version and compile it."""
     try:
         doc = tomllib.loads(text)
@@ -515,7 +514,7 @@ def compile_text(text: str, policy: Policy, name: str = "draft.toml", path: Path
     return CompiledDraft(path or Path(name), base_id, title, wording, tuple(dict.fromkeys(facts)))
 
 
-def compile_draft(path: Path, policy: Policy) -> CompiledDraft:
+def compile_draft(path: Path, policy: Revised) -> CompiledDraft:
     """Read, validate and compile a TOML draft file."""
     try:
         text = path.read_text(encoding="utf-8")

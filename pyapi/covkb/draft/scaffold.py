@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from ..facts import atom
+from .base import Revised
 from .compiler import one_line
 
-if TYPE_CHECKING:
-    from ..policy import Policy
 
-
-def scaffold(policy: Policy, version: str) -> str:
+def scaffold(policy: Revised, version: str) -> str:
     """A commented TOML skeleton of a draft revision of a version: its
     statements (id, section, outcome, first quote), then one example table
     of each kind, commented out, to uncomment and edit."""

@@ -11,6 +11,7 @@ engine worker processes (``workers.Pool``), parsing no request body.
     /v1/determine  /v1/batch  /v1/policies  /v1/policies/{p}/vocabulary
     /v1/policies/{p}/versions/{v}/check  /v1/policies/{p}/diff  /v1/compare
     /v1/explanations/{token}  /cds-services  /cds-services/{id}  /healthz
+    /fhir/Claim/$submit  /fhir/Claim/$inquire  /v1/reviews  /v1/reviews/{id}  (pas_routes.py)
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import CovkbError
+from .auth import Auth, auth_arguments, auth_settings, cors, preflight
 from .http_protocol import HTTP_LIMITS
 from .problems import PROBLEM, dumps, from_error, problem
 from .workers import Pool
@@ -66,6 +68,9 @@ class Settings:
     public_url: Optional[str] = None      # the base of links covkb writes (never the Host header)
     store: Optional[str] = None           # the decision store's URL (covkb.store; None: COVKB_STORE_URL, else SQLite)
     ready_line: str = ""                  # printed to stderr once serving (covkb serve, pool mode)
+    auth: bool = True                     # callers of /cds-services/* and /fhir/* authenticated (auth.py)
+    trusted_issuers: Optional[str] = None  # the CDS clients' allowlist (a TOML or JSON file)
+    cors_origins: tuple[str, ...] = ()    # origins a browser may call from (none by default)
     # the HTTP limits (http_protocol.HTTP_LIMITS says what each is)
     body_timeout: float = float(HTTP_LIMITS["body_timeout"][0])
     max_head_bytes: int = int(HTTP_LIMITS["max_head_bytes"][0])
@@ -89,7 +94,7 @@ class Settings:
 def settings_from_json(d: dict[str, Any]) -> Settings:
     """Settings from dataclasses.asdict(settings) sent through JSON."""
     d = dict(d)
-    for name in ("preload_engines", "fhir_servers"):
+    for name in ("preload_engines", "fhir_servers", "cors_origins"):
         d[name] = tuple(d[name])
     return Settings(**d)
 
@@ -141,7 +146,8 @@ class BodyLimit:
             return await self.app(scope, receive, send)
         path = scope["path"].rstrip("/")
         limit = (self.settings.max_batch_body if path == "/v1/batch" else
-                 self.settings.max_cds_body if path.startswith("/cds-services/") else self.settings.max_body)
+                 self.settings.max_cds_body if path.startswith(("/cds-services/", "/fhir/Claim/")) else  # a record
+                 self.settings.max_body)
         for k, v in scope.get("headers", ()):
             if k == b"content-length" and v.isdigit() and int(v) > limit:
                 return await _problem_response(413, "too_large", f"the body is over {limit} bytes")(scope, receive, send)
@@ -227,9 +233,11 @@ def create_app(settings: Settings | None = None, engines: Any = None) -> FastAPI
     _policy_routes(app, front, answers)
     _cds_routes(app, front, answers)
     from .dtr_routes import mount as mount_dtr
+    from .pas_routes import mount as mount_pas
 
     mount_dtr(app, policy_id=lambda ref: front.policy_or_404(ref).id if ref else front.default.id,
               run=answers.run, base_url=lambda: public_url(settings))
+    mount_pas(app, front, answers, lambda: public_url(settings))
     # the web pages: they ask the workers what the API routes ask
     from ..web.pages import mount as mount_pages
 
@@ -240,7 +248,7 @@ def create_app(settings: Settings | None = None, engines: Any = None) -> FastAPI
     from .http_rules import HttpRules
 
     mount_docs(app)
-    return HttpRules(BodyLimit(_hot_path(app, front, answers), settings))  # type: ignore[return-value]
+    return HttpRules(cors(BodyLimit(Auth(_hot_path(app, front, answers), settings), settings), settings))  # type: ignore[return-value]
 
 
 class _Front:
@@ -730,7 +738,12 @@ def serve(host: str = "127.0.0.1", port: int = 8000, settings: Settings | None =
     from ..store import Store
 
     settings = settings or Settings()
+    from ..policy import Policy
+
+    Policy(policy=settings.policy)  # an unknown policy is the caller's one-line error, before anything is said
     Store.open(settings.store).close()  # a bad store is the caller's one-line error, and its schema at head, before anything starts
+    if code := preflight(host, settings):  # --no-auth off loopback refused; the allowlist read
+        return code
     if settings.mode == "inline":
         from .servers import supervise
 
@@ -766,13 +779,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--public-url", help="the base of the links covkb writes (default: http://HOST:PORT)")
     ap.add_argument("--store", help="the decision store's URL (default: COVKB_STORE_URL, else SQLite in the state directory)")
     ap.add_argument("--log-level", default="warning")
+    auth_arguments(ap)
     for name, (default, meaning) in HTTP_LIMITS.items():
         ap.add_argument("--" + name.replace("_", "-"), type=type(default), default=default, help=meaning)
     a = ap.parse_args(argv)
     sys.exit(serve(a.host, a.port, Settings(workers=a.workers, mode=a.mode, policy=a.policy, today=a.today,
                                             timeout=a.timeout, debug_ops=a.debug_ops, cache_size=a.cache_size,
                                             fhir_servers=tuple(a.fhir_server), public_url=a.public_url, store=a.store,
-                                            **{n: getattr(a, n) for n in HTTP_LIMITS}), log_level=a.log_level))
+                                            **auth_settings(a), **{n: getattr(a, n) for n in HTTP_LIMITS}), log_level=a.log_level))
 
 
 if __name__ == "__main__":

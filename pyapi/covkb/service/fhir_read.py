@@ -11,6 +11,9 @@ turned against anyone:
   ``READ_SECONDS`` in all, however slowly the server trickles;
 * at most ``MAX_FETCH`` bytes are read.
 
+The CDS clients' JWKS (``service/auth.py``, a ``jku`` on its issuer's
+list) are read with the same bounded GET (``get``).
+
 It uses httpcore, the maintained HTTP/1.1 client beneath httpx, directly:
 it follows no redirect by design, and its network backend can be given
 the deadline of the whole read (httpx's timeouts bound each socket read,
@@ -106,17 +109,34 @@ def fetch(base: str, auth: Any, query: str, key: str) -> dict[str, Any]:
 
 
 def _get(url: str, headers: list[tuple[str, str]], key: str) -> bytes:
+    try:
+        status, body = get(url, headers, MAX_FETCH)
+    except _TooBig:
+        raise PrefetchMissing(f"prefetch {key}: the FHIR server's answer is over {MAX_FETCH} bytes") from None
+    if 300 <= status < 400:
+        raise PrefetchMissing(f"prefetch {key}: the FHIR server answered a redirect (HTTP {status}); "
+                              "covkb follows none, so that the token goes to the allowed server only")
+    if status != 200:
+        raise PrefetchMissing(f"prefetch {key}: the FHIR server answered HTTP {status}")
+    return body
+
+
+class _TooBig(ValueError):
+    """An answer over the bytes allowed."""
+
+
+def get(url: str, headers: list[tuple[str, str]], max_bytes: int) -> tuple[int, bytes]:
+    """One bounded GET (a redirect is answered, never followed): its status
+    and body (a body over max_bytes raises ValueError); the other readers
+    of allowed servers (the CDS clients' JWKS, service/auth.py) use it too."""
     with httpcore.ConnectionPool(network_backend=_Deadline(READ_SECONDS), max_connections=1, retries=0) as pool:
         with pool.stream("GET", url, headers=headers) as r:
-            if 300 <= r.status < 400:
-                raise PrefetchMissing(f"prefetch {key}: the FHIR server answered a redirect (HTTP {r.status}); "
-                                      "covkb follows none, so that the token goes to the allowed server only")
             if r.status != 200:
-                raise PrefetchMissing(f"prefetch {key}: the FHIR server answered HTTP {r.status}")
+                return r.status, b""
             chunks, size = [], 0
             for chunk in r.iter_stream():
                 size += len(chunk)
-                if size > MAX_FETCH:
-                    raise PrefetchMissing(f"prefetch {key}: the FHIR server's answer is over {MAX_FETCH} bytes")
+                if size > max_bytes:
+                    raise _TooBig(f"the answer is over {max_bytes} bytes")
                 chunks.append(chunk)
-    return b"".join(chunks)
+    return 200, b"".join(chunks)

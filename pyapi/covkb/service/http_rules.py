@@ -26,6 +26,7 @@ ACCEPTS: tuple[tuple[str, frozenset[str]], ...] = (
     ("/v1/batch", frozenset({"application/x-ndjson", "application/jsonl", "application/json-lines"})),
     ("/cds-services/", frozenset({"application/json", "application/fhir+json"})),
     ("/revisions/draft", frozenset({"multipart/form-data"})),
+    ("/auth/token", frozenset({"application/x-www-form-urlencoded"})),  # OAuth 2.0's token request
 )
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")

@@ -360,6 +360,35 @@ class Worker:
             return 400, FHIR_JSON, dumps(operation_outcome(err.message))
         return 200, JSON, _dumps_floatless(out)
 
+    # -- Da Vinci PAS (service/pas.py): every decision kept in covkb.store ----------------------------------------
+    def op_pas_submit(self, body: bytes, base_url: str, policy: str | None = None,
+                      engine: str = "prolog") -> tuple[int, str, bytes]:
+        from . import pas
+
+        self.volatile = True  # kept in the store: never answered from a cache
+        out = pas.submit(body, policy=self.policy(policy), kb=self.kb(policy, engine), mapping=self.mapping(policy),
+                         store=self.store, engine=engine, base_url=base_url, today=self.today)
+        return 200, FHIR_JSON, dumps(out)
+
+    def op_pas_inquire(self, body: bytes, base_url: str) -> tuple[int, str, bytes]:
+        from . import pas
+
+        self.volatile = True
+        return 200, FHIR_JSON, dumps(pas.inquire(body, store=self.store, base_url=base_url))
+
+    def op_reviews(self, body: bytes) -> tuple[int, str, bytes]:
+        from . import pas
+
+        self.volatile = True
+        pended = self.store.decisions(kind="pas", status="pended")
+        return 200, JSON, dumps({"reviews": [pas.review_listing(d) for d in pended]})
+
+    def op_review(self, body: bytes, key: str, base_url: str) -> tuple[int, str, bytes]:
+        from . import pas
+
+        self.volatile = True
+        return 200, FHIR_JSON, dumps(pas.record_review(key, body, store=self.store, base_url=base_url))
+
     # -- DTR: questionnaires generated from the policy (covkb.service.dtr) ------------------------
     def _stored_request(self, key: str) -> dict[str, Any] | None:
         """The request CRD decided under a coverage-assertion-id."""

@@ -22,6 +22,12 @@ class NotFound(InvalidRequest):
     code = "not_found"
 
 
+class Conflict(InvalidRequest):
+    """A request at odds with what is already kept (a second review of a decided preauthorization)."""
+
+    code = "conflict"
+
+
 class MalformedBody(InvalidRequest):
     """A body that is not JSON (or JSON Lines) at all."""
 
@@ -46,6 +52,8 @@ def status_for(err: CovkbError) -> int:
         return 503
     if isinstance(err, OverLimit):
         return 422
+    if isinstance(err, Conflict):
+        return 409
     if isinstance(err, (MalformedBody, InvalidFhir)):
         return 400
     if isinstance(err, PrefetchMissing):

@@ -20,7 +20,7 @@ from ..errors import CovkbError
 from ..facts import atom
 from ..policy import Policy, Version
 from ..reads import Reads, reads
-from ..wording import Words
+from ..wording import Words, lower
 from .. import letter
 from . import forms, views
 from .forms import answered, request_from_query
@@ -202,14 +202,17 @@ class _Site:
     def witness_links(self, p: Policy, report: dict[str, Any], a: str, b: str | None) -> dict[str, Any]:
         """Each change's witness opened in Determine on both sides (a draft's
         side cannot be: the service decides by version ids only), and its
-        first region's answers and citations on each side; what it affects
-        in words."""
+        first region's answers and citations on each side; what it affects,
+        the statements that decide it and what each side leaves open, in
+        words (the JSON's ids read through covkb.wording)."""
         services = p.data(p.latest()).vocabulary.services
+        words = Words.of(*(p.data(v).vocabulary for v in dict.fromkeys(x for x in (a, b) if x)))
         for c in report["changes"]:
             c["affects"] = [services.get(s, s) for s in c["services"]] + [f"CPT {code}" for code in c["codes"]]
+            c["deciding"] = [words.statement_name(s) for s in c["statements"]]
             first = report["regions"][c["regions"][0]] if c.get("regions") else {}
-            c["sides"] = [(report["from"], first.get("before") or {}, first.get("citations_before") or []),
-                          (report["to"], first.get("after") or {}, first.get("citations_after") or [])]
+            c["sides"] = [(report["from"], _side_words(words, first.get("before") or {}), first.get("citations_before") or []),
+                          (report["to"], _side_words(words, first.get("after") or {}), first.get("citations_after") or [])]
             w = c.get("witness") or {}
             c["open_before"] = self.determine_href(p, w, a) if w else None
             c["open_after"] = self.determine_href(p, w, b) if w and b else None
@@ -219,9 +222,21 @@ class _Site:
         return report
 
     def check_links(self, p: Policy, res: dict[str, Any], ref: str | None) -> dict[str, Any]:
+        """Each finding's witness opened in Determine, and what covkb decides for it in words."""
+        outcomes = p.data(ref or p.latest()).vocabulary.outcomes
         for f in res["findings"]:
             f["open"] = self.determine_href(p, f["witness"], ref) if f.get("witness") and ref else None
+            got = f.get("confirmed") or ""
+            f["decided"] = (f"an invalid request ({got.removeprefix('error:').replace('_', ' ')})"
+                            if got.startswith("error:") else lower(outcomes.get(got, got)))
         return res
+
+
+def _side_words(w: Words, answer: dict[str, Any]) -> dict[str, Any]:
+    """One side's answer with what decides it and what it leaves open, in words."""
+    st = answer.get("statement")
+    return {**answer, "rules_on": (w.statement(st) or f"statement {st}") if st else None,
+            "open": [w.unknown(m) for m in answer.get("missing") or ()]}
 
 
 def _qualifier_values(p: Policy, q: str, values: tuple[str, ...]) -> list[tuple[str, str]]:

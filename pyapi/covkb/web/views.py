@@ -106,7 +106,7 @@ def tree(explanation: dict[str, Any], data: VersionData, href: QuoteHref) -> Tre
     seen: set[str] = set()
     words = Words.of(data.vocabulary)
 
-    def build(n: Node, path: str, depth: int, st: str | None) -> TreeNode:
+    def build(n: Node, path: str, depth: int, st: str | None, section: str | None = None) -> TreeNode:
         st = n.get("id") if n.kind == "statement" else st
         holds = n.get("holds") if n.get("holds") is not None else n.get("applies")
         if n.kind == "statement" and holds and n.get("outcome") != n.get("decides"):
@@ -115,11 +115,11 @@ def tree(explanation: dict[str, Any], data: VersionData, href: QuoteHref) -> Tre
         own = _statement_of(n, st)
         items = tuple(Item(kind, text, data.section_path(sec) if sec else None,
                            href(text, own) if kind == "quote" else None)
-                      for kind, text, sec in render.detail_items(n, seen))
+                      for kind, text, sec in render.detail_items(n, seen, section))
         q = render.label_quote(n)
-        kids = tuple(build(c, f"{path}-{i}", depth + 1, st) for i, c in enumerate(n.children))
+        kids = tuple(build(c, f"{path}-{i}", depth + 1, st, n.get("section") or section) for i, c in enumerate(n.children))
         # the line in words; the page marks the node by its state
-        return TreeNode(path, n.kind, render.label(n, words, st, marks=False), state, href(q, own) if q else None,
+        return TreeNode(path, n.kind, render.label(n, words, st), state, href(q, own) if q else None,
                         items, kids,
                         open=depth < 2 or state != "no")
 
@@ -173,11 +173,12 @@ def questions(det: dict[str, Any], request: dict[str, Any], data: VersionData, w
                 settles = {fact: said[0]} if said else None
             else:
                 settles = data.realize(fact, value)
-            label = value if not (fact == "service" or fact in vocab.qualifiers) else \
+            # in words, as covkb.sentences asks it (the page shows these where the reading has no question)
+            label = words.clause(fact, value) if not (fact == "service" or fact in vocab.qualifiers) else \
                 "another one" if value == "other" else words.label(value)
             clears = tuple(sorted(data.hierarchy.findings.below({fact}))) if value == "no" else (fact,)
             answers.append(Answer(value, label, tuple(outcomes), settles, clears))
-        label = vocab.qualifiers.get(fact) or ("Which service" if fact == "service" else words.label(fact))
+        label = "Which service is it?" if fact == "service" else words.question(fact)
         out.append(Question(fact, label, tuple(answers)))
     return out
 
