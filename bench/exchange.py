@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import json
+import re
 import subprocess
 import sys
 import uuid
@@ -158,6 +159,24 @@ def exchange_kinds(url: str, port: int, http: Callable[[str, str, bytes, int], b
                 not_measured[kind if not good else f"{kind} ({len(refused)} of {len(bodies)} requests)"] = (
                     f"POST {path} answers HTTP {r.status_code}"
                     + (" (not on this tree yet)" if r.status_code == 404 else f": {r.text[:200]}"))
+    return out
+
+
+def fresh_submits(reqs: list[bytes], count: int, tag: str) -> list[bytes]:
+    """count ``$submit`` requests, each one of reqs under identifiers of its
+    own (the Bundle's and the Claim's; tag keeps one run's apart): a
+    preauthorization request never submitted before, so each is decided
+    (PAS answers a Bundle sent again with the decision kept for it)."""
+    out = []
+    for i in range(count):
+        head, body = reqs[i % len(reqs)].split(b"\r\n\r\n", 1)
+        bundle, suffix = json.loads(body), f"-{tag}{i}"
+        ident = bundle.get("identifier") if isinstance(bundle.get("identifier"), dict) else {"system": "urn:covkb:bench"}
+        bundle["identifier"] = {**ident, "value": f"{ident.get('value', '')}{suffix}"}
+        for claim in (r for r in _resources(bundle) if r.get("resourceType") == "Claim"):
+            claim["identifier"] = [{**x, "value": f"{x.get('value', '')}{suffix}"} for x in claim.get("identifier") or []]
+        new = json.dumps(bundle).encode()
+        out.append(re.sub(rb"Content-Length: \d+", b"Content-Length: %d" % len(new), head) + b"\r\n\r\n" + new)
     return out
 
 

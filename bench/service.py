@@ -35,9 +35,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "pyapi"), str(REPO / "tests")]
 
-from service_server import Server  # noqa: E402
-
 import exchange  # noqa: E402
+from service_server import Server  # noqa: E402
 
 try:  # the load generator on uvloop (a uvicorn dependency): less of the 2 CPUs for the client
     import uvloop
@@ -223,6 +222,8 @@ def level_requests(kinds: dict[str, list[bytes]], kind: str, n: int, port: int, 
     """The requests of one level, and whether each must be sent once only."""
     if kind == NEW_RECORDS:
         return [http("POST", f"/cds-services/{sid}", b, port) for sid, b in new_records(crd_reqs, PER_LEVEL[n] + n, tag)], True
+    if kind == exchange.PAS_SUBMIT:  # a Bundle sent again gets the decision kept for it: each one new
+        return exchange.fresh_submits(kinds[kind], PER_LEVEL[n], tag), True
     return kinds[kind], False
 
 
@@ -362,12 +363,10 @@ def main() -> int:
 
 
 def fresh_levels(s: Server, rest: list[bytes], crd_reqs: list[tuple[str, bytes]]) -> dict:
-    """Every kind at 1, 8 and 32 clients, every request decided by an engine,
-    with the exchange's DTR and PAS kinds this tree serves (bench/exchange.py)."""
-    out: dict = {}
-    not_measured: dict[str, str] = {}
+    """Every kind at 1, 8 and 32 clients, every request decided (DTR and PAS too: bench/exchange.py)."""
+    out: dict = {"not_measured": {}}  # the exchange's kinds this tree does not serve, and why
     kinds = kinds_for(s.port, rest, crd_reqs)
-    kinds.update(exchange.exchange_kinds(s.url, s.port, http, not_measured))
+    kinds.update(exchange.exchange_kinds(s.url, s.port, http, out["not_measured"]))
     for kind in [*kinds, NEW_RECORDS]:
         if kind in kinds:
             asyncio.run(load(s.port, kinds[kind], 4, 200, 10))  # warm up
@@ -378,7 +377,6 @@ def fresh_levels(s: Server, rest: list[bytes], crd_reqs: list[tuple[str, bytes]]
             out[kind].append(r)
             print(f"{kind:30} {n:>2} clients: p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, "
                   f"{r['throughput_rps']} req/s, {r['requests']} requests, errors {r['errors']}", flush=True)
-    out["not_measured"] = not_measured
     return out
 
 
