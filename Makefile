@@ -67,8 +67,10 @@ run: setup
 # the HTTP API and CDS Hooks on 127.0.0.1:8000 (PORT=..., WORKERS=...) until Ctrl-C
 PORT ?= 8000
 WORKERS ?= 0
+# to try it on this machine: 127.0.0.1 only and without authentication (it says so on start); a real
+# deployment gives --trusted-issuers and registers its clients (docs/service.md)
 serve: setup
-	$(BIN)/covkb serve --port $(PORT) --workers $(WORKERS)
+	$(BIN)/covkb serve --port $(PORT) --workers $(WORKERS) --no-auth
 
 # start a server on a free port, run the CRD examples (queries/fhir) on both engines, stop it
 run-service: setup

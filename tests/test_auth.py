@@ -109,7 +109,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Any:
     w.client_key = ECKey.generate_key("P-384", auto_kid=True)
     (d / "client.jwks.json").write_text(json.dumps({"keys": [w.client_key.as_dict(private=False)]}))
     add = subprocess.run([sys.executable, "-m", "covkb.cli", "clients", "add", "app-1", "--jwks", str(d / "client.jwks.json"),
-                          "--scope", "system/Claim.write", "--scope", "system/Questionnaire.read"],
+                          "--scope", "system/Claim.write", "--scope", "system/Questionnaire.read",
+                          "--scope", "system/ClaimResponse.read", "--scope", "system/ClaimResponse.write",
+                          "--scope", "system/Determination.write"],
                          capture_output=True, text=True, env=_env(env), timeout=120)
     assert add.returncode == 0, add.stderr
     args = ("--trusted-issuers", str(d / "trusted.json"), "--public-url", PUBLIC)
@@ -358,6 +360,23 @@ def test_a_fhir_operation_needs_an_access_token_with_its_scope(world: Any, holds
         assert 'scope="system/Claim.write"' in r.headers["www-authenticate"]
 
 
+# (what the caller holds, its scope or None for no token, status): a REST determination carries a patient's facts
+REST_CALLS = [("no token", None, 401), ("a claim scope only", "system/Claim.write", 403),
+              ("the determination scope", "system/Determination.write", 200)]
+
+
+@pytest.mark.parametrize(("holds", "scope", "status"), REST_CALLS, ids=[c[0] for c in REST_CALLS])
+def test_a_rest_determination_needs_an_access_token(world: Any, holds: str, scope: str | None, status: int) -> None:
+    headers = {"Authorization": f"Bearer {_access(world, scope)}"} if scope else {}
+    r = httpx.post(world.a.url + "/v1/determine", json={"service": "nk_cell_test", "prior_pregnancy_losses": 2},
+                   headers=headers, timeout=60)
+    assert r.status_code == status, r.text
+    if status == 200:
+        assert r.json()["outcome"] == "not_covered"
+    else:
+        assert r.headers["content-type"] == "application/problem+json"
+
+
 def test_what_stays_open(world: Any) -> None:
     conf = httpx.get(world.a.url + "/.well-known/smart-configuration").json()
     assert conf == httpx.get(world.a.url + "/fhir/.well-known/smart-configuration").json()  # SMART: under the FHIR base
@@ -365,6 +384,7 @@ def test_what_stays_open(world: Any) -> None:
     assert conf["token_endpoint_auth_methods_supported"] == ["private_key_jwt"]
     assert httpx.get(world.a.url + "/fhir/metadata").status_code != 401
     assert httpx.get(world.a.url + "/healthz").status_code == 200
+    assert httpx.get(world.a.url + "/v1/policies").status_code == 200  # the policy alone, no patient's facts
 
 
 # -- the listener and the browser ------------------------------------------------------------
@@ -480,3 +500,23 @@ def test_a_bad_trusted_issuers_file_is_one_line_before_it_listens(tmp_path: Path
     assert r.returncode == 2, r.stderr
     [line] = r.stderr.strip().splitlines()
     assert line.startswith("covkb: error: --trusted-issuers") and words in line, line
+
+
+def test_a_review_names_the_authenticated_client_that_recorded_it(world: Any) -> None:
+    """A person's review goes through a registered client with an access token;
+    the review kept says which client recorded it beside the reviewer named."""
+    example = json.loads((REPO / "queries" / "fhir" / "pas" /
+                          "a_service_whose_policy_text_is_not_known_is_pended_for_a_person.json").read_text())
+    fhir = {"Content-Type": "application/fhir+json"}
+    claim = {**fhir, "Authorization": f"Bearer {_access(world, 'system/Claim.write')}"}
+    r = httpx.post(world.a.url + "/fhir/Claim/$submit?policy=" + example["policy"], json=example["bundle"],
+                   headers=claim, timeout=120)
+    assert r.status_code == 200, r.text
+    key = r.json()["entry"][0]["resource"]["preAuthRef"]
+    review = {"action": "deny", "reason": "The 2024 text is not known; asked for the records.", "reviewer": "Dr. A. Reviewer"}
+    url = f"{world.a.url}/v1/reviews/{key}"
+    assert httpx.post(url, json=review, headers={**claim}, timeout=60).status_code == 403  # a claim scope is not enough
+    reviewer = {"Authorization": f"Bearer {_access(world, 'system/ClaimResponse.write system/ClaimResponse.read')}"}
+    r = httpx.post(url, json=review, headers=reviewer, timeout=60)
+    assert r.status_code == 200, r.text
+    assert "Dr. A. Reviewer (through the client app-1)" in r.text

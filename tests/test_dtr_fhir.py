@@ -37,7 +37,7 @@ from covkb.questionnaire import Item, Plan, plan, request_of
 from covkb.service import dtr
 
 BASE = "http://127.0.0.1:8000"
-POLICIES = [str(p) for p in policy_folders()]
+POLICIES = [*(str(p) for p in policy_folders()), str(Path(__file__).parent / "policies" / "example_pap")]
 CPT = "http://www.ama-assn.org/go/cpt"
 
 
@@ -219,7 +219,7 @@ def test_questionnaire_package_adaptive_form_and_decision(server) -> None:
     """A cerclage order (CPT 59325) says nothing of the patient: the package
     holds its questionnaire; the adaptive form asks one question at a time
     until the outcome is decided; the answered form decides, explained."""
-    r = httpx.post(f"{server.url}/fhir/Questionnaire/$questionnaire-package", json=_package_input(_order("59325")))
+    r = httpx.post(f"{server.url}/fhir/Questionnaire/$questionnaire-package", timeout=60, json=_package_input(_order("59325")))
     assert r.status_code == 200, r.text
     out = r.json()
     Parameters.model_validate(out)
@@ -236,7 +236,7 @@ def test_questionnaire_package_adaptive_form_and_decision(server) -> None:
     qr = {**qr, "contained": [q], "questionnaire": "#" + q["id"]}
     asked = []
     for _ in range(10):
-        r = httpx.post(f"{server.url}/fhir/Questionnaire/$next-question",
+        r = httpx.post(f"{server.url}/fhir/Questionnaire/$next-question", timeout=60,
                        json={"resourceType": "Parameters", "parameter": [{"name": "questionnaire-response", "resource": qr}]})
         assert r.status_code == 200, r.text
         qr = r.json()["parameter"][0]["resource"]
@@ -249,7 +249,7 @@ def test_questionnaire_package_adaptive_form_and_decision(server) -> None:
         last["answer"] = [{"valueInteger": 3} if last["linkId"] == "prior_pregnancy_losses" else {"valueBoolean": True}]
     assert qr["status"] == "completed" and asked[0] == "prior_pregnancy_losses"
     assert len(asked) < len(q["item"])  # a yes to the first criterion decides; the rest were never asked
-    r = httpx.post(f"{server.url}/fhir/QuestionnaireResponse/$determine", json=qr)
+    r = httpx.post(f"{server.url}/fhir/QuestionnaireResponse/$determine", timeout=60, json=qr)
     assert r.status_code == 200, r.text
     d = r.json()
     assert d["outcome"] == "medically_necessary" and d["explanation"] and d["summary"].startswith("Medically necessary")
@@ -257,7 +257,7 @@ def test_questionnaire_package_adaptive_form_and_decision(server) -> None:
 
 @pytest.mark.slow
 def test_an_order_the_policy_decides_needs_no_questionnaire(server) -> None:
-    r = httpx.post(f"{server.url}/fhir/Questionnaire/$questionnaire-package", json=_package_input(_order("99213")))
+    r = httpx.post(f"{server.url}/fhir/Questionnaire/$questionnaire-package", timeout=60, json=_package_input(_order("99213")))
     assert r.status_code == 200, r.text
     out = r.json()
     assert [p["name"] for p in out["parameter"]] == ["outcome"]
@@ -274,7 +274,59 @@ def test_an_order_the_policy_decides_needs_no_questionnaire(server) -> None:
     (json.dumps({"resourceType": "Patient", "birthDate": "not a date"}).encode(), "Patient"),
 ])
 def test_bad_input_gets_a_problem_document(server, body: bytes, words: str) -> None:
-    r = httpx.post(f"{server.url}/fhir/Questionnaire/$questionnaire-package", content=body,
+    r = httpx.post(f"{server.url}/fhir/Questionnaire/$questionnaire-package", timeout=60, content=body,
                    headers={"Content-Type": "application/fhir+json"})
     assert r.status_code == 400 and r.headers["content-type"].startswith("application/problem+json"), r.text
     assert words in r.json()["detail"]
+
+
+def test_a_context_names_the_request_crd_decided(tmp_path) -> None:
+    """A CRD coverage-assertion-id (context) names
+    the request CRD kept in covkb.store: the questionnaire asks what that request left open."""
+    import covkb.store as store_mod
+    from covkb.service.ops import Worker
+
+    url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
+    store = store_mod.Store.open(url)
+    policy = next(p for p in POLICIES if Path(p).name == "cigna_0284")
+    request = {"date_of_service": "2025-06-01", "cpt": "59325", "prior_pregnancy_losses": 3,
+               "unlisted_findings": "unknown"}
+    data = Policy(policy=policy).data("2025-02-15")
+    store.save_decision("crd", "covkb-assertion-1", policy="cigna_0284", version="2025-02-15",
+                        kb_digest=store_mod.kb_digest(data), request=request,
+                        answer={"outcome": "insufficient_information"}, status="conditional")
+    w = Worker({"policy": "cigna_0284", "today": "2025-06-01", "preload_engines": [], "store": url})
+    body = json.dumps(_package_input(_order("59325"), context="covkb-assertion-1")).encode()
+    status, _, out = w.handle({"op": "dtr_package", "args": {"policy": "cigna_0284", "base_url": BASE}}, body)
+    assert status == 200, out
+    (bundle,) = [p["resource"] for p in json.loads(out)["parameter"] if p["name"] == "packagebundle"]
+    q = bundle["entry"][0]["resource"]
+    assert "prior_pregnancy_losses" not in {i["linkId"] for i in q["item"]}  # CRD's request said it
+    assert dtr.known_request(q) == plan(_kb(policy), request).request
+
+
+@pytest.mark.slow
+def test_a_body_that_is_not_fhir_json_is_refused(server) -> None:
+    r = httpx.post(f"{server.url}/fhir/Questionnaire/$next-question", content=b"{}", timeout=60,
+                   headers={"Content-Type": "text/plain"})
+    assert r.status_code == 415 and r.json()["code"] == "unsupported_media_type"
+
+
+@pytest.mark.slow
+def test_an_adaptive_package_starts_empty_and_next_question_asks(server) -> None:
+    """?adaptive=true: the package's Questionnaire is an adaptive one with no
+    items, contained in its QuestionnaireResponse (dtr-questionnaireresponse-adapt);
+    $next-question asks the first question that can change the outcome."""
+    r = httpx.post(f"{server.url}/fhir/Questionnaire/$questionnaire-package?adaptive=true", timeout=60,
+                   json=_package_input(_order("59325")))
+    assert r.status_code == 200, r.text
+    (bundle,) = [p["resource"] for p in r.json()["parameter"] if p["name"] == "packagebundle"]
+    q, qr = (e["resource"] for e in bundle["entry"])
+    assert "item" not in q and q["meta"]["profile"] == [dtr.ADAPT_PROFILE] and q["derivedFrom"]
+    assert any(e["url"] == dtr.ADAPTIVE for e in q["extension"])
+    assert qr["contained"][0]["id"] == q["id"] and qr["questionnaire"] == "#" + q["id"]
+    r = httpx.post(f"{server.url}/fhir/Questionnaire/$next-question", timeout=60, json=qr)
+    assert r.status_code == 200, r.text
+    out = r.json()["parameter"][0]["resource"]
+    assert out["status"] == "in-progress" and [i["linkId"] for i in out["item"]] == ["prior_pregnancy_losses"]
+    assert [i["linkId"] for i in out["contained"][0]["item"]] == ["prior_pregnancy_losses"]

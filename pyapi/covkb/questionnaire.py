@@ -144,10 +144,11 @@ def plan(kb: KnowledgeBase, request: dict[str, Any], version: str | None = None)
     cases, data, det = _decide(kb, request, version)
     known = read_request(request, data.vocabulary).to_json_dict()
     service = known.get("service") or (f"cpt-{known['cpt']}" if known.get("cpt") else "none")
-    items = _items(data, det, cases, known.get("cpt")) if det.outcome == "insufficient_information" else ()
+    reading = det.reading()
+    items = _items(data, det, reading, cases, known.get("cpt")) if det.outcome == "insufficient_information" else ()
     asked = {f for i in items for f in i.facts}
     return Plan(kb.policy.id, data.version.id, service, known_digest(known), items, known, det.outcome,
-                det.possible_outcomes, f"{kb.policy.number}: {det.reading().summary}",
+                det.possible_outcomes, f"{kb.policy.number}: {reading.summary}",
                 tuple(f for f in det.missing if f not in asked))
 
 
@@ -195,10 +196,11 @@ class _Classes:
     bounds: tuple[tuple[int | None, int | None], ...] = ()   # an integer class: [lower, upper)
 
 
-def _items(data: VersionData, det: Determination, cases: list[Case], cpt: str | None) -> tuple[Item, ...]:
-    vocab = data.vocabulary
-    words = Words.of(vocab)
-    questions = {q.fact: q for q in det.reading().questions}
+def _items(data: VersionData, det: Determination, reading: Any, cases: list[Case],
+           cpt: str | None) -> tuple[Item, ...]:
+    words = Words.of(data.vocabulary)
+    questions = {q.fact: q for q in reading.questions}
+    quotes = _quotes(cases)
     values: dict[str, list[Any]] = defaultdict(list)
     for c in cases:
         for var, value, _ in c.assign:
@@ -213,7 +215,7 @@ def _items(data: VersionData, det: Determination, cases: list[Case], cpt: str | 
         q = questions.get(facts[0])
         text = q.text if q is not None else words.question(facts[0])
         gives = tuple(tuple(sorted(a.items())) for a in classes.assigns)
-        drafts.append((Item(link_id, source, kind, text, _help(data, cases, facts), classes.options, tuple(facts),
+        drafts.append((Item(link_id, source, kind, text, _help(data, quotes, facts), classes.options, tuple(facts),
                             (), *_range(data, source, link_id), gives), classes))
     return _with_enable(drafts, cases)
 
@@ -284,24 +286,33 @@ def _range(data: VersionData, source: str, link_id: str) -> tuple[int | None, in
     return f.range if f is not None and f.numeric else (None, None)
 
 
-def _help(data: VersionData, cases: list[Case], facts: list[str]) -> tuple[tuple[str, str], ...]:
-    """The policy's quotes the derivations show where they read these facts
-    (a requirement's quote stands in its statement's section)."""
-    out: set[tuple[str, str]] = set()
+def _quotes(cases: list[Case]) -> dict[str, set[tuple[str, str]]]:
+    """The policy's quotes the derivations show where they read each fact ("service": the statements'),
+    each with its section (a requirement's quote stands in its statement's section)."""
+    out: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    seen: set[int] = set()
 
     def visit(n: dict[str, Any], section: str) -> None:
         section = n.get("section") or section
-        about = n.get("fact") or n.get("id")
-        if n.get("kind") in ("requirement", "criterion", "scope", "fact") and about in facts and n.get("quote"):
-            out.add((section, n["quote"]))
-        if "service" in facts and n.get("kind") == "statement" and n.get("quotes"):
-            out.add((section, n["quotes"][-1]))
+        kind = n.get("kind")
+        if kind in ("requirement", "criterion", "scope", "fact") and n.get("quote"):
+            out[n.get("fact") or n.get("id")].add((section, n["quote"]))
+        elif kind == "statement" and n.get("quotes"):
+            out["service"].add((section, n["quotes"][-1]))
         for child in n.get("children", ()):
-            visit(child, section)
+            if id(child) not in seen:  # cases share subtrees
+                seen.add(id(child))
+                visit(child, section)
 
     for c in cases:
         visit(c.proof, "")
-    ordered = sorted(out, key=lambda sq: (data.quote_position(sq[1]), sq[1]))
+    return out
+
+
+def _help(data: VersionData, quotes: dict[str, set[tuple[str, str]]], facts: list[str]) -> tuple[tuple[str, str], ...]:
+    """The policy's quotes where the derivations read these facts, in document order."""
+    found = set().union(*(quotes.get(f, set()) for f in facts))
+    ordered = sorted(found, key=lambda sq: (data.quote_position(sq[1]), sq[1]))
     return tuple((data.section_path(s) if s else "", q) for s, q in ordered)
 
 
@@ -310,8 +321,9 @@ def _with_enable(drafts: list[tuple[Item, _Classes]], cases: list[Case]) -> tupl
     it can still change the outcome (see _Relevance)."""
     rel = _Relevance([i for i, _ in drafts], [c for _, c in drafts], cases)
     # a fact missing only where no answer can reach (another service) is not asked
-    drafts = [d for n, d in enumerate(drafts) if rel.relevant(n, (None,) * n)]
-    rel = _Relevance([i for i, _ in drafts], [c for _, c in drafts], cases)
+    kept = [d for n, d in enumerate(drafts) if rel.relevant(n, (None,) * n)]
+    if len(kept) < len(drafts):
+        drafts, rel = kept, _Relevance([i for i, _ in kept], [c for _, c in kept], cases)
     return tuple(_replace_enable(item, rel.enable(n, cls_list=[c for _, c in drafts]))
                  for n, (item, _) in enumerate(drafts))
 
@@ -328,24 +340,30 @@ class _Relevance:
 
     def __init__(self, items: list[Item], classes: list[_Classes], cases: list[Case]) -> None:
         self.items = items
-        self.rows: list[tuple[tuple[int, ...], dict[str, Any], str]] = []
+        # each case: its answer class per item, its values but each item's facts (per item), its outcome
+        self.rows: list[tuple[tuple[int, ...], tuple[tuple[Any, ...], ...], str]] = []
         for c in cases:
             values = c.values()
             idx = [next((k for k, a in enumerate(cl.assigns) if all(values.get(f) == v for f, v in a.items())), None)
                    for cl in classes]
             if None not in idx:  # a completion no answer can state (another service) is not asked for
-                self.rows.append((tuple(idx), values, c.outcome))
+                others = tuple(tuple(x for v, x in sorted(values.items()) if v not in item.facts) for item in items)
+                self.rows.append((tuple(idx), others, c.outcome))
         self.sizes = [len(cl.assigns) for cl in classes]
+        # the rows of each answer class of each item, to keep the rows an answer keeps by intersection
+        self.of_class = [[{r for r, (idx, _, _) in enumerate(self.rows) if idx[j] == k} for k in range(n)]
+                         for j, n in enumerate(self.sizes)]
         self._memo: dict[tuple[int, tuple[int | None, ...]], bool] = {}
 
     def relevant(self, i: int, prefix: tuple[int | None, ...]) -> bool:
         key = (i, prefix)
         if key not in self._memo:
-            facts = set(self.items[i].facts)
-            seen: dict[tuple[tuple[str, Any], ...], set[str]] = defaultdict(set)
-            for idx, values, outcome in self.rows:
-                if all(p is None or idx[j] == p for j, p in enumerate(prefix)):
-                    seen[tuple((v, x) for v, x in sorted(values.items()) if v not in facts)].add(outcome)
+            kept = set.intersection(set(range(len(self.rows))),
+                                    *(self.of_class[j][p] for j, p in enumerate(prefix) if p is not None))
+            seen: dict[tuple[Any, ...], set[str]] = defaultdict(set)
+            for r in kept:
+                _, others, outcome = self.rows[r]
+                seen[others[i]].add(outcome)
             self._memo[key] = any(len(o) > 1 for o in seen.values())
         return self._memo[key]
 

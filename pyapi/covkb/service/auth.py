@@ -13,8 +13,10 @@ call what; the routes behind it never see an unauthenticated request.
   a ``jku`` not listed is never fetched), ``aud`` the called endpoint's URL
   under ``--public-url``, ``exp``/``iat`` checked with ``LEEWAY``, and a
   ``jti`` used once across every server process (``store.use_jti``).
-* **FHIR operations** (``/fhir/*``, ``/v1/reviews``; ``/fhir/metadata``
-  open): a bearer access token that covkb's own token endpoint
+* **FHIR operations and the REST calls that carry a patient's facts**
+  (``/fhir/*``, ``/v1/reviews``, ``POST /v1/determine`` and ``/v1/batch``;
+  ``/fhir/metadata`` open, and the policy-only REST calls: policies,
+  vocabulary, check, diff, compare, explanation links): a bearer access token that covkb's own token endpoint
   (``POST /auth/token``: ``client_credentials`` with a ``private_key_jwt``
   assertion signed by a client registered with ``covkb clients add``)
   issued, with the scope each operation needs (``FHIR_SCOPES``).
@@ -75,7 +77,12 @@ FHIR_SCOPES: tuple[tuple[str, str, str, str], ...] = (
     ("POST", "/fhir/Claim/$inquire", "Claim", "r"),
     ("GET", "/v1/reviews", "ClaimResponse", "r"),
     ("POST", "/v1/reviews/", "ClaimResponse", "u"),
+    # covkb's own REST calls with a patient's facts: "Determination" is covkb's name, not a FHIR type
+    ("POST", "/v1/determine", "Determination", "c"),
+    ("POST", "/v1/batch", "Determination", "c"),
 )
+# REST calls that carry a patient's facts (the rest of /v1 reads only the policy)
+PATIENT_REST = frozenset({("POST", "/v1/determine"), ("POST", "/v1/batch")})
 _V1 = {"read": "rs", "write": "cud", "*": "cruds"}
 
 
@@ -523,6 +530,8 @@ def _guarded(method: str, path: str) -> str | None:
     if path.startswith("/cds-services/"):
         return "cds"
     if path.startswith("/fhir/") or path == "/fhir" or path == "/v1/reviews" or path.startswith("/v1/reviews/"):
+        return "access"
+    if (method, path) in PATIENT_REST:
         return "access"
     return None
 

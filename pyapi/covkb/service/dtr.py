@@ -14,7 +14,7 @@ The operations (run by the engine workers, covkb.service.ops):
 
 * ``package(...)``: ``Questionnaire/$questionnaire-package`` (DTR STU 2):
   Parameters with ``coverage``, ``order`` and an optional ``context`` (a CRD
-  coverage-assertion-id, read from covkb.store where it is installed) in;
+  coverage-assertion-id: the request CRD kept under it in covkb.store) in;
   Parameters with one ``packagebundle`` per order that needs one (the
   Questionnaire, then an initial QuestionnaireResponse) and an ``outcome``
   saying why an order needs none;
@@ -298,10 +298,11 @@ def param(p: dict[str, Any], name: str) -> list[dict[str, Any]]:
 
 
 def package(body: bytes, kb: Any, policy: Any, mapping: Any, *, base_url: str, engine: str,
-            today: dt.date, stored: Any = None) -> dict[str, Any]:
+            today: dt.date, stored: Any = None, adaptive: bool = False) -> dict[str, Any]:
     """$questionnaire-package: one PackageBundle per order that needs a
     questionnaire; an outcome for those that need none.  stored(context)
-    returns the request CRD decided under a coverage-assertion-id (None: unknown)."""
+    returns the request CRD decided under a coverage-assertion-id (None: unknown).
+    adaptive: each Questionnaire an adaptive one with no items yet ($next-question asks them)."""
     p = parameters(body)
     if p.get("resourceType") != "Parameters":
         raise InvalidFhir("$questionnaire-package takes a Parameters resource")
@@ -322,8 +323,8 @@ def package(body: bytes, kb: Any, policy: Any, mapping: Any, *, base_url: str, e
         if not pl.items:
             notes.append(_no_questions(pl))
             continue
-        q = questionnaire(pl, base_url, engine=engine)
-        qr = response(pl, q, subject=patient, coverage=coverage_ref, orders=order_refs)
+        q = questionnaire(pl, base_url, engine=engine, adaptive=adaptive, items=() if adaptive else None)
+        qr = response(pl, q, subject=patient, coverage=coverage_ref, orders=order_refs, adaptive=adaptive)
         out.append({"name": "packagebundle", "resource": {
             "resourceType": "Bundle", "meta": {"profile": [BUNDLE_PROFILE]}, "type": "collection",
             "entry": [{"fullUrl": q["url"], "resource": q}, {"resource": qr}]}})

@@ -14,6 +14,7 @@ from fastapi import FastAPI, Query, Request, Response
 
 ENGINE_HELP = "prolog or asp"
 POLICY_HELP = "An installed policy's id (default: the default policy)"
+ADAPTIVE_HELP = "true: an adaptive Questionnaire with no items yet, whose questions $next-question asks one at a time"
 
 
 def mount(app: FastAPI, *, policy_id: Callable[[Optional[str]], str],
@@ -27,8 +28,9 @@ def mount(app: FastAPI, *, policy_id: Callable[[Optional[str]], str],
     @app.post("/fhir/Questionnaire/$questionnaire-package", summary="DTR: the questionnaire an order needs, "
               "generated from the policy")
     async def questionnaire_package(request: Request, engine: str = Query("prolog", description=ENGINE_HELP),
-                                    policy: Optional[str] = Query(None, description=POLICY_HELP)) -> Response:
-        return await run("dtr_package", args(engine, policy), await request.body())
+                                    policy: Optional[str] = Query(None, description=POLICY_HELP),
+                                    adaptive: bool = Query(False, description=ADAPTIVE_HELP)) -> Response:
+        return await run("dtr_package", {**args(engine, policy), "adaptive": adaptive}, await request.body())
 
     @app.post("/fhir/Questionnaire/$next-question", summary="SDC adaptive form: the next question that can "
               "change the decision, or completed")

@@ -25,6 +25,7 @@ ACCEPTS: tuple[tuple[str, frozenset[str]], ...] = (
     ("/v1/determine", JSON_TYPES),
     ("/v1/batch", frozenset({"application/x-ndjson", "application/jsonl", "application/json-lines"})),
     ("/cds-services/", frozenset({"application/json", "application/fhir+json"})),
+    ("/fhir/", frozenset({"application/fhir+json", "application/json"})),
     ("/revisions/draft", frozenset({"multipart/form-data"})),
     ("/auth/token", frozenset({"application/x-www-form-urlencoded"})),  # OAuth 2.0's token request
 )

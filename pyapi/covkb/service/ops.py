@@ -383,24 +383,25 @@ class Worker:
         pended = self.store.decisions(kind="pas", status="pended")
         return 200, JSON, dumps({"reviews": [pas.review_listing(d) for d in pended]})
 
-    def op_review(self, body: bytes, key: str, base_url: str) -> tuple[int, str, bytes]:
+    def op_review(self, body: bytes, key: str, base_url: str, client: str | None = None) -> tuple[int, str, bytes]:
         from . import pas
 
         self.volatile = True
-        return 200, FHIR_JSON, dumps(pas.record_review(key, body, store=self.store, base_url=base_url))
+        return 200, FHIR_JSON, dumps(pas.record_review(key, body, store=self.store, base_url=base_url, client=client))
 
     # -- DTR: questionnaires generated from the policy (covkb.service.dtr) ------------------------
     def _stored_request(self, key: str) -> dict[str, Any] | None:
-        """The request CRD decided under a coverage-assertion-id."""
+        """The request CRD decided under a coverage-assertion-id (None: the store keeps none)."""
         found = self.store.decision(key)
-        return None if found is None else found.request
+        return None if found is None or found.kind != "crd" else found.request
 
-    def op_dtr_package(self, body: bytes, policy: str | None, base_url: str,
-                       engine: str = "prolog") -> tuple[int, str, bytes]:
+    def op_dtr_package(self, body: bytes, policy: str | None, base_url: str, engine: str = "prolog",
+                       adaptive: bool = False) -> tuple[int, str, bytes]:
         from . import dtr
 
         out = dtr.package(body, self.kb(policy, engine), self.policy(policy), self.mapping(policy), base_url=base_url,
-                          engine=engine, today=self.today or dt.date.today(), stored=self._stored_request)
+                          engine=engine, today=self.today or dt.date.today(), stored=self._stored_request,
+                          adaptive=adaptive)
         return 200, FHIR_JSON, dumps(out)
 
     def op_dtr_next(self, body: bytes, policy: str | None, base_url: str,

@@ -449,8 +449,10 @@ def inquire(body: bytes, *, store: Any, base_url: str) -> dict[str, Any]:
     return parameters([stored_bundle(d, base_url) for d in found if d is not None and d.kind == "pas"])
 
 
-def record_review(key: str, body: bytes, *, store: Any, base_url: str) -> dict[str, Any]:
-    """A person's review of a pended preauthorization: the inquiry's answer it now gives."""
+def record_review(key: str, body: bytes, *, store: Any, base_url: str, client: str | None = None) -> dict[str, Any]:
+    """A person's review of a pended preauthorization: the inquiry's answer it now gives.
+    client: the authenticated caller (its token's subject), kept beside the
+    reviewer the body names, so a review says which client recorded it."""
     from .problems import MalformedBody
 
     try:
@@ -464,6 +466,8 @@ def record_review(key: str, body: bytes, *, store: Any, base_url: str) -> dict[s
     if d.status != "pended" or review_of(d) is not None:
         raise Conflict(f"preauthorization {key} is not pended (it is {d.status}): a decided request is "
                              "reviewed again only by an appeal, not here")
+    if client:
+        reviewer = f"{reviewer} (through the client {client})"
     d = store.record_review(key, action={"approve": "approved", "deny": "denied"}[action], reason=reason,
                             reviewer=reviewer)
     return stored_bundle(d, base_url)

@@ -56,4 +56,7 @@ def mount(app: FastAPI, front: Any, answers: Any, base_url: Callable[[], str]) -
               description='JSON in: {"action": "approve" | "deny", "reason": "...", "reviewer": "..."}; the '
                           "PAS inquiry response Bundle as it now stands out.")
     async def review(key: str, request: Request) -> Response:
-        return await answers.run("review", {"key": key, "base_url": base_url()}, await request.body())
+        caller = request.scope.get("state", {}).get("caller") or {}  # the verified token's claims (auth.py)
+        client = caller.get("sub") or caller.get("client_id")
+        return await answers.run("review", {"key": key, "base_url": base_url(), "client": client},
+                                 await request.body())
