@@ -35,6 +35,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "pyapi"), str(REPO / "tests")]
 
+import exchange  # noqa: E402
 from service_server import Server  # noqa: E402
 
 try:  # the load generator on uvloop (a uvicorn dependency): less of the 2 CPUs for the client
@@ -94,7 +95,7 @@ def http(method: str, path: str, body: bytes, port: int) -> bytes:
 
 async def _client(port: int, reqs: list[bytes], quota: list[int], deadline: float, lat: list[float],
                   errors: list[str], sent: list[tuple[float, bool]] | None = None, offset: int = 0,
-                  step: int = 1) -> None:
+                  step: int = 1, taken: list[int] | None = None) -> None:
     try:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
     except OSError as exc:
@@ -104,6 +105,8 @@ async def _client(port: int, reqs: list[bytes], quota: list[int], deadline: floa
     try:
         while quota[0] > 0 and time.monotonic() < deadline:
             quota[0] -= 1
+            if taken is not None:  # the next request no client has sent
+                i, taken[0] = taken[0], taken[0] + 1
             req = reqs[i % len(reqs)]
             i += step
             t0 = time.perf_counter()
@@ -135,15 +138,15 @@ async def _client(port: int, reqs: list[bytes], quota: list[int], deadline: floa
 
 async def load(port: int, reqs: list[bytes], clients: int, count: int, seconds: float,
                sent: list[tuple[float, bool]] | None = None, distinct: bool = False) -> dict:
-    """distinct: no two requests the same (each client its own share of reqs,
-    which must be at least count + clients long)."""
+    """distinct: no two requests the same (each the next one no client has
+    sent; reqs must be at least count long)."""
     lat: list[float] = []
     errors: list[str] = []
     quota = [count]
     deadline = time.monotonic() + seconds
+    taken = [0] if distinct else None
     t = time.perf_counter()
-    await asyncio.gather(*(_client(port, reqs, quota, deadline, lat, errors, sent, *((k, clients) if distinct else (k * 7, 1)))
-                           for k in range(clients)))
+    await asyncio.gather(*(_client(port, reqs, quota, deadline, lat, errors, sent, k * 7, 1, taken) for k in range(clients)))
     wall = time.perf_counter() - t
     return {"clients": clients, **_stats(lat), "throughput_rps": round(len(lat) / wall, 1), "errors": len(errors),
             "error_kinds": sorted(set(errors))}
@@ -219,6 +222,8 @@ def level_requests(kinds: dict[str, list[bytes]], kind: str, n: int, port: int, 
     """The requests of one level, and whether each must be sent once only."""
     if kind == NEW_RECORDS:
         return [http("POST", f"/cds-services/{sid}", b, port) for sid, b in new_records(crd_reqs, PER_LEVEL[n] + n, tag)], True
+    if kind == exchange.PAS_SUBMIT:  # a Bundle sent again gets the decision kept for it: each one new
+        return exchange.fresh_submits(kinds[kind], PER_LEVEL[n], tag), True
     return kinds[kind], False
 
 
@@ -329,6 +334,9 @@ def main() -> int:
                 res["sigterm_under_load"] = term_under_load(s, rest)
         finally:
             s.stop()
+        exchange.jwt_levels(res, crd_reqs, ("--mode", mode, "--cache-size", "0"), a.workers, TODAY, {n: PER_LEVEL[n] for n in LEVELS},
+                            lambda port, reqs, n: asyncio.run(load(port, reqs, n, PER_LEVEL[n], SECONDS, distinct=True)))
+        exchange.report(res)
     if a.only == "latency":
         return _write(out / "service_latency.json", results)
 
@@ -355,9 +363,10 @@ def main() -> int:
 
 
 def fresh_levels(s: Server, rest: list[bytes], crd_reqs: list[tuple[str, bytes]]) -> dict:
-    """Every kind at 1, 8 and 32 clients, every request decided by an engine."""
-    out: dict = {}
+    """Every kind at 1, 8 and 32 clients, every request decided (DTR and PAS too: bench/exchange.py)."""
+    out: dict = {"not_measured": {}}  # the exchange's kinds this tree does not serve, and why
     kinds = kinds_for(s.port, rest, crd_reqs)
+    kinds.update(exchange.exchange_kinds(s.url, s.port, http, out["not_measured"]))
     for kind in [*kinds, NEW_RECORDS]:
         if kind in kinds:
             asyncio.run(load(s.port, kinds[kind], 4, 200, 10))  # warm up

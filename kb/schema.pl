@@ -54,6 +54,8 @@ argument(argument, 3, id).
 %   meaning(Meaning, Label)             covered, denied, referred, not_addressed, ...
 %   meaning_crd(Meaning, Covered, InfoNeeded)
 %                                       its CRD coverage-information codes
+%   meaning_crd_doc(Meaning, DocNeeded, DocPurpose)
+%                                       its CRD doc-needed and doc-purpose, where answers decide
 %   meaning_tone(Meaning, Tone)         how it is drawn: favourable, adverse, open, neutral
 %   meaning_card(Meaning, Indicator, Heading)
 %                                       how a CDS Hooks card shows it: info, warning, critical
@@ -66,6 +68,7 @@ schema(outcome_favour, 2).
 schema(outcome_means, 2).
 schema(meaning, 2).
 schema(meaning_crd, 3).
+schema(meaning_crd_doc, 3).
 schema(meaning_tone, 2).
 schema(meaning_card, 3).
 schema(meaning_review, 4).
@@ -81,6 +84,9 @@ argument(meaning, 2, text).
 argument(meaning_crd, 1, id).
 argument(meaning_crd, 2, value).
 argument(meaning_crd, 3, value).
+argument(meaning_crd_doc, 1, id).
+argument(meaning_crd_doc, 2, value).
+argument(meaning_crd_doc, 3, value).
 argument(meaning_tone, 1, id).
 argument(meaning_tone, 2, id).
 argument(meaning_card, 1, id).

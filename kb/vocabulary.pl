@@ -80,6 +80,16 @@ meaning_crd(not_addressed, "conditional", "OTH").
 meaning_crd(unknown, "conditional", "OTH").
 meaning_crd(undecided, "conditional", "OTH").
 
+%!  meaning_crd_doc(Meaning, DocNeeded, DocPurpose)
+% Da Vinci CRD STU 2.2 coverage-information `doc-needed` and `doc-purpose`
+% for an outcome of this meaning, where answers the clinician can give
+% would decide it: the `questionnaire` sub-extension then names the
+% Questionnaire covkb generates from the policy for what is still open
+% (covkb.questionnaire), to be sent with the prior authorization request.
+% A meaning without one needs no documentation: the policy alone decides,
+% or no answer could (another policy decides, the text is not known).
+meaning_crd_doc(undecided, "clinical", "withpa").
+
 %!  meaning_tone(Meaning, Tone)
 % How pictures and pages draw an outcome of this meaning: favourable,
 % adverse, open (not decided) or neutral (not this policy's decision).

@@ -96,7 +96,7 @@ def test_every_order_gets_a_card_in_words_beside_its_coverage_information(kbs, n
         assert 0 < len(card["summary"]) < 140
         assert uuid.UUID(card["uuid"])
         assert card["source"]["topic"]["code"] == "coverage-info" and card["source"]["label"]
-        link = sub(ci, "detail")[1]["valueString"]
+        link = crd.explanation_link(ci)
         assert card["links"] == [{"label": card["links"][0]["label"], "url": link, "type": "absolute"}]
         assert f"]({link})" in card["detail"]
         # in words: no id in what a person reads, the reason included

@@ -292,29 +292,161 @@ def test_crd_example_gets_the_coverage_information_it_expects(client, engine, na
     resp = r.json()
     [ci] = coverage_infos(resp)
     assert len(resp["cards"]) == 1  # a card beside the assertion (tests/test_cards.py reads it)
-    link = sub(ci, "detail")[1]["valueString"]
+    link = crd.explanation_link(ci)
     expl = client.get(link.removeprefix(client.base_url.__str__().rstrip("/"))).json()
     assert check_example(example, resp, expl) == []
     assert expl["explanation"]["kind"] == "determination"  # the derivation behind the assertion
     assert sub(ci, "coverage") == {"reference": f"Coverage/cov-{example['hook_request']['context']['patientId']}"}
     assert sub(ci, "date") == TODAY.isoformat()
+    # the deciding version in words with its dates, and the assertion's expiry where a later version decides
+    policy = Policy(policy=crd.untoken(link.rsplit("/", 1)[1])["policy"])
+    version = policy.version(expl["version"])
+    [said] = [d["valueString"] for d in sub(ci, "detail") if d["url"] == "qualification"]
+    assert f"version {version.id}, " in said and (not version.effective or version.effective.isoformat() in said)
+    later = [v.effective for v in policy.versions[policy.versions.index(version) + 1:] if v.effective]
+    assert sub(ci, "expiry-date") == ((min(later) - dt.timedelta(days=1)).isoformat() if later else None)
 
 
-def test_every_outcome_maps_to_coverage_information_that_keeps_the_crd_invariants() -> None:
-    meanings = Policy().data(Policy().latest()).outcomes
-    table = [(o.id, (o.crd_covered, o.crd_info_needed)) for o in meanings.values()]
-    assert {covered for _, (covered, _) in table} == {"covered", "not-covered", "conditional"}
-    for outcome, (covered, info) in [*table, ("technical", crd.TECHNICAL)]:
-        for billing in (None, {"system": "http://www.ama-assn.org/go/cpt", "code": "59325"}):
-            ci = crd.coverage_information(covered=covered, info_needed=info, reason=f"{outcome}", coverage_ref="Coverage/c",
-                                          billing=billing, link="http://x/v1/explanations/t", assertion_id="covkb-1",
-                                          date=TODAY)
-            assert crd.invariant_violations(ci) == [], outcome
-    # and the checker itself catches each invariant
-    bad = crd.coverage_information(covered="not-covered", info_needed="OTH", reason="", coverage_ref="Coverage/c",
-                                   billing=None, link="l", assertion_id="a", date=TODAY)
-    bad["extension"] += [{"url": "pa-needed", "valueCode": "satisfied"}, {"url": "questionnaire", "valueCanonical": "q"}]
-    assert {"crd-ci-q1", "crd-ci-q2", "crd-ci-q3", "crd-ci-q5"} <= set(crd.invariant_violations(bad))
+DOC_EXAMPLES = [(n, e) for n, e in EXAMPLES if e["expect"].get("doc-needed")]
+
+
+@pytest.mark.parametrize(("name", "example"), DOC_EXAMPLES, ids=[n for n, _ in DOC_EXAMPLES])
+def test_an_order_whose_open_facts_a_clinician_can_answer_names_the_generated_questionnaire(client, name, example) -> None:
+    from covkb import questionnaire
+    r = client.post(f"/cds-services/{example['service']}", json=example["hook_request"])
+    [ci] = coverage_infos(r.json())
+    link = crd.explanation_link(ci)
+    expl = client.get(link.removeprefix(str(client.base_url).rstrip("/"))).json()
+    kb = KnowledgeBase(policy=crd.untoken(link.rsplit("/", 1)[1])["policy"])
+    plan = questionnaire.plan(kb, expl["request"], expl["version"])
+    assert sub(ci, "questionnaire") == questionnaire.canonical_url(link.split("/v1/explanations/")[0], plan)
+    assert plan.items  # it asks something: the facts the record leaves open
+    # DTR, given the assertion's id as its context, returns that Questionnaire
+    hook = example["hook_request"]
+    order = next(e["resource"] for e in hook["context"]["draftOrders"]["entry"]
+                 if e["resource"]["resourceType"] == "ServiceRequest")
+    coverage = next(e["resource"] for b in hook["prefetch"].values() if isinstance(b, dict)
+                    for e in b.get("entry") or [] if e["resource"]["resourceType"] == "Coverage")
+    params = {"resourceType": "Parameters", "parameter": [
+        {"name": "coverage", "resource": coverage}, {"name": "order", "resource": order},
+        {"name": "context", "valueString": sub(ci, "coverage-assertion-id")}]}
+    r = client.post("/fhir/Questionnaire/$questionnaire-package", params={"policy": kb.policy.id}, json=params)
+    assert r.status_code == 200, r.text
+    urls = {e["resource"]["url"] for p in r.json()["parameter"] if p["name"] == "packagebundle"
+            for e in p["resource"]["entry"] if e["resource"]["resourceType"] == "Questionnaire"}
+    assert urls == {sub(ci, "questionnaire")}
+
+
+def test_a_decided_assertion_is_kept_under_its_coverage_assertion_id(tmp_path, monkeypatch) -> None:
+    from covkb import store
+    url = f"sqlite:///{tmp_path / 'covkb.sqlite3'}"
+    monkeypatch.setenv("COVKB_STORE_URL", url)
+    name = "loss_history_missing_is_conditional"
+    example = dict(EXAMPLES)[name]
+    s = Server(workers=1)
+    try:
+        with httpx.Client(base_url=s.url, timeout=120) as c:
+            for _ in range(2):  # the same order twice: one decision, kept once
+                [ci] = coverage_infos(c.post(f"/cds-services/{example['service']}", json=example["hook_request"]).json())
+            expl = c.get(crd.explanation_link(ci).removeprefix(s.url)).json()
+    finally:
+        s.stop()
+    kept = store.Store.open(url).decision(sub(ci, "coverage-assertion-id"))
+    assert kept is not None and kept.kind == "crd" and kept.request == expl["request"]
+    assert kept.version == expl["version"] and kept.status == "conditional"
+    assert kept.answer["determination"]["outcome"] == example["expect"]["outcome"]
+
+
+def _declared_assertions() -> list[tuple[str, crd.Assertion]]:
+    """Every outcome of every installed policy's latest version, as its
+    declaration makes it (with the questionnaire where it declares
+    documentation), and the technical failure."""
+    out = []
+    for p in POLICIES:
+        for o in p.data(p.latest()).outcomes.values():
+            q = "http://covkb.example/fhir/Questionnaire/q|1" if o.crd_doc_needed else None
+            out.append((f"{p.id}:{o.id}", crd.Assertion(o.crd_covered, o.label, info_needed=o.crd_info_needed,
+                                                        doc_needed=o.crd_doc_needed, doc_purpose=o.crd_doc_purpose,
+                                                        questionnaire=q, policy_words="P, version v, in force from 2024-01-01",
+                                                        expiry=TODAY)))
+    covered, coding = crd.TECHNICAL
+    return [*out, ("technical", crd.Assertion(covered, "covkb could not decide", reason_coding=coding))]
+
+
+POLICIES = [Policy(policy=f) for f in policy_folders()]
+DECLARED = _declared_assertions()
+BILLING = (None, {"system": "http://www.ama-assn.org/go/cpt", "code": "59325"})
+
+
+def _ci(said: crd.Assertion, billing: dict | None = None) -> dict:
+    return crd.coverage_information(said, coverage_ref="Coverage/c", billing=billing, link="http://x/v1/explanations/t",
+                                    assertion_id="covkb-1", date=TODAY)
+
+
+def test_the_declarations_give_every_crd_2_2_covered_code_but_indeterminate_to_an_outcome() -> None:
+    covered = {said.covered for name, said in DECLARED if name != "technical"}
+    assert covered == {"covered", "not-covered", "conditional"}
+    assert any(said.doc_needed for _, said in DECLARED)  # some outcome asks for documentation
+    assert dict(DECLARED)["technical"].covered == "indeterminate"
+
+
+@pytest.mark.parametrize("billing", BILLING, ids=["no-billing", "billing"])
+@pytest.mark.parametrize(("name", "said"), DECLARED, ids=[n for n, _ in DECLARED])
+def test_every_outcome_maps_to_coverage_information_that_keeps_the_crd_invariants(name, said, billing) -> None:
+    ci = _ci(said, billing)
+    assert crd.invariant_violations(ci) == []
+    validate_resource({"resourceType": "ServiceRequest", "status": "draft", "intent": "order",  # R4B: raises if not
+                       "subject": {"reference": "Patient/p"}, "extension": [ci]}, "ci", "ServiceRequest")
+    assert crd.explanation_link(ci) == "http://x/v1/explanations/t"
+
+
+def _covered(value):
+    return lambda ext: [dict(e, valueCode=value) if e["url"] == "covered" else e for e in ext]
+
+
+def _without(url):
+    return lambda ext: [e for e in ext if e["url"] != url]
+
+
+def _plus(*subs):
+    return lambda ext: [*ext, *subs]
+
+
+_COVERED = crd.Assertion("covered", "r")
+_DOC = crd.Assertion("conditional", "r", info_needed="OTH", doc_needed="clinical", doc_purpose="withpa",
+                     questionnaire="http://q|1")
+_TECH = crd.Assertion(crd.TECHNICAL[0], "r", reason_coding=crd.TECHNICAL[1])
+BROKEN = [  # (invariant, a valid assertion, what breaks it)
+    ("crd-ci-q1", _DOC, _without("doc-needed")),
+    ("crd-ci-q2", _COVERED, lambda ext: _plus({"url": "pa-needed", "valueCode": "auth-needed"})(_covered("not-covered")(ext))),
+    ("crd-ci-q3", _DOC, _without("info-needed")),
+    ("crd-ci-q3", _COVERED, _plus({"url": "info-needed", "valueCode": "OTH"})),
+    ("crd-ci-q4", _DOC, _plus({"url": "pa-needed", "valueCode": "no-auth"})),
+    ("crd-ci-q5", _COVERED, _plus({"url": "pa-needed", "valueCode": "satisfied"})),
+    ("crd-ci-q5", _COVERED, _plus({"url": "satisfied-pa-id", "valueString": "X"})),
+    ("crd-ci-q6", _DOC, lambda ext: _without("doc-purpose")(_without("reason")(ext))),
+    ("crd-ci-q7", _COVERED, lambda ext: [dict(e, valueCodeableConcept={"coding": [{"system": "http://x", "code": "y"}]})
+                                         if e["url"] == "reason" else e for e in ext]),
+    ("crd-ci-q8", _DOC, lambda ext: _without("info-needed")(_without("reason")(_covered("covered")(ext)))),
+    ("crd-ci-q9", _TECH, _without("reason")),
+    ("covered value set", _COVERED, _covered("maybe")),
+    ("info-needed value set", _DOC, lambda ext: [dict(e, valueCode="later") if e["url"] == "info-needed" else e
+                                                 for e in ext]),
+    ("date 1..1", _COVERED, _without("date")),
+    ("coverage-assertion-id 1..1", _COVERED, _without("coverage-assertion-id")),
+    ("detail.category 1..1", _COVERED, lambda ext: [dict(e, extension=e["extension"][1:]) if e["url"] == "detail" else e
+                                                    for e in ext]),
+    ("expiry-date 0..1", _COVERED, _plus({"url": "expiry-date", "valueDate": "2030-01-01"},
+                                         {"url": "expiry-date", "valueDate": "2031-01-01"})),
+]
+
+
+@pytest.mark.parametrize(("invariant", "said", "breaks"), BROKEN, ids=[f"{b[0]}-{i}" for i, b in enumerate(BROKEN)])
+def test_the_invariant_checker_catches_each_crd_2_2_invariant(invariant, said, breaks) -> None:
+    ci = _ci(said)
+    assert crd.invariant_violations(ci) == []  # valid before
+    ci["extension"] = breaks(ci["extension"])
+    assert invariant in crd.invariant_violations(ci)
 
 
 def _hook(name: str) -> dict:
@@ -348,13 +480,15 @@ def test_crd_errors(client) -> None:
     _problem(client.post("/cds-services/covkb-order-dispatch", json=good), 404, "not_found")
 
 
-def test_an_order_the_record_contradicts_is_conditional_not_an_error(client) -> None:
+def test_an_order_the_record_contradicts_is_indeterminate_not_an_error(client) -> None:
     call = _hook("pregnant_patient_with_prior_cone_biopsy_ordering_59325_is_covered")
     obs = call["prefetch"]["pregnancy_status"]["entry"][0]["resource"]
     obs["valueCodeableConcept"]["coding"][0].update(code="LA26683-5", display="Not pregnant")
     r = client.post("/cds-services/covkb-order-sign", json=call)
     [ci] = coverage_infos(r.json())
-    assert sub(ci, "covered") == "conditional" and sub(ci, "info-needed") == "OTH"
+    # covkb cannot read the record as a request: indeterminate, for a technical reason, said in words
+    assert sub(ci, "covered") == "indeterminate" and sub(ci, "info-needed") is None
+    assert sub(ci, "reason")["coding"] == [crd.TECHNICAL[1]]
     assert "contradicts" in sub(ci, "reason")["text"] and crd.invariant_violations(ci) == []
 
 

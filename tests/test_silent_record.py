@@ -40,7 +40,7 @@ from covkb.batch import run_batch
 from covkb.policy import Policy, policy_folders
 from covkb.queries import NamedQuery, load_queries
 from covkb.render import to_markdown, to_text
-from covkb.service.crd import orders_of, record_of
+from covkb.service.crd import explanation_link, orders_of, record_of
 from covkb.service.examples import coverage_infos, examples, sub
 from covkb.service.fhir_map import load_mapping, record_request
 
@@ -363,7 +363,7 @@ def by_crd(server: Any, tmp: Path) -> dict[str, str]:
             r = c.post(f"/cds-services/{sid}", json=call)
             assert r.status_code == 200, r.text
             [ci] = coverage_infos(r.json())
-            link = sub(ci, "detail")[1]["valueString"]
+            link = explanation_link(ci)
             out[key] = _outcome(c.get(link.removeprefix(server.url)).json())
     return out
 

@@ -2,7 +2,8 @@
 
 kb/vocabulary.pl declares every outcome's label (``outcome/2``), its favour
 to coverage (``outcome_favour/2``) and its meaning (``outcome_means/2``);
-each meaning declares its CRD coverage-information codes (``meaning_crd/3``),
+each meaning declares its CRD coverage-information codes (``meaning_crd/3``,
+and ``meaning_crd_doc/3`` where answers the clinician gives would decide),
 how it is drawn (``meaning_tone/2``) and how a CDS Hooks card shows it
 (``meaning_card/3``: indicator and heading) and the Da Vinci PAS review
 action an item takes (``meaning_review/4``).  A policy may add an outcome with
@@ -40,6 +41,8 @@ class Outcome:
     meaning: str           # one of MEANINGS
     crd_covered: str       # CRD coverage-information `covered`
     crd_info_needed: str | None
+    crd_doc_needed: str | None   # CRD `doc-needed` where answers decide (then a questionnaire), else None
+    crd_doc_purpose: str | None  # CRD `doc-purpose` beside it
     tone: str              # one of TONES
     card_indicator: str    # CDS Hooks Card.indicator, one of INDICATORS
     card_heading: str      # the words a card's summary opens with ("Covered")
@@ -98,6 +101,7 @@ def read_outcomes(rows: Callable[[str], list[tuple]], atom: Callable[[object], s
     favour = {atom(o): int(r) for o, r in rows("outcome_favour")}
     means = {atom(o): atom(m) for o, m in rows("outcome_means")}
     crd = {atom(m): (str(c), i if isinstance(i, str) else None) for m, c, i in rows("meaning_crd")}
+    doc = {atom(m): (str(d), str(p)) for m, d, p in rows("meaning_crd_doc")}
     tone = {atom(m): atom(t) for m, t in rows("meaning_tone")}
     card = {atom(m): (atom(i), str(h)) for m, i, h in rows("meaning_card")}
     review = {atom(m): (atom(a), str(c), str(h)) for m, a, c, h in rows("meaning_review")}
@@ -128,8 +132,8 @@ def read_outcomes(rows: Callable[[str], list[tuple]], atom: Callable[[object], s
         elif means[o] not in MEANINGS:
             problems.append(f"outcome {o} means {means[o]!r}, not one of {', '.join(MEANINGS)}")
         else:
-            out.append(Outcome(o, labels[o], favour[o], means[o], *crd[means[o]], tone[means[o]], *card[means[o]],
-                               *review[means[o]]))
+            out.append(Outcome(o, labels[o], favour[o], means[o], *crd[means[o]], *doc.get(means[o], (None, None)),
+                               tone[means[o]], *card[means[o]], *review[means[o]]))
     if problems:
         raise KnowledgeBaseError("undeclared outcome meanings: " + "; ".join(problems), code="kb_outcome")
     return Outcomes(out)

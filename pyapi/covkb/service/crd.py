@@ -1,4 +1,4 @@
-"""CDS Hooks with Da Vinci CRD coverage information (CRD STU 2, FHIR R4).
+"""CDS Hooks with Da Vinci CRD coverage information (CRD STU 2.2, FHIR R4).
 
 Discovery lists one service per hook (order-sign, order-select) for the
 default policy, and one per hook and installed policy.  A hook call names
@@ -18,10 +18,20 @@ an API client).  The coverage information's ``reason`` is in the same
 words.
 
 What each outcome gives as coverage information (``covered``,
-``info-needed``) and how its card shows it (indicator, heading) are
-declared with the outcome's other meanings in kb/vocabulary.pl
-(``meaning_crd/3``, ``meaning_card/3``, read through covkb.outcomes); this
-module names no outcome.
+``info-needed``, and ``doc-needed`` with ``doc-purpose`` where answers the
+clinician can give would decide) and how its card shows it (indicator,
+heading) are declared with the outcome's other meanings in
+kb/vocabulary.pl (``meaning_crd/3``, ``meaning_crd_doc/3``,
+``meaning_card/3``, read through covkb.outcomes); this module names no
+outcome.  Where documentation is needed, the ``questionnaire``
+sub-extension names the Questionnaire generated from the policy for what
+the record leaves open (covkb.questionnaire, served by DTR's
+``$questionnaire-package``); where the gap is the ordered code itself,
+``info-needed`` says so and nothing is asked.  Where covkb cannot decide
+for a technical reason (an engine failure, a record it cannot read as a
+request) the order is ``indeterminate`` with the reason ``technical``.
+Each decided assertion's request is kept under its coverage-assertion-id
+(``keep``: covkb.store) so that DTR's ``context`` finds it.
 """
 
 from __future__ import annotations
@@ -35,6 +45,8 @@ import re
 import urllib.parse
 import uuid
 import zlib
+from dataclasses import dataclass
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -58,7 +70,17 @@ CARD_TOPIC = {"system": CRD_TEMP, "code": "coverage-info", "display": "Coverage 
 SUMMARY_MAX = 139  # CDS Hooks 2.0: Card.summary is "<140-character"
 FAILED_CARD = ("warning", "Not decided: covkb could not decide this order")  # no outcome: an engine or record failure
 
-TECHNICAL = ("conditional", "OTH")  # an engine failure, or a record covkb cannot read as a request
+# an engine failure, or a record covkb cannot read as a request: `covered` and the reason's coding
+TECHNICAL = ("indeterminate", {"system": CRD_TEMP, "code": "technical", "display": "Technical issues"})
+# CRD STU 2.2's value sets (input/fsh/valuesets/CoverageInformationValuesets.fsh)
+COVERED = ("covered", "not-covered", "conditional", "indeterminate")
+PA_NEEDED = ("no-auth", "auth-needed", "satisfied", "performpa", "conditional", "indeterminate")
+DOC_NEEDED = ("clinical", "admin", "patient", "conditional", "indeterminate")
+DOC_PURPOSE = ("withpa", "withclaim", "withorder", "retain-doc", "OTH")
+INFO_NEEDED = ("performer", "location", "timeframe", "contract-window", "detail-code", "OTH")
+DETAIL_CATEGORY = ("cat-limitation", "cat-decisional", "cat-other")
+ASSERTION_REASONS = tuple((CRD_TEMP, c) for c in ("gold-card", "no-member-found", "no-active-coverage",
+                                                   "coverage-not-found", "auth-out-network", "technical"))
 
 
 def service_id(hook: str, policy_id: str | None) -> str:
@@ -193,31 +215,78 @@ def untoken(text: str) -> dict[str, Any]:
     return data
 
 
-def coverage_information(*, covered: str, info_needed: str | None, reason: str, coverage_ref: str,
-                         billing: dict[str, str] | None, link: str, assertion_id: str,
-                         date: dt.date) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Assertion:
+    """What one coverage assertion says, before it is written as the
+    extension: the codes, the reason (its words, and a coding from CRD's
+    reasons where one applies), documentation and the questionnaire, and
+    the dates of the policy version that decided it."""
+
+    covered: str
+    reason: str
+    info_needed: str | None = None
+    reason_coding: dict[str, str] | None = None
+    doc_needed: str | None = None
+    doc_purpose: str | None = None
+    questionnaire: str | None = None
+    policy_words: str | None = None  # the policy and version that decided, with its dates, in words
+    expiry: dt.date | None = None     # the day before a later version takes effect
+
+
+def coverage_information(said: Assertion, *, coverage_ref: str, billing: dict[str, str] | None, link: str,
+                         assertion_id: str, date: dt.date) -> dict[str, Any]:
+    """The ext-coverage-information extension (CRD STU 2.2), its
+    sub-extensions in the order the StructureDefinition lists them."""
     ext: list[dict[str, Any]] = [
         {"url": "coverage", "valueReference": {"reference": coverage_ref}},
-        {"url": "covered", "valueCode": covered},
+        {"url": "covered", "valueCode": said.covered},
     ]
-    if info_needed:
-        ext.append({"url": "info-needed", "valueCode": info_needed})
+    if said.doc_needed:
+        ext.append({"url": "doc-needed", "valueCode": said.doc_needed})
+    if said.doc_purpose:
+        ext.append({"url": "doc-purpose", "valueCode": said.doc_purpose})
+    if said.info_needed:
+        ext.append({"url": "info-needed", "valueCode": said.info_needed})
     if billing:
         ext.append({"url": "billingCode", "valueCoding": billing})
-    ext.append({"url": "reason", "valueCodeableConcept": {"text": reason}})
-    ext.append({"url": "detail", "extension": [
+    reason: dict[str, Any] = {"text": said.reason}
+    if said.reason_coding:
+        reason = {"coding": [said.reason_coding], **reason}
+    ext.append({"url": "reason", "valueCodeableConcept": reason})
+    # policy-link: the explanation shows the policy's words that decided (CRD: "cat-other")
+    detail = [
+        {"url": "category", "valueCode": "cat-other"},
         {"url": "code", "valueCodeableConcept": {"coding": [{"system": CRD_TEMP, "code": "policy-link"}]}},
-        {"url": "value", "valueString": link},
-    ]})
+        {"url": "value", "valueUrl": link},
+    ]
+    if said.policy_words:
+        detail.append({"url": "qualification", "valueString": said.policy_words})
+    ext.append({"url": "detail", "extension": detail})
+    if said.questionnaire:
+        ext.append({"url": "questionnaire", "valueCanonical": said.questionnaire})
     ext.append({"url": "date", "valueDate": date.isoformat()})
     ext.append({"url": "coverage-assertion-id", "valueString": assertion_id})
+    if said.expiry:
+        ext.append({"url": "expiry-date", "valueDate": said.expiry.isoformat()})
     return {"url": EXT, "extension": ext}
 
 
+def explanation_link(ci: dict[str, Any]) -> str | None:
+    """The explanation link a coverage-information carries (its policy-link detail)."""
+    for e in ci.get("extension") or []:
+        if e.get("url") == "detail":
+            parts = {d.get("url"): d for d in e.get("extension") or []}
+            if "policy-link" in str(parts.get("code")):
+                return (parts.get("value") or {}).get("valueUrl")
+    return None
+
+
 def invariant_violations(ci: dict[str, Any]) -> list[str]:
-    """The CRD STU 2 coverage-information invariants (crd-ci-q1 … q7, as
-    the 2.1 definitions state them) and the required sub-extensions, checked
-    on one extension; the names of those it breaks."""
+    """The CRD STU 2.2 coverage-information invariants (crd-ci-q1 … q9, as
+    input/fsh/extensions/CoverageInformation.fsh states them: q3 as its
+    description says, both ways), the sub-extensions' cardinalities and
+    their required value sets, checked on one extension; the names of
+    those it breaks."""
     subs = ci.get("extension") or []
 
     def vals(url: str) -> list[Any]:
@@ -227,38 +296,55 @@ def invariant_violations(ci: dict[str, Any]) -> list[str]:
                 out.append(next((v for k, v in e.items() if k.startswith("value")), e.get("extension")))
         return out
 
-    bad = []
-    for url in ("coverage", "covered", "date", "coverage-assertion-id"):
-        if len(vals(url)) != 1:
-            bad.append(f"{url} 1..1")
-    if vals("covered") and vals("covered")[0] not in ("covered", "not-covered", "conditional"):
-        bad.append("covered value set")
-    if (vals("questionnaire") or vals("response")) and not vals("doc-needed"):
+    bad = [f"{url} 1..1" for url in ("coverage", "covered", "date", "coverage-assertion-id") if len(vals(url)) != 1]
+    bad += [f"{url} 0..1" for url in ("pa-needed", "satisfied-pa-id", "expiry-date") if len(vals(url)) > 1]
+    for url, allowed in (("covered", COVERED), ("pa-needed", PA_NEEDED), ("doc-needed", DOC_NEEDED),
+                         ("doc-purpose", DOC_PURPOSE), ("info-needed", INFO_NEEDED)):
+        bad += [f"{url} value set" for v in vals(url) if v not in allowed]
+    if vals("questionnaire") and not vals("doc-needed"):
         bad.append("crd-ci-q1")
     if "not-covered" in vals("covered") and vals("pa-needed"):
         bad.append("crd-ci-q2")
-    conditional = any(v == "conditional" for u in ("covered", "pa-needed", "doc-needed") for v in vals(u))
-    if conditional != bool(vals("info-needed")):
+    coded = [v for u in ("covered", "pa-needed", "doc-needed") for v in vals(u)]
+    if ("conditional" in coded) != bool(vals("info-needed")):
         bad.append("crd-ci-q3")
-    if "satisfied" in vals("pa-needed") and "withpa" in vals("doc-purpose"):
+    if set(vals("pa-needed")) & {"satisfied", "no-auth", "not-covered"} and "withpa" in vals("doc-purpose"):
         bad.append("crd-ci-q4")
     if ("satisfied" in vals("pa-needed")) != bool(vals("satisfied-pa-id")):
         bad.append("crd-ci-q5")
     if "OTH" in vals("info-needed") and not vals("reason"):
         bad.append("crd-ci-q6")
     for r in vals("reason"):
-        if isinstance(r, dict) and r.get("coding") and not r.get("text"):
+        codings = (r or {}).get("coding") or [] if isinstance(r, dict) else []
+        if codings and not r.get("text") and not any((c.get("system"), c.get("code")) in ASSERTION_REASONS
+                                                     for c in codings):
             bad.append("crd-ci-q7")
-    for v in vals("info-needed"):
-        if v not in ("performer", "location", "timeframe", "contract-window", "detail-code", "OTH"):
-            bad.append("info-needed value set")
+    if any(v != "conditional" for v in vals("doc-purpose")) and not vals("reason"):
+        bad.append("crd-ci-q8")
+    if "indeterminate" in coded and not vals("reason"):
+        bad.append("crd-ci-q9")
+    for parts in vals("detail"):
+        got = [d.get("url") for d in parts or []]
+        bad += [f"detail.{u} 1..1" for u in ("category", "code", "value") if got.count(u) != 1]
+        bad += ["detail.category value set" for d in parts or []
+                if d.get("url") == "category" and d.get("valueCode") not in DETAIL_CATEGORY]
+    bad += ["questionnaire is a canonical" for e in subs
+            if e.get("url") == "questionnaire" and not isinstance(e.get("valueCanonical"), str)]
     return bad
 
 
+Questionnaires = Callable[[dict[str, Any], str], "str | None"]
+Keeper = Callable[[str, dict[str, Any], Any, dict[str, Any]], None]
+
+
 def answer(call: dict[str, Any], hook: str, policy: Any, mapping: FhirMapping, decide, *, base_url: str,
-           engine: str, today: dt.date | None = None, fhir_servers: tuple[str, ...] = ()) -> dict[str, Any]:
+           engine: str, today: dt.date | None = None, fhir_servers: tuple[str, ...] = (),
+           questionnaire: Questionnaires | None = None, keep: Keeper | None = None) -> dict[str, Any]:
     """The CDS Hooks response for one call.  decide(request) returns a
-    Determination or raises CovkbError."""
+    Determination or raises CovkbError; questionnaire(request, version)
+    gives the canonical URL of the Questionnaire generated for what the
+    request leaves open; keep(assertion id, request, determination,
+    coverage information) stores a decided assertion."""
     record, coverages = record_of(call, mapping, fhir_servers)
     orders = orders_of(call, hook)
     if not coverages:
@@ -275,35 +361,68 @@ def answer(call: dict[str, Any], hook: str, policy: Any, mapping: FhirMapping, d
                         for c in (order.get("code") or {}).get("coding") or []
                         if isinstance(c, dict) and c.get("system") in mapping.order_codes), None)
         link = f"{base_url}/v1/explanations/{token(policy.id, engine, req)}"
+        det = None
         try:
             det = decide(req)
             meant = data.outcomes[det.outcome]
-            covered, info = meant.crd_covered, meant.crd_info_needed
-            if meant.meaning == "undecided" and any(
-                    m == "service" or m in data.vocabulary.qualifiers for m in det.missing):
-                info = "detail-code"  # the ordered code is too coarse: which service, which qualifier value
             words = _card_words(det, data, _ordered(req, data))
-            reason = _reason(policy, det, words, evidence, data)
+            said = _assertion(meant, det, _reason(policy, det, words, evidence, data), policy=policy,
+                              asks=hook != "order-select", questionnaire=questionnaire, req=req, data=data)
             version = det.version
             shown = (meant.card_indicator, meant.card_heading)
         except CovkbError as err:
-            covered, info = TECHNICAL
-            reason = f"covkb could not decide this order: {err.message}"
-            version, words = "none", None
+            covered, coding = TECHNICAL
+            said = Assertion(covered, f"covkb could not decide this order: {err.message}", reason_coding=coding)
+            version, words, det = "none", None, None
             shown = FAILED_CARD
             billing = None if isinstance(err, InvalidRequest) and not req.get("cpt") else billing
         digest = hashlib.sha256(f"{policy.id}|{version}|{engine}|{link}".encode()).hexdigest()[:24]
-        ci = coverage_information(covered=covered, info_needed=info, reason=reason, coverage_ref=coverage_ref,
-                                  billing=billing, link=link,
+        ci = coverage_information(said, coverage_ref=coverage_ref, billing=billing, link=link,
                                   assertion_id=f"covkb-{digest}", date=date)
-        cards.append(card(shown, words, reason, policy=policy, version=version, link=link, base_url=base_url,
+        if det is not None and keep is not None:
+            keep(f"covkb-{digest}", req, det, ci)
+        cards.append(card(shown, words, said.reason, policy=policy, version=version, link=link, base_url=base_url,
                           evidence=evidence, data=data, card_id=f"covkb-{digest}|{order.get('id')}"))
         resource = _copy(order)
         resource["extension"] = [e for e in resource.get("extension") or []
                                  if not (isinstance(e, dict) and e.get("url") == EXT and _same_coverage(e, coverage_ref))]
         resource["extension"].append(ci)
-        actions.append({"type": "update", "description": f"coverage information: {covered}", "resource": resource})
+        actions.append({"type": "update", "description": f"coverage information: {said.covered}", "resource": resource})
     return {"cards": cards, "systemActions": actions}
+
+
+def _assertion(meant: Any, det: Any, reason: str, *, policy: Any, asks: bool, questionnaire: Questionnaires | None,
+               req: dict[str, Any], data: Any) -> Assertion:
+    """What a decided order's coverage information says: its meaning's
+    codes; where the ordered code is too coarse to decide (which service,
+    which qualifier value), info-needed detail-code and nothing asked (CRD:
+    a finer code is not asked for through DTR at order time); else, where
+    the meaning declares documentation and the hook may ask for it, the
+    questionnaire for what is still open."""
+    info, doc = meant.crd_info_needed, (None, None)
+    coarse = [m for m in det.missing if m == "service" or m in data.vocabulary.qualifiers]
+    if meant.meaning == "undecided" and coarse:
+        info = "detail-code"
+    elif meant.crd_doc_needed and asks and det.missing:
+        doc = (meant.crd_doc_needed, meant.crd_doc_purpose)
+    url = questionnaire(req, det.version) if doc[0] and questionnaire is not None else None
+    effective, expiry = _version_dates(policy, det.version)
+    return Assertion(meant.crd_covered, reason, info_needed=info, doc_needed=doc[0], doc_purpose=doc[1],
+                     questionnaire=url, expiry=expiry,
+                     policy_words=f"{policy.number} {policy.title}, version {det.version}, " + effective)
+
+
+def _version_dates(policy: Any, version: str) -> tuple[str, dt.date | None]:
+    """The deciding version's dates: in words, when it took effect, and
+    the day before a later encoded version takes effect (the assertion's
+    expiry: after it another version decides)."""
+    try:
+        v = policy.version(version)
+    except CovkbError:  # a draft's or an unknown version: no dates to give
+        return "whose dates are not known", None
+    said = f"in force from {v.effective.isoformat()}" if v.effective else "whose date of effect is not known"
+    later = [w.effective for w in policy.versions[policy.versions.index(v) + 1:] if w.effective]
+    return said, (min(later) - dt.timedelta(days=1)) if later else None
 
 
 def _version_data(policy: Any, on: str | None, today: dt.date) -> Any:

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..paths import queries_dir
 from ..outcomes import INDICATORS
-from .crd import EXT, SUMMARY_MAX, invariant_violations
+from .crd import EXT, SUMMARY_MAX, explanation_link, invariant_violations
 
 
 def examples(folder: Path | None = None) -> list[tuple[str, dict[str, Any]]]:
@@ -60,6 +60,10 @@ def check(example: dict[str, Any], response: dict[str, Any], explanation: dict[s
         problems.append(f"covered {sub(ci, 'covered')!r}, expected {exp['covered']!r}")
     if sub(ci, "info-needed") != exp.get("info-needed"):
         problems.append(f"info-needed {sub(ci, 'info-needed')!r}, expected {exp.get('info-needed')!r}")
+    if sub(ci, "doc-needed") != exp.get("doc-needed"):
+        problems.append(f"doc-needed {sub(ci, 'doc-needed')!r}, expected {exp.get('doc-needed')!r}")
+    if sub(ci, "doc-needed") is not None and not sub(ci, "questionnaire"):
+        problems.append("documentation needed, but no questionnaire named")
     if sub(ci, "doc-needed") is not None and example["hook_request"]["hook"] == "order-select":
         problems.append("order-select must not say documentation is needed")
     problems += [f"invariant {v}" for v in invariant_violations(ci)]
@@ -89,7 +93,7 @@ def run(url: str, folder: Path | None = None, engine: str = "prolog") -> int:
                 continue
             resp = r.json()
             infos = coverage_infos(resp)
-            link = sub(infos[0], "detail")[1]["valueString"] if infos else None
+            link = explanation_link(infos[0]) if infos else None
             expl = client.get(link.removeprefix(url.rstrip("/"))).json() if link else None
             problems = check(ex, resp, expl)
             failures += bool(problems)

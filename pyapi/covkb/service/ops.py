@@ -47,6 +47,26 @@ def _dumps_floatless(body: Any) -> bytes:
         return dumps(body)
 
 
+REMEMBERED = 4096  # questionnaire URLs and kept assertion ids a worker remembers (then it starts afresh)
+
+
+def _questionnaires(kb: Any, base_url: str, seen: dict[str, str]) -> Any:
+    """The canonical URL of the Questionnaire covkb.questionnaire generates
+    for a request's open facts (request, version), remembered in ``seen``
+    (a plan costs a few determinations; the same facts of the same version
+    give the same plan)."""
+    from .. import questionnaire as q
+
+    def url(request: dict[str, Any], version: str) -> str:
+        key = json.dumps([kb.policy.id, version, base_url, request], sort_keys=True, default=str)
+        if key not in seen:
+            if len(seen) >= REMEMBERED:
+                seen.clear()
+            seen[key] = q.canonical_url(base_url, q.plan(kb, request, version))
+        return seen[key]
+    return url
+
+
 class Deferred(Exception):
     """Raised by ``Worker.handle`` for an operation the worker was told not
     to do itself (a CDS call that would read a FHIR server, in a server
@@ -61,6 +81,8 @@ class Worker:
         self.fhir_servers: tuple[str, ...] = tuple(config.get("fhir_servers") or ())
         self.store_url: str | None = config.get("store")  # covkb.store's URL (None: its default)
         self._store: Any = None
+        self._questionnaire_urls: dict[str, str] = {}  # CRD's questionnaire URLs, remembered
+        self._kept: set[str] = set()                    # coverage-assertion-ids known kept
         self.volatile = False
         self.today = dt.date.fromisoformat(config["today"]) if config.get("today") else None
         self._kbs: dict[tuple[str, str], Any] = {}
@@ -291,6 +313,31 @@ class Worker:
         except VersionNotAvailable as err:
             raise NotFound(err.message) from None
 
+    def _keeper(self, p: Any) -> Any:
+        """Keeps a CRD assertion's decided request under its
+        coverage-assertion-id, once (the id is a digest of what decided it,
+        so a second call with the same order finds it kept)."""
+        def keep(key: str, request: dict[str, Any], det: Any, ci: dict[str, Any]) -> None:
+            if key in self._kept:
+                return
+            store = self.store
+            if len(self._kept) >= REMEMBERED:
+                self._kept.clear()
+            if store.decision(key) is not None:
+                self._kept.add(key)
+                return
+            from ..store import DuplicateDecision, kb_digest
+
+            covered = next(e["valueCode"] for e in ci["extension"] if e["url"] == "covered")
+            try:
+                store.save_decision("crd", key, policy=p.id, version=det.version, kb_digest=kb_digest(p.data(det.version)),
+                                    request=request, answer={"determination": det.to_dict(),
+                                                             "coverage-information": ci}, status=covered)
+            except DuplicateDecision:  # another server process kept the same assertion meanwhile
+                pass
+            self._kept.add(key)
+        return keep
+
     def op_cds(self, body: bytes, hook: str, policy: str | None, base_url: str,
                engine: str = "prolog") -> tuple[int, str, bytes]:
         from . import crd
@@ -306,7 +353,9 @@ class Worker:
             kb = self.kb(policy, engine)
             # with its derivation: each order's card reads its justification from it
             out = crd.answer(call, hook, p, self.mapping(policy), lambda req: kb.determine(req, explain=True),
-                             base_url=base_url, engine=engine, today=self.today, fhir_servers=self.fhir_servers)
+                             base_url=base_url, engine=engine, today=self.today, fhir_servers=self.fhir_servers,
+                             questionnaire=_questionnaires(kb, base_url, self._questionnaire_urls),
+                             keep=self._keeper(p))
         except InvalidFhir as err:
             return 400, FHIR_JSON, dumps(operation_outcome(err.message))
         return 200, JSON, _dumps_floatless(out)
