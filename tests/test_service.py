@@ -599,8 +599,10 @@ def test_covkb_serve_starts_the_service() -> None:
             except httpx.HTTPError:
                 time.sleep(0.2)
         assert h["mode"] == "inline" and [s["serving"] for s in h["pool"]["servers"]] == [True]
+        # authentication is on by default: a patient's facts need an access token, the policy does not
         r = httpx.post(f"http://127.0.0.1:{port}/v1/determine", json={"service": "nk_cell_test", "prior_pregnancy_losses": 2})
-        assert r.json()["outcome"] == "not_covered"
+        assert r.status_code == 401 and r.headers["content-type"] == "application/problem+json"
+        assert httpx.get(f"http://127.0.0.1:{port}/v1/policies").status_code == 200
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) in (0, -signal.SIGTERM)
