@@ -190,7 +190,7 @@ def property_failures(policy: str, version: str, requests: list[dict[str, Any]],
     failures = []
     for scenario in requests:
         try:
-            cases, _, _, _ = kb._decide(scenario, True, version)  # its determination, and its derivation
+            cases, _, _, _ = kb.cases(scenario, True, version)  # its determination, and its derivation
         except CovkbError:
             continue
         want, _ = three_valued(c.outcome for c in cases)

@@ -71,7 +71,7 @@ def pas_claims() -> dict[str, tuple[str, dict[str, Any], Any, dict[str, Any] | N
         kb = KnowledgeBase(policy=policy, today=TODAY)
         try:
             p = plan(kb, record)
-            cases, _, _, _ = kb._decide(r, True, p.version)  # the query's cases, as test_dtr answers from them
+            cases, _, _, _ = kb.cases(r, True, p.version)  # the query's cases, as test_dtr answers from them
             answers = scenario_answers(cases, r, p)
         except CovkbError:
             continue

@@ -108,16 +108,18 @@ class KnowledgeBase:
         the answer (batch runs); outcome, statement and citations are the same.
         version (a version id, a draft file's path, or a Version) decides it
         by that version instead of the one in force on the date of service."""
-        cases, data, warnings, reading = self._decide(request, explain, version)
+        cases, data, warnings, reading = self.cases(request, explain, version)
         return Determination.from_cases(
             cases, policy=self.policy.number, data=data, warnings=warnings, engine=self.engine_name, explain=explain,
             unlisted_findings=reading,
         )
 
-    def _decide(self, request: Request | dict[str, Any], explain: bool,
-                version: Version | str | None) -> tuple[list[Case], VersionData, list[str], str]:
-        """The engine's cases for one request, the version's data, the
-        warnings and how the request reads a finding it does not list."""
+    def cases(self, request: Request | dict[str, Any], explain: bool = True,
+                version: Version | str | None = None) -> tuple[list[Case], VersionData, list[str], str]:
+        """The engine's cases for one request (every completion of its
+        unknowns, each decided, with its derivation), the version's data, the
+        warnings and how the request reads a finding it does not list: what
+        determine aggregates, and what a questionnaire is planned from."""
         if version is None:
             req = self._read(request)
             version, warnings = self.version_for(req)

@@ -178,7 +178,7 @@ def next_item(kb: KnowledgeBase, request: dict[str, Any], answers: dict[str, Any
 
 def _decide(kb: KnowledgeBase, request: dict[str, Any],
             version: str | None) -> tuple[list[Case], VersionData, Determination]:
-    cases, data, warnings, reading = kb._decide(request, True, version)
+    cases, data, warnings, reading = kb.cases(request, True, version)
     det = Determination.from_cases(cases, policy=kb.policy.number, data=data, warnings=warnings,
                                    engine=kb.engine_name, unlisted_findings=reading)
     return cases, data, det
