@@ -166,12 +166,13 @@ def test_a_completed_response_maps_back_to_the_request(policy: str, query: Any) 
     kb = _kb(policy)
     p = _plan(policy, query)
     q = dtr.questionnaire(p, BASE)
-    for answers in _all_answers(p)[:64]:
+    assert dtr.plan_of(kb, q).known_digest == p.known_digest
+    for n, answers in enumerate(_all_answers(p)[:64]):
         qr = response_with(q, answers, p)
         QuestionnaireResponse.model_validate(qr)
-        assert dtr.plan_of(kb, q).known_digest == p.known_digest
-        assert dtr.questionnaire_response_request(q, qr, kb=kb) == request_of(p, answers) == \
-            dtr.questionnaire_response_request(p, qr)
+        assert dtr.questionnaire_response_request(p, qr) == request_of(p, answers)
+        if n < 4:  # read through the Questionnaire alone, its plan made again from the kb (the costly way)
+            assert dtr.questionnaire_response_request(q, qr, kb=kb) == request_of(p, answers)
 
 
 def test_a_response_naming_an_unasked_item_or_an_unknown_answer_is_refused() -> None:

@@ -52,8 +52,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from ..errors import CovkbError, InvalidRequest
-from .fhir_map import (COVERAGE_KEY, MAX_FHIR_DEPTH, MAX_ORDERS, FhirMapping, InvalidFhir, OverLimit,
-                       PrefetchMissing, check_depth, check_entries, order_date, record_request, resources_of,
+from .fhir_map import (COVERAGE_KEY, MAX_ORDERS, FhirMapping, InvalidFhir,
+                       PrefetchMissing, check_depth, check_entries, order_date, read_json, record_request, resources_of,
                        validate_resource)
 from .fhir_read import fetch
 from .problems import NotFound
@@ -108,12 +108,7 @@ def discovery(policies: list[tuple[str, str, FhirMapping]], default_id: str) -> 
 
 def parse_call(body: bytes, hook: str) -> dict[str, Any]:
     """A hook request's JSON, checked for what covkb reads."""
-    try:
-        call = json.loads(body)
-    except RecursionError:
-        raise OverLimit(f"the hook request nests more than {MAX_FHIR_DEPTH} levels deep (the limit)") from None
-    except ValueError as exc:
-        raise InvalidFhir(f"hook request is not JSON: {exc}".splitlines()[0]) from None
+    call = read_json(body, "the hook request")
     if not isinstance(call, dict):
         raise InvalidFhir("a hook request is a JSON object")
     check_depth(call, "the hook request")

@@ -37,7 +37,7 @@ from typing import Any
 from ..errors import InvalidRequest
 from ..questionnaire import Condition, Item, Plan, canonical_url, plan as make_plan, questionnaire_id
 from .crd import CRD_TEMP, token, untoken
-from .fhir_map import InvalidFhir, check_depth, order_date, record_request, resources_of, validate_resource
+from .fhir_map import InvalidFhir, check_depth, order_date, read_json, record_request, validate_resource
 
 DTR = "http://hl7.org/fhir/us/davinci-dtr/StructureDefinition/"
 STD_PROFILE = DTR + "dtr-std-questionnaire"
@@ -282,12 +282,7 @@ def known_request(q: dict[str, Any]) -> dict[str, Any]:
 
 def parameters(body: bytes, where: str = "the Parameters") -> dict[str, Any]:
     """A Parameters resource from the body, validated."""
-    import json
-
-    try:
-        raw = json.loads(body)
-    except (ValueError, RecursionError):
-        raise InvalidFhir(f"{where} is not JSON") from None
+    raw = read_json(body, where)
     check_depth(raw, where)
     validate_resource(raw, where)
     return raw

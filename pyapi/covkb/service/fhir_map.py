@@ -65,6 +65,16 @@ MAX_ENTRIES = 1000        # resources in one Bundle
 MAX_FHIR_DEPTH = 40       # levels of JSON objects and arrays in a call or a resource read
 
 
+def read_json(body: bytes, what: str) -> Any:
+    """A FHIR call's body as JSON, or one line saying why not (too deep, or not JSON)."""
+    try:
+        return json.loads(body)
+    except RecursionError:
+        raise OverLimit(f"{what} nests more than {MAX_FHIR_DEPTH} levels deep (the limit)") from None
+    except ValueError as exc:
+        raise InvalidFhir(f"{what} is not JSON: {exc}".splitlines()[0]) from None
+
+
 def check_depth(data: Any, where: str) -> None:
     """OverLimit when data nests deeper than MAX_FHIR_DEPTH (walked with a
     stack, never by recursion)."""

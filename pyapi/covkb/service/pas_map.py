@@ -15,11 +15,10 @@ source: every value goes through the mapping's tables or the request reader.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
-from .fhir_map import (MAX_FHIR_DEPTH, Evidence, FhirMapping, InvalidFhir, OverLimit, check_depth, check_entries,
+from .fhir_map import (Evidence, FhirMapping, InvalidFhir, OverLimit, check_depth, check_entries, read_json,
                        record_request, validate_resource)
 
 MAX_ITEMS = 50  # items in one Claim (an X12 278 carries at most 50 service lines per patient event)
@@ -56,12 +55,7 @@ def parse_bundle(body: bytes, what: str = "PAS request") -> PasRequest:
     """The request Bundle (PASRequestBundle or PASInquiryRequestBundle),
     checked for what covkb reads: valid R4 (fhir.resources R4B), a Claim
     first (invariant ClaimFirst), every entry with a fullUrl and a resource."""
-    try:
-        bundle = json.loads(body)
-    except RecursionError:
-        raise OverLimit(f"the {what} nests more than {MAX_FHIR_DEPTH} levels deep (the limit)") from None
-    except ValueError as exc:
-        raise InvalidFhir(f"the {what} is not JSON: {exc}".splitlines()[0]) from None
+    bundle = read_json(body, f"the {what}")
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
         raise InvalidFhir(f"the {what} is a Bundle (resourceType Bundle)")
     check_depth(bundle, f"the {what}")
