@@ -35,6 +35,8 @@ from covkb.questionnaire import plan
 from covkb.service.pas_examples import check, examples, item_code, item_link, item_notes, item_questionnaire
 from covkb.policy import Policy
 
+pytestmark = pytest.mark.slow  # real servers: not in make test-fast
+
 X12_306 = "https://codesystem.x12.org/005010/306"
 PAS = "http://hl7.org/fhir/us/davinci-pas"
 REVIEW_ACTION = f"{PAS}/StructureDefinition/extension-reviewAction"
