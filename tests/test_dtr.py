@@ -81,6 +81,7 @@ def test_the_questionnaire_asks_exactly_the_missing_facts(policy: str, query: An
     assert (p.items or p.unaskable) and not (p.items and p.items[0].enable)  # the first question is always asked
 
 
+@pytest.mark.slow  # every answer set of every undecided query: make test, not test-fast
 @pytest.mark.parametrize(("policy", "query", "engine"), _undecided())
 def test_answering_the_questionnaire_decides(policy: str, query: Any, engine: str) -> None:
     kb = _kb(policy, engine)

@@ -121,6 +121,7 @@ def _items(q: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+@pytest.mark.slow  # every answer set of every undecided query: make test, not test-fast
 @pytest.mark.parametrize(("policy", "query"), _undecided())
 def test_enable_when_shows_an_item_exactly_when_it_can_change_the_outcome(policy: str, query: Any) -> None:
     """FHIR's enableWhen (as R4 defines each operator) or the SDC expression
@@ -161,6 +162,7 @@ def _holds(w: dict[str, Any], qr: dict[str, Any]) -> bool:
     return any({"=": v == want, ">=": v >= want, "<": v < want, ">": v > want, "<=": v <= want}[op] for v in values)
 
 
+@pytest.mark.slow  # every answer set of every undecided query: make test, not test-fast
 @pytest.mark.parametrize(("policy", "query"), _undecided())
 def test_a_completed_response_maps_back_to_the_request(policy: str, query: Any) -> None:
     kb = _kb(policy)
