@@ -37,7 +37,7 @@ TEST_POLICY = str(Path(__file__).parent / "policies" / "example_pap")  # counts 
 POLICIES = [*(str(p) for p in policy_folders()), TEST_POLICY]
 TARGETS = [(p, v.id) for p in POLICIES for v in Policy(policy=p).versions]
 SHARD = 2_000  # scenarios per exhaustive test
-SAMPLE = int(os.environ.get("COVKB_DTR_SAMPLE", "200"))
+SAMPLE = int(os.environ.get("COVKB_DTR_SAMPLE", "100"))
 
 
 @functools.cache
