@@ -565,6 +565,13 @@ class Policy:
             self._draft_facts.pop(v.id, None)
         return v
 
+    def fork(self) -> Policy:
+        """A Policy of the same folder that shares the versions read so far (not
+        the drafts): drafts read into it (draft_text) never touch this one's caches."""
+        other = Policy(self.root, policy=self.folder)
+        other._data.update({k: d for k, d in self._data.items() if d.version.knowledge != "draft"})
+        return other
+
     def draft_text(self, text: str, name: str) -> Version:
         """A TOML draft given as text (a draft kept in the workspace): compiled
         as ``draft(path)`` compiles a .toml file, no file written or read;

@@ -176,25 +176,28 @@ def _run_test(test: dict[str, Any], v: Version, data: VersionData, report: Any, 
     except CovkbError as err:
         got = actual = {"error": err.to_dict()}
     problems = tuple(query.check(got))
-    regions = () if not problems else tuple(
-        i for i, r in enumerate(report.regions) if _holds(r, test["request"], data, actual.get("outcome")))
+    regions = _breaking(report.regions, test["request"], data, actual.get("outcome")) if problems else ()
     return TestResult(test["name"], test["request"], test["expect"], test.get("why", ""), not problems, actual,
                       problems, regions)
 
 
-def _holds(region: Any, request: dict[str, Any], data: VersionData, outcome: str | None) -> bool:
-    """Whether a diff region holds the request: it is about the request's
-    service or code, it decides (on the draft's side) what the draft decided
-    for it, and no fact it fixes contradicts what the request states."""
-    root = region.root
-    if "service" in root and root["service"] != request.get("service"):
-        return False
-    if "cpt" in root and root["cpt"] != request.get("cpt"):
-        return False
-    if outcome is not None and region.after.get("outcome") != outcome:
-        return False
+def _breaking(regions: list[Any], request: dict[str, Any], data: VersionData, outcome: str | None) -> tuple[int, ...]:
+    """The diff regions that hold a failing test's request (their indices):
+    about its service or code, deciding on the draft's side what the draft
+    decided for it, no fact they fix contradicting what the request states;
+    of those, the ones that fix most of what it states (the region it is in,
+    where the request states every fact the region fixes)."""
     stated = stated_facts(data, request)
-    return all(stated.get(k, v) == v for k, v in region.fixed.items())
+    found: dict[int, int] = {}
+    for i, r in enumerate(regions):
+        if any(r.root.get(k) not in (None, request.get(k)) for k in ("service", "cpt")):
+            continue
+        if outcome is not None and r.after.get("outcome") != outcome:
+            continue
+        if all(stated.get(k, v) == v for k, v in r.fixed.items()):
+            found[i] = sum(k in stated for k in r.fixed)
+    best = max(found.values(), default=0)
+    return tuple(i for i, n in found.items() if n == best)
 
 
 def stated_facts(data: VersionData, request: dict[str, Any]) -> dict[str, str]:

@@ -12,6 +12,7 @@ engine worker processes (``workers.Pool``), parsing no request body.
     /v1/policies/{p}/versions/{v}/check  /v1/policies/{p}/diff  /v1/compare
     /v1/explanations/{token}  /cds-services  /cds-services/{id}  /healthz
     /fhir/Claim/$submit  /fhir/Claim/$inquire  /v1/reviews  /v1/reviews/{id}  (pas_routes.py)
+    /v1/drafts  /v1/drafts/{id}  /v1/drafts/{id}/review  /v1/drafts/{id}/export  (draft_routes.py)
 """
 
 from __future__ import annotations
@@ -238,6 +239,9 @@ def create_app(settings: Settings | None = None, engines: Any = None) -> FastAPI
     mount_dtr(app, policy_id=lambda ref: front.policy_or_404(ref).id if ref else front.default.id,
               run=answers.run, base_url=lambda: public_url(settings))
     mount_pas(app, front, answers, lambda: public_url(settings))
+    from .draft_routes import mount as mount_drafts
+
+    mount_drafts(app, front, answers)  # the draft workspace
     # the web pages: they ask the workers what the API routes ask
     from ..web.pages import mount as mount_pages
 
@@ -391,10 +395,11 @@ def _determine_routes(app: FastAPI, front: _Front, answers: _Answers) -> None:
     @app.post("/v1/batch", summary="JSON Lines in, JSON Lines out, one record per line, in order",
               openapi_extra={"requestBody": {"required": True, "content": {"application/x-ndjson": {
                   "schema": {"type": "string", "description": "one request JSON object per line"}}}}})
-    async def batch(request: Request, engine: EngineName = EngineName.prolog, policy: Optional[str] = None) -> Response:
+    async def batch(request: Request, engine: EngineName = EngineName.prolog, policy: Optional[str] = None,
+                    version: Optional[str] = None) -> Response:
         if policy is not None:
             policy = front.policy_or_404(policy).id
-        args = {"policy": policy, "engine": engine.value}
+        args = {"policy": policy, "engine": engine.value, "version": version}
 
         async def records() -> AsyncIterator[bytes]:
             in_flight: list[tuple[asyncio.Future[tuple[int, str, bytes]], int, int]] = []

@@ -177,9 +177,8 @@ class DraftStore:
         latest).  ``tests`` None keeps a revision's tests as they were."""
         from sqlalchemy import insert, select, update
 
-        from . import _need, _now
-
-        _need(models.drafts, policy=policy)
+        if not isinstance(policy, str) or not policy.strip() or len(policy) > 255:
+            raise InvalidRequest("a draft names the policy it revises (a policy id)")
         text, note, author = check_text(text), _words("note", note, MAX_NOTE), _words("author", author, 255)
         checked = None if tests is None else check_tests(tests)
         if expected_revision is not None and (isinstance(expected_revision, bool)
@@ -265,9 +264,16 @@ def _rows(conn: Connection, query: Any) -> list[Any]:
     return list(conn.execute(query).mappings().all())
 
 
-def _stored(row: Any) -> StoredDraft:
-    from . import _utc
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
 
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    """An aware UTC datetime (SQLite returns them naive)."""
+    return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+
+
+def _stored(row: Any) -> StoredDraft:
     return StoredDraft(id=row["id"], policy=row["policy"], revision_of=row["revision_of"], text=row["text"],
                        note=row["note"], author=row["author"], tests=tuple(row["tests"] or ()),
                        revision=row["revision"], created=_utc(row["created_at"]), updated=_utc(row["updated_at"]),
