@@ -98,6 +98,7 @@ def findings(policy: Policy, stored: StoredDraft) -> dict[str, Any]:
     """What checking the draft finds, as kept with it: {"compiles", "error", "check"}."""
     from .check import check
 
+    policy = policy.fork()  # the draft is read into a policy of its own: the one given keeps no trace of it
     try:
         data = policy.data(version_of(policy, stored))
         return {"compiles": True, "error": None, "check": check(data).to_dict()}
