@@ -213,3 +213,34 @@ def test_an_export_becomes_a_version_that_passes_check_and_runs_its_tests_as_nam
     ran = subprocess.run([*covkb, "query", tests[0]["name"], "--policy", "cigna_0284"], env=env, capture_output=True,
                          text=True, timeout=300)
     assert ran.returncode == 0 and "not medically necessary" in ran.stdout.lower(), ran.stdout + ran.stderr
+
+
+def test_covkb_drafts_lists_shows_rechecks_and_exports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from covkb.commands import app
+
+    shutil.copytree(REPO / "kb", tmp_path / "kb")
+    shutil.copytree(EXAMPLE, tmp_path / "kb" / "policies" / "example_pap")
+    monkeypatch.setenv("COVKB_KB", str(tmp_path / "kb"))
+    url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
+    with Store.open(url) as s:
+        saved = workspace.save(s, Policy(policy="example_pap"), text=TIGHTEN, note="tighten", tests=TESTS[:1])
+
+    def covkb(*args: str) -> str:
+        r = CliRunner().invoke(app, [*args, "--store", url])
+        assert r.exit_code == 0, r.output
+        return r.output
+
+    assert f"draft:{saved.id}  example_pap revising 2026-01-01, revision 1" in covkb("drafts", "list")
+    assert "checks clean" in covkb("drafts", "show", saved.id) and "tighten" in covkb("drafts", "show", saved.id)
+    assert "0 draft(s) checked again" in covkb("drafts", "recheck")
+    vocabulary = tmp_path / "kb" / "policies" / "example_pap" / "vocabulary.pl"
+    vocabulary.write_text(vocabulary.read_text(encoding="utf-8") + '\nfinding(new_finding, "A new finding").\n',
+                          encoding="utf-8")
+    out = covkb("drafts", "recheck")
+    assert f"draft:{saved.id}: checked again: checks clean" in out and "1 draft(s) checked again" in out
+    covkb("drafts", "export", saved.id, "--to", str(tmp_path / "out"))
+    vid = workspace.export_version_id(saved)
+    assert (tmp_path / "out" / "kb" / "policies" / "example_pap" / vid / "draft.pl").is_file()
+    assert (tmp_path / "out" / "kb" / "policies" / "example_pap" / "queries" / f"{TESTS[0]['name']}.json").is_file()  # its own queries/
