@@ -38,7 +38,9 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     shutil.copytree(EXAMPLE, d / "kb" / "policies" / "example_pap")
     url = (f"sqlite:///{d / 'store.sqlite3'}" if request.param == "sqlite"
            else fresh_database(request.getfixturevalue("postgres_url")))
-    s = Server("--store", url, workers=1, env={"COVKB_KB": str(d / "kb"), "COVKB_STATE": str(d / "state")})
+    # the example policy the default: what a server process loads before it serves is small
+    s = Server("--store", url, "--policy", "example_pap", workers=1, today="2026-06-01",
+               env={"COVKB_KB": str(d / "kb"), "COVKB_STATE": str(d / "state")})
     s.client = httpx.Client(base_url=s.url, timeout=120)
     yield s
     s.client.close()
