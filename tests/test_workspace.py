@@ -160,6 +160,8 @@ def test_a_review_decides_each_test_and_names_the_change_that_broke_a_failing_on
                                                                                   example: Policy) -> None:
     saved = workspace.save(store, example, text=TIGHTEN, tests=TESTS)
     assert saved.findings["compiles"] and saved.findings["check"]["ok"]
+    assert [(t["name"], t["passed"]) for t in saved.findings["tests"]] == [(TESTS[0]["name"], True),
+                                                                           (TESTS[1]["name"], False)]  # run on save
     review = workspace.review(example, store.draft(saved.id)).to_dict()
     assert review["tests_summary"] == {"passed": 1, "failed": 1, "total": 2}
     passing, failing = review["tests"]
@@ -239,7 +241,8 @@ def test_covkb_drafts_lists_shows_rechecks_and_exports(tmp_path: Path, monkeypat
     vocabulary.write_text(vocabulary.read_text(encoding="utf-8") + '\nfinding(new_finding, "A new finding").\n',
                           encoding="utf-8")
     out = covkb("drafts", "recheck")
-    assert f"draft:{saved.id}: checked again: checks clean" in out and "1 draft(s) checked again" in out
+    assert f"draft:{saved.id}: checked again: checks clean; 1 of 1 test(s) pass" in out
+    assert "1 draft(s) checked again" in out
     covkb("drafts", "export", saved.id, "--to", str(tmp_path / "out"))
     vid = workspace.export_version_id(saved)
     assert (tmp_path / "out" / "kb" / "policies" / "example_pap" / vid / "draft.pl").is_file()

@@ -44,7 +44,9 @@ def _state(stored) -> str:  # noqa: ANN001
         return "does not compile: " + found["error"]["message"]
     check = found.get("check") or {}
     counts = check.get("counts") or {}
-    return "checks clean" if check.get("ok") else f"check: {counts.get('error', '?')} error(s)"
+    tests = found.get("tests") or ()
+    passed = f"; {sum(t.get('passed') is True for t in tests)} of {len(tests)} test(s) pass" if tests else ""
+    return ("checks clean" if check.get("ok") else f"check: {counts.get('error', '?')} error(s)") + passed
 
 
 @drafts_app.command("list")

@@ -94,16 +94,22 @@ def base_digest(policy: Policy, stored: StoredDraft) -> str:
         return ""
 
 
-def findings(policy: Policy, stored: StoredDraft) -> dict[str, Any]:
-    """What checking the draft finds, as kept with it: {"compiles", "error", "check"}."""
+def findings(policy: Policy, stored: StoredDraft, *, decide: Decide | None = None) -> dict[str, Any]:
+    """What checking the draft finds, as kept with it: {"compiles", "error",
+    "check", "tests"}: covkb check's report and each test request decided
+    (passed, actual, problems; a review adds the diff regions of a failing one)."""
     from .check import check
 
     policy = policy.fork()  # the draft is read into a policy of its own: the one given keeps no trace of it
     try:
-        data = policy.data(version_of(policy, stored))
-        return {"compiles": True, "error": None, "check": check(data).to_dict()}
+        v = version_of(policy, stored)
+        data = policy.data(v)
     except CovkbError as err:
-        return {"compiles": False, "error": err.to_dict(), "check": None}
+        return {"compiles": False, "error": err.to_dict(), "check": None, "tests": []}
+    decide = decide or _prolog(policy)
+    tests = [{k: t[k] for k in ("name", "passed", "actual", "problems")}
+             for t in (_run_test(x, v, data, None, decide).to_dict() for x in stored.tests)]
+    return {"compiles": True, "error": None, "check": check(data).to_dict(), "tests": tests}
 
 
 def save(store: Any, policy: Policy, **draft: Any) -> StoredDraft:
@@ -177,7 +183,7 @@ def _run_test(test: dict[str, Any], v: Version, data: VersionData, report: Any, 
     except CovkbError as err:
         got = actual = {"error": err.to_dict()}
     problems = tuple(query.check(got))
-    regions = _breaking(report.regions, test["request"], data, actual.get("outcome")) if problems else ()
+    regions = _breaking(report.regions, test["request"], data, actual.get("outcome")) if problems and report else ()
     return TestResult(test["name"], test["request"], test["expect"], test.get("why", ""), not problems, actual,
                       problems, regions)
 

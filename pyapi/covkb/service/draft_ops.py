@@ -159,7 +159,8 @@ class DraftReads:
             found = s.findings or {}
             check = found.get("check") or {}
             out.append({k: v for k, v in s.to_dict().items() if k not in ("text", "tests", "findings")} |
-                       {"tests": len(s.tests), "compiles": found.get("compiles"), "ok": check.get("ok"),
+                       {"tests": len(s.tests), "tests_passed": sum(t.get("passed") is True for t in found.get("tests", ())),
+                        "compiles": found.get("compiles"), "ok": check.get("ok"),
                         "error": (found.get("error") or {}).get("message")})
         return 200, JSON, dumps({"drafts": out})
 
