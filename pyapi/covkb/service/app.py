@@ -13,6 +13,7 @@ engine worker processes (``workers.Pool``), parsing no request body.
     /v1/explanations/{token}  /cds-services  /cds-services/{id}  /healthz
     (the batch, policy and explanation routes: rest_routes.py)
     /fhir/Claim/$submit  /fhir/Claim/$inquire  /v1/reviews  /v1/reviews/{id}  (pas_routes.py)
+    /v1/drafts  /v1/drafts/{id}  /v1/drafts/{id}/review  /v1/drafts/{id}/export  (draft_routes.py)
 """
 
 from __future__ import annotations
@@ -231,6 +232,9 @@ def create_app(settings: Settings | None = None, engines: Any = None) -> FastAPI
     mount_dtr(app, policy_id=lambda ref: front.policy_or_404(ref).id if ref else front.default.id,
               run=answers.run, base_url=lambda: public_url(settings))
     mount_pas(app, front, answers, lambda: public_url(settings))
+    from .draft_routes import mount as mount_drafts
+
+    mount_drafts(app, front, answers)  # the draft workspace
     # the web pages: they ask the workers what the API routes ask
     from ..web.pages import mount as mount_pages
 
@@ -379,7 +383,6 @@ def _determine_routes(app: FastAPI, front: _Front, answers: _Answers) -> None:
     async def determine(request: Request, **query: Any) -> Response:
         body = await request.body()
         return await answers.remembered("determine", determine_args(front, query), body)
-
 
 
 def _cds_routes(app: FastAPI, front: _Front, answers: _Answers) -> None:

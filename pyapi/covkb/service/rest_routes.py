@@ -50,10 +50,11 @@ def _batch_route(app: FastAPI, front: Any, answers: Any) -> None:
     @app.post("/v1/batch", summary="JSON Lines in, JSON Lines out, one record per line, in order",
               openapi_extra={"requestBody": {"required": True, "content": {"application/x-ndjson": {
                   "schema": {"type": "string", "description": "one request JSON object per line"}}}}})
-    async def batch(request: Request, engine: EngineName = EngineName.prolog, policy: Optional[str] = None) -> Response:
+    async def batch(request: Request, engine: EngineName = EngineName.prolog, policy: Optional[str] = None,
+                    version: Optional[str] = None) -> Response:
         if policy is not None:
             policy = front.policy_or_404(policy).id
-        args = {"policy": policy, "engine": engine.value}
+        args = {"policy": policy, "engine": engine.value, "version": version}
 
         async def records() -> AsyncIterator[bytes]:
             in_flight: list[tuple[asyncio.Future[tuple[int, str, bytes]], int, int]] = []
