@@ -119,6 +119,8 @@ BAD: list[tuple[str, str, dict[str, Any], int, str]] = [
     ("POST", "/v1/drafts", {"json": {"text": BASE}}, 422, "invalid_request"),
     ("POST", "/v1/drafts", {"content": b"{not json", "headers": {"content-type": "application/json"}}, 400,
      "malformed_body"),
+    ("POST", "/v1/drafts", {"content": b"[" * 100_000, "headers": {"content-type": "application/json"}}, 400,
+     "malformed_body"),
     ("POST", "/v1/drafts", {"content": b"text = 1", "headers": {"content-type": "text/plain"}}, 415,
      "unsupported_media_type"),
     ("GET", "/v1/policies/example_pap/versions/draft:a%2Fb/check", {}, 404, "not_found"),

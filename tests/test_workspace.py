@@ -127,10 +127,11 @@ def test_every_revision_of_a_draft_is_kept_and_a_stale_save_is_refused(store: St
     ({"text": "", "tests": [{"name": "a", "request": [], "expect": {"outcome": "x"}}]}, InvalidRequest,
      "its request is a JSON object"),
     ({"text": "", "tests": [TESTS[0], TESTS[0]]}, InvalidRequest, "two test requests are named"),
+    ({"text": "", "tests": [{**TESTS[0], "request": {"a": [[[[[[[[[1]]]]]]]]]}}]}, InvalidRequest, "nested deeper"),
     ({"text": "", "tests": [{**TESTS[0], "run": "halt."}]}, InvalidRequest, "unknown key 'run'"),
     ({"text": "", "draft_id": "x", "expected_revision": True}, InvalidRequest, "expected revision is a whole number"),
 ], ids=["too-large", "not-text", "long-note", "tests-not-a-list", "test-name", "no-outcome", "request-not-object",
-        "duplicate-name", "unknown-key", "revision-not-a-number"])
+        "duplicate-name", "too-deep", "unknown-key", "revision-not-a-number"])
 def test_a_bad_draft_is_refused_in_one_line(store: Store, draft: dict[str, Any], error: type, says: str) -> None:
     with pytest.raises(error) as refused:
         store.save_draft("example_pap", **draft)

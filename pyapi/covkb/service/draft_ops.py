@@ -32,6 +32,8 @@ def _body(body: bytes) -> dict[str, Any]:
         raise MalformedBody("the body is not UTF-8 text") from None
     except ValueError as exc:
         raise MalformedBody(f"the body is not JSON: {exc}") from None
+    except RecursionError:
+        raise MalformedBody("the body is nested too deeply") from None
     if not isinstance(data, dict):
         raise MalformedBody(f"the body is a JSON object, not {type(data).__name__}")
     extra = set(data) - SAVE_KEYS

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidRequest
-from ..limits import MAX_DRAFT
+from ..limits import MAX_DEPTH, MAX_DRAFT
 from . import models
 
 if TYPE_CHECKING:
@@ -139,6 +139,8 @@ def check_tests(tests: Any) -> list[dict[str, Any]]:
         names.add(name)
         if not isinstance(t.get("request"), dict):
             raise InvalidRequest(f"{where} ({name}): its request is a JSON object")
+        if _depth(t["request"]) > MAX_DEPTH or _depth(t.get("expect")) > MAX_DEPTH:
+            raise InvalidRequest(f"{where} ({name}): nested deeper than {MAX_DEPTH} levels")
         expect = t.get("expect")
         if not isinstance(expect, dict) or not ({"outcome", "error"} & set(expect)):
             raise InvalidRequest(f"{where} ({name}): expect names an outcome (or an error code), "
@@ -155,6 +157,20 @@ def check_tests(tests: Any) -> list[dict[str, Any]]:
     if size > MAX_TESTS_BYTES:
         raise DraftTooLarge(f"a draft's tests are at most {MAX_TESTS_BYTES // 1024} KiB of JSON, not {size:,} bytes")
     return json.loads(json.dumps(out))
+
+
+def _depth(value: Any) -> int:
+    """How deeply a JSON value nests (an object or array is one level), without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        v, d = stack.pop()
+        if isinstance(v, dict):
+            v = list(v.values())
+        if isinstance(v, list):
+            deepest = max(deepest, d)
+            if d <= MAX_DEPTH:  # deeper is refused already: no need to walk it
+                stack.extend((x, d + 1) for x in v)
+    return deepest
 
 
 def _words(name: str, value: Any, limit: int) -> str:
