@@ -16,10 +16,7 @@ requests run there as named queries and pass.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -191,8 +188,12 @@ def test_a_draft_is_checked_again_when_the_knowledge_base_it_revises_changes(sto
     assert store.draft(saved.id) == rechecked  # kept
 
 
-def test_an_export_becomes_a_version_that_passes_check_and_runs_its_tests_as_named_queries(store: Store,
-                                                                                         tmp_path: Path) -> None:
+def test_an_export_becomes_a_version_that_passes_check_and_runs_its_tests_as_named_queries(
+        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from covkb.commands import app
+
     cigna = Policy(policy="cigna_0284")
     request = {"date_of_service": "2025-06-01", "service": "intralipid_infusion", "prior_pregnancy_losses": 3}
     tests = [{"name": "intralipid_is_not_medically_necessary_under_the_draft", "request": request,
@@ -208,14 +209,12 @@ def test_an_export_becomes_a_version_that_passes_check_and_runs_its_tests_as_nam
     for path, text in files.items():
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / path).write_text(text, encoding="utf-8")
-    env = {**os.environ, "COVKB_KB": str(tmp_path / "kb"), "COVKB_QUERIES": str(tmp_path / "queries")}
-    covkb = [sys.executable, "-m", "covkb.cli"]
-    checked = subprocess.run([*covkb, "check", "--policy", "cigna_0284", vid], env=env, capture_output=True,
-                             text=True, timeout=300)
-    assert checked.returncode == 0, checked.stdout + checked.stderr
-    ran = subprocess.run([*covkb, "query", tests[0]["name"], "--policy", "cigna_0284"], env=env, capture_output=True,
-                         text=True, timeout=300)
-    assert ran.returncode == 0 and "not medically necessary" in ran.stdout.lower(), ran.stdout + ran.stderr
+    monkeypatch.setenv("COVKB_KB", str(tmp_path / "kb"))  # the scratch copy, as a checkout would hold it
+    monkeypatch.setenv("COVKB_QUERIES", str(tmp_path / "queries"))
+    checked = CliRunner().invoke(app, ["check", "--policy", "cigna_0284", vid])
+    assert checked.exit_code == 0, checked.output
+    ran = CliRunner().invoke(app, ["query", tests[0]["name"], "--policy", "cigna_0284"])
+    assert ran.exit_code == 0 and "not medically necessary" in ran.output.lower(), ran.output
 
 
 def test_covkb_drafts_lists_shows_rechecks_and_exports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
