@@ -34,7 +34,7 @@ The format (README "Drafts without writing Prolog" has a commented example)::
     [[patient_fact]] id, label (when new), at_least / below = {field, number, section, quote}
     [[drop_code]]    code
     [[add_code]]     code, section, description, heading, notes, services, implies
-    [[change_code]]  code, services, implies
+    [[change_code]]  code, services (more), drop_services (no longer), implies
 """
 
 from __future__ import annotations
