@@ -315,13 +315,18 @@ def _write(text: str, before: dict[str, Any], doc: dict[str, Any], touched: tupl
     pos = Positions(text)
     lines = text.split("\n")
     table = table_text(kind, doc[kind][i]).rstrip("\n").split("\n")
+    if set(doc[kind][i]) <= {"statement", "code"}:  # a table left changing nothing goes
+        del doc[kind][i]
+        if not doc[kind]:
+            del doc[kind]
+        table = []
     old = moved or (touched if i < len(before.get(kind, [])) else None)
     if old is not None:
         span = _span(text, pos, before, *old)
         if span is None:
             return document_text(doc)
         a, b = span
-        new = lines[:a] + table + ([""] if b < len(lines) and lines[b].strip() else []) + lines[b:]
+        new = lines[:a] + table + ([""] if table and b < len(lines) and lines[b].strip() else []) + lines[b:]
     else:
         body = "\n".join(lines).rstrip("\n")
         new = (body + "\n" if body else "").split("\n") + table + [""]
