@@ -96,6 +96,12 @@ def mount(app: FastAPI, site: Any, problem: Callable[[Response], str]) -> None:
     ops = _Drafts(site, problem)
     for name in ("drafts", "draft", "draft_new"):
         site.env.get_template(f"{name}.html")  # loaded at start, as the other pages'
+    _list_routes(app, site, ops)
+    _draft_routes(app, site, ops)
+
+
+def _list_routes(app: FastAPI, site: Any, ops: _Drafts) -> None:
+    """/drafts and /drafts/new."""
 
     @app.get("/drafts", include_in_schema=False)
     async def drafts_page(policy: str | None = None) -> HTMLResponse:
@@ -126,6 +132,10 @@ def mount(app: FastAPI, site: Any, problem: Callable[[Response], str]) -> None:
         except (CovkbError, _Failed) as err:
             return site.page("draft_new", p, status=422, versions=p.versions, base=base, error=err.message)
         return RedirectResponse(f"/drafts/{d['id']}", status_code=303)
+
+
+def _draft_routes(app: FastAPI, site: Any, ops: _Drafts) -> None:
+    """/drafts/{id}: the page, its saves (text, common changes, test requests) and export."""
 
     async def show(did: str, *, against: str | None = None, status: int = 200, error: str | None = None,
                    conflict: str | None = None, mine: str | None = None, test_request: str = "") -> HTMLResponse:
@@ -202,7 +212,7 @@ def mount(app: FastAPI, site: Any, problem: Callable[[Response], str]) -> None:
     async def draft_export(did: str) -> Response:
         resp = await site.ask("draft_export", {"id": did}, b"")
         if resp.status_code != 200:
-            return site.page("error", site.default, status=resp.status_code, message=problem(resp))
+            return site.page("error", site.default, status=resp.status_code, message=ops.problem(resp))
         name = re.sub(r"[^A-Za-z0-9_-]", "", did)
         return Response(bytes(resp.body), media_type=resp.media_type or "application/gzip",
                         headers={"Content-Disposition": f'attachment; filename="draft-{name}.tar.gz"'})
