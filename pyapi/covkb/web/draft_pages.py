@@ -57,23 +57,23 @@ class _Drafts:
     async def ask(self, op: str, args: dict[str, Any], body: Any = None) -> Any:
         raw = b"" if body is None else json.dumps(body).encode()
         resp = await self.site.ask(op, args, raw)
-        if resp.status_code != 200:
+        if resp.status_code not in (200, 201):
             raise _Failed(resp.status_code, self.problem(resp))
         return json.loads(bytes(resp.body))
 
     async def get(self, did: str) -> dict[str, Any]:
-        return await self.ask("draft_get", {"id": did})
+        return await self.ask("draft_get", {"draft_id": did})
 
     async def save(self, policy: str, draft: dict[str, Any], did: str | None = None,
                    revision: int | None = None) -> dict[str, Any]:
-        return await self.ask("draft_save", {"policy": policy, "id": did, "expected_revision": revision}, draft)
+        return await self.ask("draft_save", {"policy": policy, "draft_id": did}, {**draft, "revision": revision})
 
     async def list(self, policy: str | None) -> list[dict[str, Any]]:
         out = await self.ask("draft_list", {"policy": policy})
         return out["drafts"] if isinstance(out, dict) else out
 
     async def review(self, did: str) -> dict[str, Any]:
-        return await self.ask("draft_review", {"id": did})
+        return await self.ask("draft_review", {"draft_id": did})
 
     async def diff(self, policy: str, a: str, did: str) -> dict[str, Any]:
         return await self.ask("diff", {"policy": policy, "a": a, "b": f"draft:{did}"})
@@ -210,7 +210,7 @@ def _draft_routes(app: FastAPI, site: Any, ops: _Drafts) -> None:
 
     @app.get("/drafts/{did}/export", include_in_schema=False)
     async def draft_export(did: str) -> Response:
-        resp = await site.ask("draft_export", {"id": did}, b"")
+        resp = await site.ask("draft_export", {"draft_id": did, "format": "tar"}, b"")
         if resp.status_code != 200:
             return site.page("error", site.default, status=resp.status_code, message=ops.problem(resp))
         name = re.sub(r"[^A-Za-z0-9_-]", "", did)

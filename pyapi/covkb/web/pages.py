@@ -179,7 +179,7 @@ class _Site:
         """A version id's Version, or a kept draft's (version=draft:ID) read into ``p``."""
         if not ref or not ref.startswith("draft:"):
             return self.version_of(p, ref)
-        resp = await self.ask("draft_get", {"id": ref[len("draft:"):]}, b"")
+        resp = await self.ask("draft_get", {"draft_id": ref[len("draft:"):]}, b"")
         if resp.status_code != 200:
             raise CovkbError(_problem(resp))
         d = json.loads(bytes(resp.body))
