@@ -280,8 +280,16 @@ def _linked(site: Any, p: Any, report: dict[str, Any], a: str, ref: str, tests: 
         w = c.get("witness") or {}
         c["open_after"] = site.determine_href(p, w, ref) if w else None
         regions = set(c.get("regions") or ())
-        c["failing_tests"] = [t["name"] for t in tests if t.get("passed") is False and regions & set(t.get("regions") or ())]
+        c["failing_tests"] = [t["name"] for t in tests if t.get("passed") is False and _broke(c, regions, t)]
     return report
+
+
+def _broke(change: dict[str, Any], regions: set[int], test: dict[str, Any]) -> bool:
+    """The change holds the failing test's request: one of its regions (the review's), or, where the review
+    places the request in no region, the statement that decides the request is one the change changes."""
+    if test.get("regions"):
+        return bool(regions & set(test["regions"]))
+    return (test.get("actual") or {}).get("statement") in set(change.get("statements") or ())
 
 
 def _form_choices(p: Any, d: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,195 @@
+"""The draft workspace in a real browser: Playwright drives Debian's
+Chromium against a real covkb server on 127.0.0.1 (--no-auth, its store a
+temporary SQLite file).  An analyst creates a draft, changes it in the form
+and as text and sees its check and diff follow, adds test requests (a
+failing one is named beside the change that breaks it), opens the shared
+link in a second browser context, meets a stale save, decides a request
+against the draft on the Determine page, and exports it: the export written
+into a scratch copy of kb/ (and queries/) passes `covkb check` and its test
+requests run there as named queries."""
+
+from __future__ import annotations
+
+import json
+import re
+import tarfile
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow  # a real server and Chromium: not in make test-fast
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+NK = "nk_cell_testing_not_covered"
+NK_REQUEST = {"date_of_service": "2025-06-01", "service": "nk_cell_test", "prior_pregnancy_losses": 2}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    from service_server import Server
+
+    db = tmp_path_factory.mktemp("drafts-store") / "covkb.db"
+    s = Server("--store", f"sqlite:///{db}", workers=1)
+    yield s
+    assert s.stop() in (0, -15)
+
+
+def _context(browser, server):
+    ctx = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 1000}, accept_downloads=True)
+    pg = ctx.new_page()
+    pg.set_default_timeout(90_000)
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    return ctx, pg, errors
+
+
+def shot(pg, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    pg.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=False)
+
+
+def expect(locator):
+    from playwright.sync_api import expect as _expect
+
+    return _expect(locator)
+
+
+def changes(pg) -> int:
+    return pg.locator("section.draft-against ol.changes > li.change").count()
+
+
+def submit(button) -> None:
+    """Click a form's button and wait for the page it answers with."""
+    with button.page.expect_navigation():
+        button.click()
+
+
+def add_test(pg, request: dict, outcome: str, why: str) -> None:
+    pg.locator("#add-test > summary").click()
+    pg.fill("#t-request", json.dumps(request))
+    pg.select_option("#t-outcome", outcome)
+    pg.fill("#t-why", why)
+    submit(pg.get_by_role("button", name="Add the test request"))
+
+
+def test_an_analyst_drafts_tests_shares_decides_and_exports(browser, server, tmp_path) -> None:
+    ctx, pg, errors = _context(browser, server)
+
+    # create: policy and base version; the text starts from the commented skeleton
+    pg.goto("/drafts/new?policy=cigna-0284")
+    pg.select_option("#base", "2025-02-15")
+    pg.fill("#note", "NK cell testing: not medically necessary")
+    pg.fill("#author", "A. Analyst")
+    pg.get_by_role("button", name="Create the draft").click()
+    pg.wait_for_url(re.compile(r"/drafts/[A-Za-z0-9_-]+$"))
+    link = pg.url
+    did = link.rsplit("/", 1)[1]
+    assert 'revision_of = "2025-02-15"' in pg.input_value("#text")
+    assert changes(pg) == 0
+    shot(pg, "draft-new")
+
+    # the form: change an outcome; the text gets its [[change]], the diff its change
+    pg.select_option("#o-statement", NK)
+    pg.select_option("#o-outcome", "not_medically_necessary")
+    submit(pg.get_by_role("button", name="Change the outcome"))
+    text = pg.input_value("#text")
+    assert f'[[change]]\nstatement = "{NK}"\noutcome = "not_medically_necessary"' in text
+    assert changes(pg) >= 1
+    nk_change = pg.locator("section.draft-against li.change", has_text="Not covered → Not medically necessary")
+    expect(nk_change.first).to_be_visible()
+    # the check follows: the heading the code is listed under no longer says what the statement says
+    assert "1 error(s)" in pg.locator("#status").inner_text()
+    expect(pg.locator("section.checks li[data-kind=heading_mismatch]")).to_have_count(1)
+    first = changes(pg)
+
+    # a mistake in the form is one line naming the field; nothing is saved
+    pg.locator("details.edit", has_text="Reword a statement's quote").locator("summary").click()
+    pg.select_option("#w-statement", NK)
+    pg.fill("#w-number", "9")
+    pg.fill("#w-text", "new words")
+    submit(pg.get_by_role("button", name="Reword"))
+    alert = pg.locator("div.error[role=alert]")
+    expect(alert).to_contain_text("number: statement nk_cell_testing_not_covered has quotes 1 to 2")
+    assert "Traceback" not in pg.content() and "\n" not in alert.inner_text().strip()
+    assert pg.input_value("#text") == text
+
+    # as text: drop a statement; check and diff follow the save
+    pg.goto(link)
+    pg.fill("#text", text + '\n[[drop]]\nstatement = "inhibin_b_not_medically_necessary"\n')
+    submit(pg.get_by_role("button", name="Save", exact=True))
+    assert "[[drop]]" in pg.input_value("#text")
+    assert changes(pg) > first
+    # ... and a broken text is kept, its one-line error shown
+    pg.fill("#text", pg.input_value("#text") + "\n[[drop]\n")
+    submit(pg.get_by_role("button", name="Save", exact=True))
+    expect(pg.locator("div.error[role=alert]")).to_contain_text("TOML syntax")
+    assert "Does not compile" in pg.locator("#status").inner_text()
+    pg.fill("#text", pg.input_value("#text").replace("\n[[drop]\n", "\n"))
+    submit(pg.get_by_role("button", name="Save", exact=True))
+    assert changes(pg) > first
+
+    # test requests: one that passes, one that fails beside the change that breaks it
+    add_test(pg, NK_REQUEST, "not_medically_necessary", "Under the draft NK cell testing is not medically necessary.")
+    add_test(pg, NK_REQUEST, "not_covered", "The 2025 policy says NK cell testing is not covered.")
+    passing = pg.locator("li.test", has_text="under the draft nk cell testing")
+    failing = pg.locator("li.test", has_text="the 2025 policy says nk cell testing")
+    expect(passing.locator(".badge")).to_have_text("pass")
+    expect(failing.locator(".badge")).to_have_text("fail")
+    expect(nk_change.locator("p.broke-test")).to_contain_text("the 2025 policy says nk cell testing")
+    shot(pg, "draft-tests")
+    submit(failing.get_by_role("button", name="Remove"))
+    expect(pg.locator("li.test")).to_have_count(1)
+
+    # the shared link, in a second browser context: the same draft
+    ctx2, pg2, errors2 = _context(browser, server)
+    pg2.goto(link)
+    assert pg2.input_value("#text") == pg.input_value("#text")
+    expect(pg2.locator("li.test .badge")).to_have_text("pass")
+    assert pg2.input_value("#note") == "NK cell testing: not medically necessary"
+    # ... where a save from a page read before someone else saved is refused, showing the newer text
+    pg.fill("#note", "NK cell testing: not medically necessary (reviewed)")
+    submit(pg.get_by_role("button", name="Save", exact=True))
+    pg2.fill("#text", pg2.input_value("#text") + "\n# my edit\n")
+    submit(pg2.get_by_role("button", name="Save", exact=True))
+    expect(pg2.locator(".conflict")).to_contain_text("changed by someone else since you opened it")
+    assert pg2.input_value("#note") == "NK cell testing: not medically necessary (reviewed)"
+    assert pg2.input_value("#mine").endswith("# my edit\n") and "# my edit" not in pg2.input_value("#text")
+    shot(pg2, "draft-conflict")
+
+    # the drafts list shows it
+    pg2.goto("/drafts?policy=cigna-0284")
+    row = pg2.locator(f"tr[data-draft='{did}']")
+    expect(row).to_contain_text("2025-02-15")
+    expect(row).to_contain_text("A. Analyst")
+    ctx2.close()
+    assert not errors2
+
+    # decide a request against the draft on the Determine page
+    pg.goto(link)
+    pg.get_by_role("link", name="Decide against this draft").click()
+    expect(pg.locator("#version")).to_have_value(f"draft:{did}")
+    pg.goto(f"/determine?policy=cigna-0284&service=nk_cell_test&prior_pregnancy_losses=2"
+            f"&date_of_service=2025-06-01&version=draft:{did}")
+    pg.wait_for_selector(".outcome[data-outcome]")
+    assert pg.locator(".outcome[data-outcome]").get_attribute("data-outcome") == "not_medically_necessary"
+    shot(pg, "draft-decide")
+
+    # export: the files that would make it a version
+    pg.goto(link)
+    with pg.expect_download() as dl:
+        pg.get_by_role("link", name=re.compile("^Export")).click()
+    archive = tmp_path / "export.tar.gz"
+    dl.value.save_as(archive)
+    with tarfile.open(archive) as tar:
+        files = {m.name: tar.extractfile(m).read().decode("utf-8") for m in tar.getmembers() if m.isfile()}
+    assert files
+    _check_export(files, tmp_path)
+    ctx.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def _check_export(files: dict[str, str], tmp: Path) -> None:
+    """The export written into a scratch copy of kb/ and queries/: check passes, its named queries run."""
+    from test_draft_workspace import check_export  # the drafts helper's: one way to do it
+
+    check_export(files, tmp)
