@@ -168,9 +168,12 @@ def test_an_analyst_drafts_tests_shares_decides_and_exports(browser, server, tmp
     pg.goto(link)
     pg.get_by_role("link", name="Decide against this draft").click()
     expect(pg.locator("#version")).to_have_value(f"draft:{did}")
-    pg.goto(f"/determine?policy=cigna-0284&service=nk_cell_test&prior_pregnancy_losses=2"
-            f"&date_of_service=2025-06-01&version=draft:{did}")
+    pg.select_option("#service", "nk_cell_test")
+    pg.fill("#prior_pregnancy_losses", "2")
+    pg.fill("#date_of_service", "2025-06-01")
+    pg.get_by_role("button", name="Determine").click()
     pg.wait_for_selector(".outcome[data-outcome]")
+    assert f"version=draft%3A{did}" in pg.url and "service=nk_cell_test" in pg.url
     assert pg.locator(".outcome[data-outcome]").get_attribute("data-outcome") == "not_medically_necessary"
     shot(pg, "draft-decide")
 

@@ -138,12 +138,14 @@ class _Site:
         qp = request.query_params
         try:
             p = self.find(qp.get("policy") or self.default.id)
-            v = self.version_of(p, qp.get("version"))
+            ref = qp.get("version") or None
+            drafted = ref is not None and ref.startswith("draft:")  # a kept draft: read by its base's words
+            v = None if drafted else self.version_of(p, ref)
             req = self.read_request(p, v, qp.multi_items(), p.data(v or p.latest()).vocabulary)
         except (CovkbError, _NoPolicy):
             return None
         engine = qp.get("engine") if qp.get("engine") in ENGINES else None
-        return self.determine_href(p, req, v.id if v else None, engine)
+        return self.determine_href(p, req, ref if drafted else v.id if v else None, engine)
 
     def page(self, name: str, p: Policy, **ctx: Any) -> HTMLResponse:
         ctx.setdefault("outcomes", p.data(p.latest()).vocabulary.outcomes)
