@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -31,6 +32,7 @@ from ..draft import edits, scaffold
 from ..errors import CovkbError
 from ..facts import atom
 
+KEPT_REVIEWS = 32  # draft reviews the pages keep, by (draft, revision, version diffed against)
 EDIT_FIELDS = ("kind", "statement", "outcome", "referral", "finding", "id", "group", "quote", "criterion", "code",
                "service", "from", "to", "number", "text")
 
@@ -53,6 +55,9 @@ class _Drafts:
 
     def __init__(self, site: Any, problem: Callable[[Response], str]) -> None:
         self.site, self.problem = site, problem
+        # reviews by (draft, revision, against): a page shown again (a form's mistake, the shared link)
+        # is not reviewed again; a new revision is a new key, so none is served past an edit
+        self.reviews: OrderedDict[tuple[str, int, str], dict[str, Any]] = OrderedDict()
 
     async def ask(self, op: str, args: dict[str, Any], body: Any = None) -> Any:
         raw = b"" if body is None else json.dumps(body).encode()
@@ -72,11 +77,20 @@ class _Drafts:
         out = await self.ask("draft_list", {"policy": policy})
         return out["drafts"] if isinstance(out, dict) else out
 
-    async def review(self, did: str) -> dict[str, Any]:
-        return await self.ask("draft_review", {"draft_id": did})
+    async def review(self, did: str, revision: int) -> dict[str, Any]:
+        return await self._kept((did, revision, ""), lambda: self.ask("draft_review", {"draft_id": did}))
 
-    async def diff(self, policy: str, a: str, did: str) -> dict[str, Any]:
-        return await self.ask("diff", {"policy": policy, "a": a, "b": f"draft:{did}"})
+    async def diff(self, policy: str, a: str, did: str, revision: int) -> dict[str, Any]:
+        return await self._kept((did, revision, a),
+                                lambda: self.ask("diff", {"policy": policy, "a": a, "b": f"draft:{did}"}))
+
+    async def _kept(self, key: tuple[str, int, str], answer: Callable[[], Awaitable[Any]]) -> dict[str, Any]:
+        if key not in self.reviews:
+            self.reviews[key] = await answer()
+            while len(self.reviews) > KEPT_REVIEWS:
+                self.reviews.popitem(last=False)
+        self.reviews.move_to_end(key)
+        return self.reviews[key]
 
 
 def _revision(form: Any) -> int | None:
@@ -245,7 +259,7 @@ async def _review_context(site: Any, ops: _Drafts, p: Any, d: dict[str, Any], ag
                            "versions": p.versions, "against": against,
                            "decide_href": f"/determine?policy={quote(p.number)}&version={quote(ref)}"}
     try:
-        review = await ops.review(did)
+        review = await ops.review(did, d["revision"])
     except _Failed as f:
         ctx["error"] = f.message
         return ctx
@@ -262,7 +276,7 @@ async def _review_context(site: Any, ops: _Drafts, p: Any, d: dict[str, Any], ag
     report = review.get("diff")
     if against and against != ctx["a"]:
         try:
-            report = await ops.diff(p.id, against, did)
+            report = await ops.diff(p.id, against, did, d["revision"])
             ctx["a"] = against
         except _Failed as f:
             ctx["error"], report = f"diff against {against}: {f.message}", None
