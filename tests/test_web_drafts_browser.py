@@ -16,12 +16,15 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from draft_export import check_export
 
 pytestmark = pytest.mark.slow  # a real server and Chromium: not in make test-fast
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 NK = "nk_cell_testing_not_covered"
-NK_REQUEST = {"date_of_service": "2025-06-01", "service": "nk_cell_test", "prior_pregnancy_losses": 2}
+TAC = "antenatal_transabdominal_cerclage"
+TAC_REQUEST = {"date_of_service": "2025-06-01", "service": "transabdominal_cerclage", "pregnant": True,
+               "prior_pregnancy_losses": 2, "findings": ["shortened_cervical_length"], "unlisted_findings": "absent"}
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +81,7 @@ def test_an_analyst_drafts_tests_shares_decides_and_exports(browser, server, tmp
     # create: policy and base version; the text starts from the commented skeleton
     pg.goto("/drafts/new?policy=cigna-0284")
     pg.select_option("#base", "2025-02-15")
-    pg.fill("#note", "NK cell testing: not medically necessary")
+    pg.fill("#note", "Transabdominal cerclage: a shortened cervix alone no longer suffices")
     pg.fill("#author", "A. Analyst")
     pg.get_by_role("button", name="Create the draft").click()
     pg.wait_for_url(re.compile(r"/drafts/[A-Za-z0-9_-]+$"))
@@ -88,54 +91,65 @@ def test_an_analyst_drafts_tests_shares_decides_and_exports(browser, server, tmp
     assert changes(pg) == 0
     shot(pg, "draft-new")
 
-    # the form: change an outcome; the text gets its [[change]], the diff its change
+    # the form: remove a criterion; the text gets its [[change]], the diff its change
+    pg.locator("details.edit", has_text="Remove a criterion").locator("summary").click()
+    pg.select_option("#r-criterion", f"{TAC} shortened_cervical_length")
+    submit(pg.get_by_role("button", name="Remove the criterion"))
+    text = pg.input_value("#text")
+    assert f'[[change]]\nstatement = "{TAC}"\ndrop_criteria = ["shortened_cervical_length"]' in text
+    tac_change = pg.locator(f"section.draft-against li.change[data-change*='{TAC}']")
+    expect(tac_change.first).to_be_visible()
+    assert "Check: 0 error(s)" in pg.locator("#status").inner_text()
+    first = changes(pg)
+
+    # ... change an outcome: the check follows (the code's heading no longer says what the statement says)
     pg.select_option("#o-statement", NK)
     pg.select_option("#o-outcome", "not_medically_necessary")
     submit(pg.get_by_role("button", name="Change the outcome"))
-    text = pg.input_value("#text")
-    assert f'[[change]]\nstatement = "{NK}"\noutcome = "not_medically_necessary"' in text
-    assert changes(pg) >= 1
-    nk_change = pg.locator(f"section.draft-against li.change[data-change*='{NK}']")
-    expect(nk_change.locator("h3")).to_have_text("relaxed Not covered or reimbursable → Not medically necessary")
-    # the check follows: the heading the code is listed under no longer says what the statement says
-    assert "1 error(s)" in pg.locator("#status").inner_text()
+    nk_table = f'\n[[change]]\nstatement = "{NK}"\noutcome = "not_medically_necessary"\n'
+    assert nk_table in pg.input_value("#text")
+    expect(pg.locator(f"section.draft-against li.change[data-change*='{NK}'] h3")).to_have_text(
+        "relaxed Not covered or reimbursable → Not medically necessary")
+    assert "Check: 1 error(s)" in pg.locator("#status").inner_text()
     expect(pg.locator("section.checks li[data-kind=heading_mismatch]")).to_have_count(1)
-    first = changes(pg)
+    assert changes(pg) == first + 1
 
     # a mistake in the form is one line naming the field; nothing is saved
+    before = pg.input_value("#text")
     pg.locator("details.edit", has_text="Reword a statement's quote").locator("summary").click()
     pg.select_option("#w-statement", NK)
     pg.fill("#w-number", "9")
     pg.fill("#w-text", "new words")
     submit(pg.get_by_role("button", name="Reword"))
     alert = pg.locator("div.error[role=alert]")
-    expect(alert).to_contain_text("number: statement nk_cell_testing_not_covered has quotes 1 to 2")
+    expect(alert).to_contain_text(f"number: statement {NK} has quotes 1 to 2")
     assert "Traceback" not in pg.content() and "\n" not in alert.inner_text().strip()
-    assert pg.input_value("#text") == text
+    assert pg.input_value("#text") == before
 
-    # as text: drop a statement; check and diff follow the save
+    # as text: take the outcome change out again; check and diff follow the save
     pg.goto(link)
-    pg.fill("#text", text + '\n[[drop]]\nstatement = "inhibin_b_not_medically_necessary"\n')
+    pg.fill("#text", before.replace(nk_table, "\n"))
     submit(pg.get_by_role("button", name="Save", exact=True))
-    assert "[[drop]]" in pg.input_value("#text")
-    assert changes(pg) > first
+    assert NK not in pg.input_value("#text").split("revision_of")[1].split("# sections:")[-1]
+    assert "Check: 0 error(s)" in pg.locator("#status").inner_text() and changes(pg) == first
     # ... and a broken text is kept, its one-line error shown
-    pg.fill("#text", pg.input_value("#text") + "\n[[drop]\n")
+    good = pg.input_value("#text")
+    pg.fill("#text", good + "\n[[drop]\n")
     submit(pg.get_by_role("button", name="Save", exact=True))
     expect(pg.locator("div.error[role=alert]")).to_contain_text("TOML syntax")
     assert "Does not compile" in pg.locator("#status").inner_text()
-    pg.fill("#text", pg.input_value("#text").replace("\n[[drop]\n", "\n"))
+    pg.fill("#text", good)
     submit(pg.get_by_role("button", name="Save", exact=True))
-    assert changes(pg) > first
+    assert changes(pg) == first
 
     # test requests: one that passes, one that fails beside the change that breaks it
-    add_test(pg, NK_REQUEST, "not_medically_necessary", "Under the draft NK cell testing is not medically necessary.")
-    add_test(pg, NK_REQUEST, "not_covered", "The 2025 policy says NK cell testing is not covered.")
-    passing = pg.locator("li.test", has_text="under the draft nk cell testing")
-    failing = pg.locator("li.test", has_text="the 2025 policy says nk cell testing")
+    add_test(pg, TAC_REQUEST, "criteria_not_met", "Under the draft a shortened cervix alone does not meet the criteria.")
+    add_test(pg, TAC_REQUEST, "medically_necessary", "The 2025 policy covers it for a shortened cervix.")
+    passing = pg.locator("li.test", has_text="Under the draft a shortened cervix")
+    failing = pg.locator("li.test", has_text="The 2025 policy covers it")
     expect(passing.locator(".badge")).to_have_text("pass")
     expect(failing.locator(".badge")).to_have_text("fail")
-    expect(nk_change.locator("p.broke-test")).to_contain_text("the 2025 policy says nk cell testing")
+    expect(tac_change.locator("p.broke-test").first).to_contain_text("the 2025 policy covers it")
     shot(pg, "draft-tests")
     submit(failing.get_by_role("button", name="Remove"))
     expect(pg.locator("li.test")).to_have_count(1)
@@ -145,54 +159,54 @@ def test_an_analyst_drafts_tests_shares_decides_and_exports(browser, server, tmp
     pg2.goto(link)
     assert pg2.input_value("#text") == pg.input_value("#text")
     expect(pg2.locator("li.test .badge")).to_have_text("pass")
-    assert pg2.input_value("#note") == "NK cell testing: not medically necessary"
+    note = "Transabdominal cerclage: a shortened cervix alone no longer suffices"
+    assert pg2.input_value("#note") == note
     # ... where a save from a page read before someone else saved is refused, showing the newer text
-    pg.fill("#note", "NK cell testing: not medically necessary (reviewed)")
+    pg.fill("#note", note + " (reviewed)")
     submit(pg.get_by_role("button", name="Save", exact=True))
     pg2.fill("#text", pg2.input_value("#text") + "\n# my edit\n")
     submit(pg2.get_by_role("button", name="Save", exact=True))
     expect(pg2.locator(".conflict")).to_contain_text("changed by someone else since you opened it")
-    assert pg2.input_value("#note") == "NK cell testing: not medically necessary (reviewed)"
+    assert pg2.input_value("#note") == note + " (reviewed)"
     assert pg2.input_value("#mine").endswith("# my edit\n") and "# my edit" not in pg2.input_value("#text")
     shot(pg2, "draft-conflict")
-
     # the drafts list shows it
     pg2.goto("/drafts?policy=cigna-0284")
     row = pg2.locator(f"tr[data-draft='{did}']")
     expect(row).to_contain_text("2025-02-15")
     expect(row).to_contain_text("A. Analyst")
     ctx2.close()
-    assert not errors2
+    assert not errors2, errors2
 
-    # decide a request against the draft on the Determine page
+    # decide a request against the draft on the Determine page, and keep it as a test request
     pg.goto(link)
     pg.get_by_role("link", name="Decide against this draft").click()
     expect(pg.locator("#version")).to_have_value(f"draft:{did}")
-    pg.select_option("#service", "nk_cell_test")
+    pg.select_option("#service", "transabdominal_cerclage")
+    pg.check("#field-pregnant input[value=yes]")
     pg.fill("#prior_pregnancy_losses", "2")
     pg.fill("#date_of_service", "2025-06-01")
+    pg.get_by_label("Shortened cervical length: present").check()
     pg.get_by_role("button", name="Determine").click()
     pg.wait_for_selector(".outcome[data-outcome]")
-    assert f"version=draft%3A{did}" in pg.url and "service=nk_cell_test" in pg.url
-    assert pg.locator(".outcome[data-outcome]").get_attribute("data-outcome") == "not_medically_necessary"
+    assert f"version=draft%3A{did}" in pg.url and "service=transabdominal_cerclage" in pg.url
+    # the other criteria not stated: under the draft they decide it (the 2025 policy: medically necessary)
+    assert pg.locator(".outcome[data-outcome]").get_attribute("data-outcome") == "insufficient_information"
     shot(pg, "draft-decide")
+    submit(pg.get_by_role("link", name="add this request to its test requests"))
+    assert json.loads(pg.input_value("#t-request"))["findings"] == ["shortened_cervical_length"]
+    pg.select_option("#t-outcome", "insufficient_information")
+    pg.fill("#t-why", "Under the draft the other criteria decide a shortened cervix.")
+    submit(pg.get_by_role("button", name="Add the test request"))
+    expect(pg.locator("li.test .badge")).to_have_text(["pass", "pass"])
 
-    # export: the files that would make it a version
-    pg.goto(link)
+    # export: the files that would make it a version, checked in a scratch copy of kb/
     with pg.expect_download() as dl:
         pg.get_by_role("link", name=re.compile("^Export")).click()
     archive = tmp_path / "export.tar.gz"
     dl.value.save_as(archive)
     with tarfile.open(archive) as tar:
         files = {m.name: tar.extractfile(m).read().decode("utf-8") for m in tar.getmembers() if m.isfile()}
-    assert files
-    _check_export(files, tmp_path)
+    assert len(check_export(files, tmp_path / "scratch", "cigna_0284")) == 2
     ctx.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
-
-
-def _check_export(files: dict[str, str], tmp: Path) -> None:
-    """The export written into a scratch copy of kb/ and queries/: check passes, its named queries run."""
-    from test_draft_workspace import check_export  # the drafts helper's: one way to do it
-
-    check_export(files, tmp)
