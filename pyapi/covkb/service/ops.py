@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 
 from ..errors import CovkbError, InvalidRequest
+from .draft_ops import DraftReads
 from .problems import FHIR_JSON, PROBLEM, MalformedBody, NotFound, dumps, from_error, operation_outcome, problem
 
 JSON = "application/json"
@@ -27,7 +28,7 @@ NDJSON = "application/x-ndjson"
 
 
 def _version_id(ref: str | None) -> str | None:
-    """A version id from an HTTP client: ids only, never a file path."""
+    """A version id from an HTTP client: ids (draft:ID a draft kept in the workspace), never a file path."""
     if ref is None:
         return None
     if "/" in ref or "\\" in ref or ref.endswith(".pl"):
@@ -73,7 +74,7 @@ class Deferred(Exception):
     process whose event loop it would hold up): the caller sends it on."""
 
 
-class Worker:
+class Worker(DraftReads):
     def __init__(self, config: dict[str, Any]) -> None:
         t = time.perf_counter()
         self.defer_fhir_reads = False  # True in a server process (inline): such calls raise Deferred
@@ -181,9 +182,8 @@ class Worker:
 
     def op_determine(self, body: bytes, policy: str | None = None, engine: str = "prolog", explain: bool = True,
                      version: str | None = None) -> tuple[int, str, bytes]:
-        kb = self.kb(policy, engine)
-        answer = kb.determine(self._request(body), explain=explain,
-                              version=_version_id(version)).to_dict(explanation=explain)
+        kb, v = self.kb_for(policy, engine, _version_id(version))
+        answer = kb.determine(self._request(body), explain=explain, version=v).to_dict(explanation=explain)
         return 200, JSON, _dumps_floatless(answer)
 
     def op_picture(self, body: bytes, policy: str | None = None, engine: str = "prolog",
@@ -192,8 +192,8 @@ class Worker:
         from ..pictures import determination_dot, to_svg
         from ..web.views import node_link
 
-        kb = self.kb(policy, engine)
-        det = kb.determine(self._request(body), explain=True, version=_version_id(version))
+        kb, v = self.kb_for(policy, engine, _version_id(version))
+        det = kb.determine(self._request(body), explain=True, version=v)
         dot = determination_dot(det, section_path=kb.policy.data(det.version).section_path,
                                 link=node_link(kb.policy.number, det.version, det.explanation))
         return 200, SVG, to_svg(dot).encode()
@@ -204,8 +204,8 @@ class Worker:
         from ..pictures import diff_dot, to_svg
         from ..web.forms import determine_href
 
-        p = self.policy(policy)
-        report = diff(p, self._version(p, a).id, self._version(p, b).id)
+        p, (va, vb) = self._versions(policy, [a, b])
+        report = diff(p, va.id, vb.id)
         dot = diff_dot(report, witness_link=lambda r: determine_href(p.number, r.witness, b) if r.witness else None)
         return 200, SVG, to_svg(dot).encode()
 
@@ -218,12 +218,12 @@ class Worker:
         return 200, JSON, dumps({"request": data["request"], **det.to_dict()})
 
     def op_batch(self, body: bytes, policy: str | None = None, engine: str = "prolog",
-                 first_line: int = 1) -> tuple[int, str, bytes]:
+                 first_line: int = 1, version: str | None = None) -> tuple[int, str, bytes]:
         """JSON Lines in (this chunk, numbered from first_line), one record per line out."""
         from ..limits import MAX_REQUEST_BYTES
         from ..request import request_json
 
-        kb = self.kb(policy, engine)
+        kb, v = self.kb_for(policy, engine, _version_id(version))
         out = []
         for i, raw in enumerate(body.split(b"\n")):
             n = first_line + i
@@ -234,7 +234,7 @@ class Worker:
                     text = raw.decode("utf-8")
                 except UnicodeDecodeError:
                     raise InvalidRequest("line is not UTF-8 text") from None
-                d = kb.determine(request_json(text), explain=False).to_dict(explanation=False)
+                d = kb.determine(request_json(text), explain=False, version=v).to_dict(explanation=False)
                 del d["citations"]
                 rec = {"line": n, **d}
             except CovkbError as err:
@@ -249,25 +249,24 @@ class Worker:
     def op_check(self, body: bytes, policy: str, version: str) -> tuple[int, str, bytes]:
         from ..check import check
 
-        p = self.policy(policy)
-        v = self._version(p, version)
+        p, (v,) = self._versions(policy, [version])
         return 200, JSON, dumps(check(p.data(v)).to_dict())
 
     def op_diff(self, body: bytes, policy: str, a: str, b: str) -> tuple[int, str, bytes]:
         from ..diff import diff
 
-        p = self.policy(policy)
-        return 200, JSON, dumps(diff(p, self._version(p, a).id, self._version(p, b).id).to_dict())
+        p, (va, vb) = self._versions(policy, [a, b])
+        return 200, JSON, dumps(diff(p, va.id, vb.id).to_dict())
 
     def op_compare(self, body: bytes, a: str, b: str) -> tuple[int, str, bytes]:
         from ..compare import compare
 
-        for ref in (a, b):
+        def resolve(ref: str) -> tuple[Any, Any]:
             name, _, ver = ref.partition("@")
-            p = self.policy(name)
-            if ver:
-                self._version(p, ver)
-        return 200, JSON, dumps(compare(a, b).to_dict())
+            p, (v,) = self._versions(name, [ver or None])
+            return p, v or p.latest()
+
+        return 200, JSON, dumps(compare(a, b, resolve=resolve).to_dict())
 
     def op_draft(self, body: bytes, policy: str, name: str, draft_bytes: int | None = None) -> tuple[int, str, bytes]:
         """An uploaded draft (its bytes, then its proposed wording's if
@@ -304,6 +303,14 @@ class Worker:
                 err.args = (err.message.replace(str(path), name[:80]).replace(tmp, ""),)
                 raise
         return 200, JSON, dumps(out)
+
+    def _versions(self, policy: str | None, refs: list[str | None]) -> tuple[Any, list[Any]]:
+        """The policy and the versions refs name (ids, or draft:ID: read into a policy of its own)."""
+        drafted = self._compiled(policy, [_version_id(r) for r in refs])
+        if drafted is not None:
+            return drafted[0], drafted[1]
+        p = self.policy(policy)
+        return p, [self._version(p, r) if r else None for r in refs]
 
     def _version(self, p: Any, ref: str) -> Any:
         from ..errors import VersionNotAvailable

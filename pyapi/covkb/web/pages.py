@@ -27,7 +27,7 @@ from .forms import answered, request_from_query
 from .text import code_html
 
 HERE = Path(__file__).parent
-MAX_DRAFT = 256 * 1024  # bytes of an uploaded draft, and of its proposed wording
+from ..limits import MAX_DRAFT  # noqa: E402  (bytes of an uploaded draft, and of its proposed wording)
 ENGINES = ("prolog", "asp")
 
 # (operation, arguments, body) → the worker's answer, as the /v1 API runs it
