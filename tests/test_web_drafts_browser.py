@@ -210,3 +210,58 @@ def test_an_analyst_drafts_tests_shares_decides_and_exports(browser, server, tmp
     assert len(check_export(files, tmp_path / "scratch", "cigna_0284")) == 2
     ctx.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture(scope="module")
+def kept(server):
+    """A draft kept through the REST API (the pages' store is the API's)."""
+    import httpx
+
+    r = httpx.post(f"{server.url}/v1/drafts", json={"policy": "cigna_0284", "text": 'revision_of = "2025-02-15"\n'},
+                   timeout=300)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+# (what is sent, status, the start of the page's one-line error)
+MISTAKES = [
+    ("edit", {"kind": "rename"}, 422, "kind: 'rename' is not an edit"),
+    ("edit", {"kind": "outcome", "statement": "zzz", "outcome": "not_covered"}, 422,
+     "statement: version 2025-02-15 has no statement 'zzz'"),
+    ("edit", {"kind": "add_criterion", "statement": TAC, "finding": "x'); halt. %", "quote": "q"}, 422,
+     "finding: \"x'); halt. %\" is not a finding id"),
+    ("edit", {"kind": "list_code", "code": "59320\n[[drop]]", "service": "transabdominal_cerclage"}, 422,
+     "code: '59320\\n[[drop]]' is not a code"),
+    ("tests", {"request": "{not json", "outcome": "not_covered", "why": "w"}, 422, "request: not JSON"),
+    ("tests", {"request": "[1]", "outcome": "not_covered", "why": "w"}, 422, "request: expected a JSON object"),
+    ("tests", {"request": "{}", "outcome": "not_covered", "why": ""}, 422, "why: say in a sentence"),
+    ("", {"text": "x" * (256 * 1024 + 1)}, 413, "a draft is at most 256 KiB"),
+]
+
+
+@pytest.mark.parametrize("path,data,status,says", MISTAKES, ids=[m[3][:30] for m in MISTAKES])
+def test_a_mistake_on_a_draft_page_is_one_line_and_saves_nothing(server, kept, path, data, status, says) -> None:
+    import html
+
+    import httpx
+
+    url = f"{server.url}/drafts/{kept['id']}" + (f"/{path}" if path else "")
+    r = httpx.post(url, data={**data, "revision": "1"}, timeout=300)
+    assert r.status_code == status, r.text[-2000:]
+    shown = html.unescape(re.search(r'<div class="error" role="alert">(.*?)</div>', r.text, re.S).group(1))
+    assert shown.startswith(says) and "\n" not in shown and "Traceback" not in r.text
+    assert httpx.get(f"{server.url}/v1/drafts/{kept['id']}", timeout=300).json()["revision"] == 1
+
+
+@pytest.mark.parametrize("address,status,says", [
+    ("/drafts/nosuchdraft", 404, "no draft 'nosuchdraft'"),
+    ("/drafts/..%2F..%2Fetc", 404, "Not Found"),
+    ("/determine?policy=cigna-0284&service=nk_cell_test&version=draft:nosuch", 422, "no draft 'nosuch'")])
+def test_an_unknown_draft_is_a_one_line_page(server, address, status, says) -> None:
+    import html
+
+    import httpx
+
+    r = httpx.get(server.url + address, timeout=300)
+    assert r.status_code == status and "Traceback" not in r.text
+    assert says in html.unescape(r.text)
