@@ -265,3 +265,12 @@ def test_an_unknown_draft_is_a_one_line_page(server, address, status, says) -> N
     r = httpx.get(server.url + address, timeout=300)
     assert r.status_code == status and "Traceback" not in r.text
     assert says in html.unescape(r.text)
+
+
+def test_a_draft_is_diffed_against_any_version_in_words(server, kept) -> None:
+    import httpx
+
+    r = httpx.get(f"{server.url}/drafts/{kept['id']}", params={"against": "2024-04-15"}, timeout=600)
+    assert r.status_code == 200
+    assert f"Changes from 2024-04-15 to draft:{kept['id']}" in r.text and 'class="change ' in r.text
+    assert '<option value="2024-04-15" selected>' in r.text
