@@ -181,7 +181,7 @@ def _draft_routes(app: FastAPI, site: Any, ops: _Drafts) -> None:
             await ops.save(p.id, change(d), did, revision)
         except _Failed as f:
             if f.status == 409:  # someone saved since this page was read: show theirs beside ours
-                return await show(did, status=409, mine=str(form.get("text") or ""), conflict=(
+                return await show(did, status=409, mine=str(form["text"]) if "text" in form else None, conflict=(
                     "This draft was changed by someone else since you opened it: nothing was saved. "
                     "Its newer text is below; your text is kept beside it to copy from."))
             return await show(did, status=f.status, error=f.message)
