@@ -99,6 +99,34 @@ def test_an_edit_of_the_scaffold_compiles() -> None:
     assert out.startswith(text.rstrip("\n")) and f"statement({CPAP},pap_devices,not_covered)." in facts_of(out)
 
 
+NEW_CODE = BASE + '\n[[add_code]]\ncode = "E9999"\nsection = "coding_devices"\ndescription = "A new device"\nservices = ["cpap_device"]\n'
+NEW_STATEMENT = BASE + (f'\n[[add]]\nstatement = "new_one"\nsection = "pap_devices"\noutcome = "not_covered"\n'
+                        'quotes = ["a new device"]\nservices = ["pap_cleaning_machine"]\n')
+
+
+# a draft's own new code or statement: the edit changes the table that adds it
+OWN = [
+    (NEW_CODE, {"kind": "list_code", "code": "E9999", "service": "bilevel_device"},
+     ("add_code", {"services": ["cpap_device", "bilevel_device"]}), ['code_reports("E9999",bilevel_device).']),
+    (NEW_CODE, {"kind": "move_code", "code": "E9999", "from": "cpap_device", "to": "bilevel_device"},
+     ("add_code", {"services": ["bilevel_device"]}), ['code_reports("E9999",bilevel_device).']),
+    (NEW_STATEMENT, {"kind": "outcome", "statement": "new_one", "outcome": "convenience_item"},
+     ("add", {"outcome": "convenience_item"}), ["statement(new_one,pap_devices,convenience_item)."]),
+    (NEW_STATEMENT, {"kind": "reword", "statement": "new_one", "quotes": ["other words"]},
+     ("add", {"quotes": ["other words"]}), ['statement_quote(new_one,1,"other words").']),
+]
+
+
+@pytest.mark.parametrize("text,edit,table,present", OWN, ids=[f"{o[1]['kind']} of the draft's own" for o in OWN])
+def test_an_edit_of_what_the_draft_adds_changes_its_table(text: str, edit: dict, table: tuple, present: list[str]) -> None:
+    out = edits.apply(text, edit, POLICY)
+    kind, keys = table
+    doc = tomllib.loads(out)
+    assert list(doc) == ["revision_of", "title", kind] and len(doc[kind]) == 1
+    assert keys.items() <= doc[kind][0].items()
+    assert set(present) <= facts_of(out)
+
+
 HOSTILE = ['say "hi"', "two\nlines", "'''", '"""', "back\\slash \\n \\u0041", "tab\there", "# not a comment",
            "]] [[drop]]", "caf\u00e9 \u2265 \U0001F600", "del\x7f"]
 
