@@ -89,6 +89,7 @@ def test_a_draft_round_trip(server: Any) -> None:
         "after"]["outcome"] == "criteria_not_met"
 
     problem(c.put(f"/v1/drafts/{did}", json={"text": BASE, "revision": 7}), 409, "conflict")
+    problem(c.put(f"/v1/drafts/{did}", json={"text": BASE}), 422, "invalid_request")  # an edit names its revision
     r = c.put(f"/v1/drafts/{did}", json={"text": BASE, "revision": 1, "note": "undo"})
     assert r.status_code == 200 and r.json()["revision"] == 2
     assert decide() == "medically_necessary"  # the edit is read at once: no answer is remembered past it
@@ -110,7 +111,7 @@ def test_a_draft_round_trip(server: Any) -> None:
 BAD: list[tuple[str, str, dict[str, Any], int, str]] = [
     ("GET", "/v1/drafts/no-such-draft", {}, 404, "unknown_draft"),
     ("GET", "/v1/drafts/no-such-draft/review", {}, 404, "unknown_draft"),
-    ("PUT", "/v1/drafts/no-such-draft", {"json": {"text": BASE}}, 404, "unknown_draft"),
+    ("PUT", "/v1/drafts/no-such-draft", {"json": {"text": BASE, "revision": 1}}, 404, "unknown_draft"),
     ("POST", "/v1/determine?version=draft:no-such-draft", {"json": AHI_15}, 404, "unknown_draft"),
     ("POST", "/v1/drafts", {"json": {"policy": "example_pap", "text": "x" * (256 * 1024 + 1)}}, 413, "too_large"),
     ("POST", "/v1/drafts", {"json": {"policy": "example_pap", "text": BASE, "tests": [{"name": "x"}]}}, 422,

@@ -128,6 +128,9 @@ class DraftReads:
         if draft_id is not None:
             old = self._stored(draft_id)
             policy = old.policy
+            if data.get("revision") is None:  # never last-writer-wins over a colleague's save
+                raise InvalidRequest(f"an edit names the revision it edits (\"revision\": {old.revision} is the latest); "
+                                     "without it a colleague's save could be overwritten")
         ref = data.get("policy", policy)
         if ref is None:
             raise InvalidRequest("name the policy the draft revises (policy)")
