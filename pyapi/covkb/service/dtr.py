@@ -293,11 +293,12 @@ def param(p: dict[str, Any], name: str) -> list[dict[str, Any]]:
 
 
 def package(body: bytes, kb: Any, policy: Any, mapping: Any, *, base_url: str, engine: str,
-            today: dt.date, stored: Any = None, adaptive: bool = False) -> dict[str, Any]:
+            today: dt.date, stored: Any = None, adaptive: bool = False, plan: Any = make_plan) -> dict[str, Any]:
     """$questionnaire-package: one PackageBundle per order that needs a
     questionnaire; an outcome for those that need none.  stored(context)
     returns the request CRD decided under a coverage-assertion-id (None: unknown).
-    adaptive: each Questionnaire an adaptive one with no items yet ($next-question asks them)."""
+    adaptive: each Questionnaire an adaptive one with no items yet ($next-question asks them).
+    plan(kb, request): covkb.questionnaire.plan, or the worker's plans remembered."""
     p = parameters(body)
     if p.get("resourceType") != "Parameters":
         raise InvalidFhir("$questionnaire-package takes a Parameters resource")
@@ -314,7 +315,7 @@ def package(body: bytes, kb: Any, policy: Any, mapping: Any, *, base_url: str, e
     requests, notes = _requests(orders, context, policy, mapping, today, stored)
     out: list[dict[str, Any]] = []
     for req, order_refs in requests:
-        pl = make_plan(kb, req)
+        pl = plan(kb, req)
         if not pl.items:
             notes.append(_no_questions(pl))
             continue

@@ -83,6 +83,8 @@ class Worker:
         self._store: Any = None
         self._questionnaire_urls: dict[str, str] = {}  # CRD's questionnaire URLs, remembered
         self._kept: set[str] = set()                    # coverage-assertion-ids known kept
+        self._plans: dict[tuple[Any, ...], Any] = {}    # questionnaire plans, remembered (self.plan)
+        self._stored: dict[str, dict[str, Any]] = {}    # the requests CRD kept, by coverage-assertion-id
         self.volatile = False
         self.today = dt.date.fromisoformat(config["today"]) if config.get("today") else None
         self._kbs: dict[tuple[str, str], Any] = {}
@@ -135,6 +137,22 @@ class Worker:
         if p.id not in self._mappings:
             self._mappings[p.id] = load_mapping(p)
         return self._mappings[p.id]
+
+    def plan(self, kb: Any, request: dict[str, Any], version: str | None = None, *, decided: Any = None) -> Any:
+        """covkb.questionnaire.plan, remembered by policy, engine, version
+        (or the day, for the version in force) and what the request says:
+        the knowledge base does not change while the worker runs, and a plan
+        costs a determination and the questionnaire's relevance."""
+        from .. import questionnaire
+
+        on = None if version is not None else (self.today or dt.date.today()).isoformat()
+        key = (kb.policy.id, kb.engine_name, version, on, json.dumps(request, sort_keys=True, default=str))
+        found = self._plans.get(key)
+        if found is None:
+            if len(self._plans) >= REMEMBERED:
+                self._plans.clear()
+            found = self._plans[key] = questionnaire.plan(kb, request, version, decided=decided)
+        return found
 
     # -- dispatch ------------------------------------------------------------------------
     def handle(self, header: dict[str, Any], body: bytes) -> tuple[int, str, bytes]:
@@ -367,7 +385,7 @@ class Worker:
 
         self.volatile = True  # kept in the store: never answered from a cache
         out = pas.submit(body, policy=self.policy(policy), kb=self.kb(policy, engine), mapping=self.mapping(policy),
-                         store=self.store, engine=engine, base_url=base_url, today=self.today)
+                         store=self.store, engine=engine, base_url=base_url, today=self.today, plan=self.plan)
         return 200, FHIR_JSON, dumps(out)
 
     def op_pas_inquire(self, body: bytes, base_url: str) -> tuple[int, str, bytes]:
@@ -392,8 +410,15 @@ class Worker:
     # -- DTR: questionnaires generated from the policy (covkb.service.dtr) ------------------------
     def _stored_request(self, key: str) -> dict[str, Any] | None:
         """The request CRD decided under a coverage-assertion-id (None: the store keeps none)."""
+        if key in self._stored:  # a kept CRD decision never changes
+            return self._stored[key]
         found = self.store.decision(key)
-        return None if found is None or found.kind != "crd" else found.request
+        if found is None or found.kind != "crd":
+            return None  # (not remembered: CRD may keep it yet)
+        if len(self._stored) >= REMEMBERED:
+            self._stored.clear()
+        self._stored[key] = found.request
+        return found.request
 
     def op_dtr_package(self, body: bytes, policy: str | None, base_url: str, engine: str = "prolog",
                        adaptive: bool = False) -> tuple[int, str, bytes]:
@@ -401,7 +426,7 @@ class Worker:
 
         out = dtr.package(body, self.kb(policy, engine), self.policy(policy), self.mapping(policy), base_url=base_url,
                           engine=engine, today=self.today or dt.date.today(), stored=self._stored_request,
-                          adaptive=adaptive)
+                          adaptive=adaptive, plan=self.plan)
         return 200, FHIR_JSON, dumps(out)
 
     def op_dtr_next(self, body: bytes, policy: str | None, base_url: str,
