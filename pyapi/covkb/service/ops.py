@@ -50,7 +50,7 @@ def _dumps_floatless(body: Any) -> bytes:
 REMEMBERED = 4096  # questionnaire URLs and kept assertion ids a worker remembers (then it starts afresh)
 
 
-def _questionnaires(kb: Any, base_url: str, seen: dict[str, str]) -> Any:
+def _questionnaires(kb: Any, base_url: str, seen: dict[str, str], plan: Any) -> Any:
     """The canonical URL of the Questionnaire covkb.questionnaire generates
     for a request's open facts (request, version), remembered in ``seen``
     (a plan costs a few determinations; the same facts of the same version
@@ -62,7 +62,7 @@ def _questionnaires(kb: Any, base_url: str, seen: dict[str, str]) -> Any:
         if key not in seen:
             if len(seen) >= REMEMBERED:
                 seen.clear()
-            seen[key] = q.canonical_url(base_url, q.plan(kb, request, version))
+            seen[key] = q.canonical_url(base_url, plan(kb, request, version))
         return seen[key]
     return url
 
@@ -152,7 +152,41 @@ class Worker:
             if len(self._plans) >= REMEMBERED:
                 self._plans.clear()
             found = self._plans[key] = questionnaire.plan(kb, request, version, decided=decided)
+            if found.items:
+                self._keep_questionnaire(kb, found)
         return found
+
+    def _keep_questionnaire(self, kb: Any, plan: Any) -> None:
+        """Keep what a Questionnaire knew under its id, so that a DTR client
+        can GET it by id or canonical URL (op_questionnaire) from any process."""
+        from ..questionnaire import questionnaire_id
+        from ..store import DuplicateDecision, kb_digest
+
+        try:
+            self.store.save_decision("questionnaire", questionnaire_id(plan), policy=plan.policy, version=plan.version,
+                                     kb_digest=kb_digest(kb.policy.data(plan.version)), request=plan.request,
+                                     answer={}, status="generated", detail={"engine": kb.engine_name})
+        except DuplicateDecision:  # kept before (by this or another process)
+            pass
+
+    def op_questionnaire(self, body: bytes, base_url: str, qid: str | None = None,
+                         url: str | None = None) -> tuple[int, str, bytes]:
+        """``GET /fhir/Questionnaire/{id}`` (qid) or ``GET /fhir/Questionnaire?url=`` (a searchset
+        Bundle): a Questionnaire covkb generated, made again from what it knew."""
+        from . import dtr
+
+        self.volatile = True  # read from the store: what it holds may change
+        if qid is not None:
+            return 200, FHIR_JSON, dumps(dtr.stored_questionnaire(qid, self._known, base_url))
+        return 200, FHIR_JSON, dumps(dtr.questionnaire_search(url or "", self._known, base_url))
+
+    def _known(self, qid: str) -> tuple[Any, Any] | None:
+        """The knowledge base and plan a kept Questionnaire id names (None: none is kept)."""
+        found = self.store.decision(qid)
+        if found is None or found.kind != "questionnaire":
+            return None
+        kb = self.kb(found.policy, (found.detail or {}).get("engine", "prolog"))
+        return kb, self.plan(kb, found.request, found.version)
 
     # -- dispatch ------------------------------------------------------------------------
     def handle(self, header: dict[str, Any], body: bytes) -> tuple[int, str, bytes]:
@@ -372,7 +406,7 @@ class Worker:
             # with its derivation: each order's card reads its justification from it
             out = crd.answer(call, hook, p, self.mapping(policy), lambda req: kb.determine(req, explain=True),
                              base_url=base_url, engine=engine, today=self.today, fhir_servers=self.fhir_servers,
-                             questionnaire=_questionnaires(kb, base_url, self._questionnaire_urls),
+                             questionnaire=_questionnaires(kb, base_url, self._questionnaire_urls, self.plan),
                              keep=self._keeper(p))
         except InvalidFhir as err:
             return 400, FHIR_JSON, dumps(operation_outcome(err.message))

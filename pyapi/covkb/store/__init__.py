@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from ..policy import VersionData
 
 UTC = dt.timezone.utc
-KINDS = ("crd", "pas")
+KINDS = ("crd", "pas", "questionnaire")  # questionnaire: what a generated Questionnaire knew (GET by its id)
 # a JWT id is forgotten this long after its token expired: a verifier's leeway on exp stays below it,
 # so that a forgotten id is refused as expired
 JTI_GRACE = dt.timedelta(minutes=10)
@@ -86,7 +86,8 @@ class Review:
 @dataclass(frozen=True)
 class Decision:
     """One kept decision (kind "crd" or "pas"; key: the coverage-assertion-id or the
-    preauthorization reference) and its reviews."""
+    preauthorization reference) and its reviews; or a generated Questionnaire's
+    known request (kind "questionnaire"; key: its id)."""
 
     kind: str
     key: str
