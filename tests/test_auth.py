@@ -479,3 +479,20 @@ def test_a_review_names_the_authenticated_client_that_recorded_it(world: Any) ->
     r = httpx.post(url, json=review, headers=reviewer, timeout=60)
     assert r.status_code == 200, r.text
     assert "Dr. A. Reviewer (through the client app-1)" in r.text
+
+
+def test_a_removed_clients_access_token_is_refused_on_its_next_use(world: Any) -> None:
+    """covkb clients remove: the servers check the client on each use of its token (tests/test_clients.py: the rest)."""
+    from covkb.service.auth import register_client, remove_client
+
+    store = world.env["COVKB_STORE_URL"]
+    register_client("app-r", str(world.dir / "client.jwks.json"), ["system/Claim.write"], store)
+    r = ask_token(world.a, token_form(world, client_assertion=assertion(world, iss="app-r", sub="app-r")))
+    assert r.status_code == 200, r.text
+    held = {"Authorization": f"Bearer {r.json()['access_token']}", "Content-Type": "application/fhir+json"}
+    r = httpx.post(world.a.url + "/fhir/Claim/$submit", content=b"{}", headers=held, timeout=30)
+    assert r.status_code == 400, r.text  # let through: the body is what is wrong
+    remove_client("app-r", store)
+    for server in (world.a, world.b):  # every server process sharing the store
+        r = httpx.post(server.url + "/fhir/Claim/$submit", content=b"{}", headers=held, timeout=30)
+        assert r.status_code == 401 and "no longer registered" in r.json()["detail"], r.text

@@ -112,11 +112,20 @@ class Decision:
 
 @dataclass(frozen=True)
 class Client:
-    """A registered client of the token endpoint: its public keys (a JWK Set) and scopes."""
+    """A registered client of the token endpoint: its public keys (a JWK Set,
+    or where its ``jwks_url`` member names one, the keys fetched from there),
+    its scopes, and when it was last registered."""
 
     client_id: str
     jwks: dict[str, Any]
     scopes: tuple[str, ...] = field(default_factory=tuple)
+    updated_at: dt.datetime | None = None
+
+    @property
+    def jwks_url(self) -> str | None:
+        """The URL the client's keys are fetched from (None: they are given inline)."""
+        url = self.jwks.get("jwks_url")
+        return url if isinstance(url, str) else None
 
 
 def state_dir() -> Path:
@@ -349,7 +358,21 @@ class Store:
         c = models.clients
         with self._tx() as conn:
             row = conn.execute(select(c).where(c.c.client_id == client_id)).first()
-        return None if row is None else Client(row.client_id, row.jwks, tuple(row.scopes))
+        return None if row is None else _client(row)
+
+    def clients(self) -> list[Client]:
+        """Every registered client, by id."""
+        from sqlalchemy import select
+
+        c = models.clients
+        with self._tx() as conn:
+            return [_client(row) for row in conn.execute(select(c).order_by(c.c.client_id))]
+
+    def remove_client(self, client_id: str) -> bool:
+        """Forget a client (its access tokens are refused from then on); False where there was none."""
+        c = models.clients
+        with self._tx(write=True) as conn:
+            return conn.execute(c.delete().where(c.c.client_id == client_id)).rowcount > 0
 
 
 # -- the database and its schema ------------------------------------------------------
@@ -468,6 +491,10 @@ def _insert_or_nothing(dialect: str) -> Any:
     else:
         raise StoreError(f"the store runs on SQLite or PostgreSQL, not {dialect}")
     return insert
+
+
+def _client(row: Any) -> Client:
+    return Client(row.client_id, row.jwks, tuple(row.scopes), _utc(row.updated_at))
 
 
 def _decision(row: Any, reviews: tuple[Review, ...]) -> Decision:
