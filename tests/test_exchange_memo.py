@@ -124,12 +124,13 @@ def test_a_bundle_validated_by_entry_is_refused_where_and_as_whole_validation_re
 
 def test_a_bundle_of_resources_found_valid_is_validated_by_entry_and_remembered() -> None:
     good = _bundle()
-    assert _whole(good) is None
+    resources = sum(1 for e in good["entry"] if isinstance(e.get("resource"), dict))
     fhir_map._valid.clear()
-    assert fhir_map._valid_by_entry(good)
-    n = len(fhir_map._valid)
-    assert n == sum(1 for e in good["entry"] if isinstance(e.get("resource"), dict))  # each resource remembered
+    assert not fhir_map._valid_by_entry(good)  # nothing of it seen: validated whole, in one pass
+    validate_resource(good, "the PAS request", "Bundle")
+    assert len(fhir_map._valid) == resources + 1  # the Bundle, and each of its resources
     fresh = copy.deepcopy(good)
     fresh["identifier"] = {"system": "urn:test", "value": "another"}  # a new request, its record the same
+    assert fhir_map._valid_by_entry(fresh)
     validate_resource(fresh, "the PAS request", "Bundle")
-    assert len(fhir_map._valid) == n + 1  # only the new Bundle itself
+    assert len(fhir_map._valid) == resources + 2  # only the new Bundle itself

@@ -239,8 +239,13 @@ def validate_resource(raw: Any, where: str, expect: str | None = None) -> None:
     if key is not None and key in _valid:
         _valid.move_to_end(key)
         return
-    if not (rtype == "Bundle" and _valid_by_entry(raw)):
+    if rtype != "Bundle":
         _validate_model(raw, rtype, where)
+    elif not _valid_by_entry(raw):
+        _validate_model(raw, rtype, where)
+        for e in raw.get("entry") or []:  # valid, each of them: a later Bundle holding one validates the rest
+            if isinstance(e, dict) and isinstance(e.get("resource"), dict):
+                _remember(_digest(e["resource"]))
     _remember(key)
 
 
@@ -273,21 +278,24 @@ def _valid_by_entry(bundle: dict[str, Any]) -> bool:
     """A Bundle found valid a part at a time: its envelope (each entry's
     resource stood in for), then each resource not found valid lately.  A
     PAS request or answer is new every time (its identifiers, its Claim)
-    while its Patient, Coverage and record recur.  False where a part is
-    not valid: the whole Bundle is then validated, for the first problem
-    in the words whole validation gives."""
+    while its Patient, Coverage and record recur.  False where none of its
+    resources was found valid lately, or a part is not valid: the whole
+    Bundle is then validated (the first problem in the words whole
+    validation gives)."""
     entries = bundle.get("entry")
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
         return False
+    keys = [_digest(e["resource"]) if isinstance(e.get("resource"), dict) else None for e in entries]
+    if not any(k is not None and k in _valid for k in keys):
+        return False  # nothing of it seen lately (a new patient's record): validated whole, in one pass
     shell = {**bundle, "entry": [{**e, "resource": _STAND_IN} if isinstance(e.get("resource"), dict) else e
                                  for e in entries]}
     try:
         _validate_model(shell, "Bundle", "")
-        for e in entries:
+        for e, key in zip(entries, keys):
             r = e.get("resource")
             if not isinstance(r, dict):
                 continue
-            key = _digest(r)
             if key is not None and key in _valid:
                 _valid.move_to_end(key)
                 continue
