@@ -78,8 +78,9 @@ def questionnaire_package_bodies(context_of: dict[str, str]) -> list[bytes]:
     return out
 
 
-def _pas_examples() -> list[bytes]:
-    """The PAS request Bundles the repository's exchanges hold (queries/fhir/**)."""
+def _pas_examples() -> list[tuple[str, bytes]]:
+    """The PAS request Bundles the repository's exchanges hold (queries/fhir/**),
+    each with the path that submits it (to the example's policy, where it names one)."""
     out = []
     for path in sorted((REPO / "queries" / "fhir").rglob("*.json")):
         try:
@@ -89,7 +90,8 @@ def _pas_examples() -> list[bytes]:
         for cand in (data, *(v for v in data.values() if isinstance(v, dict))) if isinstance(data, dict) else ():
             first = (_resources(cand) or [{}])[0] if cand.get("resourceType") == "Bundle" else {}
             if first.get("resourceType") == "Claim" and first.get("use") == "preauthorization":
-                out.append(json.dumps(cand).encode())
+                policy = data.get("policy") if isinstance(data.get("policy"), str) else None
+                out.append((SUBMIT + (f"?policy={policy}" if policy else ""), json.dumps(cand).encode()))
     return out
 
 
@@ -124,8 +126,12 @@ def _pas_bundle(ex: dict[str, Any]) -> dict[str, Any]:
             "entry": [{"fullUrl": f"urn:covkb:{r['resourceType']}/{r.get('id')}", "resource": r} for r in entries]}
 
 
-def pas_submit_bodies() -> list[bytes]:
-    return _pas_examples() or [json.dumps(_pas_bundle(ex)).encode() for ex in _examples()]
+SUBMIT = "/fhir/Claim/$submit"
+
+
+def pas_submit_bodies() -> list[tuple[str, bytes]]:
+    """(path, body) of each PAS request sent."""
+    return _pas_examples() or [(SUBMIT, json.dumps(_pas_bundle(ex)).encode()) for ex in _examples()]
 
 
 def exchange_kinds(url: str, port: int, http: Callable[[str, str, bytes, int], bytes],
@@ -146,17 +152,17 @@ def exchange_kinds(url: str, port: int, http: Callable[[str, str, bytes, int], b
                     for e in (ci[0]["extension"] if ci else [])}
             if said.get("doc-needed") and said.get("coverage-assertion-id"):
                 context_of[ex["hook_request"]["context"]["patientId"]] = said["coverage-assertion-id"]
-        for kind, path, bodies in ((QUESTIONNAIRE_PACKAGE, "/fhir/Questionnaire/$questionnaire-package",
-                                    questionnaire_package_bodies(context_of)),
-                                   (PAS_SUBMIT, "/fhir/Claim/$submit", pas_submit_bodies())):
-            answered = [(b, c.post(path, content=b)) for b in bodies]
-            good = [http("POST", path, b, port) for b, r in answered if r.status_code == 200]
-            refused = [r for _b, r in answered if r.status_code != 200]
+        package = "/fhir/Questionnaire/$questionnaire-package"
+        for kind, sent in ((QUESTIONNAIRE_PACKAGE, [(package, b) for b in questionnaire_package_bodies(context_of)]),
+                           (PAS_SUBMIT, pas_submit_bodies())):
+            answered = [(path, b, c.post(path, content=b)) for path, b in sent]
+            good = [http("POST", path, b, port) for path, b, r in answered if r.status_code == 200]
+            refused = [(path, r) for path, _b, r in answered if r.status_code != 200]
             if good:  # those answered 200 (the others said below)
                 out[kind] = good
             if refused:
-                r = refused[0]
-                not_measured[kind if not good else f"{kind} ({len(refused)} of {len(bodies)} requests)"] = (
+                path, r = refused[0]
+                not_measured[kind if not good else f"{kind} ({len(refused)} of {len(sent)} requests)"] = (
                     f"POST {path} answers HTTP {r.status_code}"
                     + (" (not on this tree yet)" if r.status_code == 404 else f": {r.text[:200]}"))
     return out

@@ -10,44 +10,27 @@ included).
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
-import threading
+import sys
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from pathlib import Path
 
 from joserfc import jwt
 from joserfc.jwk import ECKey, RSAKey
 
 from covkb.service.auth import MAX_LIFETIME, Issuer, Keys, _check_claims, _verify_signature, fetch_jwks
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from service_server import JwksHost  # noqa: E402  (the tests' JWKS server on 127.0.0.1)
+
 AUD = "http://covkb.test/cds-services/covkb-order-sign"
-
-
-def _serve(jwks: dict[str, Any]) -> tuple[ThreadingHTTPServer, str]:
-    body = json.dumps(jwks).encode()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    return httpd, f"http://127.0.0.1:{httpd.server_address[1]}/jwks.json"
 
 
 def measure(alg: str, n: int) -> dict[str, float]:
     key = ECKey.generate_key("P-384", auto_kid=True) if alg == "ES384" else RSAKey.generate_key(2048, auto_kid=True)
     jwks = {"keys": [key.as_dict(private=False)]}
-    httpd, url = _serve(jwks)
+    host = JwksHost()
+    host.jwks, url = jwks, host.url + "/jwks.json"
     now = int(time.time())
     claims = {"iss": "ehr", "aud": AUD, "iat": now, "exp": now + 300, "jti": "x"}
     token = jwt.encode({"alg": alg, "kid": key.kid}, claims, key, algorithms=[alg])
@@ -64,7 +47,7 @@ def measure(alg: str, n: int) -> dict[str, float]:
             _check_claims(claims, "ehr", AUD, int(time.time()), MAX_LIFETIME)
             times.append(time.perf_counter() - t)
         out[name] = statistics.median(times) * 1e6
-    httpd.shutdown()
+    host.stop()
     return out
 
 

@@ -206,8 +206,8 @@ def run_examples(server: Server) -> int:
     return max(crd, pas_examples.run(server.url))  # PAS: each decision is kept, so one engine
 
 
-def kinds_for(port: int, rest: list[bytes], crd_reqs: list[tuple[str, bytes]]) -> dict[str, list[bytes]]:
-    return {
+def kinds_for(port: int, rest: list[bytes], crd_reqs: list[tuple[str, bytes]], url: str = "") -> dict[str, list[bytes]]:
+    return {**(exchange.exchange_kinds(url, port, http, {}) if url else {}),  # url: DTR and PAS too
         "rest_determine": [http("POST", "/v1/determine", b, port) for b in rest],
         "rest_determine_explain_false": [http("POST", "/v1/determine?explain=false", b, port) for b in rest],
         "crd_order_sign": [http("POST", f"/cds-services/{sid}", b, port) for sid, b in crd_reqs],
@@ -231,12 +231,12 @@ def against(base: Path, workers: int, rounds: int, rest: list[bytes], crd_reqs: 
     """Fresh-decision latency of this tree's server beside another tree's
     (base: its pyapi folder), both running, each level measured on one then
     the other, the order swapped every round, so that the machine's load
-    falls on both alike.  The ratios are this tree's figure over base's."""
+    falls on both alike (DTR and PAS too).  The ratios are this tree's figure over base's."""
     servers = {"base": Server("--cache-size", "0", workers=workers, today=TODAY, pyapi=base),
                "this": Server("--cache-size", "0", workers=workers, today=TODAY)}
     runs: dict[str, dict[str, dict[int, list[dict]]]] = {}
     try:
-        kinds = {name: kinds_for(s.port, rest, crd_reqs) for name, s in servers.items()}
+        kinds = {name: kinds_for(s.port, rest, crd_reqs, s.url) for name, s in servers.items()}
         for name, s in servers.items():
             for reqs in kinds[name].values():
                 asyncio.run(load(s.port, reqs, 4, 200, 10))  # warm up

@@ -56,6 +56,8 @@ argument(argument, 3, id).
 %                                       its CRD coverage-information codes
 %   meaning_crd_doc(Meaning, DocNeeded, DocPurpose)
 %                                       its CRD doc-needed and doc-purpose, where answers decide
+%   meaning_crd_code(Meaning, InfoNeeded)
+%                                       its CRD info-needed where the ordered code is too coarse
 %   meaning_tone(Meaning, Tone)         how it is drawn: favourable, adverse, open, neutral
 %   meaning_card(Meaning, Indicator, Heading)
 %                                       how a CDS Hooks card shows it: info, warning, critical
@@ -69,6 +71,7 @@ schema(outcome_means, 2).
 schema(meaning, 2).
 schema(meaning_crd, 3).
 schema(meaning_crd_doc, 3).
+schema(meaning_crd_code, 2).
 schema(meaning_tone, 2).
 schema(meaning_card, 3).
 schema(meaning_review, 4).
@@ -87,6 +90,8 @@ argument(meaning_crd, 3, value).
 argument(meaning_crd_doc, 1, id).
 argument(meaning_crd_doc, 2, value).
 argument(meaning_crd_doc, 3, value).
+argument(meaning_crd_code, 1, id).
+argument(meaning_crd_code, 2, value).
 argument(meaning_tone, 1, id).
 argument(meaning_tone, 2, id).
 argument(meaning_card, 1, id).

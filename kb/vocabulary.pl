@@ -90,6 +90,14 @@ meaning_crd(undecided, "conditional", "OTH").
 % or no answer could (another policy decides, the text is not known).
 meaning_crd_doc(undecided, "clinical", "withpa").
 
+%!  meaning_crd_code(Meaning, InfoNeeded)
+% Da Vinci CRD `info-needed` for an outcome of this meaning when what is
+% still open is what the ordered code leaves open (which service, which
+% qualifier value): the order needs a more specific code, which is not
+% asked through a questionnaire at order time (docs/service.md), so no
+% doc-needed then.  A meaning without one keeps meaning_crd/3's code.
+meaning_crd_code(undecided, "detail-code").
+
 %!  meaning_tone(Meaning, Tone)
 % How pictures and pages draw an outcome of this meaning: favourable,
 % adverse, open (not decided) or neutral (not this policy's decision).

@@ -8,6 +8,7 @@ trusted-issuers file naming it, and a signed JWT for each call."""
 from __future__ import annotations
 
 import json
+import threading
 import os
 import signal
 import socket
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import time
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -113,3 +115,45 @@ class Issuer:
 
     def headers(self, aud: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(aud)}"}
+
+
+class JwksHost:
+    """A JWKS server on 127.0.0.1 that counts the connections made to it;
+    /moved.json answers a redirect to ``moved_to``."""
+
+    def __init__(self) -> None:
+        self.jwks: dict[str, Any] = {"keys": []}
+        self.connections = 0
+        self.moved_to = ""
+        host = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                if self.path == "/moved.json":
+                    self.send_response(302)
+                    self.send_header("Location", host.moved_to)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                body = json.dumps(host.jwks).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        class Counting(ThreadingHTTPServer):
+            def verify_request(self, request: Any, client_address: Any) -> bool:
+                host.connections += 1
+                return True
+
+        self.httpd = Counting(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()

@@ -11,13 +11,10 @@ import base64
 import hashlib
 import hmac
 import json
-import socket
 import subprocess
 import sys
-import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable
 
@@ -27,7 +24,7 @@ from joserfc import jwt
 from joserfc.jwk import ECKey
 
 from covkb.service.examples import examples
-from service_server import REPO, Issuer, Server, free_port
+from service_server import REPO, Issuer, JwksHost, Server, free_port
 
 pytestmark = pytest.mark.slow  # real servers: not in make test-fast
 
@@ -45,44 +42,6 @@ def b64(data: bytes) -> str:
 
 def unsigned(header: dict[str, Any], claims: dict[str, Any]) -> str:
     return f"{b64(json.dumps(header).encode())}.{b64(json.dumps(claims).encode())}"
-
-
-class JwksHost:
-    """A JWKS server on 127.0.0.1 that counts the connections made to it;
-    /moved.json answers a redirect to ``moved_to``."""
-
-    def __init__(self) -> None:
-        self.jwks: dict[str, Any] = {"keys": []}
-        self.connections = 0
-        self.moved_to = ""
-        host = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                if self.path == "/moved.json":
-                    self.send_response(302)
-                    self.send_header("Location", host.moved_to)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                body = json.dumps(host.jwks).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        class Counting(ThreadingHTTPServer):
-            def verify_request(self, request: Any, client_address: Any) -> bool:
-                host.connections += 1
-                return True
-
-        self.httpd = Counting(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
 
 @pytest.fixture(scope="module")
@@ -548,3 +507,20 @@ def test_a_draft_route_needs_an_access_token_with_its_scope(world: Any, method: 
         assert r.headers["content-type"] == "application/problem+json"
     if status == 403:
         assert 'error="insufficient_scope"' in r.headers["www-authenticate"]
+
+
+def test_a_removed_clients_access_token_is_refused_on_its_next_use(world: Any) -> None:
+    """covkb clients remove: the servers check the client on each use of its token (tests/test_clients.py: the rest)."""
+    from covkb.service.auth import register_client, remove_client
+
+    store = world.env["COVKB_STORE_URL"]
+    register_client("app-r", str(world.dir / "client.jwks.json"), ["system/Claim.write"], store)
+    r = ask_token(world.a, token_form(world, client_assertion=assertion(world, iss="app-r", sub="app-r")))
+    assert r.status_code == 200, r.text
+    held = {"Authorization": f"Bearer {r.json()['access_token']}", "Content-Type": "application/fhir+json"}
+    r = httpx.post(world.a.url + "/fhir/Claim/$submit", content=b"{}", headers=held, timeout=30)
+    assert r.status_code == 400, r.text  # let through: the body is what is wrong
+    remove_client("app-r", store)
+    for server in (world.a, world.b):  # every server process sharing the store
+        r = httpx.post(server.url + "/fhir/Claim/$submit", content=b"{}", headers=held, timeout=30)
+        assert r.status_code == 401 and "no longer registered" in r.json()["detail"], r.text

@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import re
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
@@ -205,3 +206,14 @@ def test_the_explanation_link_gives_a_browser_the_page_and_a_client_json(client,
 def test_a_browser_asking_for_a_token_of_no_policy_gets_the_404(client) -> None:
     r = client.get(f"/v1/explanations/{crd.token('/tmp/elsewhere', 'prolog', {})}", headers={"Accept": BROWSER})
     assert r.status_code == 404
+
+
+def test_the_info_needed_of_a_code_too_coarse_to_decide_is_declared_with_the_meaning() -> None:
+    """kb/vocabulary.pl's meaning_crd_code/2 (detail-code for an undecided outcome), read through
+    covkb.outcomes: crd.py names no meaning for it."""
+    p = Policy()
+    outcomes = p.data(p.latest()).outcomes
+    said = {o: outcomes[o].crd_code_info_needed for o in outcomes}
+    assert {o for o, code in said.items() if code} == set(outcomes.with_meaning("undecided"))
+    assert set(said.values()) == {None, "detail-code"}
+    assert '"undecided"' not in (Path(__file__).parents[1] / "pyapi" / "covkb" / "service" / "crd.py").read_text()

@@ -10,7 +10,7 @@ QuestionnaireResponse), dtr-questionnaireresponse's required extensions
 (qr-coverage, intendedUse), questionnaire and subject, the output
 Parameters' names; SDC's enableWhenExpression is evaluated with fhirpathpy
 and must show an item exactly when covkb.questionnaire does.  The routes run
-on a real server on 127.0.0.1.
+on a real server on 127.0.0.1; a generated Questionnaire is read back by GET.
 """
 
 from __future__ import annotations
@@ -333,3 +333,18 @@ def test_an_adaptive_package_starts_empty_and_next_question_asks(server) -> None
     out = r.json()["parameter"][0]["resource"]
     assert out["status"] == "in-progress" and [i["linkId"] for i in out["item"]] == ["prior_pregnancy_losses"]
     assert [i["linkId"] for i in out["contained"][0]["item"]] == ["prior_pregnancy_losses"]
+
+
+@pytest.mark.slow
+def test_a_generated_questionnaire_is_read_back_by_id_and_canonical_url(server) -> None:
+    """DTR clients fetch the Questionnaire CRD names by its canonical URL (tests/test_questionnaire_read.py: the rest)."""
+    r = httpx.post(f"{server.url}/fhir/Questionnaire/$questionnaire-package", timeout=60, json=_package_input(_order("59325")))
+    assert r.status_code == 200, r.text
+    (bundle,) = [p["resource"] for p in r.json()["parameter"] if p["name"] == "packagebundle"]
+    q = bundle["entry"][0]["resource"]
+    r = httpx.get(f"{server.url}/fhir/Questionnaire/{q['id']}", timeout=60)
+    assert r.status_code == 200 and r.json() == q
+    r = httpx.get(f"{server.url}/fhir/Questionnaire", params={"url": q["url"]}, timeout=60)
+    assert r.status_code == 200 and [e["resource"] for e in r.json()["entry"]] == [q]
+    r = httpx.get(f"{server.url}/fhir/Questionnaire/not-one-of-covkbs", timeout=60)
+    assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json")

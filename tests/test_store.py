@@ -354,3 +354,25 @@ def test_a_worker_opens_the_configured_store_when_first_used(tmp_path) -> None:
     worker.store.save_decision(**decision_args("CRD-1", kind="crd", status="conditional"))
     with Store.open(url) as s:
         assert s.decision("CRD-1").status == "conditional"
+
+
+def test_a_jti_kept_on_sqlites_short_path_reads_and_purges_as_sqlalchemys(tmp_path) -> None:
+    """Store.use_jti on SQLite is one autocommit statement on the DBAPI connection (its lock held
+    briefly): its row is the row SQLAlchemy writes, so replays, purges and reads agree."""
+    import time
+
+    from covkb.store import models
+
+    with Store.open(f"sqlite:///{tmp_path / 'store.sqlite3'}") as s:
+        s._next_purge = time.monotonic() + 3600  # no purge before the rows are compared
+        later = dt.datetime(2030, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+        with s._tx(write=True) as conn:
+            conn.execute(s._use_jti, {"issuer": "iss", "jti": "by-sqlalchemy", "expires_at": later})
+        assert s.use_jti("iss", "short-path", later) and not s.use_jti("iss", "short-path", later)
+        assert not s.use_jti("iss", "by-sqlalchemy", later)
+        with s._tx() as conn:
+            stored = dict(conn.execute(select(models.jtis.c.jti, models.jtis.c.expires_at)).all())
+            raw = dict(conn.execute(text("SELECT jti, expires_at FROM jtis")).all())
+        assert stored["short-path"] == stored["by-sqlalchemy"] and raw["short-path"] == raw["by-sqlalchemy"]
+        assert s.use_jti("iss", "expired", dt.datetime.now(UTC) - JTI_GRACE - dt.timedelta(minutes=5))
+        assert s.purge_jtis() == 1 and s.use_jti("iss", "expired", dt.datetime.now(UTC))  # forgotten, as it expired

@@ -693,6 +693,7 @@ def run_app() -> None:
         raise _Exit(code)
 
 
+STORE_HELP = "The store's SQLAlchemy URL (default: $COVKB_STORE_URL, else SQLite in the state directory)."
 clients_app = typer.Typer(no_args_is_help=True, help="The clients covkb's token endpoint issues access tokens to.")
 app.add_typer(clients_app, name="clients")
 from .drafts_command import drafts_app  # noqa: E402  (the drafts kept in the workspace)
@@ -703,14 +704,43 @@ app.add_typer(drafts_app, name="drafts")
 @clients_app.command("add")
 def clients_add(
     client_id: str = typer.Argument(..., metavar="ID", help="The client_id (its assertions' iss and sub)."),
-    jwks: str = typer.Option(..., "--jwks", metavar="FILE", help="The client's public keys, a JWK Set (JSON)."),
+    jwks: Optional[str] = typer.Option(None, "--jwks", metavar="FILE", help="The client's public keys, a JWK Set (JSON)."),
+    jwks_url: Optional[str] = typer.Option(None, "--jwks-url", metavar="URL", help="Where the client's keys are fetched from (instead of --jwks): only from there, checked now."),
     scope: list[str] = typer.Option(..., "--scope", help="A SMART system scope it may be granted (system/Claim.write); repeatable."),
-    store: Optional[str] = typer.Option(None, "--store", metavar="URL", help="The store's SQLAlchemy URL (default: $COVKB_STORE_URL, else SQLite in the state directory)."),
+    store: Optional[str] = typer.Option(None, "--store", metavar="URL", help=STORE_HELP),
 ) -> None:
     """Register (or replace) a client of the token endpoint (SMART Backend Services, private_key_jwt)."""
     from .service.auth import register_client
 
     try:
-        echo(register_client(client_id, jwks, scope, store))
+        echo(register_client(client_id, jwks, scope, store, jwks_url))
+    except CovkbError as err:
+        _fail(err, Format.text)
+
+
+@clients_app.command("list")
+def clients_list(
+    store: Optional[str] = typer.Option(None, "--store", metavar="URL", help=STORE_HELP),
+) -> None:
+    """The registered clients: each one's keys, scopes and when it was registered."""
+    from .service.auth import list_clients
+
+    try:
+        lines = list_clients(store)
+    except CovkbError as err:
+        _fail(err, Format.text)
+    echo("\n".join(lines) if lines else "no clients registered (covkb clients add)")
+
+
+@clients_app.command("remove")
+def clients_remove(
+    client_id: str = typer.Argument(..., metavar="ID", help="The client_id."),
+    store: Optional[str] = typer.Option(None, "--store", metavar="URL", help=STORE_HELP),
+) -> None:
+    """Forget a client: no token is issued to it again, and the access tokens it holds are refused."""
+    from .service.auth import remove_client
+
+    try:
+        echo(remove_client(client_id, store))
     except CovkbError as err:
         _fail(err, Format.text)

@@ -3,7 +3,8 @@
 kb/vocabulary.pl declares every outcome's label (``outcome/2``), its favour
 to coverage (``outcome_favour/2``) and its meaning (``outcome_means/2``);
 each meaning declares its CRD coverage-information codes (``meaning_crd/3``,
-and ``meaning_crd_doc/3`` where answers the clinician gives would decide),
+``meaning_crd_doc/3`` where answers the clinician gives would decide, and
+``meaning_crd_code/2`` where the ordered code is too coarse to),
 how it is drawn (``meaning_tone/2``) and how a CDS Hooks card shows it
 (``meaning_card/3``: indicator and heading) and the Da Vinci PAS review
 action an item takes (``meaning_review/4``).  A policy may add an outcome with
@@ -49,6 +50,7 @@ class Outcome:
     review_action: str     # Da Vinci PAS: one of REVIEW_ACTIONS
     review_code: str       # its X12 306 code (A1, A3, A4)
     review_heading: str    # the words a PAS note opens with ("Approved")
+    crd_code_info_needed: str | None = None  # CRD `info-needed` where the ordered code is too coarse to decide
 
     @property
     def decided(self) -> bool:
@@ -102,6 +104,7 @@ def read_outcomes(rows: Callable[[str], list[tuple]], atom: Callable[[object], s
     means = {atom(o): atom(m) for o, m in rows("outcome_means")}
     crd = {atom(m): (str(c), i if isinstance(i, str) else None) for m, c, i in rows("meaning_crd")}
     doc = {atom(m): (str(d), str(p)) for m, d, p in rows("meaning_crd_doc")}
+    code = {atom(m): str(i) for m, i in rows("meaning_crd_code")}
     tone = {atom(m): atom(t) for m, t in rows("meaning_tone")}
     card = {atom(m): (atom(i), str(h)) for m, i, h in rows("meaning_card")}
     review = {atom(m): (atom(a), str(c), str(h)) for m, a, c, h in rows("meaning_review")}
@@ -133,7 +136,7 @@ def read_outcomes(rows: Callable[[str], list[tuple]], atom: Callable[[object], s
             problems.append(f"outcome {o} means {means[o]!r}, not one of {', '.join(MEANINGS)}")
         else:
             out.append(Outcome(o, labels[o], favour[o], means[o], *crd[means[o]], *doc.get(means[o], (None, None)),
-                               tone[means[o]], *card[means[o]], *review[means[o]]))
+                               tone[means[o]], *card[means[o]], *review[means[o]], code.get(means[o])))
     if problems:
         raise KnowledgeBaseError("undeclared outcome meanings: " + "; ".join(problems), code="kb_outcome")
     return Outcomes(out)

@@ -139,9 +139,12 @@ def known_digest(request: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def plan(kb: KnowledgeBase, request: dict[str, Any], version: str | None = None) -> Plan:
-    """The questionnaire a request needs (no items when it is decided)."""
-    cases, data, det = _decide(kb, request, version)
+def plan(kb: KnowledgeBase, request: dict[str, Any], version: str | None = None, *,
+         decided: tuple[list[Case], VersionData, Determination] | None = None) -> Plan:
+    """The questionnaire a request needs (no items when it is decided).
+    decided: the request's cases, version data and determination where the
+    caller has them already (``decide``), so it is not decided twice."""
+    cases, data, det = decided if decided is not None else decide(kb, request, version)
     known = read_request(request, data.vocabulary).to_json_dict()
     service = known.get("service") or (f"cpt-{known['cpt']}" if known.get("cpt") else "none")
     reading = det.reading()
@@ -176,8 +179,10 @@ def next_item(kb: KnowledgeBase, request: dict[str, Any], answers: dict[str, Any
     return next((i for i in p.items if i.link_id not in answers and i.enabled(answers)), None)
 
 
-def _decide(kb: KnowledgeBase, request: dict[str, Any],
-            version: str | None) -> tuple[list[Case], VersionData, Determination]:
+def decide(kb: KnowledgeBase, request: dict[str, Any],
+           version: str | None = None) -> tuple[list[Case], VersionData, Determination]:
+    """The request decided with its derivation, and what a plan is made
+    from: its cases and version data (``plan(..., decided=...)``)."""
     cases, data, warnings, reading = kb.cases(request, True, version)
     det = Determination.from_cases(cases, policy=kb.policy.number, data=data, warnings=warnings,
                                    engine=kb.engine_name, unlisted_findings=reading)

@@ -211,13 +211,24 @@ def preflight(host: str, settings: Any) -> int:
     return 0
 
 
-def register_client(client_id: str, jwks_file: str, scopes: list[str], store_url: str | None) -> str:
-    """`covkb clients add`: a client's public keys and scopes, checked and stored; a line saying so."""
-    where = f"--jwks {jwks_file}"
+def register_client(client_id: str, jwks_file: str | None, scopes: list[str], store_url: str | None,
+                    jwks_url: str | None = None) -> str:
+    """`covkb clients add`: a client's public keys (a JWK Set file, or the
+    URL its keys are fetched from: fetched now to check it, and then only
+    from there, as a CDS issuer's allowed jku) and scopes, checked and
+    stored; a line saying so."""
+    if (jwks_file is None) == (jwks_url is None):
+        raise InvalidRequest("give the client's keys as --jwks FILE or --jwks-url URL (one of them)")
+    where = f"--jwks {jwks_file}" if jwks_file is not None else f"--jwks-url {jwks_url}"
     try:
-        jwks = json.loads(Path(jwks_file).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise InvalidRequest(f"{where}: {str(exc).splitlines()[0]}") from None
+        if jwks_url is not None:
+            if not jwks_url.startswith(("https://", "http://")):
+                raise ValueError("not an http(s) URL")
+            jwks = json.loads(fetch_jwks(jwks_url))
+        else:
+            jwks = json.loads(Path(str(jwks_file)).read_text(encoding="utf-8"))
+    except Exception as exc:  # any failure to read the keys (a file, a fetch) is one line
+        raise InvalidRequest(f"{where}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
     _public_key_set(jwks, where)
     bad = [s for s in scopes if not _covers(s, s)]
     if bad or not client_id:
@@ -225,8 +236,30 @@ def register_client(client_id: str, jwks_file: str, scopes: list[str], store_url
                              "system/Questionnaire.rs)" if bad else "a client needs an ID")
     from ..store import Store
 
-    Store.open(store_url).save_client(client_id, jwks={"keys": jwks["keys"]}, scopes=list(scopes))
-    return f"client {client_id}: {len(jwks['keys'])} key(s), scopes {' '.join(scopes)}"
+    kept = {"keys": [], "jwks_url": jwks_url} if jwks_url is not None else {"keys": jwks["keys"]}
+    Store.open(store_url).save_client(client_id, jwks=kept, scopes=list(scopes))
+    keys = f"keys from {jwks_url} ({len(jwks['keys'])} now)" if jwks_url else f"{len(jwks['keys'])} key(s)"
+    return f"client {client_id}: {keys}, scopes {' '.join(scopes)}"
+
+
+def list_clients(store_url: str | None) -> list[str]:
+    """`covkb clients list`: a line per registered client."""
+    from ..store import Store
+
+    def keys(c: Any) -> str:
+        return f"keys from {c.jwks_url}" if c.jwks_url else f"{len(c.jwks.get('keys') or [])} key(s)"
+
+    return [f"{c.client_id}: {keys(c)}, scopes {' '.join(c.scopes)}, registered {c.updated_at:%Y-%m-%d %H:%M} UTC"
+            for c in Store.open(store_url).clients()]
+
+
+def remove_client(client_id: str, store_url: str | None) -> str:
+    """`covkb clients remove`: the client forgotten; its access tokens are refused from then on."""
+    from ..store import Store
+
+    if not Store.open(store_url).remove_client(client_id):
+        raise InvalidRequest(f"no client {client_id!r}: covkb clients list shows them")
+    return f"client {client_id} removed: its access tokens are refused from now on"
 
 
 # -- covkb's own key -------------------------------------------------------------------
@@ -396,6 +429,7 @@ class Verifier:
         self.public_url = (settings.public_url or "http://127.0.0.1:8000").rstrip("/")
         self.issuers = load_trusted_issuers(settings.trusted_issuers)
         self.keys = Keys(self.issuers, fetch_jwks)
+        self.client_keys = Keys({}, fetch_jwks)  # registered clients' keys fetched from their --jwks-url
         self.store_url = settings.store
         self._store: Any = None
         self._opening = threading.Lock()
@@ -446,6 +480,11 @@ class Verifier:
             raise Refused("the token was not issued by this covkb")
         _verify_signature(token, public, alg)
         _check_claims(claims, self.public_url, self.public_url + "/fhir", int(time.time()), ACCESS_TOKEN_SECONDS)
+        client = self.store().client(str(claims.get("sub")))  # each use: a removed client's tokens are refused
+        if client is None:
+            raise Refused(f"client {claims.get('sub')!r} is no longer registered")
+        if client.updated_at is not None and claims["iat"] < int(client.updated_at.timestamp()):
+            raise Refused(f"the token was issued before client {client.client_id} was registered again")
         resource, letter = required_scope(method, path)
         if not any(scope_grants(s, resource, letter) for s in str(claims.get("scope", "")).split()):
             need = scope_name(resource, letter)
@@ -470,7 +509,7 @@ class Verifier:
             if client is None or claims.get("sub") != client_id:
                 raise Refused(f"client {client_id!r} is not registered (iss and sub: the client_id)")
             alg = _header_checks(header, RECOMMENDED)
-            key = Keys._import(client.jwks, header["kid"], client_id)
+            key = self._client_key(client, header)
             if key is None:
                 raise Refused(f"client {client_id} has no key {header['kid']!r}")
             _verify_signature(assertion, key, alg)
@@ -493,6 +532,17 @@ class Verifier:
                            algorithms=["ES384"])
         return {"access_token": token, "token_type": "bearer", "expires_in": ACCESS_TOKEN_SECONDS,
                 "scope": " ".join(granted)}
+
+    def _client_key(self, client: Any, header: dict[str, Any]) -> Any:
+        """The key an assertion names: from the client's JWK Set, or fetched
+        from its registered URL (never from a jku the assertion gives: one
+        other than that URL is refused)."""
+        url = client.jwks_url
+        if url is None:
+            return Keys._import(client.jwks, header["kid"], client.client_id)
+        if header.get("jku") not in (None, url):
+            raise Refused(f"jku {str(header['jku'])[:200]!r} is not client {client.client_id}'s registered JWKS URL")
+        return self.client_keys.key(Issuer(client.client_id, None, (url,)), None, header["kid"])
 
     def smart_configuration(self) -> dict[str, Any]:
         return {"issuer": self.public_url, "token_endpoint": self.public_url + TOKEN_PATH,

@@ -21,7 +21,7 @@ What each outcome gives as coverage information (``covered``,
 ``info-needed``, and ``doc-needed`` with ``doc-purpose`` where answers the
 clinician can give would decide) and how its card shows it (indicator,
 heading) are declared with the outcome's other meanings in
-kb/vocabulary.pl (``meaning_crd/3``, ``meaning_crd_doc/3``,
+kb/vocabulary.pl (``meaning_crd/3``, ``meaning_crd_doc/3``, ``meaning_crd_code/2``,
 ``meaning_card/3``, read through covkb.outcomes); this module names no
 outcome.  Where documentation is needed, the ``questionnaire``
 sub-extension names the Questionnaire generated from the policy for what
@@ -390,14 +390,15 @@ def _assertion(meant: Any, det: Any, reason: str, *, policy: Any, asks: bool, qu
                req: dict[str, Any], data: Any) -> Assertion:
     """What a decided order's coverage information says: its meaning's
     codes; where the ordered code is too coarse to decide (which service,
-    which qualifier value), info-needed detail-code and nothing asked (CRD:
+    which qualifier value), its meaning's info-needed for that
+    (``meaning_crd_code/2``: detail-code) and nothing asked (CRD:
     a finer code is not asked for through DTR at order time); else, where
     the meaning declares documentation and the hook may ask for it, the
     questionnaire for what is still open."""
     info, doc = meant.crd_info_needed, (None, None)
     coarse = [m for m in det.missing if m == "service" or m in data.vocabulary.qualifiers]
-    if meant.meaning == "undecided" and coarse:
-        info = "detail-code"
+    if meant.crd_code_info_needed and coarse:
+        info = meant.crd_code_info_needed
     elif meant.crd_doc_needed and asks and det.missing:
         doc = (meant.crd_doc_needed, meant.crd_doc_purpose)
     url = questionnaire(req, det.version) if doc[0] and questionnaire is not None else None

@@ -1,7 +1,10 @@
 """The DTR routes under /fhir (covkb.service.dtr does the FHIR; the engine
 workers run it, covkb.service.ops): ``Questionnaire/$questionnaire-package``,
-``Questionnaire/$next-question`` and ``QuestionnaireResponse/$determine`` (a
-completed QuestionnaireResponse decided, with the full explanation).  Their
+``Questionnaire/$next-question``, ``QuestionnaireResponse/$determine`` (a
+completed QuestionnaireResponse decided, with the full explanation), and
+``GET Questionnaire/{id}`` and ``GET Questionnaire?url=`` (a generated
+Questionnaire read back by its id or canonical URL, as a DTR client fetches
+the one CRD named).  Their
 answers are never remembered: a context names what the store holds now.
 Bad input gets an RFC 9457 problem document (covkb.service.problems)."""
 
@@ -44,3 +47,13 @@ def mount(app: FastAPI, *, policy_id: Callable[[Optional[str]], str],
                                                engine: str = Query("prolog", description=ENGINE_HELP),
                                                policy: Optional[str] = Query(None, description=POLICY_HELP)) -> Response:
         return await run("dtr_decide", args(engine, policy, with_base=False), await request.body())
+
+    @app.get("/fhir/Questionnaire", summary="DTR: the Questionnaire of a canonical URL covkb generated (a searchset)")
+    async def questionnaire_by_url(url: str = Query(..., description="The Questionnaire's canonical URL "
+                                                                     "(CRD's doc-needed names it), |version allowed")
+                                   ) -> Response:
+        return await run("questionnaire", {"url": url, "base_url": base_url()})
+
+    @app.get("/fhir/Questionnaire/{qid}", summary="DTR: a Questionnaire covkb generated, by its id")
+    async def questionnaire_by_id(qid: str) -> Response:
+        return await run("questionnaire", {"qid": qid, "base_url": base_url()})

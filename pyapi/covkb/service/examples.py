@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from ..paths import queries_dir
@@ -81,30 +82,45 @@ def check(example: dict[str, Any], response: dict[str, Any], explanation: dict[s
 
 
 def run(url: str, folder: Path | None = None, engine: str = "prolog") -> int:
+    def send(client: Any, ex: dict[str, Any]) -> Any:
+        return client.post(f"/cds-services/{ex['service']}", params={"engine": engine}, json=ex["hook_request"])
+
+    def judge(client: Any, ex: dict[str, Any], resp: dict[str, Any]) -> tuple[list[str], str]:
+        infos = coverage_infos(resp)
+        link = explanation_link(infos[0]) if infos else None
+        expl = client.get(link.removeprefix(url.rstrip("/"))).json() if link else None
+        ci = infos[0] if infos else {}
+        card = (resp.get("cards") or [{}])[0]
+        return check(ex, resp, expl), (
+            f"card ({card.get('indicator')}): {card.get('summary')}\n"
+            f"covered: {sub(ci, 'covered')}  info-needed: {sub(ci, 'info-needed')}  outcome: "
+            f"{(expl or {}).get('outcome')}\nreason: {(sub(ci, 'reason') or {}).get('text')}\nexplanation: {link}")
+
+    return run_examples(url, examples(folder), "CRD", engine, send, judge)
+
+
+def run_examples(url: str, named: list[tuple[str, dict[str, Any]]], kind: str, engine: str,
+                 send: Callable[[Any, dict[str, Any]], Any],
+                 judge: Callable[[Any, dict[str, Any], dict[str, Any]], tuple[list[str], str]]) -> int:
+    """Each example sent to the service at url (send(client, example) -> the
+    HTTP response) and its answer judged (judge(client, example, answer) ->
+    (what is wrong, what it said in words)), printed; the exit status (1:
+    any not as expected).  The CRD examples' runner and PAS's (pas_examples)."""
     import httpx
 
     failures = 0
-    with httpx.Client(base_url=url, timeout=60) as client:
-        for name, ex in examples(folder):
-            r = client.post(f"/cds-services/{ex['service']}", params={"engine": engine}, json=ex["hook_request"])
+    with httpx.Client(base_url=url.rstrip("/"), timeout=60) as client:
+        for name, ex in named:
+            r = send(client, ex)
             if r.status_code != 200:
                 print(f"=== {name}\nHTTP {r.status_code}: {r.text}\nNOT AS EXPECTED")
                 failures += 1
                 continue
-            resp = r.json()
-            infos = coverage_infos(resp)
-            link = explanation_link(infos[0]) if infos else None
-            expl = client.get(link.removeprefix(url.rstrip("/"))).json() if link else None
-            problems = check(ex, resp, expl)
+            problems, said = judge(client, ex, r.json())
             failures += bool(problems)
-            ci = infos[0] if infos else {}
-            card = (resp.get("cards") or [{}])[0]
-            print(f"=== {name}\n{ex['title']}\nwhy: {ex['why']}\ncard ({card.get('indicator')}): {card.get('summary')}\n"
-                  f"covered: {sub(ci, 'covered')}  info-needed: {sub(ci, 'info-needed')}  outcome: "
-                  f"{(expl or {}).get('outcome')}\nreason: {(sub(ci, 'reason') or {}).get('text')}\n"
-                  f"explanation: {link}\n" + ("as expected" if not problems else "NOT AS EXPECTED: " + "; ".join(problems)) + "\n")
-    n = len(examples(folder))
-    print(f"{n - failures} of {n} CRD examples as expected ({engine})")
+            print(f"=== {name}\n{ex['title']}\nwhy: {ex['why']}\n{said}\n"
+                  + ("as expected" if not problems else "NOT AS EXPECTED: " + "; ".join(problems)) + "\n")
+    print(f"{len(named) - failures} of {len(named)} {kind} examples as expected ({engine})")
     return 1 if failures else 0
 
 

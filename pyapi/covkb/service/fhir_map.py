@@ -239,6 +239,17 @@ def validate_resource(raw: Any, where: str, expect: str | None = None) -> None:
     if key is not None and key in _valid:
         _valid.move_to_end(key)
         return
+    if rtype != "Bundle":
+        _validate_model(raw, rtype, where)
+    elif not _valid_by_entry(raw):
+        _validate_model(raw, rtype, where)
+        for e in raw.get("entry") or []:  # valid, each of them: a later Bundle holding one validates the rest
+            if isinstance(e, dict) and isinstance(e.get("resource"), dict):
+                _remember(_digest(e["resource"]))
+    _remember(key)
+
+
+def _validate_model(raw: dict[str, Any], rtype: str, where: str) -> None:
     try:
         model = _model(rtype)
     except (ValueError, AttributeError):
@@ -251,10 +262,50 @@ def validate_resource(raw: Any, where: str, expect: str | None = None) -> None:
         raise InvalidFhir(f"{where}: {rtype}.{loc}: {err['msg']}" if loc else f"{where}: {err['msg']}") from None
     except (ValueError, TypeError) as exc:
         raise InvalidFhir(f"{where}: {exc}".splitlines()[0]) from None
+
+
+def _remember(key: bytes | None) -> None:
     if key is not None:
         _valid[key] = None
         if len(_valid) > VALID_REMEMBERED:
             _valid.popitem(last=False)
+
+
+_STAND_IN = {"resourceType": "Basic", "code": {"text": "an entry's resource, validated on its own"}}
+
+
+def _valid_by_entry(bundle: dict[str, Any]) -> bool:
+    """A Bundle found valid a part at a time: its envelope (each entry's
+    resource stood in for), then each resource not found valid lately.  A
+    PAS request or answer is new every time (its identifiers, its Claim)
+    while its Patient, Coverage and record recur.  False where none of its
+    resources was found valid lately, or a part is not valid: the whole
+    Bundle is then validated (the first problem in the words whole
+    validation gives)."""
+    entries = bundle.get("entry")
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        return False
+    keys = [_digest(e["resource"]) if isinstance(e.get("resource"), dict) else None for e in entries]
+    if not any(k is not None and k in _valid for k in keys):
+        return False  # nothing of it seen lately (a new patient's record): validated whole, in one pass
+    shell = {**bundle, "entry": [{**e, "resource": _STAND_IN} if isinstance(e.get("resource"), dict) else e
+                                 for e in entries]}
+    try:
+        _validate_model(shell, "Bundle", "")
+        for e, key in zip(entries, keys):
+            r = e.get("resource")
+            if not isinstance(r, dict):
+                continue
+            if key is not None and key in _valid:
+                _valid.move_to_end(key)
+                continue
+            if not isinstance(r.get("resourceType"), str):
+                return False
+            _validate_model(r, r["resourceType"], "")
+            _remember(key)
+    except InvalidFhir:
+        return False
+    return True
 
 
 def resources_of(raw: Any, where: str, *, validated: bool = False) -> list[dict[str, Any]]:

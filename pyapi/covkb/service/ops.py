@@ -51,7 +51,7 @@ def _dumps_floatless(body: Any) -> bytes:
 REMEMBERED = 4096  # questionnaire URLs and kept assertion ids a worker remembers (then it starts afresh)
 
 
-def _questionnaires(kb: Any, base_url: str, seen: dict[str, str]) -> Any:
+def _questionnaires(kb: Any, base_url: str, seen: dict[str, str], plan: Any) -> Any:
     """The canonical URL of the Questionnaire covkb.questionnaire generates
     for a request's open facts (request, version), remembered in ``seen``
     (a plan costs a few determinations; the same facts of the same version
@@ -63,7 +63,7 @@ def _questionnaires(kb: Any, base_url: str, seen: dict[str, str]) -> Any:
         if key not in seen:
             if len(seen) >= REMEMBERED:
                 seen.clear()
-            seen[key] = q.canonical_url(base_url, q.plan(kb, request, version))
+            seen[key] = q.canonical_url(base_url, plan(kb, request, version))
         return seen[key]
     return url
 
@@ -84,6 +84,8 @@ class Worker(DraftReads):
         self._store: Any = None
         self._questionnaire_urls: dict[str, str] = {}  # CRD's questionnaire URLs, remembered
         self._kept: set[str] = set()                    # coverage-assertion-ids known kept
+        self._plans: dict[tuple[Any, ...], Any] = {}    # questionnaire plans, remembered (self.plan)
+        self._stored: dict[str, dict[str, Any]] = {}    # the requests CRD kept, by coverage-assertion-id
         self.volatile = False
         self.today = dt.date.fromisoformat(config["today"]) if config.get("today") else None
         self._kbs: dict[tuple[str, str], Any] = {}
@@ -136,6 +138,56 @@ class Worker(DraftReads):
         if p.id not in self._mappings:
             self._mappings[p.id] = load_mapping(p)
         return self._mappings[p.id]
+
+    def plan(self, kb: Any, request: dict[str, Any], version: str | None = None, *, decided: Any = None) -> Any:
+        """covkb.questionnaire.plan, remembered by policy, engine, version
+        (or the day, for the version in force) and what the request says:
+        the knowledge base does not change while the worker runs, and a plan
+        costs a determination and the questionnaire's relevance."""
+        from .. import questionnaire
+
+        on = None if version is not None else (self.today or dt.date.today()).isoformat()
+        key = (kb.policy.id, kb.engine_name, version, on, json.dumps(request, sort_keys=True, default=str))
+        found = self._plans.get(key)
+        if found is None:
+            if len(self._plans) >= REMEMBERED:
+                self._plans.clear()
+            found = self._plans[key] = questionnaire.plan(kb, request, version, decided=decided)
+            if found.items:
+                self._keep_questionnaire(kb, found)
+        return found
+
+    def _keep_questionnaire(self, kb: Any, plan: Any) -> None:
+        """Keep what a Questionnaire knew under its id, so that a DTR client
+        can GET it by id or canonical URL (op_questionnaire) from any process."""
+        from ..questionnaire import questionnaire_id
+        from ..store import DuplicateDecision, kb_digest
+
+        try:
+            self.store.save_decision("questionnaire", questionnaire_id(plan), policy=plan.policy, version=plan.version,
+                                     kb_digest=kb_digest(kb.policy.data(plan.version)), request=plan.request,
+                                     answer={}, status="generated", detail={"engine": kb.engine_name})
+        except DuplicateDecision:  # kept before (by this or another process)
+            pass
+
+    def op_questionnaire(self, body: bytes, base_url: str, qid: str | None = None,
+                         url: str | None = None) -> tuple[int, str, bytes]:
+        """``GET /fhir/Questionnaire/{id}`` (qid) or ``GET /fhir/Questionnaire?url=`` (a searchset
+        Bundle): a Questionnaire covkb generated, made again from what it knew."""
+        from . import dtr
+
+        self.volatile = True  # read from the store: what it holds may change
+        if qid is not None:
+            return 200, FHIR_JSON, dumps(dtr.stored_questionnaire(qid, self._known, base_url))
+        return 200, FHIR_JSON, dumps(dtr.questionnaire_search(url or "", self._known, base_url))
+
+    def _known(self, qid: str) -> tuple[Any, Any] | None:
+        """The knowledge base and plan a kept Questionnaire id names (None: none is kept)."""
+        found = self.store.decision(qid)
+        if found is None or found.kind != "questionnaire":
+            return None
+        kb = self.kb(found.policy, (found.detail or {}).get("engine", "prolog"))
+        return kb, self.plan(kb, found.request, found.version)
 
     # -- dispatch ------------------------------------------------------------------------
     def handle(self, header: dict[str, Any], body: bytes) -> tuple[int, str, bytes]:
@@ -361,7 +413,7 @@ class Worker(DraftReads):
             # with its derivation: each order's card reads its justification from it
             out = crd.answer(call, hook, p, self.mapping(policy), lambda req: kb.determine(req, explain=True),
                              base_url=base_url, engine=engine, today=self.today, fhir_servers=self.fhir_servers,
-                             questionnaire=_questionnaires(kb, base_url, self._questionnaire_urls),
+                             questionnaire=_questionnaires(kb, base_url, self._questionnaire_urls, self.plan),
                              keep=self._keeper(p))
         except InvalidFhir as err:
             return 400, FHIR_JSON, dumps(operation_outcome(err.message))
@@ -374,7 +426,7 @@ class Worker(DraftReads):
 
         self.volatile = True  # kept in the store: never answered from a cache
         out = pas.submit(body, policy=self.policy(policy), kb=self.kb(policy, engine), mapping=self.mapping(policy),
-                         store=self.store, engine=engine, base_url=base_url, today=self.today)
+                         store=self.store, engine=engine, base_url=base_url, today=self.today, plan=self.plan)
         return 200, FHIR_JSON, dumps(out)
 
     def op_pas_inquire(self, body: bytes, base_url: str) -> tuple[int, str, bytes]:
@@ -399,8 +451,15 @@ class Worker(DraftReads):
     # -- DTR: questionnaires generated from the policy (covkb.service.dtr) ------------------------
     def _stored_request(self, key: str) -> dict[str, Any] | None:
         """The request CRD decided under a coverage-assertion-id (None: the store keeps none)."""
+        if key in self._stored:  # a kept CRD decision never changes
+            return self._stored[key]
         found = self.store.decision(key)
-        return None if found is None or found.kind != "crd" else found.request
+        if found is None or found.kind != "crd":
+            return None  # (not remembered: CRD may keep it yet)
+        if len(self._stored) >= REMEMBERED:
+            self._stored.clear()
+        self._stored[key] = found.request
+        return found.request
 
     def op_dtr_package(self, body: bytes, policy: str | None, base_url: str, engine: str = "prolog",
                        adaptive: bool = False) -> tuple[int, str, bytes]:
@@ -408,7 +467,7 @@ class Worker(DraftReads):
 
         out = dtr.package(body, self.kb(policy, engine), self.policy(policy), self.mapping(policy), base_url=base_url,
                           engine=engine, today=self.today or dt.date.today(), stored=self._stored_request,
-                          adaptive=adaptive)
+                          adaptive=adaptive, plan=self.plan)
         return 200, FHIR_JSON, dumps(out)
 
     def op_dtr_next(self, body: bytes, policy: str | None, base_url: str,

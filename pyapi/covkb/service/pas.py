@@ -365,9 +365,12 @@ def not_found(key: str) -> NotFound:
 # -- the operations (run in an engine worker: ops.Worker) -------------------------------------------------------
 
 def submit(body: bytes, *, policy: Any, kb: Any, mapping: Any, store: Any, engine: str, base_url: str,
-           today: dt.date | None) -> dict[str, Any]:
+           today: dt.date | None, plan: Any = None) -> dict[str, Any]:
     """Claim/$submit: the PAS response Bundle, the decision kept (a
-    retried submission of the same Claim finds the decision already made)."""
+    retried submission of the same Claim finds the decision already made).
+    plan(kb, request, version, decided=...): covkb.questionnaire.plan, or
+    the worker's plans remembered.  Each item is decided once: a pended
+    item's questionnaire is planned from the same cases."""
     from .. import questionnaire
     from ..store import DuplicateDecision, kb_digest
     from . import dtr
@@ -379,13 +382,8 @@ def submit(body: bytes, *, policy: Any, kb: Any, mapping: Any, store: Any, engin
         raise InvalidFhir("the Claim names its insurer (Claim.insurer: PAS requires it)")
     items = claim_items(pas)
     key = preauth_reference(pas)
-    kept = store.decision(key)
-    if kept is not None:
-        if kept.request.get("bundle", {}).get("entry") != pas.bundle.get("entry"):
-            raise Conflict(f"a different preauthorization request was submitted with these identifiers "
-                                 f"(preAuthRef {key}); $inquire gives its decision, or send a new Bundle identifier")
-        return stored_bundle(kept, base_url, inquiry=False)
     on = today or dt.date.today()
+    make_plan = plan or questionnaire.plan
 
     def data_of(date: str | None) -> Any:
         return _version_data(policy, date, on)
@@ -397,31 +395,42 @@ def submit(body: bytes, *, policy: Any, kb: Any, mapping: Any, store: Any, engin
         asked = next((r for r in pas.resources.values() if r.get("resourceType") == "Questionnaire"
                       and url and r.get("url") == url), None)
         if asked is None and not any(r.get("resourceType") == "Questionnaire" for r in qr.get("contained") or []):
-            asked = questionnaire.plan(kb, req, data.version.id)
+            asked = make_plan(kb, req, data.version.id)
         return dtr.questionnaire_response_request(asked, qr, kb=kb)
 
+    decided: dict[str, Any] = {}  # an item's request -> its cases, data and determination
+
+    def determine(req: dict[str, Any]) -> Any:
+        decided[json.dumps(req, sort_keys=True, default=str)] = found = questionnaire.decide(kb, req)
+        return found[2]
+
     def plan_of(req: dict[str, Any], version: str) -> tuple[Any, str]:
-        plan = questionnaire.plan(kb, req, version)
-        return plan, questionnaire.canonical_url(base_url, plan)
+        pl = make_plan(kb, req, version, decided=decided.get(json.dumps(req, sort_keys=True, default=str)))
+        return pl, questionnaire.canonical_url(base_url, pl)
 
     decisions, questionnaires, versions = [], [], {}
     for raw in items:
         item = item_request(pas, raw, mapping, data_of, answers_of)
         data = data_of(item.date)
-        d, plan = decide_item(item, policy=policy, data=data, engine=engine, base_url=base_url,
-                              determine=lambda r: kb.determine(r, explain=True), plan_of=plan_of)
+        d, asked = decide_item(item, policy=policy, data=data, engine=engine, base_url=base_url,
+                               determine=determine, plan_of=plan_of)
         decisions.append(d)
-        if plan is not None and not any(q.get("url") == d.questionnaire for q in questionnaires):
-            questionnaires.append(dtr.questionnaire(plan, base_url, engine=engine))
+        if asked is not None and not any(q.get("url") == d.questionnaire for q in questionnaires):
+            questionnaires.append(dtr.questionnaire(asked, base_url, engine=engine))
         if d.version:
             versions[d.version] = kb_digest(policy.data(d.version))
     created = now()
     bundle = response_bundle(pas, decisions, preauth_ref=key, created=created, base_url=base_url,
                              questionnaires=questionnaires)
-    try:
+    try:  # kept unless a decision is kept under its preauthorization reference already (no look-up first:
+        # a submission is new far more often than it is sent again)
         _save(store, key, pas, decisions, bundle, policy=policy.id, versions=versions, created=created, engine=engine)
-    except DuplicateDecision:  # the same request, submitted twice at once: the first one kept is the decision
-        return stored_bundle(store.decision(key), base_url, inquiry=False)
+    except DuplicateDecision:  # sent again (or twice at once): the decision kept first is the decision
+        kept = store.decision(key)
+        if kept.request.get("bundle", {}).get("entry") != pas.bundle.get("entry"):
+            raise Conflict(f"a different preauthorization request was submitted with these identifiers "
+                           f"(preAuthRef {key}); $inquire gives its decision, or send a new Bundle identifier") from None
+        return stored_bundle(kept, base_url, inquiry=False)
     return bundle
 
 

@@ -83,30 +83,20 @@ def check(example: dict[str, Any], answer: dict[str, Any], outcome_of) -> list[s
 
 
 def run(url: str, folder: Path | None = None, engine: str = "prolog") -> int:
-    import httpx
+    from .examples import run_examples
 
-    failures = 0
-    base = url.rstrip("/")
-    with httpx.Client(base_url=base, timeout=60) as client:
+    def send(client: Any, ex: dict[str, Any]) -> Any:
+        return client.post("/fhir/Claim/$submit", params={"policy": ex["policy"], "engine": engine}, json=ex["bundle"])
+
+    def judge(client: Any, ex: dict[str, Any], answer: dict[str, Any]) -> tuple[list[str], str]:
         def outcome_of(link: str) -> str | None:
-            return client.get(link.removeprefix(base)).json().get("outcome")
+            return client.get(link.removeprefix(url.rstrip("/"))).json().get("outcome")
 
-        for name, ex in examples(folder):
-            r = client.post("/fhir/Claim/$submit", params={"policy": ex["policy"], "engine": engine}, json=ex["bundle"])
-            if r.status_code != 200:
-                print(f"=== {name}\nHTTP {r.status_code}: {r.text}\nNOT AS EXPECTED")
-                failures += 1
-                continue
-            answer = r.json()
-            problems = check(ex, answer, outcome_of)
-            failures += bool(problems)
-            cr = answer["entry"][0]["resource"]
-            notes = "\n".join(f"  {t}" for i in cr["item"] for t in item_notes(cr, i))
-            print(f"=== {name}\n{ex['title']}\nwhy: {ex['why']}\n{cr['disposition']} (preAuthRef {cr['preAuthRef']})\n"
-                  f"{notes}\n" + ("as expected" if not problems else "NOT AS EXPECTED: " + "; ".join(problems)) + "\n")
-    n = len(examples(folder))
-    print(f"{n - failures} of {n} PAS examples as expected ({engine})")
-    return 1 if failures else 0
+        cr = answer["entry"][0]["resource"] if answer.get("entry") else {}
+        notes = "\n".join(f"  {t}" for i in cr.get("item") or [] for t in item_notes(cr, i))
+        return check(ex, answer, outcome_of), f"{cr.get('disposition')} (preAuthRef {cr.get('preAuthRef')})\n{notes}"
+
+    return run_examples(url, examples(folder), "PAS", engine, send, judge)
 
 
 if __name__ == "__main__":

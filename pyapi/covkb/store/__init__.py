@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from ..policy import VersionData
 
 UTC = dt.timezone.utc
-KINDS = ("crd", "pas")
+KINDS = ("crd", "pas", "questionnaire")  # questionnaire: what a generated Questionnaire knew (GET by its id)
 # a JWT id is forgotten this long after its token expired: a verifier's leeway on exp stays below it,
 # so that a forgotten id is refused as expired
 JTI_GRACE = dt.timedelta(minutes=10)
@@ -87,7 +87,8 @@ class Review:
 @dataclass(frozen=True)
 class Decision:
     """One kept decision (kind "crd" or "pas"; key: the coverage-assertion-id or the
-    preauthorization reference) and its reviews."""
+    preauthorization reference) and its reviews; or a generated Questionnaire's
+    known request (kind "questionnaire"; key: its id)."""
 
     kind: str
     key: str
@@ -112,11 +113,20 @@ class Decision:
 
 @dataclass(frozen=True)
 class Client:
-    """A registered client of the token endpoint: its public keys (a JWK Set) and scopes."""
+    """A registered client of the token endpoint: its public keys (a JWK Set,
+    or where its ``jwks_url`` member names one, the keys fetched from there),
+    its scopes, and when it was last registered."""
 
     client_id: str
     jwks: dict[str, Any]
     scopes: tuple[str, ...] = field(default_factory=tuple)
+    updated_at: dt.datetime | None = None
+
+    @property
+    def jwks_url(self) -> str | None:
+        """The URL the client's keys are fetched from (None: they are given inline)."""
+        url = self.jwks.get("jwks_url")
+        return url if isinstance(url, str) else None
 
 
 def state_dir() -> Path:
@@ -293,9 +303,33 @@ class Store(DraftStore):
         _need(models.jtis, issuer=issuer, jti=jti)
         if time.monotonic() >= self._next_purge:
             self.purge_jtis()
+        if self.engine.dialect.name == "sqlite":
+            return self._use_jti_sqlite(issuer, jti, _utc(expires_at))
         with self._tx(write=True) as conn:
             row = conn.execute(self._use_jti, {"issuer": issuer, "jti": jti, "expires_at": _utc(expires_at)})
             return row.first() is not None
+
+    def _use_jti_sqlite(self, issuer: str, jti: str, expires_at: dt.datetime) -> bool:
+        """use_jti on SQLite: the one statement in autocommit on the pool's DBAPI
+        connection, holding the write lock only while it runs.  Every CDS call
+        makes one, from every server process: SQLAlchemy's transaction around it
+        held the lock about ten times as long, so that two processes collided
+        and waited in SQLite's busy sleeps (p99 28 ms against 6 ms, two
+        processes inserting at once).  The time is stored as SQLAlchemy stores
+        a DateTime on SQLite (naive UTC), so purge_jtis and the rest read it."""
+        import sqlite3
+
+        raw = self.engine.raw_connection()
+        try:
+            cur = raw.cursor()
+            cur.execute(_JTI_INSERT, (issuer, jti, expires_at.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")))
+            found = cur.fetchone() is not None
+            cur.close()
+            return found
+        except sqlite3.Error as exc:
+            raise StoreError(f"the store at {self.url} failed: {_one_line(exc)}") from None
+        finally:
+            raw.close()  # back to the pool
 
     def purge_jtis(self) -> int:
         """Forget the JWT ids expired longer than JTI_GRACE ago; how many."""
@@ -350,7 +384,21 @@ class Store(DraftStore):
         c = models.clients
         with self._tx() as conn:
             row = conn.execute(select(c).where(c.c.client_id == client_id)).first()
-        return None if row is None else Client(row.client_id, row.jwks, tuple(row.scopes))
+        return None if row is None else _client(row)
+
+    def clients(self) -> list[Client]:
+        """Every registered client, by id."""
+        from sqlalchemy import select
+
+        c = models.clients
+        with self._tx() as conn:
+            return [_client(row) for row in conn.execute(select(c).order_by(c.c.client_id))]
+
+    def remove_client(self, client_id: str) -> bool:
+        """Forget a client (its access tokens are refused from then on); False where there was none."""
+        c = models.clients
+        with self._tx(write=True) as conn:
+            return conn.execute(c.delete().where(c.c.client_id == client_id)).rowcount > 0
 
 
 # -- the database and its schema ------------------------------------------------------
@@ -469,6 +517,14 @@ def _insert_or_nothing(dialect: str) -> Any:
     else:
         raise StoreError(f"the store runs on SQLite or PostgreSQL, not {dialect}")
     return insert
+
+
+# Store.use_jti on SQLite (the pool's connections are in autocommit: _sqlite_events)
+_JTI_INSERT = "INSERT INTO jtis (issuer, jti, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING RETURNING jti"
+
+
+def _client(row: Any) -> Client:
+    return Client(row.client_id, row.jwks, tuple(row.scopes), _utc(row.updated_at))
 
 
 def _decision(row: Any, reviews: tuple[Review, ...]) -> Decision:
