@@ -85,7 +85,7 @@ class Worker(DraftReads):
         self._questionnaire_urls: dict[str, str] = {}  # CRD's questionnaire URLs, remembered
         self._kept: set[str] = set()                    # coverage-assertion-ids known kept
         self._plans: dict[tuple[Any, ...], Any] = {}    # questionnaire plans, remembered (self.plan)
-        self._stored: dict[str, dict[str, Any]] = {}    # the requests CRD kept, by coverage-assertion-id
+        self._kept_crd: dict[str, dict[str, Any]] = {}    # the requests CRD kept, by coverage-assertion-id
         self.volatile = False
         self.today = dt.date.fromisoformat(config["today"]) if config.get("today") else None
         self._kbs: dict[tuple[str, str], Any] = {}
@@ -451,14 +451,14 @@ class Worker(DraftReads):
     # -- DTR: questionnaires generated from the policy (covkb.service.dtr) ------------------------
     def _stored_request(self, key: str) -> dict[str, Any] | None:
         """The request CRD decided under a coverage-assertion-id (None: the store keeps none)."""
-        if key in self._stored:  # a kept CRD decision never changes
-            return self._stored[key]
+        if key in self._kept_crd:  # a kept CRD decision never changes
+            return self._kept_crd[key]
         found = self.store.decision(key)
         if found is None or found.kind != "crd":
             return None  # (not remembered: CRD may keep it yet)
-        if len(self._stored) >= REMEMBERED:
-            self._stored.clear()
-        self._stored[key] = found.request
+        if len(self._kept_crd) >= REMEMBERED:
+            self._kept_crd.clear()
+        self._kept_crd[key] = found.request
         return found.request
 
     def op_dtr_package(self, body: bytes, policy: str | None, base_url: str, engine: str = "prolog",
