@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import CovkbError, InvalidRequest
 from ..kbdigest import kb_digest  # noqa: F401 (re-exported: the digest itself needs no database library)
+from ..paths import state_dir
 from . import models
 
 if TYPE_CHECKING:
@@ -112,14 +113,6 @@ class Client:
     client_id: str
     jwks: dict[str, Any]
     scopes: tuple[str, ...] = field(default_factory=tuple)
-
-
-def state_dir() -> Path:
-    """Where covkb keeps what it must not lose: $COVKB_STATE, else
-    $XDG_STATE_HOME/covkb, else ~/.local/state/covkb."""
-    base = os.environ.get("COVKB_STATE") or os.path.join(
-        os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state"), "covkb")
-    return Path(base)
 
 
 def default_url() -> str:
