@@ -9,13 +9,15 @@ import multiprocessing
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from .compiled import CHUNK, FORMAT, MAX_SCENARIOS, Built, Subject, _row, _write, current, project, reads, \
     subject_of, table_path, variants
 from .errors import CovkbError
 from .kbdigest import kb_digest
-from .policy import Policy, Version
+from .policy import Policy, Version, VersionData
 from .scenarios import by_subject, size
 from .untrusted import read_request
 
@@ -68,13 +70,34 @@ def _both(what: str, version: str, requests: list[dict[str, Any]]) -> list[tuple
 # -- in the parent -------------------------------------------------------------------------------------------
 
 
-def _run(pool: ProcessPoolExecutor, what: str, policy: Policy, version: Version,
+class _Engines:
+    """Both engines over requests: in worker processes (spawned: each its own
+    SWI-Prolog), or with workers=0 in this process."""
+
+    def __init__(self, policy: Policy, workers: int) -> None:
+        self.pool = None
+        if workers > 0:
+            self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                            initializer=_init, initargs=(str(policy.folder),))
+        else:
+            _init(str(policy.folder))
+
+    def map(self, what: str, version: str, chunks: list[list[dict[str, Any]]]) -> Iterator[list[tuple[str, Any]]]:
+        n = len(chunks)
+        return (self.pool.map if self.pool is not None else map)(_both, [what] * n, [version] * n, chunks)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown()
+
+
+def _run(engines: _Engines, what: str, policy: Policy, version: Version,
          requests: list[dict[str, Any]], progress: bool) -> list[Any]:
     """Answers for every request (None where both refuse); a disagreement raises, naming the request."""
     chunks = [requests[i:i + CHUNK] for i in range(0, len(requests), CHUNK)]
     out: list[Any] = []
     start, done = time.perf_counter(), 0
-    for chunk, answers in zip(chunks, pool.map(_both, [what] * len(chunks), [version.id] * len(chunks), chunks)):
+    for chunk, answers in zip(chunks, engines.map(what, version.id, chunks)):
         for req, (kind, answer) in zip(chunk, answers):
             if kind == "disagree":
                 raise CompileDisagreement(
@@ -82,59 +105,93 @@ def _run(pool: ProcessPoolExecutor, what: str, policy: Policy, version: Version,
                     f"{json.dumps(req, sort_keys=True)}: {json.dumps(answer, sort_keys=True)}")
             out.append(answer if kind == "ok" else None)
         done += len(chunk)
-        if progress and what == "decisions" and (done // CHUNK) % 25 == 0:
+        if progress and what == "decisions" and (done // CHUNK) % 10 == 0:
             rate = done / max(time.perf_counter() - start, 1e-9)
             print(f"  {policy.number} {version.id}: {done:,} / {len(requests):,} projections, {rate:,.0f}/s, "
                   f"{(len(requests) - done) / rate:,.0f} s left", file=sys.stderr, flush=True)
     return out
 
 
-def _subjects(policy: Policy, version: Version, pool: ProcessPoolExecutor, progress: bool
-              ) -> dict[tuple[Any, ...], tuple[Subject, list[str]]]:
-    """Each subject the engines can name relevant findings for: its Subject (no keys yet)."""
+def _subjects(policy: Policy, version: Version, engines: _Engines, chosen: set[int], progress: bool
+              ) -> dict[tuple[Any, ...], Subject]:
+    """Each chosen subject (by its place in by_subject) the engines name relevant findings for: its Subject."""
     data = policy.data(version)
     quals = tuple(sorted(data.vocabulary.qualifiers))
     found = []
-    for fields, facts, _ in by_subject(data):
-        try:
-            found.append((subject_of(read_request(fields, data.vocabulary), quals), fields, facts))
-        except CovkbError:
-            continue  # a subject no request can name: nothing to compile
-    rel = _run(pool, "relevant", policy, version, [f for _, f, _ in found], progress)
-    return {what: (Subject(frozenset(r), reads(data, facts)), facts)
-            for (what, _, facts), r in zip(found, rel) if r is not None}
+    for j, (fields, facts, _) in enumerate(by_subject(data)):
+        if j in chosen:
+            try:
+                found.append((subject_of(read_request(fields, data.vocabulary), quals), fields, facts))
+            except CovkbError:
+                continue  # a subject no request can name: nothing to compile
+    rel = _run(engines, "relevant", policy, version, [f for _, f, _ in found], progress)
+    return {what: Subject(frozenset(r), reads(data, facts)) for (what, _, facts), r in zip(found, rel) if r is not None}
 
 
-def build_version(policy: Policy, version: Version, *, workers: int = 2, force: bool = False,
-                  progress: bool = True) -> Built:
-    """Compile one version's table (see covkb.compiled)."""
-    data = policy.data(version)
-    n = size(data)
-    name = (policy.number, version.id)
-    if version.knowledge == "draft":
-        return Built(*name, None, n, 0, 0, 0, 0.0, "a draft is decided by the engine")
-    if n > MAX_SCENARIOS:
-        return Built(*name, None, n, 0, 0, 0, 0.0, f"{n:,} scenarios, over the bound of {MAX_SCENARIOS:,}")
-    if not force and current(data):
-        return Built(*name, table_path(kb_digest(data)), n, 0, 0, 0, 0.0, "already current")
-    start = time.perf_counter()
+@dataclass
+class Compiled:
+    """A table's document, and what building it took."""
+
+    doc: dict[str, Any]
+    scenarios: int
+    projections: int
+    entries: int
+    refused: int
+    seconds: float
+
+
+def _given(data: VersionData, requests: list[dict[str, Any]]) -> Callable[[int, dict[str, Any], Iterator[dict[str, Any]]],
+                                                                      Iterator[dict[str, Any]]]:
+    """In place of each subject's scenarios, the given requests of that subject."""
     quals = tuple(sorted(data.vocabulary.qualifiers))
-    ctx = multiprocessing.get_context("spawn")  # pyswip: each worker its own SWI-Prolog
-    with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=ctx, initializer=_init,
-                             initargs=(str(policy.folder),)) as pool:
-        subjects = _subjects(policy, version, pool, progress)
+    mine: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for req in requests:
+        try:
+            mine.setdefault(subject_of(read_request(req, data.vocabulary), quals), []).append(req)
+        except CovkbError:
+            continue
+
+    def of(_: int, fields: dict[str, Any], scenarios: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        try:
+            return iter(mine.get(subject_of(read_request(fields, data.vocabulary), quals), ()))
+        except CovkbError:
+            return iter(())
+    return of
+
+
+def compile_version(policy: Policy, version: Version, *, workers: int = 2, select: Callable[[int], bool] | None = None,
+                    given: list[dict[str, Any]] | None = None, progress: bool = False) -> Compiled:
+    """Decide every projection of the version's scenarios (those select() takes
+    by their index in scenarios(), by default all) by both engines: the table's
+    document.  given: project these requests as they are instead of the scenarios (a partial
+    table, for a benchmark's requests)."""
+    start = time.perf_counter()
+    data = policy.data(version)
+    quals = tuple(sorted(data.vocabulary.qualifiers))
+    spaces = _given(data, given) if given is not None else lambda j, f, s: s
+    chosen, i = set(), 0
+    for j, (fields, _, reqs) in enumerate(by_subject(data)):
+        for _ in spaces(j, fields, reqs):
+            if select is None or select(i):
+                chosen.add(j)
+            i += 1
+    engines = _Engines(policy, workers)
+    try:
+        subjects = _subjects(policy, version, engines, chosen, progress)
         todo: list[tuple[Subject, tuple[Any, ...]]] = []
         reps: list[dict[str, Any]] = []
-        for fields, _, requests in by_subject(data):
+        i = 0
+        for j, (fields, _, scenarios) in enumerate(by_subject(data)):
+            requests = spaces(j, fields, scenarios)
             try:
-                what = subject_of(read_request(fields, data.vocabulary), quals)
+                subject = subjects.get(what := subject_of(read_request(fields, data.vocabulary), quals))
             except CovkbError:
-                continue
-            if what not in subjects:
-                continue
-            subject = subjects[what][0]
+                subject = None
             for scenario in requests:
-                for req in variants(scenario, subject.relevant):
+                i += 1
+                if subject is None or (select is not None and not select(i - 1)):
+                    continue
+                for req in variants(scenario, subject.relevant) if given is None else (scenario,):
                     try:
                         r = read_request(req, data.vocabulary)
                     except CovkbError:
@@ -144,7 +201,12 @@ def build_version(policy: Policy, version: Version, *, workers: int = 2, force: 
                         subject.keys[key] = -1
                         todo.append((subject, key))
                         reps.append(req)
-        rows = _run(pool, "decisions", policy, version, reps, progress)
+        if progress:
+            print(f"  {policy.number} {version.id}: {i:,} scenarios, {len(reps):,} distinct projections",
+                  file=sys.stderr, flush=True)
+        rows = _run(engines, "decisions", policy, version, reps, progress)
+    finally:
+        engines.close()
     entries: dict[str, int] = {}
     refused = 0
     for (subject, key), row in zip(todo, rows):
@@ -155,10 +217,25 @@ def build_version(policy: Policy, version: Version, *, workers: int = 2, force: 
         subject.keys[key] = entries.setdefault(json.dumps(row, ensure_ascii=False), len(entries))
     doc = {"qualifiers": list(quals), "entries": [json.loads(e) for e in entries],
            "subjects": [[list(what), sorted(s.relevant), [[f, None if t is None else list(t)] for f, t in s.fields],
-                         [[list(k), i] for k, i in s.keys.items()]] for what, (s, _) in subjects.items()]}
+                         [[list(k), i] for k, i in s.keys.items()]] for what, s in subjects.items()]}
+    return Compiled(doc, i, len(reps), len(entries), refused, time.perf_counter() - start)
+
+
+def build_version(policy: Policy, version: Version, *, workers: int = 2, force: bool = False,
+                  progress: bool = True) -> Built:
+    """Compile one version's table and write it (see covkb.compiled)."""
+    data = policy.data(version)
+    n = size(data)
+    name = (policy.number, version.id)
+    if version.knowledge == "draft":
+        return Built(*name, None, n, 0, 0, 0, 0.0, "a draft is decided by the engine")
+    if n > MAX_SCENARIOS:
+        return Built(*name, None, n, 0, 0, 0, 0.0, f"{n:,} scenarios, over the bound of {MAX_SCENARIOS:,}")
     digest = kb_digest(data)
     path = table_path(digest)
-    seconds = time.perf_counter() - start
+    if not force and current(data):
+        return Built(*name, path, n, 0, 0, 0, 0.0, "already current")
+    c = compile_version(policy, version, workers=workers, progress=progress)
     _write(path, {"format": FORMAT, "policy": policy.number, "version": version.id, "digest": digest,
-                  "scenarios": n, "projections": len(reps), "seconds": round(seconds, 1)}, doc)
-    return Built(*name, path, n, len(reps), len(entries), refused, seconds)
+                  "scenarios": n, "projections": c.projections, "seconds": round(c.seconds, 1)}, c.doc)
+    return Built(*name, path, n, c.projections, c.entries, c.refused, c.seconds)

@@ -29,7 +29,7 @@ data.  ``load`` uses it only when its digest is the version's
 owns that no other user may write; anything else is ignored (a stale table
 silently, a corrupt or foreign one with a warning).  A draft, and a version
 whose space exceeds MAX_SCENARIOS, has no table: the engine decides as
-before.  ``KnowledgeBase.determine(explain=False)`` answers from the table
+before (and so does every version with COVKB_COMPILED=0, for A/B runs).  ``KnowledgeBase.determine(explain=False)`` answers from the table
 through ``Table.determination``; with an explanation the engine decides.
 """
 
@@ -143,6 +143,16 @@ class Table:
     subjects: dict[tuple[Any, ...], Subject]
     _answers: dict[tuple[Any, ...], Determination] = field(default_factory=dict, repr=False)
 
+    @classmethod
+    def of(cls, policy: str, version: str, digest: str, doc: dict[str, Any]) -> Table:
+        """A table from its document (as covkb.compile_build makes it and the file keeps it)."""
+        subjects = {}
+        for what, rel, fields, keys in doc["subjects"]:
+            subjects[tuple(what)] = Subject(frozenset(rel), tuple((n, None if t is None else tuple(t))
+                                                                  for n, t in fields),
+                                            {_key(k): int(i) for k, i in keys})
+        return cls(policy, version, digest, tuple(doc["qualifiers"]), [_entry(e) for e in doc["entries"]], subjects)
+
     def lookup(self, req: Any) -> int | None:
         """The entry of a read request, or None (the engine decides it)."""
         subject = self.subjects.get(subject_of(req, self.qualifiers))
@@ -199,7 +209,7 @@ def _trusted(path: Path) -> str | None:
 
 def load(data: VersionData) -> Table | None:
     """The version's table when present, current and intact; else None."""
-    if data.version.knowledge == "draft":
+    if data.version.knowledge == "draft" or os.environ.get("COVKB_COMPILED") == "0":
         return None
     digest = kb_digest(data)
     path = table_path(digest)
@@ -217,14 +227,7 @@ def load(data: VersionData) -> Table | None:
             return None  # another format or another knowledge base: stale, not wrong
         if hashlib.sha256(body).hexdigest() != head.get("sha256"):
             raise ValueError("its checksum does not match its contents")
-        doc = json.loads(body)
-        subjects = {}
-        for what, rel, fields, keys in doc["subjects"]:
-            subjects[tuple(what)] = Subject(frozenset(rel), tuple((n, None if t is None else tuple(t))
-                                                                  for n, t in fields),
-                                            {_key(k): int(i) for k, i in keys})
-        return Table(head["policy"], head["version"], digest, tuple(doc["qualifiers"]),
-                     [_entry(e) for e in doc["entries"]], subjects)
+        return Table.of(head["policy"], head["version"], digest, json.loads(body))
     except (ValueError, KeyError, TypeError, OSError) as exc:
         warnings.warn(f"covkb: the compiled table {path} is ignored: {exc}", TableIgnored, stacklevel=2)
         return None
