@@ -104,20 +104,27 @@ def subject_of(req: Any, qualifiers: tuple[str, ...]) -> tuple[Any, ...]:
 
 
 def reads(data: VersionData, facts: Iterable[str]) -> tuple[tuple[str, tuple[int, ...] | None], ...]:
-    """The request fields that settle one of these facts (as the KB declares:
-    the field stating it, a number rule, a code-list code), each number field
-    with the thresholds of its rules on them."""
+    """The request fields that settle one of these facts (as kb/schema.pl
+    declares: the field stating it, a number rule, a code-list code, a number
+    rule on a count read through the count it is at most, field_at_most),
+    each number field with the thresholds of its rules on them."""
     facts = set(facts)
     settles: dict[str, set[str]] = {}
     thresholds: dict[str, set[int]] = {}
     for f in data.vocabulary.fields.values():
         if f.fact is not None:
             settles.setdefault(f.name, set()).add(f.fact)
+    # a count bounded by another reads the other's rules, and the other its own
+    partners: dict[str, set[str]] = {}
+    for r in data.rows("field_at_most"):
+        partners.setdefault(atom(r[0]), set()).add(atom(r[1]))
+        partners.setdefault(atom(r[1]), set()).add(atom(r[0]))
     for name in ("number_at_least", "number_below"):
         for r in data.rows(name):
-            settles.setdefault(atom(r[1]), set()).add(atom(r[0]))
-            if atom(r[0]) in facts:
-                thresholds.setdefault(atom(r[1]), set()).add(r[2])
+            for fld in (atom(r[1]), *partners.get(atom(r[1]), ())):
+                settles.setdefault(fld, set()).add(atom(r[0]))
+                if atom(r[0]) in facts:
+                    thresholds.setdefault(fld, set()).add(r[2])
     for r in data.rows("listed_code_implies"):
         settles.setdefault(atom(r[0]), set()).add(atom(r[2]))
     out = []
