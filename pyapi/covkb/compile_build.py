@@ -222,15 +222,15 @@ def compile_version(policy: Policy, version: Version, *, workers: int = 2, selec
 
 
 def build_version(policy: Policy, version: Version, *, workers: int = 2, force: bool = False,
-                  progress: bool = True) -> Built:
+                  progress: bool = True, bound: int = MAX_SCENARIOS) -> Built:
     """Compile one version's table and write it (see covkb.compiled)."""
     data = policy.data(version)
     n = size(data)
     name = (policy.number, version.id)
     if version.knowledge == "draft":
         return Built(*name, None, n, 0, 0, 0, 0.0, "a draft is decided by the engine")
-    if n > MAX_SCENARIOS:
-        return Built(*name, None, n, 0, 0, 0, 0.0, f"{n:,} scenarios, over the bound of {MAX_SCENARIOS:,}")
+    if n > min(bound, MAX_SCENARIOS):
+        return Built(*name, None, n, 0, 0, 0, 0.0, f"{n:,} scenarios, over the bound of {min(bound, MAX_SCENARIOS):,}")
     digest = kb_digest(data)
     path = table_path(digest)
     if not force and current(data):

@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 
+from .compiled import MAX_SCENARIOS
 from .console import POLICY_HELP, Format, _fail
 from .errors import CovkbError
 
@@ -16,6 +17,8 @@ def compile_tables(
     version: Optional[list[str]] = typer.Option(None, "--version", "-V", help="A version id (repeatable); default: every version."),
     workers: int = typer.Option(2, "--workers", "-w", min=1, max=64, help="Worker processes, each running both engines."),
     force: bool = typer.Option(False, "--force", help="Build again a table that is already current."),
+    max_scenarios: int = typer.Option(MAX_SCENARIOS, "--max-scenarios", min=0, metavar="N",
+                                      help="Leave to the engine a version with more scenarios than N."),
 ) -> None:
     """Compile each version's decisions ahead of time: every relevant projection
     of its requests decided by both engines, checked equal, kept in the state
@@ -26,6 +29,6 @@ def compile_tables(
     try:
         refs = policy or [str(p) for p in policy_folders()]
         for ref in refs:
-            build(ref, version or None, workers=workers, force=force)
+            build(ref, version or None, workers=workers, force=force, bound=max_scenarios)
     except CovkbError as err:
         _fail(err, Format.text)

@@ -300,7 +300,7 @@ def current(data: VersionData) -> bool:
 
 
 def build(policy_ref: str, versions: list[str] | None = None, *, workers: int = 2, force: bool = False,
-          progress: bool = True) -> list[Built]:
+          progress: bool = True, bound: int = MAX_SCENARIOS) -> list[Built]:
     """Compile the tables of a policy's versions (all by default); a table
     already current is kept unless force.  Raises CompileDisagreement when the
     engines differ on a request."""
@@ -311,7 +311,7 @@ def build(policy_ref: str, versions: list[str] | None = None, *, workers: int = 
     chosen = [policy.resolve(v) for v in versions] if versions else list(policy.versions)
     out = []
     for v in chosen:
-        out.append(build_version(policy, v, workers=workers, force=force, progress=progress))
+        out.append(build_version(policy, v, workers=workers, force=force, progress=progress, bound=bound))
         if progress:
             print(out[-1].line(), file=sys.stderr, flush=True)
     return out
