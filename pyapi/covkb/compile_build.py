@@ -8,18 +8,41 @@ import json
 import multiprocessing
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from .compiled import CHUNK, FORMAT, MAX_SCENARIOS, Built, Subject, _row, _write, current, project, reads, \
+from .compiled import CHUNK, FORMAT, MAX_SCENARIOS, Subject, _row, _write, current, project, reads, \
     subject_of, table_path, variants
 from .errors import CovkbError
 from .kbdigest import kb_digest
 from .policy import Policy, Version, VersionData
 from .scenarios import by_subject, size
 from .untrusted import read_request
+
+
+@dataclass(frozen=True, slots=True)
+class Built:
+    """What ``build`` did for one version."""
+
+    policy: str
+    version: str
+    path: Path | None
+    scenarios: int
+    projections: int       # distinct projections decided by both engines
+    entries: int           # distinct decisions among them
+    refused: int           # projections both engines refuse (no entry: the engine words the error)
+    seconds: float
+    skipped: str | None = None  # why no table was built
+
+    def line(self) -> str:
+        if self.skipped:
+            return f"{self.policy} {self.version}: not compiled ({self.skipped})"
+        return (f"{self.policy} {self.version}: {self.scenarios:,} scenarios, {self.projections:,} projections "
+                f"decided by both engines, {self.entries:,} distinct decisions, {self.refused:,} refused; "
+                f"{self.seconds:.1f} s -> {self.path}")
 
 
 class CompileDisagreement(CovkbError):
@@ -239,3 +262,18 @@ def build_version(policy: Policy, version: Version, *, workers: int = 2, force: 
     _write(path, {"format": FORMAT, "policy": policy.number, "version": version.id, "digest": digest,
                   "scenarios": n, "projections": c.projections, "seconds": round(c.seconds, 1)}, c.doc)
     return Built(*name, path, n, c.projections, c.entries, c.refused, c.seconds)
+
+
+def build(policy_ref: str, versions: list[str] | None = None, *, workers: int = 2, force: bool = False,
+          progress: bool = True, bound: int = MAX_SCENARIOS) -> list[Built]:
+    """Compile the tables of a policy's versions (all by default); a table
+    already current is kept unless force.  Raises CompileDisagreement when the
+    engines differ on a request."""
+    policy = Policy(policy=policy_ref)
+    chosen = [policy.resolve(v) for v in versions] if versions else list(policy.versions)
+    out = []
+    for v in chosen:
+        out.append(build_version(policy, v, workers=workers, force=force, progress=progress, bound=bound))
+        if progress:
+            print(out[-1].line(), file=sys.stderr, flush=True)
+    return out

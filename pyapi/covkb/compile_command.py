@@ -23,7 +23,7 @@ def compile_tables(
     """Compile each version's decisions ahead of time: every relevant projection
     of its requests decided by both engines, checked equal, kept in the state
     directory keyed by the knowledge base's digest.  A current table is kept."""
-    from .compiled import build
+    from .compile_build import build
     from .installed import policy_folders
 
     try:

@@ -11,7 +11,7 @@ number rules (``number_at_least``/``number_below``: its band, how many
 thresholds it reaches), so a request with any count finds its entry; a field
 that settles none of the subject's facts is left out.
 
-``covkb compile`` (``build``) enumerates the version's finite space
+``covkb compile`` (covkb.compile_build) enumerates the version's finite space
 (covkb.scenarios: each scenario as written, closed reading, and the same
 facts as a request writes them, unlisted findings unknown), projects each,
 and decides each distinct projection once with BOTH engines in worker
@@ -40,7 +40,6 @@ import hashlib
 import json
 import os
 import stat
-import sys
 import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -49,7 +48,6 @@ from typing import TYPE_CHECKING, Any
 
 from .facts import atom
 from .kbdigest import kb_digest
-from .limits import DEFAULT_UNLISTED
 from .node import Node
 from .paths import state_dir, write_cache
 
@@ -254,28 +252,6 @@ def _write(path: Path, head: dict[str, Any], doc: dict[str, Any]) -> None:
 # -- building --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Built:
-    """What ``build`` did for one version."""
-
-    policy: str
-    version: str
-    path: Path | None
-    scenarios: int
-    projections: int       # distinct projections decided by both engines
-    entries: int           # distinct decisions among them
-    refused: int           # projections both engines refuse (no entry: the engine words the error)
-    seconds: float
-    skipped: str | None = None  # why no table was built
-
-    def line(self) -> str:
-        if self.skipped:
-            return f"{self.policy} {self.version}: not compiled ({self.skipped})"
-        return (f"{self.policy} {self.version}: {self.scenarios:,} scenarios, {self.projections:,} projections "
-                f"decided by both engines, {self.entries:,} distinct decisions, {self.refused:,} refused; "
-                f"{self.seconds:.1f} s -> {self.path}")
-
-
 def variants(req: dict[str, Any], relevant: frozenset[str]) -> Iterator[dict[str, Any]]:
     """A scenario as written (unlisted findings absent), and the same facts as
     requests usually write them: absent findings listed, unlisted ones unknown."""
@@ -299,23 +275,5 @@ def current(data: VersionData) -> bool:
         return False
 
 
-def build(policy_ref: str, versions: list[str] | None = None, *, workers: int = 2, force: bool = False,
-          progress: bool = True, bound: int = MAX_SCENARIOS) -> list[Built]:
-    """Compile the tables of a policy's versions (all by default); a table
-    already current is kept unless force.  Raises CompileDisagreement when the
-    engines differ on a request."""
-    from .compile_build import build_version
-    from .policy import Policy
-
-    policy = Policy(policy=policy_ref)
-    chosen = [policy.resolve(v) for v in versions] if versions else list(policy.versions)
-    out = []
-    for v in chosen:
-        out.append(build_version(policy, v, workers=workers, force=force, progress=progress, bound=bound))
-        if progress:
-            print(out[-1].line(), file=sys.stderr, flush=True)
-    return out
-
-
-__all__ = ["FORMAT", "MAX_SCENARIOS", "Built", "Subject", "Table", "TableIgnored", "build", "current", "load",
+__all__ = ["FORMAT", "MAX_SCENARIOS", "Subject", "Table", "TableIgnored", "current", "load",
            "project", "reads", "subject_of", "table_path", "variants"]
