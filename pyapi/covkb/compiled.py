@@ -105,7 +105,9 @@ def reads(data: VersionData, facts: Iterable[str]) -> tuple[tuple[str, tuple[int
     """The request fields that settle one of these facts (as kb/schema.pl
     declares: the field stating it, a number rule, a code-list code, a number
     rule on a count read through the count it is at most, field_at_most),
-    each number field with the thresholds of its rules on them."""
+    and the fields that settle a fact one of those settles too (a request
+    where two disagree is refused), each number field with the thresholds of
+    its rules on them."""
     facts = set(facts)
     settles: dict[str, set[str]] = {}
     thresholds: dict[str, set[int]] = {}
@@ -117,14 +119,21 @@ def reads(data: VersionData, facts: Iterable[str]) -> tuple[tuple[str, tuple[int
     for r in data.rows("field_at_most"):
         partners.setdefault(atom(r[0]), set()).add(atom(r[1]))
         partners.setdefault(atom(r[1]), set()).add(atom(r[0]))
-    for name in ("number_at_least", "number_below"):
-        for r in data.rows(name):
-            for fld in (atom(r[1]), *partners.get(atom(r[1]), ())):
-                settles.setdefault(fld, set()).add(atom(r[0]))
-                if atom(r[0]) in facts:
-                    thresholds.setdefault(fld, set()).add(r[2])
+    rules = [(atom(r[0]), fld, r[2]) for name in ("number_at_least", "number_below") for r in data.rows(name)
+             for fld in (atom(r[1]), *partners.get(atom(r[1]), ()))]
+    for fact, fld, _ in rules:
+        settles.setdefault(fld, set()).add(fact)
     for r in data.rows("listed_code_implies"):
         settles.setdefault(atom(r[0]), set()).add(atom(r[2]))
+    # and every field that settles a fact a read field settles too: the two may contradict each other
+    while True:
+        more = set().union(*(fs for fs in settles.values() if fs & facts)) - facts
+        if not more:
+            break
+        facts |= more
+    for fact, fld, t in rules:
+        if fact in facts:
+            thresholds.setdefault(fld, set()).add(t)
     out = []
     for name in sorted(data.vocabulary.fields):
         if settles.get(name, set()) & facts:
