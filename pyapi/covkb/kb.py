@@ -27,7 +27,6 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import compiled
 from .derivation import checking, contract
 from .determination import Case, Determination
 from .engines import ENGINES, Engine, make_engine
@@ -36,6 +35,7 @@ from .policy import Policy, Version, VersionData, Vocabulary
 from .untrusted import PlainRequest, read_request
 
 if TYPE_CHECKING:  # the pydantic model is loaded where a request needs it (see covkb.untrusted)
+    from . import compiled
     from .request import Request
 
 
@@ -167,6 +167,8 @@ class KnowledgeBase:
         (covkb.compiled, loaded once), or None: the engine decides."""
         data = self.policy.data(version)
         if version.id not in self._tables or self._tables[version.id][0] is not data:
+            from . import compiled  # loaded with the first answer without explanation: not in a cold start's path
+
             self._tables[version.id] = (data, None if version.knowledge == "draft" else compiled.load(data))
         table = self._tables[version.id][1]
         if table is None:

@@ -5,7 +5,6 @@ libraries (the compiled decision tables check it on every load;
 from __future__ import annotations
 
 import functools
-import hashlib
 from typing import TYPE_CHECKING
 
 from .paths import kb_dir
@@ -16,6 +15,8 @@ if TYPE_CHECKING:
 
 @functools.lru_cache(maxsize=64)
 def _digest(engine_text: str) -> str:
+    import hashlib  # here: a cold start that never asks for a digest does not load OpenSSL
+
     h = hashlib.sha256(b"covkb-kb-digest-1\0")
     h.update(engine_text.encode("utf-8"))
     engine = kb_dir() / "engine"
