@@ -332,3 +332,31 @@ def test_covkb_compile_builds_with_workers_then_keeps_a_current_table(_state: Pa
     assert second.returncode == 0 and "already current" in second.stderr
     policy = Policy(policy=SMALL)
     assert compiled.load(policy.data(policy.versions[0])) is not None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", ["prolog", "asp"])
+def test_a_batch_writes_the_same_records_with_the_table(engine: str, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """covkb batch decides through KnowledgeBase.determine(explain=False): with
+    a table its records are the engine's, byte for byte, citations included."""
+    from covkb.batch import run_batch
+
+    policy = Policy()
+    rng = random.Random(f"batch/{sample_seed()}")
+    requests = [(None, r) for r in _random_requests(policy, 2 * SAMPLE, rng)]
+    _corpus_table(str(policy.folder), requests[:SAMPLE])
+    src = tmp_path / "claims.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for _, r in requests), encoding="utf-8")
+    out = {}
+    for side in ("table", "engine"):
+        if side == "engine":
+            monkeypatch.setenv("COVKB_COMPILED", "0")
+        run_batch(str(src), str(tmp_path / f"{side}.jsonl"), engine=engine, workers=1, citations=True)
+        out[side] = (tmp_path / f"{side}.jsonl").read_bytes()
+        if side == "table":  # the run's KnowledgeBase answered from a table
+            from covkb import batch
+
+            assert any(t is not None for _, t in batch._kb._tables.values())
+    assert out["table"] == out["engine"]
+    assert out["table"].count(b"\n") == len(requests)
