@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup swipl java graphviz chromium curl postgresql run test test-fast test-exhaustive bench serve run-service bench-service bench-web clean
+.PHONY: setup swipl java graphviz chromium curl postgresql compile compile-small run test test-fast test-exhaustive bench serve run-service bench-service bench-web clean
 
 setup: swipl java graphviz chromium curl postgresql $(VENV)/.installed
 
@@ -57,8 +57,19 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m compileall -q pyapi >/dev/null
 	@touch $@
 
+# Decisions compiled ahead of time (covkb compile, docs/performance.md): every version's table, built by both
+# engines and checked equal; a table already current is kept, so only a changed version is built again.  The
+# whole space (about 830,000 projections) takes tens of minutes on 2 cores, so make run and make test build only
+# the versions of up to COMPILE_SMALL scenarios (seconds); `make compile` builds them all.
+COMPILE_SMALL ?= 1000
+compile: setup
+	$(BIN)/covkb compile
+
+compile-small: setup
+	$(BIN)/covkb compile --max-scenarios $(COMPILE_SMALL)
+
 # every named query of every installed policy, the default policy first, then a one-screen summary
-run: setup
+run: setup compile-small
 	@for p in $$($(BIN)/python -c 'from covkb.policy import Policy, policy_folders; d = Policy().folder; \
 	    print(*sorted((p.name for p in policy_folders()), key=lambda n: n != d.name))'); do \
 	  $(BIN)/covkb query --all --policy $$p || exit 1; done
@@ -102,7 +113,7 @@ bench-web: setup
 TEST_WORKERS ?= auto
 PYTEST := $(BIN)/pytest -n $(TEST_WORKERS)
 
-test: setup
+test: setup compile-small
 	$(PYTEST) --dist loadfile --no-loadscope-reorder
 
 test-fast: setup
@@ -116,6 +127,7 @@ test-exhaustive: setup
 bench: setup
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/fast_paths.py
+	$(BIN)/python bench/compiled.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache bench/results

@@ -17,6 +17,7 @@ from typing import Any, Optional
 
 import typer
 
+from .compile_command import compile_tables
 from .console import POLICY_HELP, EngineName, Format, PictureFormat, _Exit, _fail, _kb, _policy, _UserFiles, echo, policy_help
 from .determine_command import OPTIONS, Option, _render, run_determine
 from .errors import CovkbError, InvalidRequest
@@ -79,6 +80,9 @@ def _field_label(f: Any) -> str:
             "code_list": f"{f.code_system or ''} codes, repeatable".strip()}.get(f.kind, f.kind)
     alias = f"; option --{f.alias.replace('_', '-')}" if f.alias else ""
     return f"{f.label} ({kind}{alias})"
+
+
+app.command(name="compile")(compile_tables)
 
 
 @app.command()

@@ -35,6 +35,7 @@ from .policy import Policy, Version, VersionData, Vocabulary
 from .untrusted import PlainRequest, read_request
 
 if TYPE_CHECKING:  # the pydantic model is loaded where a request needs it (see covkb.untrusted)
+    from . import compiled
     from .request import Request
 
 
@@ -49,6 +50,7 @@ class KnowledgeBase:
         self.today = today
         self._engines: dict[str, Engine] = {}
         self._relevance: dict[str, dict[tuple[Any, ...], frozenset[str]]] = {}
+        self._tables: dict[str, tuple[VersionData, compiled.Table | None]] = {}
         self._thread = threading.get_ident()
         self._closed = False
 
@@ -72,6 +74,7 @@ class KnowledgeBase:
             e.close()
         self._engines.clear()
         self._relevance.clear()
+        self._tables.clear()
         self._closed = True
 
     # vocabulary --------------------------------------------------------
@@ -109,7 +112,10 @@ class KnowledgeBase:
         the answer (batch runs); outcome, statement and citations are the same.
         version (a version id, a draft file's path, or a Version) decides it
         by that version instead of the one in force on the date of service."""
-        cases, data, warnings, reading = self.cases(request, explain, version)
+        req, v, warnings = self._reading(request, version)
+        if not explain and (hit := self._compiled(req, v, warnings)) is not None:
+            return hit
+        cases, data, warnings, reading = self._cases(req, v, warnings, explain)
         return Determination.from_cases(
             cases, policy=self.policy.number, data=data, warnings=warnings, engine=self.engine_name, explain=explain,
             unlisted_findings=reading,
@@ -121,15 +127,10 @@ class KnowledgeBase:
         unknowns, each decided, with its derivation), the version's data, the
         warnings and how the request reads a finding it does not list: what
         determine aggregates, and what a questionnaire is planned from."""
-        if version is None:
-            req = self._read(request)
-            version, warnings = self.version_for(req)
-        else:
-            version = self.policy.resolve(version) if isinstance(version, str) else version
-            # a draft may declare ids of its own: read the request in its vocabulary
-            req = read_request(request, self.policy.data(version).vocabulary)
-            warnings = [f"decided by {'draft' if version.knowledge == 'draft' else 'version'} {version.id} "
-                        f"as asked, whatever the date of service", *self.policy.known_limits(version)]
+        return self._cases(*self._reading(request, version), explain)
+
+    def _cases(self, req: Request | PlainRequest, version: Version, warnings: list[str], explain: bool
+               ) -> tuple[list[Case], VersionData, list[str], str]:
         data = self.policy.data(version)
         warnings = warnings + _qualifier_warnings(req, data.vocabulary)
         try:
@@ -146,6 +147,35 @@ class KnowledgeBase:
                 if broken:
                     raise EngineError(f"the {self.engine_name} engine broke kb/derivation.pl: {'; '.join(broken)}")
         return cases, data, warnings, req.unlisted_findings
+
+    def _reading(self, request: Request | PlainRequest | dict[str, Any], version: Version | str | None
+                 ) -> tuple[Request | PlainRequest, Version, list[str]]:
+        """The request read, the version that decides it and the warnings so far."""
+        self._usable()
+        if version is None:
+            req = self._read(request)
+            version, warnings = self.version_for(req)
+            return req, version, warnings
+        version = self.policy.resolve(version) if isinstance(version, str) else version
+        # a draft may declare ids of its own: read the request in its vocabulary
+        req = read_request(request, self.policy.data(version).vocabulary)
+        warnings = [f"decided by {'draft' if version.knowledge == 'draft' else 'version'} {version.id} "
+                    f"as asked, whatever the date of service", *self.policy.known_limits(version)]
+        return req, version, warnings
+
+    def _compiled(self, req: Request | PlainRequest, version: Version, warnings: list[str]) -> Determination | None:
+        """The answer without explanation from the version's compiled table
+        (covkb.compiled, loaded once), or None: the engine decides."""
+        data = self.policy.data(version)
+        if version.id not in self._tables or self._tables[version.id][0] is not data:
+            from . import compiled  # loaded with the first answer without explanation: not in a cold start's path
+
+            self._tables[version.id] = (data, None if version.knowledge == "draft" else compiled.load(data))
+        table = self._tables[version.id][1]
+        if table is None:
+            return None
+        return table.determination(req, policy=self.policy.number, data=data, engine=self.engine_name,
+                                   warnings=warnings + _qualifier_warnings(req, data.vocabulary))
 
     def decision_key(self, request: Request | dict[str, Any]) -> tuple[Any, ...]:
         """A key equal for requests that must get the same determination.

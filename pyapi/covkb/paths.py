@@ -21,6 +21,14 @@ def repo_dir() -> Path:
     return _REPO
 
 
+def state_dir() -> Path:
+    """Where covkb keeps what it must not lose: $COVKB_STATE, else
+    $XDG_STATE_HOME/covkb, else ~/.local/state/covkb."""
+    base = os.environ.get("COVKB_STATE") or os.path.join(
+        os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state"), "covkb")
+    return Path(base)
+
+
 def cache_dir() -> Path | None:
     """Where covkb keeps what it can compute again (parsed KB facts, where
     SWI-Prolog is installed): $COVKB_CACHE, else $XDG_CACHE_HOME/covkb, else

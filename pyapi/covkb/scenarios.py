@@ -173,10 +173,18 @@ def scenarios(data: VersionData) -> Iterator[dict[str, Any]]:
     order.  Each reads an unlisted finding as absent (``unlisted_findings``),
     stated outright: a finding's three states are present, absent (not
     listed) and unknown."""
+    for _, _, requests in by_subject(data):
+        yield from requests
+
+
+def by_subject(data: VersionData) -> Iterator[tuple[dict[str, Any], list[str], Iterator[dict[str, Any]]]]:
+    """The scenarios subject by subject: (the subject's request fields, the
+    facts its scenarios vary, its scenarios), in scenarios()' order."""
     kb = _Kb(data)
     for fields, about, code in _subjects(kb):
-        for combo in itertools.product(*kb.dimensions(kb.facts_of(about, code))):
-            yield {**fields, **CLOSED_READING, **_merge(combo)}
+        facts = kb.facts_of(about, code)
+        combos = itertools.product(*kb.dimensions(facts))
+        yield fields, facts, ({**fields, **CLOSED_READING, **_merge(c)} for c in combos)
 
 
 def size(data: VersionData) -> int:

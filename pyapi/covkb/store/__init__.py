@@ -20,8 +20,6 @@ with a code.  A Store is opened in each process (never shared across a fork).
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import hashlib
 import json
 import os
 import time
@@ -32,14 +30,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import CovkbError, InvalidRequest
-from ..paths import kb_dir
+from ..kbdigest import kb_digest  # noqa: F401 (re-exported: the digest itself needs no database library)
+from ..paths import state_dir
 from . import models
 from .drafts import DraftStore, DraftTooLarge, StaleDraft, StoredDraft, UnknownDraft, draft_ref
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
-
-    from ..policy import VersionData
 
 UTC = dt.timezone.utc
 KINDS = ("crd", "pas", "questionnaire")  # questionnaire: what a generated Questionnaire knew (GET by its id)
@@ -129,35 +126,9 @@ class Client:
         return url if isinstance(url, str) else None
 
 
-def state_dir() -> Path:
-    """Where covkb keeps what it must not lose: $COVKB_STATE, else
-    $XDG_STATE_HOME/covkb, else ~/.local/state/covkb."""
-    base = os.environ.get("COVKB_STATE") or os.path.join(
-        os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state"), "covkb")
-    return Path(base)
-
-
 def default_url() -> str:
     """COVKB_STORE_URL, else SQLite in the state directory."""
     return os.environ.get("COVKB_STORE_URL") or f"sqlite:///{state_dir() / 'covkb.sqlite3'}"
-
-
-@functools.lru_cache(maxsize=64)
-def _digest(engine_text: str) -> str:
-    h = hashlib.sha256(b"covkb-kb-digest-1\0")
-    h.update(engine_text.encode("utf-8"))
-    engine = kb_dir() / "engine"
-    for path in sorted(engine.iterdir()):
-        if path.suffix in (".pl", ".lp") and path.is_file():
-            h.update(b"\0" + path.name.encode("utf-8") + b"\0")
-            h.update(path.read_bytes())
-    return h.hexdigest()
-
-
-def kb_digest(data: VersionData) -> str:
-    """The knowledge base's digest of a version: sha256 over the text both engines
-    read (VersionData.engine_text) and the evaluators' files (kb/engine/*.pl, *.lp)."""
-    return _digest(data.engine_text)
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
