@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup swipl java graphviz chromium curl postgresql compile compile-small run test test-fast test-exhaustive bench serve run-service bench-service bench-web clean
+.PHONY: setup swipl java graphviz chromium curl postgresql compile compile-small run test test-fast test-exhaustive test-compiled bench serve run-service bench-service bench-web clean
 
 setup: swipl java graphviz chromium curl postgresql $(VENV)/.installed
 
@@ -121,6 +121,10 @@ test-fast: setup
 
 test-exhaustive: setup
 	$(PYTEST) --dist worksteal -m exhaustive
+
+# every compiled-table entry against both engines, not one scenario in 32 (tests/test_compiled.py; hours)
+test-compiled: setup
+	COVKB_COMPILED_FULL=1 $(PYTEST) --dist worksteal -m exhaustive tests/test_compiled.py
 
 # latency, batch, diff, cold start (bench/run.py, about 4 minutes); then each fast path beside the standard
 # path it shortcuts, A/B in the same run (bench/fast_paths.py, about 5 minutes; docs/performance.md)
