@@ -25,7 +25,6 @@ that differ only in findings the engine says cannot matter for their service
 from __future__ import annotations
 
 import io
-import json
 import os
 import signal
 import sys
