@@ -391,10 +391,14 @@ def _determine_routes(app: FastAPI, front: _Front, answers: _Answers) -> None:
     @app.post("/v1/batch", summary="JSON Lines in, JSON Lines out, one record per line, in order",
               openapi_extra={"requestBody": {"required": True, "content": {"application/x-ndjson": {
                   "schema": {"type": "string", "description": "one request JSON object per line"}}}}})
-    async def batch(request: Request, engine: EngineName = EngineName.prolog, policy: Optional[str] = None) -> Response:
+    async def batch(request: Request, engine: EngineName = EngineName.prolog, policy: Optional[str] = None,
+                    keep: list[str] = Query([], description="fields copied into each record unchanged "
+                                                            "(repeat it, or a comma list), e.g. claim_id")) -> Response:
+        from ..batch_lines import check_keep
+
         if policy is not None:
             policy = front.policy_or_404(policy).id
-        args = {"policy": policy, "engine": engine.value}
+        args = {"policy": policy, "engine": engine.value, "keep": list(check_keep(keep))}
 
         async def records() -> AsyncIterator[bytes]:
             in_flight: list[tuple[asyncio.Future[tuple[int, str, bytes]], int, int]] = []
