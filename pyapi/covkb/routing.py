@@ -25,7 +25,8 @@ from typing import Any
 from .errors import InvalidRequest
 from .limits import ROUTING_FIELDS, _closest
 
-__all__ = ["ROUTING_FIELDS", "Payers", "UNKNOWN_POLICY", "installed", "policy_folder", "routed", "union_fields"]
+__all__ = ["ROUTING_FIELDS", "Payers", "UNKNOWN_POLICY", "installed", "named_policy", "policy_folder", "routed",
+           "union_fields"]
 
 UNKNOWN_POLICY = "unknown_policy"  # the error code of a request naming a policy that is not installed
 
@@ -81,6 +82,14 @@ def routed(data: dict[str, Any]) -> tuple[str | None, str | None, dict[str, Any]
     if policy is not None and type(policy) is not str:
         raise InvalidRequest(f"policy: {repr(policy)[:80]} is not a policy id", code=UNKNOWN_POLICY)
     return policy, None if version is None else _version_ref(version), rest
+
+
+def named_policy(data: Any, default: str | None) -> str | None:
+    """The installed policy a request names (its folder name), else default
+    (``--policy``, the query's): how ``covkb determine`` and ``/v1/determine``
+    choose the knowledge base of one request."""
+    named = routed(data)[0] if isinstance(data, dict) else None
+    return default if named is None else policy_folder(named).name
 
 
 def union_fields(policies: list[Path] | None = None) -> list[str]:

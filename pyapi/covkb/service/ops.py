@@ -36,15 +36,6 @@ def _version_id(ref: str | None) -> str | None:
     return ref
 
 
-def _named_policy(data: Any, default: str | None) -> str | None:
-    """The policy a request body names (covkb.routing), else the query's: an installed one, or
-    the request's own error (422 unknown_policy)."""
-    from ..routing import policy_folder, routed
-
-    named = routed(data)[0] if isinstance(data, dict) else None
-    return default if named is None else policy_folder(named).name
-
-
 def _internal_line(exc: Exception) -> str:
     """A batch line's internal error: the details go to the log, not the caller."""
     logging.getLogger("covkb.service").error("batch line: %s: %s", type(exc).__name__, exc)
@@ -198,8 +189,10 @@ class Worker:
 
     def op_determine(self, body: bytes, policy: str | None = None, engine: str = "prolog", explain: bool = True,
                      version: str | None = None) -> tuple[int, str, bytes]:
+        from ..routing import named_policy
+
         data = self._request(body)
-        kb = self.kb(_named_policy(data, policy), engine)
+        kb = self.kb(named_policy(data, policy), engine)
         answer = kb.determine(data, explain=explain, version=_version_id(version)).to_dict(explanation=explain)
         return 200, JSON, _dumps_floatless(answer)
 
