@@ -75,7 +75,9 @@ class LineDecider:
     def __init__(self, engine: str, citations: bool = False, policy: str | Path | None = None,
                  keep: tuple[str, ...] = (), *, make: Callable[[Path], Any] | None = None, today: Any = None,
                  internal: Callable[[Exception], str] | None = None) -> None:
-        self.payers = Payers(engine, policy, make=make, today=today)
+        from .kb import KnowledgeBase
+
+        self.payers = Payers(policy, make or (lambda folder: KnowledgeBase(engine=engine, policy=folder, today=today)))
         self.citations, self.keep = citations, tuple(keep)
         self.decided: dict[tuple[Any, ...], Record] = {}  # (policy, decision key) -> record
         self.internal = internal or (lambda exc: f"{type(exc).__name__}: {exc}")

@@ -111,12 +111,8 @@ class Payers:
     ``default`` answers a request that names no policy; ``make`` builds the
     KnowledgeBase of a policy folder (a service worker passes its own)."""
 
-    def __init__(self, engine: str, default: str | Path | None = None, *, today: Any = None,
-                 make: Callable[[Path], Any] | None = None) -> None:
-        from .kb import KnowledgeBase
-
-        self.engine = engine
-        self.make = make or (lambda folder: KnowledgeBase(engine=engine, policy=folder, today=today))
+    def __init__(self, default: str | Path | None, make: Callable[[Path], Any]) -> None:
+        self.make = make
         self._kbs: dict[Path, Any] = {}
         self.default = self.make(Path(default) if isinstance(default, Path) else _default_folder(default))
         self._kbs[self.default.policy.folder] = self.default
