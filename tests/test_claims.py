@@ -143,3 +143,28 @@ def test_determine_reads_the_requests_own_policy(tmp_path: Path) -> None:
         assert kb.determine(req, explain=False).policy == "aetna-0348"
     with KnowledgeBase(policy="cigna_0284") as kb, pytest.raises(InvalidRequest, match="names policy 'aetna-0348'"):
         kb.determine(req)
+
+
+@pytest.mark.slow
+def test_the_rest_batch_gives_the_same_records(records) -> None:
+    """POST /v1/batch?keep=claim_id on a real server (its pool of engine workers): the records of covkb batch."""
+    import httpx
+    from service_server import Server
+
+    server = Server("--mode", "pool", workers=1, today=None)
+    try:
+        with httpx.Client(base_url=server.url, timeout=120) as client:
+            r = client.post("/v1/batch", params={"keep": "claim_id"}, content=MIXED.read_bytes(),
+                            headers={"content-type": "application/x-ndjson"})
+            assert r.status_code == 200, r.text
+            assert [json.loads(x) for x in r.text.splitlines()] == records
+            refused = client.post("/v1/batch", params={"keep": "outcome"}, content=MIXED.read_bytes(),
+                                  headers={"content-type": "application/x-ndjson"})
+            assert refused.status_code == 422 and "of its own" in refused.text
+            one = client.post("/v1/determine", params={"explain": "false"}, json=LINES[1] | {"claim_id": None})
+            assert one.status_code == 422 and "claim_id" in one.text  # determine keeps nothing: an unknown field
+            aetna = {k: v for k, v in LINES[1].items() if k != "claim_id"}
+            d = client.post("/v1/determine", params={"explain": "false"}, json=aetna).json()
+            assert d["policy"] == "aetna-0348" and d["outcome"] == records[1]["outcome"]
+    finally:
+        server.stop()

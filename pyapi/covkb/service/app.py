@@ -392,13 +392,15 @@ def _determine_routes(app: FastAPI, front: _Front, answers: _Answers) -> None:
               openapi_extra={"requestBody": {"required": True, "content": {"application/x-ndjson": {
                   "schema": {"type": "string", "description": "one request JSON object per line"}}}}})
     async def batch(request: Request, engine: EngineName = EngineName.prolog, policy: Optional[str] = None,
-                    keep: list[str] = Query([], description="fields copied into each record unchanged "
-                                                            "(repeat it, or a comma list), e.g. claim_id")) -> Response:
+                    keep: list[str] = Query([], description="fields copied into each record (covkb batch --keep)")
+                    ) -> Response:
         from ..batch_lines import check_keep
 
-        if policy is not None:
-            policy = front.policy_or_404(policy).id
-        args = {"policy": policy, "engine": engine.value, "keep": list(check_keep(keep))}
+        policy = front.policy_or_404(policy).id if policy is not None else None
+        try:
+            args = {"policy": policy, "engine": engine.value, "keep": list(check_keep(keep))}
+        except CovkbError as err:
+            raise _Http(422, err.code, err.message) from None
 
         async def records() -> AsyncIterator[bytes]:
             in_flight: list[tuple[asyncio.Future[tuple[int, str, bytes]], int, int]] = []
