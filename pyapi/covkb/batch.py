@@ -39,7 +39,7 @@ from typing import Any, BinaryIO
 from .batch_lines import CSV_LIST_FIELDS, LineDecider, check_keep, csv_request  # noqa: F401
 from .batch_read import (UNTERMINATED, BadLine, Item, Raw, _text, csv_raw, is_csv,  # noqa: F401
                          physical_lines, read_csv_header, read_csv_rows, read_jsonl)
-from .batch_write import (CSV_OUT_FIELDS, CsvWriter, JsonlWriter, Target, _input_stamp,  # noqa: F401
+from .batch_write import (CSV_OUT_FIELDS, CsvWriter, JsonlWriter, Target, _input_stamp, out_fields,  # noqa: F401
                           _interrupted, _kept, _load_resume_point, _open_output, _output_target, _same_file,
                           _save_resume_point)
 from .errors import CovkbError, EngineError, InvalidRequest, OutputFailed
