@@ -20,6 +20,12 @@ written.
 Identical request lines get identical determinations, and so do requests
 that differ only in findings the engine says cannot matter for their service
 (``KnowledgeBase.decision_key``): each worker keeps bounded memos of both.
+
+A line may name its policy and version (covkb.routing); ``policy`` is the
+default for lines naming none, and ``keep`` copies named columns into every
+record.  The parts: covkb.batch_read reads lines, covkb.batch_lines decides
+one (as Spark and the REST batch do), covkb.batch_write writes records and
+the resume point; this module runs them, in chunks, over worker processes.
 """
 
 from __future__ import annotations
