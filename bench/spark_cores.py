@@ -1,6 +1,6 @@
 """Spark per executor core beside the local batch per core, JVM start excluded.
 
-    python bench/spark_cores.py [--lines 40000] [--master 'local-cluster[2,1,1024]'] [--claims]
+    python bench/spark_cores.py [--lines 40000] [--master 'local-cluster[2,1,1024]'] [--claims] [--where-read]
 
 One synthetic file (bench/synth.py; ``--claims``: every line also names its
 policy, Cigna 0284 or Aetna 0348 in turn, and carries a claim_id kept with
@@ -52,6 +52,7 @@ def main() -> None:
     ap.add_argument("--lines", type=int, default=40_000)
     ap.add_argument("--master", default="local-cluster[2,1,1024]")
     ap.add_argument("--claims", action="store_true")
+    ap.add_argument("--where-read", action="store_true", help="decide each split where it was read (no shuffle)")
     a = ap.parse_args()
     keep = ["claim_id"] if a.claims else []
     from covkb.spark import run_spark_batch, session
@@ -75,12 +76,12 @@ def main() -> None:
             for _ in range(2):  # every executor's Python workers up, their knowledge bases loaded
                 run_spark_batch(warm, os.path.join(tmp, "warm-out.jsonl"), spark=spark, keep=keep)
             t = time.perf_counter()
-            run_spark_batch(src, os.path.join(tmp, "spark.jsonl"), spark=spark, keep=keep)
+            run_spark_batch(src, os.path.join(tmp, "spark.jsonl"), spark=spark, keep=keep, by_content=not a.where_read)
             on_spark = a.lines / (time.perf_counter() - t)
         finally:
             spark.stop()
         same = Path(tmp, "spark.jsonl").read_bytes() == Path(tmp, "local.jsonl").read_bytes()
-    out = {"lines": a.lines, "distinct": distinct, "claims": a.claims, "master": a.master, "executor_cores": cores,
+    out = {"lines": a.lines, "distinct": distinct, "claims": a.claims, "by_content": not a.where_read, "master": a.master, "executor_cores": cores,
            "cpu_count": os.cpu_count(), "load": os.getloadavg()[0], "local_per_core": round(local, 1),
            "spark_per_executor_core": round(on_spark / cores, 1), "spark_total": round(on_spark, 1),
            "ratio": round(on_spark / cores / local, 3), "output_identical": same}
