@@ -81,7 +81,8 @@ def main() -> None:
         finally:
             spark.stop()
         same = Path(tmp, "spark.jsonl").read_bytes() == Path(tmp, "local.jsonl").read_bytes()
-    out = {"lines": a.lines, "distinct": distinct, "claims": a.claims, "by_content": not a.where_read, "master": a.master, "executor_cores": cores,
+    out = {"lines": a.lines, "distinct": distinct, "claims": a.claims, "by_content": not a.where_read,
+           "master": a.master, "executor_cores": cores,
            "cpu_count": os.cpu_count(), "load": os.getloadavg()[0], "local_per_core": round(local, 1),
            "spark_per_executor_core": round(on_spark / cores, 1), "spark_total": round(on_spark, 1),
            "ratio": round(on_spark / cores / local, 3), "output_identical": same}
