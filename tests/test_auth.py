@@ -520,3 +520,31 @@ def test_a_review_names_the_authenticated_client_that_recorded_it(world: Any) ->
     r = httpx.post(url, json=review, headers=reviewer, timeout=60)
     assert r.status_code == 200, r.text
     assert "Dr. A. Reviewer (through the client app-1)" in r.text
+
+
+# (method, path, the scope held or None for no token, status): every route of the draft workspace needs a token
+# whose scope names the Draft interaction (r: GET, c: POST, u: PUT); 404 and 422 are answers past the boundary
+DRAFT_CALLS = [
+    ("GET", "/v1/drafts", None, 401),
+    ("GET", "/v1/drafts/x", None, 401),
+    ("GET", "/v1/drafts/x/review", "system/Determination.write", 403),
+    ("GET", "/v1/drafts", "system/Draft.read", 200),
+    ("GET", "/v1/drafts/x/export", "system/Draft.r", 404),
+    ("POST", "/v1/drafts", "system/Draft.r", 403),
+    ("POST", "/v1/drafts", "system/Draft.c", 422),
+    ("PUT", "/v1/drafts/x", "system/Draft.c", 403),
+    ("PUT", "/v1/drafts/x", "system/Draft.u", 404),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "scope", "status"), DRAFT_CALLS,
+                         ids=[f"{m} {p} {s} {n}" for m, p, s, n in DRAFT_CALLS])
+def test_a_draft_route_needs_an_access_token_with_its_scope(world: Any, method: str, path: str, scope: str | None,
+                                                            status: int) -> None:
+    headers = {"Authorization": f"Bearer {_covkb_signed(world, scope=scope)}"} if scope else {}
+    r = httpx.request(method, world.a.url + path, json={"text": ""}, headers=headers, timeout=60)
+    assert r.status_code == status, r.text
+    if status != 200:
+        assert r.headers["content-type"] == "application/problem+json"
+    if status == 403:
+        assert 'error="insufficient_scope"' in r.headers["www-authenticate"]

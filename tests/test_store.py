@@ -109,7 +109,8 @@ def test_every_revision_goes_down_and_up_again(url: str) -> None:
             assert _tables(conn) <= {"alembic_version"}
         migrate(engine)
         with engine.connect() as conn:
-            assert _tables(conn) == {"alembic_version", "decisions", "reviews", "jtis", "clients", "secrets"}
+            assert _tables(conn) == {"alembic_version", "decisions", "reviews", "jtis", "clients", "secrets", "drafts",
+                                     "draft_revisions"}
     finally:
         engine.dispose()
 

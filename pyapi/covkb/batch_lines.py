@@ -74,11 +74,12 @@ class LineDecider:
 
     def __init__(self, engine: str, citations: bool = False, policy: str | Path | None = None,
                  keep: tuple[str, ...] = (), *, make: Callable[[Path], Any] | None = None, today: Any = None,
-                 internal: Callable[[Exception], str] | None = None) -> None:
+                 internal: Callable[[Exception], str] | None = None, version: Any = None) -> None:
         from .kb import KnowledgeBase
 
         self.payers = Payers(policy, make or (lambda folder: KnowledgeBase(engine=engine, policy=folder, today=today)))
         self.citations, self.keep = citations, tuple(keep)
+        self.version = version  # for the default policy's lines that name none (a version id, or a Version)
         self.decided: dict[tuple[Any, ...], Record] = {}  # (policy, decision key) -> record
         self.internal = internal or (lambda exc: f"{type(exc).__name__}: {exc}")
 
@@ -107,17 +108,24 @@ class LineDecider:
                 row = _without(row, kept, kb)
                 _check_columns(row, kb)
                 req = csv_request(row, kb.vocabulary)
+            if version is None and kb is self.payers.default:
+                version = self.version
             return self._decided(kb, req, version, kept)
         except CovkbError as err:
             return record({**kept, "error": err.to_dict()})
         except Exception as exc:  # a batch never stops on one line
             return record({**kept, "error": {"code": "internal", "message": self.internal(exc)}})
 
-    def _decided(self, kb: Any, data: dict[str, Any], version: str | None, kept: dict[str, Any]) -> Record:
-        req = kb._read(data)
-        # a line naming its version is decided by it: its memo key is the version and the request
-        key = (kb.policy.id, version, json.dumps(data, sort_keys=True, default=str)) if version else \
-            (kb.policy.id, *kb.decision_key(req))
+    def _decided(self, kb: Any, data: dict[str, Any], version: Any, kept: dict[str, Any]) -> Record:
+        # a line decided by a version it names (or the run's) is read in that version's vocabulary
+        # (a draft may declare ids of its own): its memo key is the version and the request
+        req: Any = data
+        if version:
+            key: tuple[Any, ...] = (kb.policy.id, getattr(version, "id", version),
+                                    json.dumps(data, sort_keys=True, default=str))
+        else:
+            req = kb._read(data)
+            key = (kb.policy.id, *kb.decision_key(req))
         hit = self.decided.get(key)
         if hit is None:
             d = kb.determine(req, explain=False, version=version).to_dict(explanation=False)

@@ -698,6 +698,9 @@ def run_app() -> None:
 
 clients_app = typer.Typer(no_args_is_help=True, help="The clients covkb's token endpoint issues access tokens to.")
 app.add_typer(clients_app, name="clients")
+from .drafts_command import drafts_app  # noqa: E402  (the drafts kept in the workspace)
+
+app.add_typer(drafts_app, name="drafts")
 
 
 @clients_app.command("add")

@@ -28,6 +28,7 @@ payer matrix summarises, per service, what each policy decides in scope.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -202,10 +203,12 @@ class _Compare(_Diff):
         super()._visit(root, request, fixed, conditional_above)
 
 
-def compare(a_ref: str, b_ref: str, *, confirm: bool = True) -> CompareReport:
-    """Where policy A (at a version) and policy B decide differently."""
+def compare(a_ref: str, b_ref: str, *, confirm: bool = True,
+            resolve: Callable[[str], tuple[Policy, Version]] | None = None) -> CompareReport:
+    """Where policy A (at a version) and policy B decide differently; ``resolve``
+    reads a reference (parse_ref by default; the service's reads drafts too)."""
     start = time.perf_counter()
-    (pa, va), (pb, vb) = parse_ref(a_ref), parse_ref(b_ref)
+    (pa, va), (pb, vb) = map(resolve or parse_ref, (a_ref, b_ref))
     da, db = pa.data(va), pb.data(vb)
     name_a, name_b = f"{pa.number}@{va.id}", f"{pb.number}@{vb.id}"
     if name_a == name_b:
@@ -265,10 +268,10 @@ def _confirm(regions: list[Region], *sides: tuple[Policy, Version, str]) -> dict
     out: dict[int, dict[str, dict[str, str]]] = {i: {} for i in range(len(regions))}
     for policy, version, name in sides:
         for engine in ("prolog", "asp"):
-            kb = KnowledgeBase(engine=engine, policy=policy.folder)
+            kb = KnowledgeBase(engine=engine, policy=policy)
             for i, r in enumerate(regions):
                 try:
-                    got = kb.determine(r.witness, explain=False, version=version.id).outcome
+                    got = kb.determine(r.witness, explain=False, version=version).outcome
                 except CovkbError as exc:
                     got = f"error: {exc.code}"
                 out[i].setdefault(name, {})[engine] = got

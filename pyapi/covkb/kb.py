@@ -40,12 +40,13 @@ if TYPE_CHECKING:  # the pydantic model is loaded where a request needs it (see 
 
 
 class KnowledgeBase:
-    def __init__(self, engine: str = "prolog", *, policy: str | Path | None = None, root: Path | None = None,
+    def __init__(self, engine: str = "prolog", *, policy: str | Path | Policy | None = None, root: Path | None = None,
                  today: dt.date | None = None) -> None:
         if engine not in ENGINES:
             raise InvalidRequest(f"unknown engine {engine!r} (choose {' or '.join(ENGINES)})")
         self.engine_name = engine
-        self.policy = Policy(root, policy=policy)
+        # a Policy given is used as it is (a draft kept in the workspace is read into it: covkb.workspace)
+        self.policy = policy if isinstance(policy, Policy) else Policy(root, policy=policy)
         self.today = today
         self._engines: dict[str, Engine] = {}
         self._relevance: dict[str, dict[tuple[Any, ...], frozenset[str]]] = {}

@@ -49,6 +49,7 @@ ICD10_RE = re.compile(r"^([A-Z][0-9][0-9A-Z])\.?([0-9A-Z]{1,4})?$", re.ASCII)
 MAX_REQUEST_BYTES = 1 << 20  # a request's bytes: a request file, stdin, one batch line
 MAX_TEXT = 256               # characters in any string of a request: ids, codes, dates, values
 MAX_LIST = 200               # codes or findings in one request
+MAX_DRAFT = 256 * 1024      # bytes of a draft (uploaded or kept in the workspace), and of its proposed wording
 MAX_DEPTH = 8                # nesting of JSON objects and arrays in a request
 MAX_DIGITS = 15              # digits in any number of a request (declared ranges are far smaller)
 

@@ -491,6 +491,7 @@ class Policy:
         )
         self._data: dict[str, VersionData] = {}
         self._draft_facts: dict[str, list[Fact]] = {}  # a TOML draft's compiled facts, by version id
+        self._text_drafts: dict[str, Version] = {}     # drafts read as text (draft_text), by version id
 
     @property
     def queries_dir(self) -> Path:
@@ -564,6 +565,28 @@ class Policy:
             self._draft_facts.pop(v.id, None)
         return v
 
+    def fork(self) -> Policy:
+        """A Policy of the same folder that shares the versions read so far (not
+        the drafts): drafts read into it (draft_text) never touch this one's caches."""
+        other = Policy(self.root, policy=self.folder)
+        other._data.update({k: d for k, d in self._data.items() if d.version.knowledge != "draft"})
+        return other
+
+    def draft_text(self, text: str, name: str) -> Version:
+        """A TOML draft given as text (a draft kept in the workspace): compiled
+        as ``draft(path)`` compiles a .toml file, no file written or read;
+        its id is ``draft:NAME``.  Only TOML: text is never read as facts."""
+        from .draft import compile_text
+
+        compiled = compile_text(text, self, f"{name}.toml")
+        base = self.version(compiled.base)
+        v = Version(f"draft:{name}", None, None, "draft", base.source, (base.folder / f"draft-{name}.toml",),
+                    (), compiled.wording or "")
+        self._data.pop(v.id, None)
+        self._draft_facts[v.id] = list(compiled.facts)
+        self._text_drafts[v.id] = v
+        return v
+
     def resolve(self, ref: str) -> Version:
         """A version id, or the path of a draft file (.pl or .toml)."""
         if ref.endswith((".pl", ".toml")) or "/" in ref:
@@ -618,6 +641,8 @@ class Policy:
         for v in self.versions:
             if v.id == vid:
                 return v
+        if vid in self._text_drafts:  # a draft read into this policy (draft_text) is known by its id
+            return self._text_drafts[vid]
         raise VersionNotAvailable(f"no version {vid!r}; known: {', '.join(v.id for v in self.versions)}")
 
     def latest(self) -> Version:

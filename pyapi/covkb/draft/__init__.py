@@ -14,7 +14,9 @@ Every mistake is one line naming the file, the line and the key::
 
 ``tomllib`` (the standard library since Python 3.11) reads the file;
 ``toml_lines`` finds the line of every key, ``compiler`` checks and
-compiles, ``scaffold`` writes a commented skeleton to start from.
+compiles, ``scaffold`` writes a commented skeleton to start from, ``edits``
+writes the common changes of the web pages' form (an outcome, a criterion,
+a code's services, a quote) into a draft's text as the tables they stand for.
 
 The format (README "Drafts without writing Prolog" has a commented example)::
 
@@ -34,7 +36,7 @@ The format (README "Drafts without writing Prolog" has a commented example)::
     [[patient_fact]] id, label (when new), at_least / below = {field, number, section, quote}
     [[drop_code]]    code
     [[add_code]]     code, section, description, heading, notes, services, implies
-    [[change_code]]  code, services, implies
+    [[change_code]]  code, services (more), drop_services (no longer), implies
 """
 
 from __future__ import annotations

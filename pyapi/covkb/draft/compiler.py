@@ -55,7 +55,7 @@ KEYS = {
     "patient_fact": {"id", "label", "at_least", "below"},
     "drop_code": {"code"},
     "add_code": {"code", "section", "description", "heading", "notes", "services", "implies"},
-    "change_code": {"code", "services", "implies"},
+    "change_code": {"code", "services", "drop_services", "implies"},
 }
 REQUIRED = {
     "drop": ("statement",), "reword": ("statement", "quotes"),
@@ -411,8 +411,18 @@ class _Compiler:
         code = self._existing_code(path + ("code",), t["code"])
         self.claim(path + ("code",), f"code {code}", "change_code")
         if not (set(t) - {"code"}):
-            self.fail(path, f"[[change_code]] of {code} changes nothing: give services or implies")
-        return self._code_meaning(path, code, t)
+            self.fail(path, f"[[change_code]] of {code} changes nothing: give services, drop_services or implies")
+        if "drop_services" not in t:
+            return self._code_meaning(path, code, t)
+        # a service the code no longer reports: drop the code and restate it without those (as [[change]] does)
+        p = path + ("drop_services",)
+        reported = sorted({atom(r[1]) for r in self.data.rows("code_reports") if r[0] == code})
+        gone = set(self.ids(p, t["drop_services"], "service", reported, f"code {code}"))
+        kept = [f for f, owners in zip(self.data.facts, self.data.fact_owners) if code in owners
+                and not (f.name in ("code_reports", "code_qualifier") and f.args[0] == code
+                         and atom(f.args[1]) in gone)]
+        kept = [f for f in kept if f.name not in ("interpretation", "evidence") or _still_there(f.args[0], kept)]
+        return [Fact("drops_code", (code,))] + kept + self._code_meaning(path, code, t)
 
     def _code_meaning(self, path: KeyPath, code: str, t: dict) -> list[Fact]:
         out = []
@@ -438,7 +448,8 @@ def _still_there(subject: Any, facts: list[Fact]) -> bool:
         return True
     same_name = [f for f in facts if f.name == subject.name]
     if not same_name and subject.name not in ("statement", "statement_quote", "applies_to", "requires",
-                                              "criteria", "criterion", "criterion_group", "member_of", "referral"):
+                                              "criteria", "criterion", "criterion_group", "member_of", "referral",
+                                              "code_reports"):
         return True
     return any(f.args[:len(subject.args)] == subject.args for f in same_name)
 

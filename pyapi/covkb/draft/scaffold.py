@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..facts import atom
 from .base import Revised
 from .compiler import one_line
+from .edits import basic_string as _toml
 
 
 def scaffold(policy: Revised, version: str) -> str:
@@ -92,11 +93,3 @@ def scaffold(policy: Revised, version: str) -> str:
         "",
     ]
     return "\n".join(lines)
-
-
-def _toml(s: str) -> str:
-    """A TOML basic string."""
-    out = s.replace("\\", "\\\\").replace('"', '\\"')
-    out = "".join(c if ord(c) >= 32 else f"\\u{ord(c):04x}" for c in out)
-    return f'"{out}"'
-

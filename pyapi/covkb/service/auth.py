@@ -80,6 +80,11 @@ FHIR_SCOPES: tuple[tuple[str, str, str, str], ...] = (
     # covkb's own REST calls with a patient's facts: "Determination" is covkb's name, not a FHIR type
     ("POST", "/v1/determine", "Determination", "c"),
     ("POST", "/v1/batch", "Determination", "c"),
+    # the draft workspace: "Draft" is covkb's name (read, create, update: SMART v2 letters)
+    ("GET", "/v1/drafts", "Draft", "r"),
+    ("GET", "/v1/drafts/", "Draft", "r"),
+    ("POST", "/v1/drafts", "Draft", "c"),
+    ("PUT", "/v1/drafts/", "Draft", "u"),
 )
 # REST calls that carry a patient's facts (the rest of /v1 reads only the policy)
 PATIENT_REST = frozenset({("POST", "/v1/determine"), ("POST", "/v1/batch")})
@@ -531,7 +536,7 @@ def _guarded(method: str, path: str) -> str | None:
         return "cds"
     if path.startswith("/fhir/") or path == "/fhir" or path == "/v1/reviews" or path.startswith("/v1/reviews/"):
         return "access"
-    if (method, path) in PATIENT_REST:
+    if (method, path) in PATIENT_REST or path == "/v1/drafts" or path.startswith("/v1/drafts/"):
         return "access"
     return None
 
@@ -636,5 +641,5 @@ def cors(app: Any, settings: Any) -> Any:
         return app
     from starlette.middleware.cors import CORSMiddleware
 
-    return CORSMiddleware(app, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
+    return CORSMiddleware(app, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST", "PUT"],
                           allow_headers=["Authorization", "Content-Type"], max_age=600)

@@ -27,6 +27,8 @@ ACCEPTS: tuple[tuple[str, frozenset[str]], ...] = (
     ("/cds-services/", frozenset({"application/json", "application/fhir+json"})),
     ("/fhir/", frozenset({"application/fhir+json", "application/json"})),
     ("/revisions/draft", frozenset({"multipart/form-data"})),
+    ("/v1/drafts", JSON_TYPES),   # POST a draft, PUT a revision (draft_routes.py)
+    ("/v1/drafts/", JSON_TYPES),
     ("/auth/token", frozenset({"application/x-www-form-urlencoded"})),  # OAuth 2.0's token request
 )
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "

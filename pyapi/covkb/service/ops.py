@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 
 from ..errors import CovkbError, InvalidRequest
+from .draft_ops import DraftReads
 from .problems import FHIR_JSON, PROBLEM, MalformedBody, NotFound, dumps, from_error, operation_outcome, problem
 
 JSON = "application/json"
@@ -28,7 +29,7 @@ NDJSON = "application/x-ndjson"
 
 
 def _version_id(ref: str | None) -> str | None:
-    """A version id from an HTTP client: ids only, never a file path."""
+    """A version id from an HTTP client: ids (draft:ID a draft kept in the workspace), never a file path."""
     if ref is None:
         return None
     if "/" in ref or "\\" in ref or ref.endswith(".pl"):
@@ -80,7 +81,7 @@ class Deferred(Exception):
     process whose event loop it would hold up): the caller sends it on."""
 
 
-class Worker:
+class Worker(DraftReads):
     def __init__(self, config: dict[str, Any]) -> None:
         t = time.perf_counter()
         self.defer_fhir_reads = False  # True in a server process (inline): such calls raise Deferred
@@ -192,8 +193,8 @@ class Worker:
         from ..routing import named_policy
 
         data = self._request(body)
-        kb = self.kb(named_policy(data, policy), engine)
-        answer = kb.determine(data, explain=explain, version=_version_id(version)).to_dict(explanation=explain)
+        kb, v = self.kb_for(named_policy(data, policy), engine, _version_id(version))
+        answer = kb.determine(data, explain=explain, version=v).to_dict(explanation=explain)
         return 200, JSON, _dumps_floatless(answer)
 
     def op_picture(self, body: bytes, policy: str | None = None, engine: str = "prolog",
@@ -202,8 +203,8 @@ class Worker:
         from ..pictures import determination_dot, to_svg
         from ..web.views import node_link
 
-        kb = self.kb(policy, engine)
-        det = kb.determine(self._request(body), explain=True, version=_version_id(version))
+        kb, v = self.kb_for(policy, engine, _version_id(version))
+        det = kb.determine(self._request(body), explain=True, version=v)
         dot = determination_dot(det, section_path=kb.policy.data(det.version).section_path,
                                 link=node_link(kb.policy.number, det.version, det.explanation))
         return 200, SVG, to_svg(dot).encode()
@@ -214,8 +215,8 @@ class Worker:
         from ..pictures import diff_dot, to_svg
         from ..web.forms import determine_href
 
-        p = self.policy(policy)
-        report = diff(p, self._version(p, a).id, self._version(p, b).id)
+        p, (va, vb) = self._versions(policy, [a, b])
+        report = diff(p, va.id, vb.id)
         dot = diff_dot(report, witness_link=lambda r: determine_href(p.number, r.witness, b) if r.witness else None)
         return 200, SVG, to_svg(dot).encode()
 
@@ -228,52 +229,56 @@ class Worker:
         return 200, JSON, dumps({"request": data["request"], **det.to_dict()})
 
     def op_batch(self, body: bytes, policy: str | None = None, engine: str = "prolog", first_line: int = 1,
-                 keep: list[str] | None = None) -> tuple[int, str, bytes]:
+                 keep: list[str] | None = None, version: str | None = None) -> tuple[int, str, bytes]:
         """JSON Lines in (this chunk, numbered from first_line), one record per line out: each line
-        decided as ``covkb batch`` decides it (covkb.batch_lines), by the policy it names."""
+        decided as ``covkb batch`` decides it (covkb.batch_lines), by the policy it names; version
+        (an id or draft:ID) decides the lines of the default policy that name none."""
         from ..batch_read import read_jsonl
 
-        decider = self._decider(policy, engine, tuple(keep or ()))
+        decider = self._decider(policy, engine, tuple(keep or ()), version)
         out = [f'{{"line":{n},{decider.decide(raw)[1]}'
                for n, raw, _ in read_jsonl(io.BytesIO(body + b"\n"), first_line)]
         return 200, NDJSON, ("\n".join(out) + "\n").encode()
 
-    def _decider(self, policy: str | None, engine: str, keep: tuple[str, ...]) -> Any:
-        """The line decider of a batch's settings, kept for the next chunk (a few at once)."""
+    def _decider(self, policy: str | None, engine: str, keep: tuple[str, ...], version: str | None) -> Any:
+        """The line decider of a batch's settings, kept for its next chunk (a few at once; one
+        deciding by a draft is made afresh, the draft may have a new revision)."""
         from ..batch_lines import LineDecider, check_keep
 
-        key = (policy or self.default_policy, engine, keep)
+        key = (policy or self.default_policy, engine, keep, version)
         hit = self._deciders.get(key)
         if hit is None:
-            if len(self._deciders) >= 16:
-                self._deciders.clear()
-            hit = self._deciders[key] = LineDecider(
-                engine, False, self.policy(key[0]).folder, check_keep(keep),
-                make=lambda folder: self.kb(folder.name, engine), internal=_internal_line)
+            kb, v = self.kb_for(key[0], engine, _version_id(version))
+            home = kb.policy.folder.resolve()
+            hit = LineDecider(engine, False, home, check_keep(keep), version=v, internal=_internal_line,
+                              make=lambda folder: kb if folder.resolve() == home else self.kb(folder.name, engine))
+            if kb is self.kb(key[0], engine):
+                if len(self._deciders) >= 16:
+                    self._deciders.clear()
+                self._deciders[key] = hit
         return hit
 
     def op_check(self, body: bytes, policy: str, version: str) -> tuple[int, str, bytes]:
         from ..check import check
 
-        p = self.policy(policy)
-        v = self._version(p, version)
+        p, (v,) = self._versions(policy, [version])
         return 200, JSON, dumps(check(p.data(v)).to_dict())
 
     def op_diff(self, body: bytes, policy: str, a: str, b: str) -> tuple[int, str, bytes]:
         from ..diff import diff
 
-        p = self.policy(policy)
-        return 200, JSON, dumps(diff(p, self._version(p, a).id, self._version(p, b).id).to_dict())
+        p, (va, vb) = self._versions(policy, [a, b])
+        return 200, JSON, dumps(diff(p, va.id, vb.id).to_dict())
 
     def op_compare(self, body: bytes, a: str, b: str) -> tuple[int, str, bytes]:
         from ..compare import compare
 
-        for ref in (a, b):
+        def resolve(ref: str) -> tuple[Any, Any]:
             name, _, ver = ref.partition("@")
-            p = self.policy(name)
-            if ver:
-                self._version(p, ver)
-        return 200, JSON, dumps(compare(a, b).to_dict())
+            p, (v,) = self._versions(name, [ver or None])
+            return p, v or p.latest()
+
+        return 200, JSON, dumps(compare(a, b, resolve=resolve).to_dict())
 
     def op_draft(self, body: bytes, policy: str, name: str, draft_bytes: int | None = None) -> tuple[int, str, bytes]:
         """An uploaded draft (its bytes, then its proposed wording's if
@@ -310,6 +315,14 @@ class Worker:
                 err.args = (err.message.replace(str(path), name[:80]).replace(tmp, ""),)
                 raise
         return 200, JSON, dumps(out)
+
+    def _versions(self, policy: str | None, refs: list[str | None]) -> tuple[Any, list[Any]]:
+        """The policy and the versions refs name (ids, or draft:ID: read into a policy of its own)."""
+        drafted = self._compiled(policy, [_version_id(r) for r in refs])
+        if drafted is not None:
+            return drafted[0], drafted[1]
+        p = self.policy(policy)
+        return p, [self._version(p, r) if r else None for r in refs]
 
     def _version(self, p: Any, ref: str) -> Any:
         from ..errors import VersionNotAvailable

@@ -41,13 +41,15 @@ class EngineUnavailable(EngineError):
 
 
 def status_for(err: CovkbError) -> int:
-    from ..store import AlreadyReviewed, StoreError, UnknownDecision
+    from ..store import AlreadyReviewed, DraftTooLarge, StaleDraft, StoreError, UnknownDecision, UnknownDraft
     from .fhir_map import InvalidFhir, OverLimit, PrefetchMissing
 
-    if isinstance(err, (NotFound, UnknownDecision)):
+    if isinstance(err, (NotFound, UnknownDecision, UnknownDraft)):
         return 404
-    if isinstance(err, AlreadyReviewed):
+    if isinstance(err, (AlreadyReviewed, StaleDraft)):
         return 409
+    if isinstance(err, DraftTooLarge):
+        return 413
     if isinstance(err, StoreError):
         return 503
     if isinstance(err, OverLimit):

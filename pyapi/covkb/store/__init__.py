@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import CovkbError, InvalidRequest
 from ..paths import kb_dir
 from . import models
+from .drafts import DraftStore, DraftTooLarge, StaleDraft, StoredDraft, UnknownDraft, draft_ref
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -158,8 +159,9 @@ def _now() -> dt.datetime:
     return dt.datetime.now(UTC)
 
 
-class Store:
-    """The decision store over one database (``Store.open``)."""
+class Store(DraftStore):
+    """The decision store over one database (``Store.open``); the drafts
+    analysts keep (covkb.store.drafts) too."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -355,7 +357,7 @@ class Store:
 MIGRATIONS = Path(__file__).with_name("migrations")
 # the newest revision shipped (tests/test_store.py: equal to Alembic's head), so that opening a store
 # at head reads one row and never imports Alembic (a server process's first decision waits for it)
-HEAD = "0002"
+HEAD = "0003"
 # the advisory lock key PostgreSQL's migrations take (any constant: "covkb" in ASCII)
 PG_MIGRATION_LOCK = 0x636F766B62
 
@@ -501,5 +503,6 @@ def _one_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
-__all__ = ["AlreadyReviewed", "Client", "Decision", "DuplicateDecision", "Review", "Store", "StoreError",
-           "UnknownDecision", "default_url", "head", "kb_digest", "migrate", "state_dir"]
+__all__ = ["AlreadyReviewed", "Client", "Decision", "DraftTooLarge", "DuplicateDecision", "Review", "StaleDraft", "Store",
+           "StoreError", "StoredDraft", "UnknownDecision", "UnknownDraft", "default_url", "draft_ref", "head",
+           "kb_digest", "migrate", "state_dir"]

@@ -72,3 +72,33 @@ secrets = Table(
     Column("value", Json, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
+
+# an analyst's draft revision of a policy (covkb.workspace): its latest text, what its last check found, and
+# the kb digest of its base when that check ran (a changed digest: checked again when next read)
+drafts = Table(
+    "drafts", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("policy", String(255), nullable=False, index=True),
+    Column("revision_of", String(255), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("note", Text, nullable=False),
+    Column("author", String(255), nullable=False),
+    Column("tests", Json, nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("kb_digest", String(64), nullable=False),
+    Column("findings", Json, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# every revision of every draft, as saved (the latest too): what changed between two is there to read
+draft_revisions = Table(
+    "draft_revisions", metadata,
+    Column("draft_id", String(32), ForeignKey("drafts.id", ondelete="CASCADE"), primary_key=True),
+    Column("revision", Integer, primary_key=True),
+    Column("text", Text, nullable=False),
+    Column("note", Text, nullable=False),
+    Column("author", String(255), nullable=False),
+    Column("tests", Json, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)

@@ -27,7 +27,7 @@ from .forms import answered, request_from_query
 from .text import code_html
 
 HERE = Path(__file__).parent
-MAX_DRAFT = 256 * 1024  # bytes of an uploaded draft, and of its proposed wording
+from ..limits import MAX_DRAFT  # noqa: E402  (bytes of an uploaded draft, and of its proposed wording)
 ENGINES = ("prolog", "asp")
 
 # (operation, arguments, body) → the worker's answer, as the /v1 API runs it
@@ -72,6 +72,9 @@ def mount(app: FastAPI, *, installed: list[Policy], default: Policy, lookup: Cal
     _determine_pages(app, site)
     _policy_pages(app, site)
     _revision_pages(app, site)
+    from . import draft_pages
+
+    draft_pages.mount(app, site, _problem)
 
 
 class _Site:
@@ -135,12 +138,14 @@ class _Site:
         qp = request.query_params
         try:
             p = self.find(qp.get("policy") or self.default.id)
-            v = self.version_of(p, qp.get("version"))
+            ref = qp.get("version") or None
+            drafted = ref is not None and ref.startswith("draft:")  # a kept draft: read by its base's words
+            v = None if drafted else self.version_of(p, ref)
             req = self.read_request(p, v, qp.multi_items(), p.data(v or p.latest()).vocabulary)
         except (CovkbError, _NoPolicy):
             return None
         engine = qp.get("engine") if qp.get("engine") in ENGINES else None
-        return self.determine_href(p, req, v.id if v else None, engine)
+        return self.determine_href(p, req, ref if drafted else v.id if v else None, engine)
 
     def page(self, name: str, p: Policy, **ctx: Any) -> HTMLResponse:
         ctx.setdefault("outcomes", p.data(p.latest()).vocabulary.outcomes)
@@ -172,6 +177,18 @@ class _Site:
         passages ("… " marks an omission) links to its last, the statement's item."""
         return lambda q: views.quote_href(p.number, version, q.split(" … ")[-1])
 
+    async def draft_version(self, p: Policy, ref: str | None) -> Version | None:
+        """A version id's Version, or a kept draft's (version=draft:ID) read into ``p``."""
+        if not ref or not ref.startswith("draft:"):
+            return self.version_of(p, ref)
+        resp = await self.ask("draft_get", {"draft_id": ref[len("draft:"):]}, b"")
+        if resp.status_code != 200:
+            raise CovkbError(_problem(resp))
+        d = json.loads(bytes(resp.body))
+        if d["policy"] != p.id:
+            raise CovkbError(f"{ref} is a draft of {d['policy']}, not of {p.number}")
+        return p.draft_text(d["text"], d["id"])
+
     async def decide(self, request: Request) -> tuple[Policy, dict[str, Any], dict[str, Any]]:
         """The page's policy, request and settings, and the worker's answer
         (or the one-line reason it gave none) in ``out``."""
@@ -181,7 +198,7 @@ class _Site:
         out: dict[str, Any] = {"engine": engine, "version": qp.get("version") or None, "error": None, "det": None,
                                "raw": None}
         try:
-            v = self.version_of(p, out["version"])
+            v = await self.draft_version(p, out["version"])
             vocab = p.data(v or p.latest()).vocabulary
             req = self.read_request(p, v, qp.multi_items(), vocab)
         except CovkbError as err:
