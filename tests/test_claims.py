@@ -99,7 +99,8 @@ def test_kept_keys_round_trip(tmp_path: Path, suffix: str) -> None:
         ids = [json.loads(x)["claim_id"] for x in out.read_text().splitlines()]
     else:
         rows = list(csv.DictReader(out.open(encoding="utf-8", newline="")))
-        assert list(rows[0])[:5] == ["line", "row", "claim_id", "outcome", "policy"]
+        assert list(rows[0])[:5] == ["line", "row", "claim_id", "outcome", "statement"]
+        assert {"policy", "version"} <= set(rows[0])
         assert {"summary", "citations"} <= set(rows[0])
         cited = next(r for r in rows if r["outcome"] == "medically_necessary")
         assert "Overview: This Coverage Policy addresses recurrent pregnancy loss." in cited["citations"].split("\n")

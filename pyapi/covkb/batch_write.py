@@ -22,8 +22,8 @@ from typing import Any, BinaryIO
 from .errors import BatchInterrupted, InvalidRequest
 
 CSV_OUT_FIELDS = (
-    "line", "row", "outcome", "policy", "statement", "criteria_met", "missing", "possible_outcomes",
-    "referral", "version", "unlisted_findings", "warnings", "error_code", "error_message", "summary", "citations",
+    "line", "row", "outcome", "statement", "criteria_met", "missing", "possible_outcomes",
+    "referral", "policy", "version", "unlisted_findings", "warnings", "error_code", "error_message", "summary", "citations",
 )
 # the fields a record has of its own: a kept column may not be one of them
 RECORD_FIELDS = frozenset(CSV_OUT_FIELDS) | {"error", "notices", "explanation", "justification", "questions",
