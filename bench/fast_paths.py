@@ -232,7 +232,7 @@ def part_request(reps: int, batch_lines: int) -> list[dict[str, Any]]:
 
 
 def batch_pair(reps: int, lines: int) -> list[dict[str, Any]]:
-    """covkb batch's own work for each distinct line (covkb.batch._decide_raw:
+    """covkb batch's own work for each distinct line (covkb.batch._decide_raw, covkb.batch_lines:
     read the request, its decision key, decide on a miss of the memo by
     decision key), in this process as a batch with one worker runs it, each
     side with a memo of its own, emptied every repetition.  A repeated line
@@ -250,7 +250,7 @@ def batch_pair(reps: int, lines: int) -> list[dict[str, Any]]:
     def current(side: str, reader: Callable[[], None]) -> Callable[[], None]:
         def make() -> None:
             reader()
-            batch._decided = memo[side]
+            batch._decider.decided = memo[side]
         return make
 
     def empty() -> None:
@@ -262,7 +262,7 @@ def batch_pair(reps: int, lines: int) -> list[dict[str, Any]]:
                           raws, reps, 1, rate=True, before_rep=empty)
     finally:
         plain()
-        batch._decided = {}
+        batch._decider.decided = {}
     return [{"pair": "request", "figure": f"covkb batch's work per line, Prolog, {len(raws):,} distinct lines",
              **compare(runs, "A", "B", "lines/s", rate=True)}]
 

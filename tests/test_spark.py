@@ -65,11 +65,28 @@ def csv_text() -> str:
     return "\r\n".join(rows) + "\r\n"
 
 
+JVM_LOG: list[Path] = []  # what the module's JVM wrote on its stderr (Spark's warnings)
+
+
 @pytest.fixture(scope="module")
-def spark():
-    s = session("local-cluster[2,1,1024]", "covkb tests", conf={
-        "spark.sql.shuffle.partitions": "4", "spark.ui.enabled": "false",
-        "spark.executor.memory": "768m", "spark.driver.memory": "768m"})
+def spark(tmp_path_factory):
+    """One local cluster for the module (a start costs ~30 s); the JVM's stderr kept in a file
+    (it inherits the file descriptor when it starts), the UI on as a user has it."""
+    import os
+    import sys
+
+    log = tmp_path_factory.mktemp("jvm") / "stderr.log"
+    JVM_LOG.append(log)
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(log, "wb") as f:
+        os.dup2(f.fileno(), 2)
+        try:
+            s = session("local-cluster[2,1,1024]", "covkb tests", conf={
+                "spark.sql.shuffle.partitions": "4", "spark.executor.memory": "768m", "spark.driver.memory": "768m"})
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
     yield s
     s.stop()
 
@@ -186,3 +203,96 @@ def test_partitions_are_read_in_order_only_when_they_follow_each_other() -> None
     assert not _in_order([(1, 1, 10, 10), (0, 11, 12, 2)])  # partition 0 holds the later lines
     assert not _in_order([(0, 1, 10, 10), (0, 11, 12, 2)])  # two splits in one partition
     assert not _in_order([(0, 1, 10, 9)])  # not one run of lines
+
+
+# -- claims: mixed policies, kept keys, loopback, progress (issue 24) ---------------------------------
+
+MIXED = Path(__file__).resolve().parents[1] / "queries" / "batch" / "mixed_claims.jsonl"
+
+
+@pytest.mark.parametrize("name", ["mixed_claims.jsonl", "mixed_claims.csv"])
+def test_a_mixed_claims_file_with_kept_keys_equals_the_local_batch(tmp_path: Path, spark, name: str) -> None:
+    """Cigna and Aetna lines, claim_id kept, errors included; progress told every row."""
+    src = MIXED.with_name(name)
+    out = "out.csv" if name.endswith(".csv") else "out.jsonl"
+    run_batch(str(src), str(tmp_path / f"local-{out}"), keep=["claim_id"])
+    told: list[int] = []
+    summary = run_spark_batch(str(src), str(tmp_path / f"spark-{out}"), spark=spark, keep=["claim_id"],
+                              partition_bytes=2048, progress=told.append)
+    assert (tmp_path / f"spark-{out}").read_bytes() == (tmp_path / f"local-{out}").read_bytes()
+    assert sum(told) == summary.lines == 24 and summary.errors == 4
+
+
+def test_parquet_in_and_out_keeps_the_claim_ids(tmp_path: Path, spark) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    lines = [json.loads(x) for x in MIXED.read_text().splitlines()]
+    src = tmp_path / "claims.parquet"
+    cols = list(dict.fromkeys(k for x in lines for k in x))  # every line's fields (from_pylist reads the first's)
+    pq.write_table(pa.table({c: [x.get(c) for x in lines] for c in cols}), src, row_group_size=7)
+    run_batch(str(MIXED), str(tmp_path / "local.jsonl"), keep=["claim_id"])
+    local = [json.loads(x) for x in (tmp_path / "local.jsonl").read_text().splitlines()]
+    run_spark_batch(str(src), str(tmp_path / "out.parquet"), spark=spark, keep=["claim_id"], citations=True)
+    back = pq.read_table(tmp_path / "out.parquet").to_pylist()
+    assert [r["claim_id"] for r in back] == [x["claim_id"] for x in lines]
+    assert [(r["line"], r["policy"], r["version"], r["outcome"] or r["error_code"]) for r in back] == \
+        [(r["line"], r.get("policy"), r.get("version"), r.get("outcome") or r["error"]["code"]) for r in local]
+    assert all(r["citations"] for r in back if r["outcome"])
+
+
+def _listening(pid: int) -> list[str]:
+    """The local addresses of the TCP sockets in LISTEN held by pid and its descendants (/proc)."""
+    import os
+
+    parent: dict[int, int] = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                parent[int(d)] = int(Path(f"/proc/{d}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                pass
+    family, todo = set(), [pid]
+    while todo:
+        p = todo.pop()
+        family.add(p)
+        todo += [c for c, pp in parent.items() if pp == p and c not in family]
+    inodes = set()
+    for p in family:
+        try:
+            for fd in os.listdir(f"/proc/{p}/fd"):
+                link = os.readlink(f"/proc/{p}/fd/{fd}")
+                if link.startswith("socket:["):
+                    inodes.add(link[8:-1])
+        except OSError:
+            pass
+    out = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for row in Path(table).read_text().splitlines()[1:]:
+            cols = row.split()
+            if cols[3] == "0A" and cols[9] in inodes:  # 0A: LISTEN
+                out.append(cols[1])
+    return out
+
+
+def _loopback(address: str) -> bool:
+    """An address of /proc/net/tcp{,6} (hex, host byte order per 32-bit word) on 127.0.0.0/8 or ::1."""
+    host = address.split(":")[0]
+    if len(host) == 8:
+        return host.endswith("7F")  # 127.x.x.x, little-endian
+    if host == "0" * 31 + "1" or host == "00000000000000000000000001000000":  # ::1
+        return True
+    return host.startswith("0000000000000000FFFF0000") and host.endswith("7F")  # ::ffff:127.x.x.x
+
+
+def test_a_local_cluster_listens_on_loopback_only(spark) -> None:
+    """Driver, block managers, the UI, the cluster's master, workers and executors: 127.0.0.1, and Spark's
+    warning that it binds a non-loopback address is absent."""
+    import os
+
+    spark.range(40).repartition(4).count()  # executors up
+    listening = _listening(os.getpid())
+    assert len(listening) >= 4, listening
+    assert all(_loopback(a) for a in listening), listening
+    log = JVM_LOG[-1].read_text(errors="replace")
+    assert "resolves to a loopback address" not in log and "SPARK_LOCAL_IP" not in log, log[-2000:]

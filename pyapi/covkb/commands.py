@@ -231,7 +231,11 @@ def batch(
     citations: bool = typer.Option(False, "--citations", help="Include citations in JSON Lines records."),
     summary_json: Optional[Path] = typer.Option(None, "--summary-json", help="Also write the summary as JSON here."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run from OUTPUT.partial."),
-    policy: Optional[str] = typer.Option(None, "--policy", help=POLICY_HELP),
+    policy: Optional[str] = typer.Option(None, "--policy", help=POLICY_HELP + " Lines naming a policy of their own "
+                                         "(a policy field or column) are decided by it."),
+    keep: list[str] = typer.Option([], "--keep", metavar="COLUMN",
+                                   help="Copy this field or column into each record unchanged (repeat it, or "
+                                        "a comma list), e.g. --keep claim_id."),
     spark: Optional[str] = typer.Option(None, "--spark", metavar="MASTER",
                                         help="Run on Apache Spark at this master (local[*], local-cluster[2,1,1024], "
                                              "spark://…, yarn, k8s://…; 'default': spark-defaults.conf's); "
@@ -247,8 +251,10 @@ def batch(
 
     from .batch import run_batch
     from .errors import BatchInterrupted
+    from .progress import batch_progress
 
     n_workers = workers or min(os.cpu_count() or 1, 64)
+    progress = batch_progress(input_path, input_path.lower().endswith(".csv"))
     try:
         if summary_json is not None and not summary_json.parent.is_dir():
             raise InvalidRequest(f"cannot write the summary to {summary_json}: no directory {summary_json.parent}")
@@ -260,21 +266,15 @@ def batch(
             except ImportError as exc:
                 raise InvalidRequest(f"--spark needs pyspark (pip install 'covkb[spark]'): {exc}") from None
             summary = run_spark_batch(input_path, output, master=None if spark == "default" else spark,
-                                      engine=engine.value, citations=citations, policy=policy)
+                                      engine=engine.value, citations=citations, policy=policy, keep=keep,
+                                      progress=progress)
             n_workers = 0
-        elif sys.stderr.isatty():
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-            with Progress(TextColumn("deciding"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                          console=Console(stderr=True), transient=True) as bar:
-                task = bar.add_task("lines", total=None)
-                summary = run_batch(input_path, output, engine=engine.value, workers=n_workers, citations=citations,
-                                    progress=lambda k: bar.advance(task, k), policy=policy, resume=resume)
         else:
             summary = run_batch(input_path, output, engine=engine.value, workers=n_workers, citations=citations,
-                                policy=policy, resume=resume)
+                                policy=policy, resume=resume, keep=keep, progress=progress)
     except BatchInterrupted as err:
+        if progress:
+            progress.close()
         typer.echo(f"covkb: {err.message}", err=True)
         raise _Exit(err.exit_code)
     except InvalidRequest as err:
@@ -282,6 +282,9 @@ def batch(
     except CovkbError as err:
         typer.echo(f"covkb: error: {err.message}", err=True)
         raise _Exit(1)
+    finally:
+        if progress:
+            progress.close()
     d = summary.to_dict()
     outcomes = ", ".join(f"{k} {v}" for k, v in sorted(d["outcomes"].items()))
     errors = ", ".join(f"{k} {v}" for k, v in sorted(d["error_codes"].items()))

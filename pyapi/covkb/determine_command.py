@@ -214,7 +214,9 @@ def run_determine(*, request: str | None, service: str | None, cpt: str | None, 
     """`covkb determine`, its options (OPTIONS) read by typer or by covkb.cli's plain reader."""
     try:
         data: dict[str, Any] = _read_request(request) if request else {}
-        kb = _kb(engine, policy)
+        from .routing import named_policy
+
+        kb = _kb(engine, named_policy(data, policy))  # a request naming its policy is decided by it
         for name, value in _policy_fields(extra, kb.vocabulary).items():
             if value is None:  # --BOOLEAN unknown: the request does not say
                 data.pop(name, None)

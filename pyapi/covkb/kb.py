@@ -32,6 +32,7 @@ from .determination import Case, Determination
 from .engines import ENGINES, Engine, make_engine
 from .errors import CovkbError, EngineError, InvalidRequest, KnowledgeBaseClosed
 from .policy import Policy, Version, VersionData, Vocabulary
+from .routing import UNKNOWN_POLICY, routed
 from .untrusted import PlainRequest, read_request
 
 if TYPE_CHECKING:  # the pydantic model is loaded where a request needs it (see covkb.untrusted)
@@ -88,12 +89,23 @@ class KnowledgeBase:
         from .request import parse_request
 
         self._usable()
-        return parse_request(data, self.vocabulary)
+        return parse_request(self._routed(data)[0], self.vocabulary)
 
     def _read(self, data: Any) -> Request | PlainRequest:
         """The request as determine() reads it: the same values as parse()."""
         self._usable()
-        return read_request(data, self.vocabulary)
+        return read_request(self._routed(data)[0], self.vocabulary)
+
+    def _routed(self, data: Any) -> tuple[Any, str | None]:
+        """A request's routing fields (covkb.routing), checked against this
+        knowledge base: the request without them, and the version it names."""
+        if type(data) is not dict:
+            return data, None
+        policy, version, rest = routed(data)
+        if policy is not None and policy not in {self.policy.id, self.policy.number, self.policy.folder.name}:
+            raise InvalidRequest(f"the request names policy {policy[:80]!r}; this knowledge base decides "
+                                 f"{self.policy.number}", code=UNKNOWN_POLICY)
+        return rest, version
 
     # determinations ----------------------------------------------------
     def version_for(self, request: Request | PlainRequest) -> tuple[Version, list[str]]:
@@ -152,6 +164,8 @@ class KnowledgeBase:
                  ) -> tuple[Request | PlainRequest, Version, list[str]]:
         """The request read, the version that decides it and the warnings so far."""
         self._usable()
+        request, named = self._routed(request)
+        version = named or version  # the request's own version first, as with its policy
         if version is None:
             req = self._read(request)
             version, warnings = self.version_for(req)
@@ -185,7 +199,7 @@ class KnowledgeBase:
         Raises like determine() for a request that is invalid.
         """
         vocab = self.vocabulary
-        req = read_request(request, vocab)
+        req = read_request(self._routed(request)[0], vocab)
         version, _ = self.version_for(req)
         quals = tuple(req.get(q) for q in sorted(vocab.qualifiers))
         what = (req.service, req.cpt, *quals)

@@ -56,6 +56,10 @@ MAX_DIGITS = 15              # digits in any number of a request (declared range
 ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")  # an id as a request or a draft writes it
 COMMON_FIELDS = ("date_of_service", "service", "cpt", "findings", "unknown_findings", "absent_findings",
                  "unlisted_findings")
+# The routing fields: which policy (an installed id, number or folder name) and which of its versions
+# decide a request.  They choose the knowledge base, they are no fact of any policy (covkb.routing reads
+# them; covkb determine, batch, Spark and the REST API all accept them in a request)
+ROUTING_FIELDS = ("policy", "version")
 # How a request reads a finding it does not list (unlisted_findings): unknown, the default, since a
 # record's silence is not evidence; or absent (the closed reading, asked for explicitly)
 UNLISTED_READINGS = ("unknown", "absent")

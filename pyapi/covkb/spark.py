@@ -22,7 +22,13 @@ are written.  ``by_content=False`` decides each split where it was read
 instead (numbering its lines in Python from the split's offset) and reads
 the partitions back without a sort when they follow each other.
 
-Executors: one KnowledgeBase per Python worker process (a module-level
+Lines may name their policy and version (covkb.routing) and keep columns
+(``keep``), exactly as in the local batch.  A local master (``local[…]``,
+``local-cluster[…]``) binds 127.0.0.1 only (``LOOPBACK``, and
+``SPARK_LOCAL_IP`` for the local cluster's JVMs); progress reaches the
+driver through an accumulator (covkb.progress shows it).
+
+Executors: one KnowledgeBase per policy per Python worker process (a module-level
 cache; Spark reuses its Python workers, which are processes, so pyswip's
 one-SWI-Prolog-per-process rule holds), decisions memoised per worker, by
 line and by decision key, across the partitions it decides (bounded).  The covkb code is shipped as a
@@ -43,20 +49,28 @@ import json
 import os
 import sys
 import tempfile
+import threading
 import time
 import zipfile
 from collections import Counter
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from . import batch as B
 from .errors import EngineError, InvalidRequest
 from .paths import kb_dir
-from .request import MAX_REQUEST_BYTES, field_names
+from .batch_write import cell
+from .request import MAX_REQUEST_BYTES
 
 KB_ARCHIVE = "covkb_kb.zip"  # the kb/ folder as shipped to the executors
 OUT_FIELDS = B.CSV_OUT_FIELDS
+# A local master (local, local[N], local-cluster[…]) binds the loopback address only: the driver, its
+# block manager and UI, and (through SPARK_LOCAL_IP, which the JVM it starts and the executors'
+# JVMs inherit) the local cluster's master, workers and executors.  A master that is not local binds
+# what the cluster's own configuration says.
+LOOPBACK = {"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"}
 
 
 # -- formats ---------------------------------------------------------------------
@@ -83,14 +97,17 @@ def session(master: str | None = None, app_name: str = "covkb batch", conf: dict
     names) with covkb shipped to its executors."""
     from pyspark.sql import SparkSession
 
+    local = bool(master) and master.startswith("local")
     # Executors start the driver's interpreter unless told otherwise (a local
     # or local-cluster master: the same machine, the same virtualenv).
-    if master and master.startswith("local") and "PYSPARK_PYTHON" not in os.environ:
+    if local and "PYSPARK_PYTHON" not in os.environ:
         os.environ["PYSPARK_PYTHON"] = sys.executable
+    if local:
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     b = SparkSession.builder.appName(app_name)
     if master:
         b = b.master(master)
-    for k, v in {"spark.ui.showConsoleProgress": "false", **(conf or {})}.items():
+    for k, v in {"spark.ui.showConsoleProgress": "false", **(LOOPBACK if local else {}), **(conf or {})}.items():
         b = b.config(k, v)
     spark = b.getOrCreate()
     if log_level:
@@ -150,10 +167,10 @@ _settings: tuple[Any, ...] | None = None
 _lines: dict[B.Raw, tuple[dict[str, Any], str]] = {}  # lines this worker decided (any partition), bounded
 
 
-def _executor_kb(engine: str, citations: bool, policy: str | None) -> None:
+def _executor_kb(engine: str, citations: bool, policy: str | None, keep: tuple[str, ...] = ()) -> None:
     """Load the KnowledgeBase once per Python worker process."""
     global _settings
-    if _settings == (engine, citations, policy):
+    if _settings == (engine, citations, policy, keep):
         return
     try:
         from pyspark import SparkFiles
@@ -167,9 +184,9 @@ def _executor_kb(engine: str, citations: bool, policy: str | None) -> None:
 
     if csv.field_size_limit() < MAX_REQUEST_BYTES:
         csv.field_size_limit(MAX_REQUEST_BYTES)
-    B._init_worker(engine, citations, policy)
+    B._init_worker(engine, citations, policy, keep=keep)
     _lines.clear()
-    _settings = (engine, citations, policy)
+    _settings = (engine, citations, policy, keep)
 
 
 def _raw_of_line(value: bytes, header: tuple[str, ...] | None) -> B.Raw:
@@ -184,25 +201,25 @@ def _raw_of_row(row: dict[str, Any]) -> B.Raw:
     return json.dumps({k: v for k, v in row.items() if v is not None}, ensure_ascii=False, default=str)
 
 
-def _out_schema(out_fmt: str) -> Any:
+def _out_schema(out_fmt: str, keep: tuple[str, ...] = ()) -> Any:
     import pyarrow as pa
 
     if out_fmt == "parquet":
         return pa.schema([("line", pa.int64()), ("row", pa.int64())]
-                         + [(f, pa.string()) for f in OUT_FIELDS if f not in ("line", "row")] + [("kind", pa.string())])
+                         + [(f, pa.string()) for f in B.out_fields(keep)[2:]] + [("kind", pa.string())])
     return pa.schema([("line", pa.int64()), ("text", pa.string()), ("kind", pa.string())])
 
 
-def spark_schema(out_fmt: str) -> str:
+def spark_schema(out_fmt: str, keep: tuple[str, ...] = ()) -> str:
     if out_fmt == "parquet":
-        return ", ".join(["line long", "row long"] + [f"{f} string" for f in OUT_FIELDS if f not in ("line", "row")]
+        return ", ".join(["line long", "row long"] + [f"`{f}` string" for f in B.out_fields(keep)[2:]]
                          + ["kind string"])
     return "line long, text string, kind string"
 
 
 def decide_batches(batches: Iterator[Any], *, in_fmt: str, out_fmt: str, header: tuple[str, ...] | None,
                    bases: dict[tuple[str, int], int], engine: str, citations: bool,
-                   policy: str | None) -> Iterator[Any]:
+                   policy: str | None, keep: tuple[str, ...] = (), counter: Any = None) -> Iterator[Any]:
     """mapInArrow's function: Arrow batches of input rows in, records out.
 
     Input rows carry ``file_path`` and ``block`` (a text split's first byte,
@@ -212,11 +229,12 @@ def decide_batches(batches: Iterator[Any], *, in_fmt: str, out_fmt: str, header:
     driver) yields no record."""
     import pyarrow as pa
 
-    _executor_kb(engine, citations, policy)
-    schema = _out_schema(out_fmt)
+    _executor_kb(engine, citations, policy, keep)
+    schema = _out_schema(out_fmt, keep)
     csv_in = in_fmt == "csv"
     buf = io.StringIO()
-    writer = (B.CsvWriter(buf, csv_in, header=False) if out_fmt == "csv" else B.JsonlWriter(buf, csv_in))
+    writer = (B.CsvWriter(buf, csv_in, header=False, keep=keep) if out_fmt == "csv" else B.JsonlWriter(buf, csv_in))
+    fields = B.out_fields(keep)[2:]
     memo = _lines  # lines this worker already decided, in this partition or an earlier one
     seen: Counter[tuple[str, int]] = Counter()
     for batch in batches:
@@ -254,26 +272,17 @@ def decide_batches(batches: Iterator[Any], *, in_fmt: str, out_fmt: str, header:
             out["line"].append(n)
             if out_fmt == "parquet":
                 out["row"].append(n - 1 if csv_in else None)
-                for f in OUT_FIELDS[2:]:
-                    out[f].append(_cell(body, f))
+                for f in fields:
+                    v = cell(body, f)
+                    out[f].append(None if v is None else str(v))
             else:
                 writer.write(n, body, body_json)
                 out["text"].append(buf.getvalue())
                 buf.seek(0)
                 buf.truncate()
+        if counter is not None:  # rows decided, for the driver's progress (reaches it as each task ends)
+            counter.add(len(out["line"]))
         yield pa.RecordBatch.from_pydict(out, schema=schema)
-
-
-def _cell(body: dict[str, Any], f: str) -> str | None:
-    err = body.get("error")
-    if f == "error_code":
-        return err["code"] if err else None
-    if f == "error_message":
-        return err["message"] if err else None
-    v = body.get(f)
-    if v is None:
-        return None
-    return ";".join(v) if isinstance(v, list) else str(v)
 
 
 # -- on the driver -----------------------------------------------------------------
@@ -326,6 +335,8 @@ def run_spark_batch(
     policy: str | None = None,
     partition_bytes: int | None = None,
     by_content: bool = True,
+    keep: tuple[str, ...] | list[str] = (),
+    progress: Callable[[int], None] | None = None,
 ) -> B.BatchSummary:
     """Decide every line of input_path into output_path on Spark; return the
     summary.  The records equal ``run_batch``'s line for line.  Refuses like
@@ -336,27 +347,36 @@ def run_spark_batch(
     by content, so that equal lines are decided once in the whole cluster,
     then sorts the records; without it each split is decided where it was
     read (no shuffle, equal lines decided once per worker) and read back in
-    order without a sort where the partitions follow each other."""
+    order without a sort where the partitions follow each other.
+
+    Lines may name their policy (covkb.routing), ``keep`` names the
+    columns copied into each record, and ``progress`` is told the rows
+    decided as the executors' tasks end (covkb.progress)."""
+    keep = B.check_keep(keep)
     summary = B.BatchSummary()
     start = time.perf_counter()
     in_fmt, out_fmt = input_format(input_path), output_format(output_path)
     target = _output_target(input_path, output_path, out_fmt)
-    vocabulary = B._vocabulary(engine, policy)  # a bad --policy or --engine: one clean error, nothing started
+    # a bad --policy or --engine: one clean error, nothing started
+    columns = B.csv_columns(B._vocabulary(engine, policy), keep)
     spark, own_session = _session(spark, master)
     try:
         header: tuple[str, ...] | None = None
         if in_fmt == "csv":
             head = _read_head(spark, input_path, MAX_REQUEST_BYTES + 2)
-            header, _ = B.read_csv_header(io.BytesIO(head), field_names(vocabulary))
+            header, _ = B.read_csv_header(io.BytesIO(head), columns)
         # A split size that does not depend on how many executors there are at the time
         # (minPartitionNum fixed), so that both passes below see the same splits.
         spark.conf.set("spark.sql.files.maxPartitionBytes", str(_split_bytes(spark, input_path, partition_bytes)))
         spark.conf.set("spark.sql.files.minPartitionNum", "1")
-        df, ranges, counts, bases = _input_rows(spark, input_path, in_fmt, vocabulary, by_content)
+        df, ranges, counts, bases = _input_rows(spark, input_path, in_fmt, columns, by_content)
+        counter = spark.sparkContext.accumulator(0)
         fn = partial(decide_batches, in_fmt=in_fmt, out_fmt=out_fmt, header=header, bases=bases,
-                     engine=engine, citations=citations, policy=policy)
-        kinds = _decide_and_write(spark, df.mapInArrow(fn, spark_schema(out_fmt)), ranges, output_path, target,
-                                  out_fmt, csv_in=in_fmt == "csv", expect=sum(counts_of(counts)) - (in_fmt == "csv"))
+                     engine=engine, citations=citations, policy=policy, keep=keep, counter=counter)
+        expect = sum(counts_of(counts)) - (in_fmt == "csv")
+        with _polled(counter, progress, expect):
+            kinds = _decide_and_write(spark, df.mapInArrow(fn, spark_schema(out_fmt, keep)), ranges, output_path,
+                                      target, out_fmt, csv_in=in_fmt == "csv", expect=expect, keep=keep)
         for kind, k in kinds.items():
             if kind.startswith("error:"):
                 summary.error_codes[kind.removeprefix("error:")] += k
@@ -416,7 +436,7 @@ def _session(spark: Any, master: str | None) -> tuple[Any, bool]:
     return spark, False
 
 
-def _input_rows(spark: Any, input_path: str, in_fmt: str, vocabulary: Any,
+def _input_rows(spark: Any, input_path: str, in_fmt: str, columns: list[str],
                 by_content: bool) -> tuple[Any, list[tuple[int, int, int, int]], list[Any], dict[tuple[str, int], int]]:
     """The input's lines as rows to decide, with (pid, first line, last line,
     count) per split where partitions keep the input's order, each split's
@@ -425,12 +445,12 @@ def _input_rows(spark: Any, input_path: str, in_fmt: str, vocabulary: Any,
 
     pid = F.spark_partition_id().alias("pid")
     if by_content:
-        df, total = _numbered(spark, input_path, in_fmt, vocabulary)
+        df, total = _numbered(spark, input_path, in_fmt, columns)
         # equal lines meet in one partition: each is decided once in the cluster, not once per worker
         keys = [c for c in df.columns if c != "line"]
         return df.repartition(max(2, df.rdd.getNumPartitions()), *keys), [], [{"count": total}], {}
     if in_fmt == "parquet":
-        df = _parquet_input(spark, input_path, vocabulary)
+        df = _parquet_input(spark, input_path, columns)
         df = df.select(*df.columns, F.col("_metadata.file_path").alias("file_path"),
                        F.col("_metadata.row_index").alias("block"))
         counts = df.groupBy("file_path", pid).agg(F.count("*").alias("count"), F.min("block").alias("first"),
@@ -454,7 +474,8 @@ def _input_rows(spark: Any, input_path: str, in_fmt: str, vocabulary: Any,
 
 
 def _decide_and_write(spark: Any, decided: Any, ranges: list[tuple[int, int, int, int]], output_path: str,
-                      target: B.Target | None, out_fmt: str, *, csv_in: bool, expect: int) -> Counter[str]:
+                      target: B.Target | None, out_fmt: str, *, csv_in: bool, expect: int,
+                      keep: tuple[str, ...] = ()) -> Counter[str]:
     """Decide every line and write the records in line order; the count of
     each outcome (or error:CODE)."""
     # Persisted: every line is decided once, in parallel, then read back in line order: as the
@@ -471,15 +492,15 @@ def _decide_and_write(spark: Any, decided: Any, ranges: list[tuple[int, int, int
             kinds = Counter({r["kind"]: r["count"] for r in decided.groupBy("kind").count().collect()})
             _write_parquet(spark, ordered.drop("kind"), output_path, csv_in=csv_in)
             return kinds
-        return _write_text(ordered, output_path, target, out_fmt, expect=expect)
+        return _write_text(ordered, output_path, target, out_fmt, expect=expect, keep=keep)
     finally:
         decided.unpersist()
 
 
-def _parquet_input(spark: Any, input_path: str, vocabulary: Any) -> Any:
-    """A Parquet input, whose columns must all be request fields."""
+def _parquet_input(spark: Any, input_path: str, columns: list[str]) -> Any:
+    """A Parquet input, whose columns must all be request fields (of any installed policy), routing
+    fields or kept columns."""
     df = spark.read.parquet(input_path)
-    columns = field_names(vocabulary)
     for c in df.columns:
         if c not in columns:
             raise InvalidRequest(f"Parquet input: unknown column {c[:60]!r}{_closest(c, columns)}; "
@@ -497,7 +518,7 @@ def _closest(name: str, columns: list[str]) -> str:
     return closest(name, columns)
 
 
-def _numbered(spark: Any, input_path: str, in_fmt: str, vocabulary: Any) -> tuple[Any, int]:
+def _numbered(spark: Any, input_path: str, in_fmt: str, columns: list[str]) -> tuple[Any, int]:
     """The input as (line, value) rows — (line, request columns…) for Parquet —
     with line numbers computed in the JVM, whatever the partitioning: a first
     pass counts each split's rows and its first monotonically_increasing_id
@@ -506,7 +527,7 @@ def _numbered(spark: Any, input_path: str, in_fmt: str, vocabulary: Any) -> tupl
     from pyspark.sql import functions as F
 
     if in_fmt == "parquet":
-        df = _parquet_input(spark, input_path, vocabulary)
+        df = _parquet_input(spark, input_path, columns)
         req_cols = list(df.columns)
         df = df.select(*req_cols, F.col("_metadata.file_path").alias("file_path"),
                        F.col("_metadata.row_index").alias("idx"), F.lit(0).cast("long").alias("block"))
@@ -530,6 +551,37 @@ def _numbered(spark: Any, input_path: str, in_fmt: str, vocabulary: Any) -> tupl
     return numbered, sum(r["count"] for r in counts)
 
 
+@contextmanager
+def _polled(counter: Any, progress: Callable[[int], None] | None, total: int) -> Iterator[None]:
+    """While the job runs, tell progress the rows the executors decided
+    (the accumulator, polled twice a second; a retried task counts once)."""
+    if progress is None:
+        yield
+        return
+    stop = threading.Event()
+    told = 0
+
+    def tell() -> None:
+        nonlocal told
+        now = min(counter.value, total)
+        if now > told:
+            progress(now - told)
+            told = now
+
+    def poll() -> None:
+        while not stop.wait(0.5):
+            tell()
+        tell()
+
+    t = threading.Thread(target=poll, name="covkb-spark-progress", daemon=True)
+    t.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        t.join()
+
+
 def _in_order(ranges: list[tuple[int, int, int, int]]) -> bool:
     """Whether partitions 0, 1, … hold lines 1…a, a+1…b, … ((pid, first, last, count) per split)."""
     if len({r[0] for r in ranges}) != len(ranges):
@@ -551,7 +603,7 @@ def _bases(counts: dict[tuple[str, int], int]) -> dict[tuple[str, int], int]:
     return bases
 
 
-def _write_text(ordered: Any, output_path: str, target: B.Target | None, out_fmt: str,
+def _write_text(ordered: Any, output_path: str, target: B.Target | None, out_fmt: str, keep: tuple[str, ...],
                 expect: int) -> Counter[str]:
     """Stream the sorted records into the output (its .partial, renamed when
     complete); every line number once, in order, or EngineError."""
@@ -560,7 +612,7 @@ def _write_text(ordered: Any, output_path: str, target: B.Target | None, out_fmt
     last = 0
     with io.TextIOWrapper(raw, encoding="utf-8", newline="") as dst:
         if out_fmt == "csv":
-            B.CsvWriter(dst, False, header=True)
+            B.CsvWriter(dst, False, header=True, keep=keep)
         for line, text, kind in ordered.toLocalIterator(prefetchPartitions=True):
             if line <= last:
                 raise EngineError(f"line {line} came after line {last}: the records are out of order")
@@ -590,7 +642,7 @@ def _write_parquet(spark: Any, ordered: Any, output_path: str, csv_in: bool) -> 
 # -- spark-submit ------------------------------------------------------------------
 
 def main(argv: list[str] | None = None) -> int:
-    """``spark-submit covkb/spark.py IN OUT [--engine E] [--policy P] [--citations]``:
+    """``spark-submit covkb/spark.py IN OUT [--engine E] [--policy P] [--citations] [--keep C]``:
     the master and resources come from spark-submit."""
     import argparse
 
@@ -600,7 +652,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--engine", default="prolog")
     ap.add_argument("--policy")
     ap.add_argument("--citations", action="store_true")
+    ap.add_argument("--keep", action="append", default=[], metavar="COLUMN")
     a = ap.parse_args(argv)
-    s = run_spark_batch(a.input, a.output, engine=a.engine, policy=a.policy, citations=a.citations)
+    s = run_spark_batch(a.input, a.output, engine=a.engine, policy=a.policy, citations=a.citations, keep=a.keep)
     print(json.dumps(s.to_dict()), file=sys.stderr)
     return 0

@@ -11,6 +11,7 @@ Request bodies arrive as the bytes the client sent and are parsed here.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import logging
 import time
@@ -34,6 +35,12 @@ def _version_id(ref: str | None) -> str | None:
     if "/" in ref or "\\" in ref or ref.endswith(".pl"):
         raise InvalidRequest(f"version {ref!r}: the service takes version ids only, not draft files")
     return ref
+
+
+def _internal_line(exc: Exception) -> str:
+    """A batch line's internal error: the details go to the log, not the caller."""
+    logging.getLogger("covkb.service").error("batch line: %s: %s", type(exc).__name__, exc)
+    return "internal error on this line; the service's log has the details"
 
 
 def _dumps_floatless(body: Any) -> bytes:
@@ -89,6 +96,7 @@ class Worker(DraftReads):
         self.volatile = False
         self.today = dt.date.fromisoformat(config["today"]) if config.get("today") else None
         self._kbs: dict[tuple[str, str], Any] = {}
+        self._deciders: dict[tuple[Any, ...], Any] = {}  # a batch's line deciders, by its settings
         self._policies: dict[str | None, Any] = {}
         self._mappings: dict[str, Any] = {}
         for ref in config.get("preload_policies", [self.default_policy]):
@@ -234,8 +242,11 @@ class Worker(DraftReads):
 
     def op_determine(self, body: bytes, policy: str | None = None, engine: str = "prolog", explain: bool = True,
                      version: str | None = None) -> tuple[int, str, bytes]:
-        kb, v = self.kb_for(policy, engine, _version_id(version))
-        answer = kb.determine(self._request(body), explain=explain, version=v).to_dict(explanation=explain)
+        from ..routing import named_policy
+
+        data = self._request(body)
+        kb, v = self.kb_for(named_policy(data, policy), engine, _version_id(version))
+        answer = kb.determine(data, explain=explain, version=v).to_dict(explanation=explain)
         return 200, JSON, _dumps_floatless(answer)
 
     def op_picture(self, body: bytes, policy: str | None = None, engine: str = "prolog",
@@ -269,34 +280,35 @@ class Worker(DraftReads):
         det = kb.determine(data["request"], explain=True)
         return 200, JSON, dumps({"request": data["request"], **det.to_dict()})
 
-    def op_batch(self, body: bytes, policy: str | None = None, engine: str = "prolog",
-                 first_line: int = 1, version: str | None = None) -> tuple[int, str, bytes]:
-        """JSON Lines in (this chunk, numbered from first_line), one record per line out."""
-        from ..limits import MAX_REQUEST_BYTES
-        from ..request import request_json
+    def op_batch(self, body: bytes, policy: str | None = None, engine: str = "prolog", first_line: int = 1,
+                 keep: list[str] | None = None, version: str | None = None) -> tuple[int, str, bytes]:
+        """JSON Lines in (this chunk, numbered from first_line), one record per line out: each line
+        decided as ``covkb batch`` decides it (covkb.batch_lines), by the policy it names; version
+        (an id or draft:ID) decides the lines of the default policy that name none."""
+        from ..batch_read import read_jsonl
 
-        kb, v = self.kb_for(policy, engine, _version_id(version))
-        out = []
-        for i, raw in enumerate(body.split(b"\n")):
-            n = first_line + i
-            try:
-                if len(raw) > MAX_REQUEST_BYTES:  # the front keeps only the start of a longer line
-                    raise InvalidRequest(f"line is longer than {MAX_REQUEST_BYTES:,} bytes")
-                try:
-                    text = raw.decode("utf-8")
-                except UnicodeDecodeError:
-                    raise InvalidRequest("line is not UTF-8 text") from None
-                d = kb.determine(request_json(text), explain=False, version=v).to_dict(explanation=False)
-                del d["citations"]
-                rec = {"line": n, **d}
-            except CovkbError as err:
-                rec = {"line": n, "error": err.to_dict()}
-            except Exception:  # a batch never stops on one line; the details go to the log, not the caller
-                logging.getLogger("covkb.service").exception("batch line %d", n)
-                rec = {"line": n, "error": {"code": "internal", "message": "internal error on this line; "
-                                                                           "the service's log has the details"}}
-            out.append(json.dumps(rec, ensure_ascii=False, separators=(",", ":")))
+        decider = self._decider(policy, engine, tuple(keep or ()), version)
+        out = [f'{{"line":{n},{decider.decide(raw)[1]}'
+               for n, raw, _ in read_jsonl(io.BytesIO(body + b"\n"), first_line)]
         return 200, NDJSON, ("\n".join(out) + "\n").encode()
+
+    def _decider(self, policy: str | None, engine: str, keep: tuple[str, ...], version: str | None) -> Any:
+        """The line decider of a batch's settings, kept for its next chunk (a few at once; one
+        deciding by a draft is made afresh, the draft may have a new revision)."""
+        from ..batch_lines import LineDecider, check_keep
+
+        key = (policy or self.default_policy, engine, keep, version)
+        hit = self._deciders.get(key)
+        if hit is None:
+            kb, v = self.kb_for(key[0], engine, _version_id(version))
+            home = kb.policy.folder.resolve()
+            hit = LineDecider(engine, False, home, check_keep(keep), version=v, internal=_internal_line,
+                              make=lambda folder: kb if folder.resolve() == home else self.kb(folder.name, engine))
+            if kb is self.kb(key[0], engine):
+                if len(self._deciders) >= 16:
+                    self._deciders.clear()
+                self._deciders[key] = hit
+        return hit
 
     def op_check(self, body: bytes, policy: str, version: str) -> tuple[int, str, bytes]:
         from ..check import check

@@ -18,11 +18,11 @@ import json
 from enum import Enum
 from typing import Any, AsyncIterator, Optional
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
 from ..errors import CovkbError
-from .problems import dumps
+from .problems import PROBLEM, dumps, problem
 
 
 class EngineName(str, Enum):
@@ -51,10 +51,18 @@ def _batch_route(app: FastAPI, front: Any, answers: Any) -> None:
               openapi_extra={"requestBody": {"required": True, "content": {"application/x-ndjson": {
                   "schema": {"type": "string", "description": "one request JSON object per line"}}}}})
     async def batch(request: Request, engine: EngineName = EngineName.prolog, policy: Optional[str] = None,
-                    version: Optional[str] = None) -> Response:
+                    version: Optional[str] = None,
+                    keep: list[str] = Query([], description="fields copied into each record (covkb batch --keep)")
+                    ) -> Response:
+        from ..batch_lines import check_keep
+
         if policy is not None:
             policy = front.policy_or_404(policy).id
-        args = {"policy": policy, "engine": engine.value, "version": version}
+        try:
+            kept = list(check_keep(keep))
+        except CovkbError as err:
+            return Response(dumps(problem(422, err.code, err.message)), status_code=422, media_type=PROBLEM)
+        args = {"policy": policy, "engine": engine.value, "version": version, "keep": kept}
 
         async def records() -> AsyncIterator[bytes]:
             in_flight: list[tuple[asyncio.Future[tuple[int, str, bytes]], int, int]] = []
