@@ -21,6 +21,7 @@ import copy
 import datetime as dt
 import functools
 import json
+import re
 from typing import Any
 
 import httpx
@@ -538,6 +539,19 @@ def test_inquire_finds_every_decision_after_a_restart(restarted, submitted, key:
         assert got["preAuthRef"] == cr["preAuthRef"]
         assert [(_x12(i), _notes(got, i)) for i in got["item"]] == [(_x12(i), _notes(cr, i)) for i in cr["item"]]
         get_fhir_model_class("Bundle").model_validate(found)
+
+
+def test_a_submission_kept_by_an_earlier_server_answers_with_this_servers_links(restarted, submitted) -> None:
+    """A retried submission after a restart (another port): the kept decision, its links under this server."""
+    key = next(k for k, (_, a) in submitted.items() if "/v1/explanations/" in json.dumps(a))
+    bundle, first = submitted[key]
+    r = httpx.post(f"{restarted.url}/fhir/Claim/$submit", params={"policy": pas_claims()[key][0]}, json=bundle,
+                   timeout=120)
+    assert r.status_code == 200, r.text
+    links = re.findall(r"https?://[^\s\"]+/v1/explanations/[^\s\"]+", json.dumps(r.json()))
+    assert links and all(u.startswith(restarted.url + "/") for u in links)
+    assert httpx.get(links[0], timeout=60).status_code == 200
+    assert r.json()["entry"][0]["resource"]["preAuthRef"] == first["entry"][0]["resource"]["preAuthRef"]
 
 
 def test_a_persons_review_is_listed_recorded_and_then_inquired(restarted, submitted) -> None:

@@ -301,11 +301,20 @@ def stored_bundle(decision: Any, base_url: str, *, inquiry: bool = True) -> dict
 
     review = review_of(decision)
     if review is None and not inquiry:
-        return decision.answer
+        return _rebased(decision.answer, base_url)
     pas = parse_bundle(json.dumps(decision.request["bundle"]).encode())
     items = [ItemDecision(**{**i, "citations": tuple(i["citations"])}) for i in decision.detail["items"]]
     return response_bundle(pas, items, preauth_ref=decision.key, created=decision.detail["created"],
                            base_url=base_url, review=review, inquiry=inquiry)
+
+
+def _rebased(answer: dict[str, Any], base_url: str) -> dict[str, Any]:
+    """A stored answer's links under this server's base (--public-url): a
+    decision kept by a server on another address or port is the same decision."""
+    kept = answer.get("identifier", {}).get("system", "").removesuffix("/fhir/preauthorization")
+    if not kept or kept == base_url:
+        return answer
+    return json.loads(json.dumps(answer).replace(json.dumps(kept + "/")[1:-1], json.dumps(base_url + "/")[1:-1]))
 
 
 def parameters(bundles: list[dict[str, Any]]) -> dict[str, Any]:
