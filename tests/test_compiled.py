@@ -367,6 +367,6 @@ def test_a_batch_writes_the_same_records_with_the_table(engine: str, tmp_path: P
         if side == "table":  # the run's KnowledgeBase answered from a table
             from covkb import batch
 
-            assert any(t is not None for _, t in batch._kb._tables.values())
+            assert any(t is not None for _, t in batch._decider.kb._tables.values())
     assert out["table"] == out["engine"]
     assert out["table"].count(b"\n") == len(requests)
