@@ -711,3 +711,9 @@ def clients_add(
         echo(register_client(client_id, jwks, scope, store))
     except CovkbError as err:
         _fail(err, Format.text)
+
+
+from .score_command import export_app, score  # noqa: E402  (the researchers' commands, in their own module)
+
+app.command("score")(score)
+app.add_typer(export_app, name="export")

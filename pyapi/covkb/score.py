@@ -32,15 +32,18 @@ Text and Markdown state the decision first, in words; JSON keeps the ids.
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import json
-import math
+import os
 import time
+from collections.abc import Iterator
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .diff import DiffReport, _Diff, diff_data
+from .diff import DiffReport, _Diff, _roots, diff_data
 from .errors import CovkbError, InvalidRequest
 from .limits import CLOSED_READING
 from .policy import Policy, Version, VersionData
@@ -79,7 +82,7 @@ class Tally:
         self.outcomes[(a.outcome, b.outcome)] = self.outcomes.get((a.outcome, b.outcome), 0) + n
         key = (a.statement or "", a.outcome, b.statement or "", b.outcome)
         self.statements[key] = self.statements.get(key, 0) + n
-        if a.decided and b.decided:
+        if a.statement and b.statement:
             ck = (frozenset(a.criteria_met), frozenset(b.criteria_met))
             self.criteria[ck] = self.criteria.get(ck, 0) + n
 
@@ -169,34 +172,107 @@ def one_line(err: BaseException) -> str:
     return " ".join(str(msg).split())
 
 
-# agreement by counting -------------------------------------------------------
-def tally(run: _Diff, ref: VersionData) -> Tally:
-    """The reference's scenarios, each counted with both sides' outcome (see
-    the module docstring: a region both sides settle counts whole)."""
-    out = Tally()
-    kb = _Kb(ref)
-    for fields, about, code in _subjects(kb):
-        dims = kb.labelled_dimensions(kb.facts_of(about, code))
-        root = {k: v for k, v in fields.items() if k in ("service", "cpt")} if run.sliced else {}
-        _count(run, root, fields, dims, {}, out)
+# agreement --------------------------------------------------------------------
+@dataclass(frozen=True)
+class Decided:
+    """What one side decides for a scenario (the Prolog engine's determination)."""
+
+    outcome: str
+    statement: str | None = None
+    criteria_met: frozenset[str] = frozenset()
+
+    @property
+    def decided(self) -> bool:
+        return self.statement is not None
+
+
+def _decided(kb: Any, request: dict[str, Any], ref: str) -> Decided:
+    try:
+        d = kb.determine(request, explain=False, version=ref)
+    except CovkbError as exc:
+        return Decided(exc.code)
+    return Decided(d.outcome, d.statement, frozenset(d.criteria_met))
+
+
+def _subject_root(fields: dict[str, Any], qualifiers: set[str]) -> str:
+    """The diff root a subject's scenarios fall under (a code's, with its
+    qualifier; else the service's)."""
+    if "cpt" in fields:
+        return json.dumps({k: v for k, v in fields.items() if k == "cpt" or k in qualifiers}, sort_keys=True)
+    return json.dumps({"service": fields["service"]}, sort_keys=True)
+
+
+def reference_counts(reference: Side) -> list[list[tuple[str, str | None, list[str], int]]]:
+    """Per subject of the reference's scenarios (in ``scenarios._subjects``
+    order): each (outcome, statement, criteria met) with how many scenarios
+    get it.  Computed once per reference (every scenario decided) and kept
+    in the cache directory, keyed by the digest of the reference's facts."""
+    from .kb import KnowledgeBase
+
+    data = reference.data
+    digest = hashlib.sha256((data.engine_text + data.source_text).encode()).hexdigest()[:24]
+    path = cache_dir() / f"reference-{digest}.json"
+    if path.is_file():
+        return json.loads(path.read_text(encoding="utf-8"))
+    kb = KnowledgeBase("prolog", policy=reference.policy.folder)
+    out = []
+    for fields, dims in _subject_dims(data):
+        counts: Counter[tuple[str, str | None, tuple[str, ...]]] = Counter()
+        for combo in itertools.product(*dims):
+            d = _decided(kb, {**fields, **CLOSED_READING, **_merge(combo)}, reference.ref)
+            counts[(d.outcome, d.statement, tuple(sorted(d.criteria_met)))] += 1
+        out.append([[o, st, list(c), n] for (o, st, c), n in sorted(counts.items(), key=str)])
+    kb.close()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(out), encoding="utf-8")
     return out
 
 
-def _count(run: _Diff, root: dict[str, Any], fields: dict[str, Any],
-           dims: list[tuple[tuple[str, ...], list[dict[str, Any]]]], chosen: dict[int, dict[str, Any]],
-           out: Tally) -> None:
-    parts = tuple(chosen[i] if i in chosen else states[-1] for i, (_, states) in enumerate(dims))
-    request = {**fields, **CLOSED_READING, **_merge(parts)}
-    sa, sb = run.side(root)
-    a, b = sa.answer(request), sb.answer(request)
-    free = [i for i in range(len(dims)) if i not in chosen]
-    if not free or (a.settled and b.settled):
-        out.add(a, b, math.prod(len(dims[i][1]) for i in free))
-        return
-    depends = [v for _, v, _ in sorted(a.variables + b.variables)]
-    pick = next((i for v in depends for i in free if v in dims[i][0]), free[0])
-    for state in dims[pick][1]:
-        _count(run, root, fields, dims, {**chosen, pick: state}, out)
+def cache_dir() -> Path:
+    base = os.environ.get("COVKB_CACHE") or os.path.join(os.environ.get("XDG_CACHE_HOME") or
+                                                          os.path.expanduser("~/.cache"), "covkb")
+    return Path(base) / "score"
+
+
+def _subject_dims(data: VersionData) -> Iterator[tuple[dict[str, Any], list[list[dict[str, Any]]]]]:
+    kb = _Kb(data)
+    for fields, about, code in _subjects(kb):
+        yield fields, kb.dimensions(kb.facts_of(about, code))
+
+
+def tally(reference: Side, candidate: Side, report: DiffReport) -> Tally:
+    """The reference's scenarios, each with both sides' outcome.  A subject
+    under a diff root where the diff found no region gets, in every
+    scenario, the same answer on both sides (the diff splits each root
+    until both sides decide every completion, and found no difference in
+    any): its counts are the reference's.  Every other subject's scenarios
+    (under a root with a region, a general service, a code no table lists)
+    are decided by both sides."""
+    from .kb import KnowledgeBase
+
+    data = reference.data
+    explored = {json.dumps(_root, sort_keys=True) for _root in _roots(data, candidate.data)}
+    touched = {json.dumps(r.root, sort_keys=True) for r in report.regions}
+    quals = set(data.vocabulary.qualifiers)
+    out = Tally()
+    kr = kc = None
+    for (fields, dims), counts in zip(_subject_dims(data), reference_counts(reference)):
+        root = _subject_root(fields, quals)
+        if root in explored and root not in touched:
+            for o, st, crit, n in counts:
+                d = Decided(o, st, frozenset(crit))
+                out.add(d, d, n)
+            continue
+        if kr is None:
+            kr = KnowledgeBase("prolog", policy=reference.policy.folder)
+            kc = KnowledgeBase("prolog", policy=candidate.policy.folder)
+        for combo in itertools.product(*dims):
+            req = {**fields, **CLOSED_READING, **_merge(combo)}
+            out.add(_decided(kr, req, reference.ref), _decided(kc, req, candidate.ref), 1)
+    for k in (kr, kc):
+        if k is not None:
+            k.close()
+    return out
 
 
 def weighted(reference: Side, candidate: Side, mix: Path) -> dict[str, Any]:
@@ -257,9 +333,11 @@ def confirm(report: DiffReport, reference: Side, candidate: Side) -> list[dict[s
     return out
 
 
-def score(candidate: str | Path, against: str, *, mix: Path | None = None, confirm_witnesses: bool = True) -> Score:
+def score(candidate: str | Path, against: str, *, mix: Path | None = None, confirm_witnesses: bool = True,
+          agreement: bool = True) -> Score:
     """Score a candidate encoding (a policy folder or a draft file) against
-    the reference POLICY@VERSION."""
+    the reference POLICY@VERSION.  agreement=False leaves the scenario
+    counts out (the regions, structure and grounding stay)."""
     from .score_structure import grounding, structure
 
     start = time.perf_counter()
@@ -270,7 +348,7 @@ def score(candidate: str | Path, against: str, *, mix: Path | None = None, confi
     except Exception as exc:  # noqa: BLE001  (whatever a candidate holds, it is data: it scores zero)
         return Score(str(candidate), reference.name, False, one_line(exc), seconds=time.perf_counter() - start)
     report = diff_data(reference.data, cand.data, run=run)
-    counts = tally(run, reference.data)
+    counts = tally(reference, cand, report) if agreement else Tally()
     decided = confirm(report, reference, cand) if confirm_witnesses else [{} for _ in report.regions]
     regions = []
     for r, got in zip(report.regions, decided):
@@ -285,4 +363,4 @@ def score(candidate: str | Path, against: str, *, mix: Path | None = None, confi
         time.perf_counter() - start, report)
 
 
-__all__ = ["score", "Score", "Tally", "tally", "MOSTLY"]
+__all__ = ["score", "Score", "Tally", "tally", "MOSTLY", "reference_counts", "cache_dir"]
