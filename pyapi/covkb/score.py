@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .diff import DiffReport, _Diff, _roots, diff_data
+from .diff import DiffReport, _Diff, _roots, _slice, diff_data
 from .errors import CovkbError, InvalidRequest
 from .limits import CLOSED_READING
 from .policy import Policy, Version, VersionData
@@ -240,6 +240,26 @@ def _subject_dims(data: VersionData) -> Iterator[tuple[dict[str, Any], list[list
         yield fields, kb.dimensions(kb.facts_of(about, code))
 
 
+class _Alike:
+    """Whether both sides hold the same facts bearing on a subject (its
+    service's and its code's slices, ``diff._slice``, equal): then every
+    scenario of the subject gets the same answer on both sides."""
+
+    def __init__(self, a: VersionData, b: VersionData) -> None:
+        self.a, self.b = a, b
+        self.memo: dict[str, bool] = {}
+
+    def _same(self, root: dict[str, Any]) -> bool:
+        key = json.dumps(root, sort_keys=True)
+        if key not in self.memo:
+            self.memo[key] = set(_slice(self.a, root).facts) == set(_slice(self.b, root).facts)
+        return self.memo[key]
+
+    def __call__(self, fields: dict[str, Any]) -> bool:
+        roots = [{k: fields[k]} for k in ("service", "cpt") if k in fields]
+        return all(self._same(r) for r in roots)
+
+
 def tally(reference: Side, candidate: Side, report: DiffReport) -> Tally:
     """The reference's scenarios, each with both sides' outcome.  A subject
     under a diff root where the diff found no region gets, in every
@@ -254,11 +274,12 @@ def tally(reference: Side, candidate: Side, report: DiffReport) -> Tally:
     explored = {json.dumps(_root, sort_keys=True) for _root in _roots(data, candidate.data)}
     touched = {json.dumps(r.root, sort_keys=True) for r in report.regions}
     quals = set(data.vocabulary.qualifiers)
+    alike = _Alike(data, candidate.data)
     out = Tally()
     kr = kc = None
     for (fields, dims), counts in zip(_subject_dims(data), reference_counts(reference)):
         root = _subject_root(fields, quals)
-        if root in explored and root not in touched:
+        if (root in explored and root not in touched) or alike(fields):
             for o, st, crit, n in counts:
                 d = Decided(o, st, frozenset(crit))
                 out.add(d, d, n)

@@ -44,3 +44,29 @@ def score(
         raise _Exit(NOT_LOADED)
     if s.agreeing != s.scenarios:
         raise _Exit(1)
+
+
+@export_app.command("benchmark")
+def export_benchmark(
+    directory: Path = typer.Argument(..., metavar="DIR", help="The folder to write the benchmark to."),
+    seed: int = typer.Option(0, "--seed", help="The sample's seed (recorded in manifest.json)."),
+    per_subject: int = typer.Option(40, "--per-subject", help="Scenarios drawn per subject (service, code, qualifier value)."),
+    limit: int = typer.Option(50_000, "--limit", help="At most this many scenarios a version."),
+    policy: Optional[list[str]] = typer.Option(None, "--policy", help="Only this policy (id, number or folder); repeatable."),
+) -> None:
+    """Write the benchmark: per installed policy and version, the source text, the reference encoding,
+    the request language, and cases (named queries and a stratified sample of scenarios) as JSON Lines
+    and Parquet, with a datasheet."""
+    from .benchmark import export
+
+    try:
+        manifest = export(directory, seed=seed, per_subject=per_subject, limit=limit, policies=policy or None)
+    except CovkbError as err:
+        _fail(err, Format.text)
+    except OSError as exc:
+        echo(f"covkb: error: cannot write {directory}: {exc.strerror}", err=True)
+        raise _Exit(2) from None
+    for v in manifest["versions"]:
+        missing = "; ".join(f"{k}: {', '.join(x)}" for k, x in v.get("not_covered", {}).items())
+        echo(f"{v['number']} {v['version']}: {v['cases']} cases{f' (not covered: {missing})' if missing else ''}")
+    echo(f"written to {directory} (manifest.json, DATASHEET.md)")
