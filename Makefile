@@ -116,6 +116,7 @@ test-exhaustive: setup
 bench: setup
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/fast_paths.py
+	$(BIN)/python bench/score.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache bench/results

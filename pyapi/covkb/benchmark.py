@@ -84,7 +84,7 @@ def case(kb: Any, request: dict[str, Any], version: Version, origin: str, name: 
 
 
 def _top_up(kb: Any, policy: Policy, version: Version, cases: list[dict[str, Any]], seed: int,
-            tries: int = TOP_UP_TRIES) -> list[dict[str, Any]]:
+            tries: int) -> list[dict[str, Any]]:
     """Scenarios that decide by a statement, or meet a criterion, the sample
     does not cover: the version's scenarios in a seeded random order, each
     decided (without explanation) until every one is covered or the tries
@@ -135,7 +135,7 @@ def _flat(c: dict[str, Any], policy: str, version: str) -> dict[str, Any]:
 
 
 def export_version(policy: Policy, version: Version, out: Path, *, seed: int, per_subject: int,
-                   limit: int) -> dict[str, Any]:
+                   limit: int, top_up: int = 0) -> dict[str, Any]:
     """Write one version's part of the benchmark; return what it covers."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -162,7 +162,7 @@ def export_version(policy: Policy, version: Version, out: Path, *, seed: int, pe
             cases.append(case(kb, q.request, version, "named_query", q.name))
     drawn = sample(policy, version, seed=seed, per_subject=per_subject, limit=limit)
     cases += [case(kb, r, version, "scenario") for r in drawn]
-    cases += [case(kb, r, version, "scenario") for r in _top_up(kb, policy, version, cases, seed)]
+    cases += [case(kb, r, version, "scenario") for r in _top_up(kb, policy, version, cases, seed, top_up)]
     kb.close()
     with (out / "cases.jsonl").open("w", encoding="utf-8") as f:
         for c in cases:
@@ -185,15 +185,15 @@ def _coverage(data: Any, cases: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def export(directory: Path, *, seed: int = 0, per_subject: int = PER_SUBJECT, limit: int = LIMIT,
-           policies: list[str | Path] | None = None) -> dict[str, Any]:
+           policies: list[str | Path] | None = None, top_up: int = TOP_UP_TRIES) -> dict[str, Any]:
     """The benchmark of every installed policy (or those given) and version."""
-    manifest: dict[str, Any] = {"generator": GENERATOR, "seed": seed, "per_subject": per_subject,
+    manifest: dict[str, Any] = {"generator": GENERATOR, "seed": seed, "per_subject": per_subject, "top_up_tries": top_up,
                                 "limit_per_version": limit, "versions": []}
     for folder in policies if policies is not None else policy_folders():
         policy = Policy(policy=folder)
         for v in policy.versions:
             cover = export_version(policy, v, directory / policy.id / v.id, seed=seed, per_subject=per_subject,
-                                   limit=limit)
+                                   limit=limit, top_up=top_up)
             manifest["versions"].append({"policy": policy.id, "number": policy.number, "version": v.id,
                                          "path": f"{policy.id}/{v.id}", **cover})
     (directory / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")

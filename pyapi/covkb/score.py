@@ -252,12 +252,19 @@ class _Alike:
     def _same(self, root: dict[str, Any]) -> bool:
         key = json.dumps(root, sort_keys=True)
         if key not in self.memo:
-            self.memo[key] = set(_slice(self.a, root).facts) == set(_slice(self.b, root).facts)
+            self.memo[key] = _deciding(_slice(self.a, root).facts) == _deciding(_slice(self.b, root).facts)
         return self.memo[key]
 
     def __call__(self, fields: dict[str, Any]) -> bool:
         roots = [{k: fields[k]} for k in ("service", "cpt") if k in fields]
         return all(self._same(r) for r in roots)
+
+
+REVISION_FACTS = ("revision_of", "known_statement")  # a revision's bookkeeping, already applied to its facts
+
+
+def _deciding(facts: tuple[Any, ...]) -> set[Any]:
+    return {f for f in facts if f.name not in REVISION_FACTS and not f.name.startswith("drops_")}
 
 
 def tally(reference: Side, candidate: Side, report: DiffReport) -> Tally:
