@@ -3,7 +3,7 @@
 The worked examples of docs/research.md (docs/examples/candidates/): each
 flawed candidate of Cigna 0284 is found with the right region kind and a
 witness both engines confirm on both sides; a candidate that does not load
-scores zero with a one-line reason (exit status 3).  The agreement counts
+scores zero with a one-line reason (exit status 4).  The agreement counts
 (every scenario of the reference) are in the exhaustive tier: the reference
 scores 100 % against itself, a reworded-only candidate 100 % with grounding
 below 100 %, each flawed one below 100 %, and the counts equal a decision
@@ -87,7 +87,7 @@ def test_cli_exit_status_and_one_line_reason(tmp_path: Path) -> None:
     path.write_text(BAD["syntax.pl"], encoding="utf-8")
     run = subprocess.run([sys.executable, "-m", "covkb.cli", "score", str(path), "--against", REFERENCE],
                          capture_output=True, text=True)
-    assert run.returncode == 3, run.stderr
+    assert run.returncode == 4, run.stderr
     assert "Traceback" not in run.stdout + run.stderr
     assert run.stdout.strip().splitlines()[2].startswith("Score 0: the candidate does not load")
 

@@ -13,7 +13,7 @@ from .console import Format, _Exit, _fail, _UserFiles, echo
 from .errors import CovkbError
 
 export_app = typer.Typer(no_args_is_help=True, help="Export what covkb holds for others to use.")
-NOT_LOADED = 3  # the exit status of a candidate that does not load (it scores zero)
+NOT_LOADED = 4  # the exit status of a candidate that does not load (it scores zero; 3 is an internal error)
 
 
 def score(
@@ -25,7 +25,7 @@ def score(
 ) -> None:
     """Score a candidate encoding of a policy against the reference: agreement over every scenario,
     each disagreement with a witness, structure and grounding.  Exit 1 when it disagrees anywhere,
-    3 when it does not load (score zero)."""
+    4 when it does not load (score zero)."""
     from .score import score as run_score
     from .score_render import confusion_dot, confusion_svg, render
 
