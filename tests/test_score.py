@@ -140,3 +140,14 @@ def _outcome(kb: object, req: dict, ref: str) -> str:
         return kb.determine(req, explain=False, version=ref).outcome  # type: ignore[attr-defined]
     except CovkbError as exc:
         return exc.code
+
+
+def test_a_claims_mix_weighs_each_request(tmp_path: Path) -> None:
+    mix = tmp_path / "mix.jsonl"
+    nk = {"service": "nk_cell_test", "date_of_service": "2025-06-01", "prior_pregnancy_losses": 2}
+    other = {"service": "inhibin_b_test", "date_of_service": "2025-06-01", "prior_pregnancy_losses": 2}
+    mix.write_text("\n".join(json.dumps(r) for r in (nk, nk, nk, other)) + "\n", encoding="utf-8")
+    s = score(CANDIDATES / "outcome_swapped.toml", REFERENCE, mix=mix, agreement=False)
+    assert s.weighted is not None and s.weighted["requests"] == 4
+    assert s.weighted["agreeing"] == 1
+    assert s.weighted["confusion"]["not_covered"]["medically_necessary"] == 3
