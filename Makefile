@@ -132,6 +132,7 @@ bench: setup
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/fast_paths.py
 	$(BIN)/python bench/compiled.py
+	$(BIN)/python bench/score.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache bench/results

@@ -74,14 +74,6 @@ determine.__annotations__ = {p.name: p.annotation for p in determine.__signature
 app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(determine)
 
 
-def _field_label(f: Any) -> str:
-    kind = {"count": "a whole number", "measurement": f"a whole number ({f.unit or 'no unit'})",
-            "boolean": "yes/no", "choice": "one of " + "|".join(f.values),
-            "code_list": f"{f.code_system or ''} codes, repeatable".strip()}.get(f.kind, f.kind)
-    alias = f"; option --{f.alias.replace('_', '-')}" if f.alias else ""
-    return f"{f.label} ({kind}{alias})"
-
-
 app.command(name="compile")(compile_tables)
 
 
@@ -118,24 +110,14 @@ def vocab(
     fmt: Format = typer.Option(Format.text, "--format", "-f"),
 ) -> None:
     """List every id a request (or a draft) may use, with its label, and the policy's request fields."""
-    from .facts import atom
+    from .vocab_listing import groups as vocab_groups
 
     try:
         p = _policy(policy)
         data = p.data(p.resolve(version) if version else p.latest())
-        v = data.vocabulary
     except CovkbError as err:
         _fail(err, fmt)
-    groups = {
-        "request fields": {f.name: _field_label(f) for f in sorted(v.fields.values(), key=lambda f: f.name)},
-        "outcomes": v.outcomes, "services": v.services, "findings": v.findings,
-        "patient facts": v.patient_facts, "qualifiers": v.qualifiers,
-        "qualifier values": {f"{q}={x}": f"known value of {q}" for q, xs in v.qualifier_values.items() for x in xs},
-        "cpt codes": v.codes,
-        "statements": {s: f"{data.section_path(sec)}: {v.statements[s]}"
-                       for s, sec in ((atom(r[0]), atom(r[1])) for r in data.rows("statement"))},
-        "sections": {s: data.section_path(s) for s in data.sections},
-    }
+    groups = vocab_groups(data)
     if fmt == Format.json:
         typer.echo(json.dumps(groups, indent=2, ensure_ascii=False))
         return
@@ -751,3 +733,9 @@ def clients_remove(
         echo(remove_client(client_id, store))
     except CovkbError as err:
         _fail(err, Format.text)
+
+
+from .score_command import export_app, score  # noqa: E402  (the researchers' commands, in their own module)
+
+app.command("score")(score)
+app.add_typer(export_app, name="export")

@@ -424,7 +424,17 @@ def diff(policy: Policy, a_ref: str, b_ref: str) -> DiffReport:
     """Which cases change from version (or draft) a_ref to b_ref, as regions."""
     start = time.perf_counter()
     va, vb = policy.resolve(a_ref), policy.resolve(b_ref)
-    run = _Diff(policy.data(va), policy.data(vb))
+    return diff_data(policy.data(va), policy.data(vb), start=start)
+
+
+def diff_data(da: VersionData, db: VersionData, *, start: float | None = None,
+              run: _Diff | None = None) -> DiffReport:
+    """The diff of two versions' facts, whatever policy folders they come
+    from (``covkb score`` diffs a candidate encoding against the reference,
+    and reuses the run's answers)."""
+    start = time.perf_counter() if start is None else start
+    va, vb = da.version, db.version
+    run = run if run is not None else _Diff(da, db)
     roots = _roots(run.da, run.db)
     alike = _unnamed(run.da, run.db, roots)
     for root in roots:

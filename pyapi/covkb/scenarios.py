@@ -73,32 +73,40 @@ class _Kb:
         return self.scope + sorted(patient - set(self.scope)) + sorted((up | down) - set(self.scope))
 
     def dimensions(self, facts: list[str]) -> list[list[dict[str, Any]]]:
-        """The independent request settings for these facts.  A fact no field
+        """The independent request settings for these facts."""
+        return [states for _, states in self.labelled_dimensions(facts)]
+
+    def labelled_dimensions(self, facts: list[str]) -> list[tuple[tuple[str, ...], list[dict[str, Any]]]]:
+        """The independent request settings for these facts, each with the
+        facts it settles; its last state is always unknown (a finding listed
+        as unknown, a field left out).  A fact no field
         states but a number rule settles is one dimension per numeric field:
         the numbers on either side of every threshold of the facts it
         settles here, then absent (so facts read from one field are never
         combined into requests that contradict each other or repeat)."""
-        dims: list[list[dict[str, Any]]] = []
+        dims: list[tuple[list[str], list[dict[str, Any]]]] = []
         numeric: dict[str, set[int]] = {}
+        numeric_facts: dict[str, list[str]] = {}
         for fact in facts:
             stated = any(f.fact == fact for f in self.vocab.fields.values())
             rules = [(fld, t) for fld, t in self.number_rules.get(fact, ()) if fld in self.vocab.fields]
             if rules and not stated and fact not in self.vocab.findings:
                 for fld, t in rules:
                     if fld not in numeric:
-                        numeric[fld] = set()
-                        dims.append([{"__numeric__": fld}])  # filled in below, in first-seen order
+                        numeric[fld], numeric_facts[fld] = set(), []
+                        dims.append((numeric_facts[fld], [{"__numeric__": fld}]))  # filled in below, in first-seen order
                     numeric[fld] |= {t - 1, t}
+                    numeric_facts[fld].append(fact)
             else:
-                dims.append(self.states(fact))
+                dims.append(([fact], self.states(fact)))
         out = []
-        for d in dims:
+        for settles, d in dims:
             if len(d) == 1 and "__numeric__" in d[0]:
                 f = self.vocab.fields[d[0]["__numeric__"]]
                 lo = f.minimum if f.minimum is not None else -(10**9)
                 hi = f.maximum if f.maximum is not None else 10**9
                 d = [{f.name: n} for n in sorted(numeric[f.name]) if lo <= n <= hi] + [{}]
-            out.append(d)
+            out.append((tuple(dict.fromkeys(settles)), d))
         return out
 
     def states(self, fact: str) -> list[dict[str, Any]]:

@@ -1,0 +1,153 @@
+"""`covkb score`: a candidate encoding scored against the reference.
+
+The worked examples of docs/research.md (docs/examples/candidates/): each
+flawed candidate of Cigna 0284 is found with the right region kind and a
+witness both engines confirm on both sides; a candidate that does not load
+scores zero with a one-line reason (exit status 4).  The agreement counts
+(every scenario of the reference) are in the exhaustive tier: the reference
+scores 100 % against itself, a reworded-only candidate 100 % with grounding
+below 100 %, each flawed one below 100 %, and the counts equal a decision
+of every scenario one by one.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from covkb.score import score
+
+REPO = Path(__file__).resolve().parents[1]
+CANDIDATES = REPO / "docs" / "examples" / "candidates"
+REFERENCE = "cigna_0284@2025-02-15"
+PAP = REPO / "tests" / "policies" / "example_pap"
+
+FLAWED = [  # candidate, the kind of its region, the reference's outcome there, the candidate's
+    ("dropped_criterion.toml", "revoked", "medically_necessary", "criteria_not_met"),
+    ("outcome_swapped.toml", "gained", "not_covered", "medically_necessary"),
+    ("misread_scope.toml", "revoked", "medically_necessary", "not_addressed"),
+]
+
+
+@pytest.mark.parametrize("name,kind,before,after", FLAWED)
+def test_flawed_candidate_is_found_with_a_confirmed_witness(name: str, kind: str, before: str, after: str) -> None:
+    s = score(CANDIDATES / name, REFERENCE, agreement=False)
+    assert s.loaded, s.reason
+    found = [r for r in s.regions if r["kind"] == kind and r["before"]["outcome"] == before
+             and r["after"]["outcome"] == after]
+    assert found, [(r["kind"], r["before"]["outcome"], r["after"]["outcome"]) for r in s.regions]
+    assert all(r["witness_confirmed"] for r in found)
+    assert all(set(r["witness_decided"]) == {"before", "after"} and
+               all(set(e) == {"prolog", "asp"} for e in r["witness_decided"].values()) for r in found)
+
+
+def test_reworded_candidate_decides_alike_but_is_less_grounded() -> None:
+    s = score(CANDIDATES / "reworded.toml", REFERENCE, agreement=False)
+    assert s.loaded and s.regions == ()
+    assert s.grounding["precision"] < 1.0
+    assert s.grounding["interpretations"]["not_verbatim_unmarked"] >= 1
+
+
+def test_the_reference_is_fully_grounded_and_encoded() -> None:
+    s = score(REPO / "kb" / "policies" / "cigna_0284", REFERENCE, agreement=False)
+    assert s.loaded and s.regions == ()
+    assert s.grounding["precision"] == 1.0 and s.grounding["recall"] == 1.0
+
+
+BAD = {
+    "syntax.pl": 'revision_of("2025-02-15").\nstatement(broken, treatment\n',
+    "undeclared.toml": 'revision_of = "2025-02-15"\n[[drop]]\nstatement = "no_such_statement"\n',
+    "include.pl": 'revision_of("2025-02-15").\n#include "/etc/passwd".\n',
+    "directive.pl": 'revision_of("2025-02-15").\n:- shell("touch /tmp/covkb-owned").\n',
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD))
+def test_a_candidate_that_does_not_load_scores_zero(name: str, tmp_path: Path) -> None:
+    path = tmp_path / name
+    path.write_text(BAD[name], encoding="utf-8")
+    s = score(path, REFERENCE)
+    assert not s.loaded and s.agreement == 0.0
+    assert s.reason and "\n" not in s.reason and "Traceback" not in s.reason
+    assert s.to_dict()["score"] == 0.0
+    assert not Path("/tmp/covkb-owned").exists()
+
+
+def test_a_cycle_scores_zero() -> None:
+    s = score(REPO / "tests" / "drafts" / "cycle.toml", REFERENCE)
+    assert not s.loaded and "cycle" in s.reason.lower()
+
+
+def test_cli_exit_status_and_one_line_reason(tmp_path: Path) -> None:
+    path = tmp_path / "bad.pl"
+    path.write_text(BAD["syntax.pl"], encoding="utf-8")
+    run = subprocess.run([sys.executable, "-m", "covkb.cli", "score", str(path), "--against", REFERENCE],
+                         capture_output=True, text=True)
+    assert run.returncode == 4, run.stderr
+    assert "Traceback" not in run.stdout + run.stderr
+    assert run.stdout.strip().splitlines()[2].startswith("Score 0: the candidate does not load")
+
+
+@pytest.mark.exhaustive
+def test_the_reference_scores_100_percent_against_itself() -> None:
+    s = score(REPO / "kb" / "policies" / "cigna_0284", REFERENCE)
+    assert s.scenarios > 100_000 and s.agreement == 1.0
+    assert all(x["status"] == "encoded" for x in s.structure["statements"].values())
+
+
+@pytest.mark.exhaustive
+def test_reworded_scores_100_percent_agreement() -> None:
+    s = score(CANDIDATES / "reworded.toml", REFERENCE)
+    assert s.agreement == 1.0 and s.grounding["precision"] < 1.0
+
+
+@pytest.mark.exhaustive
+@pytest.mark.parametrize("name,kind,before,after", FLAWED)
+def test_flawed_candidate_agreement_below_100(name: str, kind: str, before: str, after: str) -> None:
+    s = score(CANDIDATES / name, REFERENCE)
+    assert 0 < s.agreement < 1.0
+    assert s.confusion[before].get(after, 0) > 0
+    assert json.loads(json.dumps(s.to_dict()))["agreement"] == round(s.agreement, 6)
+
+
+@pytest.mark.exhaustive
+def test_counts_equal_every_scenario_decided_one_by_one() -> None:
+    """The counting shortcut (a subject the diff finds alike counts as the
+    reference's) against a decision of every scenario by both sides."""
+    from covkb.kb import KnowledgeBase
+    from covkb.scenarios import scenarios
+
+    s = score(CANDIDATES / "dropped_criterion.toml", "cigna_0284@2025-02-15")
+    kr, kc = KnowledgeBase("prolog"), KnowledgeBase("prolog")
+    ref = kr.policy.version("2025-02-15")
+    got: dict[str, dict[str, int]] = {}
+    for req in scenarios(kr.policy.data(ref)):
+        a = _outcome(kr, req, ref.id)
+        b = _outcome(kc, req, str(CANDIDATES / "dropped_criterion.toml"))
+        got.setdefault(a, {}).setdefault(b, 0)
+        got[a][b] += 1
+    assert got == s.confusion
+
+
+def _outcome(kb: object, req: dict, ref: str) -> str:
+    from covkb.errors import CovkbError
+
+    try:
+        return kb.determine(req, explain=False, version=ref).outcome  # type: ignore[attr-defined]
+    except CovkbError as exc:
+        return exc.code
+
+
+def test_a_claims_mix_weighs_each_request(tmp_path: Path) -> None:
+    mix = tmp_path / "mix.jsonl"
+    nk = {"service": "nk_cell_test", "date_of_service": "2025-06-01", "prior_pregnancy_losses": 2}
+    other = {"service": "inhibin_b_test", "date_of_service": "2025-06-01", "prior_pregnancy_losses": 2}
+    mix.write_text("\n".join(json.dumps(r) for r in (nk, nk, nk, other)) + "\n", encoding="utf-8")
+    s = score(CANDIDATES / "outcome_swapped.toml", REFERENCE, mix=mix, agreement=False)
+    assert s.weighted is not None and s.weighted["requests"] == 4
+    assert s.weighted["agreeing"] == 1
+    assert s.weighted["confusion"]["not_covered"]["medically_necessary"] == 3
