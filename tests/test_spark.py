@@ -104,7 +104,10 @@ def same_records(tmp_path: Path, spark, src: Path, out_name: str, split: int = 4
     return got, summary
 
 
-@pytest.mark.parametrize("by_content", [True, False], ids=["shuffled-by-content", "decided-where-read"])
+# Spark shares make test's 2 cores with its JVMs: the variants a mixed-claims test already shows in kind
+# (another split, another format) run in the exhaustive tier
+@pytest.mark.parametrize("by_content", [True, pytest.param(False, marks=pytest.mark.exhaustive)],
+                         ids=["shuffled-by-content", "decided-where-read"])
 def test_jsonl_equals_local_batch(tmp_path: Path, spark, by_content: bool) -> None:
     src = tmp_path / "in.jsonl"
     src.write_bytes(jsonl_bytes())
@@ -118,6 +121,7 @@ def test_jsonl_equals_local_batch(tmp_path: Path, spark, by_content: bool) -> No
     assert all("covkb.zip" in w for w in where), where
 
 
+@pytest.mark.exhaustive
 def test_jsonl_in_csv_out_and_no_final_newline(tmp_path: Path, spark) -> None:
     src = tmp_path / "in.jsonl"
     src.write_bytes(jsonl_bytes(150, long_line=140).rstrip(b"\n"))  # a last line without its line end is a line
@@ -136,6 +140,7 @@ def test_csv_equals_local_batch(tmp_path: Path, spark) -> None:
     got, _ = same_records(tmp_path, spark, src, "out.csv")
 
 
+@pytest.mark.exhaustive
 def test_parquet_in_equals_jsonl_locally(tmp_path: Path, spark) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
