@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 import os
 import random
 import stat
@@ -41,7 +40,7 @@ from covkb.compile_build import compile_version
 from covkb.kbdigest import kb_digest
 from covkb.policy import Policy
 from covkb.scenarios import scenarios, size
-from test_engine_agreement import CORPUS_GROUPS, SHARD, TARGETS, TODAY, _name, sample_seed
+from test_engine_agreement import CORPUS_GROUPS, SHARDS, TARGETS, TODAY, _name, sample_seed
 
 SAMPLE = int(os.environ.get("COVKB_COMPILED_SAMPLE", "30"))
 
@@ -228,15 +227,6 @@ def test_the_corpus_reads_alike_with_the_table(group: str, monkeypatch: pytest.M
     _alike(policy_ref, requests, (False, True), monkeypatch)
 
 
-def _shards() -> list[tuple[str, str, int, int]]:
-    out = []
-    for p, v in TARGETS:
-        shards = max(1, math.ceil(size(Policy(policy=p).data(v)) / SHARD))
-        out += [(p, v, k, shards) for k in range(shards)]
-    return out
-
-
-SHARDS = _shards()
 # Building every entry with both engines and answering every scenario with and without the table costs
 # about four engine-agreement sweeps (hours on 2 cores): make test-exhaustive takes one scenario in
 # STRIDE of each shard, which one chosen by the run's seed (so runs cover the space in turn);

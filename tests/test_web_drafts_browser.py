@@ -13,14 +13,13 @@ from __future__ import annotations
 import json
 import re
 import tarfile
-from pathlib import Path
 
 import pytest
 from draft_export import check_export
+from test_web_browser import expect, shot
 
 pytestmark = pytest.mark.slow  # a real server and Chromium: not in make test-fast
 
-ARTIFACTS = Path(__file__).parent / "artifacts"
 NK = "nk_cell_testing_not_covered"
 TAC = "antenatal_transabdominal_cerclage"
 TAC_REQUEST = {"date_of_service": "2025-06-01", "service": "transabdominal_cerclage", "pregnant": True,
@@ -44,17 +43,6 @@ def _context(browser, server):
     errors: list[str] = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
     return ctx, pg, errors
-
-
-def shot(pg, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    pg.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=False)
-
-
-def expect(locator):
-    from playwright.sync_api import expect as _expect
-
-    return _expect(locator)
 
 
 def changes(pg) -> int:
