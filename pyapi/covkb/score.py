@@ -186,7 +186,7 @@ class Decided:
         return self.statement is not None
 
 
-def _decided(kb: Any, request: dict[str, Any], ref: str) -> Decided:
+def _decided(kb: Any, request: dict[str, Any], ref: Any) -> Decided:
     try:
         d = kb.determine(request, explain=False, version=ref)
     except CovkbError as exc:
@@ -215,11 +215,12 @@ def reference_counts(reference: Side) -> list[list[tuple[str, str | None, list[s
     if path.is_file():
         return json.loads(path.read_text(encoding="utf-8"))
     kb = KnowledgeBase("prolog", policy=reference.policy.folder)
+    version = kb.policy.resolve(reference.ref)  # once: a draft's reference is compiled once, not per scenario
     out = []
     for fields, dims in _subject_dims(data):
         counts: Counter[tuple[str, str | None, tuple[str, ...]]] = Counter()
         for combo in itertools.product(*dims):
-            d = _decided(kb, {**fields, **CLOSED_READING, **_merge(combo)}, reference.ref)
+            d = _decided(kb, {**fields, **CLOSED_READING, **_merge(combo)}, version)
             counts[(d.outcome, d.statement, tuple(sorted(d.criteria_met)))] += 1
         out.append([[o, st, list(c), n] for (o, st, c), n in sorted(counts.items(), key=str)])
     kb.close()
@@ -283,7 +284,7 @@ def tally(reference: Side, candidate: Side, report: DiffReport) -> Tally:
     quals = set(data.vocabulary.qualifiers)
     alike = _Alike(data, candidate.data)
     out = Tally()
-    kr = kc = None
+    kr = kc = rv = cv = None
     for (fields, dims), counts in zip(_subject_dims(data), reference_counts(reference)):
         root = _subject_root(fields, quals)
         if (root in explored and root not in touched) or alike(fields):
@@ -294,9 +295,11 @@ def tally(reference: Side, candidate: Side, report: DiffReport) -> Tally:
         if kr is None:
             kr = KnowledgeBase("prolog", policy=reference.policy.folder)
             kc = KnowledgeBase("prolog", policy=candidate.policy.folder)
+            # each side's version resolved once: a draft compiled per scenario cost most of a score
+            rv, cv = kr.policy.resolve(reference.ref), kc.policy.resolve(candidate.ref)
         for combo in itertools.product(*dims):
             req = {**fields, **CLOSED_READING, **_merge(combo)}
-            out.add(_decided(kr, req, reference.ref), _decided(kc, req, candidate.ref), 1)
+            out.add(_decided(kr, req, rv), _decided(kc, req, cv), 1)
     for k in (kr, kc):
         if k is not None:
             k.close()
