@@ -122,7 +122,7 @@ test-fast: setup
 test-exhaustive: setup
 	$(PYTEST) --dist worksteal -m exhaustive
 
-# every compiled-table entry against both engines, not one scenario in 32 (tests/test_compiled.py; hours)
+# every compiled-table entry against both engines, not one scenario in 64 (tests/test_compiled.py; hours)
 test-compiled: setup
 	COVKB_COMPILED_FULL=1 $(PYTEST) --dist worksteal -m exhaustive tests/test_compiled.py
 

@@ -231,7 +231,7 @@ def test_the_corpus_reads_alike_with_the_table(group: str, monkeypatch: pytest.M
 # about four engine-agreement sweeps (hours on 2 cores): make test-exhaustive takes one scenario in
 # STRIDE of each shard, which one chosen by the run's seed (so runs cover the space in turn);
 # COVKB_COMPILED_FULL=1 (make test-compiled) takes them all.
-STRIDE = 1 if os.environ.get("COVKB_COMPILED_FULL") == "1" else 32
+STRIDE = 1 if os.environ.get("COVKB_COMPILED_FULL") == "1" else 64
 
 
 @pytest.mark.exhaustive
