@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidRequest
 from ..limits import MAX_DEPTH, MAX_DRAFT
-from . import models
+from .models import draft_revisions as revisions_table, drafts as drafts_table
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -200,7 +200,7 @@ class DraftStore:
         if expected_revision is not None and (isinstance(expected_revision, bool)
                                               or not isinstance(expected_revision, int)):
             raise InvalidRequest("a draft's expected revision is a whole number")
-        d, r = models.drafts, models.draft_revisions
+        d, r = drafts_table, revisions_table
         now = _now()
         values = {"text": text, "note": note, "author": author, "revision_of": base_of(text),
                   "kb_digest": kb_digest, "findings": findings or {}, "updated_at": now}
@@ -234,7 +234,7 @@ class DraftStore:
         """Keep what checking revision ``revision`` found; False when a newer revision is kept meanwhile."""
         from sqlalchemy import update
 
-        d = models.drafts
+        d = drafts_table
         with self._tx(write=True) as conn:  # type: ignore[attr-defined]
             done = conn.execute(update(d).where(d.c.id == draft_id, d.c.revision == revision).values(
                 kb_digest=kb_digest, findings=findings))
@@ -256,7 +256,7 @@ class DraftStore:
         latest = self.draft(draft_id)
         if latest is None:
             raise UnknownDraft(f"no draft {draft_id[:40]!r}")
-        r = models.draft_revisions
+        r = revisions_table
         with self._tx() as conn:  # type: ignore[attr-defined]
             rows = conn.execute(select(r).where(r.c.draft_id == draft_id).order_by(r.c.revision)).mappings().all()
         return [latest if row["revision"] == latest.revision else _stored(
@@ -267,7 +267,7 @@ class DraftStore:
     def _drafts(self, **where: str | None) -> list[StoredDraft]:
         from sqlalchemy import select
 
-        d = models.drafts
+        d = drafts_table
         query = select(d).order_by(d.c.updated_at.desc(), d.c.id)
         for name, value in where.items():
             if value is not None:
