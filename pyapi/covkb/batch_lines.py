@@ -22,7 +22,8 @@ from typing import Any
 
 from .batch_read import BadLine, Raw
 from .errors import CovkbError, InvalidRequest
-from .request import field_names, request_json
+from .limits import request_line
+from .request import field_names
 from .routing import ROUTING_FIELDS, Payers, routed
 
 CSV_LIST_FIELDS = ("findings", "unknown_findings", "absent_findings")  # and the policy's code-list fields
@@ -65,8 +66,12 @@ def check_keep(keep: tuple[str, ...] | list[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode  # json.dumps' output, made once
+_STR = json.encoder.encode_basestring  # a str as _ENCODE writes it (ensure_ascii=False)
+
+
 def record(body: dict[str, Any]) -> Record:
-    return body, json.dumps(body, ensure_ascii=False, separators=(",", ":"))[1:]
+    return body, _ENCODE(body)[1:]
 
 
 class LineDecider:
@@ -94,7 +99,7 @@ class LineDecider:
             if isinstance(raw, BadLine):
                 raise InvalidRequest(raw.message)
             if isinstance(raw, str):
-                data = request_json(raw)
+                data = request_line(raw)
                 if not isinstance(data, dict):
                     raise InvalidRequest("a request is a JSON object")
                 kept = {k: data[k] for k in self.keep if k in data}
@@ -124,20 +129,25 @@ class LineDecider:
             key: tuple[Any, ...] = (kb.policy.id, getattr(version, "id", version),
                                     json.dumps(data, sort_keys=True, default=str))
         else:
-            req = kb._read(data)
-            key = (kb.policy.id, *kb.decision_key(req))
+            req, found = kb.read_keyed(data)  # read once: the key is the table's projection when it holds one
+            key = (kb.policy.id, *found)
         hit = self.decided.get(key)
         if hit is None:
-            d = kb.determine(req, explain=False, version=version).to_dict(explanation=False)
-            if not self.citations:
-                del d["citations"]
-            hit = record(d)
+            try:
+                d = kb.determine(req, explain=False, version=version).to_dict(explanation=False)
+            except InvalidRequest as err:  # the engine refuses it: so it does every request of this key
+                hit = record({"error": err.to_dict()})
+            else:
+                if not self.citations:
+                    del d["citations"]
+                hit = record(d)
             if len(self.decided) >= MEMO_LIMIT:
                 self.decided.clear()
             self.decided[key] = hit
         if not kept:
             return hit
-        head = json.dumps(kept, ensure_ascii=False, separators=(",", ":"))[1:-1]
+        # the decision's bytes as they are, after the line's own kept columns (text as json.dumps writes it)
+        head = ",".join(f"{_STR(k)}:{_STR(v) if type(v) is str else _ENCODE(v)}" for k, v in kept.items())
         return {**kept, **hit[0]}, f"{head},{hit[1]}"
 
     def close(self) -> None:
@@ -148,8 +158,15 @@ def _without(req: dict[str, Any], kept: dict[str, Any], kb: Any) -> dict[str, An
     """The request without its kept columns (a kept request field of its policy stays in it too)."""
     if not kept:
         return req
-    fields = set(field_names(kb.vocabulary))
-    return {k: v for k, v in req.items() if k not in kept or k in fields}
+    fields = _FIELDS.get(id(kb))
+    if fields is None or fields[0] is not kb:
+        if len(_FIELDS) >= 64:
+            _FIELDS.clear()
+        fields = _FIELDS[id(kb)] = (kb, frozenset(field_names(kb.vocabulary)))
+    return {k: v for k, v in req.items() if k not in kept or k in fields[1]}
+
+
+_FIELDS: dict[int, tuple[Any, frozenset[str]]] = {}  # a KnowledgeBase's request fields, by id (kept alive)
 
 
 def _check_columns(row: dict[str, str], kb: Any) -> None:

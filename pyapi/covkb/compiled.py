@@ -172,6 +172,15 @@ class Table:
         subject = self.subjects.get(subject_of(req, self.qualifiers))
         return None if subject is None else subject.keys.get(project(subject, req))
 
+    def key(self, req: Any) -> tuple[Any, ...] | None:
+        """A read request's subject and projection when the table holds its entry, else None."""
+        what = subject_of(req, self.qualifiers)
+        subject = self.subjects.get(what)
+        if subject is None:
+            return None
+        seen = project(subject, req)
+        return (what, seen) if seen in subject.keys else None
+
     def determination(self, req: Any, *, policy: str, data: VersionData, warnings: list[str],
                       engine: str) -> Determination | None:
         """The answer without explanation from the table, as the engine's would

@@ -52,6 +52,7 @@ class KnowledgeBase:
         self._engines: dict[str, Engine] = {}
         self._relevance: dict[str, dict[tuple[Any, ...], frozenset[str]]] = {}
         self._tables: dict[str, tuple[VersionData, compiled.Table | None]] = {}
+        self._in_force: dict[dt.date, tuple[Version, list[str], int]] = {}  # version_for by date
         self._thread = threading.get_ident()
         self._closed = False
 
@@ -110,7 +111,13 @@ class KnowledgeBase:
     # determinations ----------------------------------------------------
     def version_for(self, request: Request | PlainRequest) -> tuple[Version, list[str]]:
         on = request.date_of_service or self.today or dt.date.today()
-        return self.policy.version_in_force(on)
+        hit = self._in_force.get(on)  # by date: a batch's lines share a few dates
+        if hit is None or hit[2] != len(self.policy.versions):
+            v, warnings = self.policy.version_in_force(on)
+            if len(self._in_force) >= 4096:
+                self._in_force.clear()
+            hit = self._in_force[on] = (v, warnings, len(self.policy.versions))
+        return hit[0], list(hit[1])
 
     def engine(self, version: Version) -> Engine:
         self._usable()
@@ -180,27 +187,44 @@ class KnowledgeBase:
     def _compiled(self, req: Request | PlainRequest, version: Version, warnings: list[str]) -> Determination | None:
         """The answer without explanation from the version's compiled table
         (covkb.compiled, loaded once), or None: the engine decides."""
+        table = self._table(version)
+        if table is None:
+            return None
+        data = self.policy.data(version)
+        return table.determination(req, policy=self.policy.number, data=data, engine=self.engine_name,
+                                   warnings=warnings + _qualifier_warnings(req, data.vocabulary))
+
+    def _table(self, version: Version) -> compiled.Table | None:
+        """The version's compiled table (covkb.compiled, loaded once), or None."""
         data = self.policy.data(version)
         if version.id not in self._tables or self._tables[version.id][0] is not data:
             from . import compiled  # loaded with the first answer without explanation: not in a cold start's path
 
             self._tables[version.id] = (data, None if version.knowledge == "draft" else compiled.load(data))
-        table = self._tables[version.id][1]
-        if table is None:
-            return None
-        return table.determination(req, policy=self.policy.number, data=data, engine=self.engine_name,
-                                   warnings=warnings + _qualifier_warnings(req, data.vocabulary))
+        return self._tables[version.id][1]
 
     def decision_key(self, request: Request | dict[str, Any]) -> tuple[Any, ...]:
-        """A key equal for requests that must get the same determination.
+        """A key equal for requests that must get the same determination
+        without explanation.
 
-        The engine names the findings that can matter for the request's
-        service, code and qualifiers; every other finding is dropped.
-        Raises like determine() for a request that is invalid.
+        A request the version's compiled table holds is keyed by its
+        projection there (covkb.compiled: the one the table answers by).
+        Otherwise the engine names the findings that can matter for the
+        request's service, code and qualifiers; every other finding is
+        dropped.  Raises like determine() for a request that is invalid.
         """
+        return self.read_keyed(request)[1]
+
+    def read_keyed(self, request: Request | dict[str, Any]) -> tuple[Request | PlainRequest, tuple[Any, ...]]:
+        """The request read (as determine() reads it) and its decision_key,
+        in one pass: what each line of a batch needs."""
         vocab = self.vocabulary
         req = read_request(self._routed(request)[0], vocab)
         version, _ = self.version_for(req)
+        table = self._table(version)
+        held = None if table is None else table.key(req)
+        if held is not None:  # the answer is the entry's, with the date's warnings
+            return req, (version.id, req.date_of_service or self.today or dt.date.today(), "compiled", *held)
         quals = tuple(req.get(q) for q in sorted(vocab.qualifiers))
         what = (req.service, req.cpt, *quals)
         cache = self._relevance.setdefault(version.id, {})
@@ -208,9 +232,10 @@ class KnowledgeBase:
             cache[what] = self.engine(version).relevant_findings(req.engine_dict())
         rel = cache[what]
         fields = tuple(req.get(f) for f in sorted(vocab.fields))
-        return (version.id, req.date_of_service or self.today or dt.date.today(), *what, *fields,
-                tuple(sorted(rel.intersection(req.findings))), tuple(sorted(rel.intersection(req.unknown_findings))),
-                tuple(sorted(rel.intersection(req.absent_findings))), req.unlisted_findings)
+        return req, (version.id, req.date_of_service or self.today or dt.date.today(), *what, *fields,
+                     tuple(sorted(rel.intersection(req.findings))),
+                     tuple(sorted(rel.intersection(req.unknown_findings))),
+                     tuple(sorted(rel.intersection(req.absent_findings))), req.unlisted_findings)
 
 
 def _qualifier_warnings(req: Request | PlainRequest, vocab: Vocabulary) -> list[str]:

@@ -68,10 +68,13 @@ def _version_ref(value: Any) -> str:
     return value
 
 
+assert ROUTING_FIELDS == ("policy", "version")
+
+
 def routed(data: dict[str, Any]) -> tuple[str | None, str | None, dict[str, Any]]:
     """A request's routing fields and the request without them: (policy, version, request).
     An empty value is absent (a CSV cell left empty)."""
-    if not any(k in data for k in ROUTING_FIELDS):
+    if "policy" not in data and "version" not in data:  # ROUTING_FIELDS, spelled out: once per batch line
         return None, None, data
     rest = {k: v for k, v in data.items() if k not in ROUTING_FIELDS}
     policy, version = data.get("policy"), data.get("version")

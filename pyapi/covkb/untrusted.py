@@ -13,7 +13,7 @@ error.  The limits and checks every request obeys first are
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidRequest
@@ -66,6 +66,9 @@ class _Layout:
     qualifiers: tuple[str, ...]
     rules: dict[str, Rule]                   # every field's rule, by name
     empty: dict[str, Any]                    # each own field's and qualifier's value when absent
+    # the reading plan's memo: (field, type, value) -> the value its rule reads, or _REFUSED; an entry
+    # only for a value that passed check_untrusted (a batch's lines repeat their values, not their lines)
+    read: dict[tuple[str, type, Any], Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 _layouts: dict[int, tuple[Vocabulary, _Layout | None]] = {}
@@ -88,7 +91,10 @@ def _layout(vocabulary: Vocabulary) -> _Layout | None:
         except InvalidRequest:  # a kind no rule reads
             rules = None
         if rules is not None:
-            empty: dict[str, Any] = {f.name: () if f.kind == "code_list" else None for f in fields}
+            empty: dict[str, Any] = {"date_of_service": None, "service": None, "cpt": None, "findings": (),
+                                     "unknown_findings": (), "absent_findings": (),
+                                     "unlisted_findings": DEFAULT_UNLISTED}
+            empty.update({f.name: () if f.kind == "code_list" else None for f in fields})
             empty.update({q: None for q in quals})
             layout = _Layout(fields, quals, rules, empty)
     if len(_layouts) >= 16:  # a few vocabularies live at once; the entry keeps its own alive
@@ -101,9 +107,7 @@ def read_plain(data: dict[str, Any], vocabulary: Vocabulary, layout: _Layout) ->
     """The request when every rule passes it, else None.  ``data`` has
     passed check_untrusted."""
     rules = layout.rules
-    values: dict[str, Any] = {"date_of_service": None, "service": None, "cpt": None, "findings": (),
-                              "unknown_findings": (), "absent_findings": (), "unlisted_findings": DEFAULT_UNLISTED,
-                              **layout.empty}
+    values = dict(layout.empty)
     try:
         for k, v in data.items():
             rule = rules.get(k)
@@ -115,6 +119,63 @@ def read_plain(data: dict[str, Any], vocabulary: Vocabulary, layout: _Layout) ->
         return None
     common = {k: values.pop(k) for k in COMMON_FIELDS}
     return PlainRequest(own=values, fields=layout.fields, qualifiers=layout.qualifiers, **common)
+
+
+_REFUSED = object()  # a value some rule refuses: the model reads the request, and words the error
+_MEMO_LIMIT = 1 << 16  # values remembered per vocabulary
+
+
+def read_planned(data: dict[str, Any], vocabulary: Vocabulary, layout: _Layout) -> PlainRequest | None:
+    """What ``check_untrusted(data)`` then ``read_plain`` give (the same
+    value, the same error), each field's value checked and read once per
+    distinct value: the layout remembers what the same rules made of it.  A
+    value that cannot be remembered (an object, a list of other than
+    strings) is read as read_plain reads it."""
+    memo, rules = layout.read, layout.rules
+    values = dict(layout.empty)
+    refused = False
+    for k, v in data.items():
+        t = type(v)
+        if t is list or t is tuple:
+            if not all(type(x) is str for x in v):
+                break
+            key: tuple[str, type, Any] = (k, t, tuple(v))
+        elif t is str or t is int or t is bool or v is None or t is dt.date:
+            key = (k, t, v)
+        else:
+            break
+        got = memo.get(key, memo)
+        if got is memo:  # a value not met yet: checked, then read by its field's rule
+            if type(k) is not str:
+                break
+            try:
+                check_untrusted(k, "", 1)
+                check_untrusted(v, k, 1)
+            except InvalidRequest:
+                break  # the reference words it, at the first value in order that fails
+            rule = rules.get(k)
+            try:
+                got = _REFUSED if rule is None else rule(v, vocabulary)
+            except Refusal:
+                got = _REFUSED
+            if len(memo) >= _MEMO_LIMIT:
+                memo.clear()
+            memo[key] = got
+        if got is _REFUSED:
+            refused = True  # every value is still checked: a later one's limit is the error
+        else:
+            values[k] = got
+    else:
+        if refused:
+            return None
+        try:
+            check_whole(values.get, vocabulary)
+        except Refusal:
+            return None
+        common = {k: values.pop(k) for k in COMMON_FIELDS}
+        return PlainRequest(own=values, fields=layout.fields, qualifiers=layout.qualifiers, **common)
+    check_untrusted(data)  # the reference reading, for what the plan does not remember
+    return read_plain(data, vocabulary, layout)
 
 
 def read_request(data: Any, vocabulary: Vocabulary) -> Request | PlainRequest:
@@ -129,8 +190,7 @@ def read_request(data: Any, vocabulary: Vocabulary) -> Request | PlainRequest:
         data = data.to_json_dict()
     layout = _layout(vocabulary) if type(data) is dict else None
     if layout is not None:
-        check_untrusted(data)
-        plain = read_plain(data, vocabulary, layout)
+        plain = read_planned(data, vocabulary, layout)
         if plain is not None:
             return plain
     from .request import parse_request
