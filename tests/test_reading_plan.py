@@ -1,11 +1,11 @@
 """A batch line read in one pass equals the reference reading, errors included.
 
-``covkb batch`` reads each line with ``covkb.limits.request_line`` (the C
-JSON scanner alone for a flat object) and ``covkb.untrusted.read_planned``
-(each field's value checked and read once per distinct value, by the same
-rules, remembered per vocabulary).  The reference is what every other way in
-reads with: ``request_json`` (JSON with the duplicate-key and number hooks),
-``check_untrusted``, then ``read_plain`` or the Request model.  These are
+Every request is read by ``covkb.untrusted.read_planned``: each field's
+value checked (``check_untrusted``) and read by its rule once per distinct
+value, remembered per vocabulary (a batch's lines repeat their values, not
+their lines).  The reference is the reading without the plan:
+``check_untrusted`` over the whole request, then ``read_plain`` or the
+Request model.  These are
 differential tests, as Cedar checks its engine against its reference: random
 and hostile lines through both, the same value or the same error; each
 minimised failure is kept in tests/data/reading_corpus.jsonl, which runs
@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from covkb.errors import CovkbError
-from covkb.limits import check_untrusted, request_json, request_line
+from covkb.limits import check_untrusted, request_json
 from covkb.request import parse_request
 from covkb.untrusted import _layout, read_plain, read_request
 from test_request_readers import VOCABULARIES, _odd_values, requests
@@ -44,7 +44,7 @@ def reference(text: str, vocab: Any) -> Any:
 
 
 def planned(text: str, vocab: Any) -> Any:
-    return read_request(request_line(text), vocab)
+    return read_request(request_json(text), vocab)
 
 
 def outcome(reader: Any, text: str, vocab: Any) -> tuple[Any, ...]:

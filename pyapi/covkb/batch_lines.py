@@ -22,8 +22,7 @@ from typing import Any
 
 from .batch_read import BadLine, Raw
 from .errors import CovkbError, InvalidRequest
-from .limits import request_line
-from .request import field_names
+from .request import field_names, request_json
 from .routing import ROUTING_FIELDS, Payers, routed
 
 CSV_LIST_FIELDS = ("findings", "unknown_findings", "absent_findings")  # and the policy's code-list fields
@@ -99,7 +98,7 @@ class LineDecider:
             if isinstance(raw, BadLine):
                 raise InvalidRequest(raw.message)
             if isinstance(raw, str):
-                data = request_line(raw)
+                data = request_json(raw)
                 if not isinstance(data, dict):
                     raise InvalidRequest("a request is a JSON object")
                 kept = {k: data[k] for k in self.keep if k in data}

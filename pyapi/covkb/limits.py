@@ -174,39 +174,6 @@ def request_json(text: str | bytes, what: str = "request") -> dict[str, Any]:
     return data
 
 
-# the C scanner alone: objects as tuples of pairs (a key given twice stays visible), no Python hook
-_PAIRS = json.JSONDecoder(object_pairs_hook=tuple)
-_PLAIN = (str, bool, type(None))
-
-
-def request_line(text: str) -> dict[str, Any]:
-    """``request_json(text)``, the same value or the same error, at the C
-    scanner's speed for the common line: one flat object of strings,
-    booleans, nulls, whole numbers within MAX_DIGITS digits and lists of
-    strings.  Anything else (an error, a key given twice, a nested object,
-    a float, NaN, a long number, a BOM) is read by request_json itself."""
-    if len(text) <= MAX_REQUEST_BYTES and not text.startswith("\ufeff"):
-        try:
-            pairs = _PAIRS.decode(text)
-        except (ValueError, RecursionError):
-            pairs = None
-        if type(pairs) is tuple:
-            data = dict(pairs)
-            if len(data) == len(pairs) and all(_flat(v) for v in data.values()):
-                return data
-    return request_json(text)
-
-
-def _flat(v: Any) -> bool:
-    """A value request_json reads as the scanner does: no hook of its would act on it."""
-    t = type(v)
-    if t is int:
-        return -(10**MAX_DIGITS) < v < 10**MAX_DIGITS
-    if t is list:
-        return all(type(x) is str for x in v)
-    return t in _PLAIN
-
-
 def parse_whole_number(text: str, what: str) -> int:
     """A whole number written as text (a flag, a CSV cell): ASCII digits only."""
     t = text.strip()

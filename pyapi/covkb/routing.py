@@ -117,6 +117,7 @@ class Payers:
     def __init__(self, default: str | Path | None, make: Callable[[Path], Any]) -> None:
         self.make = make
         self._kbs: dict[Path, Any] = {}
+        self._refs: dict[str, Any] = {}  # by the name a request gives: a batch line names its policy each time
         self.default = self.make(Path(default) if isinstance(default, Path) else _default_folder(default))
         self._kbs[self.default.policy.folder] = self.default
 
@@ -124,16 +125,22 @@ class Payers:
         """The KnowledgeBase a request naming ref (None: none) answers to."""
         if ref is None:
             return self.default
+        hit = self._refs.get(ref)
+        if hit is not None:
+            return hit
         folder = policy_folder(ref).resolve()
         hit = self._kbs.get(folder)
         if hit is None:
             hit = self._kbs[folder] = self.make(folder)
+        if len(self._refs) < 256:
+            self._refs[ref] = hit
         return hit
 
     def close(self) -> None:
         for kb in self._kbs.values():
             kb.close()
         self._kbs.clear()
+        self._refs.clear()
 
 
 def _default_folder(ref: str | None) -> Path:
