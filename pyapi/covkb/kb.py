@@ -218,7 +218,8 @@ class KnowledgeBase:
     def read_keyed(self, request: Request | dict[str, Any]) -> tuple[Request | PlainRequest, tuple[Any, ...]]:
         """The request read (as determine() reads it) and its decision_key,
         in one pass: what each line of a batch needs."""
-        vocab = self.vocabulary
+        self._usable()
+        vocab = self.policy.data(self.policy.latest()).vocabulary
         req = read_request(self._routed(request)[0], vocab)
         version, _ = self.version_for(req)
         table = self._table(version)

@@ -172,8 +172,11 @@ def read_planned(data: dict[str, Any], vocabulary: Vocabulary, layout: _Layout) 
             check_whole(values.get, vocabulary)
         except Refusal:
             return None
-        common = {k: values.pop(k) for k in COMMON_FIELDS}
-        return PlainRequest(own=values, fields=layout.fields, qualifiers=layout.qualifiers, **common)
+        # PlainRequest(own=..., **common) without the frozen __init__'s ten object.__setattr__ calls
+        made = object.__new__(PlainRequest)
+        made.__dict__.update({k: values.pop(k) for k in COMMON_FIELDS}, own=values, fields=layout.fields,
+                             qualifiers=layout.qualifiers)
+        return made
     check_untrusted(data)  # the reference reading, for what the plan does not remember
     return read_plain(data, vocabulary, layout)
 
