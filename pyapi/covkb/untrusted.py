@@ -122,7 +122,8 @@ def read_plain(data: dict[str, Any], vocabulary: Vocabulary, layout: _Layout) ->
 
 
 _REFUSED = object()  # a value some rule refuses: the model reads the request, and words the error
-_MEMO_LIMIT = 1 << 16  # values remembered per vocabulary
+_MEMO_LIMIT = 1 << 14  # values remembered per vocabulary
+_MEMO_LIST = 8  # items of a list remembered: with MAX_TEXT, the memo stays within a few tens of MB
 
 
 def read_planned(data: dict[str, Any], vocabulary: Vocabulary, layout: _Layout) -> PlainRequest | None:
@@ -130,14 +131,14 @@ def read_planned(data: dict[str, Any], vocabulary: Vocabulary, layout: _Layout) 
     value, the same error), each field's value checked and read once per
     distinct value: the layout remembers what the same rules made of it.  A
     value that cannot be remembered (an object, a list of other than
-    strings) is read as read_plain reads it."""
+    strings or of more than _MEMO_LIST) is read as read_plain reads it."""
     memo, rules = layout.read, layout.rules
     values = dict(layout.empty)
     refused = False
     for k, v in data.items():
         t = type(v)
         if t is list or t is tuple:
-            if not all(type(x) is str for x in v):
+            if len(v) > _MEMO_LIST or not all(type(x) is str for x in v):
                 break
             key: tuple[str, type, Any] = (k, t, tuple(v))
         elif t is str or t is int or t is bool or v is None or t is dt.date:
