@@ -84,7 +84,7 @@ def lines(draw: Any, vocab: Any) -> str:
 
 
 @pytest.mark.parametrize("name", list(VOCABULARIES))
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_a_line_read_in_one_pass_equals_the_reference(name: str, data: st.DataObject) -> None:
     vocab = VOCABULARIES[name]
