@@ -51,7 +51,7 @@ LOGIN_FORM_SECONDS = 3600          # its cookie's life
 MAX_FORM = 16 << 10                # bytes of a login or logout form
 # the API's paths (auth.Auth decides those) and the open ones: every other path is a web page
 API_PATHS = ("/v1/", "/fhir", "/cds-services", "/auth/", "/.well-known/", "/healthz", "/docs", "/openapi.json",
-             "/debug/", "/static/")
+             "/debug/", "/static/", "/favicon.ico")
 ROLE_GRANTS: dict[str, frozenset[str]] = {
     "viewer": frozenset({"read"}),
     "analyst": frozenset({"read", "draft"}),
@@ -204,7 +204,9 @@ class WebAuth:
                           name: str = "", next_: str | None = None) -> None:
         if next_ is None:
             next_ = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"))).get("next", "/determine")
-        token = secrets.token_urlsafe(24)
+        kept = _cookies(scope).get(LOGIN_COOKIE, "")  # another tab's (or the favicon's) form keeps its token
+        token = kept if 20 <= len(kept) <= 64 and kept.replace("-", "").replace("_", "").isalnum() else \
+            secrets.token_urlsafe(24)
         await self._page(send, status, "Log in", message, form="login", login_token=token, name=name,
                          next=_safe_next(next_), headers=[self._cookie(LOGIN_COOKIE, token, LOGIN_FORM_SECONDS)])
 
