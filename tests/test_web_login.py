@@ -159,6 +159,7 @@ def test_a_good_login_opens_the_pages_with_an_httponly_lax_cookie(server) -> Non
         assert 0 < int(re.search(r"Max-Age=(\d+)", cookie).group(1)) <= 8 * 3600
         page = c.get("/determine?policy=cigna-0284")
         assert page.status_code == 200 and "vic (viewer)" in page.text
+        assert page.headers["cache-control"] == "no-store"  # a patient's facts kept by no cache
 
 
 @pytest.mark.slow

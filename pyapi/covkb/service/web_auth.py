@@ -164,7 +164,7 @@ class WebAuth:
             return await _send(send, status, [(b"content-type", PROBLEM.encode())], dumps(body))
         token = web_session.current.set(sess)
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, _unstored(send))
         finally:
             web_session.current.reset(token)
 
@@ -244,6 +244,17 @@ class WebAuth:
                                                    "old one: reload the page and send it again.")
         await asyncio.to_thread(self.store().end_session, _cookies(scope)[COOKIE])
         await _send(send, 303, [(b"location", b"/login"), self._cookie(COOKIE, "", 0)], b"")
+
+
+def _unstored(send: Any) -> Any:
+    """A logged-in user's pages are kept by no cache (a shared one, or the browser's after logout), unless a
+    route says otherwise."""
+    async def sending(msg: dict[str, Any]) -> None:
+        if msg["type"] == "http.response.start" and not any(k == b"cache-control" for k, _ in msg.get("headers", ())):
+            msg = {**msg, "headers": [*msg.get("headers", ()), (b"cache-control", b"no-store")]}
+        await send(msg)
+
+    return sending
 
 
 async def _csrf_ok(scope: dict[str, Any], body: bytes, expected: str) -> bool:
