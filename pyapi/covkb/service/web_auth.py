@@ -35,6 +35,7 @@ and /login says so.  The route answers see who is logged in through
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hmac
 import secrets
 import threading
@@ -153,15 +154,15 @@ class WebAuth:
                 return await self._unauthenticated(scope, send)
             what = needs(method, path)
             if what not in ROLE_GRANTS.get(sess.role, frozenset()):
-                return await self._refuse(scope, send, f"{NEEDS[what]}: {sess.user} is a {sess.role}.")
+                return await self._refuse(scope, send, f"{NEEDS[what]}: {sess.user} is {'an' if sess.role[0] in 'aeiou' else 'a'} {sess.role}.")
             if method not in SAFE:
                 body, receive = await _buffered(receive)
                 if not await _csrf_ok(scope, body, sess.csrf):
                     return await self._refuse(scope, send, "The form came without this session's CSRF token, or "
                                                            "with an old one: reload the page and send it again.")
         except CovkbError as err:  # the store cannot be used: 503, in one line
-            status, body = from_error(err)
-            return await _send(send, status, [(b"content-type", PROBLEM.encode())], dumps(body))
+            status, prob = from_error(err)
+            return await _send(send, status, [(b"content-type", PROBLEM.encode())], dumps(prob))
         token = web_session.current.set(sess)
         try:
             await self.app(scope, receive, _unstored(send))
@@ -178,7 +179,7 @@ class WebAuth:
         return b"set-cookie", (attrs + ("; Secure" if self.secure else "")).encode("latin-1")
 
     async def _page(self, send: Any, status: int, title: str, message: str = "", *,
-                    headers: list[tuple[bytes, bytes]] = (), **ctx: Any) -> None:  # type: ignore[assignment]
+                    headers: tuple[tuple[bytes, bytes], ...] = (), **ctx: Any) -> None:
         ctx = {"form": None, "back": None, "next": "/determine", "name": "", "login_token": "", "csrf": "", **ctx}
         html = self.template.render(title=title, message=message, **ctx).encode()
         await _send(send, status, [(b"content-type", b"text/html; charset=utf-8"), (b"cache-control", b"no-store"),
@@ -208,7 +209,7 @@ class WebAuth:
         token = kept if 20 <= len(kept) <= 64 and kept.replace("-", "").replace("_", "").isalnum() else \
             secrets.token_urlsafe(24)
         await self._page(send, status, "Log in", message, form="login", login_token=token, name=name,
-                         next=_safe_next(next_), headers=[self._cookie(LOGIN_COOKIE, token, LOGIN_FORM_SECONDS)])
+                         next=_safe_next(next_), headers=(self._cookie(LOGIN_COOKIE, token, LOGIN_FORM_SECONDS),))
 
     async def _login(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         from ..store import TooManyLogins
@@ -228,7 +229,7 @@ class WebAuth:
             return await self._login_form(scope, send, status=401, name=name, next_=next_,
                                           message="The name or the password is wrong.")
         sid, sess = made
-        seconds = max(1, int((sess.expires - sess.expires.now(sess.expires.tzinfo)).total_seconds()))
+        seconds = max(1, int((sess.expires - dt.datetime.now(dt.timezone.utc)).total_seconds()))
         await _send(send, 303, [(b"location", next_.encode("latin-1")), self._cookie(COOKIE, sid, seconds),
                                 self._cookie(LOGIN_COOKIE, "", 0)], b"")
 
