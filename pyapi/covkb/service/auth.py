@@ -24,8 +24,9 @@ call what; the routes behind it never see an unauthenticated request.
   start and kept in the store, shared by every server process.
 
 Anything refused is 401 (no or bad token, with ``WWW-Authenticate``) or 403
-(a scope missing), as an RFC 9457 problem document.  ``--no-auth`` turns it
-all off, and is accepted only on a loopback listener.
+(a scope missing), as an RFC 9457 problem document.  The web pages have a
+login of their own for people (``web_auth.WebAuth``, beside this layer).
+``--no-auth`` turns both off, and is accepted only on a loopback listener.
 """
 
 from __future__ import annotations
@@ -197,18 +198,23 @@ def preflight(host: str, settings: Any) -> int:
             print(f"covkb: error: --no-auth is accepted only on a loopback listener, not {host}", file=sys.stderr)
             return 2
         print(f"covkb serve: authentication is OFF (--no-auth): CDS Hooks and FHIR calls are answered without "
-              f"a token, on {host} only", file=sys.stderr)
+              f"a token, and the web pages are open without a login, on {host} only", file=sys.stderr)
         return 0
     try:
         from ..store import Store
 
         issuers = load_trusted_issuers(settings.trusted_issuers)
-        token_key(Store.open(settings.store))  # made once, before the server processes ask for it
+        store = Store.open(settings.store)
+        token_key(store)  # made once, before the server processes ask for it
+        people = store.users()
     except CovkbError as err:
         print(f"covkb: error: {err.message}", file=sys.stderr)
         return 2
     if not issuers:
         print("covkb serve: no --trusted-issuers: every CDS Hooks call is refused (401)", file=sys.stderr)
+    if not people:
+        print("covkb serve: no users: every web page asks for a login nobody has (covkb users add NAME)",
+              file=sys.stderr)
     return 0
 
 

@@ -6,7 +6,8 @@ digest (``kb_digest``), so that an inquiry, an audit or an appeal finds exactly
 what was decided and why; a person's review is kept with the decision it
 settles.  The store also keeps the JWT ids seen (a replay is refused across
 every server process), the registered clients of the token endpoint, and the
-secrets every server process shares (``secret``: the token endpoint's key).
+secrets every server process shares (``secret``: the token endpoint's key),
+and the people who log in to the web pages with their sessions (covkb.store.users).
 
 SQLite by default (nothing to install: ``<state dir>/covkb.sqlite3``, in WAL
 mode with a busy timeout, so that several server processes write at once);
@@ -34,6 +35,7 @@ from ..kbdigest import kb_digest  # noqa: F401 (re-exported: the digest itself n
 from ..paths import state_dir
 from . import models
 from .drafts import DraftStore, DraftTooLarge, StaleDraft, StoredDraft, UnknownDraft, draft_ref
+from .users import TooManyLogins, UnknownUser, User, UserStore, WebSession
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -140,9 +142,9 @@ def _now() -> dt.datetime:
     return dt.datetime.now(UTC)
 
 
-class Store(DraftStore):
+class Store(DraftStore, UserStore):
     """The decision store over one database (``Store.open``); the drafts
-    analysts keep (covkb.store.drafts) too."""
+    analysts keep (covkb.store.drafts) and the web's users (covkb.store.users) too."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -376,7 +378,7 @@ class Store(DraftStore):
 MIGRATIONS = Path(__file__).with_name("migrations")
 # the newest revision shipped (tests/test_store.py: equal to Alembic's head), so that opening a store
 # at head reads one row and never imports Alembic (a server process's first decision waits for it)
-HEAD = "0003"
+HEAD = "0004"
 # the advisory lock key PostgreSQL's migrations take (any constant: "covkb" in ASCII)
 PG_MIGRATION_LOCK = 0x636F766B62
 
@@ -531,5 +533,6 @@ def _one_line(exc: BaseException) -> str:
 
 
 __all__ = ["AlreadyReviewed", "Client", "Decision", "DraftTooLarge", "DuplicateDecision", "Review", "StaleDraft", "Store",
-           "StoreError", "StoredDraft", "UnknownDecision", "UnknownDraft", "default_url", "draft_ref", "head",
+           "StoreError", "StoredDraft", "TooManyLogins", "UnknownDecision", "UnknownDraft", "UnknownUser", "User",
+           "WebSession", "default_url", "draft_ref", "head",
            "kb_digest", "migrate", "state_dir"]
