@@ -11,10 +11,12 @@ The rule table and the cookie's attributes are checked without a server."""
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from types import SimpleNamespace
 
 import httpx
@@ -23,6 +25,7 @@ import pytest
 from covkb.store import Store
 from covkb.service.web_auth import ROLE_GRANTS, WebAuth, _safe_next, needs
 
+REPO = Path(__file__).resolve().parents[1]
 COVKB = [sys.executable, "-m", "covkb.cli"]
 PASSWORDS = {"alice": ("analyst", "alice-password-1"), "vic": ("viewer", "vic-password-1"),
              "rita": ("reviewer", "rita-password-1"), "bob": ("analyst", "bob-password-1"),
@@ -80,7 +83,8 @@ def csrf(page: httpx.Response) -> str:
 @pytest.mark.parametrize(("method", "path", "need"), [
     ("GET", "/determine", "read"), ("GET", "/policy/cigna-0284", "read"), ("GET", "/drafts", "read"),
     ("GET", "/drafts/new", "draft"), ("POST", "/drafts/new", "draft"), ("POST", "/drafts/abc/edit", "draft"),
-    ("POST", "/revisions/draft", "draft"), ("POST", "/determine", "unlisted"), ("PUT", "/drafts/abc", "unlisted")])
+    ("POST", "/revisions/draft", "draft"), ("POST", "/determine", "unlisted"), ("PUT", "/drafts/abc", "unlisted"),
+    ("GET", "/reviews", "review"), ("POST", "/reviews/abc", "review")])
 def test_each_web_request_needs_what_the_rules_say(method: str, path: str, need: str) -> None:
     assert needs(method, path) == need
 
@@ -262,3 +266,36 @@ def test_the_start_says_what_is_open(tmp_path) -> None:
         finally:
             p.send_signal(signal.SIGTERM)
             p.wait(60)
+
+
+@pytest.mark.slow
+def test_a_reviewer_records_a_decision_on_a_request_pended_for_a_person(server) -> None:
+    """/reviews: the requests PAS pended for a person (kept in the server's store by the engine worker's own
+    operation, as $submit keeps them), a reviewer's decision recorded in the form, refused to a viewer."""
+    from covkb.service.ops import Worker
+    from covkb.service.pas import review_of
+
+    example = json.loads((REPO / "queries" / "fhir" / "pas" /
+                          "a_service_only_the_lost_aetna_text_could_address_is_pended_for_a_person.json").read_text())
+    w = Worker({"policy": example["policy"], "today": "2025-06-01", "store": server.store, "preload_policies": [],
+                "preload_engines": []})
+    status, _, out = w.op_pas_submit(json.dumps(example["bundle"]).encode(), "http://x", policy=example["policy"])
+    assert status == 200
+    key = json.loads(out)["entry"][0]["resource"]["preAuthRef"]
+    with login(server, "vic") as c:
+        r = c.get("/reviews")
+        assert r.status_code == 403 and said(r).startswith("Reading the requests pended for a person")
+    with login(server, "rita") as c:
+        page = c.get("/reviews")
+        assert page.status_code == 200 and f'data-review="{key}"' in page.text
+        r = c.post(f"/reviews/{key}", data={"action": "deny", "reason": " ", "csrf_token": csrf(page)})
+        assert r.status_code == 422 and said(r) == "a review needs its reason in words (1 to 4,000 characters)"
+        reason = "The Aetna text of 2024 is not known; the records show the service is needed."
+        r = c.post(f"/reviews/{key}", data={"action": "approve", "reason": reason, "csrf_token": csrf(page)})
+        assert r.status_code == 303, r.text
+        page = c.get(r.headers["location"])
+        assert f'data-review="{key}"' not in page.text and f"Your review of {key} is recorded." in page.text
+        r = c.post(f"/reviews/{key}", data={"action": "deny", "reason": "again", "csrf_token": csrf(page)})
+        assert r.status_code == 409 and "is not pended" in said(r)
+    with Store.open(server.store) as kept:
+        assert review_of(kept.decision(key)) == {"action": "approve", "reason": reason, "reviewer": "rita"}

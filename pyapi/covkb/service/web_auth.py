@@ -23,8 +23,8 @@ reads it.
 * **Roles.** What a request needs (``WEB_RULES``, else reading) against what
   the user's role grants (``ROLE_GRANTS``): a viewer reads pages and
   decides; an analyst also creates and changes drafts; a reviewer also
-  records PAS review decisions (the web has no such page yet: GET/POST
-  /v1/reviews take an access token).  Refused is 403, a page in words for a
+  reads the PAS requests pended for a person and records a decision on
+  each (/reviews, covkb.web.review_pages).  Refused is 403, a page in words for a
   browser, a problem document for JSON.
 
 ``--no-auth`` (a loopback listener only) leaves the pages open, as before,
@@ -64,9 +64,11 @@ WEB_RULES: tuple[tuple[str, str, str], ...] = (
     ("GET", "/drafts/new", "draft"),
     ("POST", "/drafts/", "draft"),          # /drafts/new, /drafts/{id} and its edit and tests
     ("POST", "/revisions/draft", "draft"),  # a draft uploaded, checked and diffed
+    ("GET", "/reviews", "review"),          # the preauthorizations pended for a person (a patient's facts)
+    ("POST", "/reviews/", "review"),        # a reviewer's decision on one
 )
 NEEDS = {"draft": "Creating and changing drafts (and checking an uploaded draft) needs the analyst role",
-         "review": "Recording a review decision needs the reviewer role",
+         "review": "Reading the requests pended for a person and recording a decision on them needs the reviewer role",
          "read": "Reading the pages needs a role",
          "unlisted": "This page takes no changes from the web"}
 SAFE = ("GET", "HEAD", "OPTIONS")

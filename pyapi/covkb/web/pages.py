@@ -63,7 +63,7 @@ class _NoPolicy(Exception):
 
 def mount(app: FastAPI, *, installed: list[Policy], default: Policy, lookup: Callable[[str], Policy | None],
           ask: Ask, today: Callable[[], dt.date]) -> None:
-    """Add the pages (/, /determine, /policy, /revisions) and /static.
+    """Add the pages (/, /determine, /policy, /revisions, /drafts, /reviews) and /static.
     ``lookup`` finds an installed policy by id or number (None if none)."""
     site = _Site(installed, default, lookup, ask, today)
 
@@ -76,9 +76,10 @@ def mount(app: FastAPI, *, installed: list[Policy], default: Policy, lookup: Cal
     _determine_pages(app, site)
     _policy_pages(app, site)
     _revision_pages(app, site)
-    from . import draft_pages
+    from . import draft_pages, review_pages
 
     draft_pages.mount(app, site, _problem)
+    review_pages.mount(app, site, _problem)
 
 
 class _Site:
