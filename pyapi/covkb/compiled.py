@@ -17,9 +17,13 @@ facts as a request writes them, unlisted findings unknown), projects each,
 and decides each distinct projection once with BOTH engines in worker
 processes, checking them equal entry by entry (a disagreement is an error
 naming the request).  An entry is the decision without explanation: outcome,
-statement, criteria met, missing, possible outcomes, referral, citations and
-notices.  A request both engines refuse gets no entry (the engine words the
-error).
+statement, criteria met, missing, possible outcomes, referral, citations,
+notices and its deciding facts (covkb.sentences.deciding: the part of the
+derivation its summary reads, read off the derivation as the entry is built),
+so that an answer from the table says its decision in the same words as the
+engine's.  A count in the deciding facts is kept without its value (the entry
+stands for a band of counts): an answer takes the request's own.  A request
+both engines refuse gets no entry (the engine words the error).
 
 The table is a file in the state directory (``compiled/<digest>.json``,
 covkb.paths.state_dir): a header line (format, policy, version, the
@@ -55,7 +59,7 @@ if TYPE_CHECKING:
     from .determination import Determination
     from .policy import VersionData
 
-FORMAT = "covkb-compiled/1"
+FORMAT = "covkb-compiled/2"   # /2: each entry keeps its deciding facts (an older table is stale)
 MAX_SCENARIOS = 1_000_000   # a version with a larger space is not compiled (the largest now: 354,543)
 CHUNK = 400                 # requests a worker decides per task
 OMITTED = Node("omitted", ())
@@ -179,12 +183,15 @@ class Table:
         i = self.lookup(req)
         if i is None:
             return None
-        memo = (i, policy, tuple(warnings), engine, req.unlisted_findings)
+        raw = self.entries[i]
+        counts = raw["counts"]
+        memo = (i, policy, tuple(warnings), engine, req.unlisted_findings, *(req.get(f) for f in counts))
         hit = self._answers.get(memo)
         if hit is None:
             from .determination import Determination
 
-            raw = self.entries[i]
+            if counts:  # the request's own counts in its deciding facts
+                raw = {**raw, "deciding": _with_counts(raw["deciding"], req.get)}
             hit = Determination._from_aggregate(raw, OMITTED, policy=policy, data=data, warnings=warnings,
                                                 engine=engine, unlisted_findings=req.unlisted_findings)
             if len(self._answers) >= 4096:
@@ -194,17 +201,39 @@ class Table:
 
 
 def _entry(raw: list[Any]) -> dict[str, Any]:
-    outcome, statement, met, missing, possible, referral, cites, notices = raw
+    outcome, statement, met, missing, possible, referral, cites, notices, deciding = raw
     return {"outcome": outcome, "statement": statement, "criteria_met": met, "missing": missing,
             "possible_outcomes": possible, "referral": referral,
-            "citations": {(s, q) for s, q in cites}, "notices": [tuple(n) for n in notices]}
+            "citations": {(s, q) for s, q in cites}, "notices": [tuple(n) for n in notices],
+            "deciding": deciding, "counts": tuple(sorted(set(_counted(deciding))))}
 
 
 def _row(raw: dict[str, Any]) -> list[Any]:
-    """An aggregate (explain=False) as the table stores it."""
+    """An aggregate (explain=False) as the table stores it: its deciding facts without their counts."""
     return [raw["outcome"], raw["statement"], list(raw["criteria_met"]), list(raw["missing"]),
             list(raw["possible_outcomes"]), raw["referral"], sorted(list(c) for c in raw["citations"]),
-            [list(n) for n in raw["notices"]]]
+            [list(n) for n in raw["notices"]], _with_counts(raw["deciding"], lambda _: None)]
+
+
+# a fact settled by a count (kb/derivation.pl's number and number_bound sources): its node names the
+# field whose value it shows (number_bound: the bounding count's)
+_COUNTED = frozenset(("number", "number_bound"))
+
+
+def _counted(node: dict[str, Any]) -> Iterator[str]:
+    """The fields whose counts the deciding facts show."""
+    if node["kind"] == "fact" and node.get("source") in _COUNTED:
+        yield node["field"]
+    for c in node["children"]:
+        yield from _counted(c)
+
+
+def _with_counts(node: dict[str, Any], count: Any) -> dict[str, Any]:
+    """The deciding facts with each count shown as count(field) gives it (None: left out of the table)."""
+    kids = [_with_counts(c, count) for c in node["children"]]
+    if node["kind"] == "fact" and node.get("source") in _COUNTED:
+        return {**node, "number": count(node["field"]), "children": kids}
+    return {**node, "children": kids}
 
 
 def _key(raw: list[Any]) -> tuple[Any, ...]:
