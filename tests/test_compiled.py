@@ -40,7 +40,7 @@ from covkb.compile_build import compile_version
 from covkb.kbdigest import kb_digest
 from covkb.policy import Policy
 from covkb.scenarios import scenarios, size
-from test_engine_agreement import CORPUS_GROUPS, SHARDS, TARGETS, TODAY, _name, sample_seed
+from test_engine_agreement import CORPUS_GROUPS, SHARDS, TARGETS, TEST_POLICY, TODAY, _name, sample_seed
 
 SAMPLE = int(os.environ.get("COVKB_COMPILED_SAMPLE", "30"))
 
@@ -208,6 +208,26 @@ def test_requests_as_claims_hold_them_read_alike_with_the_table(policy_ref: str,
     assert hits > 0, f"COVKB_SAMPLE_SEED={seed}"
 
 
+@pytest.mark.parametrize("engine", ["prolog", "asp"])
+def test_an_answer_from_the_table_says_its_decision_with_the_requests_own_count(
+        engine: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An entry stands for a band of counts: its deciding facts keep no count
+    (the file holds none), and each answer's summary names the request's own,
+    as the engine's does, without the explanation as with it."""
+    policy = Policy(policy=TEST_POLICY)
+    version = policy.versions[0].id
+    ahi = lambda n: {"date_of_service": "2026-06-01", "service": "cpap_device",  # noqa: E731
+                     "apnea_hypopnea_index": n}
+    path = _install(policy, version, compile_version(policy, policy.resolve(version), workers=0,
+                                                     given=[ahi(15)]).doc)
+    assert '"number":null' in path.read_text() and '"number":15' not in path.read_text()
+    kb = KnowledgeBase(engine=engine, policy=TEST_POLICY, today=TODAY)
+    said = {n: kb.determine(ahi(n), explain=False).to_dict(explanation=False)["summary"] for n in (15, 40)}
+    assert said[40] == said[15].replace(": 15)", ": 40)") and said[40].endswith("on the sleep study: 40).")
+    assert said[40] == kb.determine(ahi(40)).to_dict()["summary"]
+    assert _alike(TEST_POLICY, [(None, ahi(n)) for n in (15, 16, 99)], (False,), monkeypatch) == 3
+
+
 QUERY_GROUPS = sorted(g for g in CORPUS_GROUPS if g.endswith(":queries"))
 
 
@@ -281,6 +301,15 @@ def test_a_stale_table_is_ignored_quietly(recwarn: pytest.WarningsRecorder) -> N
     policy, version, path = _small_table()
     head, _, body = path.read_bytes().partition(b"\n")
     path.write_bytes(json.dumps({**json.loads(head), "digest": "0" * 64}).encode() + b"\n" + body)
+    assert compiled.load(policy.data(version)) is None
+    assert not [w for w in recwarn if issubclass(w.category, compiled.TableIgnored)]
+
+
+def test_a_table_of_an_older_format_is_ignored_quietly(recwarn: pytest.WarningsRecorder) -> None:
+    """covkb-compiled/1's entries have no deciding facts: such a table is stale, not trusted half."""
+    policy, version, path = _small_table()
+    head, _, body = path.read_bytes().partition(b"\n")
+    path.write_bytes(json.dumps({**json.loads(head), "format": "covkb-compiled/1"}).encode() + b"\n" + body)
     assert compiled.load(policy.data(version)) is None
     assert not [w for w in recwarn if issubclass(w.category, compiled.TableIgnored)]
 

@@ -174,8 +174,7 @@ def _deciding_outcome(node: dict[str, Any]) -> dict[str, Any]:
     """An outcome node as its summary reads it (_Reader.outcome_node)."""
     reason, kids = node.get("reason"), node["children"]
     out: list[dict[str, Any]] = []
-    first_service = next(({k: c.get(k) for k in ("kind", "id", "code", "qualifier", "value")}
-                          for c in kids if c["kind"] == "service"), None)
+    first_service = next((_keys(c, "id", "code", "qualifier", "value") for c in kids if c["kind"] == "service"), None)
     if reason == "out_of_scope":
         out = [{"kind": "scope", "id": c["id"], "value": c["value"], "children": [_fact(f) for f in c["children"][:1]]}
                for c in kids if c["kind"] == "scope" and c.get("value") != "yes"]
@@ -200,7 +199,8 @@ def _deciding_outcome(node: dict[str, Any]) -> dict[str, Any]:
 
 
 def _keys(node: dict[str, Any], *keys: str) -> dict[str, Any]:
-    return {"kind": node["kind"], **{k: node.get(k) for k in keys}}
+    """The node's kind and these of its values (one left out is None: Node.get reads it so)."""
+    return {"kind": node["kind"], **{k: v for k in keys if (v := node.get(k)) is not None}}
 
 
 def _requirement(r: dict[str, Any], every: bool = False) -> dict[str, Any]:
