@@ -121,18 +121,16 @@ def aggregate(cases: list[Case], *, explain: bool = True) -> dict[str, Any]:
         "citations": cited(nodes),
         "notices": notices,
     }
-    # without the explanation, each case's proof is a digest (covkb.explain) with its derivation beside it
-    proofs = [c.proof if explain else c.proof["derivation"] for c in cases]
-    if len(cases) == 1 and not cases[0].assign:
-        children = proofs
-    else:
-        children = [{"kind": "case", "assume": [{"fact": v, "value": x, "rank": r} for v, x, r in c.assign],
-                     "outcome": c.outcome, "statement": c.statement, "children": [p]} for c, p in zip(cases, proofs)]
-    tree = {"kind": "determination", "outcome": outcome, "statement": answer["statement"], "children": children}
     if explain:
-        answer["explanation"] = tree
-    else:  # what the summary reads of the derivation: an answer without it still says its decision in words
-        answer["deciding"] = sentences.deciding(tree)
+        if len(cases) == 1 and not cases[0].assign:
+            children = [cases[0].proof]
+        else:
+            children = [{"kind": "case", "assume": [{"fact": v, "value": x, "rank": r} for v, x, r in c.assign],
+                         "outcome": c.outcome, "statement": c.statement, "children": [c.proof]} for c in cases]
+        answer["explanation"] = {"kind": "determination", "outcome": outcome, "statement": answer["statement"],
+                                 "children": children}
+    else:  # what the summary reads of the derivation (each case's digest derives it): its deciding facts
+        answer["deciding"] = sentences.deciding(outcome, [(c.assign, c.proof["derive"]) for c in cases])
     return answer
 
 
@@ -185,6 +183,8 @@ class Determination:
     words: Words | None = field(default=None, compare=False, repr=False)
     # without the explanation: its deciding facts (covkb.sentences.deciding), what the summary is read from
     deciding: Node | None = field(default=None, compare=False, repr=False)
+    # its summary once read off them (an answer from a compiled table is handed out many times)
+    _said: list[str] = field(default_factory=list, init=False, compare=False, repr=False)
 
     @classmethod
     def from_cases(
@@ -240,7 +240,9 @@ class Determination:
             words = self.reading().to_dict()
             d = {"outcome": d.pop("outcome"), "summary": words.pop("summary"), **d, **words}
         elif self.deciding is not None:  # without it, the summary, read off its deciding facts
-            d = {"outcome": d.pop("outcome"), "summary": self.reading().summary, **d}
+            if not self._said:
+                self._said.append(self.reading().summary)
+            d = {"outcome": d.pop("outcome"), "summary": self._said[0], **d}
         if explanation:
             d["explanation"] = self.explanation.to_dict()
         return d

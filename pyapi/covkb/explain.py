@@ -185,19 +185,20 @@ class RequestTrace:
     def digest(self, outcome: str, assign: Iterable[Sequence[Any]], atoms: Sequence[Atom]) -> Node:
         """Instead of the derivation (``"explain": false``), only what
         determination.aggregate reads off it: its nodes that cite the policy
-        (a section) and its notices, as leaves, and the derivation itself
-        beside them (``derivation``, not a child: what the answer's summary
-        reads, its deciding facts, is taken from it; covkb.sentences.deciding).
-        Which nodes a derivation has, hence what it cites, depends only on
-        the case's reason, how its service is named and the statements it
-        explains, not on the facts' values: a case of a shape an earlier
-        case of the request had gives no leaves (aggregate takes the union)."""
+        (a section) and its notices, as leaves, and beside them (``derive``,
+        not a child) the derivation itself, built when asked for: the
+        answer's summary reads its deciding facts off it, where it needs them
+        (covkb.sentences.deciding).  Which nodes a derivation has, hence what
+        it cites, depends only on the case's reason, how its service is named
+        and the statements it explains, not on the facts' values: a case of a
+        shape an earlier case of the request had gives no leaves (aggregate
+        takes the union)."""
         case = self._case(outcome, assign, atoms)
-        node = case.outcome_node()
         shape = case.shape()
         if shape in self.digested:
-            return {"kind": "digest", "children": [], "derivation": node}
+            return {"kind": "digest", "children": [], "derive": case.outcome_node}
         self.digested.add(shape)
+        node = case.outcome_node()
         leaves = []
         stack = [node]
         while stack:
@@ -207,7 +208,7 @@ class RequestTrace:
                 leaf["children"] = []
                 leaves.append(leaf)
             stack.extend(n["children"])
-        return {"kind": "digest", "children": leaves, "derivation": node}
+        return {"kind": "digest", "children": leaves, "derive": lambda: node}
 
     def _case(self, outcome: str, assign: Iterable[Sequence[Any]], atoms: Sequence[Atom]) -> _Case:
         if self.check:

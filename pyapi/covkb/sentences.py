@@ -21,7 +21,7 @@ both engines, which build the same tree, read the same.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
@@ -147,27 +147,28 @@ def read(det: Determination, deciding: Node | None = None) -> Reading:
     return reading if deciding is None else Reading(det.outcome, reading.summary)
 
 
-def deciding(tree: dict[str, Any]) -> dict[str, Any]:
-    """The deciding facts: the part of a determination's derivation (as
-    covkb.explain and covkb.determination.aggregate build it, dicts) that
-    its summary reads, a derivation itself, so that ``read`` words the same
-    summary from it (``Determination.to_dict`` without the explanation; a
-    compiled table keeps it for each entry).  Decided: the one case the
-    summary reads (the one that assumes least), with the statements that
-    apply, their requirements and the criteria that decide them, the scope
-    facts not met, or the service and codes not addressed, each fact with
-    what its clause says (its value, and the field, number or code that
-    settled it).  Undecided: which services the cases assume (the missing
-    facts are the answer's own)."""
-    head = {"kind": "determination", "outcome": tree["outcome"]}
-    cases = [c for c in tree["children"] if c["kind"] == "case"]
-    if tree["outcome"] == "insufficient_information":
-        services = dict.fromkeys(a["value"] for c in cases for a in c.get("assume", ()) if a["fact"] == "service")
+def deciding(outcome: str, cases: Sequence[tuple[Sequence[Sequence[Any]], Callable[[], dict[str, Any]]]]
+             ) -> dict[str, Any]:
+    """The deciding facts: the part of a determination's derivation that its
+    summary reads, a derivation itself (dicts, as covkb.explain builds it),
+    so that ``read`` words the same summary from it (``Determination.to_dict``
+    without the explanation; a compiled table keeps it for each entry).
+    cases: each case's assignment ((fact, value, rank), ...) and its
+    derivation, built when called (only where the summary reads it).
+    Decided: the one case the summary reads (the one that assumes least),
+    with the statements that apply, their requirements and the criteria
+    that decide them, the scope facts not met, or the service and codes not
+    addressed, each fact with what its clause says (its value, and the
+    field, number or code that settled it).  Undecided: which services the
+    cases assume (the missing facts are the answer's own)."""
+    head = {"kind": "determination", "outcome": outcome}
+    if outcome == "insufficient_information":
+        services = dict.fromkeys(x for assign, _ in cases for v, x, _ in assign if v == "service")
         return {**head, "children": [{"kind": "case", "assume": [{"fact": "service", "value": v}], "children": []}
                                      for v in services]}
-    outcomes = [c["children"][0] for c in cases if c["children"]] if cases else \
-        [c for c in tree["children"] if c["kind"] == "outcome"]
-    return {**head, "children": [_deciding_outcome(min(outcomes, key=assumed_present))] if outcomes else []}
+    outcomes = [derive() for _, derive in cases]
+    chosen = outcomes[0] if len(outcomes) == 1 else min(outcomes, key=assumed_present) if outcomes else None
+    return {**head, "children": [_deciding_outcome(chosen)] if chosen is not None else []}
 
 
 def _deciding_outcome(node: dict[str, Any]) -> dict[str, Any]:
@@ -659,15 +660,14 @@ def _sentence(head: str, held: list[str], failed: list[str] = ()) -> str:
 def assumed_present(node: Node | dict[str, Any]) -> int:
     """How many facts a case assumes to hold (the record leaves them open);
     of a derivation frozen (Node) or as built (dicts: ``deciding``)."""
-    nodes = _walk_built(node) if isinstance(node, dict) else node.walk()
-    return sum(1 for n in nodes if (n["kind"] if isinstance(n, dict) else n.kind) == "fact"
-               and n.get("source") == "assumed" and n.get("value") != "no")
-
-
-def _walk_built(node: dict[str, Any]) -> Iterable[dict[str, Any]]:
-    yield node
-    for c in node["children"]:
-        yield from _walk_built(c)
+    count, stack = 0, [node]
+    while stack:
+        n = stack.pop()
+        built = n.__class__ is dict
+        if (n["kind"] if built else n.kind) == "fact" and n.get("source") == "assumed" and n.get("value") != "no":
+            count += 1
+        stack.extend(n["children"] if built else n.children)
+    return count
 
 
 def _unique(clauses: list[str]) -> list[str]:
