@@ -368,7 +368,8 @@ def test_covkb_compile_builds_with_workers_then_keeps_a_current_table(_state: Pa
 def test_a_batch_writes_the_same_records_with_the_table(engine: str, tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """covkb batch decides through KnowledgeBase.determine(explain=False): with
-    a table its records are the engine's, byte for byte, citations included."""
+    a table its records are the engine's, byte for byte, citations and the
+    decision sentence (summary) included."""
     from covkb.batch import run_batch
 
     policy = Policy()
@@ -389,3 +390,5 @@ def test_a_batch_writes_the_same_records_with_the_table(engine: str, tmp_path: P
             assert any(t is not None for _, t in batch._decider.kb._tables.values())
     assert out["table"] == out["engine"]
     assert out["table"].count(b"\n") == len(requests)
+    records = [json.loads(line) for line in out["table"].splitlines()]
+    assert all(r["summary"].endswith(".") for r in records if "error" not in r)
