@@ -83,7 +83,8 @@ class Subject:
 
     relevant: frozenset[str]
     fields: tuple[tuple[str, tuple[int, ...] | None], ...]
-    keys: dict[tuple[Any, ...], int] = field(default_factory=dict, compare=False)
+    # each projection's entry: its decision and its deciding facts (each list of the table's, deduplicated)
+    keys: dict[tuple[Any, ...], tuple[int, int]] = field(default_factory=dict, compare=False)
 
 
 def _value(value: Any, thresholds: tuple[int, ...] | None) -> Any:
@@ -158,6 +159,7 @@ class Table:
     digest: str
     qualifiers: tuple[str, ...]
     entries: list[dict[str, Any]]            # each decision, as covkb.determination.aggregate gives it
+    deciding: list[tuple[dict[str, Any], tuple[str, ...]]]  # each decision's deciding facts, the fields of their counts
     subjects: dict[tuple[Any, ...], Subject]
     _answers: dict[tuple[Any, ...], Determination] = field(default_factory=dict, repr=False)
 
@@ -168,10 +170,11 @@ class Table:
         for what, rel, fields, keys in doc["subjects"]:
             subjects[tuple(what)] = Subject(frozenset(rel), tuple((n, None if t is None else tuple(t))
                                                                   for n, t in fields),
-                                            {_key(k): int(i) for k, i in keys})
-        return cls(policy, version, digest, tuple(doc["qualifiers"]), [_entry(e) for e in doc["entries"]], subjects)
+                                            {_key(k): (int(i), int(j)) for k, i, j in keys})
+        return cls(policy, version, digest, tuple(doc["qualifiers"]), [_entry(e) for e in doc["entries"]],
+                   [(d, tuple(sorted(set(_counted(d))))) for d in doc["deciding"]], subjects)
 
-    def lookup(self, req: Any) -> int | None:
+    def lookup(self, req: Any) -> tuple[int, int] | None:
         """The entry of a read request, or None (the engine decides it)."""
         subject = self.subjects.get(subject_of(req, self.qualifiers))
         return None if subject is None else subject.keys.get(project(subject, req))
@@ -180,18 +183,17 @@ class Table:
                       engine: str) -> Determination | None:
         """The answer without explanation from the table, as the engine's would
         read (Determination.from_cases with explain=False); None on a miss."""
-        i = self.lookup(req)
-        if i is None:
+        found = self.lookup(req)
+        if found is None:
             return None
-        raw = self.entries[i]
-        counts = raw["counts"]
-        memo = (i, policy, tuple(warnings), engine, req.unlisted_findings, *(req.get(f) for f in counts))
+        deciding, counts = self.deciding[found[1]]
+        memo = (found, policy, tuple(warnings), engine, req.unlisted_findings, *(req.get(f) for f in counts))
         hit = self._answers.get(memo)
         if hit is None:
             from .determination import Determination
 
-            if counts:  # the request's own counts in its deciding facts
-                raw = {**raw, "deciding": _with_counts(raw["deciding"], req.get)}
+            # the request's own counts in its deciding facts
+            raw = {**self.entries[found[0]], "deciding": _with_counts(deciding, req.get) if counts else deciding}
             hit = Determination._from_aggregate(raw, OMITTED, policy=policy, data=data, warnings=warnings,
                                                 engine=engine, unlisted_findings=req.unlisted_findings)
             if len(self._answers) >= 4096:
@@ -201,18 +203,18 @@ class Table:
 
 
 def _entry(raw: list[Any]) -> dict[str, Any]:
-    outcome, statement, met, missing, possible, referral, cites, notices, deciding = raw
+    outcome, statement, met, missing, possible, referral, cites, notices = raw
     return {"outcome": outcome, "statement": statement, "criteria_met": met, "missing": missing,
             "possible_outcomes": possible, "referral": referral,
-            "citations": {(s, q) for s, q in cites}, "notices": [tuple(n) for n in notices],
-            "deciding": deciding, "counts": tuple(sorted(set(_counted(deciding))))}
+            "citations": {(s, q) for s, q in cites}, "notices": [tuple(n) for n in notices]}
 
 
 def _row(raw: dict[str, Any]) -> list[Any]:
-    """An aggregate (explain=False) as the table stores it: its deciding facts without their counts."""
-    return [raw["outcome"], raw["statement"], list(raw["criteria_met"]), list(raw["missing"]),
-            list(raw["possible_outcomes"]), raw["referral"], sorted(list(c) for c in raw["citations"]),
-            [list(n) for n in raw["notices"]], _with_counts(raw["deciding"], lambda _: None)]
+    """An aggregate (explain=False) as the table stores it: the decision, and
+    its deciding facts without their counts (kept apart: many decisions share them)."""
+    return [[raw["outcome"], raw["statement"], list(raw["criteria_met"]), list(raw["missing"]),
+             list(raw["possible_outcomes"]), raw["referral"], sorted(list(c) for c in raw["citations"]),
+             [list(n) for n in raw["notices"]]], _with_counts(raw["deciding"], lambda _: None)]
 
 
 # a fact settled by a count (kb/derivation.pl's number and number_bound sources): its node names the
