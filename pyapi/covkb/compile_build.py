@@ -36,12 +36,14 @@ class Built:
     refused: int           # projections both engines refuse (no entry: the engine words the error)
     seconds: float
     skipped: str | None = None  # why no table was built
+    deciding: int = 0      # distinct deciding facts among them (what the answers' summaries are read from)
 
     def line(self) -> str:
         if self.skipped:
             return f"{self.policy} {self.version}: not compiled ({self.skipped})"
         return (f"{self.policy} {self.version}: {self.scenarios:,} scenarios, {self.projections:,} projections "
-                f"decided by both engines, {self.entries:,} distinct decisions, {self.refused:,} refused; "
+                f"decided by both engines, {self.entries:,} distinct decisions ({self.deciding:,} distinct deciding "
+                f"facts), {self.refused:,} refused; "
                 f"{self.seconds:.1f} s -> {self.path}")
 
 
@@ -264,7 +266,7 @@ def build_version(policy: Policy, version: Version, *, workers: int = 2, force: 
     c = compile_version(policy, version, workers=workers, progress=progress)
     _write(path, {"format": FORMAT, "policy": policy.number, "version": version.id, "digest": digest,
                   "scenarios": n, "projections": c.projections, "seconds": round(c.seconds, 1)}, c.doc)
-    return Built(*name, path, n, c.projections, c.entries, c.refused, c.seconds)
+    return Built(*name, path, n, c.projections, c.entries, c.refused, c.seconds, deciding=len(c.doc["deciding"]))
 
 
 def build(policy_ref: str, versions: list[str] | None = None, *, workers: int = 2, force: bool = False,
