@@ -21,7 +21,9 @@ statement, criteria met, missing, possible outcomes, referral, citations,
 notices and its deciding facts (covkb.sentences.deciding: the part of the
 derivation its summary reads, read off the derivation as the entry is built),
 so that an answer from the table says its decision in the same words as the
-engine's.  A count in the deciding facts is kept without its value (the entry
+engine's.  The deciding facts are a list of their own in the table (many
+decisions share them), each projection naming its decision and its deciding
+facts.  A count in the deciding facts is kept without its value (the entry
 stands for a band of counts): an answer takes the request's own.  A request
 both engines refuse gets no entry (the engine words the error).
 
