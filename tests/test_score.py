@@ -40,7 +40,7 @@ SCORES = [
     ("docs/examples/candidates/reworded.toml", REFERENCE, None, True, False),
     ("kb/policies/cigna_0284", REFERENCE, None, True, True),
     ("tests/policies/example_pap/drafts/tighten_threshold.toml", "tests/policies/example_pap@2026-01-01",
-     PAP_EDIT, False, True),
+     ("revoked", "medically_necessary", "criteria_not_met"), False, False),  # its new quotes are proposed wording
 ]
 
 
