@@ -13,6 +13,7 @@ of every scenario one by one.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -146,6 +147,23 @@ def _outcome(kb: object, req: dict, ref: object) -> str:
         return kb.determine(req, explain=False, version=ref).outcome  # type: ignore[attr-defined]
     except CovkbError as exc:
         return exc.code
+
+
+@pytest.mark.exhaustive
+def test_the_readme_score_example_prints_what_it_shows() -> None:
+    """README's researchers section: its `covkb score` example, marked not run
+    there (the first score of a version decides every scenario of the
+    reference once), run here as written, prints the lines it shows."""
+    from test_readme_examples import blocks, commands
+
+    shown = [(cmd, out) for b in blocks("README.md") if b.lang == "console" and "covkb score" in b.text
+             for cmd, out, _, _ in commands(b)]
+    assert shown, "README.md shows a `covkb score` example"
+    for cmd, out in shown:
+        env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+        run = subprocess.run(["bash", "-o", "pipefail", "-c", cmd.replace("$ ", "")], cwd=REPO, env=env,
+                             capture_output=True, text=True)
+        assert run.stdout.splitlines() == out, run.stderr
 
 
 def test_a_claims_mix_weighs_each_request(tmp_path: Path) -> None:
