@@ -140,6 +140,31 @@ def test_counts_equal_every_scenario_decided_one_by_one() -> None:
     assert got == s.confusion
 
 
+@pytest.mark.parametrize("workers", [1, pytest.param(2, marks=pytest.mark.exhaustive)])
+def test_deciding_a_candidate_in_workers_once_per_projection_equals_one_by_one(workers: int, monkeypatch) -> None:
+    """covkb.score_decide (the worker pool, one decision per relevant
+    projection) gives each scenario the answer determine gives it alone: a
+    sample of the subject the dropped criterion changes."""
+    import itertools
+
+    from covkb import score_decide
+    from covkb.kb import KnowledgeBase
+    from covkb.limits import CLOSED_READING
+    from covkb.scenarios import _merge
+    from covkb.score import _subject_dims, reference_side
+
+    reference = reference_side(REFERENCE)
+    fields, dims = next((f, d) for f, d in _subject_dims(reference.data) if f == {"service": "transabdominal_cerclage"})
+    requests = [{**fields, **CLOSED_READING, **_merge(c)} for c in itertools.islice(itertools.product(*dims), 0, None, 22)]
+    draft = str(CANDIDATES / "dropped_criterion.toml")
+    monkeypatch.setattr(score_decide, "IN_PROCESS", 0)  # the pool even for a sample
+    got = score_decide.decide_all(str(reference.policy.folder), draft, requests, workers)
+    kb = KnowledgeBase("prolog")
+    version = kb.policy.resolve(draft)
+    assert got == [score_decide.answer(kb, r, version) for r in requests]
+    assert len(set(got)) > 1
+
+
 def _outcome(kb: object, req: dict, ref: object) -> str:
     from covkb.errors import CovkbError
 
