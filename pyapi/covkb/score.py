@@ -9,14 +9,12 @@ does not load scores zero with the one-line reason.  The score is semantic:
 * agreement: over the reference's scenarios (``covkb.scenarios``: every
   distinct relevant request), the share the candidate decides with the same
   outcome, and a confusion matrix (reference outcome × candidate outcome).
-  The scenarios are counted, not decided one by one: per subject, a region
-  (some of the subject's dimensions fixed, the others unknown) that both
-  sides settle (decide, or find invalid, in every completion) is counted
-  whole: every scenario in it gets the region's outcome on each side (the
-  three-valued semantics the diff rests on, ``diff._Side``); a region a side
-  does not settle is split on a dimension a side depends on.  With a claims
-  mix (JSON Lines or CSV requests), each request is decided by both sides
-  and weighs one.
+  The reference's answer to every scenario is decided once and cached; a
+  subject the diff finds alike on both sides counts as the reference's, and
+  every other subject's scenarios are decided by the candidate only, in
+  worker processes (``tally``, covkb.score_decide).  With a claims mix
+  (JSON Lines or CSV requests), each request is decided by both sides and
+  weighs one.
 * disagreement: the diff's regions (``diff.diff_data``: before = the
   reference, after = the candidate), classified by the diff's kinds, each
   witness decided again by both engines on both sides.
