@@ -191,16 +191,21 @@ class KnowledgeBase:
         return table.determination(req, policy=self.policy.number, data=data, engine=self.engine_name,
                                    warnings=warnings + _qualifier_warnings(req, data.vocabulary))
 
-    def decision_key(self, request: Request | dict[str, Any]) -> tuple[Any, ...]:
+    def decision_key(self, request: Request | dict[str, Any], version: Version | str | None = None) -> tuple[Any, ...]:
         """A key equal for requests that must get the same determination.
 
         The engine names the findings that can matter for the request's
         service, code and qualifiers; every other finding is dropped.
-        Raises like determine() for a request that is invalid.
+        version decides as determine()'s does (a draft: read in its
+        vocabulary).  Raises like determine() for a request that is invalid.
         """
         vocab = self.vocabulary
-        req = read_request(self._routed(request)[0], vocab)
-        version, _ = self.version_for(req)
+        if version is None:
+            req = read_request(self._routed(request)[0], vocab)
+            version, _ = self.version_for(req)
+        else:
+            req, version, _ = self._reading(request, version)
+            vocab = self.policy.data(version).vocabulary
         quals = tuple(req.get(q) for q in sorted(vocab.qualifiers))
         what = (req.service, req.cpt, *quals)
         cache = self._relevance.setdefault(version.id, {})
