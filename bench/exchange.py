@@ -30,7 +30,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 QUESTIONNAIRE_PACKAGE = "dtr_questionnaire_package"
 PAS_SUBMIT = "pas_submit"
-CRD_JWT = "crd_order_sign_jwt"
+CRD_JWT = "crd_order_sign_jwt"                 # signed with ES384
+CRD_JWT_RS384 = "crd_order_sign_jwt_rs384"     # the same, signed with RS384 (the EHR chooses; CDS Hooks allows both)
+JWT_KINDS = {"ES384": CRD_JWT, "RS384": CRD_JWT_RS384}
 BASELINE = "crd_order_sign"
 
 
@@ -201,39 +203,47 @@ PUBLIC = "http://covkb.bench"  # --public-url of the authenticated server: every
 
 
 def jwt_levels(res: dict[str, Any], crd_reqs: list[tuple[str, bytes]], args: tuple[str, ...], workers: int, today: str,
-               counts: dict[int, int], run_level: Callable[[int, list[bytes], int], dict[str, Any]]) -> None:
-    """CRD order-sign with a CDS Hooks JWT (ES384, a fresh jti each call, as
-    a replay is refused) at each level, on a server of its own that
-    authenticates callers; into res[CRD_JWT], or the reason it cannot be
-    measured into res["not_measured"].  Each level's tokens are signed
+               counts: dict[int, int], run_level: Callable[[int, list[bytes], int], dict[str, Any]],
+               algorithms: tuple[str, ...] = tuple(JWT_KINDS)) -> None:
+    """CRD order-sign with a CDS Hooks JWT (a fresh jti each call, as a
+    replay is refused), signed with each of ``algorithms`` (ES384 and RS384:
+    CDS Hooks allows both and the EHR chooses) at each level, one after the
+    other, on a server of its own that authenticates callers and trusts an
+    issuer per algorithm; into res[JWT_KINDS[alg]], or the reason it cannot
+    be measured into res["not_measured"].  Each level's tokens are signed
     before it starts (their signing is not measured; their verification,
     the key looked up and the jti's write to the store are)."""
     import tempfile
 
     if reason := jwt_ready():
-        res.setdefault("not_measured", {})[CRD_JWT] = reason
+        for alg in algorithms:
+            res.setdefault("not_measured", {})[JWT_KINDS[alg]] = reason
         return
     from service_server import Issuer, Server
 
     with tempfile.TemporaryDirectory(prefix="covkb-bench-jwt-") as tmp:
-        issuer = Issuer(Path(tmp))
-        s = Server(*args, "--trusted-issuers", str(issuer.path), "--public-url", PUBLIC, workers=workers, today=today,
+        issuers = {alg: Issuer(Path(tmp), iss=f"https://ehr-{alg.lower()}.example.org", alg=alg) for alg in algorithms}
+        trusted = Path(tmp) / "trusted.json"
+        trusted.write_text(json.dumps({"issuers": {k: v for i in issuers.values()
+                                                   for k, v in json.loads(i.path.read_text())["issuers"].items()}}))
+        s = Server(*args, "--trusted-issuers", str(trusted), "--public-url", PUBLIC, workers=workers, today=today,
                    auth=True, env={"COVKB_STATE": tmp})
         try:
-            res[CRD_JWT] = []
             for n, count in counts.items():
-                reqs = []
-                for i in range(count + 4):  # 4 to warm up
-                    sid, body = crd_reqs[i % len(crd_reqs)]
-                    token = issuer.token(f"{PUBLIC}/cds-services/{sid}")
-                    reqs.append((f"POST /cds-services/{sid} HTTP/1.1\r\nHost: 127.0.0.1:{s.port}\r\n"
-                                 f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
-                                 f"Content-Length: {len(body)}\r\n\r\n").encode() + body)
-                run_level(s.port, reqs[:4], 1)  # warm up: the issuer's key looked up and cached
-                r = run_level(s.port, reqs[4:], n)
-                res[CRD_JWT].append(r)
-                print(f"{CRD_JWT:30} {n:>2} clients: p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, "
-                      f"{r['throughput_rps']} req/s, {r['requests']} requests, errors {r['errors']}", flush=True)
+                for alg, issuer in issuers.items():
+                    kind = JWT_KINDS[alg]
+                    reqs = []
+                    for i in range(count + 4):  # 4 to warm up
+                        sid, body = crd_reqs[i % len(crd_reqs)]
+                        token = issuer.token(f"{PUBLIC}/cds-services/{sid}")
+                        reqs.append((f"POST /cds-services/{sid} HTTP/1.1\r\nHost: 127.0.0.1:{s.port}\r\n"
+                                     f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
+                                     f"Content-Length: {len(body)}\r\n\r\n").encode() + body)
+                    run_level(s.port, reqs[:4], 1)  # warm up: the issuer's key looked up and cached
+                    r = run_level(s.port, reqs[4:], n)
+                    res.setdefault(kind, []).append(r)
+                    print(f"{kind:30} {n:>2} clients: p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, "
+                          f"{r['throughput_rps']} req/s, {r['requests']} requests, errors {r['errors']}", flush=True)
         finally:
             s.stop()
 
@@ -243,7 +253,7 @@ def ratios(levels: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, 
     at the same level of the same run."""
     base = {r["clients"]: r for r in levels.get(BASELINE) or []}
     out = {}
-    for kind in (CRD_JWT, QUESTIONNAIRE_PACKAGE, PAS_SUBMIT):
+    for kind in (CRD_JWT, CRD_JWT_RS384, QUESTIONNAIRE_PACKAGE, PAS_SUBMIT):
         rows = [r for r in levels.get(kind) or [] if isinstance(r, dict) and "clients" in r]
         out[kind] = [{"clients": r["clients"], **{k: round(r[k] / base[r["clients"]][k], 2)
                                                   for k in ("p50_ms", "p99_ms", "throughput_rps")

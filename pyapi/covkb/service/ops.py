@@ -439,7 +439,7 @@ class Worker(DraftReads):
         self.volatile = True  # kept in the store: never answered from a cache
         out = pas.submit(body, policy=self.policy(policy), kb=self.kb(policy, engine), mapping=self.mapping(policy),
                          store=self.store, engine=engine, base_url=base_url, today=self.today, plan=self.plan)
-        return 200, FHIR_JSON, dumps(out)
+        return 200, FHIR_JSON, _dumps_floatless(out)
 
     def op_pas_inquire(self, body: bytes, base_url: str) -> tuple[int, str, bytes]:
         from . import pas
