@@ -85,6 +85,7 @@ FHIR_SCOPES: tuple[tuple[str, str, str, str], ...] = (
     ("GET", "/v1/drafts/", "Draft", "r"),
     ("POST", "/v1/drafts", "Draft", "c"),
     ("PUT", "/v1/drafts/", "Draft", "u"),
+    ("POST", "/v1/drafts/", "Draft", "u"),   # POST /v1/drafts/{id}/edits: a new revision
 )
 # REST calls that carry a patient's facts (the rest of /v1 reads only the policy)
 PATIENT_REST = frozenset({("POST", "/v1/determine"), ("POST", "/v1/batch")})
