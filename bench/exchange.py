@@ -273,3 +273,94 @@ def report(levels: dict[str, Any]) -> dict[str, Any]:
     for kind, why in (levels.get("not_measured") or {}).items():
         print(f"{kind:30} not measured: {why}", flush=True)
     return levels
+
+
+def _signed(issuer: Any, crd_reqs: list[tuple[str, bytes]], port: int, count: int) -> list[bytes]:
+    """count order-sign calls, each with a JWT of its own from issuer (None: no token)."""
+    out = []
+    for i in range(count):
+        sid, body = crd_reqs[i % len(crd_reqs)]
+        auth = f"Authorization: Bearer {issuer.token(f'{PUBLIC}/cds-services/{sid}')}\r\n" if issuer else ""
+        out.append((f"POST /cds-services/{sid} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{auth}"
+                    f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body)
+    return out
+
+
+def jwt_against(base: Path, rounds: int, counts: dict[int, int]) -> dict[str, Any]:
+    """CRD order-sign with a JWT (ES384 and RS384) on this tree's
+    authenticating server beside base's (its pyapi folder), and order-sign
+    without a token on a server of this tree (the ratios' baseline), each
+    level on one then the other, the order swapped every round; medians over
+    the rounds, and each side's p99 over the baseline's."""
+    import asyncio
+    import statistics
+    import tempfile
+
+    import service  # bench/service.py: the load generator
+    from service_server import Issuer, Server
+
+    with tempfile.TemporaryDirectory(prefix="covkb-bench-jwt-ab-") as tmp:
+        issuers = {alg: Issuer(Path(tmp), iss=f"https://ehr-{alg.lower()}.example.org", alg=alg) for alg in JWT_KINDS}
+        trusted = Path(tmp) / "trusted.json"
+        trusted.write_text(json.dumps({"issuers": {k: v for i in issuers.values()
+                                                   for k, v in json.loads(i.path.read_text())["issuers"].items()}}))
+        auth = ("--cache-size", "0", "--trusted-issuers", str(trusted), "--public-url", PUBLIC)
+        servers = {"base": Server(*auth, auth=True, today=service.TODAY, pyapi=base, env={"COVKB_STATE": f"{tmp}/b"}),
+                   "this": Server(*auth, auth=True, today=service.TODAY, env={"COVKB_STATE": f"{tmp}/t"}),
+                   "plain": Server("--cache-size", "0", today=service.TODAY, env={"COVKB_STATE": f"{tmp}/p"})}
+        crd = service.crd_requests()
+        runs: dict[str, dict[int, list[dict[str, Any]]]] = {}
+
+        def level(name: str, alg: str | None, n: int, count: int) -> None:
+            s = servers[name]
+            reqs = _signed(issuers[alg] if alg else None, crd, s.port, count + 4)
+            asyncio.run(service.load(s.port, reqs[:4], 1, 4, 10, distinct=True))
+            r = asyncio.run(service.load(s.port, reqs[4:], n, count, service.SECONDS, distinct=True))
+            kind = f"{name} {alg or 'no token'}"
+            runs.setdefault(kind, {}).setdefault(n, []).append(r)
+            print(f"round {rnd + 1} {kind:18} {n:>2} clients: p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, "
+                  f"{r['throughput_rps']} req/s, errors {r['errors']}", flush=True)
+        try:
+            for rnd in range(rounds):
+                for n, count in counts.items():
+                    sides = ("base", "this") if (rnd + n) % 2 else ("this", "base")
+                    level("plain", None, n, count)
+                    for name in sides:
+                        for alg in JWT_KINDS:
+                            level(name, alg, n, count)
+        finally:
+            for s in servers.values():
+                s.stop()
+    out: dict[str, Any] = {"base": str(base), "rounds": rounds, "kinds": {}}
+    for kind, by in runs.items():
+        out["kinds"][kind] = {n: {k: statistics.median(x[k] for x in rs) for k in ("p50_ms", "p99_ms", "throughput_rps")}
+                              for n, rs in by.items()}
+    print(f"\n{'median over rounds':18} clients   p50 / p99 ms   p99 over order-sign's (no token)")
+    for kind, by in out["kinds"].items():
+        for n, m in by.items():
+            base99 = out["kinds"]["plain no token"][n]["p99_ms"]
+            m["p99_over_order_sign"] = round(m["p99_ms"] / base99, 2)
+            print(f"{kind:18} {n:>7}   {m['p50_ms']:6.1f} / {m['p99_ms']:6.1f}   {m['p99_over_order_sign']}", flush=True)
+    return out
+
+
+if __name__ == "__main__":
+    import argparse
+    import os
+
+    sys.path[:0] = [str(REPO / "pyapi"), str(REPO / "tests"), str(REPO / "bench")]
+    ap = argparse.ArgumentParser(description="CRD order-sign with a JWT, this tree beside another (A/B, same run)")
+    ap.add_argument("--jwt-against", type=Path, metavar="PYAPI", required=True)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--scale", type=float, default=0.5, help="of bench/service.py's requests per level")
+    a = ap.parse_args()
+    import service
+
+    load_before = os.getloadavg()
+    res = jwt_against(a.jwt_against.resolve(), a.rounds,
+                      {n: int(c * a.scale) for n, c in service.PER_LEVEL.items()})
+    res["load_average"] = {"start": load_before, "end": os.getloadavg()}
+    dest = REPO / "bench" / "results" / "jwt_ab.json"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_text(json.dumps(res, indent=2) + "\n")
+    print(f"load average {load_before} -> {os.getloadavg()}; wrote {dest}")

@@ -372,12 +372,14 @@ def not_found(key: str) -> NotFound:
 # -- the operations (run in an engine worker: ops.Worker) -------------------------------------------------------
 
 def submit(body: bytes, *, policy: Any, kb: Any, mapping: Any, store: Any, engine: str, base_url: str,
-           today: dt.date | None, plan: Any = None) -> dict[str, Any]:
+           today: dt.date | None, plan: Any = None, decide: Any = None) -> dict[str, Any]:
     """Claim/$submit: the PAS response Bundle, the decision kept (a
     retried submission of the same Claim finds the decision already made).
     plan(kb, request, version, decided=...): covkb.questionnaire.plan, or
-    the worker's plans remembered.  Each item is decided once: a pended
-    item's questionnaire is planned from the same cases."""
+    the worker's plans remembered; decide(kb, request):
+    covkb.questionnaire.decide, or the worker's decisions remembered.  Each
+    item is decided once: a pended item's questionnaire is planned from the
+    same cases."""
     from .. import questionnaire
     from ..store import DuplicateDecision, kb_digest
     from . import dtr
@@ -408,7 +410,7 @@ def submit(body: bytes, *, policy: Any, kb: Any, mapping: Any, store: Any, engin
     decided: dict[str, Any] = {}  # an item's request -> its cases, data and determination
 
     def determine(req: dict[str, Any]) -> Any:
-        decided[json.dumps(req, sort_keys=True, default=str)] = found = questionnaire.decide(kb, req)
+        decided[json.dumps(req, sort_keys=True, default=str)] = found = (decide or questionnaire.decide)(kb, req)
         return found[2]
 
     def plan_of(req: dict[str, Any], version: str) -> tuple[Any, str]:
