@@ -183,3 +183,22 @@ def test_a_key_that_must_be_fetched_is_verified_in_a_thread_without_burning_the_
         assert v.cds(issuer.token("http://covkb.test" + path, {"jku": url}), path, fetch=False)  # now cached
     finally:
         host.stop()
+
+
+# -- an item's decision remembered by the worker ------------------------------------------------------------------
+
+def test_a_record_submitted_again_under_new_identifiers_is_decided_once(tmp_path: Path, kb: Any) -> None:
+    from covkb.service.ops import Worker
+
+    w = Worker({"preload_policies": [], "today": "2025-06-01", "store": f"sqlite:///{tmp_path / 's.sqlite3'}"})
+    answers = []
+    for n in range(3):
+        b = _bundle()
+        b["entry"][0]["resource"]["identifier"] = [{"system": "urn:test", "value": f"again-{n}"}]  # a new Claim
+        status, _media, out = w.handle({"op": "pas_submit", "args": {"base_url": "http://x", "policy": "cigna-0284"}},
+                                       json.dumps(b).encode())
+        assert status == 200, out
+        cr = json.loads(out)["entry"][0]["resource"]
+        answers.append((cr["preAuthRef"], [i["adjudication"][0]["reason"]["text"] for i in cr["item"]]))
+        assert sum(1 for k in w._decided if k[0] == "cases") == 1  # decided the first time only
+    assert len({ref for ref, _ in answers}) == 3 and len({json.dumps(r) for _, r in answers}) == 1
