@@ -19,9 +19,9 @@ from covkb.service.draft_ops import KEPT_DRAFTS
 from covkb.service.ops import Worker
 from test_workspace import AHI_15, EXAMPLE, TIGHTEN
 
-# (drafts kept compiled, revisions saved): a sample in make test (a worker keeping 2), the worker's own
+# (drafts kept compiled, revisions saved): a sample in make test (a worker keeping 1), the worker's own
 # bound and 20 revisions in make test-exhaustive (each draft compiled costs a second or so)
-SIZES = [pytest.param(2, 5, id="keeping-2"),
+SIZES = [pytest.param(1, 3, id="keeping-1"),
          pytest.param(KEPT_DRAFTS, 20, id=f"keeping-{KEPT_DRAFTS}", marks=pytest.mark.exhaustive)]
 
 
