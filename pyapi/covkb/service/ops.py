@@ -181,6 +181,22 @@ class Worker(DraftReads):
             found = self._decided[key] = kb.determine(request, explain=True)
         return found
 
+    def decided_cases(self, kb: Any, request: dict[str, Any]) -> Any:
+        """covkb.questionnaire.decide(kb, request) (the cases, the version's
+        data, the determination), remembered as ``decided`` remembers CRD's:
+        a PAS item's facts, once mapped, recur as an order's do, and a pended
+        item's questionnaire is planned from the same cases."""
+        from .. import questionnaire
+
+        key = ("cases", kb.policy.id, kb.engine_name, (self.today or dt.date.today()).isoformat(),
+               json.dumps(request, sort_keys=True, default=str))
+        found = self._decided.get(key)
+        if found is None:
+            if len(self._decided) >= DECIDED:
+                self._decided.clear()
+            found = self._decided[key] = questionnaire.decide(kb, request)
+        return found
+
     def _keep_questionnaire(self, kb: Any, plan: Any) -> None:
         """Keep what a Questionnaire knew under its id, so that a DTR client
         can GET it by id or canonical URL (op_questionnaire) from any process."""
@@ -454,8 +470,9 @@ class Worker(DraftReads):
 
         self.volatile = True  # kept in the store: never answered from a cache
         out = pas.submit(body, policy=self.policy(policy), kb=self.kb(policy, engine), mapping=self.mapping(policy),
-                         store=self.store, engine=engine, base_url=base_url, today=self.today, plan=self.plan)
-        return 200, FHIR_JSON, dumps(out)
+                         store=self.store, engine=engine, base_url=base_url, today=self.today, plan=self.plan,
+                         decide=self.decided_cases)
+        return 200, FHIR_JSON, _dumps_floatless(out)
 
     def op_pas_inquire(self, body: bytes, base_url: str) -> tuple[int, str, bytes]:
         from . import pas
