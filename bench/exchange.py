@@ -30,7 +30,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 QUESTIONNAIRE_PACKAGE = "dtr_questionnaire_package"
 PAS_SUBMIT = "pas_submit"
-CRD_JWT = "crd_order_sign_jwt"
+CRD_JWT = "crd_order_sign_jwt"                 # signed with ES384
+CRD_JWT_RS384 = "crd_order_sign_jwt_rs384"     # the same, signed with RS384 (the EHR chooses; CDS Hooks allows both)
+JWT_KINDS = {"ES384": CRD_JWT, "RS384": CRD_JWT_RS384}
 BASELINE = "crd_order_sign"
 
 
@@ -201,39 +203,47 @@ PUBLIC = "http://covkb.bench"  # --public-url of the authenticated server: every
 
 
 def jwt_levels(res: dict[str, Any], crd_reqs: list[tuple[str, bytes]], args: tuple[str, ...], workers: int, today: str,
-               counts: dict[int, int], run_level: Callable[[int, list[bytes], int], dict[str, Any]]) -> None:
-    """CRD order-sign with a CDS Hooks JWT (ES384, a fresh jti each call, as
-    a replay is refused) at each level, on a server of its own that
-    authenticates callers; into res[CRD_JWT], or the reason it cannot be
-    measured into res["not_measured"].  Each level's tokens are signed
+               counts: dict[int, int], run_level: Callable[[int, list[bytes], int], dict[str, Any]],
+               algorithms: tuple[str, ...] = tuple(JWT_KINDS)) -> None:
+    """CRD order-sign with a CDS Hooks JWT (a fresh jti each call, as a
+    replay is refused), signed with each of ``algorithms`` (ES384 and RS384:
+    CDS Hooks allows both and the EHR chooses) at each level, one after the
+    other, on a server of its own that authenticates callers and trusts an
+    issuer per algorithm; into res[JWT_KINDS[alg]], or the reason it cannot
+    be measured into res["not_measured"].  Each level's tokens are signed
     before it starts (their signing is not measured; their verification,
     the key looked up and the jti's write to the store are)."""
     import tempfile
 
     if reason := jwt_ready():
-        res.setdefault("not_measured", {})[CRD_JWT] = reason
+        for alg in algorithms:
+            res.setdefault("not_measured", {})[JWT_KINDS[alg]] = reason
         return
     from service_server import Issuer, Server
 
     with tempfile.TemporaryDirectory(prefix="covkb-bench-jwt-") as tmp:
-        issuer = Issuer(Path(tmp))
-        s = Server(*args, "--trusted-issuers", str(issuer.path), "--public-url", PUBLIC, workers=workers, today=today,
+        issuers = {alg: Issuer(Path(tmp), iss=f"https://ehr-{alg.lower()}.example.org", alg=alg) for alg in algorithms}
+        trusted = Path(tmp) / "trusted.json"
+        trusted.write_text(json.dumps({"issuers": {k: v for i in issuers.values()
+                                                   for k, v in json.loads(i.path.read_text())["issuers"].items()}}))
+        s = Server(*args, "--trusted-issuers", str(trusted), "--public-url", PUBLIC, workers=workers, today=today,
                    auth=True, env={"COVKB_STATE": tmp})
         try:
-            res[CRD_JWT] = []
             for n, count in counts.items():
-                reqs = []
-                for i in range(count + 4):  # 4 to warm up
-                    sid, body = crd_reqs[i % len(crd_reqs)]
-                    token = issuer.token(f"{PUBLIC}/cds-services/{sid}")
-                    reqs.append((f"POST /cds-services/{sid} HTTP/1.1\r\nHost: 127.0.0.1:{s.port}\r\n"
-                                 f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
-                                 f"Content-Length: {len(body)}\r\n\r\n").encode() + body)
-                run_level(s.port, reqs[:4], 1)  # warm up: the issuer's key looked up and cached
-                r = run_level(s.port, reqs[4:], n)
-                res[CRD_JWT].append(r)
-                print(f"{CRD_JWT:30} {n:>2} clients: p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, "
-                      f"{r['throughput_rps']} req/s, {r['requests']} requests, errors {r['errors']}", flush=True)
+                for alg, issuer in issuers.items():
+                    kind = JWT_KINDS[alg]
+                    reqs = []
+                    for i in range(count + 4):  # 4 to warm up
+                        sid, body = crd_reqs[i % len(crd_reqs)]
+                        token = issuer.token(f"{PUBLIC}/cds-services/{sid}")
+                        reqs.append((f"POST /cds-services/{sid} HTTP/1.1\r\nHost: 127.0.0.1:{s.port}\r\n"
+                                     f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
+                                     f"Content-Length: {len(body)}\r\n\r\n").encode() + body)
+                    run_level(s.port, reqs[:4], 1)  # warm up: the issuer's key looked up and cached
+                    r = run_level(s.port, reqs[4:], n)
+                    res.setdefault(kind, []).append(r)
+                    print(f"{kind:30} {n:>2} clients: p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, "
+                          f"{r['throughput_rps']} req/s, {r['requests']} requests, errors {r['errors']}", flush=True)
         finally:
             s.stop()
 
@@ -243,7 +253,7 @@ def ratios(levels: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, 
     at the same level of the same run."""
     base = {r["clients"]: r for r in levels.get(BASELINE) or []}
     out = {}
-    for kind in (CRD_JWT, QUESTIONNAIRE_PACKAGE, PAS_SUBMIT):
+    for kind in (CRD_JWT, CRD_JWT_RS384, QUESTIONNAIRE_PACKAGE, PAS_SUBMIT):
         rows = [r for r in levels.get(kind) or [] if isinstance(r, dict) and "clients" in r]
         out[kind] = [{"clients": r["clients"], **{k: round(r[k] / base[r["clients"]][k], 2)
                                                   for k in ("p50_ms", "p99_ms", "throughput_rps")
@@ -263,3 +273,94 @@ def report(levels: dict[str, Any]) -> dict[str, Any]:
     for kind, why in (levels.get("not_measured") or {}).items():
         print(f"{kind:30} not measured: {why}", flush=True)
     return levels
+
+
+def _signed(issuer: Any, crd_reqs: list[tuple[str, bytes]], port: int, count: int) -> list[bytes]:
+    """count order-sign calls, each with a JWT of its own from issuer (None: no token)."""
+    out = []
+    for i in range(count):
+        sid, body = crd_reqs[i % len(crd_reqs)]
+        auth = f"Authorization: Bearer {issuer.token(f'{PUBLIC}/cds-services/{sid}')}\r\n" if issuer else ""
+        out.append((f"POST /cds-services/{sid} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{auth}"
+                    f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body)
+    return out
+
+
+def jwt_against(base: Path, rounds: int, counts: dict[int, int]) -> dict[str, Any]:
+    """CRD order-sign with a JWT (ES384 and RS384) on this tree's
+    authenticating server beside base's (its pyapi folder), and order-sign
+    without a token on a server of this tree (the ratios' baseline), each
+    level on one then the other, the order swapped every round; medians over
+    the rounds, and each side's p99 over the baseline's."""
+    import asyncio
+    import statistics
+    import tempfile
+
+    import service  # bench/service.py: the load generator
+    from service_server import Issuer, Server
+
+    with tempfile.TemporaryDirectory(prefix="covkb-bench-jwt-ab-") as tmp:
+        issuers = {alg: Issuer(Path(tmp), iss=f"https://ehr-{alg.lower()}.example.org", alg=alg) for alg in JWT_KINDS}
+        trusted = Path(tmp) / "trusted.json"
+        trusted.write_text(json.dumps({"issuers": {k: v for i in issuers.values()
+                                                   for k, v in json.loads(i.path.read_text())["issuers"].items()}}))
+        auth = ("--cache-size", "0", "--trusted-issuers", str(trusted), "--public-url", PUBLIC)
+        servers = {"base": Server(*auth, auth=True, today=service.TODAY, pyapi=base, env={"COVKB_STATE": f"{tmp}/b"}),
+                   "this": Server(*auth, auth=True, today=service.TODAY, env={"COVKB_STATE": f"{tmp}/t"}),
+                   "plain": Server("--cache-size", "0", today=service.TODAY, env={"COVKB_STATE": f"{tmp}/p"})}
+        crd = service.crd_requests()
+        runs: dict[str, dict[int, list[dict[str, Any]]]] = {}
+
+        def level(name: str, alg: str | None, n: int, count: int) -> None:
+            s = servers[name]
+            reqs = _signed(issuers[alg] if alg else None, crd, s.port, count + 4)
+            asyncio.run(service.load(s.port, reqs[:4], 1, 4, 10, distinct=True))
+            r = asyncio.run(service.load(s.port, reqs[4:], n, count, service.SECONDS, distinct=True))
+            kind = f"{name} {alg or 'no token'}"
+            runs.setdefault(kind, {}).setdefault(n, []).append(r)
+            print(f"round {rnd + 1} {kind:18} {n:>2} clients: p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, "
+                  f"{r['throughput_rps']} req/s, errors {r['errors']}", flush=True)
+        try:
+            for rnd in range(rounds):
+                for n, count in counts.items():
+                    sides = ("base", "this") if (rnd + n) % 2 else ("this", "base")
+                    level("plain", None, n, count)
+                    for name in sides:
+                        for alg in JWT_KINDS:
+                            level(name, alg, n, count)
+        finally:
+            for s in servers.values():
+                s.stop()
+    out: dict[str, Any] = {"base": str(base), "rounds": rounds, "kinds": {}}
+    for kind, by in runs.items():
+        out["kinds"][kind] = {n: {k: statistics.median(x[k] for x in rs) for k in ("p50_ms", "p99_ms", "throughput_rps")}
+                              for n, rs in by.items()}
+    print(f"\n{'median over rounds':18} clients   p50 / p99 ms   p99 over order-sign's (no token)")
+    for kind, by in out["kinds"].items():
+        for n, m in by.items():
+            base99 = out["kinds"]["plain no token"][n]["p99_ms"]
+            m["p99_over_order_sign"] = round(m["p99_ms"] / base99, 2)
+            print(f"{kind:18} {n:>7}   {m['p50_ms']:6.1f} / {m['p99_ms']:6.1f}   {m['p99_over_order_sign']}", flush=True)
+    return out
+
+
+if __name__ == "__main__":
+    import argparse
+    import os
+
+    sys.path[:0] = [str(REPO / "pyapi"), str(REPO / "tests"), str(REPO / "bench")]
+    ap = argparse.ArgumentParser(description="CRD order-sign with a JWT, this tree beside another (A/B, same run)")
+    ap.add_argument("--jwt-against", type=Path, metavar="PYAPI", required=True)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--scale", type=float, default=0.5, help="of bench/service.py's requests per level")
+    a = ap.parse_args()
+    import service
+
+    load_before = os.getloadavg()
+    res = jwt_against(a.jwt_against.resolve(), a.rounds,
+                      {n: int(c * a.scale) for n, c in service.PER_LEVEL.items()})
+    res["load_average"] = {"start": load_before, "end": os.getloadavg()}
+    dest = REPO / "bench" / "results" / "jwt_ab.json"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_text(json.dumps(res, indent=2) + "\n")
+    print(f"load average {load_before} -> {os.getloadavg()}; wrote {dest}")

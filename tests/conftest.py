@@ -30,6 +30,7 @@ TODAY = dt.date(2025, 6, 1)
 
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("COVKB_SAMPLE_SEED", str(random.SystemRandom().randrange(10**9)))
+    os.environ.setdefault("COVKB_CHECK_CONTRACT", "1")  # (it had slipped into pytest_unconfigure: checked nothing)
     if "COVKB_STATE" not in os.environ:  # the decision store of servers the tests start: never the user's own
         os.environ["COVKB_STATE"] = _STATE[0] = tempfile.mkdtemp(prefix="covkb-state-")
 
@@ -40,7 +41,6 @@ _STATE: list[str] = [""]  # the state directory this process made (xdist workers
 def pytest_unconfigure(config: pytest.Config) -> None:
     if _STATE[0]:
         shutil.rmtree(_STATE[0], ignore_errors=True)
-    os.environ.setdefault("COVKB_CHECK_CONTRACT", "1")
 
 
 # The test files that take longest (measured on two cores), run first: under pytest-xdist

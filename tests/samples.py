@@ -1,4 +1,7 @@
-"""A sample of the named queries for make test; the rest in the exhaustive tier.
+"""What make test samples; the rest in the exhaustive tier.
+
+The named queries (``sampled``), and the frozen agreement corpus
+(``frozen_corpus``).
 
 Per-query sweeps that repeat what a sample already shows (a picture says
 what the text tree says; both engines' JSON answers, sentences included,
@@ -9,10 +12,15 @@ the other queries carry the ``exhaustive`` mark (make test-exhaustive).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+AGREEMENT = Path(__file__).parent / "agreement"
+CORPUS_FILES = (AGREEMENT / "corpus.jsonl", AGREEMENT / "disagreements.jsonl")
 
 
 def sampled(rows: Sequence[tuple[Any, Any]], policy_id: Callable[[Any], str] = str) -> list[Any]:
@@ -31,4 +39,39 @@ def in_make_test(params: list[Any]) -> list[Any]:
     return [x for x in params if not x.marks]
 
 
-__all__ = ["in_make_test", "sampled"]
+def _cost(request: dict[str, Any]) -> tuple[int, int]:
+    """How much a request leaves unknown (tests/agreement/make_corpus.py's order of choice)."""
+    return (len(request.get("unknown_findings", ())), -len(request))
+
+
+def frozen_corpus() -> list[tuple[dict[str, Any], bool]]:
+    """The frozen corpus's lines (tests/agreement/make_corpus.py, then the
+    requests that ever disagreed), each with whether make test checks it.
+
+    make test checks every named query, every request that ever disagreed,
+    and of each version's cover the cheapest request of every (outcome,
+    statement, criteria met, CPT code, error code): the cover's other
+    requests, each a further distinct whole answer within one of those
+    (its missing facts, possible outcomes, citations), are in the exhaustive
+    tier, which decides every scenario anyway.  The test policy's cover holds
+    598 requests, many leaving several findings unknown (every completion
+    decided and explained), for 66 such combinations: 70 s of make test."""
+    lines: list[dict[str, Any]] = []
+    for path in CORPUS_FILES:
+        for i, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if text.strip() and not text.lstrip().startswith("#"):
+                try:
+                    lines.append(json.loads(text))
+                except json.JSONDecodeError as exc:
+                    raise ValueError(f"{path.name}:{i}: not a JSON line: {exc}") from None
+    cheapest: dict[tuple[Any, ...], int] = {}
+    for i, line in enumerate(lines):
+        if "chosen_for" in line:
+            key = (line["policy"], line.get("version"), json.dumps(line["chosen_for"], sort_keys=True))
+            if key not in cheapest or _cost(line["request"]) < _cost(lines[cheapest[key]]["request"]):
+                cheapest[key] = i
+    kept = set(cheapest.values())
+    return [(line, "chosen_for" not in line or i in kept) for i, line in enumerate(lines)]
+
+
+__all__ = ["frozen_corpus", "in_make_test", "sampled"]

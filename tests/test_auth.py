@@ -482,7 +482,7 @@ def test_a_review_names_the_authenticated_client_that_recorded_it(world: Any) ->
 
 
 # (method, path, the scope held or None for no token, status): every route of the draft workspace needs a token
-# whose scope names the Draft interaction (r: GET, c: POST, u: PUT); 404 and 422 are answers past the boundary
+# whose scope names the Draft interaction (r: GET, c: POST, u: PUT and an edit's POST); 404 and 422 are answers past the boundary
 DRAFT_CALLS = [
     ("GET", "/v1/drafts", None, 401),
     ("GET", "/v1/drafts/x", None, 401),
@@ -493,6 +493,8 @@ DRAFT_CALLS = [
     ("POST", "/v1/drafts", "system/Draft.c", 422),
     ("PUT", "/v1/drafts/x", "system/Draft.c", 403),
     ("PUT", "/v1/drafts/x", "system/Draft.u", 404),
+    ("POST", "/v1/drafts/x/edits", "system/Draft.c", 403),  # an edit is an update
+    ("POST", "/v1/drafts/x/edits", "system/Draft.u", 422),
 ]
 
 

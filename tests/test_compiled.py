@@ -40,7 +40,7 @@ from covkb.compile_build import compile_version
 from covkb.kbdigest import kb_digest
 from covkb.policy import Policy
 from covkb.scenarios import scenarios, size
-from test_engine_agreement import CORPUS_GROUPS, SHARDS, TARGETS, TODAY, _name, sample_seed
+from test_engine_agreement import CORPUS_GROUPS, SHARDS, TARGETS, TEST_POLICY, TODAY, _name, sample_seed
 
 SAMPLE = int(os.environ.get("COVKB_COMPILED_SAMPLE", "30"))
 
@@ -208,6 +208,26 @@ def test_requests_as_claims_hold_them_read_alike_with_the_table(policy_ref: str,
     assert hits > 0, f"COVKB_SAMPLE_SEED={seed}"
 
 
+@pytest.mark.parametrize("engine", ["prolog", "asp"])
+def test_an_answer_from_the_table_says_its_decision_with_the_requests_own_count(
+        engine: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An entry stands for a band of counts: its deciding facts keep no count
+    (the file holds none), and each answer's summary names the request's own,
+    as the engine's does, without the explanation as with it."""
+    policy = Policy(policy=TEST_POLICY)
+    version = policy.versions[0].id
+    ahi = lambda n: {"date_of_service": "2026-06-01", "service": "cpap_device",  # noqa: E731
+                     "apnea_hypopnea_index": n}
+    path = _install(policy, version, compile_version(policy, policy.resolve(version), workers=0,
+                                                     given=[ahi(15)]).doc)
+    assert '"number":null' in path.read_text() and '"number":15' not in path.read_text()
+    kb = KnowledgeBase(engine=engine, policy=TEST_POLICY, today=TODAY)
+    said = {n: kb.determine(ahi(n), explain=False).to_dict(explanation=False)["summary"] for n in (15, 40)}
+    assert said[40] == said[15].replace(": 15)", ": 40)") and said[40].endswith("on the sleep study: 40).")
+    assert said[40] == kb.determine(ahi(40)).to_dict()["summary"]
+    assert _alike(TEST_POLICY, [(None, ahi(n)) for n in (15, 16, 99)], (False,), monkeypatch) == 3
+
+
 QUERY_GROUPS = sorted(g for g in CORPUS_GROUPS if g.endswith(":queries"))
 
 
@@ -285,6 +305,15 @@ def test_a_stale_table_is_ignored_quietly(recwarn: pytest.WarningsRecorder) -> N
     assert not [w for w in recwarn if issubclass(w.category, compiled.TableIgnored)]
 
 
+def test_a_table_of_an_older_format_is_ignored_quietly(recwarn: pytest.WarningsRecorder) -> None:
+    """covkb-compiled/1's entries have no deciding facts: such a table is stale, not trusted half."""
+    policy, version, path = _small_table()
+    head, _, body = path.read_bytes().partition(b"\n")
+    path.write_bytes(json.dumps({**json.loads(head), "format": "covkb-compiled/1"}).encode() + b"\n" + body)
+    assert compiled.load(policy.data(version)) is None
+    assert not [w for w in recwarn if issubclass(w.category, compiled.TableIgnored)]
+
+
 @pytest.mark.parametrize("damage", ["an outcome changed", "truncated", "not JSON", "others may write it"])
 def test_a_corrupt_or_tampered_table_is_ignored_with_a_warning(damage: str) -> None:
     policy, version, path = _small_table()
@@ -339,7 +368,8 @@ def test_covkb_compile_builds_with_workers_then_keeps_a_current_table(_state: Pa
 def test_a_batch_writes_the_same_records_with_the_table(engine: str, tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """covkb batch decides through KnowledgeBase.determine(explain=False): with
-    a table its records are the engine's, byte for byte, citations included."""
+    a table its records are the engine's, byte for byte, citations and the
+    decision sentence (summary) included."""
     from covkb.batch import run_batch
 
     policy = Policy()
@@ -360,3 +390,5 @@ def test_a_batch_writes_the_same_records_with_the_table(engine: str, tmp_path: P
             assert any(t is not None for _, t in batch._decider.kb._tables.values())
     assert out["table"] == out["engine"]
     assert out["table"].count(b"\n") == len(requests)
+    records = [json.loads(line) for line in out["table"].splitlines()]
+    assert all(r["summary"].endswith(".") for r in records if "error" not in r)

@@ -97,6 +97,16 @@ def test_a_draft_round_trip(server: Any) -> None:
     assert [(h["revision"], h["text"]) for h in history] == [(1, TIGHTEN), (2, BASE)]
 
     r = c.put(f"/v1/drafts/{did}", json={"text": TIGHTEN, "revision": 2})
+    # the draft page's form as a call: one common change, a new revision, its tests kept
+    edit = {"kind": "list_code", "code": "E0601", "service": "bilevel_device"}
+    problem(c.post(f"/v1/drafts/{did}/edits", json={"edit": edit, "revision": 2}), 409, "conflict")
+    problem(c.post(f"/v1/drafts/{did}/edits", json={"edit": edit}), 422, "invalid_request")
+    problem(c.post(f"/v1/drafts/{did}/edits", json={"edit": {"kind": "rename"}, "revision": 3}), 422, "invalid_draft")
+    r = c.post(f"/v1/drafts/{did}/edits", json={"edit": edit, "revision": 3, "note": "E0601 for bilevel too"})
+    assert r.status_code == 200, r.text
+    edited = r.json()
+    assert (edited["revision"], edited["note"], len(edited["tests"])) == (4, "E0601 for bilevel too", len(TESTS))
+    assert edited["text"].startswith(TIGHTEN) and "E0601" in edited["text"][len(TIGHTEN):]
     exported = c.get(f"/v1/drafts/{did}/export", params={"format": "json"}).json()
     tar = c.get(f"/v1/drafts/{did}/export")
     assert tar.headers["content-type"] == "application/gzip"

@@ -19,7 +19,10 @@ relevant request of a version: its scenarios):
   scenario for each distinct answer, with its outcome, statement, criteria
   met, CPT code and error code, that the version's scenarios get), the
   requests that ever disagreed (tests/agreement/disagreements.jsonl), and
-  the named queries as they are now;
+  the named queries as they are now; make test checks, of each version's
+  cover, the cheapest request of each (outcome, statement, criteria met,
+  CPT code, error code), and the exhaustive tier the rest ("…:finer";
+  tests/samples.py, frozen_corpus);
 * a fresh random sample (`make test`): COVKB_SAMPLE_SIZE scenarios of every
   version (default 300; every scenario is in the exhaustive tier), drawn
   with the seed COVKB_SAMPLE_SEED (random when unset; tests/conftest.py
@@ -54,10 +57,9 @@ from covkb import CovkbError, KnowledgeBase
 from covkb.policy import Policy, policy_folders
 from covkb.queries import load_queries
 from covkb.scenarios import scenarios, size
+from samples import frozen_corpus
 
 REPO = Path(__file__).resolve().parents[1]
-AGREEMENT = Path(__file__).parent / "agreement"
-CORPUS = [AGREEMENT / "corpus.jsonl", AGREEMENT / "disagreements.jsonl"]
 TODAY = dt.date(2025, 6, 1)  # the tests' today (conftest.py)
 TEST_POLICY = str(Path(__file__).parent / "policies" / "example_pap")
 POLICIES = [*(str(p) for p in policy_folders()), TEST_POLICY]
@@ -138,21 +140,16 @@ def _version_ref(version: str | None) -> str | None:
 
 def _corpus() -> dict[str, list[tuple[str, str | None, dict[str, Any]]]]:
     """The corpus files' requests and the named queries as they are now,
-    grouped by policy and version (the named queries by policy), without repeats."""
-    lines: list[dict[str, Any]] = []
-    for path in CORPUS:
-        for i, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if text.strip() and not text.lstrip().startswith("#"):
-                try:
-                    lines.append(json.loads(text))
-                except json.JSONDecodeError as exc:
-                    raise ValueError(f"{_rel(path)}:{i}: not a JSON line: {exc}") from None
+    grouped by policy and version (the named queries by policy), without
+    repeats; the cover's requests make test leaves out (tests/samples.py,
+    frozen_corpus) in a group of their own, "…:finer"."""
+    lines: list[tuple[dict[str, Any], bool]] = frozen_corpus()
     for p in POLICIES:
         for q in load_queries(Policy(policy=p).queries_dir):
-            lines.append({"policy": _rel(p), "version": q.version, "request": q.request, "source": "query"})
+            lines.append(({"policy": _rel(p), "version": q.version, "request": q.request, "source": "query"}, True))
     groups: dict[str, list[tuple[str, str | None, dict[str, Any]]]] = {}
     seen: set[tuple[str, str | None, str]] = set()
-    for line in lines:
+    for line, in_make_test in lines:
         policy_ref, version, request = str(REPO / line["policy"]), line.get("version"), line["request"]
         key = (policy_ref, version, json.dumps(request, sort_keys=True))
         if key in seen:
@@ -160,15 +157,21 @@ def _corpus() -> dict[str, list[tuple[str, str | None, dict[str, Any]]]]:
         seen.add(key)
         named = line.get("source", "").startswith("query") or version is None or "/" in version
         group = f"{_name(policy_ref)}:queries" if named else f"{_name(policy_ref)}@{version}"
-        groups.setdefault(group, []).append((policy_ref, _version_ref(version), request))
+        groups.setdefault(group if in_make_test else f"{group}:finer", []).append(
+            (policy_ref, _version_ref(version), request))
     return groups
 
 
 CORPUS_GROUPS = _corpus()
 
 
-@pytest.mark.parametrize("group", [pytest.param(g, marks=() if g.endswith(":queries") else pytest.mark.slow)
-                                   for g in sorted(CORPUS_GROUPS)])
+def _corpus_marks(group: str) -> tuple[pytest.MarkDecorator, ...]:
+    if group.endswith(":finer"):
+        return (pytest.mark.exhaustive,)
+    return () if group.endswith(":queries") else (pytest.mark.slow,)
+
+
+@pytest.mark.parametrize("group", [pytest.param(g, marks=_corpus_marks(g)) for g in sorted(CORPUS_GROUPS)])
 def test_engines_agree_on_the_corpus(group: str) -> None:
     _check(f"corpus {group}", CORPUS_GROUPS[group])
 

@@ -6,7 +6,8 @@ work; docs/performance.md):
   each item decided once) is the plan made by deciding it again;
 * an engine worker's plans are remembered by policy, engine, version (or
   the day) and what the request says, and the request CRD kept under a
-  coverage-assertion-id once found;
+  coverage-assertion-id once found; CRD's determinations by what the
+  mapped record says (two patients' records alike: one determination);
 * a Bundle validated a part at a time (its envelope, then each resource not
   found valid lately) is refused exactly where whole validation refuses it,
   in the same words.
@@ -134,3 +135,24 @@ def test_a_bundle_of_resources_found_valid_is_validated_by_entry_and_remembered(
     assert fhir_map._valid_by_entry(fresh)
     validate_resource(fresh, "the PAS request", "Bundle")
     assert len(fhir_map._valid) == resources + 2  # only the new Bundle itself
+
+
+def test_a_worker_remembers_crds_determinations_by_what_the_record_says_not_whose_record_it_is(tmp_path: Path) -> None:
+    """Two patients' records that say the same: the second order is answered
+    by the determination the first made (the same object), its cards alike
+    but for the patient."""
+    from covkb.service.ops import Worker
+
+    w = Worker({"policy": "cigna_0284", "today": "2025-06-01", "store": f"sqlite:///{tmp_path / 's.sqlite3'}",
+                "preload_policies": [], "preload_engines": []})
+    example = json.loads((REPO / "queries" / "fhir" / "nk_cell_testing_is_not_covered.json").read_text())
+    body = json.dumps(example["hook_request"])
+    pid = example["hook_request"]["context"]["patientId"]
+    answers = [json.loads(w.op_cds(b.encode(), "order-sign", None, "http://x")[2])
+               for b in (body, body.replace(pid, pid + "-another"))]
+    assert len(w._decided) == 1
+    (first,) = w._decided.values()
+    kb = w.kb(None, "prolog")
+    assert w.decided(kb, json.loads(next(iter(w._decided))[-1])) is first
+    assert [c["summary"] for c in answers[0]["cards"]] == [c["summary"] for c in answers[1]["cards"]]
+    assert answers[0]["cards"] and first.outcome == "not_covered"

@@ -62,6 +62,20 @@ def _ids(policy: str, q: NamedQuery) -> str:
 
 # both engines' whole JSON answers, the sentences in them, agree on every scenario (test_engine_agreement.py):
 # a sample of the named queries here, every one in the exhaustive tier
+@pytest.mark.parametrize("engine", ["prolog", "asp"])
+@pytest.mark.parametrize("policy,query", sampled(QUERIES))
+def test_an_answer_without_its_derivation_says_the_same_decision_sentence(policy: str, query: NamedQuery,
+                                                                          engine: str) -> None:
+    """explain=False keeps the deciding facts (covkb.sentences.deciding), read
+    off the same derivation: its summary is the one the whole derivation reads
+    as, and nothing else of the reading comes without the derivation."""
+    kb = _kb(policy, engine)
+    whole = kb.determine(query.request, version=query.version_ref()).to_dict()
+    alone = kb.determine(query.request, version=query.version_ref(), explain=False).to_dict(explanation=False)
+    assert alone["summary"] == whole["summary"]
+    assert list(alone)[:2] == ["outcome", "summary"] and "justification" not in alone and "explanation" not in alone
+
+
 @pytest.mark.parametrize("policy,query", sampled(QUERIES))
 def test_both_engines_read_the_same_sentences(policy: str, query: NamedQuery) -> None:
     a, b = _determine(policy, query, "prolog"), _determine(policy, query, "asp")

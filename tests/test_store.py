@@ -110,7 +110,7 @@ def test_every_revision_goes_down_and_up_again(url: str) -> None:
         migrate(engine)
         with engine.connect() as conn:
             assert _tables(conn) == {"alembic_version", "decisions", "reviews", "jtis", "clients", "secrets", "drafts",
-                                     "draft_revisions"}
+                                     "draft_revisions", "users", "web_sessions", "login_failures"}
     finally:
         engine.dispose()
 

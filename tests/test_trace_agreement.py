@@ -5,7 +5,8 @@ compares the built answers; this compares what they are built from, so that
 two traces cannot differ where the tree happens not to show it.
 
 On every named query of every policy (and, marked slow, on the frozen
-corpus of the engine-agreement test)."""
+corpus of the engine-agreement test: the part make test checks; the rest,
+tests/samples.py's frozen_corpus says which, in the exhaustive tier)."""
 
 from __future__ import annotations
 
@@ -22,12 +23,12 @@ from covkb.installed import policy_folders
 from covkb.policy import Policy
 from covkb.queries import load_queries
 from covkb.untrusted import read_request
+from samples import frozen_corpus
 
 REPO = Path(__file__).resolve().parents[1]
 TODAY = dt.date(2025, 6, 1)
 TEST_POLICY = str(Path(__file__).parent / "policies" / "example_pap")
 POLICIES = [*(str(p) for p in policy_folders()), TEST_POLICY]
-CORPUS = Path(__file__).parent / "agreement" / "corpus.jsonl"
 
 
 @functools.cache
@@ -65,15 +66,16 @@ def test_engines_return_the_same_trace_for_every_named_query(policy_ref: str) ->
     assert not bad, "\n".join(bad[:10])
 
 
-@pytest.mark.slow
-def test_engines_return_the_same_trace_on_the_corpus() -> None:
+@pytest.mark.parametrize("in_make_test", [pytest.param(True, marks=pytest.mark.slow, id="make-test"),
+                                          pytest.param(False, marks=pytest.mark.exhaustive, id="finer")])
+def test_engines_return_the_same_trace_on_the_corpus(in_make_test: bool) -> None:
     groups: dict[str, list[tuple[str | None, dict[str, Any]]]] = {}
-    for text in CORPUS.read_text(encoding="utf-8").splitlines():
-        if text.strip() and not text.lstrip().startswith("#"):
-            line = json.loads(text)
-            version = line.get("version")
-            if version is not None and (version.endswith((".pl", ".toml")) or "/" in version):
-                version = str(REPO / version)
-            groups.setdefault(str(REPO / line["policy"]), []).append((version, line["request"]))
+    for line, checked in frozen_corpus():
+        if checked != in_make_test:
+            continue
+        version = line.get("version")
+        if version is not None and (version.endswith((".pl", ".toml")) or "/" in version):
+            version = str(REPO / version)
+        groups.setdefault(str(REPO / line["policy"]), []).append((version, line["request"]))
     bad = [d for p, items in groups.items() for d in _disagree(p, items)]
     assert not bad, f"{len(bad)} requests: " + "\n".join(bad[:10])

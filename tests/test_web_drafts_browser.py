@@ -1,9 +1,11 @@
 """The draft workspace in a real browser: Playwright drives Debian's
-Chromium against a real covkb server on 127.0.0.1 (--no-auth, its store a
-temporary SQLite file).  An analyst creates a draft, changes it in the form
+Chromium against a real covkb server on 127.0.0.1 (authentication on, its
+store a temporary SQLite file holding two analysts).  An analyst logs in
+through the form (sent there by the first page she opens), creates a draft, changes it in the form
 and as text and sees its check and diff follow, adds test requests (a
 failing one is named beside the change that breaks it), opens the shared
-link in a second browser context, meets a stale save, decides a request
+link in a second browser context (another analyst, logged in on the way),
+meets a stale save, decides a request
 against the draft on the Determine page, and exports it: the export written
 into a scratch copy of kb/ (and queries/) passes `covkb check` and its test
 requests run there as named queries."""
@@ -22,6 +24,7 @@ pytestmark = pytest.mark.slow  # a real server and Chromium: not in make test-fa
 
 NK = "nk_cell_testing_not_covered"
 TAC = "antenatal_transabdominal_cerclage"
+ANALYSTS = {"a.analyst": "a-analyst-password", "b.analyst": "b-analyst-password"}
 TAC_REQUEST = {"date_of_service": "2025-06-01", "service": "transabdominal_cerclage", "pregnant": True,
                "prior_pregnancy_losses": 2, "findings": ["shortened_cervical_length"], "unlisted_findings": "absent"}
 
@@ -30,8 +33,14 @@ TAC_REQUEST = {"date_of_service": "2025-06-01", "service": "transabdominal_cercl
 def server(tmp_path_factory):
     from service_server import Server
 
-    db = tmp_path_factory.mktemp("drafts-store") / "covkb.db"
-    s = Server("--store", f"sqlite:///{db}", workers=1)
+    from covkb.store import Store
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('drafts-store') / 'covkb.db'}"
+    with Store.open(url) as kept:
+        for name, password in ANALYSTS.items():
+            kept.save_user(name, password, "analyst")
+    s = Server("--store", url, workers=1, auth=True)
+    s.store = url
     yield s
     assert s.stop() in (0, -15)
 
@@ -43,6 +52,16 @@ def _context(browser, server):
     errors: list[str] = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
     return ctx, pg, errors
+
+
+def log_in(pg, name: str) -> None:
+    """The login form, where the page opened sent the browser; then back at that page."""
+    pg.wait_for_url(re.compile(r"/login\?next="))
+    pg.fill("#name", name)
+    pg.fill("#password", ANALYSTS[name])
+    with pg.expect_navigation():
+        pg.get_by_role("button", name="Log in").click()
+    expect(pg.locator("header.site form.who")).to_contain_text(f"{name} (analyst)")
 
 
 def changes(pg) -> int:
@@ -68,9 +87,10 @@ def test_an_analyst_drafts_tests_shares_decides_and_exports(browser, server, tmp
 
     # create: policy and base version; the text starts from the commented skeleton
     pg.goto("/drafts/new?policy=cigna-0284")
+    log_in(pg, "a.analyst")
     pg.select_option("#base", "2025-02-15")
     pg.fill("#note", "Transabdominal cerclage: a shortened cervix alone no longer suffices")
-    pg.fill("#author", "A. Analyst")
+    expect(pg.locator("form.draft-new")).to_contain_text("Author: a.analyst")  # the logged-in user, no field
     pg.get_by_role("button", name="Create the draft").click()
     pg.wait_for_url(re.compile(r"/drafts/[A-Za-z0-9_-]+$"))
     link = pg.url
@@ -145,6 +165,8 @@ def test_an_analyst_drafts_tests_shares_decides_and_exports(browser, server, tmp
     # the shared link, in a second browser context: the same draft
     ctx2, pg2, errors2 = _context(browser, server)
     pg2.goto(link)
+    log_in(pg2, "b.analyst")
+    assert pg2.url == link
     assert pg2.input_value("#text") == pg.input_value("#text")
     expect(pg2.locator("li.test .badge")).to_have_text("pass")
     note = "Transabdominal cerclage: a shortened cervix alone no longer suffices"
@@ -162,7 +184,7 @@ def test_an_analyst_drafts_tests_shares_decides_and_exports(browser, server, tmp
     pg2.goto("/drafts?policy=cigna-0284")
     row = pg2.locator(f"tr[data-draft='{did}']")
     expect(row).to_contain_text("2025-02-15")
-    expect(row).to_contain_text("A. Analyst")
+    expect(row).to_contain_text("a.analyst")  # the last revision's author (b.analyst's save was refused)
     ctx2.close()
     assert not errors2, errors2
 
@@ -201,14 +223,26 @@ def test_an_analyst_drafts_tests_shares_decides_and_exports(browser, server, tmp
 
 
 @pytest.fixture(scope="module")
-def kept(server):
-    """A draft kept through the REST API (the pages' store is the API's)."""
+def analyst(server):
+    """An analyst's httpx client, logged in through the form, its CSRF token sent as htmx sends it."""
     import httpx
 
-    r = httpx.post(f"{server.url}/v1/drafts", json={"policy": "cigna_0284", "text": 'revision_of = "2025-02-15"\n'},
-                   timeout=300)
-    assert r.status_code == 201, r.text
-    return r.json()
+    with httpx.Client(base_url=server.url, timeout=300) as c:
+        form = c.get("/login")
+        token = re.search(r'name="login_token" value="([^"]+)"', form.text).group(1)
+        r = c.post("/login", data={"name": "a.analyst", "password": ANALYSTS["a.analyst"], "login_token": token})
+        assert r.status_code == 303, r.text
+        c.headers["X-CSRF-Token"] = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/logout").text).group(1)
+        yield c
+
+
+@pytest.fixture(scope="module")
+def kept(server):
+    """A draft kept in the server's store (the pages' store is the API's)."""
+    from covkb.store import Store
+
+    with Store.open(server.store) as s:
+        return s.save_draft("cigna_0284", text='revision_of = "2025-02-15"\n').to_dict()
 
 
 # (what is sent, status, the start of the page's one-line error)
@@ -228,37 +262,35 @@ MISTAKES = [
 
 
 @pytest.mark.parametrize("path,data,status,says", MISTAKES, ids=[m[3][:30] for m in MISTAKES])
-def test_a_mistake_on_a_draft_page_is_one_line_and_saves_nothing(server, kept, path, data, status, says) -> None:
+def test_a_mistake_on_a_draft_page_is_one_line_and_saves_nothing(server, analyst, kept, path, data, status,
+                                                                 says) -> None:
     import html
 
-    import httpx
+    from covkb.store import Store
 
-    url = f"{server.url}/drafts/{kept['id']}" + (f"/{path}" if path else "")
-    r = httpx.post(url, data={**data, "revision": "1"}, timeout=300)
+    url = f"/drafts/{kept['id']}" + (f"/{path}" if path else "")
+    r = analyst.post(url, data={**data, "revision": "1"})
     assert r.status_code == status, r.text[-2000:]
     shown = html.unescape(re.search(r'<div class="error" role="alert">(.*?)</div>', r.text, re.S).group(1))
     assert shown.startswith(says) and "\n" not in shown and "Traceback" not in r.text
-    assert httpx.get(f"{server.url}/v1/drafts/{kept['id']}", timeout=300).json()["revision"] == 1
+    with Store.open(server.store) as s:
+        assert s.draft(kept["id"]).revision == 1
 
 
 @pytest.mark.parametrize("address,status,says", [
     ("/drafts/nosuchdraft", 404, "no draft 'nosuchdraft'"),
     ("/drafts/..%2F..%2Fetc", 404, "Not Found"),
     ("/determine?policy=cigna-0284&service=nk_cell_test&version=draft:nosuch", 422, "no draft 'nosuch'")])
-def test_an_unknown_draft_is_a_one_line_page(server, address, status, says) -> None:
+def test_an_unknown_draft_is_a_one_line_page(analyst, address, status, says) -> None:
     import html
 
-    import httpx
-
-    r = httpx.get(server.url + address, timeout=300)
+    r = analyst.get(address)
     assert r.status_code == status and "Traceback" not in r.text
     assert says in html.unescape(r.text)
 
 
-def test_a_draft_is_diffed_against_any_version_in_words(server, kept) -> None:
-    import httpx
-
-    r = httpx.get(f"{server.url}/drafts/{kept['id']}", params={"against": "2024-04-15"}, timeout=600)
+def test_a_draft_is_diffed_against_any_version_in_words(analyst, kept) -> None:
+    r = analyst.get(f"/drafts/{kept['id']}", params={"against": "2024-04-15"}, timeout=600)
     assert r.status_code == 200
     assert f"Changes from 2024-04-15 to draft:{kept['id']}" in r.text and 'class="change ' in r.text
     assert '<option value="2024-04-15" selected>' in r.text

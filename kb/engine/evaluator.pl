@@ -23,7 +23,7 @@
             relevant_findings_json/3 % +Module, +RequestJson, -FindingsJson
           ]).
 % the loader's entry points are this module's too: Python calls them here
-:- reexport(load, [load_kb/2, load_kb_status/3]).
+:- reexport(load, [load_kb/2, load_kb_status/3, unload_kb/1]).
 :- use_module(load, [unique_statements/1]).
 :- use_module(json_codec, [json_request/2, json_text/2]).
 :- use_module(library(apply)).

@@ -7,6 +7,7 @@
 :- module(covkb_load,
           [ load_kb/2,              % +Module, +Files
             load_kb_status/3,       % +Module, +Files, -Status
+            unload_kb/1,            % +Module
             unique_statements/1     % ?Module
           ]).
 :- use_module(library(apply)).
@@ -41,6 +42,9 @@ read_schema(In) :-
 %   term must be a ground fact of a schema predicate: a fact file can
 %   declare nothing and run nothing.  Raises covkb_error(kb_syntax, Msg).
 load_kb(M, Files) :-
+    (   current_module(M) -> true
+    ;   set_module(M:class(temporary))  % new, so empty: it may be destroyed (unload_kb/1)
+    ),
     retractall(unique_statements(M)),
     forall(kb_predicate(N, A), ( functor(H, N, A), retractall(M:H), dynamic(M:N/A) )),
     maplist(load_fact_file(M), Files),
@@ -64,6 +68,19 @@ load_kb_status(M, Files, Status) :-
           (   E = covkb_error(_, Status) -> true
           ;   term_string(E, Status)
           )).
+
+%!  unload_kb(+Module) is det.
+%
+%   Forget a version module load_kb/2 filled: its facts, its predicates
+%   and the module itself, so that a long-running process that loads a
+%   module per draft revision does not keep every one (covkb's Prolog
+%   engine calls it when a draft's last knowledge base closes).
+unload_kb(M) :-
+    retractall(unique_statements(M)),
+    (   catch('$destroy_module'(M), _, fail)  % a temporary module: load_kb/2 made it one
+    ->  true
+    ;   forall(kb_predicate(N, A), abolish(M:N/A))
+    ).
 
 load_fact_file(M, File) :-
     setup_call_cleanup(

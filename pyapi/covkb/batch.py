@@ -324,8 +324,11 @@ class WorkerPool:
     not yet back is sent again (deciding is pure), at most WORKER_RESTARTS
     times; then EngineError.  Never waits on a dead worker."""
 
-    def __init__(self, workers: int, initargs: tuple[Any, ...]) -> None:
+    def __init__(self, workers: int, initargs: tuple[Any, ...], initializer: Callable[..., None] = _init_worker,
+                 task: Callable[[list[Any]], list[Any]] = _decide_raws) -> None:
+        # initializer and task: another pure job in the same pool (covkb.score_decide's scenarios)
         self.workers, self.initargs, self.restarts = workers, initargs, 0
+        self.initializer, self.task = initializer, task
         self.outstanding: list[list[Any]] = []  # [batch, future] of every batch not yet collected
         self._start()
 
@@ -333,7 +336,7 @@ class WorkerPool:
         from concurrent.futures import ProcessPoolExecutor
         from multiprocessing import get_context
 
-        self.ex = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"), initializer=_init_worker,
+        self.ex = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"), initializer=self.initializer,
                                       initargs=self.initargs)
 
     def pids(self) -> list[int]:
@@ -348,7 +351,7 @@ class WorkerPool:
             self.outstanding.append(entry)
             entries.append(entry)
             try:
-                entry[1] = self.ex.submit(_decide_raws, b)
+                entry[1] = self.ex.submit(self.task, b)
             except BrokenProcessPool:  # a worker died since the last batch was collected
                 self._restart()  # sends this batch again too
         return lambda: self._collect(entries)
@@ -380,7 +383,7 @@ class WorkerPool:
         for entry in self.outstanding:
             f = entry[1]
             if f is None or not (f.done() and not f.cancelled() and f.exception() is None):
-                entry[1] = self.ex.submit(_decide_raws, entry[0])
+                entry[1] = self.ex.submit(self.task, entry[0])
 
     def stop(self, abort: bool = True) -> None:
         """End the workers; on abort now, without waiting for a batch in progress."""

@@ -688,6 +688,9 @@ app.add_typer(clients_app, name="clients")
 from .drafts_command import drafts_app  # noqa: E402  (the drafts kept in the workspace)
 
 app.add_typer(drafts_app, name="drafts")
+from .users_command import users_app  # noqa: E402  (the people who log in to the web pages)
+
+app.add_typer(users_app, name="users")
 
 
 @clients_app.command("add")

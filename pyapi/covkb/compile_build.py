@@ -36,12 +36,14 @@ class Built:
     refused: int           # projections both engines refuse (no entry: the engine words the error)
     seconds: float
     skipped: str | None = None  # why no table was built
+    deciding: int = 0      # distinct deciding facts among them (what the answers' summaries are read from)
 
     def line(self) -> str:
         if self.skipped:
             return f"{self.policy} {self.version}: not compiled ({self.skipped})"
         return (f"{self.policy} {self.version}: {self.scenarios:,} scenarios, {self.projections:,} projections "
-                f"decided by both engines, {self.entries:,} distinct decisions, {self.refused:,} refused; "
+                f"decided by both engines, {self.entries:,} distinct decisions ({self.deciding:,} distinct deciding "
+                f"facts), {self.refused:,} refused; "
                 f"{self.seconds:.1f} s -> {self.path}")
 
 
@@ -221,7 +223,7 @@ def compile_version(policy: Policy, version: Version, *, workers: int = 2, selec
                         continue  # refused before any engine: nothing to compile
                     key = project(subject, r)
                     if subject_of(r, quals) == what and key not in subject.keys:
-                        subject.keys[key] = -1
+                        subject.keys[key] = (-1, -1)
                         todo.append((subject, key))
                         reps.append(req)
         if progress:
@@ -231,16 +233,19 @@ def compile_version(policy: Policy, version: Version, *, workers: int = 2, selec
     finally:
         engines.close()
     entries: dict[str, int] = {}
+    deciding: dict[str, int] = {}
     refused = 0
     for (subject, key), row in zip(todo, rows):
         if row is None:
             del subject.keys[key]
             refused += 1
             continue
-        subject.keys[key] = entries.setdefault(json.dumps(row, ensure_ascii=False), len(entries))
+        decision, facts = (json.dumps(x, ensure_ascii=False) for x in row)
+        subject.keys[key] = (entries.setdefault(decision, len(entries)), deciding.setdefault(facts, len(deciding)))
     doc = {"qualifiers": list(quals), "entries": [json.loads(e) for e in entries],
+           "deciding": [json.loads(d) for d in deciding],
            "subjects": [[list(what), sorted(s.relevant), [[f, None if t is None else list(t)] for f, t in s.fields],
-                         [[list(k), i] for k, i in s.keys.items()]] for what, s in subjects.items()]}
+                         [[list(k), i, j] for k, (i, j) in s.keys.items()]] for what, s in subjects.items()]}
     return Compiled(doc, i, len(reps), len(entries), refused, time.perf_counter() - start)
 
 
@@ -261,7 +266,7 @@ def build_version(policy: Policy, version: Version, *, workers: int = 2, force: 
     c = compile_version(policy, version, workers=workers, progress=progress)
     _write(path, {"format": FORMAT, "policy": policy.number, "version": version.id, "digest": digest,
                   "scenarios": n, "projections": c.projections, "seconds": round(c.seconds, 1)}, c.doc)
-    return Built(*name, path, n, c.projections, c.entries, c.refused, c.seconds)
+    return Built(*name, path, n, c.projections, c.entries, c.refused, c.seconds, deciding=len(c.doc["deciding"]))
 
 
 def build(policy_ref: str, versions: list[str] | None = None, *, workers: int = 2, force: bool = False,

@@ -17,9 +17,15 @@ facts as a request writes them, unlisted findings unknown), projects each,
 and decides each distinct projection once with BOTH engines in worker
 processes, checking them equal entry by entry (a disagreement is an error
 naming the request).  An entry is the decision without explanation: outcome,
-statement, criteria met, missing, possible outcomes, referral, citations and
-notices.  A request both engines refuse gets no entry (the engine words the
-error).
+statement, criteria met, missing, possible outcomes, referral, citations,
+notices and its deciding facts (covkb.sentences.deciding: the part of the
+derivation its summary reads, read off the derivation as the entry is built),
+so that an answer from the table says its decision in the same words as the
+engine's.  The deciding facts are a list of their own in the table (many
+decisions share them), each projection naming its decision and its deciding
+facts.  A count in the deciding facts is kept without its value (the entry
+stands for a band of counts): an answer takes the request's own.  A request
+both engines refuse gets no entry (the engine words the error).
 
 The table is a file in the state directory (``compiled/<digest>.json``,
 covkb.paths.state_dir): a header line (format, policy, version, the
@@ -55,7 +61,7 @@ if TYPE_CHECKING:
     from .determination import Determination
     from .policy import VersionData
 
-FORMAT = "covkb-compiled/1"
+FORMAT = "covkb-compiled/2"   # /2: each entry keeps its deciding facts (an older table is stale)
 MAX_SCENARIOS = 1_000_000   # a version with a larger space is not compiled (the largest now: 354,543)
 CHUNK = 400                 # requests a worker decides per task
 OMITTED = Node("omitted", ())
@@ -79,7 +85,8 @@ class Subject:
 
     relevant: frozenset[str]
     fields: tuple[tuple[str, tuple[int, ...] | None], ...]
-    keys: dict[tuple[Any, ...], int] = field(default_factory=dict, compare=False)
+    # each projection's entry: its decision and its deciding facts (each list of the table's, deduplicated)
+    keys: dict[tuple[Any, ...], tuple[int, int]] = field(default_factory=dict, compare=False)
 
 
 def _value(value: Any, thresholds: tuple[int, ...] | None) -> Any:
@@ -154,6 +161,7 @@ class Table:
     digest: str
     qualifiers: tuple[str, ...]
     entries: list[dict[str, Any]]            # each decision, as covkb.determination.aggregate gives it
+    deciding: list[tuple[dict[str, Any], tuple[str, ...]]]  # each decision's deciding facts, the fields of their counts
     subjects: dict[tuple[Any, ...], Subject]
     _answers: dict[tuple[Any, ...], Determination] = field(default_factory=dict, repr=False)
 
@@ -164,36 +172,44 @@ class Table:
         for what, rel, fields, keys in doc["subjects"]:
             subjects[tuple(what)] = Subject(frozenset(rel), tuple((n, None if t is None else tuple(t))
                                                                   for n, t in fields),
-                                            {_key(k): int(i) for k, i in keys})
-        return cls(policy, version, digest, tuple(doc["qualifiers"]), [_entry(e) for e in doc["entries"]], subjects)
+                                            {_key(k): (int(i), int(j)) for k, i, j in keys})
+        return cls(policy, version, digest, tuple(doc["qualifiers"]), [_entry(e) for e in doc["entries"]],
+                   [(d, tuple(sorted(set(_counted(d))))) for d in doc["deciding"]], subjects)
 
-    def lookup(self, req: Any) -> int | None:
+    def lookup(self, req: Any) -> tuple[int, int] | None:
         """The entry of a read request, or None (the engine decides it)."""
         subject = self.subjects.get(subject_of(req, self.qualifiers))
         return None if subject is None else subject.keys.get(project(subject, req))
 
     def key(self, req: Any) -> tuple[Any, ...] | None:
-        """A read request's subject and projection when the table holds its entry, else None."""
+        """What a read request's answer from the table depends on, when the
+        table holds its entry (else None): its subject and projection, and
+        its own counts the entry's deciding facts quote (as determination reads them)."""
         what = subject_of(req, self.qualifiers)
         subject = self.subjects.get(what)
         if subject is None:
             return None
         seen = project(subject, req)
-        return (what, seen) if seen in subject.keys else None
+        found = subject.keys.get(seen)
+        if found is None:
+            return None
+        return (what, seen, *(req.get(f) for f in self.deciding[found[1]][1]))
 
     def determination(self, req: Any, *, policy: str, data: VersionData, warnings: list[str],
                       engine: str) -> Determination | None:
         """The answer without explanation from the table, as the engine's would
         read (Determination.from_cases with explain=False); None on a miss."""
-        i = self.lookup(req)
-        if i is None:
+        found = self.lookup(req)
+        if found is None:
             return None
-        memo = (i, policy, tuple(warnings), engine, req.unlisted_findings)
+        deciding, counts = self.deciding[found[1]]
+        memo = (found, policy, tuple(warnings), engine, req.unlisted_findings, *(req.get(f) for f in counts))
         hit = self._answers.get(memo)
         if hit is None:
             from .determination import Determination
 
-            raw = self.entries[i]
+            # the request's own counts in its deciding facts
+            raw = {**self.entries[found[0]], "deciding": _with_counts(deciding, req.get) if counts else deciding}
             hit = Determination._from_aggregate(raw, OMITTED, policy=policy, data=data, warnings=warnings,
                                                 engine=engine, unlisted_findings=req.unlisted_findings)
             if len(self._answers) >= 4096:
@@ -210,10 +226,32 @@ def _entry(raw: list[Any]) -> dict[str, Any]:
 
 
 def _row(raw: dict[str, Any]) -> list[Any]:
-    """An aggregate (explain=False) as the table stores it."""
-    return [raw["outcome"], raw["statement"], list(raw["criteria_met"]), list(raw["missing"]),
-            list(raw["possible_outcomes"]), raw["referral"], sorted(list(c) for c in raw["citations"]),
-            [list(n) for n in raw["notices"]]]
+    """An aggregate (explain=False) as the table stores it: the decision, and
+    its deciding facts without their counts (kept apart: many decisions share them)."""
+    return [[raw["outcome"], raw["statement"], list(raw["criteria_met"]), list(raw["missing"]),
+             list(raw["possible_outcomes"]), raw["referral"], sorted(list(c) for c in raw["citations"]),
+             [list(n) for n in raw["notices"]]], _with_counts(raw["deciding"], lambda _: None)]
+
+
+# a fact settled by a count (kb/derivation.pl's number and number_bound sources): its node names the
+# field whose value it shows (number_bound: the bounding count's)
+_COUNTED = frozenset(("number", "number_bound"))
+
+
+def _counted(node: dict[str, Any]) -> Iterator[str]:
+    """The fields whose counts the deciding facts show."""
+    if node["kind"] == "fact" and node.get("source") in _COUNTED:
+        yield node["field"]
+    for c in node["children"]:
+        yield from _counted(c)
+
+
+def _with_counts(node: dict[str, Any], count: Any) -> dict[str, Any]:
+    """The deciding facts with each count shown as count(field) gives it (None: left out of the table)."""
+    kids = [_with_counts(c, count) for c in node["children"]]
+    if node["kind"] == "fact" and node.get("source") in _COUNTED:
+        return {**node, "number": count(node["field"]), "children": kids}
+    return {**node, "children": kids}
 
 
 def _key(raw: list[Any]) -> tuple[Any, ...]:

@@ -129,6 +129,8 @@ def aggregate(cases: list[Case], *, explain: bool = True) -> dict[str, Any]:
                          "outcome": c.outcome, "statement": c.statement, "children": [c.proof]} for c in cases]
         answer["explanation"] = {"kind": "determination", "outcome": outcome, "statement": answer["statement"],
                                  "children": children}
+    else:  # what the summary reads of the derivation (each case's digest derives it): its deciding facts
+        answer["deciding"] = sentences.deciding(outcome, [(c.assign, c.proof["derive"]) for c in cases])
     return answer
 
 
@@ -179,6 +181,10 @@ class Determination:
     unlisted_findings: str = DEFAULT_UNLISTED
     # how its ids read in words (kb/: templates and labels): covkb.sentences reads the answer through it
     words: Words | None = field(default=None, compare=False, repr=False)
+    # without the explanation: its deciding facts (covkb.sentences.deciding), what the summary is read from
+    deciding: Node | None = field(default=None, compare=False, repr=False)
+    # its summary once read off them (an answer from a compiled table is handed out many times)
+    _said: list[str] = field(default_factory=list, init=False, compare=False, repr=False)
 
     @classmethod
     def from_cases(
@@ -212,6 +218,7 @@ class Determination:
             meanings=data.outcomes,
             unlisted_findings=unlisted_findings,
             words=Words.of(data.vocabulary),
+            deciding=Node.from_dict(raw["deciding"]) if raw.get("deciding") is not None else None,
         )
 
     def to_dict(self, *, explanation: bool = True) -> dict[str, Any]:
@@ -229,15 +236,22 @@ class Determination:
             "notices": [{"id": n.id, "code": n.code, "section": n.section_path, "quote": n.quote} for n in self.notices],
             "unlisted_findings": self.unlisted_findings,
         }
-        if self.explanation.kind != "omitted":  # in words, read off the derivation (none without it)
+        if self.explanation.kind != "omitted":  # in words, read off the derivation
             words = self.reading().to_dict()
             d = {"outcome": d.pop("outcome"), "summary": words.pop("summary"), **d, **words}
+        elif self.deciding is not None:  # without it, the summary, read off its deciding facts
+            if not self._said:
+                self._said.append(self.reading().summary)
+            d = {"outcome": d.pop("outcome"), "summary": self._said[0], **d}
         if explanation:
             d["explanation"] = self.explanation.to_dict()
         return d
 
     def reading(self) -> sentences.Reading:
-        """The answer in words, decision first (covkb.sentences)."""
+        """The answer in words, decision first (covkb.sentences); without the
+        explanation, the summary alone is read, off the deciding facts."""
+        if self.explanation.kind == "omitted" and self.deciding is not None:
+            return sentences.read(self, self.deciding)
         return sentences.read(self)
 
     def comparable(self) -> dict[str, Any]:

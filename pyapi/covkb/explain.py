@@ -185,18 +185,22 @@ class RequestTrace:
     def digest(self, outcome: str, assign: Iterable[Sequence[Any]], atoms: Sequence[Atom]) -> Node:
         """Instead of the derivation (``"explain": false``), only what
         determination.aggregate reads off it: its nodes that cite the policy
-        (a section) and its notices, as leaves.  Which nodes a derivation
-        has, hence what it cites, depends only on the case's reason, how its
-        service is named and the statements it explains, not on the facts'
-        values: a case of a shape an earlier case of the request had gives
-        none (aggregate takes the union)."""
+        (a section) and its notices, as leaves, and beside them (``derive``,
+        not a child) the derivation itself, built when asked for: the
+        answer's summary reads its deciding facts off it, where it needs them
+        (covkb.sentences.deciding).  Which nodes a derivation has, hence what
+        it cites, depends only on the case's reason, how its service is named
+        and the statements it explains, not on the facts' values: a case of a
+        shape an earlier case of the request had gives no leaves (aggregate
+        takes the union)."""
         case = self._case(outcome, assign, atoms)
         shape = case.shape()
         if shape in self.digested:
-            return {"kind": "digest", "children": []}
+            return {"kind": "digest", "children": [], "derive": case.outcome_node}
         self.digested.add(shape)
+        node = case.outcome_node()
         leaves = []
-        stack = [case.outcome_node()]
+        stack = [node]
         while stack:
             n = stack.pop()
             if n.get("section") is not None or n["kind"] == "notice":
@@ -204,7 +208,7 @@ class RequestTrace:
                 leaf["children"] = []
                 leaves.append(leaf)
             stack.extend(n["children"])
-        return {"kind": "digest", "children": leaves}
+        return {"kind": "digest", "children": leaves, "derive": lambda: node}
 
     def _case(self, outcome: str, assign: Iterable[Sequence[Any]], atoms: Sequence[Atom]) -> _Case:
         if self.check:

@@ -203,29 +203,35 @@ class KnowledgeBase:
             self._tables[version.id] = (data, None if version.knowledge == "draft" else compiled.load(data))
         return self._tables[version.id][1]
 
-    def decision_key(self, request: Request | dict[str, Any]) -> tuple[Any, ...]:
+    def decision_key(self, request: Request | dict[str, Any], version: Version | str | None = None) -> tuple[Any, ...]:
         """A key equal for requests that must get the same determination
         without explanation.
 
-        A request the version's compiled table holds is keyed by its
-        projection there (covkb.compiled: the one the table answers by).
+        A request the version in force's compiled table holds is keyed by
+        its projection there (covkb.compiled: the one the table answers by).
         Otherwise the engine names the findings that can matter for the
         request's service, code and qualifiers; every other finding is
-        dropped.  Raises like determine() for a request that is invalid.
+        dropped.  version decides as determine()'s does (a draft: read in
+        its vocabulary).  Raises like determine() for a request that is invalid.
         """
-        return self.read_keyed(request)[1]
+        return self.read_keyed(request, version)[1]
 
-    def read_keyed(self, request: Request | dict[str, Any]) -> tuple[Request | PlainRequest, tuple[Any, ...]]:
+    def read_keyed(self, request: Request | dict[str, Any], version: Version | str | None = None
+                   ) -> tuple[Request | PlainRequest, tuple[Any, ...]]:
         """The request read (as determine() reads it) and its decision_key,
         in one pass: what each line of a batch needs."""
         self._usable()
         vocab = self.policy.data(self.policy.latest()).vocabulary
-        req = read_request(self._routed(request)[0], vocab)
-        version, _ = self.version_for(req)
-        table = self._table(version)
-        held = None if table is None else table.key(req)
-        if held is not None:  # the answer is the entry's, with the date's warnings
-            return req, (version.id, req.date_of_service or self.today or dt.date.today(), "compiled", *held)
+        if version is None:
+            req = read_request(self._routed(request)[0], vocab)
+            version, _ = self.version_for(req)
+            table = self._table(version)
+            held = None if table is None else table.key(req)
+            if held is not None:  # the answer is the entry's, with the date's warnings
+                return req, (version.id, req.date_of_service or self.today or dt.date.today(), "compiled", *held)
+        else:  # a version asked for: its warnings are not the date's, so the engine's key
+            req, version, _ = self._reading(request, version)
+            vocab = self.policy.data(version).vocabulary
         quals = tuple(req.get(q) for q in sorted(vocab.qualifiers))
         what = (req.service, req.cpt, *quals)
         cache = self._relevance.setdefault(version.id, {})

@@ -9,14 +9,12 @@ does not load scores zero with the one-line reason.  The score is semantic:
 * agreement: over the reference's scenarios (``covkb.scenarios``: every
   distinct relevant request), the share the candidate decides with the same
   outcome, and a confusion matrix (reference outcome × candidate outcome).
-  The scenarios are counted, not decided one by one: per subject, a region
-  (some of the subject's dimensions fixed, the others unknown) that both
-  sides settle (decide, or find invalid, in every completion) is counted
-  whole: every scenario in it gets the region's outcome on each side (the
-  three-valued semantics the diff rests on, ``diff._Side``); a region a side
-  does not settle is split on a dimension a side depends on.  With a claims
-  mix (JSON Lines or CSV requests), each request is decided by both sides
-  and weighs one.
+  The reference's answer to every scenario is decided once and cached; a
+  subject the diff finds alike on both sides counts as the reference's, and
+  every other subject's scenarios are decided by the candidate only, in
+  worker processes (``tally``, covkb.score_decide).  With a claims mix
+  (JSON Lines or CSV requests), each request is decided by both sides and
+  weighs one.
 * disagreement: the diff's regions (``diff.diff_data``: before = the
   reference, after = the candidate), classified by the diff's kinds, each
   witness decided again by both engines on both sides.
@@ -48,6 +46,7 @@ from .errors import CovkbError, InvalidRequest
 from .limits import CLOSED_READING
 from .policy import Policy, Version, VersionData
 from .scenarios import _Kb, _merge, _subjects
+from .score_decide import Answer, decide_all
 from .score_structure import MOSTLY
 
 
@@ -186,14 +185,6 @@ class Decided:
         return self.statement is not None
 
 
-def _decided(kb: Any, request: dict[str, Any], ref: Any) -> Decided:
-    try:
-        d = kb.determine(request, explain=False, version=ref)
-    except CovkbError as exc:
-        return Decided(exc.code)
-    return Decided(d.outcome, d.statement, frozenset(d.criteria_met))
-
-
 def _subject_root(fields: dict[str, Any], qualifiers: set[str]) -> str:
     """The diff root a subject's scenarios fall under (a code's, with its
     qualifier; else the service's)."""
@@ -202,31 +193,37 @@ def _subject_root(fields: dict[str, Any], qualifiers: set[str]) -> str:
     return json.dumps({"service": fields["service"]}, sort_keys=True)
 
 
-def reference_counts(reference: Side) -> list[list[tuple[str, str | None, list[str], int]]]:
-    """Per subject of the reference's scenarios (in ``scenarios._subjects``
-    order): each (outcome, statement, criteria met) with how many scenarios
-    get it.  Computed once per reference (every scenario decided) and kept
-    in the cache directory, keyed by the digest of the reference's facts."""
-    from .kb import KnowledgeBase
+CACHE_FORMAT = 2  # per subject: its distinct answers, and each scenario's (an index into them)
 
+
+def reference_answers(reference: Side, workers: int | None = None) -> list[dict[str, list[Any]]]:
+    """Per subject of the reference's scenarios (in ``scenarios._subjects``
+    order): its distinct answers [outcome, statement, criteria met] and, for
+    each scenario in order, the index of its answer.  Computed once per
+    reference (every scenario decided, ``score_decide``) and kept in the
+    cache directory, keyed by the digest of the reference's facts and text."""
     data = reference.data
     digest = hashlib.sha256((data.engine_text + data.source_text).encode()).hexdigest()[:24]
-    path = cache_dir() / f"reference-{digest}.json"
+    path = cache_dir() / f"reference-{CACHE_FORMAT}-{digest}.json"
     if path.is_file():
         return json.loads(path.read_text(encoding="utf-8"))
-    kb = KnowledgeBase("prolog", policy=reference.policy.folder)
-    version = kb.policy.resolve(reference.ref)  # once: a draft's reference is compiled once, not per scenario
+    subjects = [(fields, list(itertools.product(*dims))) for fields, dims in _subject_dims(data)]
+    requests = [{**fields, **CLOSED_READING, **_merge(combo)} for fields, combos in subjects for combo in combos]
+    answers = iter(decide_all(str(reference.policy.folder), reference.ref, requests, workers))
     out = []
-    for fields, dims in _subject_dims(data):
-        counts: Counter[tuple[str, str | None, tuple[str, ...]]] = Counter()
-        for combo in itertools.product(*dims):
-            d = _decided(kb, {**fields, **CLOSED_READING, **_merge(combo)}, version)
-            counts[(d.outcome, d.statement, tuple(sorted(d.criteria_met)))] += 1
-        out.append([[o, st, list(c), n] for (o, st, c), n in sorted(counts.items(), key=str)])
-    kb.close()
+    for _, combos in subjects:
+        index: dict[Answer, int] = {}
+        scenarios = [index.setdefault(next(answers), len(index)) for _ in combos]
+        out.append({"answers": [[o, st, list(c)] for o, st, c in index], "scenarios": scenarios})
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(out), encoding="utf-8")
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(out), encoding="utf-8")
+    tmp.replace(path)  # whole or not at all: another score may read it at once
     return out
+
+
+def _answers(subject: dict[str, list[Any]]) -> list[Decided]:
+    return [Decided(o, st, frozenset(c)) for o, st, c in subject["answers"]]
 
 
 def cache_dir() -> Path:
@@ -268,41 +265,35 @@ def _deciding(facts: tuple[Any, ...]) -> set[Any]:
     return {f for f in facts if f.name not in REVISION_FACTS and not f.name.startswith("drops_")}
 
 
-def tally(reference: Side, candidate: Side, report: DiffReport) -> Tally:
-    """The reference's scenarios, each with both sides' outcome.  A subject
+def tally(reference: Side, candidate: Side, report: DiffReport, workers: int | None = None) -> Tally:
+    """The reference's scenarios, each with both sides' answer.  A subject
     under a diff root where the diff found no region gets, in every
     scenario, the same answer on both sides (the diff splits each root
     until both sides decide every completion, and found no difference in
     any): its counts are the reference's.  Every other subject's scenarios
     (under a root with a region, a general service, a code no table lists)
-    are decided by both sides."""
-    from .kb import KnowledgeBase
-
+    are decided by the candidate (``score_decide``, in worker processes)
+    and paired with the reference's answer to each, from the cache."""
     data = reference.data
     explored = {json.dumps(_root, sort_keys=True) for _root in _roots(data, candidate.data)}
     touched = {json.dumps(r.root, sort_keys=True) for r in report.regions}
     quals = set(data.vocabulary.qualifiers)
     alike = _Alike(data, candidate.data)
     out = Tally()
-    kr = kc = rv = cv = None
-    for (fields, dims), counts in zip(_subject_dims(data), reference_counts(reference)):
+    requests: list[dict[str, Any]] = []
+    theirs: list[Decided] = []  # the reference's answer to each of requests
+    for (fields, dims), subject in zip(_subject_dims(data), reference_answers(reference, workers)):
+        answers = _answers(subject)
         root = _subject_root(fields, quals)
         if (root in explored and root not in touched) or alike(fields):
-            for o, st, crit, n in counts:
-                d = Decided(o, st, frozenset(crit))
-                out.add(d, d, n)
+            for i, n in Counter(subject["scenarios"]).items():
+                out.add(answers[i], answers[i], n)
             continue
-        if kr is None:
-            kr = KnowledgeBase("prolog", policy=reference.policy.folder)
-            kc = KnowledgeBase("prolog", policy=candidate.policy.folder)
-            # each side's version resolved once: a draft compiled per scenario cost most of a score
-            rv, cv = kr.policy.resolve(reference.ref), kc.policy.resolve(candidate.ref)
-        for combo in itertools.product(*dims):
-            req = {**fields, **CLOSED_READING, **_merge(combo)}
-            out.add(_decided(kr, req, rv), _decided(kc, req, cv), 1)
-    for k in (kr, kc):
-        if k is not None:
-            k.close()
+        requests += [{**fields, **CLOSED_READING, **_merge(combo)} for combo in itertools.product(*dims)]
+        theirs += [answers[i] for i in subject["scenarios"]]
+    if requests:
+        for a, (o, st, crit) in zip(theirs, decide_all(str(candidate.policy.folder), candidate.ref, requests, workers)):
+            out.add(a, Decided(o, st, frozenset(crit)), 1)
     return out
 
 
@@ -365,10 +356,11 @@ def confirm(report: DiffReport, reference: Side, candidate: Side) -> list[dict[s
 
 
 def score(candidate: str | Path, against: str, *, mix: Path | None = None, confirm_witnesses: bool = True,
-          agreement: bool = True) -> Score:
+          agreement: bool = True, workers: int | None = None) -> Score:
     """Score a candidate encoding (a policy folder or a draft file) against
     the reference POLICY@VERSION.  agreement=False leaves the scenario
-    counts out (the regions, structure and grounding stay)."""
+    counts out (the regions, structure and grounding stay); workers: the
+    processes that decide scenarios (default: up to 2, the cores there are)."""
     from .score_structure import grounding, structure
 
     start = time.perf_counter()
@@ -379,7 +371,7 @@ def score(candidate: str | Path, against: str, *, mix: Path | None = None, confi
     except Exception as exc:  # noqa: BLE001  (whatever a candidate holds, it is data: it scores zero)
         return Score(str(candidate), reference.name, False, one_line(exc), seconds=time.perf_counter() - start)
     report = diff_data(reference.data, cand.data, run=run)
-    counts = tally(reference, cand, report) if agreement else Tally()
+    counts = tally(reference, cand, report, workers) if agreement else Tally()
     decided = confirm(report, reference, cand) if confirm_witnesses else [{} for _ in report.regions]
     regions = []
     for r, got in zip(report.regions, decided):
@@ -394,4 +386,4 @@ def score(candidate: str | Path, against: str, *, mix: Path | None = None, confi
         time.perf_counter() - start, report)
 
 
-__all__ = ["score", "Score", "Tally", "tally", "MOSTLY", "reference_counts", "cache_dir"]
+__all__ = ["score", "Score", "Tally", "tally", "MOSTLY", "reference_answers", "cache_dir"]

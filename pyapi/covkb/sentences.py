@@ -21,7 +21,7 @@ both engines, which build the same tree, read the same.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
@@ -125,21 +125,118 @@ class Reading:
                 "questions": [q.to_dict() for q in self.questions]}
 
 
-def read(det: Determination) -> Reading:
-    """The determination's derivation, read as sentences (see the module's docstring)."""
+def read(det: Determination, deciding: Node | None = None) -> Reading:
+    """The determination's derivation, read as sentences (see the module's
+    docstring); or, given its deciding facts (``deciding``), its summary
+    alone, the same sentence."""
     words = det.words if det.words is not None else Words()
     paths = {c.section: c.section_path for c in det.citations}
     r = _Reader(words, lambda s: paths.get(s, s))
-    tree = det.explanation
+    tree = det.explanation if deciding is None else deciding
     cases = [c for c in tree.children if c.kind == "case"]
     outcomes = [c.children[0] for c in cases if c.children] if cases else \
         [c for c in tree.children if c.kind == "outcome"]
     if det.outcome == "insufficient_information":
+        if deciding is not None:
+            return Reading(det.outcome, r.undecided_summary(det, cases))
         return r.undecided(det, cases)
     if not outcomes:  # no derivation asked for ("explain": false): the decision alone
         return decision_alone(words, det.outcome, det.statement)
     # every case decides alike: read the one that assumes least of what the record leaves open
-    return r.decided(det.outcome, min(outcomes, key=assumed_present))
+    reading = r.decided(det.outcome, min(outcomes, key=assumed_present))
+    return reading if deciding is None else Reading(det.outcome, reading.summary)
+
+
+def deciding(outcome: str, cases: Sequence[tuple[Sequence[Sequence[Any]], Callable[[], dict[str, Any]]]]
+             ) -> dict[str, Any]:
+    """The deciding facts: the part of a determination's derivation that its
+    summary reads, a derivation itself (dicts, as covkb.explain builds it),
+    so that ``read`` words the same summary from it (``Determination.to_dict``
+    without the explanation; a compiled table keeps it for each entry).
+    cases: each case's assignment ((fact, value, rank), ...) and its
+    derivation, built when called (only where the summary reads it).
+    Decided: the one case the summary reads (the one that assumes least),
+    with the statements that apply, their requirements and the criteria
+    that decide them, the scope facts not met, or the service and codes not
+    addressed, each fact with what its clause says (its value, and the
+    field, number or code that settled it).  Undecided: which services the
+    cases assume (the missing facts are the answer's own)."""
+    head = {"kind": "determination", "outcome": outcome}
+    if outcome == "insufficient_information":
+        services = dict.fromkeys(x for assign, _ in cases for v, x, _ in assign if v == "service")
+        return {**head, "children": [{"kind": "case", "assume": [{"fact": "service", "value": v}], "children": []}
+                                     for v in services]}
+    outcomes = [derive() for _, derive in cases]
+    chosen = outcomes[0] if len(outcomes) == 1 else min(outcomes, key=assumed_present) if outcomes else None
+    return {**head, "children": [_deciding_outcome(chosen)] if chosen is not None else []}
+
+
+def _deciding_outcome(node: dict[str, Any]) -> dict[str, Any]:
+    """An outcome node as its summary reads it (_Reader.outcome_node)."""
+    reason, kids = node.get("reason"), node["children"]
+    out: list[dict[str, Any]] = []
+    first_service = next((_keys(c, "id", "code", "qualifier", "value") for c in kids if c["kind"] == "service"), None)
+    if reason == "out_of_scope":
+        out = [{"kind": "scope", "id": c["id"], "value": c["value"], "children": [_fact(f) for f in c["children"][:1]]}
+               for c in kids if c["kind"] == "scope" and c.get("value") != "yes"]
+    elif reason == "statement":
+        out = [{**_keys(s, "id", "applies", "outcome", "referral"),
+                "children": [_requirement(c) if c["kind"] == "requirement" else _criteria(c)
+                             for c in s["children"] if c["kind"] in ("requirement", "criteria")]}
+               for s in kids if s["kind"] == "statement" and s.get("applies")]
+    elif reason == "no_statement":
+        out = [{**_keys(s, "id", "applies", "outcome"),
+                "children": [_requirement(c, every=True) for c in s["children"]
+                             if c["kind"] == "requirement" and not c.get("holds")]}
+               for s in kids if s["kind"] == "statement"]
+    elif reason in ("other", "unlisted_code"):
+        out = [{"kind": "code", "id": c["id"], "children": []} for c in kids if c["kind"] == "code"]
+    if reason in ("no_statement", "other", "unlisted_code"):
+        out += [{"kind": "partial_version", "reason": c.get("reason"), "children": []}
+                for c in kids if c["kind"] == "partial_version"]
+    if first_service is not None and reason != "out_of_scope":
+        out.insert(0, {**first_service, "children": []})
+    return {"kind": "outcome", "outcome": node.get("outcome"), "reason": reason, "children": out}
+
+
+def _keys(node: dict[str, Any], *keys: str) -> dict[str, Any]:
+    """The node's kind and these of its values (one left out is None: Node.get reads it so)."""
+    return {"kind": node["kind"], **{k: v for k in keys if (v := node.get(k)) is not None}}
+
+
+def _requirement(r: dict[str, Any], every: bool = False) -> dict[str, Any]:
+    """A requirement with the facts its clauses say (what the record leaves open decides nothing, unless every)."""
+    return {**_keys(r, "id", "expected", "holds"),
+            "children": [_fact(f) for f in r["children"] if f["kind"] == "fact"
+                         and (every or f.get("source") != "assumed")]}
+
+
+def _criteria(c: dict[str, Any]) -> dict[str, Any]:
+    """Criteria (or a group of them) with the members that decide them: those that hold as the whole does."""
+    members = []
+    for m in c["children"]:
+        if m["kind"] == "criterion_group" and bool(m.get("holds")) == bool(c.get("holds")):
+            members.append({**_criteria(m), "id": m.get("id")})
+        elif m["kind"] == "criterion" and bool(m.get("holds")) == bool(c.get("holds")):
+            members.append({**_keys(m, "id", "fact", "holds"),
+                            "children": [_fact(f) for f in m["children"]
+                                         if f["kind"] == "fact" and f.get("source") != "assumed"]})
+    return {**_keys(c, "mode", "holds"), "children": members}
+
+
+def _fact(f: dict[str, Any]) -> dict[str, Any]:
+    """A fact node as its clause reads it (_Reader.fact_clause)."""
+    src = f.get("source")
+    node = _keys(f, "id", "value", "source")
+    if src in ("number", "number_bound"):
+        node.update(field=f.get("field"), number=f.get("number"))
+    elif src in ("code", "code_list"):
+        node.update(field=f.get("field"), code=f.get("code"))
+    elif src == "ontology":  # its witness, and whether the policy's words name it (its quote)
+        node.update(quote=f.get("quote"), children=[_fact(c) for c in f["children"][:1]])
+        return node
+    node["children"] = []
+    return node
 
 
 def decision_alone(words: Words, outcome: str, statement: str | None = None) -> Reading:
@@ -451,12 +548,15 @@ class _Reader:
     # -- undecided ----------------------------------------------------------------
 
     def undecided(self, det: Determination, cases: list[Node]) -> Reading:
-        w = self.w
         questions = tuple(self.question(var, cases) for var in det.missing)
-        unknown = [self.unknown_clause(var, cases) for var in det.missing]
-        summary = _sentence(w.outcome(det.outcome), ["the record does not say " + ", nor ".join(unknown)] if unknown else [])
         steps = tuple(Step(q.sentence) for q in questions)
-        return Reading(det.outcome, summary, steps, questions, ())
+        return Reading(det.outcome, self.undecided_summary(det, cases), steps, questions, ())
+
+    def undecided_summary(self, det: Determination, cases: list[Node]) -> str:
+        """The summary of an undecided answer: "Not decided: the record does not say X, nor Y."."""
+        unknown = [self.unknown_clause(var, cases) for var in det.missing]
+        return _sentence(self.w.outcome(det.outcome),
+                         ["the record does not say " + ", nor ".join(unknown)] if unknown else [])
 
     def unknown_clause(self, var: str, cases: list[Node]) -> str:
         w = self.w
@@ -557,9 +657,17 @@ def _sentence(head: str, held: list[str], failed: list[str] = ()) -> str:
     return f"{head}: {_and(held_s or failed_s)}."
 
 
-def assumed_present(node: Node) -> int:
-    """How many facts a case assumes to hold (the record leaves them open)."""
-    return sum(1 for n in node.walk() if n.kind == "fact" and n.get("source") == "assumed" and n.get("value") != "no")
+def assumed_present(node: Node | dict[str, Any]) -> int:
+    """How many facts a case assumes to hold (the record leaves them open);
+    of a derivation frozen (Node) or as built (dicts: ``deciding``)."""
+    count, stack = 0, [node]
+    while stack:
+        n = stack.pop()
+        built = n.__class__ is dict
+        if (n["kind"] if built else n.kind) == "fact" and n.get("source") == "assumed" and n.get("value") != "no":
+            count += 1
+        stack.extend(n["children"] if built else n.children)
+    return count
 
 
 def _unique(clauses: list[str]) -> list[str]:
@@ -606,5 +714,5 @@ def _cap(s: str) -> str:
     return s[:1].upper() + s[1:]
 
 
-__all__ = ["Answer", "Question", "Reading", "Step", "assumed_present", "decision_alone", "read", "scope_steps",
+__all__ = ["Answer", "Question", "Reading", "Step", "assumed_present", "deciding", "decision_alone", "read", "scope_steps",
            "statements_not_applying", "would_change"]

@@ -25,7 +25,9 @@ from ..explain import Explainer
 from ..policy import VersionData
 from ..paths import cache_dir, kb_dir, write_cache
 
-_loaded_modules: set[str] = set()
+# the version modules loaded, each with the number of engines open on it: a draft's module is
+# unloaded when its last engine closes (a long-running server compiles a module per draft revision)
+_loaded_modules: dict[str, int] = {}
 _prolog = None
 _owner: int | None = None  # the thread SWI-Prolog was started from
 
@@ -218,9 +220,7 @@ class PrologEngine:
 
     def __init__(self, data: VersionData) -> None:
         _swipl()
-        # One module per distinct fact set (a draft may be re-read after an edit).
-        self.module = "covkb_v_" + re.sub(r"\W", "_", data.version.id) + "_" + hashlib.sha1(
-            data.engine_text.encode("utf-8")).hexdigest()[:12]
+        self.module = self.module_of(data)
         if self.module not in _loaded_modules:
             from pyswip import Variable
 
@@ -244,8 +244,18 @@ class PrologEngine:
             text = res.decode("utf-8") if isinstance(res, bytes) else str(res)
             if text != "ok":
                 raise KnowledgeBaseError(f"cannot load version {data.version.id}: {text}", code="kb_syntax")
-            _loaded_modules.add(self.module)
+            _loaded_modules[self.module] = 0
+        _loaded_modules[self.module] += 1
+        self._draft = data.version.knowledge == "draft"
+        self._open = True
         self._explainer = Explainer.of(data)
+
+    @staticmethod
+    def module_of(data: VersionData) -> str:
+        """The module a version's facts are loaded into: one per distinct fact
+        set (a draft may be re-read after an edit)."""
+        return "covkb_v_" + re.sub(r"\W", "_", data.version.id) + "_" + hashlib.sha1(
+            data.engine_text.encode("utf-8")).hexdigest()[:12]
 
     def cases(self, request: dict[str, Any]) -> list[Case]:
         """Every completion of the request's unknowns, with its derivation
@@ -286,5 +296,14 @@ class PrologEngine:
         return raw
 
     def close(self) -> None:
-        # SWI-Prolog lives as long as the process; loaded versions stay cached.
-        pass
+        """SWI-Prolog lives as long as the process, and a published version's
+        module stays loaded; a draft's is unloaded when no engine uses it
+        any more (the service's worker closes a draft's knowledge base when
+        it drops it from the drafts it keeps compiled)."""
+        if not self._open:
+            return
+        self._open = False
+        _loaded_modules[self.module] -= 1
+        if self._draft and _loaded_modules[self.module] == 0:
+            del _loaded_modules[self.module]
+            _solve_once(_evaluator_goal("unload_kb", self.module))

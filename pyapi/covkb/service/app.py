@@ -245,7 +245,10 @@ def create_app(settings: Settings | None = None, engines: Any = None) -> FastAPI
     from .http_rules import HttpRules
 
     mount_docs(app)
-    return HttpRules(cors(BodyLimit(Auth(_hot_path(app, front, answers), settings), settings), settings))  # type: ignore[return-value]
+    from .web_auth import WebAuth  # the web pages' login, beside Auth (which lets them through)
+
+    hot = WebAuth(_hot_path(app, front, answers), settings)
+    return HttpRules(cors(BodyLimit(Auth(hot, settings), settings), settings))  # type: ignore[return-value]
 
 
 class _Front:

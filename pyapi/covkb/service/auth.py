@@ -24,8 +24,9 @@ call what; the routes behind it never see an unauthenticated request.
   start and kept in the store, shared by every server process.
 
 Anything refused is 401 (no or bad token, with ``WWW-Authenticate``) or 403
-(a scope missing), as an RFC 9457 problem document.  ``--no-auth`` turns it
-all off, and is accepted only on a loopback listener.
+(a scope missing), as an RFC 9457 problem document.  The web pages have a
+login of their own for people (``web_auth.WebAuth``, beside this layer).
+``--no-auth`` turns both off, and is accepted only on a loopback listener.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from typing import Any, Callable
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet, RSAKey
-from joserfc.jws import extract_compact
+from joserfc.jws import CompactSignature, JWSRegistry, extract_compact, validate_compact
 
 from ..errors import CovkbError, InvalidRequest
 from .problems import PROBLEM, dumps, from_error, problem
@@ -85,10 +86,15 @@ FHIR_SCOPES: tuple[tuple[str, str, str, str], ...] = (
     ("GET", "/v1/drafts/", "Draft", "r"),
     ("POST", "/v1/drafts", "Draft", "c"),
     ("PUT", "/v1/drafts/", "Draft", "u"),
+    ("POST", "/v1/drafts/", "Draft", "u"),   # POST /v1/drafts/{id}/edits: a new revision
 )
 # REST calls that carry a patient's facts (the rest of /v1 reads only the policy)
 PATIENT_REST = frozenset({("POST", "/v1/determine"), ("POST", "/v1/batch")})
 _V1 = {"read": "rs", "write": "cud", "*": "cruds"}
+
+
+class WouldFetch(Exception):
+    """A key that only a fetch (a jku) can give: the check is done again where it may wait (a thread)."""
 
 
 class Refused(Exception):
@@ -196,18 +202,23 @@ def preflight(host: str, settings: Any) -> int:
             print(f"covkb: error: --no-auth is accepted only on a loopback listener, not {host}", file=sys.stderr)
             return 2
         print(f"covkb serve: authentication is OFF (--no-auth): CDS Hooks and FHIR calls are answered without "
-              f"a token, on {host} only", file=sys.stderr)
+              f"a token, and the web pages are open without a login, on {host} only", file=sys.stderr)
         return 0
     try:
         from ..store import Store
 
         issuers = load_trusted_issuers(settings.trusted_issuers)
-        token_key(Store.open(settings.store))  # made once, before the server processes ask for it
+        store = Store.open(settings.store)
+        token_key(store)  # made once, before the server processes ask for it
+        people = store.users()
     except CovkbError as err:
         print(f"covkb: error: {err.message}", file=sys.stderr)
         return 2
     if not issuers:
         print("covkb serve: no --trusted-issuers: every CDS Hooks call is refused (401)", file=sys.stderr)
+    if not people:
+        print("covkb serve: no users: every web page asks for a login nobody has (covkb users add NAME)",
+              file=sys.stderr)
     return 0
 
 
@@ -318,7 +329,8 @@ class Keys:
     _fetched: dict[str, float] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def key(self, issuer: Issuer, jku: str | None, kid: str) -> Any:
+    def key(self, issuer: Issuer, jku: str | None, kid: str, fetch: bool = True) -> Any:
+        """The key; fetch False: WouldFetch where it would be fetched."""
         now = time.monotonic()
         sources = [jku] if jku else ([None] if issuer.jwks is not None else list(issuer.jku))
         for src in sources:
@@ -330,6 +342,8 @@ class Keys:
                 found = self._import(issuer.jwks, kid, issuer.iss)
                 ttl = float("inf")
             else:
+                if not fetch:
+                    raise WouldFetch(src)
                 with self._lock:
                     if self.cache and now - self._fetched.get(src, -JKU_RETRY) < JKU_RETRY:
                         continue
@@ -370,6 +384,12 @@ def fetch_jwks(url: str) -> bytes:
 # -- verifying -------------------------------------------------------------------------
 
 def _unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    obj, claims = _extracted(token)
+    return obj.protected, claims
+
+
+def _extracted(token: str) -> tuple[CompactSignature, dict[str, Any]]:
+    """The token read once (not yet verified): its compact form and its claims."""
     try:
         obj = extract_compact(token.encode("ascii"))
         claims = json.loads(obj.payload)
@@ -377,7 +397,7 @@ def _unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
         raise Refused("the bearer token is not a signed JWT") from None
     if not isinstance(claims, dict):
         raise Refused("the bearer token's claims are not a JSON object")
-    return obj.protected, claims
+    return obj, claims
 
 
 def _check_claims(claims: dict[str, Any], iss: str, aud: str, now: int, lifetime: int) -> None:
@@ -411,6 +431,24 @@ def _verify_signature(token: str, key: Any, alg: str) -> None:
         jwt.decode(token, key, algorithms=[alg])
     except (JoseError, ValueError):
         raise Refused("the token's signature does not verify") from None
+
+
+_REGISTRIES: dict[str, JWSRegistry] = {}
+
+
+def _verify_extracted(obj: CompactSignature, key: Any, alg: str) -> None:
+    """The signature of a token _extracted read, verified as jwt.decode
+    verifies it (joserfc's validate_compact, which jwt.decode calls after
+    reading the token again), its registry of one algorithm made once."""
+    registry = _REGISTRIES.get(alg)
+    if registry is None:
+        registry = _REGISTRIES[alg] = JWSRegistry(algorithms=[alg])
+    try:
+        ok = validate_compact(obj, key, registry=registry)
+    except (JoseError, ValueError):
+        ok = False
+    if not ok:
+        raise Refused("the token's signature does not verify")
 
 
 def _header_checks(header: dict[str, Any], allowed: tuple[str, ...]) -> str:
@@ -455,9 +493,13 @@ class Verifier:
         if not self.store().use_jti(iss, jti, dt.datetime.fromtimestamp(exp + LEEWAY, dt.timezone.utc)):
             raise Refused("the token's jti was used before (a replay)")
 
-    def cds(self, token: str, path: str) -> dict[str, Any]:
-        """The claims of a CDS client's JWT for a call to path (runs in a thread: it may fetch, and writes the jti)."""
-        header, claims = _unverified(token)
+    def cds(self, token: str, path: str, fetch: bool = True) -> dict[str, Any]:
+        """The claims of a CDS client's JWT for a call to path; the token read
+        once, the key cached per kid, the jti written.  fetch False (in the
+        event loop): WouldFetch, before anything is written, where the key
+        would be fetched from a jku (then it runs again in a thread)."""
+        obj, claims = _extracted(token)
+        header = obj.protected
         iss = claims.get("iss")
         issuer = self.issuers.get(iss) if isinstance(iss, str) else None
         if issuer is None:
@@ -466,7 +508,7 @@ class Verifier:
         jku = header.get("jku")
         if jku is not None and jku not in issuer.jku:
             raise Refused(f"jku {jku!r} is not allowed for issuer {iss}")
-        _verify_signature(token, self.keys.key(issuer, jku, header["kid"]), alg)
+        _verify_extracted(obj, self.keys.key(issuer, jku, header["kid"], fetch), alg)
         _check_claims(claims, iss, self.public_url + path, int(time.time()), MAX_LIFETIME)
         self.use_jti(iss, claims["jti"], claims["exp"])
         return claims
@@ -630,7 +672,10 @@ class Auth:
                                   + ("a JWT signed by a trusted issuer" if check == "cds" else
                                      f"an access token from {TOKEN_PATH}"))
                 if check == "cds":
-                    claims = await asyncio.to_thread(self.verifier.cds, token, path)
+                    try:  # at once where its key is known (a thread's hand-over cost a fifth of an RS384 call)
+                        claims = self.verifier.cds(token, path, fetch=False)
+                    except WouldFetch:
+                        claims = await asyncio.to_thread(self.verifier.cds, token, path)
                 else:
                     claims = self.verifier.access(token, method, path)
             except Refused as exc:

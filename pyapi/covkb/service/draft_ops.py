@@ -1,6 +1,6 @@
 """The worker's operations on drafts kept in the workspace (covkb.workspace),
 one implementation for the REST routes (draft_routes.py) and the web pages
-(site.ask): draft_save, draft_get, draft_list, draft_review, draft_export.
+(site.ask): draft_save, draft_edit, draft_get, draft_list, draft_review, draft_export.
 
 ``version=draft:ID`` is read here too (``DraftReads``): the stored draft is
 compiled into a Policy of its own, kept per (id, revision) with its
@@ -23,9 +23,10 @@ JSON = "application/json"
 TAR_GZ = "application/gzip"
 KEPT_DRAFTS = 8  # draft revisions a worker keeps compiled, with their knowledge bases
 SAVE_KEYS = {"policy", "text", "note", "author", "tests", "revision"}
+EDIT_KEYS = {"edit", "note", "revision"}
 
 
-def _body(body: bytes) -> dict[str, Any]:
+def _body(body: bytes, keys: set[str] = SAVE_KEYS) -> dict[str, Any]:
     try:
         data = json.loads(body.decode("utf-8"))
     except UnicodeDecodeError:
@@ -36,9 +37,10 @@ def _body(body: bytes) -> dict[str, Any]:
         raise MalformedBody("the body is nested too deeply") from None
     if not isinstance(data, dict):
         raise MalformedBody(f"the body is a JSON object, not {type(data).__name__}")
-    extra = set(data) - SAVE_KEYS
+    extra = set(data) - keys
     if extra:
-        raise InvalidRequest(f"unknown key {sorted(extra)[0]!r}: a draft has {', '.join(sorted(SAVE_KEYS))}")
+        raise InvalidRequest(f"unknown key {sorted(extra)[0]!r}: {'a draft' if keys is SAVE_KEYS else 'an edit'} "
+                             f"has {', '.join(sorted(keys))}")
     return data
 
 
@@ -145,6 +147,28 @@ class DraftReads:
                                author=data.get("author", author or ""), tests=data.get("tests"),
                                draft_id=draft_id, expected_revision=data.get("revision"))
         return (201 if draft_id is None else 200), JSON, dumps(saved.to_dict())
+
+    def op_draft_edit(self, body: bytes, draft_id: str, author: str | None = None) -> tuple[int, str, bytes]:
+        """One common change (covkb.draft.edits, the draft page's form) written
+        into the draft's text and saved as a new revision: JSON {edit, revision,
+        note} in (revision is the one edited, refused as stale when it is not
+        the latest); the draft as kept out.  Its tests are kept as they are."""
+        from .. import workspace
+        from ..draft import edits
+
+        self.volatile = True
+        data = _body(body, EDIT_KEYS)
+        old = self._stored(draft_id)
+        if data.get("revision") is None:
+            raise InvalidRequest(f"an edit names the revision it edits (\"revision\": {old.revision} is the latest)")
+        if not isinstance(data.get("edit"), dict):
+            raise InvalidRequest(f"\"edit\" is an object with its kind, one of {', '.join(edits.KINDS)}")
+        p = self.policy(old.policy)
+        text = edits.apply(old.text, data["edit"], p, f"{draft_id}.toml")
+        saved = workspace.save(self.store, p, text=text, note=data.get("note", old.note),
+                               author=author or old.author, tests=[dict(t) for t in old.tests],
+                               draft_id=draft_id, expected_revision=data["revision"])
+        return 200, JSON, dumps(saved.to_dict())
 
     def op_draft_get(self, body: bytes, draft_id: str, history: bool = False) -> tuple[int, str, bytes]:
         """The draft (its latest revision, findings checked again if its base

@@ -4,6 +4,8 @@
     GET  /v1/drafts[?policy=]       the drafts kept, last updated first (without their text)
     GET  /v1/drafts/{id}            one draft, its latest revision (?history=true: every revision)
     PUT  /v1/drafts/{id}            a new revision: {text, note, author, tests, revision} (409 when stale)
+    POST /v1/drafts/{id}/edits      a new revision made by one common change (the draft page's form,
+                                    covkb.draft.edits): {edit, revision, note} (409 when stale)
     GET  /v1/drafts/{id}/review     its check, its diff against its base, its test requests decided
     GET  /v1/drafts/{id}/export     the kb/ files (and named queries) that make it a version:
                                     a .tar.gz, or JSON with ?format=json
@@ -36,6 +38,17 @@ SAVE_DOC = {"requestBody": {"required": True, "content": {"application/json": {"
         "revision": {"type": "integer", "description": "PUT: the revision edited (409 when someone saved since)"},
     }}}}}}
 
+EDIT_DOC = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "required": ["edit", "revision"],
+    "properties": {
+        "edit": {"type": "object", "required": ["kind"], "description": (
+            "kind outcome {statement, outcome, referral?}; add_criterion {statement, finding, quote, id?, group?, "
+            "criteria?}; remove_criterion {statement, criterion}; list_code {code, service}; move_code {code, "
+            "from, to}; reword {statement, quotes | number and text}")},
+        "revision": {"type": "integer", "description": "the revision edited (409 when someone saved since)"},
+        "note": {"type": "string", "description": "the revision's note (else the draft's)"},
+    }}}}}}
+
 
 def mount(app: FastAPI, front: Any, answers: Any) -> None:
     """Add the draft routes; front reads policy references, answers runs operations."""
@@ -63,6 +76,15 @@ def mount(app: FastAPI, front: Any, answers: Any) -> None:
     @app.put("/v1/drafts/{draft_id}", summary="Save a new revision of a draft", openapi_extra=SAVE_DOC)
     async def update(draft_id: str, request: Request) -> Response:
         return await answers.run("draft_save", {"draft_id": draft_id, "author": caller(request)},
+                                 await request.body(), slow=True)
+
+    @app.post("/v1/drafts/{draft_id}/edits", summary="Save a new revision made by one common change",
+              openapi_extra=EDIT_DOC,
+              description="The change the draft page's form makes (an outcome, a criterion added or removed, a "
+                          "code listed or moved, a quote reworded), written into the draft's TOML as the table it "
+                          "stands for; the result must compile, else nothing is saved (422, one line).")
+    async def edit(draft_id: str, request: Request) -> Response:
+        return await answers.run("draft_edit", {"draft_id": draft_id, "author": caller(request)},
                                  await request.body(), slow=True)
 
     @app.get("/v1/drafts/{draft_id}/review",

@@ -26,7 +26,8 @@ The operations (run by the engine workers, covkb.service.ops):
   as the covkb request it answers (decided by the caller, with the full
   explanation).
 
-Every resource written here is validated with fhir.resources' R4B models.
+Every resource written here is validated with fhir.resources' R4B models
+where the contract is checked (``fhir_map.validate_emitted``: the tests).
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ from typing import Any
 from ..errors import InvalidRequest
 from ..questionnaire import Condition, Item, Plan, canonical_url, plan as make_plan, questionnaire_id
 from .crd import CRD_TEMP, token, untoken
-from .fhir_map import InvalidFhir, check_depth, order_date, read_json, record_request, validate_resource
+from .fhir_map import (InvalidFhir, check_depth, order_date, read_json, record_request, validate_emitted,
+                       validate_resource)
 
 DTR = "http://hl7.org/fhir/us/davinci-dtr/StructureDefinition/"
 STD_PROFILE = DTR + "dtr-std-questionnaire"
@@ -98,7 +100,7 @@ def questionnaire(plan: Plan, base_url: str, *, engine: str = "prolog", adaptive
     q["item"] = [_item(i, plan, base_url, by_id, adaptive) for i in shown]
     if not q["item"]:
         del q["item"]
-    validate_resource(q, "the generated Questionnaire", "Questionnaire")
+    validate_emitted(q, "the generated Questionnaire", "Questionnaire")
     return q
 
 
@@ -190,7 +192,7 @@ def response(plan: Plan, q: dict[str, Any], *, subject: str, coverage: str, orde
     }
     if adaptive:
         qr["contained"] = [q]
-    validate_resource(qr, "the generated QuestionnaireResponse", "QuestionnaireResponse")
+    validate_emitted(qr, "the generated QuestionnaireResponse", "QuestionnaireResponse")
     return qr
 
 
@@ -328,7 +330,7 @@ def package(body: bytes, kb: Any, policy: Any, mapping: Any, *, base_url: str, e
         out.append({"name": "outcome", "resource": {"resourceType": "OperationOutcome", "issue": [
             {"severity": "information", "code": "informational", "diagnostics": n} for n in notes]}})
     result = {"resourceType": "Parameters", "meta": {"profile": [OUTPUT_PROFILE]}, "parameter": out}
-    validate_resource(result, "the $questionnaire-package answer", "Parameters")
+    validate_emitted(result, "the $questionnaire-package answer", "Parameters")
     return result
 
 
@@ -393,7 +395,7 @@ def next_question(body: bytes, kb: Any, *, base_url: str, engine: str) -> dict[s
     if not items:
         del out["item"]
     out["status"] = "completed" if nxt is None else "in-progress"
-    validate_resource(out, "the $next-question answer", "QuestionnaireResponse")
+    validate_emitted(out, "the $next-question answer", "QuestionnaireResponse")
     return {"resourceType": "Parameters", "parameter": [{"name": "return", "resource": out}]}
 
 
@@ -443,5 +445,5 @@ def questionnaire_search(url: str, known: Any, base_url: str) -> dict[str, Any]:
     bundle = {"resourceType": "Bundle", "type": "searchset", "total": len(found),
               "link": [{"relation": "self", "url": f"{prefix.rstrip('/')}?url={quote(url, safe=':/')}"}],
               "entry": [{"fullUrl": q["url"], "resource": q, "search": {"mode": "match"}} for q in found]}
-    validate_resource(bundle, "the Questionnaire search's answer", "Bundle")
+    validate_emitted(bundle, "the Questionnaire search's answer", "Bundle")
     return bundle

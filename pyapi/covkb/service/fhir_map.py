@@ -249,6 +249,60 @@ def validate_resource(raw: Any, where: str, expect: str | None = None) -> None:
     _remember(key)
 
 
+def validate_emitted(raw: dict[str, Any], where: str, expect: str | None = None) -> None:
+    """A resource covkb wrote, validated with fhir.resources where the
+    contract is checked (COVKB_CHECK_CONTRACT: the tests set it, and they
+    exercise every path that emits one); at run time it is built as the
+    tests found it valid, and not validated again (a PAS answer's
+    validation cost a quarter of its time).  An invalid one is covkb's bug,
+    never the caller's: a RuntimeError (a 500)."""
+    from ..derivation import checking
+
+    if not checking():
+        return
+    try:
+        validate_resource(raw, where, expect)
+    except InvalidFhir as err:
+        raise RuntimeError(f"covkb wrote an invalid resource: {err.message}") from None
+
+
+def validate_read(bundle: dict[str, Any], where: str, read: frozenset[str]) -> None:
+    """A Bundle validated as far as covkb reads it: its envelope (the
+    Bundle's and each entry's own elements) and every resource of a type in
+    ``read``, each once (those found valid lately not again); a resource of
+    another type (a Patient, a Coverage: carried, never read) only has to be
+    an object with a resourceType.  Where a part is not valid the first
+    problem is said in the words whole validation gives."""
+    entries = bundle.get("entry")
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        return _validate_model(bundle, "Bundle", where)
+    try:
+        _valid_envelope(bundle, entries)
+        for e in entries:
+            r = e.get("resource")
+            if isinstance(r, dict) and r.get("resourceType") in read:
+                validate_resource(r, "")
+            elif r is not None and not (isinstance(r, dict) and isinstance(r.get("resourceType"), str)):
+                raise InvalidFhir("not a FHIR resource (no resourceType)")
+    except InvalidFhir as part:
+        _validate_model(bundle, "Bundle", where)  # the words whole validation gives
+        raise InvalidFhir(f"{where}: {part.message.lstrip(': ')}") from None
+
+
+def _valid_envelope(bundle: dict[str, Any], entries: list[dict[str, Any]]) -> None:
+    """A Bundle's own elements and each entry's, its resource left out (a
+    tenth of validating the Bundle with a stand-in for each resource, which
+    looks up a model class per entry); InvalidFhir where one is not valid."""
+    from fhir.resources.R4B.bundle import BundleEntry
+
+    _validate_model({k: v for k, v in bundle.items() if k != "entry"}, "Bundle", "")
+    for e in entries:
+        try:
+            BundleEntry.model_validate({k: v for k, v in e.items() if k != "resource"})
+        except (ValidationError, ValueError, TypeError):
+            raise InvalidFhir("an entry is not valid") from None
+
+
 def _validate_model(raw: dict[str, Any], rtype: str, where: str) -> None:
     try:
         model = _model(rtype)
@@ -271,12 +325,9 @@ def _remember(key: bytes | None) -> None:
             _valid.popitem(last=False)
 
 
-_STAND_IN = {"resourceType": "Basic", "code": {"text": "an entry's resource, validated on its own"}}
-
-
 def _valid_by_entry(bundle: dict[str, Any]) -> bool:
-    """A Bundle found valid a part at a time: its envelope (each entry's
-    resource stood in for), then each resource not found valid lately.  A
+    """A Bundle found valid a part at a time: its envelope (its own and each
+    entry's elements), then each resource not found valid lately.  A
     PAS request or answer is new every time (its identifiers, its Claim)
     while its Patient, Coverage and record recur.  False where none of its
     resources was found valid lately, or a part is not valid: the whole
@@ -288,10 +339,8 @@ def _valid_by_entry(bundle: dict[str, Any]) -> bool:
     keys = [_digest(e["resource"]) if isinstance(e.get("resource"), dict) else None for e in entries]
     if not any(k is not None and k in _valid for k in keys):
         return False  # nothing of it seen lately (a new patient's record): validated whole, in one pass
-    shell = {**bundle, "entry": [{**e, "resource": _STAND_IN} if isinstance(e.get("resource"), dict) else e
-                                 for e in entries]}
     try:
-        _validate_model(shell, "Bundle", "")
+        _valid_envelope(bundle, entries)
         for e, key in zip(entries, keys):
             r = e.get("resource")
             if not isinstance(r, dict):

@@ -56,6 +56,7 @@ def _dumps_floatless(body: Any) -> bytes:
 
 
 REMEMBERED = 4096  # questionnaire URLs and kept assertion ids a worker remembers (then it starts afresh)
+DECIDED = 1024     # CRD determinations a worker remembers, each with its derivation (then it starts afresh)
 
 
 def _questionnaires(kb: Any, base_url: str, seen: dict[str, str], plan: Any) -> Any:
@@ -92,6 +93,7 @@ class Worker(DraftReads):
         self._questionnaire_urls: dict[str, str] = {}  # CRD's questionnaire URLs, remembered
         self._kept: set[str] = set()                    # coverage-assertion-ids known kept
         self._plans: dict[tuple[Any, ...], Any] = {}    # questionnaire plans, remembered (self.plan)
+        self._decided: dict[tuple[Any, ...], Any] = {}  # CRD's determinations, remembered (self.decided)
         self._kept_crd: dict[str, dict[str, Any]] = {}    # the requests CRD kept, by coverage-assertion-id
         self.volatile = False
         self.today = dt.date.fromisoformat(config["today"]) if config.get("today") else None
@@ -163,6 +165,36 @@ class Worker(DraftReads):
             found = self._plans[key] = questionnaire.plan(kb, request, version, decided=decided)
             if found.items:
                 self._keep_questionnaire(kb, found)
+        return found
+
+    def decided(self, kb: Any, request: dict[str, Any]) -> Any:
+        """kb.determine(request) with its derivation, remembered like a plan
+        (by policy, engine, the day and what the request says): CRD's orders
+        come from new records every time, but their facts, once mapped, recur,
+        and a Determination is a value (frozen) that depends on nothing else."""
+        key = (kb.policy.id, kb.engine_name, (self.today or dt.date.today()).isoformat(),
+               json.dumps(request, sort_keys=True, default=str))
+        found = self._decided.get(key)
+        if found is None:
+            if len(self._decided) >= DECIDED:
+                self._decided.clear()
+            found = self._decided[key] = kb.determine(request, explain=True)
+        return found
+
+    def decided_cases(self, kb: Any, request: dict[str, Any]) -> Any:
+        """covkb.questionnaire.decide(kb, request) (the cases, the version's
+        data, the determination), remembered as ``decided`` remembers CRD's:
+        a PAS item's facts, once mapped, recur as an order's do, and a pended
+        item's questionnaire is planned from the same cases."""
+        from .. import questionnaire
+
+        key = ("cases", kb.policy.id, kb.engine_name, (self.today or dt.date.today()).isoformat(),
+               json.dumps(request, sort_keys=True, default=str))
+        found = self._decided.get(key)
+        if found is None:
+            if len(self._decided) >= DECIDED:
+                self._decided.clear()
+            found = self._decided[key] = questionnaire.decide(kb, request)
         return found
 
     def _keep_questionnaire(self, kb: Any, plan: Any) -> None:
@@ -423,7 +455,7 @@ class Worker(DraftReads):
             p = self.policy(policy)
             kb = self.kb(policy, engine)
             # with its derivation: each order's card reads its justification from it
-            out = crd.answer(call, hook, p, self.mapping(policy), lambda req: kb.determine(req, explain=True),
+            out = crd.answer(call, hook, p, self.mapping(policy), lambda req: self.decided(kb, req),
                              base_url=base_url, engine=engine, today=self.today, fhir_servers=self.fhir_servers,
                              questionnaire=_questionnaires(kb, base_url, self._questionnaire_urls, self.plan),
                              keep=self._keeper(p))
@@ -438,8 +470,9 @@ class Worker(DraftReads):
 
         self.volatile = True  # kept in the store: never answered from a cache
         out = pas.submit(body, policy=self.policy(policy), kb=self.kb(policy, engine), mapping=self.mapping(policy),
-                         store=self.store, engine=engine, base_url=base_url, today=self.today, plan=self.plan)
-        return 200, FHIR_JSON, dumps(out)
+                         store=self.store, engine=engine, base_url=base_url, today=self.today, plan=self.plan,
+                         decide=self.decided_cases)
+        return 200, FHIR_JSON, _dumps_floatless(out)
 
     def op_pas_inquire(self, body: bytes, base_url: str) -> tuple[int, str, bytes]:
         from . import pas

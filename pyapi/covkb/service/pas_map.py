@@ -19,10 +19,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from .fhir_map import (Evidence, FhirMapping, InvalidFhir, OverLimit, check_depth, check_entries, read_json,
-                       record_request, validate_resource)
+                       record_request, validate_read)
 
 MAX_ITEMS = 50  # items in one Claim (an X12 278 carries at most 50 service lines per patient event)
 RECORD_TYPES = {"Condition": "condition", "Procedure": "procedure", "Observation": "observation"}
+# the resources covkb reads from a request Bundle (validated in full); the others (Patient, Coverage,
+# Practitioner, ...) are carried, never read
+READ = frozenset({"Claim", *RECORD_TYPES, "QuestionnaireResponse", "Questionnaire"})
 
 
 @dataclass(frozen=True)
@@ -53,14 +56,15 @@ class PasRequest:
 
 def parse_bundle(body: bytes, what: str = "PAS request") -> PasRequest:
     """The request Bundle (PASRequestBundle or PASInquiryRequestBundle),
-    checked for what covkb reads: valid R4 (fhir.resources R4B), a Claim
-    first (invariant ClaimFirst), every entry with a fullUrl and a resource."""
+    checked for what covkb reads: its envelope and every resource covkb
+    reads (``READ``) valid R4 (fhir.resources R4B), each validated once; a
+    Claim first (invariant ClaimFirst), every entry with a fullUrl and a resource."""
     bundle = read_json(body, f"the {what}")
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
         raise InvalidFhir(f"the {what} is a Bundle (resourceType Bundle)")
     check_depth(bundle, f"the {what}")
     check_entries(bundle, f"the {what}")
-    validate_resource(bundle, f"the {what}", "Bundle")
+    validate_read(bundle, f"the {what}", READ)
     if bundle.get("type") != "collection":
         raise InvalidFhir(f"the {what} Bundle's type is collection (PAS), not {bundle.get('type')!r}")
     entries = bundle.get("entry") or []

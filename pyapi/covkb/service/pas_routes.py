@@ -5,8 +5,9 @@
     GET  /v1/reviews            the preauthorizations pended for a person
     POST /v1/reviews/{id}       a person approves or denies them, with a reason
 
-Every operation runs in an engine worker (ops.Worker.op_pas_*), never
-from a cache: each reads or writes covkb.store.  Bad input is answered with
+Every operation runs in an ops.Worker (op_pas_*; $submit in the server
+process itself inline, as a CDS call, the others in its engine worker),
+never from a cache: each reads or writes covkb.store.  Bad input is answered with
 an RFC 9457 problem document, in one line.  Notifying the provider once a
 person has reviewed (PAS subscriptions) is out of scope: the provider asks
 again with $inquire.

@@ -19,10 +19,16 @@ from .lifeline import die_with_parent
 from .servers import POLL_MAX, POLL_MIN, Board
 from .workers import QUICK_OPS, Answer, Pool
 
+# decided here, in the event loop, as a CDS call is: a PAS $submit (a determination as an order-sign's,
+# its Claim validated, one store INSERT; about 3 times an order-sign's time).  Through the process's one
+# engine worker, two processes' submissions were decided two at a time behind a pipe each way.
+INLINE_OPS = QUICK_OPS | {"pas_submit"}
+
 
 class InlineEngines:
     """The pool interface of ``workers.Pool`` for a server process: quick
-    operations (a determination, a CDS call, an explanation) decided here,
+    operations (a determination, a CDS call, an explanation) and a PAS
+    ``$submit`` decided here,
     in the event loop; anything else, and a CDS call that would read a FHIR
     server (the read would hold up every connection of this process), sent
     to an engine worker of its own, started when first needed."""
@@ -49,7 +55,7 @@ class InlineEngines:
 
         if self._closing:
             raise EngineUnavailable("the service is shutting down")
-        if op in QUICK_OPS:
+        if op in INLINE_OPS:
             try:
                 status, media, out = self.worker.handle({"op": op, "args": args}, body)
             except Deferred:

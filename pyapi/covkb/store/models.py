@@ -102,3 +102,32 @@ draft_revisions = Table(
     Column("tests", Json, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
+
+# the people who log in to the web pages (covkb users add): a password hash (scrypt, its parameters in it), a role
+users = Table(
+    "users", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# a logged-in browser: the SHA-256 of its cookie's random id (the id itself is never kept), its CSRF token, its
+# end; kept here so that every server process shares it, and gone with its user
+web_sessions = Table(
+    "web_sessions", metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("user_name", String(64), ForeignKey("users.name", ondelete="CASCADE"), nullable=False, index=True),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
+)
+
+# failed logins per name typed (a name nobody has too: a refusal says nothing of who exists), counted in a window
+login_failures = Table(
+    "login_failures", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("first_at", DateTime(timezone=True), nullable=False),
+)

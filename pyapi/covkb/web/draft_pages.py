@@ -12,8 +12,10 @@ text beside the analyst's own, never overwriting either.
 
 The pages keep nothing themselves: they ask the worker operations the REST
 API runs (``draft_save``, ``draft_get``, ``draft_list``, ``draft_review``,
-``draft_export``; covkb.service.ops) through the site's ``ask``.  They have
-no login, as the other pages.
+``draft_export``; covkb.service.ops) through the site's ``ask``.  Who may
+open them is decided before they run (covkb.service.web_auth: an analyst
+creates and changes drafts); each revision saved names the logged-in user as
+its author (with ``--no-auth``, the name the form gives).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from ..draft import edits, scaffold
 from ..errors import CovkbError
 from ..facts import atom
+from . import session
 
 KEPT_REVIEWS = 32  # draft reviews the pages keep, by (draft, revision, version diffed against)
 EDIT_FIELDS = ("kind", "statement", "outcome", "referral", "finding", "id", "group", "quote", "criterion", "code",
@@ -99,10 +102,16 @@ def _revision(form: Any) -> int | None:
 
 
 def _saved(d: dict[str, Any], **change: Any) -> dict[str, Any]:
-    """What a save sends: the draft as kept, with these changed."""
+    """What a save sends: the draft as kept, with these changed, by the logged-in user (where one is)."""
     out = {k: d.get(k) for k in ("text", "note", "author")}
     out["tests"] = list(d.get("tests") or [])
-    return {**out, **change}
+    return {**out, **change, "author": _author(str(change.get("author", out["author"]) or ""))}
+
+
+def _author(given: str) -> str:
+    """A revision's author: the logged-in user; with nobody logged in (--no-auth), the name given."""
+    who = session.current.get()
+    return who.user if who is not None else given
 
 
 def mount(app: FastAPI, site: Any, problem: Callable[[Response], str]) -> None:
@@ -142,7 +151,7 @@ def _list_routes(app: FastAPI, site: Any, ops: _Drafts) -> None:
             site.version_of(p, base)
             text = scaffold(p, base) if form.get("start") != "empty" else f'revision_of = "{base}"\n'
             d = await ops.save(p.id, {"text": text, "note": str(form.get("note") or ""),
-                                      "author": str(form.get("author") or ""), "tests": []})
+                                      "author": _author(str(form.get("author") or "")), "tests": []})
         except (CovkbError, _Failed) as err:
             return site.page("draft_new", p, status=422, versions=p.versions, base=base, error=err.message)
         return RedirectResponse(f"/drafts/{d['id']}", status_code=303)

@@ -34,13 +34,17 @@ ENGINES = ("prolog", "asp")
 Ask = Callable[[str, dict[str, Any], bytes], Awaitable[Response]]
 
 
-def _templates() -> Any:
+def templates() -> Any:
+    """The pages' templates (the login layer's page too: covkb.service.web_auth)."""
     import jinja2
+
+    from . import session
 
     # auto_reload off: a running server keeps the templates it started with, matching its code
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, auto_reload=False,
                              trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
     env.filters["code"] = code_html  # code wraps between tokens
+    env.globals.update(csrf_field=session.csrf_field, web_session=session.current.get)  # who is logged in
     return env
 
 
@@ -59,7 +63,7 @@ class _NoPolicy(Exception):
 
 def mount(app: FastAPI, *, installed: list[Policy], default: Policy, lookup: Callable[[str], Policy | None],
           ask: Ask, today: Callable[[], dt.date]) -> None:
-    """Add the pages (/, /determine, /policy, /revisions) and /static.
+    """Add the pages (/, /determine, /policy, /revisions, /drafts, /reviews) and /static.
     ``lookup`` finds an installed policy by id or number (None if none)."""
     site = _Site(installed, default, lookup, ask, today)
 
@@ -72,9 +76,10 @@ def mount(app: FastAPI, *, installed: list[Policy], default: Policy, lookup: Cal
     _determine_pages(app, site)
     _policy_pages(app, site)
     _revision_pages(app, site)
-    from . import draft_pages
+    from . import draft_pages, review_pages
 
     draft_pages.mount(app, site, _problem)
+    review_pages.mount(app, site, _problem)
 
 
 class _Site:
@@ -84,7 +89,7 @@ class _Site:
     def __init__(self, installed: list[Policy], default: Policy, lookup: Callable[[str], Policy | None],
                  ask: Ask, today: Callable[[], dt.date]) -> None:
         self.default, self.lookup, self.ask, self.today = default, lookup, ask, today
-        self.env = _templates()
+        self.env = templates()
         for name in ("determine", "letter", "policy", "revisions", "error"):
             self.env.get_template(f"{name}.html")  # loaded once, now: a template error stops the start, not a page
         self.drafting = asyncio.Lock()
