@@ -560,6 +560,14 @@ class _Diff:
                 self._found(root, fixed, before, after, kind)
         if fact is None:
             return  # nothing a request can say would decide it further
+        if fact in self.settle.numbers:  # a number: split by the bands of its field, not one threshold
+            for band in self.settle.bands(fact):
+                nxt = request
+                for f, x in band.items():
+                    nxt = self.settle.fix(nxt, f, x)
+                if nxt != request:
+                    self._visit(root, nxt, {**fixed, **band}, conditional_above or became)
+            return
         if fact in self.settle.selectors:
             values = sorted({x for _, v, xs in candidates if v == fact for x in xs})
         else:
@@ -614,12 +622,18 @@ class _Diff:
     def _generalise(self, root: dict[str, Any], cube: dict[str, str], before: Answer, after: Answer,
                     kind: str) -> dict[str, str]:
         """Drop every fixed fact the change does not depend on (the engine
-        decides, three-valued, whether the larger region still has it)."""
-        for var in reversed(list(cube)):
-            trial = {k: v for k, v in cube.items() if k != var}
+        decides, three-valued, whether the larger region still has it).  The
+        facts of one number field go together: without some of them the
+        request would still give a number, one value of the band, not every
+        value (_Settle.tightest then keeps the two that bound the band)."""
+        units: dict[str, list[str]] = {}
+        for var in cube:
+            units.setdefault(self.settle.numbers[var][0] if var in self.settle.numbers else var, []).append(var)
+        for unit in reversed(list(units.values())):
+            trial = {k: v for k, v in cube.items() if k not in unit}
             if self._same_change(root, trial, before, after, kind):
                 cube = trial
-        return cube
+        return self.settle.tightest(cube)
 
     def _same_change(self, root: dict[str, Any], cube: dict[str, str], before: Answer, after: Answer,
                      kind: str) -> bool:
@@ -673,9 +687,44 @@ class _Settle:
         self.selectors = {"service"} | self.qualifiers
         self.direct = self.selectors | self.patient_facts
         self.scope = sorted(set(da.vocabulary.scope) | set(db.vocabulary.scope))
+        # number rules, either side's: fact -> (field, "at_least" | "below", threshold)
+        self.numbers: dict[str, tuple[str, str, int]] = {}
+        for d in self.sides:
+            for name, kind in (("number_at_least", "at_least"), ("number_below", "below")):
+                for r in d.rows(name):
+                    if atom(r[1]) in d.vocabulary.fields:
+                        self.numbers.setdefault(atom(r[0]), (atom(r[1]), kind, r[2]))
 
     def domain(self, fact: str) -> tuple[str, ...]:
         return self.sides[1].vocabulary.fact_values.get(fact) or self.sides[0].vocabulary.domain(fact)
+
+    def bands(self, fact: str) -> list[dict[str, str]]:
+        """A number rule's fact split by every threshold either side sets on
+        its field: one assignment of all those facts per band of the field
+        (AHI 5 and 15 before, 5 and 20 after: below 5, 5-14, 15-19, 20 and
+        more), so that fixing one of them never settles the others by the
+        one number it writes."""
+        name = self.numbers[fact][0]
+        on = {f: (kind, n) for f, (fld, kind, n) in self.numbers.items() if fld == name}
+        cuts = sorted({n for _, n in on.values()})
+        lo, hi = next((d.vocabulary.fields[name].range for d in self.sides if name in d.vocabulary.fields))
+        values = [v for v in (cuts[0] - 1, *cuts) if lo <= v <= hi]
+        return [{f: "yes" if (v >= n if kind == "at_least" else v < n) else "no" for f, (kind, n) in sorted(on.items())}
+                for v in values]
+
+    def tightest(self, cube: dict[str, str]) -> dict[str, str]:
+        """The cube with, of each number field's facts, only the highest floor
+        and the lowest ceiling: the others follow from them."""
+        best: dict[tuple[str, bool], tuple[int, str]] = {}
+        for var, value in cube.items():
+            if var in self.numbers and value in ("yes", "no"):
+                name, kind, n = self.numbers[var]
+                floor = (kind == "at_least") == (value == "yes")
+                held = best.get((name, floor))
+                if held is None or (n > held[0] if floor else n < held[0]):
+                    best[(name, floor)] = (n, var)
+        kept = {var for _, var in best.values()}
+        return {k: v for k, v in cube.items() if k not in self.numbers or v not in ("yes", "no") or k in kept}
 
     def fix(self, request: dict[str, Any], var: str, value: str) -> dict[str, Any]:
         """The request with one more fact fixed, as request fields."""
@@ -686,6 +735,12 @@ class _Settle:
                     r[var] = UNLISTED_VALUE
             else:
                 r["service"] = value
+        elif var in self.numbers and value in ("yes", "no") and self.numbers[var][0] in r:
+            # a number the request already gives: moved only as far as this fact needs, so every
+            # fact fixed before on the same field still holds (a band of its thresholds)
+            name, kind, n = self.numbers[var]
+            floor = (kind == "at_least") == (value == "yes")  # at least n, or (below n) no: n or more
+            r[name] = max(r[name], n) if floor else min(r[name], n - 1)
         elif var in self.patient_facts:
             fields = next((f for d in self.sides if (f := d.realize(var, value)) is not None), {})
             for k, v in fields.items():
