@@ -30,6 +30,7 @@ from covkb.service import fhir_map
 from covkb.service.fhir_map import InvalidFhir, validate_emitted, validate_read
 from covkb.service.pas_map import READ, parse_bundle
 from service_server import REPO, Issuer, JwksHost, Server
+from test_exchange_memo import _whole
 
 PAS = REPO / "queries" / "fhir" / "pas"
 
@@ -40,13 +41,6 @@ def _bundle(name: str = "cerclage_after_a_cone_biopsy_is_approved") -> dict[str,
                 if c.get("resourceType") == "Bundle")
 
 
-def _whole(bundle: dict[str, Any]) -> str | None:
-    fhir_map._valid.clear()
-    try:
-        fhir_map._validate_model(bundle, "Bundle", "the PAS request")
-    except InvalidFhir as err:
-        return err.message
-    return None
 
 
 # -- what covkb emits ---------------------------------------------------------------------------------------------

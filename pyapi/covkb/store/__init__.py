@@ -241,16 +241,17 @@ class Store(DraftStore, UserStore):
             raise DuplicateDecision(f"a decision is already kept under {key!r}")
         return row
 
-    def _raw_sqlite(self, sql: str, params: tuple[Any, ...]) -> int:
+    def _raw_sqlite(self, sql: str, params: tuple[Any, ...], returned: bool = False) -> int:
         """One statement in autocommit on the pool's DBAPI connection (the write
-        lock held only while it runs, as use_jti's): the rows it changed."""
+        lock held only while it runs: see _use_jti_sqlite): the rows it changed,
+        or (returned) whether it returned a row."""
         import sqlite3
 
         raw = self.engine.raw_connection()
         try:
             cur = raw.cursor()
             cur.execute(sql, params)
-            n = cur.rowcount
+            n = int(cur.fetchone() is not None) if returned else cur.rowcount
             cur.close()
             return n
         except sqlite3.Error as exc:
@@ -333,19 +334,8 @@ class Store(DraftStore, UserStore):
         and waited in SQLite's busy sleeps (p99 28 ms against 6 ms, two
         processes inserting at once).  The time is stored as SQLAlchemy stores
         a DateTime on SQLite (naive UTC), so purge_jtis and the rest read it."""
-        import sqlite3
-
-        raw = self.engine.raw_connection()
-        try:
-            cur = raw.cursor()
-            cur.execute(_JTI_INSERT, (issuer, jti, expires_at.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")))
-            found = cur.fetchone() is not None
-            cur.close()
-            return found
-        except sqlite3.Error as exc:
-            raise StoreError(f"the store at {self.url} failed: {_one_line(exc)}") from None
-        finally:
-            raw.close()  # back to the pool
+        when = expires_at.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+        return bool(self._raw_sqlite(_JTI_INSERT, (issuer, jti, when), returned=True))
 
     def purge_jtis(self) -> int:
         """Forget the JWT ids expired longer than JTI_GRACE ago; how many."""
