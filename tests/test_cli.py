@@ -243,12 +243,14 @@ def test_serve_says_where_it_listens_once_ready() -> None:
     proc = subprocess.Popen([*COVKB, "serve", "--port", str(port), "--workers", "1"], stderr=subprocess.PIPE,
                             stdout=subprocess.DEVNULL, text=True)
     try:
-        notice = proc.stderr.readline()  # at once: what authentication it does (service/auth.py)
+        # at once: what authentication it does (service/auth.py, and the web pages' login: web_auth.py)
+        notices = [proc.stderr.readline(), proc.stderr.readline()]
         line = proc.stderr.readline()  # blocks until the server says it is ready (or exits)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
-    assert notice == "covkb serve: no --trusted-issuers: every CDS Hooks call is refused (401)\n", notice
+    assert notices == ["covkb serve: no --trusted-issuers: every CDS Hooks call is refused (401)\n",
+                       "covkb serve: no users: every web page asks for a login nobody has (covkb users add NAME)\n"], notices
     assert re.fullmatch(rf"covkb serve: listening on http://127\.0\.0\.1:{port} \(1 process, inline\)\n", line), line
 
 

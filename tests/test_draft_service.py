@@ -79,7 +79,7 @@ def test_a_draft_round_trip(server: Any) -> None:
     assert records[1]["error"]["code"] and len(records) == 2
     assert c.get(f"/v1/policies/example_pap/versions/{version}/check").json()["ok"] is True
     diff = c.get("/v1/policies/example_pap/diff", params={"a": "2026-01-01", "b": version}).json()
-    assert diff["to"] == version and diff["impact"]["restrict_coverage"] == 1
+    assert diff["to"] == version and diff["impact"]["restrict_coverage"] == 2  # AHI 20, not 15; a nadir below 85, not 88
     compare = c.get("/v1/compare", params={"a": f"example_pap@{version}", "b": "example_pap@2026-01-01"})
     assert compare.status_code == 200 and compare.json()["differences"] >= 1
 

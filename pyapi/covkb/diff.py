@@ -311,7 +311,10 @@ class DiffReport:
                 "by_kind": counts, "regions_examined": self.regions_examined,
                 "regions_copied": self.regions_copied, "seconds": round(self.seconds, 3),
                 "changes": self.changes(),
-                "regions": [{**r.to_dict(), "conditions": r.conditions(self.words)} for r in self.regions]}
+                "regions": [{**r.to_dict(), "conditions": r.conditions(self.words),
+                             # what each side leaves open, in words (read with both sides' vocabularies)
+                             "open": {side: [self.words.unknown(m) for m in getattr(r, side).get("missing") or ()]
+                                      for side in ("before", "after")}} for r in self.regions]}
 
 
 def change_heading(change: dict[str, Any], words: Words | None = None, region: Region | None = None) -> str:

@@ -233,8 +233,11 @@ class _Site:
             c["affects"] = [services.get(s, s) for s in c["services"]] + [f"CPT {code}" for code in c["codes"]]
             c["deciding"] = [words.statement_name(s) for s in c["statements"]]
             first = report["regions"][c["regions"][0]] if c.get("regions") else {}
-            c["sides"] = [(report["from"], _side_words(words, first.get("before") or {}), first.get("citations_before") or []),
-                          (report["to"], _side_words(words, first.get("after") or {}), first.get("citations_after") or [])]
+            opened = first.get("open") or {}
+            c["sides"] = [(report["from"], _side_words(words, first.get("before") or {}, opened.get("before")),
+                           first.get("citations_before") or []),
+                          (report["to"], _side_words(words, first.get("after") or {}, opened.get("after")),
+                           first.get("citations_after") or [])]
             w = c.get("witness") or {}
             c["open_before"] = self.determine_href(p, w, a) if w else None
             c["open_after"] = self.determine_href(p, w, b) if w and b else None
@@ -254,11 +257,13 @@ class _Site:
         return res
 
 
-def _side_words(w: Words, answer: dict[str, Any]) -> dict[str, Any]:
-    """One side's answer with what decides it and what it leaves open, in words."""
+def _side_words(w: Words, answer: dict[str, Any], opened: list[str] | None = None) -> dict[str, Any]:
+    """One side's answer with what decides it and what it leaves open, in words
+    (as the diff worded them with both sides' vocabularies, where it did: a
+    draft's own facts are not in the installed versions')."""
     st = answer.get("statement")
     return {**answer, "rules_on": (w.statement(st) or f"statement {st}") if st else None,
-            "open": [w.unknown(m) for m in answer.get("missing") or ()]}
+            "open": opened if opened is not None else [w.unknown(m) for m in answer.get("missing") or ()]}
 
 
 def _qualifier_values(p: Policy, q: str, values: tuple[str, ...]) -> list[tuple[str, str]]:
